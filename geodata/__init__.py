@@ -1,0 +1,1 @@
+"""The OneMap store: settings, engine, models, embedded PostGIS, demo city and CLI."""

@@ -1,0 +1,84 @@
+"""Representative points and H3 cells of feature geometries (computed on write).
+
+``loc`` is the point a feature is located at: the point itself, the middle of a line, or a point
+on the surface of a polygon. H3 cells are stored as 64-bit integers at :data:`H3_RESOLUTIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import h3
+import numpy as np
+import shapely
+from geoalchemy2.elements import WKBElement, WKTElement
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+H3_RESOLUTIONS = (7, 9)
+SRID = 4326
+_latlng_to_int = h3.api.basic_int.latlng_to_cell
+
+
+def to_shapely(value: object) -> BaseGeometry:
+    """A shapely geometry from a WKB/WKT element, an (E)WKT string or a shapely geometry."""
+    if isinstance(value, BaseGeometry):
+        return value
+    if isinstance(value, WKBElement | WKTElement):
+        return to_shape(value)
+    if isinstance(value, str):
+        return shapely.from_wkt(
+            value.split(";", 1)[1] if value.upper().startswith("SRID=") else value
+        )
+    if isinstance(value, bytes | bytearray | memoryview):
+        return shapely.from_wkb(bytes(value))
+    raise TypeError(f"cannot read a geometry from {type(value).__name__}")
+
+
+def representative_point(geom: BaseGeometry) -> Point:
+    """The point a feature is located at (for H3 cells and area assignment)."""
+    if geom.is_empty:
+        raise ValueError("empty geometry has no location")
+    if geom.geom_type == "Point":
+        return geom
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        line = geom if geom.geom_type == "LineString" else max(geom.geoms, key=lambda g: g.length)
+        return line.interpolate(0.5, normalized=True)
+    return geom.representative_point()
+
+
+def representative_points(geoms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
+    """Vectorised :func:`representative_point` for arrays of points and polygons."""
+    arr = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(arr)
+    out = arr.copy()
+    polys = (types == 3) | (types == 6)
+    out[polys] = shapely.point_on_surface(arr[polys])
+    others = ~polys & (types != 0)
+    for i in np.flatnonzero(others):
+        out[i] = representative_point(arr[i])
+    return out
+
+
+def h3_cell(lon: float, lat: float, res: int) -> int:
+    """The H3 cell (as int) of a lon/lat point at resolution ``res``."""
+    return _latlng_to_int(lat, lon, res)
+
+
+def h3_cells_array(lons: np.ndarray, lats: np.ndarray, res: int) -> np.ndarray:
+    """H3 cells (int64) of many points."""
+    return np.fromiter(
+        (_latlng_to_int(la, lo, res) for lo, la in zip(lons.tolist(), lats.tolist(), strict=True)),
+        dtype=np.int64,
+        count=len(lons),
+    )
+
+
+def location_columns(geom: BaseGeometry) -> dict[str, object]:
+    """``loc`` and ``h3_r*`` column values for one feature geometry."""
+    p = representative_point(geom)
+    cols: dict[str, object] = {"loc": from_shape(Point(p.x, p.y), srid=SRID)}
+    for res in H3_RESOLUTIONS:
+        cols[f"h3_r{res}"] = h3_cell(p.x, p.y, res)
+    return cols

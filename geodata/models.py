@@ -1,0 +1,447 @@
+"""SQLAlchemy 2 + GeoAlchemy2 models of the unified community data standard.
+
+人 (resident, resident_identity), 地 (area), 物 (device, reading, facility), 事 (event, event_log),
+组织 (organization), 房屋 (building, house); plus account/account_scope and audit_log.
+
+Every feature table shares :class:`FeatureMixin`: an SRID 4326 geometry with a GiST index, a
+representative point ``loc``, H3 cells of ``loc`` at resolutions 7 and 9 (indexed), ``area_id``
+(the deepest governance area covering ``loc``, assigned by a database trigger on write) and
+provenance ``(source, source_id)``, unique together. ``loc`` and the H3 cells are filled from the
+geometry by :mod:`geodata.cells` (an ORM hook for ORM writes; bulk loaders call it directly).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+
+from geodata import vocab
+from geodata.cells import location_columns, to_shapely
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SRID = 4326
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _in(column: str, values) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _tags_allowed(column: str, values) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} <@ ARRAY[{quoted}]::varchar[]"
+
+
+class FeatureMixin:
+    """Columns every feature table has: geometry, location cells, area and provenance."""
+
+    GEOMETRY_TYPE = "GEOMETRY"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64), server_default="onemap", nullable=False)
+    source_id: Mapped[str] = mapped_column(
+        String(128), server_default=text("gen_random_uuid()::text"), nullable=False
+    )
+    loc: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=False), nullable=False
+    )
+    h3_r7: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    h3_r9: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+    @declared_attr
+    def geom(cls) -> Mapped[object]:
+        return mapped_column(
+            Geometry(cls.GEOMETRY_TYPE, srid=SRID, spatial_index=True), nullable=False
+        )
+
+    @declared_attr
+    def area_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("area.id", ondelete="SET NULL"), index=True)
+
+
+def feature_args(*extra):
+    """``__table_args__`` for a feature table: provenance uniqueness plus ``extra``."""
+    return (UniqueConstraint("source", "source_id"), *extra)
+
+
+# --- 地: governance areas ---------------------------------------------------------------------
+
+
+class Area(FeatureMixin, Base):
+    """City → district → street → community → grid. ``area_id`` is the spatially covering area
+    one level up (assigned on write like every feature); ``parent_id`` is the declared parent."""
+
+    __tablename__ = "area"
+    GEOMETRY_TYPE = "MULTIPOLYGON"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("level", vocab.AREA_LEVELS), name="level"),
+        CheckConstraint("depth BETWEEN 0 AND 4", name="depth"),
+    )
+
+    level: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    depth: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    name_en: Mapped[str | None] = mapped_column(String(128))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="CASCADE"), index=True
+    )
+
+
+# --- 房屋: buildings and homes ------------------------------------------------------------------
+
+
+class Building(FeatureMixin, Base):
+    __tablename__ = "building"
+    GEOMETRY_TYPE = "MULTIPOLYGON"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("use", vocab.BUILDING_USES), name="use"),
+        CheckConstraint("floors IS NULL OR floors BETWEEN 1 AND 200", name="floors"),
+    )
+
+    name: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(256))
+    floors: Mapped[int | None] = mapped_column(SmallInteger)
+    height: Mapped[float | None] = mapped_column(Float, comment="metres")
+    use: Mapped[str] = mapped_column(String(16), nullable=False, server_default="other")
+    year_built: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class House(FeatureMixin, Base):
+    """A home / unit in a building (一户一房)."""
+
+    __tablename__ = "house"
+    GEOMETRY_TYPE = "POINT"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("occupancy", vocab.OCCUPANCY), name="occupancy"),
+    )
+
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("building.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    unit: Mapped[int | None] = mapped_column(SmallInteger, comment="单元")
+    floor: Mapped[int | None] = mapped_column(SmallInteger)
+    room: Mapped[str | None] = mapped_column(String(16))
+    floor_area: Mapped[float | None] = mapped_column(Float, comment="m²")
+    occupancy: Mapped[str] = mapped_column(String(16), nullable=False, server_default="owner")
+
+
+# --- 人: residents; identifiers kept apart ------------------------------------------------------
+
+
+class Resident(FeatureMixin, Base):
+    """A person registered in a home. No identifiers here: see :class:`ResidentIdentity`."""
+
+    __tablename__ = "resident"
+    GEOMETRY_TYPE = "POINT"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("sex", vocab.SEXES), name="sex"),
+        CheckConstraint(_in("hukou", vocab.HUKOU), name="hukou"),
+        CheckConstraint(_in("status", vocab.RESIDENT_STATUS), name="status"),
+        CheckConstraint(_in("household_role", vocab.HOUSEHOLD_ROLES), name="household_role"),
+        CheckConstraint(_tags_allowed("care_tags", vocab.CARE_TAGS), name="care_tags"),
+        Index("ix_resident_care_tags", "care_tags", postgresql_using="gin"),
+    )
+
+    house_id: Mapped[int | None] = mapped_column(
+        ForeignKey("house.id", ondelete="SET NULL"), index=True
+    )
+    sex: Mapped[str] = mapped_column(String(1), nullable=False)
+    birth_year: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    household_role: Mapped[str] = mapped_column(String(16), nullable=False, server_default="other")
+    hukou: Mapped[str] = mapped_column(String(16), nullable=False, server_default="local")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    care_tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(32)), nullable=False, server_default="{}"
+    )
+
+
+class ResidentIdentity(Base):
+    """Personal identifiers of a resident, withheld from every role that may not see them.
+
+    The ID number is never stored in clear: ``id_hash`` is HMAC-SHA256 under a server key
+    (see :func:`geodata.privacy.hash_id_number`), enough to match records across sources.
+    """
+
+    __tablename__ = "resident_identity"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- 组织 ------------------------------------------------------------------------------------
+
+
+class Organization(FeatureMixin, Base):
+    __tablename__ = "organization"
+    GEOMETRY_TYPE = "POINT"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("kind", vocab.ORGANIZATION_KINDS), name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False)
+    credit_code: Mapped[str | None] = mapped_column(
+        String(18), unique=True, comment="统一社会信用代码"
+    )
+    address: Mapped[str | None] = mapped_column(String(256))
+    employees: Mapped[int | None] = mapped_column(Integer)
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("building.id", ondelete="SET NULL"), index=True
+    )
+
+
+# --- 物: devices, readings, facilities ---------------------------------------------------------
+
+
+class Device(FeatureMixin, Base):
+    __tablename__ = "device"
+    GEOMETRY_TYPE = "POINT"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("kind", vocab.DEVICE_KINDS), name="kind"),
+        CheckConstraint(_in("status", vocab.DEVICE_STATUS), name="status"),
+        CheckConstraint("heading IS NULL OR (heading >= 0 AND heading < 360)", name="heading"),
+        CheckConstraint("fov IS NULL OR (fov > 0 AND fov <= 360)", name="fov"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    serial: Mapped[str | None] = mapped_column(String(64), unique=True)
+    model: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="online")
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_value: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float, comment="cameras: degrees from north")
+    fov: Mapped[float | None] = mapped_column(Float, comment="cameras: field of view, degrees")
+    range_m: Mapped[float | None] = mapped_column(Float, comment="cameras: useful range, m")
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("building.id", ondelete="SET NULL"), index=True
+    )
+    house_id: Mapped[int | None] = mapped_column(
+        ForeignKey("house.id", ondelete="SET NULL"), index=True
+    )
+    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Reading(Base):
+    """A device reading. Range-partitioned by month on ``ts`` (see the migration), primary key
+    ``(device_id, ts)`` so repeated messages are idempotent, BRIN on ``ts`` for time scans."""
+
+    __tablename__ = "reading"
+    __table_args__ = (
+        PrimaryKeyConstraint("device_id", "ts"),
+        Index("ix_reading_ts_brin", "ts", postgresql_using="brin"),
+        {"postgresql_partition_by": "RANGE (ts)"},
+    )
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), nullable=False
+    )
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    value: Mapped[float | None] = mapped_column(Float)
+    payload: Mapped[dict | None] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class Facility(FeatureMixin, Base):
+    """Public facilities: points (hydrant, AED …), lines (fire lane) or polygons (shelter)."""
+
+    __tablename__ = "facility"
+    GEOMETRY_TYPE = "GEOMETRY"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("kind", vocab.FACILITY_KINDS), name="kind"),
+        CheckConstraint(
+            "GeometryType(geom) IN ('POINT', 'LINESTRING', 'MULTILINESTRING', 'POLYGON', "
+            "'MULTIPOLYGON')",
+            name="geom_type",
+        ),
+    )
+
+    kind: Mapped[str] = mapped_column(String(24), nullable=False, index=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="ok")
+    capacity: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- 事: incidents and their log ------------------------------------------------------------
+
+
+class Event(FeatureMixin, Base):
+    """An incident, handled in tiers (grid → street → district)."""
+
+    __tablename__ = "event"
+    GEOMETRY_TYPE = "POINT"
+    __table_args__ = feature_args(
+        CheckConstraint(_in("status", vocab.EVENT_STATUS), name="status"),
+        CheckConstraint(_in("level", vocab.HANDLING_LEVELS), name="level"),
+        CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
+        Index("ix_event_reported_at", "reported_at"),
+        Index("ix_event_status_due", "status", "due_at"),
+    )
+
+    category: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    severity: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="2", comment="1 low … 4 critical"
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="reported")
+    level: Mapped[str] = mapped_column(String(16), nullable=False, server_default="grid")
+    title: Mapped[str] = mapped_column(String(256), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="SET NULL"), index=True
+    )
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("building.id", ondelete="SET NULL"), index=True
+    )
+    rule: Mapped[str | None] = mapped_column(String(64), comment="early-warning rule, if any")
+
+
+class EventLog(Base):
+    """Every transition of an incident: who, when, from → to, note."""
+
+    __tablename__ = "event_log"
+    __table_args__ = (Index("ix_event_log_event_at", "event_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(64), nullable=False, comment="name or 'system'")
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    from_level: Mapped[str | None] = mapped_column(String(16))
+    to_level: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- accounts and audit ------------------------------------------------------------------------
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (CheckConstraint(_in("role", vocab.ACCOUNT_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    failed_logins: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class AccountScope(Base):
+    """The areas an account may work in (a grid worker's grids, a leader's district …)."""
+
+    __tablename__ = "account_scope"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    area_id: Mapped[int] = mapped_column(
+        ForeignKey("area.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class AuditLog(Base):
+    """Who saw or exported what, when, in which scope."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    scope: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+    client: Mapped[str | None] = mapped_column(String(64), comment="IP address or process")
+
+
+FEATURE_MODELS: tuple[type[FeatureMixin], ...] = (
+    Area,
+    Building,
+    House,
+    Resident,
+    Organization,
+    Device,
+    Facility,
+    Event,
+)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _fill_location_columns(session: Session, _ctx, _instances) -> None:
+    """Fill ``loc`` and the H3 cells of new features and of features whose geometry changed."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, FeatureMixin) or obj.geom is None:
+            continue
+        state = sa_inspect(obj)
+        if state.pending or state.attrs.geom.history.has_changes():
+            for column, value in location_columns(to_shapely(obj.geom)).items():
+                setattr(obj, column, value)

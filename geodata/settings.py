@@ -1,0 +1,59 @@
+"""The one settings object of OneMap (env prefix ``ONEMAP_``; plain ``DATABASE_URL`` honoured)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable about OneMap. Create once, pass into ``create_app``."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    # --- the store -------------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ONEMAP_DATABASE_URL"),
+        description="External PostgreSQL/PostGIS server. Unset: use the embedded store.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".onemap",
+        description="Folder for the embedded PostgreSQL cluster and other local state.",
+    )
+    embedded_port: int = Field(default=54329, description="Port of the embedded PostgreSQL.")
+    embedded_db: str = Field(default="onemap", description="Database name in the embedded store.")
+    pg_bin: Path | None = Field(
+        default=None, description="Folder of the PostgreSQL binaries (found automatically)."
+    )
+    id_hash_key: str = Field(
+        default="onemap-demo-key-change-me",
+        description="Secret for the keyed hash (HMAC-SHA256) of ID numbers. Change in production.",
+    )
+
+    # --- the city ----------------------------------------------------------------------------
+    city_name: str = "合肥市"
+    city_code: str = "340100"
+    city_center: tuple[float, float] = Field(
+        default=(117.283, 31.861), description="lon, lat of the map's initial centre"
+    )
+    metric_epsg: int = Field(default=32650, description="Metric CRS for distances and areas.")
+
+    # --- the web app -------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8050
+    language: str = Field(default="zh", description="Default UI language: zh or en.")
+    max_features: int = Field(default=5000, description="Cap on features per layer request.")
+    demo_scale: float = Field(default=1.0, description="Scale of the demo city built on first run.")
+    demo_seed: int = 2024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once."""
+    return Settings()

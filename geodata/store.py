@@ -1,0 +1,72 @@
+"""Opening the store in use: an external ``DATABASE_URL`` or the embedded cluster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from geodata.embedded import EmbeddedStore
+from geodata.engine import get_engine, normalize_url
+from geodata.settings import Settings
+
+
+@dataclass
+class Store:
+    """The store in use: its URL, and the embedded cluster when OneMap owns it."""
+
+    url: str
+    embedded: EmbeddedStore | None = None
+
+    def close(self) -> None:
+        """Dispose connections and stop the embedded server if this process started it."""
+        get_engine(self.url).dispose()
+        if self.embedded is not None:
+            self.embedded.stop_if_started_here()
+
+
+def embedded_store(settings: Settings) -> EmbeddedStore:
+    """The embedded cluster described by ``settings`` (not started)."""
+    return EmbeddedStore(
+        root=settings.data_dir,
+        port=settings.embedded_port,
+        database=settings.embedded_db,
+        pg_bin=settings.pg_bin,
+    )
+
+
+def open_store(settings: Settings) -> Store:
+    """Return the store to use, starting the embedded cluster when no DATABASE_URL is set."""
+    if settings.database_url:
+        return Store(url=normalize_url(settings.database_url))
+    embedded = embedded_store(settings)
+    embedded.start()
+    return Store(url=embedded.url(), embedded=embedded)
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision`` with Alembic (creates PostGIS if missing)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from geodata.settings import PROJECT_ROOT
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.attributes["url"] = url
+    command.upgrade(cfg, revision)
+
+
+def feature_counts(url: str) -> dict[str, int]:
+    """Row counts of the main tables (exact)."""
+    from geodata.models import Base
+
+    names = [t for t in Base.metadata.tables if t not in ("alembic_version",)]
+    with get_engine(url).connect() as conn:
+        return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}
+
+
+def is_empty(url: str) -> bool:
+    """True when the store holds no governance areas (nothing has been loaded)."""
+    with get_engine(url).connect() as conn:
+        return conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM area)")).scalar_one()

@@ -1,0 +1,47 @@
+"""Alembic environment: the store's URL comes from OneMap's settings unless passed in."""
+
+from alembic import context
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine, pool
+
+from geodata.models import Base
+
+config = context.config
+
+
+def _url() -> str:
+    url = config.attributes.get("url")
+    if url:
+        return url
+    from geodata.settings import get_settings
+    from geodata.store import open_store
+
+    return open_store(get_settings()).url
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Skip reading's partitions (made by onemap_reading_partition), then GeoAlchemy2's rules."""
+    if type_ == "table" and name and name.startswith("reading_"):
+        return False
+    if type_ == "index" and getattr(obj, "table", None) is not None:
+        if obj.table.name.startswith("reading_"):
+            return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(_url(), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            include_object=include_object,
+            process_revision_directives=alembic_helpers.writer,
+            render_item=alembic_helpers.render_item,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
