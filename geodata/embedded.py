@@ -264,14 +264,3 @@ class EmbeddedStore:
             ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
-
-    def create_database(self, name: str, *, replace: bool = False) -> str:
-        """Create (or re-create) a database in this cluster and return its URL."""
-        import psycopg
-
-        conninfo = self.url("postgres").replace("postgresql+psycopg", "postgresql")
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            if replace:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self._ensure_database(name)
-        return self.url(name)

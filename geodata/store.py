@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from geodata.embedded import EmbeddedStore
 from geodata.engine import get_engine, normalize_url
@@ -42,6 +43,29 @@ def open_store(settings: Settings) -> Store:
     embedded = embedded_store(settings)
     embedded.start()
     return Store(url=embedded.url(), embedded=embedded)
+
+
+def _admin(server_url: str, *statements: str) -> None:
+    """Run statements on the ``postgres`` database of the server of ``server_url``."""
+    import psycopg
+
+    admin = make_url(normalize_url(server_url)).set(database="postgres", drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``server_url``; return its URL."""
+    drop_database(server_url, name)
+    _admin(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(normalize_url(server_url)).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database ``name`` on the server of ``server_url`` (if it exists)."""
+    _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def migrate(url: str, revision: str = "head") -> None:

@@ -21,11 +21,9 @@ def _url() -> str:
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Skip reading's partitions (made by onemap_reading_partition), then GeoAlchemy2's rules."""
-    if type_ == "table" and name and name.startswith("reading_"):
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+    if table and table.startswith("reading_"):
         return False
-    if type_ == "index" and getattr(obj, "table", None) is not None:
-        if obj.table.name.startswith("reading_"):
-            return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 

@@ -1,0 +1,103 @@
+"""Test session fixtures: a real PostGIS (the embedded cluster, or ONEMAP_TEST_DATABASE_URL).
+
+Each test session gets fresh databases of its own in the cluster (named with the process id, so
+parallel sessions do not collide, and dropped at the end): an empty migrated schema, where each
+test runs in a transaction that is rolled back, and a small demo city built once.
+
+Set ONEMAP_TEST_KEEP_CLUSTER=1 to leave the embedded cluster running after the session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from geodata.embedded import EmbeddedStore
+from geodata.engine import get_engine
+from geodata.settings import PROJECT_ROOT, Settings
+from geodata.store import drop_database, embedded_store, migrate, recreate_database
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+DEMO_TEST_SCALE = 0.25
+DEMO_TEST_SEED = 7
+
+
+def shared_data(*parts: str) -> Path:
+    """A path in ../shared/data; skips the test (never in CI) when the folder is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            raise FileNotFoundError(f"{path} is required in CI")
+        pytest.skip(f"real test data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[EmbeddedStore | None]:
+    """The embedded cluster the tests use (None when ONEMAP_TEST_DATABASE_URL is given)."""
+    if os.environ.get("ONEMAP_TEST_DATABASE_URL"):
+        yield None
+        return
+    store = embedded_store(Settings(database_url=None))
+    store.start()
+    yield store
+    if not os.environ.get("ONEMAP_TEST_KEEP_CLUSTER"):
+        store.stop_if_started_here()
+
+
+def _server_url(cluster: EmbeddedStore | None) -> str:
+    """ONEMAP_TEST_DATABASE_URL names an external server where tests may create databases."""
+    return os.environ.get("ONEMAP_TEST_DATABASE_URL") or cluster.url()
+
+
+@contextmanager
+def _fresh_database(cluster: EmbeddedStore | None, label: str) -> Iterator[str]:
+    name = f"onemap_test_{label}_{os.getpid()}"
+    url = recreate_database(_server_url(cluster), name)
+    migrate(url)
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        drop_database(_server_url(cluster), name)
+
+
+@pytest.fixture(scope="session")
+def store_url(cluster) -> Iterator[str]:
+    """URL of a freshly migrated, empty test database."""
+    with _fresh_database(cluster, "empty") as url:
+        yield url
+
+
+@pytest.fixture
+def conn(store_url) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with get_engine(store_url).connect() as connection:
+        trans = connection.begin()
+        try:
+            yield connection
+        finally:
+            trans.rollback()
+
+
+@pytest.fixture
+def session(conn) -> Iterator[Session]:
+    """An ORM session in the rolled-back transaction (commits become savepoints)."""
+    with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def demo_url(cluster) -> Iterator[str]:
+    """URL of a database holding a small demo city (built once per session)."""
+    from geodata.demo import build_demo
+
+    with _fresh_database(cluster, "demo") as url:
+        build_demo(url, scale=DEMO_TEST_SCALE, seed=DEMO_TEST_SEED)
+        yield url
