@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Ensure the system packages OneMap needs are present (used by `make run`, `make test`, .ci/run).
+#   usage: system-packages.sh run|test
+# Installs missing ones with apt-get when running as root on Debian/Ubuntu; otherwise prints one
+# line saying what to install and fails.
+set -euo pipefail
+mode=${1:-run}
+
+missing=()
+have_postgis() {
+    local bin
+    for bin in /usr/lib/postgresql/*/bin; do
+        [ -x "$bin/initdb" ] || continue
+        ls "/usr/share/postgresql/$(basename "$(dirname "$bin")")"/extension/postgis*.control \
+            >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+# An external DATABASE_URL means no local server is needed.
+if [ -z "${DATABASE_URL:-}${ONEMAP_DATABASE_URL:-}" ] && ! have_postgis; then
+    missing+=(postgresql postgresql-postgis)
+fi
+if [ "$mode" = test ] && ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts the packaged cluster on 5432; OneMap runs its own, so leave it be.
+    exit 0
+fi
+echo "OneMap needs system packages: sudo apt-get install ${missing[*]}  (or set DATABASE_URL)" >&2
+exit 1

@@ -1,0 +1,33 @@
+"""Getting the store ready for the app: open it, migrate it, fill an empty one with the demo."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from geodata.settings import Settings
+from geodata.store import Store, is_empty, migrate, open_store
+
+
+def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Store:
+    """Open the store in use, bring its schema to head, and build the demo city if it is empty."""
+    started = time.perf_counter()
+    store = open_store(settings)
+    try:
+        migrate(store.url)
+        if is_empty(store.url):
+            from geodata.demo import build_demo
+
+            progress(f"empty store: building the demo city (scale {settings.demo_scale:g})")
+            build_demo(
+                store.url,
+                scale=settings.demo_scale,
+                seed=settings.demo_seed,
+                id_hash_key=settings.id_hash_key,
+                progress=progress,
+            )
+    except BaseException:
+        store.close()
+        raise
+    progress(f"store ready in {time.perf_counter() - started:.1f} s")
+    return store
