@@ -13,6 +13,7 @@ geometry by :mod:`geodata.cells` (an ORM hook for ORM writes; bulk loaders call 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -69,6 +71,8 @@ class FeatureMixin:
     """Columns every feature table has: geometry, location cells, area and provenance."""
 
     GEOMETRY_TYPE = "GEOMETRY"
+    # area_id is written by a trigger: fetch it back with RETURNING after insert and update.
+    __mapper_args__: ClassVar[dict] = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(64), server_default="onemap", nullable=False)
@@ -95,7 +99,12 @@ class FeatureMixin:
 
     @declared_attr
     def area_id(cls) -> Mapped[int | None]:
-        return mapped_column(ForeignKey("area.id", ondelete="SET NULL"), index=True)
+        return mapped_column(
+            ForeignKey("area.id", ondelete="SET NULL"),
+            index=True,
+            server_default=FetchedValue(),
+            server_onupdate=FetchedValue(),
+        )
 
 
 def feature_args(*extra):

@@ -4,6 +4,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from geodata.migration_rules import include_object
 from geodata.models import Base
 
 config = context.config
@@ -17,14 +18,6 @@ def _url() -> str:
     from geodata.store import open_store
 
     return open_store(get_settings()).url
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Skip reading's partitions (made by onemap_reading_partition), then GeoAlchemy2's rules."""
-    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
-    if table and table.startswith("reading_"):
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
