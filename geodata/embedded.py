@@ -5,11 +5,14 @@ Used when no ``DATABASE_URL`` is set. The cluster lives in ``<data_dir>/pg`` and
 with a generated password kept in ``<data_dir>/pg.password`` (mode 600).
 
 PostgreSQL refuses to run as root, so when this process is root the server binaries run as the
-``postgres`` system user (``runuser -u postgres --``) and the cluster folder belongs to that user.
+``postgres`` system user (``runuser -u postgres --``) and the cluster folder belongs to that user;
+if that user cannot reach the project folder (a checkout under /root, say), the cluster goes to
+``/var/lib/onemap/<hash of the data folder>/pg`` instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import secrets
@@ -24,6 +27,7 @@ from urllib.parse import quote
 from geodata.errors import StoreError
 
 DB_USER = "onemap"
+FALLBACK_ROOT = Path("/var/lib/onemap")
 
 
 def find_pg_bin(preferred: Path | None = None) -> Path:
@@ -62,6 +66,15 @@ def postgis_available(pg_bin: Path) -> bool:
     return any(Path(f"/usr/share/postgresql/{version}/extension").glob("postgis*.control"))
 
 
+def _postgres_can_reach(path: Path) -> bool:
+    """True when the ``postgres`` user can traverse to ``path`` (or its nearest existing parent)."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    probe = ["runuser", "-u", "postgres", "--", "test", "-x", str(existing)]
+    return subprocess.run(probe, check=False, capture_output=True).returncode == 0
+
+
 def _port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
@@ -77,15 +90,22 @@ class EmbeddedStore:
     database: str = "onemap"
     pg_bin: Path | None = None
     started_here: bool = field(default=False, init=False)
+    cluster_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
         self.pg_bin = find_pg_bin(self.pg_bin)
+        self.cluster_dir = self._choose_cluster_dir()
 
     # --- paths -------------------------------------------------------------------------------
-    @property
-    def cluster_dir(self) -> Path:
-        return self.root / "pg"
+    def _choose_cluster_dir(self) -> Path:
+        """``root/pg``; as root, when the postgres user cannot reach ``root`` (a project under
+        /root, say), a folder of this project's own under /var/lib/onemap instead."""
+        preferred = self.root / "pg"
+        if not self._as_root or _postgres_can_reach(self.root):
+            return preferred
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        return FALLBACK_ROOT / digest / "pg"
 
     @property
     def data_dir(self) -> Path:
@@ -134,8 +154,8 @@ class EmbeddedStore:
         )
         if probe.returncode != 0:
             raise StoreError(
-                f"the postgres user cannot write {self.cluster_dir}: a parent folder is not "
-                "traversable by other users (chmod o+x it) or set ONEMAP_DATA_DIR elsewhere"
+                f"the postgres user cannot write {self.cluster_dir}; set ONEMAP_DATA_DIR to a "
+                "folder it can reach"
             )
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -157,6 +177,7 @@ class EmbeddedStore:
                 "apt-get install postgresql-15-postgis-3 (or set DATABASE_URL)"
             )
         self.root.mkdir(parents=True, exist_ok=True)
+        self.cluster_dir.parent.mkdir(parents=True, exist_ok=True)
         if self.cluster_dir.exists():  # a half-made cluster (no PG_VERSION) from an interrupted run
             shutil.rmtree(self.cluster_dir)
         self.cluster_dir.mkdir(mode=0o700)
