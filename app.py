@@ -1,0 +1,71 @@
+"""OneMap (社区一张图): the Dash app. ``python app.py`` serves the demo city.
+
+:func:`create_app` only wires things together — pages, the API blueprint, local assets; the
+pages hold their own callbacks, the providers hold the SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import dash
+from waitress import serve
+
+from api import layers_blueprint
+from api.context import SETTINGS_KEY, STORE_URL_KEY
+from geodata.bootstrap import prepare
+from geodata.settings import PROJECT_ROOT, Settings, get_settings
+from pages import i18n, shell
+
+log = logging.getLogger("onemap")
+
+
+def create_app(settings: Settings, store_url: str) -> dash.Dash:
+    """The OneMap web app for ``settings``, reading the store at ``store_url``."""
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PROJECT_ROOT / "pages"),
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        serve_locally=True,
+        external_scripts=[],
+        external_stylesheets=[],
+        title=i18n.text("app.document_title", i18n.language(settings.language)),
+        update_title=None,
+    )
+    app.server.config[SETTINGS_KEY] = settings
+    app.server.config[STORE_URL_KEY] = store_url
+    app.server.register_blueprint(layers_blueprint)
+    app.layout = shell.layout(settings.language)
+    return app
+
+
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Open the store, serve the app until Ctrl-C/SIGTERM, then close the store."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    settings = get_settings()
+    try:
+        store = prepare(settings)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    try:
+        app = create_app(settings, store.url)
+        log.info("OneMap serving on http://%s:%s", settings.host, settings.port)
+        serve(app.server, host=settings.host, port=settings.port, threads=8, ident="OneMap")
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        store.close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Districts (区): the base map of the city, drawn from our own data."""
+
+from layers.areas import AREA_POPUP, level_filter
+from layers.base import Layer, LegendItem
+
+COLOR = "#5eead4"
+
+LAYER = Layer(
+    id="districts",
+    title={"zh": "行政区", "en": "Districts"},
+    source="area",
+    where=level_filter("district"),
+    geometry="polygon",
+    min_zoom=0,
+    style={"color": COLOR, "weight": 2, "fillColor": "#134e4a", "fillOpacity": 0.35},
+    hover_style={"weight": 3, "fillOpacity": 0.45},
+    legend=(LegendItem({"zh": "区界", "en": "District boundary"}, COLOR),),
+    popup=AREA_POPUP,
+)

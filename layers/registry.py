@@ -1,0 +1,47 @@
+"""Every map layer, listed explicitly. Adding a layer = adding its module and one line here."""
+
+from __future__ import annotations
+
+from layers import buildings, communities, districts, grids, streets
+from layers.base import Layer
+
+
+class UnknownLayerError(KeyError):
+    """No layer has the id asked for."""
+
+
+def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """``layers`` unchanged, after checking their ids are unique."""
+    ids = [layer.id for layer in layers]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate layer ids: {duplicates}")
+    return layers
+
+
+# Drawing order: first is at the bottom.
+LAYERS: tuple[Layer, ...] = _unique(
+    (
+        districts.LAYER,
+        streets.LAYER,
+        communities.LAYER,
+        grids.LAYER,
+        buildings.LAYER,
+    )
+)
+_BY_ID = {layer.id: layer for layer in LAYERS}
+
+
+def get_layer(layer_id: str) -> Layer:
+    """The layer called ``layer_id``; :class:`UnknownLayerError` if there is none."""
+    try:
+        return _BY_ID[layer_id]
+    except KeyError:
+        raise UnknownLayerError(
+            f"unknown layer {layer_id!r}; known layers: {', '.join(_BY_ID)}"
+        ) from None
+
+
+def layers_for(role: str) -> tuple[Layer, ...]:
+    """The layers ``role`` may see, in drawing order."""
+    return tuple(layer for layer in LAYERS if layer.allows(role))

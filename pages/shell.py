@@ -1,0 +1,74 @@
+"""The frame around every page: header with the product name and the language switch.
+
+Text that changes with the language is a :func:`t` element; one clientside callback swaps them
+all when the switch changes, so pages only add ``t("key")`` and never a callback of their own.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
+
+from pages import i18n, ids
+
+
+def t(key: str, lang: str = i18n.DEFAULT_LANGUAGE, **props: object) -> html.Span:
+    """A text element showing string ``key``, translated when the language changes."""
+    return html.Span(i18n.text(key, lang), id=ids.i18n(key), **props)
+
+
+def language_switch(lang: str) -> dcc.RadioItems:
+    """The zh/en switch (remembered by the browser)."""
+    return dcc.RadioItems(
+        id=ids.LANG_SWITCH,
+        options=[{"label": label, "value": code} for code, label in i18n.LANGUAGES.items()],
+        value=lang,
+        inline=True,
+        persistence=True,
+        persistence_type="local",
+        className="lang-switch",
+        inputClassName="lang-switch-input",
+        labelClassName="lang-switch-label",
+    )
+
+
+def header(lang: str) -> html.Header:
+    """The top bar: mark, product name, subtitle, language switch."""
+    return html.Header(
+        className="app-header",
+        children=[
+            html.Div(className="app-mark", children="◈"),
+            html.H1(t("app.title", lang), className="app-title"),
+            html.Div(t("app.subtitle", lang), className="app-subtitle"),
+            html.Div(className="app-header-spacer"),
+            html.Div(
+                className="lang-box",
+                children=[
+                    t("shell.language", lang, className="lang-caption"),
+                    language_switch(lang),
+                ],
+            ),
+        ],
+    )
+
+
+def layout(lang: str) -> html.Div:
+    """The app layout: header, the current page below it, and the strings for the switch."""
+    lang = i18n.language(lang)
+    return html.Div(
+        className="app-root",
+        children=[
+            dcc.Store(id=ids.STRINGS, data=i18n.STRINGS),
+            header(lang),
+            html.Main(dash.page_container, className="app-main"),
+        ],
+    )
+
+
+dash.clientside_callback(
+    ClientsideFunction(namespace="onemap", function_name="translate"),
+    Output({"type": ids.I18N, "key": ALL}, "children"),
+    Input(ids.LANG_SWITCH, "value"),
+    State({"type": ids.I18N, "key": ALL}, "id"),
+    State(ids.STRINGS, "data"),
+)
