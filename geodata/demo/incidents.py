@@ -1,0 +1,199 @@
+"""A year of incidents (事件) and the log of every transition, ending at the reference time.
+
+Incidents cluster in space (a few hotspots per grid, more in some grids than others) and time
+(seasonal peaks per category, a weekday pattern, short bursts). Each incident follows the
+tiered workflow reported → dispatched → accepted → in_progress → [escalated to street/district]
+→ resolved → closed (or rejected); the timeline is cut at the reference time, so old incidents
+are closed and recent ones still open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import lru_cache
+
+import numpy as np
+import shapely
+
+from geodata.demo.categories import CATEGORIES, CATEGORY_CODES
+from geodata.demo.context import GridData
+from geodata.demo.names import person_names
+
+INCIDENTS_PER_RESIDENT_YEAR = 0.1
+SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 4}
+_ESCALATE = {1: (0.01, 0.0), 2: (0.06, 0.0), 3: (0.30, 0.05), 4: (0.40, 0.35)}  # street, district
+_WEEKDAY = np.array([1.15, 1.05, 1.05, 1.05, 1.05, 0.8, 0.75])
+_BURSTY = (
+    "environment.litter",
+    "environment.noise",
+    "public_safety.dispute",
+    "fire_safety.blocked_lane",
+    "city.illegal_parking",
+)
+_WEIGHTS = np.array([c.weight for c in CATEGORIES.values()])
+
+
+def reference_time(seed: int) -> dt.datetime:
+    """The end of the demo's incident history: 2026-11-01 00:00 China Standard Time.
+
+    Fixed (for every seed) rather than read from the clock, so a build is reproducible.
+    """
+    del seed
+    return dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@lru_cache(maxsize=64)
+def _day_weights(ref: dt.datetime, code: str) -> np.ndarray:
+    """Probability of each of the 365 days before ``ref`` for incidents of ``code``."""
+    cat = CATEGORIES[code]
+    start = ref - dt.timedelta(days=365)
+    days = [start + dt.timedelta(days=i) for i in range(365)]
+    month = np.array([d.month - 1 + (d.day - 1) / 30.0 for d in days])
+    season = 1 + cat.amplitude * np.cos(2 * math.pi * (month - (cat.peak_month - 1)) / 12)
+    w = season * _WEEKDAY[[d.weekday() for d in days]]
+    return w / w.sum()
+
+
+def _timeline(
+    rng: np.random.Generator, severity: int, level: str, alarm: bool
+) -> list[tuple[float, str, str, str | None, str | None]]:
+    """(hours after report, action, to_status, from_level, to_level) of one incident."""
+    steps: list[tuple[float, str, str, str | None, str | None]] = []
+    t = float(rng.exponential(0.05 if alarm else 0.5))
+    if not alarm and rng.random() < 0.04:
+        return [(t + float(rng.exponential(3)), "reject", "rejected", None, None)]
+    steps.append((t, "dispatch", "dispatched", None, None))
+    t += float(rng.exponential(0.2 if alarm else 0.75))
+    steps.append((t, "accept", "accepted", None, None))
+    t += float(rng.exponential(0.3 if alarm else 1.5))
+    steps.append((t, "start", "in_progress", None, None))
+    path = {"grid": [], "street": ["street"], "district": ["street", "district"]}[level]
+    current = "grid"
+    for nxt in path:
+        t += float(rng.exponential(4))
+        steps.append((t, "escalate", "in_progress", current, nxt))
+        current = nxt
+    work = float(rng.lognormal(math.log(4 + 3 * severity), 0.8))
+    work *= {"grid": 1, "street": 2.5, "district": 5}[level]
+    if rng.random() < 0.04:  # the slow tail: stuck for weeks
+        work *= float(rng.uniform(20, 100))
+    t += work
+    steps.append((t, "resolve", "resolved", None, None))
+    t += float(rng.exponential(18))
+    steps.append((t, "close", "closed", None, None))
+    return steps
+
+
+def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
+    """Add the grid's incidents and their logs to its chunk."""
+    lay = gd.layout
+    out = gd.chunk.features["event"]
+    logs = gd.chunk.plain["event_log"]
+    ref = gd.ref
+    start = ref - dt.timedelta(days=365)
+    if not lay.buildings:
+        return
+    worker, street_officer, district_officer = person_names(rng, rng.random(3) < 0.5)
+    hotness = float(rng.lognormal(0.0, 0.6)) / math.exp(0.18)
+    n = int(rng.poisson(INCIDENTS_PER_RESIDENT_YEAR * len(gd.people) * hotness))
+    codes = [
+        CATEGORY_CODES[i]
+        for i in rng.choice(len(CATEGORY_CODES), size=n, p=_WEIGHTS / _WEIGHTS.sum())
+    ]
+    days = [int(rng.choice(365, p=_day_weights(ref, c))) for c in codes]
+    if rng.random() < 0.3:  # a burst: one kind of trouble for a few days
+        code = str(rng.choice(_BURSTY))
+        first = int(rng.integers(0, 355))
+        for _ in range(int(rng.poisson(8)) + 3):
+            codes.append(code)
+            days.append(first + int(rng.integers(0, 10)))
+    n = len(codes)
+    hot = [
+        lay.buildings[int(i)] for i in rng.choice(len(lay.buildings), size=int(rng.integers(1, 4)))
+    ]
+    by_kind: dict[str, list] = {}
+    for d in gd.devices:
+        by_kind.setdefault(d.kind, []).append(d)
+    for i in range(n):
+        code = codes[i]
+        cat = CATEGORIES[code]
+        device_id = building_id = None
+        rule = None
+        if cat.device_kind:
+            pool = by_kind.get(cat.device_kind)
+            if not pool:
+                code, cat = "environment.litter", CATEGORIES["environment.litter"]
+        if cat.device_kind:
+            dev = pool[int(rng.integers(len(pool)))]
+            pt = shapely.Point(dev.x, dev.y)
+            device_id, building_id, rule = dev.id, dev.building_id, f"{cat.device_kind}_alarm"
+            place = next((b.name for b in lay.buildings if b.id == dev.building_id), lay.road)
+        else:
+            if rng.random() < 0.5:
+                b = hot[int(rng.integers(len(hot)))]
+                sigma = 35.0
+            else:
+                b = lay.buildings[int(rng.integers(len(lay.buildings)))]
+                sigma = 15.0
+                building_id = b.id
+            pt = shapely.Point(b.cx + rng.normal(0, sigma), b.cy + rng.normal(0, sigma))
+            if not lay.safe.contains(pt):
+                pt = shapely.Point(b.cx, b.cy)
+            place = b.name if building_id else f"{lay.road}{b.name}附近"
+        severity = int(rng.choice(4, p=np.asarray(cat.severity) / sum(cat.severity))) + 1
+        p_street, p_district = _ESCALATE[severity]
+        r = rng.random()
+        level = (
+            "district" if r < p_district else ("street" if r < p_district + p_street else "grid")
+        )
+        if cat.device_kind:
+            hour = float(rng.uniform(0, 24))
+        else:
+            peak = rng.normal(10.5, 2.5) if rng.random() < 0.7 else rng.normal(19, 2)
+            hour = float(np.clip(peak, 0, 23.99))
+        reported = start + dt.timedelta(days=min(days[i], 364), hours=hour)
+        reported = reported.replace(microsecond=0)
+        eid = gd.ids.take("event")
+        steps = _timeline(rng, severity, level, cat.device_kind is not None)
+        reporter = "system" if cat.device_kind else worker
+        entries = [(reported, reporter, "report", None, "reported", None, "grid")]
+        status, cur_level, resolved, closed = "reported", "grid", None, None
+        for hours, action, to_status, from_level, to_level in steps:
+            at = (reported + dt.timedelta(hours=hours)).replace(microsecond=0)
+            if at >= ref:
+                break
+            actor = {"dispatch": "system", "close": "system"}.get(action, worker)
+            if action == "escalate":
+                actor = worker if to_level == "street" else street_officer
+            elif action in ("resolve",) and cur_level != "grid":
+                actor = street_officer if cur_level == "street" else district_officer
+            entries.append((at, actor, action, status, to_status, from_level, to_level))
+            status = to_status
+            cur_level = to_level or cur_level
+            if to_status == "resolved":
+                resolved = at
+            if to_status in ("closed", "rejected"):
+                closed = at
+        for at, actor, action, fs, ts, fl, tl in entries:
+            logs.append((gd.ids.take("event_log"), eid, at, actor, action, fs, ts, fl, tl, None))
+        title = f"{cat.zh}：{place}"
+        due = reported + dt.timedelta(hours=SLA_HOURS[severity])
+        out.add(
+            eid,
+            pt,
+            gd.area_id,
+            code,
+            severity,
+            status,
+            cur_level,
+            title,
+            None,
+            reported,
+            due,
+            resolved,
+            closed,
+            device_id,
+            building_id,
+            rule,
+        )
