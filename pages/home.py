@@ -22,7 +22,7 @@ from pages.shell import t
 
 dash.register_page(__name__, path="/", title=i18n.text("app.document_title"), name="home")
 
-INITIAL_ZOOM = 12
+INITIAL_ZOOM = 13
 MIN_ZOOM = 8
 MAX_ZOOM = 19
 
@@ -106,13 +106,31 @@ def panel(layers: tuple[Layer, ...], lang: str) -> html.Aside:
     )
 
 
-def map_view(settings: Settings, layers: tuple[Layer, ...], lang: str) -> dl.Map:
-    """The map: our own polygons as the base, no online tiles, a metric scale bar."""
+def _number(value: str | None, low: float, high: float) -> float | None:
+    """``value`` as a number within ``low..high``, else None."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and low <= number <= high else None
+
+
+def initial_view(settings: Settings, query: dict[str, str]) -> tuple[list[float], float]:
+    """Centre ``[lat, lon]`` and zoom of the first view: the city centre, or a deep link
+    ``/?lat=…&lon=…&zoom=…`` (each part that is missing or out of range falls back)."""
     lon, lat = settings.city_center
+    lat = _number(query.get("lat"), -85, 85) or lat
+    lon = _number(query.get("lon"), -180, 180) or lon
+    zoom = _number(query.get("zoom"), MIN_ZOOM, MAX_ZOOM) or INITIAL_ZOOM
+    return [lat, lon], zoom
+
+
+def map_view(center: list[float], zoom: float, layers: tuple[Layer, ...], lang: str) -> dl.Map:
+    """The map: our own polygons as the base, no online tiles, a metric scale bar."""
     return dl.Map(
         id=ids.MAP,
-        center=[lat, lon],
-        zoom=INITIAL_ZOOM,
+        center=center,
+        zoom=zoom,
         minZoom=MIN_ZOOM,
         maxZoom=MAX_ZOOM,
         attributionControl=False,
@@ -127,16 +145,17 @@ def map_view(settings: Settings, layers: tuple[Layer, ...], lang: str) -> dl.Map
     )
 
 
-def layout(**_query: str) -> html.Div:
+def layout(**query: str) -> html.Div:
     """The page: the map filling the screen with the layer panel over it."""
     settings = context.settings()
     lang = i18n.language(settings.language)
     layers = _visible_layers()
+    center, zoom = initial_view(settings, query)
     return html.Div(
         className="home",
         children=[
             dcc.Store(id=ids.LAYER_META, data=layer_meta(layers)),
-            map_view(settings, layers, lang),
+            map_view(center, zoom, layers, lang),
             panel(layers, lang),
         ],
     )

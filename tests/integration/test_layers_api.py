@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
 
 import pytest
 import shapely
@@ -22,10 +23,11 @@ HAVE_DEMO = importlib.util.find_spec("geodata.demo") is not None and hasattr(
 
 
 @pytest.fixture(scope="module")
-def city_url(request, cluster) -> str:
+def city_url(request, cluster) -> Iterator[str]:
     """The demo city when its generator exists, else a small synthetic city of our own."""
     if HAVE_DEMO:
-        return request.getfixturevalue("demo_url")
+        yield request.getfixturevalue("demo_url")
+        return
     with synthetic_city(cluster) as url:
         yield url
 
