@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from collections.abc import Iterator
 
 import pytest
 import shapely
@@ -15,21 +13,12 @@ from app import create_app
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from layers.registry import LAYERS
-from tests.ui.synthetic_city import synthetic_city
-
-HAVE_DEMO = importlib.util.find_spec("geodata.demo") is not None and hasattr(
-    importlib.import_module("geodata.demo"), "build_demo"
-)
 
 
 @pytest.fixture(scope="module")
-def city_url(request, cluster) -> Iterator[str]:
-    """The demo city when its generator exists, else a small synthetic city of our own."""
-    if HAVE_DEMO:
-        yield request.getfixturevalue("demo_url")
-        return
-    with synthetic_city(cluster) as url:
-        yield url
+def city_url(demo_url) -> str:
+    """The small demo city of the test session."""
+    return demo_url
 
 
 @pytest.fixture(scope="module")

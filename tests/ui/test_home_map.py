@@ -6,7 +6,6 @@ recorded and must go to the app's own origin.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -23,7 +22,6 @@ from sqlalchemy import text
 
 from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT
-from tests.ui.synthetic_city import synthetic_city
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,21 +39,10 @@ PATHS = ".leaflet-overlay-pane path"
 pytestmark = pytest.mark.slow
 
 
-def _have_demo() -> bool:
-    try:
-        return hasattr(importlib.import_module("geodata.demo"), "build_demo")
-    except ImportError:
-        return False
-
-
 @pytest.fixture(scope="module")
-def city_url(request, cluster) -> Iterator[str]:
-    """The demo city when its generator exists, else a small synthetic city of our own."""
-    if _have_demo():
-        yield request.getfixturevalue("demo_url")
-        return
-    with synthetic_city(cluster) as url:
-        yield url
+def city_url(demo_url) -> str:
+    """The small demo city of the test session."""
+    return demo_url
 
 
 def _free_port() -> int:
