@@ -20,7 +20,7 @@
     var p = feature.properties || {};
     if (p.aggregate) {
       var fill = aggregateColor(p.count, h.aggregateColors || ["#3b82f6"]);
-      return {color: fill, weight: 0.6, fillColor: fill, fillOpacity: 0.55};
+      return {stroke: false, fillColor: fill, fillOpacity: 0.45};
     }
     if (h.styleBy && h.colors && h.colors[p[h.styleBy]]) {
       s.fillColor = h.colors[p[h.styleBy]];

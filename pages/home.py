@@ -22,7 +22,7 @@ from pages.shell import t
 
 dash.register_page(__name__, path="/", title=i18n.text("app.document_title"), name="home")
 
-INITIAL_ZOOM = 13
+INITIAL_ZOOM = 14
 MIN_ZOOM = 8
 MAX_ZOOM = 19
 
