@@ -57,6 +57,12 @@ class GridData:
         return self.layout.grid.area.id
 
 
+def bearing(dx: float, dy: float) -> float:
+    """Compass bearing of (dx, dy) in degrees clockwise from north, in [0, 360), 0.1° steps."""
+    deg = round(math.degrees(math.atan2(dx, dy)) % 360.0, 1)
+    return 0.0 if deg >= 360.0 else deg
+
+
 def in_building(b: Building, rng: np.random.Generator, margin: float = 1.5) -> shapely.Point:
     """A random point inside a building's footprint, ``margin`` m from its walls."""
     u = rng.uniform(-b.length / 2 + margin, b.length / 2 - margin)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import shapely
 
-from geodata.demo.context import GridData, Placed, in_building, local_point
+from geodata.demo.context import GridData, Placed, bearing, in_building, local_point
 
 _SERIAL = {
     "camera": "CAM",
@@ -32,10 +32,6 @@ _MODEL = {
     "electric": "OM-EF-4G",
     "manhole": "OM-MH-TILT",
 }
-
-
-def _heading(dx: float, dy: float) -> float:
-    return round(float(math.degrees(math.atan2(dx, dy)) % 360.0), 1)
 
 
 def make_devices(gd: GridData, rng: np.random.Generator) -> None:
@@ -103,7 +99,7 @@ def make_devices(gd: GridData, rng: np.random.Generator) -> None:
             add(
                 "camera",
                 p,
-                heading=_heading(vx - p.x, vy - p.y),
+                heading=bearing(vx - p.x, vy - p.y),
                 fov=float(rng.integers(60, 111)),
                 range_m=float(rng.integers(80, 151)),
             )

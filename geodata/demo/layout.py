@@ -172,7 +172,8 @@ def _make(
 
 def _heading(dx: float, dy: float) -> float:
     """Compass bearing (degrees clockwise from north) of the vector (dx, dy)."""
-    return float(math.degrees(math.atan2(dx, dy)) % 360.0)
+    deg = round(math.degrees(math.atan2(dx, dy)) % 360.0, 1)
+    return 0.0 if deg >= 360.0 else deg
 
 
 def lay_out(grid: Grid, rng: np.random.Generator, next_id: int, public_label: str) -> Layout:
