@@ -20,8 +20,9 @@ have_postgis() {
 if [ -z "${DATABASE_URL:-}${ONEMAP_DATABASE_URL:-}" ] && ! have_postgis; then
     missing+=(postgresql postgresql-postgis)
 fi
-if [ "$mode" = test ] && ! command -v chromium >/dev/null 2>&1; then
-    missing+=(chromium)
+if [ "$mode" = test ]; then
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)  # GDAL's own tools judge our files
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -432,6 +432,53 @@ class AuditLog(Base):
     client: Mapped[str | None] = mapped_column(String(64), comment="IP address or process")
 
 
+# --- provenance of fused records ----------------------------------------------------------
+
+
+class SourceLink(Base):
+    """Every (source, source_id) a stored entity was fused from, beyond its own provenance.
+
+    When records of one real thing arrive from several departmental systems (a building
+    surveyed by housing and by the fire brigade), they become one row; each further source's
+    key is linked here so that re-importing that source updates the same entity.
+    """
+
+    __tablename__ = "source_link"
+    __table_args__ = (
+        UniqueConstraint("entity_table", "source", "source_id"),
+        Index("ix_source_link_entity", "entity_table", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    entity_table: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    matched_by: Mapped[str] = mapped_column(String(32), nullable=False,
+                                            comment="footprint_overlap, id_hash, serial …")
+    linked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class ImportRun(Base):
+    """One import of a file into a layer: what it did, for the record."""
+
+    __tablename__ = "import_run"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    layer: Mapped[str] = mapped_column(String(32), nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    file_name: Mapped[str] = mapped_column(String(256), nullable=False)
+    crs: Mapped[str | None] = mapped_column(String(64))
+    counts: Mapped[dict] = mapped_column(JSONB, nullable=False,
+                                         comment="inserted, updated, merged, repaired, rejected")
+    actor: Mapped[str | None] = mapped_column(String(64))
+
+
 FEATURE_MODELS: tuple[type[FeatureMixin], ...] = (
     Area,
     Building,

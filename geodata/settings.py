@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     city_center: tuple[float, float] = Field(
         default=(117.283, 31.861), description="lon, lat of the map's initial centre"
     )
+    city_extent: tuple[float, float, float, float] = Field(
+        default=(116.68, 30.93, 117.98, 32.56),
+        description="lon/lat bbox (WGS84) the city's data must fall in; imports outside it are "
+        "refused. Default: Hefei municipality.",
+    )
     metric_epsg: int = Field(default=32650, description="Metric CRS for distances and areas.")
 
     # --- the web app -------------------------------------------------------------------------
