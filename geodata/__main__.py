@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 
@@ -89,6 +90,11 @@ def cmd_counts(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands that live beside their feature: each module has ``register(subparsers, settings)``
+# adding its parser with ``set_defaults(fn=...)`` where fn(settings, args) -> exit code.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def parser(settings: Settings) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m geodata", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -108,6 +114,8 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=settings.demo_seed)
     demo.add_argument("--reset", action="store_true", help="empty the store first")
     demo.set_defaults(fn=cmd_demo)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, settings)
     return p
 
 

@@ -136,6 +136,19 @@ class Area(FeatureMixin, Base):
     )
 
 
+class Road(FeatureMixin, Base):
+    """A road or path (from OSM or a transport department), for maps and network distances."""
+
+    __tablename__ = "road"
+    GEOMETRY_TYPE = "MULTILINESTRING"
+    __table_args__ = feature_args(CheckConstraint(_in("kind", vocab.ROAD_KINDS), name="kind"))
+
+    name: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, server_default="other")
+    oneway: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    lanes: Mapped[int | None] = mapped_column(SmallInteger)
+
+
 # --- 房屋: buildings and homes ------------------------------------------------------------------
 
 

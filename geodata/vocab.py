@@ -44,6 +44,19 @@ CARE_TAGS: dict[str, dict[str, str]] = {
     "needs_care": {"zh": "重点关爱", "en": "Needs care"},
 }
 
+ROAD_KINDS: dict[str, dict[str, str]] = {
+    "motorway": {"zh": "高速公路", "en": "Motorway"},
+    "trunk": {"zh": "快速路", "en": "Trunk road"},
+    "primary": {"zh": "主干路", "en": "Primary road"},
+    "secondary": {"zh": "次干路", "en": "Secondary road"},
+    "tertiary": {"zh": "支路", "en": "Tertiary road"},
+    "residential": {"zh": "小区道路", "en": "Residential street"},
+    "service": {"zh": "服务道路", "en": "Service road"},
+    "footway": {"zh": "步行道", "en": "Footway"},
+    "cycleway": {"zh": "自行车道", "en": "Cycleway"},
+    "other": {"zh": "其他道路", "en": "Other road"},
+}
+
 HOUSEHOLD_ROLES = ("head", "spouse", "child", "parent", "other")
 SEXES = ("F", "M")
 HUKOU = ("local", "floating")

@@ -16,13 +16,15 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-from geodata.models import FEATURE_MODELS
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
+FEATURE_TABLES = (
+    "area", "building", "house", "resident", "organization", "device", "facility", "event",
+)  # fmt: skip
 
 ASSIGN_AREA = """
 CREATE OR REPLACE FUNCTION onemap_assign_area() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -934,8 +936,7 @@ def upgrade() -> None:
     op.execute("CREATE TABLE reading_default PARTITION OF reading DEFAULT")
     op.execute(READING_PARTITION)
     op.execute(ASSIGN_AREA)
-    for model in FEATURE_MODELS:
-        table = model.__tablename__
+    for table in FEATURE_TABLES:
         op.execute(
             f"CREATE TRIGGER {table}_assign_area BEFORE INSERT OR UPDATE OF loc, area_id "
             f"ON {table} FOR EACH ROW EXECUTE FUNCTION onemap_assign_area()"
