@@ -50,6 +50,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def main() -> None:
     """Open the store, serve the app until Ctrl-C/SIGTERM, then close the store."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     settings = get_settings()
     try:

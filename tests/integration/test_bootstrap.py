@@ -1,0 +1,37 @@
+"""`make run`'s set-up: an empty store gets the schema and the demo; a filled one is reused."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from geodata.bootstrap import prepare
+from geodata.engine import get_engine
+from geodata.settings import Settings
+from geodata.store import drop_database, feature_counts, recreate_database
+
+SMALL = 0.15
+
+
+@pytest.fixture
+def fresh_url(cluster):
+    name = f"onemap_test_bootstrap_{os.getpid()}"
+    url = recreate_database(cluster.url(), name)
+    yield url
+    get_engine(url).dispose()
+    drop_database(cluster.url(), name)
+
+
+def test_prepare_builds_the_demo_once_then_reuses_the_store(fresh_url):
+    settings = Settings(database_url=fresh_url, demo_scale=SMALL, demo_seed=3)
+    messages: list[str] = []
+    store = prepare(settings, progress=messages.append)
+    first = feature_counts(store.url)
+    assert first["area"] > 0 and first["resident"] > 0
+    assert any("building the demo city" in m for m in messages)
+
+    messages.clear()
+    again = prepare(settings, progress=messages.append)
+    assert feature_counts(again.url) == first
+    assert not any("building the demo city" in m for m in messages)
