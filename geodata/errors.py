@@ -11,3 +11,7 @@ class StoreError(OneMapError):
 
 class DemoError(OneMapError):
     """The demo city cannot be built as asked."""
+
+
+class CRSError(OneMapError):
+    """A coordinate reference system is unknown, unsupported or does not fit the data."""
