@@ -15,3 +15,29 @@ class DemoError(OneMapError):
 
 class CRSError(OneMapError):
     """A coordinate reference system is unknown, unsupported or does not fit the data."""
+
+
+class ImportRejected(OneMapError):
+    """A file cannot be imported as asked; nothing was written (the message says why and how
+    to fix it). ``rejects`` holds the first bad rows (row number, field, reason)."""
+
+    def __init__(self, message: str, rejects: list | None = None, rejected: int = 0) -> None:
+        super().__init__(message)
+        self.rejects = rejects or []
+        self.rejected = rejected or len(self.rejects)
+
+
+class UnreadableInput(ImportRejected):
+    """The file cannot be read: unknown format, truncated or malformed, wrong text encoding."""
+
+
+class MappingError(ImportRejected):
+    """A ``--map``/``--set`` names an unknown target field or a column the file lacks."""
+
+
+class OutsideCityExtent(ImportRejected):
+    """Rows lie outside the city's extent (usually swapped axes, metres, or a wrong CRS)."""
+
+
+class SuspectedOffsetCRS(ImportRejected):
+    """Data given as WGS84 fits the stored areas much better read as GCJ-02 or BD-09."""

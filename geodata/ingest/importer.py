@@ -1,0 +1,281 @@
+"""``import_file``: one file into one layer, in one transaction (a failed import changes
+nothing). Stream → validate → COPY into a TEMP stage → fuse → set-based writes → import_run."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from tqdm import tqdm
+
+from geodata.bulk import raw_connection
+from geodata.crs import WGS84, parse_crs
+from geodata.errors import (
+    ImportRejected,
+    MappingError,
+    OutsideCityExtent,
+    SuspectedOffsetCRS,
+)
+from geodata.ingest import fuse, hints, stage, write
+from geodata.ingest.csvgeom import CSVGeometry
+from geodata.ingest.mapping import GEOMETRY_KEYS, Mapping, resolve
+from geodata.ingest.readers import Reader, open_reader
+from geodata.ingest.report import ImportReport, RejectedRow, RejectsWriter
+from geodata.ingest.schema import LAYERS, LayerSchema
+from geodata.ingest.validate import Rules, stage_fields, validate_batch
+from geodata.models import Base
+from geodata.settings import Settings
+
+EXAMPLES = 10
+DEFAULT_TZ = "Asia/Shanghai"
+Progress = bool | Callable[[int], None] | None
+
+
+def default_source(path: Path) -> str:
+    """The file's stem (``Helsinki.osm.pbf`` → ``Helsinki``), at most 64 characters."""
+    name = path.name
+    for suffix in (".osm.pbf", ".osm", ".pbf"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)][:64]
+    return path.stem[:64]
+
+
+def _schema(layer: str) -> LayerSchema:
+    if layer not in LAYERS:
+        raise MappingError(f"unknown layer {layer!r}; layers: {', '.join(LAYERS)}")
+    return LAYERS[layer]
+
+
+def _check_required(schema: LayerSchema, mapping: Mapping) -> None:
+    provided = mapping.provided()
+    derivable = {"sex", "birth_year"} if "id_number" in provided else set()
+    missing = [
+        f.name
+        for f in schema.fields
+        if f.required and f.name not in provided and f.name not in derivable
+    ]
+    if missing:
+        hint = " ".join(f"--map {m}=COLUMN" for m in missing)
+        raise MappingError(
+            f"layer {schema.name} needs {', '.join(missing)}, and no column of the file was "
+            f"recognised for it: name the column with {hint}, or give one value for all rows "
+            f"with --set {missing[0]}=VALUE"
+        )
+
+
+def _not_null(schema: LayerSchema) -> frozenset[str]:
+    table = Base.metadata.tables[schema.table]
+    names = {c.name for c in table.columns if not c.nullable}
+    if schema.name == "residents":
+        names.add("name")
+    return frozenset(names)
+
+
+def _progress_bar(progress: Progress, total: int | None, name: str):
+    if callable(progress):
+        return None
+    return tqdm(total=total, unit=" rows", desc=name, file=sys.stderr, disable=not progress,
+                mininterval=0.5)  # fmt: skip
+
+
+class _Rejects:
+    """Refused rows: written to the rejects file, or kept as examples for the error."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.writer = RejectsWriter(path) if path else None
+        self.examples: list[RejectedRow] = []
+        self.count = 0
+        self.outside = 0
+        self.outside_raw: list[np.ndarray] = []
+        self.first_outside: str | None = None
+
+    def add(self, rejects: list[RejectedRow]) -> None:
+        self.count += len(rejects)
+        if self.writer:
+            self.writer.write(rejects)
+        room = EXAMPLES - len(self.examples)
+        self.examples.extend(rejects[: max(room, 0)])
+        for r in rejects:
+            if r.reason.startswith("outside the city extent"):
+                self.outside += 1
+                self.first_outside = self.first_outside or f"row {r.row} {r.reason[23:]}"
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+def import_file(
+    url: str,
+    path: str | Path,
+    layer: str,
+    settings: Settings,
+    *,
+    source: str | None = None,
+    crs: str | None = None,
+    mapping: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    skip_bad: str | Path | None = None,
+    progress: Progress = False,
+    encoding: str | None = None,
+    level: str | None = None,
+    timezone: str = DEFAULT_TZ,
+    actor: str | None = None,
+) -> ImportReport:
+    """Import ``path`` into ``layer`` of the store at ``url``; see the module doc.
+
+    Raises :class:`geodata.errors.ImportRejected` (or a subclass) when anything is wrong and
+    ``skip_bad`` is not given; then the store is unchanged. With ``skip_bad`` good rows load
+    and refused rows are written to that CSV (row, field, reason, original values).
+    """
+    started = time.perf_counter()
+    schema = _schema(layer)
+    path = Path(path)
+    given = dict(mapping or {})
+    consts = dict(constants or {})
+    if level:
+        consts["level"] = level
+    geometry_cols = {k: given[k] for k in GEOMETRY_KEYS if k in given}
+    reader = open_reader(path, layer, encoding=encoding, geometry_columns=geometry_cols)
+    src_crs = parse_crs(crs) if crs else (reader.crs or WGS84)
+    report = ImportReport(layer, source or default_source(path), path.name, src_crs)
+    report.notes.extend(reader.notes)
+    if not crs and not reader.crs:
+        report.notes.append("the file names no CRS: WGS84 (EPSG:4326) assumed; see --crs")
+    columns = [c for c in reader.columns if c not in geometry_cols.values()]
+    resolved = resolve(schema, columns, given, consts, path.name)
+    _check_required(schema, resolved)
+    if resolved.id_column is None:
+        report.notes.append(
+            "no id column: each row's source_id is a hash of its attributes and geometry "
+            "(re-importing identical rows updates them); map one with --map id=COLUMN"
+        )
+    rules = Rules(
+        schema, resolved, src_crs, tuple(settings.city_extent), timezone,
+        settings.id_hash_key, secret_columns=_secret_columns(schema, resolved),
+        not_null=_not_null(schema), city=settings.city_name,
+    )  # fmt: skip
+    rejects = _Rejects(skip_bad)
+    try:
+        with raw_connection(url) as conn:
+            try:
+                _run(conn, reader, rules, report, rejects, progress, check_offset=crs is None)
+                report.import_run_id = write.record_run(conn, report, actor)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+    finally:
+        rejects.close()
+    if skip_bad:
+        report.rejects_path = str(skip_bad)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _secret_columns(schema: LayerSchema, mapping: Mapping) -> frozenset[str]:
+    return frozenset(
+        mapping.columns[f.name] for f in schema.fields if not f.stored and f.name in mapping.columns
+    )
+
+
+def _run(
+    conn: psycopg.Connection,
+    reader: Reader,
+    rules: Rules,
+    report: ImportReport,
+    rejects: _Rejects,
+    progress: Progress,
+    *,
+    check_offset: bool,
+) -> None:
+    schema = rules.schema
+    fields = stage_fields(rules)
+    conn.execute("SET LOCAL onemap.area_assigned = 'on'")
+    stage.create_stage(conn, schema, fields)
+    staged = _stream(conn, reader, rules, report, rejects, progress, fields)
+    report.add("skipped", reader.skipped)
+    post = stage.duplicate_ids(conn, rules.mapping.id_column is None)
+    post += stage.duplicate_keys(conn, schema)
+    if schema.name == "houses":
+        post += stage.houses_without_building(conn)
+    rejects.add(sorted(post, key=lambda r: r.row))
+    report.add("rejected", rejects.count)
+    if rejects.count and not rejects.writer:
+        _refuse(rejects, report, rules)
+    if rejects.outside:
+        report.notes.append(_outside_text(rejects, report, rules))
+    staged -= len(post)
+    if check_offset and rules.crs == WGS84 and staged:
+        found = hints.suspected_offset(conn, stage.sample_locations(conn, staged))
+        if found:
+            raise SuspectedOffsetCRS(hints.offset_message(*found, report.counts["read"]))
+    conn.execute(f"ANALYZE {stage.STAGE}")
+    fuse.link_known(conn, schema, report.source)
+    fuse.match_other_sources(conn, schema, report.source, fields)
+    by_action = write.update_fused(conn, schema, fields)
+    inserted, updated = write.insert_or_update(conn, schema, fields, report.source)
+    write.write_links(conn, schema, report.source)
+    if schema.name == "residents":
+        write.write_identities(conn, fields, report.source)
+    report.add("inserted", inserted)
+    report.add("updated", updated + by_action.get("link", 0))
+    report.add("merged", by_action.get("merge", 0))
+
+
+def _stream(conn, reader, rules, report, rejects, progress, fields) -> int:
+    """Read, validate and stage every batch; return the number of rows staged."""
+    bar = _progress_bar(progress, reader.total, reader.path.name)
+    staged = 0
+    try:
+        for batch in reader.batches:
+            clean = validate_batch(batch, rules, fields)
+            report.add("read", len(batch.geoms))
+            report.add("repaired", clean.repaired)
+            rejects.add(clean.rejects)
+            if len(clean.outside_raw) and sum(map(len, rejects.outside_raw)) < hints.SAMPLE:
+                rejects.outside_raw.append(clean.outside_raw)
+            if rejects.writer or not rejects.count:
+                staged += stage.copy_batch(conn, clean, fields)
+            if bar is not None:
+                bar.update(len(batch.geoms))
+            elif callable(progress):
+                progress(report.counts["read"])
+    finally:
+        if bar is not None:
+            bar.close()
+    return staged
+
+
+def _outside_text(rejects: _Rejects, report: ImportReport, rules: Rules) -> str:
+    raw = np.concatenate(rejects.outside_raw) if rejects.outside_raw else np.empty((0, 2))
+    return hints.outside_message(
+        rejects.outside, report.counts["read"], rules.extent, raw, rejects.first_outside,
+        rules.city,
+    )  # fmt: skip
+
+
+def _refuse(rejects: _Rejects, report: ImportReport, rules: Rules) -> None:
+    """Raise the error that says what is wrong with the refused rows."""
+    if rejects.outside:
+        message = _outside_text(rejects, report, rules)
+        others = rejects.count - rejects.outside
+        if others:
+            message += f" {others:,} further rows were refused for other reasons."
+        raise OutsideCityExtent(message, rejects.examples, rejects.count)
+    listed = "; ".join(str(r) for r in rejects.examples[:5])
+    more = f" (and {rejects.count - 5:,} more)" if rejects.count > 5 else ""
+    raise ImportRejected(
+        f"{rejects.count:,} of {report.counts['read']:,} rows of {report.file_name} are refused: "
+        f"{listed}{more}. Nothing was imported; fix these rows, or pass --skip-bad FILE.csv to "
+        "load the good rows and list the bad ones there.",
+        rejects.examples,
+        rejects.count,
+    )
+
+
+__all__ = ["CSVGeometry", "import_file"]

@@ -1,0 +1,152 @@
+"""The TEMP staging table an import COPYs into, and the checks that need all rows at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+import shapely
+from psycopg import sql
+
+from geodata.bulk import copy_rows, ewkb_hex
+from geodata.cells import h3_cells_array
+from geodata.ingest.report import RejectedRow
+from geodata.ingest.schema import LayerSchema
+from geodata.ingest.validate import CleanBatch
+
+STAGE = "ingest_stage"
+EXTRA_TYPES = {"depth": "smallint", "id_hash": "text", "building_id": "bigint"}
+UNIQUE_IN_FILE = {"devices": "serial", "organizations": "credit_code", "areas": "code",
+                  "residents": "id_hash"}  # fmt: skip
+
+
+def column_types(schema: LayerSchema, fields: list[str]) -> dict[str, str]:
+    """SQL type of each stage field."""
+    types = {f.name: f.sql_type for f in schema.fields}
+    return {name: EXTRA_TYPES.get(name) or types[name] for name in fields}
+
+
+def create_stage(conn: psycopg.Connection, schema: LayerSchema, fields: list[str]) -> None:
+    """CREATE TEMP TABLE for this import (dropped at commit or rollback)."""
+    cols = [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(typ))
+        for name, typ in column_types(schema, fields).items()
+    ]
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {} (row_no integer NOT NULL, source_id text, "
+            "geom geometry(Geometry, 4326) NOT NULL, loc geometry(Point, 4326) NOT NULL, "
+            "h3_r7 bigint NOT NULL, h3_r9 bigint NOT NULL, {}, target_id bigint, action text, "
+            "matched_by text) ON COMMIT DROP"
+        ).format(sql.Identifier(STAGE), sql.SQL(", ").join(cols))
+    )
+
+
+def copy_batch(conn: psycopg.Connection, clean: CleanBatch, fields: list[str]) -> int:
+    """COPY the clean rows of a batch into the stage (loc and H3 cells computed here)."""
+    if not len(clean.rows):
+        return 0
+    lons, lats = shapely.get_x(clean.locs), shapely.get_y(clean.locs)
+    h7 = h3_cells_array(lons, lats, 7).tolist()
+    h9 = h3_cells_array(lons, lats, 9).tolist()
+    columns = ["row_no", "source_id", "geom", "loc", "h3_r7", "h3_r9", *fields]
+    data = [
+        clean.rows.tolist(),
+        clean.columns["source_id"],
+        ewkb_hex(clean.geoms),
+        ewkb_hex(clean.locs),
+        h7,
+        h9,
+        *(clean.columns[f] for f in fields),
+    ]
+    return copy_rows(conn, STAGE, columns, zip(*data, strict=True))
+
+
+def _delete_rows(conn: psycopg.Connection, rows: list[int]) -> None:
+    conn.execute(
+        sql.SQL("DELETE FROM {} WHERE row_no = ANY(%s)").format(sql.Identifier(STAGE)), (rows,)
+    )
+
+
+def duplicate_ids(conn: psycopg.Connection, hashed: bool) -> list[RejectedRow]:
+    """Rows repeating an earlier row's id. Hashed ids of identical rows get a ``#n`` suffix
+    (stable for the same file); repeated ids from the file are refused."""
+    found = conn.execute(
+        sql.SQL(
+            "SELECT row_no, source_id, first, rn FROM (SELECT row_no, source_id, "
+            "min(row_no) OVER w AS first, row_number() OVER (w ORDER BY row_no) AS rn "
+            "FROM {} WINDOW w AS (PARTITION BY source_id)) d WHERE rn > 1"
+        ).format(sql.Identifier(STAGE))
+    ).fetchall()
+    if not found:
+        return []
+    if hashed:
+        with conn.cursor() as cur:
+            cur.executemany(
+                sql.SQL("UPDATE {} SET source_id = source_id || '#' || %s WHERE row_no = %s")
+                .format(sql.Identifier(STAGE)),
+                [(rn, row) for row, _sid, _first, rn in found],
+            )  # fmt: skip
+        return []
+    rejects = [
+        RejectedRow(row, "id", f"duplicate id {sid!r} (first in row {first})")
+        for row, sid, first, _rn in found
+    ]
+    _delete_rows(conn, [r.row for r in rejects])
+    return rejects
+
+
+def duplicate_keys(conn: psycopg.Connection, schema: LayerSchema) -> list[RejectedRow]:
+    """Rows repeating another row's unique key (serial, credit code, area code, ID number)."""
+    column = UNIQUE_IN_FILE.get(schema.name)
+    if column is None:
+        return []
+    exists = conn.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s",
+        (STAGE, column),
+    ).fetchone()
+    if not exists:
+        return []
+    found = conn.execute(
+        sql.SQL(
+            "SELECT row_no, first FROM (SELECT row_no, min(row_no) OVER w AS first FROM {} "
+            "WHERE {} IS NOT NULL WINDOW w AS (PARTITION BY {})) d WHERE row_no <> first"
+        ).format(sql.Identifier(STAGE), sql.Identifier(column), sql.Identifier(column))
+    ).fetchall()
+    label = "ID number" if column == "id_hash" else column
+    rejects = [RejectedRow(row, label, f"same {label} as row {first}") for row, first in found]
+    if rejects:
+        _delete_rows(conn, [r.row for r in rejects])
+    return rejects
+
+
+def houses_without_building(conn: psycopg.Connection) -> list[RejectedRow]:
+    """Houses: the building covering each point (refused when none does)."""
+    conn.execute(
+        sql.SQL(
+            "UPDATE {s} s SET building_id = (SELECT b.id FROM building b WHERE b.geom && s.loc "
+            "AND ST_Covers(b.geom, s.loc) ORDER BY b.id LIMIT 1)"
+        ).format(s=sql.Identifier(STAGE))
+    )
+    rows = [
+        r[0]
+        for r in conn.execute(
+            sql.SQL("SELECT row_no FROM {} WHERE building_id IS NULL ORDER BY row_no").format(
+                sql.Identifier(STAGE)
+            )
+        )
+    ]
+    if rows:
+        _delete_rows(conn, rows)
+    return [RejectedRow(r, "geometry", "no building covers this home's location") for r in rows]
+
+
+def sample_locations(conn: psycopg.Connection, staged: int, limit: int = 5000) -> np.ndarray:
+    """Up to ``limit`` staged locations (lon, lat), spread evenly over the file."""
+    step = max(1, staged // limit)
+    rows = conn.execute(
+        sql.SQL("SELECT ST_X(loc), ST_Y(loc) FROM {} WHERE row_no %% %s = 0 LIMIT %s").format(
+            sql.Identifier(STAGE)
+        ),
+        (step, limit),
+    ).fetchall()
+    return np.asarray(rows, dtype=float).reshape(-1, 2)
