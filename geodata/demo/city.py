@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import shapely
+from shapely.geometry import LineString
 
 from geodata.demo.areas import City, Street, build_city
 from geodata.demo.context import GridData, IdCounter
@@ -13,23 +14,36 @@ from geodata.demo.devices import make_devices
 from geodata.demo.facilities import make_facilities
 from geodata.demo.homes import make_homes
 from geodata.demo.incidents import make_incidents, reference_time
-from geodata.demo.layout import lay_out
+from geodata.demo.layout import Layout, lay_out
 from geodata.demo.orgs import make_orgs
 from geodata.demo.people import make_people
 from geodata.demo.rand import stream
+from geodata.demo.roads import Network, build_network
 from geodata.demo.tables import Chunk, new_chunk
 
 _PUBLIC = ("社区卫生服务站", "文化活动室", "警务室", "养老服务站", "便民服务站")
 
 
-def area_chunk(city: City) -> Chunk:
-    """The governance areas as one chunk (geometries already in lon/lat)."""
+def area_chunk(city: City, network: Network, ids: IdCounter) -> Chunk:
+    """The governance areas (geometries already in lon/lat) and the street network as one
+    chunk. Roads get their area in the store (see :data:`geodata.demo.load.ROAD_AREAS`)."""
     chunk = new_chunk("areas")
     buf = chunk.features["area"]
     buf.metric = False
     for a in city.areas:
         buf.add(a.id, a.geom, a.parent_id, a.level, a.depth, a.code, a.name, a.name_en, a.parent_id)
+    roads = chunk.features["road"]
+    for seg in network.segments:
+        line = LineString(seg.coords)
+        roads.add(ids.take("road"), line, None, seg.name, seg.kind, seg.oneway, seg.lanes)
     return chunk
+
+
+def _service_roads(chunk: Chunk, layout: Layout, ids: IdCounter) -> None:
+    """The service roads through the grid's compounds."""
+    name = f"{layout.compounds[0].name}内部道路" if layout.compounds else None
+    for line in layout.services:
+        chunk.features["road"].add(ids.take("road"), line, None, name, "service", False, 1)
 
 
 def street_chunk(street: Street, seed: int, ids: IdCounter, id_hash_key: str) -> Chunk:
@@ -49,6 +63,7 @@ def street_chunk(street: Street, seed: int, ids: IdCounter, id_hash_key: str) ->
             label = grid.community + _PUBLIC[int(rng.integers(len(_PUBLIC)))]
         layout = lay_out(grid, rng, ids.next.get("building", 1), label)
         ids.take("building", len(layout.buildings))
+        _service_roads(chunk, layout, ids)
         homes = make_homes(layout, rng, ids.take("house", 0))
         ids.take("house", len(homes))
         occupied = np.flatnonzero(np.asarray(homes.occupancy) != "vacant")
@@ -102,7 +117,8 @@ def street_chunk(street: Street, seed: int, ids: IdCounter, id_hash_key: str) ->
 def generate(scale: float, seed: int, id_hash_key: str) -> Iterator[Chunk]:
     """The demo city as a sequence of chunks (areas first), deterministic in (scale, seed)."""
     city = build_city(scale, seed)
-    yield area_chunk(city)
+    network = build_network(city)
     ids = IdCounter()
+    yield area_chunk(city, network, ids)
     for street in city.streets:
         yield street_chunk(street, seed, ids, id_hash_key)

@@ -86,15 +86,16 @@ def make_devices(gd: GridData, rng: np.random.Generator) -> None:
         )
         rad = math.radians(comp.heading)
         add("access_gate", shapely.Point(gx - 3 * math.sin(rad), gy - 3 * math.cos(rad)))
-    # Road cameras near the junctions (the grid's corners), looking at the junction.
-    ring = np.asarray(lay.grid.poly.exterior.coords)[:-1]
-    centre = np.asarray(lay.grid.poly.centroid.coords[0])
-    for vx, vy in ring:
+    # Road cameras at the kerb corners near the junctions, looking at the junction.
+    kerb = np.asarray(lay.safe.exterior.coords)[:-1]
+    centre = np.asarray(lay.safe.centroid.coords[0])
+    corners = np.asarray(lay.grid.poly.exterior.coords)[:-1]
+    for kx, ky in kerb:
         if rng.random() < 0.45:
             continue
-        d = centre - (vx, vy)
-        d /= np.hypot(*d)
-        p = shapely.Point(vx + 14 * d[0], vy + 14 * d[1])
+        d = centre - (kx, ky)
+        p = shapely.Point(*((kx, ky) + 1.5 * d / np.hypot(*d)))
+        vx, vy = corners[np.argmin(np.hypot(*(corners - (kx, ky)).T))]
         if lay.safe.contains(p):
             add(
                 "camera",

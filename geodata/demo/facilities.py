@@ -29,10 +29,13 @@ def make_facilities(gd: GridData, rng: np.random.Generator) -> None:
     def clear(geom) -> bool:
         return lay.safe.contains(geom) and len(tree.query(geom, predicate="intersects")) == 0
 
-    kerb = grid.poly.buffer(-5.0).exterior
+    kerb = lay.safe.exterior  # on the pavement, by the kerb
     offset = float(rng.uniform(0, HYDRANT_SPACING_M))
+    service = shapely.union_all(lay.services) if lay.services else None
     for d in np.arange(offset, kerb.length, HYDRANT_SPACING_M):
-        add("hydrant", kerb.interpolate(float(d)), f"{lay.road}消火栓")
+        p = kerb.interpolate(float(d))
+        if service is None or service.distance(p) > 6.0:
+            add("hydrant", p, f"{lay.road}消火栓")
     for b in lay.buildings:
         if b.kind in ("low_slab", "mid_slab", "high_slab", "mixed"):
             for side in (-1, 1):

@@ -12,8 +12,17 @@ from geodata.demo.city import generate
 from geodata.demo.tables import TABLE_ORDER, Chunk, columns
 from geodata.errors import DemoError
 
-SEQUENCED = ("area", "building", "house", "resident", "organization", "device", "facility",
+SEQUENCED = ("area", "road", "building", "house", "resident", "organization", "device", "facility",
              "event", "event_log")  # fmt: skip
+
+
+# Roads run along grid edges, so their location may lie on a shared edge: let PostGIS pick the
+# area exactly as the area trigger would (roads are few).
+ROAD_AREAS = """
+UPDATE road r SET area_id = (
+    SELECT a.id FROM area a WHERE a.geom && r.loc AND ST_Covers(a.geom, r.loc)
+    ORDER BY a.depth DESC, a.id LIMIT 1)
+"""
 
 
 def _rows(chunk: Chunk, table: str):
@@ -70,6 +79,8 @@ def build_demo(
                         f"buildings {counts['building']:,}, events {counts['event']:,} "
                         f"({time.perf_counter() - started:.1f} s)"
                     )
+            with conn.cursor() as cur:
+                cur.execute(ROAD_AREAS)
             sync_sequences(conn, SEQUENCED)
             conn.commit()
             say("commit: done")

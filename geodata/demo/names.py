@@ -156,6 +156,30 @@ def road_name(rng: np.random.Generator) -> str:
     return str(PLACES[int(rng.integers(len(PLACES)))][0]) + str(rng.choice(("路", "街", "大道")))
 
 
+# Real road names of central Hefei (from memory; orientation only roughly right), for main lines.
+ROADS_EW = (
+    "长江路", "淮河路", "寿春路", "芜湖路", "望江路", "太湖路", "屯溪路", "绩溪路", "黄山路",
+    "北一环路", "南一环路", "阜南路", "濉溪路", "亳州路", "安庆路", "九华山路", "东流路",
+    "休宁路", "明光路", "胜利路", "凤阳路", "临泉路", "繁华大道", "南二环路", "北二环路",
+)  # fmt: skip
+ROADS_NS = (
+    "金寨路", "徽州大道", "马鞍山路", "宿州路", "阜阳路", "蒙城路", "宁国路", "潜山路",
+    "肥西路", "六安路", "桐城路", "含山路", "舒城路", "庐江路", "宣城路", "巢湖路",
+    "合作化路", "怀宁路", "包河大道", "铜陵路", "颍上路", "清溪路", "西二环路", "东二环路",
+)  # fmt: skip
+_MINOR_SUFFIX = (("路", "lu"), ("街", "jie"))
+_LANE_SUFFIX = (("巷", "xiang"), ("街", "jie"), ("路", "lu"))
+
+
+def road_names(rng: np.random.Generator, taken: set[str], minor: bool) -> Iterator[str]:
+    """Generated road names not in ``taken`` (which they are added to): 路/街 for through
+    roads, also 巷 for lanes."""
+    for zh, _ in unique_names(rng, PLACES, _LANE_SUFFIX if minor else _MINOR_SUFFIX):
+        if zh not in taken:
+            taken.add(zh)
+            yield zh
+
+
 def person_names(rng: np.random.Generator, male: np.ndarray) -> list[str]:
     """Chinese names (surname + one or two given characters) for people of the given sexes."""
     n = len(male)

@@ -20,6 +20,7 @@ SOURCE = "demo"
 
 FEATURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "area": ("level", "depth", "code", "name", "name_en", "parent_id"),
+    "road": ("name", "kind", "oneway", "lanes"),
     "building": ("name", "address", "floors", "height", "use", "year_built"),
     "house": ("building_id", "unit", "floor", "room", "floor_area", "occupancy"),
     "resident": ("house_id", "sex", "birth_year", "household_role", "hukou", "status", "care_tags"),
@@ -72,6 +73,7 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PREFIX = {
     "area": "area",
+    "road": "road",
     "building": "bldg",
     "house": "house",
     "resident": "res",
@@ -80,9 +82,11 @@ PREFIX = {
     "facility": "fac",
     "event": "evt",
 }
+MULTI = {"building": shapely.multipolygons, "road": shapely.multilinestrings}
 # Load order respects foreign keys.
 TABLE_ORDER = (
     "area",
+    "road",
     "building",
     "house",
     "resident",
@@ -131,14 +135,13 @@ class FeatureBuffer:
         return len(self.ids)
 
     def lonlat(self) -> np.ndarray:
-        """Final geometries (lon/lat, SRID 4326); buildings and areas as MultiPolygons."""
+        """Final geometries (lon/lat, SRID 4326); buildings and areas as MultiPolygons, roads
+        as MultiLineStrings."""
         geoms = np.asarray(self.geoms, dtype=object)
         if self.metric:
             geoms = to_lonlat(geoms)
-        if self.table == "building" and len(geoms):
-            geoms = shapely.set_srid(
-                shapely.multipolygons(geoms, indices=np.arange(len(geoms))), 4326
-            )
+        if self.table in MULTI and len(geoms):
+            geoms = shapely.set_srid(MULTI[self.table](geoms, indices=np.arange(len(geoms))), 4326)
         return geoms
 
     def rows(self) -> Iterator[tuple]:

@@ -8,6 +8,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from geodata import vocab
 from geodata.cells import representative_points
 from geodata.demo import build_demo, reference_time
 from geodata.engine import get_engine
@@ -15,7 +16,9 @@ from geodata.errors import DemoError
 from geodata.store import feature_counts
 from tests.conftest import DEMO_TEST_SEED
 
-FEATURE_TABLES = ("building", "house", "resident", "organization", "device", "facility", "event")
+FEATURE_TABLES = (
+    "road", "building", "house", "resident", "organization", "device", "facility", "event",
+)  # fmt: skip
 REF_YEAR = reference_time(DEMO_TEST_SEED).year
 
 
@@ -120,7 +123,7 @@ def test_area_id_is_the_deepest_area_covering_loc(demo_url, table):
             ORDER BY a.depth DESC, a.id LIMIT 1)""",
     )
     assert mismatches == 0
-    if table != "area":  # strictly inside one grid: no location on a shared edge
+    if table not in ("area", "road"):  # strictly inside one grid: no location on a shared edge
         assert (
             scalar(
                 demo_url,
@@ -183,6 +186,62 @@ def test_buildings_do_not_overlap_and_stay_in_their_grid(demo_url):
             OR abs(height - 3 * floors) > 3 OR year_built NOT BETWEEN 1980 AND 2026""",
     )
     assert bad == 0
+
+
+def test_roads(demo_url):
+    """The street network runs along the grid edges, inside the city, with valid attributes."""
+    kinds = dict(rows(demo_url, "SELECT kind, count(*) FROM road GROUP BY kind"))
+    assert sum(kinds.values()) > 20
+    assert set(kinds) <= set(vocab.ROAD_KINDS)
+    assert {"trunk", "primary", "service"} <= set(kinds)  # district axes, compound roads
+    outside = scalar(
+        demo_url,
+        """
+        SELECT count(*) FROM road r, area c
+        WHERE c.level = 'city' AND NOT ST_CoveredBy(r.geom, ST_Buffer(c.geom, 1e-7))""",
+    )
+    assert outside == 0
+    bad = scalar(
+        demo_url,
+        """
+        SELECT count(*) FROM road WHERE GeometryType(geom) <> 'MULTILINESTRING'
+            OR NOT ST_IsValid(geom) OR name IS NULL OR lanes NOT BETWEEN 1 AND 8
+            OR (oneway AND kind NOT IN ('tertiary', 'residential'))""",
+    )
+    assert bad == 0
+    # every grid edge between two grids is a road: grid outlines lie on the network
+    uncovered = scalar(
+        demo_url,
+        """
+        WITH net AS (SELECT ST_Union(geom) AS g FROM road WHERE kind <> 'service')
+        SELECT count(*) FROM area a, net
+        WHERE a.level = 'grid'
+          AND NOT ST_CoveredBy(ST_Boundary(a.geom), ST_Buffer(net.g, 1e-7))""",
+    )
+    assert uncovered == 0
+    # buildings keep off the roads
+    assert (
+        scalar(
+            demo_url,
+            """
+        SELECT count(*) FROM building b JOIN road r ON b.geom && r.geom
+        WHERE ST_Intersects(b.geom, r.geom)""",
+        )
+        == 0
+    )
+
+
+def test_density(demo_url):
+    """A dense city: grids of about 0.06–0.15 km², ≥ 10,000 residents per km²."""
+    n, km2, grids = rows(
+        demo_url,
+        """
+        SELECT (SELECT count(*) FROM resident),
+               (SELECT ST_Area(geom::geography) / 1e6 FROM area WHERE level = 'city'),
+               (SELECT count(*) FROM area WHERE level = 'grid')""",
+    )[0]
+    assert 0.06 < km2 / grids < 0.15
+    assert 10_000 < n / km2 < 20_000
 
 
 def test_population_structure(demo_url):
