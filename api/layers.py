@@ -1,22 +1,26 @@
-"""``GET /api/layers`` (the layer list) and ``GET /api/layers/<id>`` (features by viewport)."""
+"""``GET /api/layers`` (the layer list) and ``GET /api/layers/<id>`` (data by viewport).
+
+``/api/layers/<id>?bbox=minx,miny,maxx,maxy&zoom=z`` plus, where the layer declares them,
+``time=start/end`` (ISO dates; a date-only end includes that day), ``area=<area id>`` (the
+selected governance area), ``limit`` and the layer's filters (``status``, ``category``,
+``kind``, ``severity``, ``care``, ``of``, ``metric``; comma-separated values). The answer is a
+GeoJSON FeatureCollection with ``count``, ``capped`` (and ``total`` when capped), ``aggregate``
+when it holds counts, and ``note`` when the layer has nothing to draw at that zoom.
+Responses are gzip-compressed when the client accepts it (see :mod:`api.compress`).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from api import context
-from geodata.features import (
-    BBox,
-    FeatureProvider,
-    FeatureQueryError,
-    LayerForbiddenError,
-    parse_limit,
-    parse_zoom,
-)
+from api.compress import compressed
+from geodata.features import FeatureProvider, FeatureQueryError, LayerForbiddenError, LayerQuery
 from layers.registry import UnknownLayerError, get_layer, layers_for
 
 blueprint = Blueprint("layers_api", __name__, url_prefix="/api/layers")
+GEOJSON = "application/geo+json"
 
 
 def _error(status: int, message: str, **extra: object) -> ResponseReturnValue:
@@ -47,13 +51,10 @@ def list_layers() -> ResponseReturnValue:
 
 @blueprint.get("/<layer_id>")
 def layer_features(layer_id: str) -> ResponseReturnValue:
-    """GeoJSON of one layer inside ``bbox`` at ``zoom`` (optional ``limit``)."""
+    """GeoJSON of one layer for the viewport (features zoomed in, aggregates zoomed out)."""
     layer = get_layer(layer_id)
-    bbox = BBox.parse(request.args.get("bbox"))
-    zoom = parse_zoom(request.args.get("zoom"))
-    limit = parse_limit(request.args.get("limit"), context.settings().max_features)
-    provider = FeatureProvider(context.store_url())
-    collection = provider.query(layer, bbox, zoom, context.viewer(), limit)
-    response = jsonify(collection)
-    response.headers["Content-Type"] = "application/geo+json"
-    return response
+    query = LayerQuery.from_args(layer, request.args, context.settings().max_features)
+    answer = FeatureProvider(context.store_url()).answer(layer, query, context.viewer())
+    response = Response(answer.to_json(), content_type=GEOJSON)
+    response.headers["Server-Timing"] = f"db;dur={answer.sql_seconds * 1000:.1f}"
+    return compressed(response)

@@ -1,7 +1,8 @@
 /* OneMap clientside callbacks (namespace "onemap"): run in the browser, no server round trip. */
 (function () {
   "use strict";
-  var MAX_SPAN = 30;  /* matches geodata.features.MAX_BBOX_SPAN */
+  var MAX_SPAN = 30;  /* matches geodata.layer_query.MAX_BBOX_SPAN */
+  var DAY_MS = 86400000;
 
   function clamp(v, lo, hi) {
     return Math.min(hi, Math.max(lo, v));
@@ -33,16 +34,40 @@
     return [[toLat(y + halfH), lng - halfW], [toLat(y - halfH), lng + halfW]];
   }
 
-  var EMPTY = {type: "FeatureCollection", features: []};
-  var latest = {seq: 0, controller: null};
+  /* Day number `n` after ISO date `first` as an ISO date. */
+  function dayIso(first, n) {
+    return new Date(Date.parse(first + "T00:00:00Z") + n * DAY_MS).toISOString().slice(0, 10);
+  }
 
-  /* The API url of one layer for the viewport, or null when it shows nothing there. */
-  function layerUrl(layerId, bbox, z, shown, meta) {
-    var m = meta.layers[layerId];
-    if (!m || shown.indexOf(layerId) < 0 || z < m.min_zoom || z > m.max_zoom) {
+  /* "start/end" of the slider's window (the end day included). */
+  function timeParam(range, timeMeta) {
+    if (!range || !timeMeta || !timeMeta.first) {
       return null;
     }
-    return meta.api + "/" + encodeURIComponent(layerId) + "?bbox=" + bbox + "&zoom=" + z;
+    return dayIso(timeMeta.first, range[0]) + "/" + dayIso(timeMeta.first, range[1]);
+  }
+
+  function flatten(lists) {
+    return [].concat.apply([], (lists || []).map(function (v) { return v || []; }));
+  }
+
+  var EMPTY = {type: "FeatureCollection", features: []};
+  var state = {seq: 0, controller: null, applied: {}};
+
+  /* The API url of one layer for the request, or null when it shows nothing there. */
+  function layerUrl(layerId, req, meta) {
+    var m = meta.layers[layerId];
+    if (!m || req.shown.indexOf(layerId) < 0 || req.z < m.min_zoom || req.z > m.max_zoom) {
+      return null;
+    }
+    var url = meta.api + "/" + encodeURIComponent(layerId) + "?bbox=" + req.bbox + "&zoom=" + req.z;
+    if (m.time && req.time) {
+      url += "&time=" + encodeURIComponent(req.time);
+    }
+    if (m.area && req.area) {
+      url += "&area=" + encodeURIComponent(req.area.id);
+    }
+    return url;
   }
 
   function fetchLayer(url, signal) {
@@ -59,11 +84,25 @@
     });
   }
 
-  /* Fetch every GeoJSON layer for the viewport straight from the API (browser <-> API).
-   * Only the newest viewport's answer is applied: older requests are aborted or dropped. */
-  function layerData(bounds, zoom, visible, ids, meta, center) {
+  /* What the panel shows about a layer's answer (no features). */
+  function summary(collection) {
+    var agg = collection.aggregate;
+    var sum = (collection.features || []).reduce(function (acc, f) {
+      return acc + ((f.properties || {}).count || 0);
+    }, 0);
+    return {
+      count: collection.count || 0,
+      total: agg ? sum : (collection.capped ? collection.total : collection.count) || 0,
+      capped: !!collection.capped,
+      aggregate: agg ? agg.by : null
+    };
+  }
+
+  /* Fetch every switched-on layer whose request changed, straight from the API.
+   * Only the newest request's answers are applied: older ones are aborted or dropped. */
+  function layerData(bounds, zoom, toggles, range, area, ids, meta, center, timeMeta, status) {
     var noUpdate = window.dash_clientside.no_update;
-    var unchanged = ids.map(function () { return noUpdate; });
+    var unchanged = [ids.map(function () { return noUpdate; }), noUpdate];
     var el = meta && document.getElementById(meta.map);
     if (!bounds && center && el && zoom !== null && zoom !== undefined) {
       bounds = viewBounds(center, zoom, el);
@@ -71,26 +110,130 @@
     if (!bounds || zoom === null || zoom === undefined || !meta) {
       return unchanged;
     }
-    var bbox = bboxParam(bounds);
-    var z = Math.round(zoom * 100) / 100;
-    var shown = visible || [];
-    if (latest.controller) {
-      latest.controller.abort();
+    if (meta.token !== state.token) {
+      state = {seq: state.seq, controller: state.controller, applied: {}, token: meta.token};
+    }
+    var req = {
+      bbox: bboxParam(bounds), z: Math.round(zoom * 100) / 100, shown: flatten(toggles),
+      time: timeParam(range, timeMeta), area: area
+    };
+    var urls = ids.map(function (id) { return layerUrl(id.layer, req, meta); });
+    var changed = urls.map(function (url, i) { return state.applied[ids[i].layer] !== url; });
+    if (changed.indexOf(true) < 0) {
+      return unchanged;
+    }
+    if (state.controller) {
+      state.controller.abort();
     }
     var controller = typeof AbortController === "function" ? new AbortController() : null;
-    var seq = latest.seq + 1;
-    latest = {seq: seq, controller: controller};
-    var requests = ids.map(function (id) {
-      return fetchLayer(layerUrl(id.layer, bbox, z, shown, meta), controller && controller.signal);
+    var seq = state.seq + 1;
+    state.seq = seq;
+    state.controller = controller;
+    var requests = urls.map(function (url, i) {
+      return changed[i] ? fetchLayer(url, controller && controller.signal) : null;
     });
     return Promise.all(requests).then(function (collections) {
-      return latest.seq === seq ? collections : unchanged;
+      if (state.seq !== seq) {
+        return unchanged;
+      }
+      var next = Object.assign({}, status || {});
+      var data = collections.map(function (c, i) {
+        if (!changed[i]) {
+          return noUpdate;
+        }
+        state.applied[ids[i].layer] = urls[i];
+        next[ids[i].layer] = urls[i] ? summary(c) : null;
+        return c;
+      });
+      return [data, next];
     }, function (error) {
       if (error.name !== "AbortError") {
         console.warn("OneMap: layer request failed", error);
       }
       return unchanged;
     });
+  }
+
+  function legendVisibility(toggles, legendIds) {
+    var shown = flatten(toggles);
+    return legendIds.map(function (id) {
+      return shown.indexOf(id.layer) < 0 ? {display: "none"} : {};
+    });
+  }
+
+  /* A click on an area layer's feature selects that area; "clear" selects the whole city. */
+  function selectArea(clicks, clearClicks, meta) {
+    var ctx = window.dash_clientside.callback_context;
+    var noUpdate = window.dash_clientside.no_update;
+    var trigger = ctx.triggered && ctx.triggered[0];
+    if (!trigger || !trigger.value) {
+      return noUpdate;
+    }
+    if (trigger.prop_id.indexOf("selected-area-clear") === 0) {
+      return null;
+    }
+    var idPart = trigger.prop_id.slice(0, trigger.prop_id.lastIndexOf("."));
+    var layerId = JSON.parse(idPart).layer;
+    var m = meta && meta.layers[layerId];
+    var feature = trigger.value;
+    if (!m || !m.selectsArea || !feature || feature.id === undefined) {
+      return noUpdate;
+    }
+    var p = feature.properties || {};
+    return {id: feature.id, name: p.name, name_en: p.name_en, layer: layerId};
+  }
+
+  function areaName(area, lang, strings) {
+    var entry = strings["home.area_none"] || {};
+    if (!area) {
+      return [entry[lang] || entry.zh, "area-chip"];
+    }
+    return [(lang === "en" && area.name_en) || area.name, "area-chip area-chip-selected"];
+  }
+
+  function timeLabel(range, timeMeta) {
+    var t = timeParam(range, timeMeta);
+    return t ? t.replace("/", " — ") : "";
+  }
+
+  function playToggle(clicks) {
+    var playing = (clicks || 0) % 2 === 1;
+    return [!playing, playing ? "time-play playing" : "time-play"];
+  }
+
+  /* One day forward, keeping the window's width; back to the start after the last day. */
+  function playTick(n, range, timeMeta) {
+    if (!n || !range || !timeMeta) {
+      return range;  /* not no_update: that would skip the slider's first dependants */
+    }
+    var width = range[1] - range[0];
+    if (range[1] >= timeMeta.days) {
+      return [0, width];
+    }
+    return [range[0] + 1, range[1] + 1];
+  }
+
+  function incidentCount(status) {
+    var s = (status || {}).incidents;
+    return s ? String(s.total) : "—";
+  }
+
+  /* Online GCJ-02 tiles (opt-in AMap): move the tile pane onto our WGS84 data. */
+  function basemapShift(zoom, shift, mapId) {
+    var map = document.getElementById(mapId);
+    var pane = map && map.querySelector(".leaflet-tile-pane");
+    if (!shift || !pane || zoom === null || zoom === undefined) {
+      return "";
+    }
+    var world = 256 * Math.pow(2, zoom);
+    var mercY = function (lat) {
+      var r = lat * Math.PI / 180;
+      return (1 - Math.log(Math.tan(Math.PI / 4 + r / 2)) / Math.PI) / 2 * world;
+    };
+    var dx = (shift.lon - shift.gcj_lon) / 360 * world;
+    var dy = mercY(shift.lat) - mercY(shift.gcj_lat);
+    pane.style.transform = "translate(" + dx.toFixed(1) + "px," + dy.toFixed(1) + "px)";
+    return dx.toFixed(1) + "," + dy.toFixed(1);
   }
 
   /* Swap every translated text to `lang` and label the document. */
@@ -110,6 +253,11 @@
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    onemap: {layerData: layerData, translate: translate, zoomText: zoomText}
+    onemap: {
+      layerData: layerData, translate: translate, zoomText: zoomText,
+      legendVisibility: legendVisibility, selectArea: selectArea, areaName: areaName,
+      timeLabel: timeLabel, playToggle: playToggle, playTick: playTick,
+      incidentCount: incidentCount, basemapShift: basemapShift
+    }
   });
 })();

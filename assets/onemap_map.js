@@ -9,37 +9,79 @@
     });
   }
 
-  function aggregateColor(count, colors) {
-    var step = Math.min(colors.length - 1, Math.floor(Math.log10(Math.max(count, 1)) * 2));
-    return colors[step];
+  /* The ramp colour of an aggregate: the server's `level` (0..5), else a log scale. */
+  function aggregateColor(p, colors) {
+    var step = p.level !== undefined ? p.level :
+      Math.floor(Math.log10(Math.max(p.count || 1, 1)) * 2);
+    return colors[Math.max(0, Math.min(colors.length - 1, step))];
+  }
+
+  function heatStyle(p, h) {
+    var colors = h.aggregateColors || ["#f97316"];
+    var level = p.level || 0;
+    return {
+      stroke: false, fillColor: aggregateColor(p, colors), fillOpacity: 0.28 + level * 0.07,
+      radius: 10 + level * 4, className: "onemap-heat"
+    };
   }
 
   function style(feature, context) {
     var h = context.hideout || {};
-    var s = Object.assign({}, h.style || {});
     var p = feature.properties || {};
-    if (p.aggregate) {
-      var fill = aggregateColor(p.count, h.aggregateColors || ["#3b82f6"]);
-      return {stroke: false, fillColor: fill, fillOpacity: 0.45};
+    if (p.heat || h.heat) {
+      return heatStyle(p, h);
     }
-    if (h.styleBy && h.colors && h.colors[p[h.styleBy]]) {
-      s.fillColor = h.colors[p[h.styleBy]];
+    if (p.aggregate) {
+      var fill = aggregateColor(p, h.aggregateColors || ["#3b82f6"]);
+      var base = {stroke: false, fillColor: fill, fillOpacity: 0.5};
+      if (p.building !== undefined) {
+        base = {color: "#0b1220", weight: 0.5, stroke: true, fillColor: fill, fillOpacity: 0.85};
+      } else if (p.area !== undefined) {
+        base = {color: fill, weight: 1, stroke: true, fillColor: fill, fillOpacity: 0.45};
+      }
+      if (p.suppressed) {
+        base.fillColor = "#1e293b";
+      }
+      return base;
+    }
+    var s = Object.assign({}, h.style || {});
+    var value = h.styleBy ? p[h.styleBy] : undefined;
+    var color = value !== undefined && h.colors ? h.colors[value] : undefined;
+    if (color) {
+      var kind = (feature.geometry && feature.geometry.type) || "";
+      s.fillColor = color;
+      if (/Line/.test(kind) || !(h.style || {}).color) {
+        s.color = color;
+      }
+    }
+    if (value !== undefined && h.valueStyle && h.valueStyle[value]) {
+      Object.assign(s, h.valueStyle[value]);
     }
     return s;
+  }
+
+  /* Points are drawn as circle markers (SVG paths, no image icons from anywhere). */
+  function pointToLayer(feature, latlng, context) {
+    var s = style(feature, context);
+    return L.circleMarker(latlng, s);
+  }
+
+  function valueText(name, value, h) {
+    var labels = (h.valueLabels || {})[name];
+    if (labels && labels[value] !== undefined) {
+      return labels[value];
+    }
+    if (typeof value === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) {
+      return value.slice(0, 16).replace("T", " ");
+    }
+    return value;
   }
 
   function label(p, h) {
     if (h.lang === "en" && h.labelEn && p[h.labelEn]) {
       return p[h.labelEn];
     }
-    return p[h.label];
-  }
-
-  function displayValue(name, value, h) {
-    if (name === h.styleBy && h.valueLabels && h.valueLabels[value]) {
-      return h.valueLabels[value];
-    }
-    return value;
+    return h.label ? valueText(h.label, p[h.label], h) : null;
   }
 
   function popupHtml(p, h) {
@@ -47,17 +89,35 @@
       return p[f.name] !== null && p[f.name] !== undefined && p[f.name] !== "";
     }).map(function (f) {
       return "<tr><th>" + escapeHtml(f.label) + "</th><td>" +
-        escapeHtml(displayValue(f.name, p[f.name], h)) + "</td></tr>";
+        escapeHtml(valueText(f.name, p[f.name], h)) + "</td></tr>";
     });
     return "<table class=\"onemap-popup\">" + rows.join("") + "</table>";
+  }
+
+  /* "120 栋建筑", "86 人 · 占比 12%", "3.4 每平方公里" … for an aggregate feature. */
+  function aggregateText(p, h) {
+    var s = h.strings || {};
+    var text = p.count + " " + (h.unit || s["map.count"] || "");
+    if (p.name) {
+      text = (h.lang === "en" && p.name_en ? p.name_en : p.name) + " · " + text;
+    }
+    if (p.suppressed) {
+      return text + " · " + (s["map.suppressed"] || "");
+    }
+    if (p.share !== undefined && p.share !== null) {
+      text += " · " + (s["map.share"] || "") + " " + (p.share * 100).toFixed(1) + "%";
+    }
+    if (p.metric === "density") {
+      text += " · " + p.value + " " + (s["map.per_km2"] || "");
+    }
+    return text;
   }
 
   function onEachFeature(feature, layer, context) {
     var h = context.hideout || {};
     var p = feature.properties || {};
     if (p.aggregate) {
-      var counted = p.count + " " + ((h.strings || {})["map.count"] || "");
-      layer.bindTooltip(escapeHtml(counted), {sticky: true, className: "onemap-tooltip"});
+      layer.bindTooltip(escapeHtml(aggregateText(p, h)), {sticky: true, className: "onemap-tooltip"});
       return;
     }
     var name = label(p, h);
@@ -70,5 +130,5 @@
   }
 
   window.onemap = window.onemap || {};
-  window.onemap.map = {style: style, onEachFeature: onEachFeature};
+  window.onemap.map = {style: style, onEachFeature: onEachFeature, pointToLayer: pointToLayer};
 })();

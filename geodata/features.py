@@ -1,272 +1,207 @@
-"""The feature provider: a layer's features inside a bounding box, ready for the map.
+"""The feature provider: a layer's data inside a bounding box, ready for the map.
 
-GeoJSON is built in SQL (``ST_AsGeoJSON`` + ``json_agg``), polygons are simplified to about half
-a pixel at the requested zoom, coordinates are rounded to what that zoom can show, and the
-number of features is capped. Zoomed out, layers that aggregate return H3 cell counts instead.
-Identifiers come from the layer spec and are checked against the models; values are bound.
+Zoomed in, features: GeoJSON built in SQL (``ST_AsGeoJSON`` + ``json_agg``, sent on as text
+without being parsed in Python), polygons simplified to about half a pixel at the zoom,
+coordinates rounded to what that zoom can show, the number capped (``capped``/``total``).
+Zoomed out, aggregates per H3 cell or governance area (:mod:`geodata.aggregates`). Residents,
+heatmaps, hexagons and the forecast slot have providers of their own there.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import dataclass, field
 
-import h3
-from sqlalchemy import Table, text
+from sqlalchemy import text
 
+from geodata import aggregates
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
-from geodata.models import Base
+from geodata.layer_query import (  # noqa: F401  (re-exported: the API and tests import them here)
+    BBox,
+    FeatureQueryError,
+    LayerQuery,
+    TimeWindow,
+    parse_filters,
+    parse_limit,
+    parse_zoom,
+)
+from geodata.layer_sql import (  # noqa: F401
+    ENVELOPE,
+    check_table,
+    conditions,
+    degrees_per_pixel,
+    h3_resolution,
+    precision,
+    tolerance,
+)
 from geodata.viewer import Viewer
 from layers.base import Layer
 
-MIN_ZOOM, MAX_ZOOM = 0, 22
-MAX_BBOX_SPAN = 30.0
-"""Largest bbox side in degrees: more than any city view at the map's minimum zoom."""
-PIXEL_FRACTION = 0.5
-"""Simplification tolerance, in pixels at the requested zoom."""
-
-_ENVELOPE = "WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
-_SCOPE = (
-    "EXISTS (SELECT 1 FROM area s WHERE s.id = ANY(:scope) "
-    "AND (ST_Intersects(s.geom, t.loc) OR ST_Intersects(t.geom, s.loc)))"
-)
-
-
-class FeatureQueryError(OneMapError, ValueError):
-    """A feature request that cannot be answered as asked (the message says why)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+_table = check_table  # the name the unit tests use
+WEDGE_STEPS = 12
+WEDGE_MARGIN_DEG = 0.003
+"""Cameras up to ~300 m outside the bbox still have their wedge drawn."""
+WEDGE_SQL = f"""CASE
+  WHEN t.heading IS NULL OR t.fov IS NULL OR t.range_m IS NULL THEN t.geom
+  WHEN t.fov >= 360 THEN ST_Buffer(t.loc::geography, t.range_m, 'quad_segs=6')::geometry
+  ELSE ST_MakePolygon(ST_MakeLine(
+    ARRAY[t.loc]
+    || ARRAY(
+        SELECT ST_Project(t.loc::geography, t.range_m,
+                          radians(t.heading - t.fov / 2 + t.fov * i / {WEDGE_STEPS}.0))::geometry
+        FROM generate_series(0, {WEDGE_STEPS}) AS i)
+    || ARRAY[t.loc]))
+END"""
 
 
 class LayerForbiddenError(OneMapError, PermissionError):
     """The viewer's role may not see the layer."""
 
 
-@dataclass(frozen=True)
-class BBox:
-    """A lon/lat box in EPSG:4326."""
+@dataclass
+class Answer:
+    """A layer's answer: metadata plus the features as JSON text (never re-parsed)."""
 
-    minx: float
-    miny: float
-    maxx: float
-    maxy: float
+    meta: dict[str, object]
+    features_json: str = "[]"
+    statements: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    sql_seconds: float = 0.0
 
-    @classmethod
-    def parse(cls, value: str | None) -> BBox:
-        """Read ``minx,miny,maxx,maxy``; :class:`FeatureQueryError` says what is wrong."""
-        expected = "expected bbox=minx,miny,maxx,maxy in degrees (lon/lat, EPSG:4326)"
-        if not value:
-            raise FeatureQueryError("bbox", f"missing; {expected}")
-        parts = value.split(",")
-        try:
-            numbers = [float(p) for p in parts]
-        except ValueError:
-            raise FeatureQueryError("bbox", f"{value!r} is not four numbers; {expected}") from None
-        if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-            raise FeatureQueryError("bbox", f"{value!r} is not four numbers; {expected}")
-        box = cls(*numbers)
-        box.check()
-        return box
+    def to_json(self) -> str:
+        """The GeoJSON FeatureCollection as text."""
+        head = json.dumps({"type": "FeatureCollection", **self.meta}, ensure_ascii=False)
+        return f'{head[:-1]}, "features": {self.features_json}}}'
 
-    def check(self) -> None:
-        """Raise :class:`FeatureQueryError` unless the box is ordered, on Earth and not huge."""
-        if not (-180 <= self.minx <= 180 and -180 <= self.maxx <= 180):
-            raise FeatureQueryError("bbox", "longitudes must be within -180..180")
-        if not (-90 <= self.miny <= 90 and -90 <= self.maxy <= 90):
-            raise FeatureQueryError("bbox", "latitudes must be within -90..90")
-        if self.minx >= self.maxx or self.miny >= self.maxy:
-            raise FeatureQueryError("bbox", "inverted or empty: need minx < maxx and miny < maxy")
-        if max(self.maxx - self.minx, self.maxy - self.miny) > MAX_BBOX_SPAN:
-            raise FeatureQueryError(
-                "bbox", f"too large: each side must be at most {MAX_BBOX_SPAN:g} degrees"
-            )
-
-    def params(self) -> dict[str, float]:
-        """Bound parameters of the envelope."""
-        return {"minx": self.minx, "miny": self.miny, "maxx": self.maxx, "maxy": self.maxy}
-
-    def as_list(self) -> list[float]:
-        return [self.minx, self.miny, self.maxx, self.maxy]
+    def as_dict(self) -> dict[str, object]:
+        """The FeatureCollection as a dict (parses the features)."""
+        return json.loads(self.to_json())
 
 
-def parse_zoom(value: str | None) -> float:
-    """Read a web-map zoom level (0..22, fractions allowed)."""
-    if value is None or value == "":
-        raise FeatureQueryError("zoom", f"missing; expected a number {MIN_ZOOM}..{MAX_ZOOM}")
-    try:
-        zoom = float(value)
-    except ValueError:
-        raise FeatureQueryError("zoom", f"{value!r} is not a number") from None
-    if not MIN_ZOOM <= zoom <= MAX_ZOOM:
-        raise FeatureQueryError("zoom", f"{value} is outside {MIN_ZOOM}..{MAX_ZOOM}")
-    return zoom
+class Runner:
+    """Runs a provider's statements on the store, timing them and keeping them for benches."""
+
+    def __init__(self, url: str, answer: Answer) -> None:
+        self.url, self.answer = url, answer
+
+    def all(self, sql: str, params: dict[str, object]) -> list:
+        started = time.perf_counter()
+        with get_engine(self.url).connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        self.answer.sql_seconds += time.perf_counter() - started
+        self.answer.statements.append((sql, params))
+        return rows
 
 
-def parse_limit(value: str | None, max_features: int) -> int:
-    """Read an optional feature limit (1..``max_features``; default ``max_features``)."""
-    if value is None or value == "":
-        return max_features
-    try:
-        limit = int(value)
-    except ValueError:
-        raise FeatureQueryError("limit", f"{value!r} is not a whole number") from None
-    if not 1 <= limit <= max_features:
-        raise FeatureQueryError("limit", f"{limit} is outside 1..{max_features}")
-    return limit
+def meta(layer: Layer, query: LayerQuery, count: int) -> dict[str, object]:
+    """The metadata every answer starts with."""
+    return {"layer": layer.id, **query.echo(), "count": count, "capped": False}
 
 
-def degrees_per_pixel(zoom: float) -> float:
-    """Width of one 256-px-tile pixel at ``zoom``, in degrees of longitude."""
-    return 360.0 / (256.0 * 2.0**zoom)
+def _order_sql(layer: Layer) -> str:
+    """Which features are kept when capped: newest first, else the biggest."""
+    if layer.time_column:
+        return f'extract(epoch FROM t."{layer.time_column}")'
+    return "ST_Area(t.geom)"
 
 
-def tolerance(zoom: float) -> float:
-    """Simplification tolerance (degrees) for ``zoom``: about half a pixel."""
-    return PIXEL_FRACTION * degrees_per_pixel(zoom)
-
-
-def precision(zoom: float) -> int:
-    """Decimal digits that still resolve a pixel at ``zoom`` (at most 7, about 1 cm)."""
-    return max(1, min(7, math.ceil(-math.log10(tolerance(zoom))) + 1))
-
-
-def h3_resolution(zoom: float) -> int:
-    """The stored H3 resolution (7 or 9) to aggregate at for ``zoom``."""
-    return 7 if zoom < 13 else 9
-
-
-def _table(layer: Layer) -> Table:
-    """The model table behind ``layer``, after checking every column it names exists."""
-    table = Base.metadata.tables.get(layer.source)
-    if table is None:
-        raise ValueError(f"layer {layer.id!r}: no table {layer.source!r}")
-    names = {*layer.columns, *(c for c, _ in layer.where), "geom", "loc", "id"}
-    unknown = sorted(n for n in names if n not in table.c)
-    if unknown:
-        raise ValueError(f"layer {layer.id!r}: table {layer.source!r} has no column {unknown}")
-    return table
-
-
-def _conditions(layer: Layer, viewer: Viewer, spatial: str) -> tuple[str, dict[str, object]]:
-    """The WHERE clause shared by every query of ``layer`` and its parameters."""
-    clauses, params = [spatial], {}
-    for i, (column, value) in enumerate(layer.where):
-        clauses.append(f't."{column}" = :w{i}')
-        params[f"w{i}"] = value
-    if viewer.area_ids is not None:
-        clauses.append(_SCOPE)
-        params["scope"] = list(viewer.area_ids)
-    return " AND ".join(clauses), params
-
-
-def _features_sql(layer: Layer, where: str) -> str:
+def features_sql(layer: Layer, where: str) -> str:
+    """Features of ``layer`` in the bbox (at most ``:limit``), with the count up to ``:fetch``."""
+    geom = WEDGE_SQL if layer.shape == "fov_wedge" else "t.geom"
     props = ", ".join(f"'{c}', t.\"{c}\"" for c in layer.columns)
-    return f"""{_ENVELOPE},
+    return f"""WITH {ENVELOPE},
 hits AS (
-    SELECT t.id, t.geom, json_build_object({props}) AS props, ST_Area(t.geom) AS size
+    SELECT t.id, {geom} AS geom, json_build_object({props}) AS props, {_order_sql(layer)} AS rank
     FROM "{layer.source}" AS t, env WHERE {where}
-    ORDER BY size DESC, t.id LIMIT :fetch
+    ORDER BY rank DESC, t.id LIMIT :fetch
 ),
-page AS (SELECT * FROM hits ORDER BY size DESC, id LIMIT :limit)
+page AS (SELECT * FROM hits ORDER BY rank DESC, id LIMIT :limit)
 SELECT (SELECT count(*) FROM hits) AS n,
        COALESCE(json_agg(json_build_object(
            'type', 'Feature', 'id', id,
            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), :digits)::json,
-           'properties', props) ORDER BY size DESC, id), '[]'::json) AS features
+           'properties', props) ORDER BY rank DESC, id), '[]'::json)::text AS features
 FROM page"""
 
 
-def _count_sql(layer: Layer, where: str) -> str:
-    return f'{_ENVELOPE} SELECT count(*) FROM "{layer.source}" AS t, env WHERE {where}'
+def count_sql(layer: Layer, where: str) -> str:
+    return f'WITH {ENVELOPE} SELECT count(*) FROM "{layer.source}" AS t, env WHERE {where}'
 
 
-def _aggregate_sql(layer: Layer, where: str, resolution: int) -> str:
-    column = {7: "h3_r7", 9: "h3_r9"}[resolution]
-    return f"""{_ENVELOPE}
-SELECT t.{column} AS cell, count(*) AS n FROM "{layer.source}" AS t, env WHERE {where}
-GROUP BY t.{column} ORDER BY n DESC, cell LIMIT :fetch"""
+def _spatial(layer: Layer) -> str:
+    if layer.shape == "fov_wedge":
+        return f"ST_Intersects(t.geom, ST_Expand(env.g, {WEDGE_MARGIN_DEG}))"
+    return "ST_Intersects(t.geom, env.g)"
 
 
-def _collection(layer: Layer, bbox: BBox, zoom: float, features: list) -> dict[str, object]:
-    return {
-        "type": "FeatureCollection",
-        "layer": layer.id,
-        "bbox": bbox.as_list(),
-        "zoom": zoom,
-        "features": features,
-        "count": len(features),
-        "capped": False,
-    }
-
-
-def _hexagon(cell: int, count: int) -> dict[str, object]:
-    """A GeoJSON feature of one H3 cell with its count."""
-    ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.api.basic_int.cell_to_boundary(cell)]
-    ring.append(ring[0])
-    return {
-        "type": "Feature",
-        "id": h3.int_to_str(cell),
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {"aggregate": True, "h3": h3.int_to_str(cell), "count": count},
-    }
+def features(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
+    """Fill ``run.answer`` with the layer's features in the bbox, capped at the limit."""
+    where = conditions(layer, query, viewer, _spatial(layer))
+    params = where.params | {"limit": query.limit, "fetch": query.limit + 1}
+    params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
+    n, features_json = run.all(features_sql(layer, where.sql), params)[0]
+    answer = run.answer
+    answer.features_json = features_json
+    answer.meta |= {"count": min(n, query.limit)}
+    if n > query.limit:
+        total = run.all(count_sql(layer, where.sql), where.params)[0][0]
+        answer.meta |= {"capped": True, "total": total}
 
 
 class FeatureProvider:
-    """Features of table-backed layers in the store at ``url``."""
+    """Data of the registry's layers from the store at ``url``."""
 
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def query(
-        self, layer: Layer, bbox: BBox, zoom: float, viewer: Viewer, limit: int
-    ) -> dict[str, object]:
-        """The layer's features (or H3 counts) intersecting ``bbox``, at most ``limit``."""
+    def answer(self, layer: Layer, query: LayerQuery, viewer: Viewer) -> Answer:
+        """The layer's answer to ``query`` for ``viewer`` (features or aggregates)."""
         if not layer.allows(viewer.role):
             raise LayerForbiddenError(f"role {viewer.role!r} may not see layer {layer.id!r}")
-        _table(layer)
-        if not layer.shown_at(zoom):
-            result = _collection(layer, bbox, zoom, [])
-            result["note"] = (
+        check_table(layer)
+        run = Runner(self.url, Answer(meta(layer, query, 0)))
+        if not layer.shown_at(query.zoom):
+            run.answer.meta["note"] = (
                 f"layer {layer.id!r} is drawn at zoom {layer.min_zoom}..{layer.max_zoom}; "
-                f"asked for zoom {zoom:g}"
+                f"asked for zoom {query.zoom:g}"
             )
-            return result
-        if layer.aggregated_at(zoom):
-            return self._aggregates(layer, bbox, zoom, viewer, limit)
-        return self._features(layer, bbox, zoom, viewer, limit)
+        elif layer.provider != "features":
+            aggregates.PROVIDERS[layer.provider](run, layer, query, viewer)
+        elif layer.aggregated_at(query.zoom):
+            aggregates.counts(run, layer, query, viewer)
+        else:
+            features(run, layer, query, viewer)
+        return run.answer
 
-    def _features(
-        self, layer: Layer, bbox: BBox, zoom: float, viewer: Viewer, limit: int
+    def query(
+        self,
+        layer: Layer,
+        bbox: BBox,
+        zoom: float,
+        viewer: Viewer,
+        limit: int,
+        **options: object,
     ) -> dict[str, object]:
-        where, params = _conditions(layer, viewer, "ST_Intersects(t.geom, env.g)")
-        params |= bbox.params() | {"limit": limit, "fetch": limit + 1}
-        params |= {"tol": tolerance(zoom), "digits": precision(zoom)}
-        with get_engine(self.url).connect() as conn:
-            n, features = conn.execute(text(_features_sql(layer, where)), params).one()
-            total = (
-                conn.execute(text(_count_sql(layer, where)), params).scalar_one()
-                if (n > limit)
-                else n
-            )
-        result = _collection(layer, bbox, zoom, features)
-        if total > limit:
-            result |= {"capped": True, "total": total}
-        return result
+        """The layer's features (or aggregates) in ``bbox`` as a dict, at most ``limit``.
 
-    def _aggregates(
-        self, layer: Layer, bbox: BBox, zoom: float, viewer: Viewer, limit: int
-    ) -> dict[str, object]:
-        resolution = h3_resolution(zoom)
-        where, params = _conditions(layer, viewer, "t.geom && env.g")
-        params |= bbox.params() | {"fetch": limit + 1}
-        with get_engine(self.url).connect() as conn:
-            rows = conn.execute(text(_aggregate_sql(layer, where, resolution)), params).all()
-        features = [_hexagon(cell, n) for cell, n in rows[:limit]]
-        result = _collection(layer, bbox, zoom, features)
-        result["aggregate"] = {"h3_resolution": resolution, "property": "count"}
-        if len(rows) > limit:
-            result["capped"] = True
-        return result
+        ``options`` are the other :class:`LayerQuery` fields (``time``, ``filters``,
+        ``area_id``).
+        """
+        query = LayerQuery(bbox=bbox, zoom=zoom, limit=limit, **options)
+        return self.answer(layer, query, viewer).as_dict()
+
+
+def time_extent(url: str, layer: Layer, viewer: Viewer) -> tuple[str, str] | None:
+    """First and last day (ISO dates, UTC) of ``layer``'s time column that ``viewer`` may see."""
+    if not layer.time_column or not layer.allows(viewer.role):
+        return None
+    check_table(layer)
+    column = f't."{layer.time_column}"'
+    sql = (
+        f"SELECT min({column} AT TIME ZONE 'UTC')::date, max({column} AT TIME ZONE 'UTC')::date "
+        f'FROM "{layer.source}" AS t'
+    )
+    with get_engine(url).connect() as conn:
+        first, last = conn.execute(text(sql)).one()
+    return (first.isoformat(), last.isoformat()) if first else None

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     port: int = 8050
     language: str = Field(default="zh", description="Default UI language: zh or en.")
     max_features: int = Field(default=5000, description="Cap on features per layer request.")
+    basemap: str = Field(
+        default="own",
+        description="Base map: own (our data only, offline), or the opt-in online tiles osm, "
+        "tianditu (needs tianditu_key), amap (GCJ-02, shifted onto WGS84), custom (basemap_url).",
+    )
+    basemap_url: str | None = Field(
+        default=None, description="Tile URL template {z}/{x}/{y} for basemap=custom."
+    )
+    tianditu_key: str | None = Field(default=None, description="天地图 key for basemap=tianditu.")
     demo_scale: float = Field(default=1.0, description="Scale of the demo city built on first run.")
     demo_seed: int = 2024
 

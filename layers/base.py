@@ -1,4 +1,10 @@
-"""The declarative layer spec. Layer modules build one :class:`Layer`; they never import Dash."""
+"""The declarative layer spec. Layer modules build one :class:`Layer`; they never import Dash.
+
+A layer says where its data comes from (``source`` table, ``where``/``exclude`` rows, a named
+``provider`` for layers that are not plain features), when it is drawn (zoom range, the zoom
+below which it is aggregated to H3 cells or admin areas), how (style, legend, popup fields) and
+who may see it. Everything here is data; the SQL lives in :mod:`geodata.features`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,22 @@ from typing import Literal
 Text = dict[str, str]
 """A UI string in every language: ``{'zh': …, 'en': …}``."""
 
-GeometryKind = Literal["polygon", "line", "point"]
+GeometryKind = Literal["polygon", "line", "point", "mixed"]
+Group = Literal["base", "things", "events", "analysis"]
+Provider = Literal["features", "residents", "heatmap", "hexagons", "forecast"]
+"""How the layer is served: plain features of its table, or one of the special providers."""
+Shape = Literal["as_is", "fov_wedge"]
+"""The drawn geometry: the stored one, or a camera's field-of-view wedge built in SQL."""
+AggregateBy = Literal["h3", "area"]
+
 ALL_ROLES = frozenset({"public", "leader", "grid_worker", "planner", "analyst", "admin"})
 LANGUAGES = ("zh", "en")
+GROUPS: dict[str, Text] = {
+    "base": {"zh": "底图与区划", "en": "Base map & areas"},
+    "things": {"zh": "人·物·组织", "en": "People, things, organisations"},
+    "events": {"zh": "事件", "en": "Incidents"},
+    "analysis": {"zh": "分析", "en": "Analysis"},
+}
 
 
 @dataclass(frozen=True)
@@ -31,12 +50,47 @@ class PopupField:
 
 
 @dataclass(frozen=True)
+class Filter:
+    """A query parameter the layer accepts (``?status=a,b``), and the column it filters.
+
+    ``prefix`` also matches dotted sub-codes (``category=fire_safety`` keeps
+    ``fire_safety.blocked_lane``); ``values`` lists the accepted values (None: any).
+    ``column=None`` marks an option of the layer's provider rather than a row filter.
+    """
+
+    param: str
+    column: str | None
+    values: tuple[str, ...] | None = None
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Coarse:
+    """Below ``zoom`` only rows whose ``column`` is one of ``values`` (e.g. main roads)."""
+
+    zoom: int
+    column: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Extrusion:
+    """How the 3D view extrudes a polygon layer: a height column, else floors × storey."""
+
+    height: str | None = "height"
+    floors: str | None = "floors"
+    storey_m: float = 3.0
+
+
+@dataclass(frozen=True)
 class Layer:
     """A map layer: where its features come from, when they are drawn, and how.
 
     ``min_zoom``/``max_zoom`` bound the zooms that get anything; between ``min_zoom`` and
-    ``aggregate_below_zoom`` the layer is served as H3 cell counts instead of features.
-    ``where`` keeps only rows whose column equals a value (e.g. ``level = 'district'``).
+    ``aggregate_below_zoom`` the layer is served as counts per H3 cell (``aggregate_by="h3"``)
+    or per governance area of ``aggregate_level`` (``"area"``) instead of features.
+    ``where`` keeps only rows whose column equals a value (e.g. ``level = 'district'``),
+    ``exclude`` drops rows whose column equals a value.
     """
 
     id: str
@@ -50,12 +104,36 @@ class Layer:
     max_zoom: int = 22
     roles: frozenset[str] = ALL_ROLES
     aggregate_below_zoom: int | None = None
+    aggregate_by: AggregateBy = "h3"
+    aggregate_level: str | None = None
     where: tuple[tuple[str, str], ...] = ()
-    label: str = "name"
+    exclude: tuple[tuple[str, str], ...] = ()
+    label: str | None = "name"
     label_en: str | None = "name_en"
     style_by: str | None = None
     visible: bool = True
     hover_style: dict[str, object] = field(default_factory=dict)
+    value_style: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Extra style per value of ``style_by`` (e.g. a dashed fire lane)."""
+    value_labels: dict[str, dict[str, Text]] = field(default_factory=dict)
+    """zh/en labels of coded values of other columns (``{'kind': {'smoke': {…}}}``)."""
+    group: Group = "base"
+    provider: Provider = "features"
+    shape: Shape = "as_is"
+    filters: tuple[Filter, ...] = ()
+    time_column: str | None = None
+    coarse: Coarse | None = None
+    extrusion: Extrusion | None = None
+    ramp: tuple[str, ...] = ()
+    """Colours of aggregate counts, low to high (log scale); empty: the map's default."""
+    min_count: int | None = None
+    """Aggregates below this many are suppressed (small-cell privacy rule)."""
+    selects_area: bool = False
+    """Clicking a feature selects that governance area (zoom to it, filter other widgets)."""
+    unit: Text | None = None
+    """What an aggregate counts, after the number ("120 栋建筑" / "120 buildings")."""
+    note: Text | None = None
+    """Shown instead of data (e.g. a slot analytics fills later)."""
 
     def __post_init__(self) -> None:
         missing = [lang for lang in LANGUAGES if not self.title.get(lang)]
@@ -67,6 +145,11 @@ class Layer:
             self.min_zoom <= self.aggregate_below_zoom <= self.max_zoom
         ):
             raise ValueError(f"layer {self.id!r}: aggregate_below_zoom outside its zoom range")
+        if self.aggregate_by == "area" and not self.aggregate_level:
+            raise ValueError(f"layer {self.id!r}: aggregate_by='area' needs aggregate_level")
+        params = [f.param for f in self.filters]
+        if len(set(params)) != len(params):
+            raise ValueError(f"layer {self.id!r}: duplicate filter parameters {params}")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -74,32 +157,68 @@ class Layer:
         names = [self.label, self.label_en, self.style_by, *(f.name for f in self.popup)]
         return tuple(dict.fromkeys(n for n in names if n))
 
+    @property
+    def referenced_columns(self) -> tuple[str, ...]:
+        """Every source column the spec names (checked against the model)."""
+        names = [
+            *self.columns,
+            *(c for c, _ in self.where),
+            *(c for c, _ in self.exclude),
+            *(f.column for f in self.filters if f.column),
+            self.time_column,
+            self.coarse.column if self.coarse else None,
+        ]
+        return tuple(dict.fromkeys(n for n in names if n))
+
     def shown_at(self, zoom: float) -> bool:
         """True when anything of this layer is drawn at ``zoom``."""
         return self.min_zoom <= zoom <= self.max_zoom
 
     def aggregated_at(self, zoom: float) -> bool:
-        """True when this layer is served as H3 aggregates at ``zoom``."""
+        """True when this layer is served as aggregates at ``zoom``."""
         return self.aggregate_below_zoom is not None and zoom < self.aggregate_below_zoom
 
     def allows(self, role: str) -> bool:
         """True when ``role`` may see this layer."""
         return role in self.roles
 
+    def filter_for(self, param: str) -> Filter | None:
+        """The filter behind query parameter ``param`` (None when the layer has none)."""
+        return next((f for f in self.filters if f.param == param), None)
+
     def describe(self) -> dict[str, object]:
-        """A JSON-ready summary (for ``GET /api/layers`` and the page)."""
+        """A JSON-ready summary (for ``GET /api/layers``, the pages and the 3D view)."""
         return {
             "id": self.id,
             "title": dict(self.title),
+            "group": self.group,
+            "provider": self.provider,
             "geometry": self.geometry,
             "min_zoom": self.min_zoom,
             "max_zoom": self.max_zoom,
             "aggregate_below_zoom": self.aggregate_below_zoom,
+            "aggregate_by": self.aggregate_by,
             "style": dict(self.style),
             "style_by": self.style_by,
             "legend": [
                 {"label": dict(i.label), "color": i.color, "value": i.value} for i in self.legend
             ],
             "popup": [{"name": f.name, "label": dict(f.label)} for f in self.popup],
+            "filters": [
+                {"param": f.param, "values": list(f.values) if f.values else None}
+                for f in self.filters
+            ],
+            "time": self.time_column is not None,
+            "extrusion": _extrusion(self.extrusion),
+            "ramp": list(self.ramp),
+            "min_count": self.min_count,
             "visible": self.visible,
+            "unit": dict(self.unit) if self.unit else None,
+            "note": dict(self.note) if self.note else None,
         }
+
+
+def _extrusion(value: Extrusion | None) -> dict[str, object] | None:
+    if value is None:
+        return None
+    return {"height": value.height, "floors": value.floors, "storey_m": value.storey_m}

@@ -1,7 +1,7 @@
-"""Buildings (房屋), coloured by use; H3 counts when zoomed out."""
+"""Buildings (房屋), coloured by use; H3 counts when zoomed out; extruded in the 3D view."""
 
 from geodata import vocab
-from layers.base import Layer, LegendItem, PopupField
+from layers.base import Extrusion, Layer, LegendItem, PopupField
 
 USE_COLORS = {
     "residential": "#60a5fa",
@@ -36,4 +36,7 @@ LAYER = Layer(
         PopupField("year_built", {"zh": "建成年份", "en": "Year built"}),
     ),
     label_en=None,
+    group="base",
+    extrusion=Extrusion(height="height", floors="floors", storey_m=3.0),
+    unit={"zh": "栋建筑", "en": "buildings"},
 )

@@ -15,5 +15,6 @@ LAYER = Layer(
     style={"color": COLOR, "weight": 1.2, "fill": True, "fillOpacity": 0},
     legend=(LegendItem({"zh": "社区界", "en": "Community boundary"}, COLOR),),
     popup=AREA_POPUP,
+    selects_area=True,
     visible=False,
 )

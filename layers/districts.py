@@ -16,4 +16,5 @@ LAYER = Layer(
     hover_style={"weight": 3, "fillOpacity": 0.45},
     legend=(LegendItem({"zh": "区界", "en": "District boundary"}, COLOR),),
     popup=AREA_POPUP,
+    selects_area=True,
 )

@@ -16,4 +16,5 @@ LAYER = Layer(
     hover_style={"weight": 2, "fillOpacity": 0.15},
     legend=(LegendItem({"zh": "网格界", "en": "Grid boundary"}, COLOR),),
     popup=AREA_POPUP,
+    selects_area=True,
 )

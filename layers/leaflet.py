@@ -9,9 +9,10 @@ from __future__ import annotations
 import dash_leaflet as dl
 
 from layers.base import Layer
+from layers.ramps import BLUE
 
 JS_NAMESPACE = "onemap.map"
-AGGREGATE_COLORS = ("#1e3a5f", "#1d4ed8", "#3b82f6", "#60a5fa", "#93c5fd", "#e0f2fe")
+AGGREGATE_COLORS = BLUE
 
 
 def _js(name: str) -> dict[str, str]:
@@ -19,18 +20,36 @@ def _js(name: str) -> dict[str, str]:
     return {"variable": f"{JS_NAMESPACE}.{name}"}
 
 
+def _value_labels(layer: Layer, lang: str) -> dict[str, dict[str, str]]:
+    """Display labels of coded values, per column, in ``lang``."""
+    labels = {
+        column: {value: text.get(lang) or text["zh"] for value, text in values.items()}
+        for column, values in layer.value_labels.items()
+    }
+    if layer.style_by:
+        labels.setdefault(layer.style_by, {})
+        labels[layer.style_by] |= {
+            i.value: i.label[lang] for i in layer.legend if i.value is not None
+        }
+    return labels
+
+
 def hideout(layer: Layer, lang: str, strings: dict[str, str]) -> dict[str, object]:
     """Everything the clientside style/popup functions need, in language ``lang``."""
     return {
         "lang": lang,
+        "layer": layer.id,
         "style": dict(layer.style),
         "label": layer.label,
         "labelEn": layer.label_en,
         "styleBy": layer.style_by,
         "colors": {i.value: i.color for i in layer.legend if i.value is not None},
-        "valueLabels": {i.value: i.label[lang] for i in layer.legend if i.value is not None},
+        "valueStyle": {k: dict(v) for k, v in layer.value_style.items()},
+        "valueLabels": _value_labels(layer, lang),
         "popup": [{"name": f.name, "label": f.label[lang]} for f in layer.popup],
-        "aggregateColors": list(AGGREGATE_COLORS),
+        "aggregateColors": list(layer.ramp or AGGREGATE_COLORS),
+        "unit": (layer.unit or {}).get(lang, ""),
+        "heat": layer.provider == "heatmap",
         "strings": strings,
     }
 
@@ -43,6 +62,8 @@ def geojson(layer: Layer, component_id: dict[str, str], lang: str, strings: dict
         data={"type": "FeatureCollection", "features": []},
         style=_js("style"),
         onEachFeature=_js("onEachFeature"),
+        pointToLayer=_js("pointToLayer"),
         hideout=hideout(layer, lang, strings),
+        zoomToBoundsOnClick=layer.selects_area,
         **extra,
     )

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from layers import buildings, communities, districts, grids, streets
+from layers import (
+    buildings,
+    cameras,
+    communities,
+    districts,
+    facilities,
+    grids,
+    hexagons,
+    incident_heatmap,
+    incidents,
+    organisations,
+    residents,
+    risk_forecast,
+    roads,
+    sensors,
+    streets,
+)
 from layers.base import Layer
 
 
@@ -26,7 +42,17 @@ LAYERS: tuple[Layer, ...] = _unique(
         streets.LAYER,
         communities.LAYER,
         grids.LAYER,
+        roads.LAYER,
         buildings.LAYER,
+        residents.LAYER,
+        hexagons.LAYER,
+        risk_forecast.LAYER,
+        incident_heatmap.LAYER,
+        facilities.LAYER,
+        organisations.LAYER,
+        sensors.LAYER,
+        cameras.LAYER,
+        incidents.LAYER,
     )
 )
 _BY_ID = {layer.id: layer for layer in LAYERS}

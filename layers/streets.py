@@ -15,4 +15,5 @@ LAYER = Layer(
     style={"color": COLOR, "weight": 1.5, "dashArray": "6 4", "fill": True, "fillOpacity": 0},
     legend=(LegendItem({"zh": "街道界", "en": "Street office boundary"}, COLOR),),
     popup=AREA_POPUP,
+    selects_area=True,
 )

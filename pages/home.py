@@ -1,109 +1,67 @@
-"""Home page ("/"): the city on one map, each layer loaded for the viewport.
+"""Home page ("/"): the city on one map, every layer loaded for the viewport.
 
-Data flows browser ↔ API: a clientside callback turns the map's bounds and zoom into one
-``fetch`` of ``/api/layers/<id>?bbox=…&zoom=…`` per layer and hands the GeoJSON to the layer's
-``data`` (the Dash server never sees it). No tile server is used: the base
-map is drawn from our own district and grid polygons.
+Data flows browser ↔ API: a clientside callback turns the map's bounds, zoom, switched-on
+layers, time window and selected area into one ``fetch`` of ``/api/layers/<id>?…`` per layer
+whose request changed, and hands the GeoJSON to the layer's ``data`` (the Dash server never
+sees it). The base map is drawn from our own areas, roads and buildings; online tiles are an
+opt-in setting (:mod:`layers.basemaps`).
 """
 
 from __future__ import annotations
+
+import uuid
 
 import dash
 import dash_leaflet as dl
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, dcc, html
 
 from api import context
+from geodata.features import time_extent
 from geodata.settings import Settings
-from layers import leaflet
+from layers import basemaps, leaflet
 from layers.base import Layer
-from layers.registry import layers_for
-from pages import i18n, ids
-from pages.shell import t
+from layers.registry import get_layer, layers_for
+from pages import home_panel, home_time, i18n, ids
 
 dash.register_page(__name__, path="/", title=i18n.text("app.document_title"), name="home")
 
 INITIAL_ZOOM = 14
 MIN_ZOOM = 8
 MAX_ZOOM = 19
+TIME_LAYER = "incidents"
+"""The layer whose dates span the time slider and whose count it shows."""
+STRING_KEYS = ("map.count", "map.people", "map.share", "map.suppressed", "map.per_km2")
 
 
 def _strings(lang: str) -> dict[str, str]:
     """The strings the map's clientside functions use, in ``lang``."""
-    return {"map.count": i18n.text("map.count", lang)}
+    return {key: i18n.text(key, lang) for key in STRING_KEYS}
 
 
 def _visible_layers() -> tuple[Layer, ...]:
     """The layers of the home map (the public viewer's, until authentication lands)."""
-    return layers_for("public")
-
-
-def _swatch(color: str, style: dict[str, object] | None = None) -> html.Span:
-    return html.Span(className="swatch", style={"background": color, **(style or {})})
-
-
-def layer_options(layers: tuple[Layer, ...], lang: str) -> list[dict[str, object]]:
-    """Checklist options of the layer panel: a swatch and the title of each layer."""
-    return [
-        {
-            "label": html.Span(
-                [
-                    _swatch(layer.legend[0].color if not layer.style_by else "#60a5fa"),
-                    i18n.pick(layer.title, lang),
-                ],
-                className="layer-option",
-            ),
-            "value": layer.id,
-        }
-        for layer in reversed(layers)
-    ]
-
-
-def legend(layers: tuple[Layer, ...], lang: str) -> list[html.Div]:
-    """Legend rows of the layers that colour features by a property."""
-    rows = []
-    for layer in layers:
-        if not layer.style_by:
-            continue
-        rows += [
-            html.Div([_swatch(item.color), i18n.pick(item.label, lang)], className="legend-row")
-            for item in layer.legend
-        ]
-    return rows
+    return layers_for(context.viewer().role)
 
 
 def layer_meta(layers: tuple[Layer, ...]) -> dict[str, object]:
-    """What the viewport callback needs: the API base and each layer's zoom range."""
+    """What the viewport callback needs: the API base and how to ask for each layer.
+
+    ``token`` is new with each page render, so the browser refetches after a re-render."""
     return {
         "api": dash.get_relative_path("/api/layers"),
+        "token": uuid.uuid4().hex,
         "map": ids.MAP,
         "layers": {
-            layer.id: {"min_zoom": layer.min_zoom, "max_zoom": layer.max_zoom} for layer in layers
+            layer.id: {
+                "min_zoom": layer.min_zoom,
+                "max_zoom": layer.max_zoom,
+                "time": layer.time_column is not None,
+                "area": layer.group != "base",
+                "selectsArea": layer.selects_area,
+            }
+            for layer in layers
         },
     }
-
-
-def panel(layers: tuple[Layer, ...], lang: str) -> html.Aside:
-    """The floating panel: layer switches, legend, zoom level."""
-    return html.Aside(
-        className="map-panel",
-        children=[
-            html.H2(t("home.layers", lang), className="panel-title"),
-            dcc.Checklist(
-                id=ids.LAYER_TOGGLES,
-                options=layer_options(layers, lang),
-                value=[layer.id for layer in layers if layer.visible],
-                className="layer-toggles",
-                labelClassName="layer-toggle",
-            ),
-            html.H2(t("home.legend", lang), className="panel-title"),
-            html.Div(legend(layers, lang), id=ids.LEGEND, className="legend"),
-            html.P(t("home.hint", lang), className="panel-hint"),
-            html.Div(
-                [t("home.zoom", lang), html.Span(id=ids.ZOOM_LEVEL, className="zoom-value")],
-                className="panel-zoom",
-            ),
-        ],
-    )
 
 
 def _number(value: str | None, low: float, high: float) -> float | None:
@@ -125,72 +83,179 @@ def initial_view(settings: Settings, query: dict[str, str]) -> tuple[list[float]
     return [lat, lon], zoom
 
 
-def map_view(center: list[float], zoom: float, layers: tuple[Layer, ...], lang: str) -> dl.Map:
-    """The map: our own polygons as the base, no online tiles, a metric scale bar."""
+def initial_layers(layers: tuple[Layer, ...], query: dict[str, str]) -> list[str]:
+    """Layers switched on at first: the specs' defaults, or ``/?layers=a,b`` (known ids only)."""
+    known = {layer.id for layer in layers}
+    asked = [i for i in (query.get("layers") or "").split(",") if i in known]
+    return asked or [layer.id for layer in layers if layer.visible]
+
+
+def tile_layer(settings: Settings) -> list[dl.TileLayer]:
+    """The opt-in online tile layer (none by default: nothing from other origins)."""
+    tiles = basemaps.provider(settings.basemap, settings.basemap_url, settings.tianditu_key)
+    if tiles is None:
+        return []
+    options = {"subdomains": tiles.subdomains} if tiles.subdomains else {}
+    return [
+        dl.TileLayer(
+            url=tiles.url,
+            attribution=tiles.attribution,
+            maxZoom=tiles.max_zoom,
+            className="online-tiles",
+            **options,
+        )
+    ]
+
+
+def map_view(
+    center: list[float], zoom: float, layers: tuple[Layer, ...], lang: str, settings: Settings
+) -> dl.Map:
+    """The map: our own data as the base, a metric scale bar, a full-screen button."""
     return dl.Map(
         id=ids.MAP,
         center=center,
         zoom=zoom,
         minZoom=MIN_ZOOM,
         maxZoom=MAX_ZOOM,
-        attributionControl=False,
+        attributionControl=settings.basemap != "own",
         className="home-map",
         children=[
+            *tile_layer(settings),
             *(
                 leaflet.geojson(layer, ids.layer_geojson(layer.id), lang, _strings(lang))
                 for layer in layers
             ),
             dl.ScaleControl(position="bottomleft", imperial=False),
+            dl.FullScreenControl(position="topleft", title=i18n.text("map.fullscreen", lang)),
         ],
     )
 
 
+def _basemap_meta(settings: Settings) -> dict[str, float] | None:
+    tiles = basemaps.provider(settings.basemap, settings.basemap_url, settings.tianditu_key)
+    return basemaps.gcj_shift(tiles, *settings.city_center)
+
+
 def layout(**query: str) -> html.Div:
-    """The page: the map filling the screen with the layer panel over it."""
+    """The page: the map filling the screen, the layer panel and the time bar over it."""
     settings = context.settings()
     lang = i18n.language(settings.language)
     layers = _visible_layers()
     center, zoom = initial_view(settings, query)
+    shown = initial_layers(layers, query)
+    extent = time_extent(context.store_url(), get_layer(TIME_LAYER), context.viewer())
     return html.Div(
         className="home",
         children=[
             dcc.Store(id=ids.LAYER_META, data=layer_meta(layers)),
-            map_view(center, zoom, layers, lang),
-            panel(layers, lang),
+            dcc.Store(id=ids.LAYER_STATUS, data={}),
+            dcc.Store(id=ids.SELECTED_AREA, data=None),
+            dcc.Store(id=ids.BASEMAP_META, data=_basemap_meta(settings)),
+            html.Div(id=ids.BASEMAP_SHIFT, hidden=True),
+            map_view(center, zoom, layers, lang, settings),
+            home_panel.panel(layers, lang, shown),
+            home_time.time_bar(extent, lang),
         ],
     )
 
 
-dash.clientside_callback(
-    ClientsideFunction(namespace="onemap", function_name="layerData"),
-    Output({"type": ids.LAYER_GEOJSON, "layer": ALL}, "data"),
+def _clientside(function: str, *dependencies) -> None:
+    """Register a clientside callback of ``assets/onemap_clientside.js``."""
+    dash.clientside_callback(
+        ClientsideFunction(namespace="onemap", function_name=function), *dependencies
+    )
+
+
+_GEOJSON_ALL = {"type": ids.LAYER_GEOJSON, "layer": ALL}
+_TOGGLES_ALL = {"type": ids.LAYER_TOGGLES, "group": ALL}
+
+_clientside(
+    "layerData",
+    Output(_GEOJSON_ALL, "data"),
+    Output(ids.LAYER_STATUS, "data"),
     Input(ids.MAP, "bounds"),
     Input(ids.MAP, "zoom"),
-    Input(ids.LAYER_TOGGLES, "value"),
-    State({"type": ids.LAYER_GEOJSON, "layer": ALL}, "id"),
+    Input(_TOGGLES_ALL, "value"),
+    Input(ids.TIME_SLIDER, "value"),
+    Input(ids.SELECTED_AREA, "data"),
+    State(_GEOJSON_ALL, "id"),
     State(ids.LAYER_META, "data"),
     State(ids.MAP, "center"),
+    State(ids.TIME_META, "data"),
+    State(ids.LAYER_STATUS, "data"),
 )
-
-dash.clientside_callback(
-    ClientsideFunction(namespace="onemap", function_name="zoomText"),
-    Output(ids.ZOOM_LEVEL, "children"),
+_clientside("zoomText", Output(ids.ZOOM_LEVEL, "children"), Input(ids.MAP, "zoom"))
+_clientside(
+    "legendVisibility",
+    Output({"type": ids.LEGEND, "layer": ALL}, "style"),
+    Input(_TOGGLES_ALL, "value"),
+    State({"type": ids.LEGEND, "layer": ALL}, "id"),
+)
+_clientside(
+    "selectArea",
+    Output(ids.SELECTED_AREA, "data"),
+    Input(_GEOJSON_ALL, "clickData"),
+    Input(ids.AREA_CLEAR, "n_clicks"),
+    State(ids.LAYER_META, "data"),
+)
+_clientside(
+    "areaName",
+    Output(ids.AREA_NAME, "children"),
+    Output(ids.AREA_CHIP, "className"),
+    Input(ids.SELECTED_AREA, "data"),
+    Input(ids.LANG_SWITCH, "value"),
+    State(ids.STRINGS, "data"),
+)
+_clientside(
+    "timeLabel",
+    Output(ids.TIME_LABEL, "children"),
+    Input(ids.TIME_SLIDER, "value"),
+    State(ids.TIME_META, "data"),
+)
+_clientside(
+    "playToggle",
+    Output(ids.TIME_TICK, "disabled"),
+    Output(ids.TIME_PLAY, "className"),
+    Input(ids.TIME_PLAY, "n_clicks"),
+)
+_clientside(
+    "playTick",
+    Output(ids.TIME_SLIDER, "value"),
+    Input(ids.TIME_TICK, "n_intervals"),
+    State(ids.TIME_SLIDER, "value"),
+    State(ids.TIME_META, "data"),
+)
+_clientside(
+    "incidentCount",
+    Output(ids.INCIDENT_COUNT, "children"),
+    Input(ids.LAYER_STATUS, "data"),
+)
+_clientside(
+    "basemapShift",
+    Output(ids.BASEMAP_SHIFT, "children"),
     Input(ids.MAP, "zoom"),
+    State(ids.BASEMAP_META, "data"),
+    State(ids.MAP, "id"),
 )
 
 
 @callback(
-    Output(ids.LAYER_TOGGLES, "options"),
-    Output(ids.LEGEND, "children"),
-    Output({"type": ids.LAYER_GEOJSON, "layer": ALL}, "hideout"),
+    Output(_TOGGLES_ALL, "options"),
+    Output({"type": ids.LEGEND, "layer": ALL}, "children"),
+    Output(_GEOJSON_ALL, "hideout"),
     Input(ids.LANG_SWITCH, "value"),
-    State({"type": ids.LAYER_GEOJSON, "layer": ALL}, "id"),
+    State(_TOGGLES_ALL, "id"),
+    State({"type": ids.LEGEND, "layer": ALL}, "id"),
+    State(_GEOJSON_ALL, "id"),
     prevent_initial_call=True,
 )
-def relabel(lang: str, geojson_ids: list[dict[str, str]]):
-    """Layer titles, legend and map tooltips/popups in the chosen language."""
+def relabel(lang: str, toggle_ids: list[dict], legend_ids: list[dict], geojson_ids: list[dict]):
+    """Layer titles, legends and map tooltips/popups in the chosen language."""
     lang = i18n.language(lang)
-    layers = {layer.id: layer for layer in _visible_layers()}
-    hideouts = [leaflet.hideout(layers[gid["layer"]], lang, _strings(lang)) for gid in geojson_ids]
-    ordered = tuple(layers.values())
-    return layer_options(ordered, lang), legend(ordered, lang), hideouts
+    layers = _visible_layers()
+    by_id = {layer.id: layer for layer in layers}
+    groups = home_panel.groups(layers)
+    options = [home_panel.layer_options(groups[tid["group"]], lang) for tid in toggle_ids]
+    legends = [home_panel.legend_rows(by_id[lid["layer"]], lang) for lid in legend_ids]
+    hideouts = [leaflet.hideout(by_id[gid["layer"]], lang, _strings(lang)) for gid in geojson_ids]
+    return options, legends, hideouts

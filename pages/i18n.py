@@ -6,6 +6,8 @@ reads is here. :func:`text` picks one language; the shell swaps them clientside 
 
 from __future__ import annotations
 
+from layers.base import GROUPS
+
 LANGUAGES: dict[str, str] = {"zh": "中文", "en": "EN"}
 DEFAULT_LANGUAGE = "zh"
 
@@ -17,15 +19,33 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "app.document_title": {"zh": "社区一张图 · OneMap", "en": "OneMap · Community governance"},
     "shell.language": {"zh": "语言", "en": "Language"},
+    "nav.map": {"zh": "一张图", "en": "Map"},
+    "nav.twin": {"zh": "三维孪生", "en": "3D twin"},
     "home.layers": {"zh": "图层", "en": "Layers"},
-    "home.legend": {"zh": "建筑用途", "en": "Building use"},
+    "home.legend": {"zh": "图例", "en": "Legend"},
     "home.zoom": {"zh": "缩放级别", "en": "Zoom"},
     "home.hint": {
-        "zh": "放大显示建筑轮廓；缩小时以六边形统计建筑数量。",
-        "en": "Zoom in for building outlines; zoomed out, hexagons count the buildings.",
+        "zh": "放大查看明细；缩小时以六边形或建筑汇总统计。点击区划可选中并缩放。",
+        "en": "Zoom in for detail; zoomed out, hexagons and buildings carry counts. "
+        "Click an area to select it and zoom to it.",
     },
-    "map.count": {"zh": "栋建筑", "en": "buildings"},
+    "home.area": {"zh": "选中区域", "en": "Selected area"},
+    "home.area_none": {"zh": "全市", "en": "Whole city"},
+    "home.area_clear": {"zh": "清除", "en": "Clear"},
+    "time.title": {"zh": "时间范围", "en": "Time window"},
+    "time.play": {"zh": "播放", "en": "Play"},
+    "time.pause": {"zh": "暂停", "en": "Pause"},
+    "time.incidents": {"zh": "本时段事件数", "en": "Incidents in window"},
+    "map.count": {"zh": "个", "en": "items"},
+    "map.people": {"zh": "人", "en": "people"},
+    "map.share": {"zh": "占比", "en": "share"},
+    "map.suppressed": {"zh": "人数过少，不予显示", "en": "too few to show"},
+    "map.per_km2": {"zh": "每平方公里", "en": "per km²"},
+    "map.capped": {"zh": "仅显示部分", "en": "partly shown"},
+    "map.fullscreen": {"zh": "全屏", "en": "Full screen"},
 }
+
+STRINGS |= {f"group.{group}": dict(title) for group, title in GROUPS.items()}
 
 
 def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:

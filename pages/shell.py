@@ -11,6 +11,10 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
 from pages import i18n, ids
 
+NAV: tuple[tuple[str, str], ...] = (("/", "nav.map"), ("/twin", "nav.twin"))
+"""Header links ``(path, i18n key)``. A new page adds one entry here and its key to
+:data:`pages.i18n.STRINGS` (e.g. ``("/twin", "nav.twin")``)."""
+
 
 def t(key: str, lang: str = i18n.DEFAULT_LANGUAGE, **props: object) -> html.Span:
     """A text element showing string ``key``, translated when the language changes."""
@@ -32,14 +36,27 @@ def language_switch(lang: str) -> dcc.RadioItems:
     )
 
 
+def nav(lang: str) -> html.Nav:
+    """Links to the app's pages."""
+    return html.Nav(
+        id=ids.NAV,
+        className="app-nav",
+        children=[
+            dcc.Link(t(key, lang), href=dash.get_relative_path(path), className="app-nav-link")
+            for path, key in NAV
+        ],
+    )
+
+
 def header(lang: str) -> html.Header:
-    """The top bar: mark, product name, subtitle, language switch."""
+    """The top bar: mark, product name, subtitle, page links, language switch."""
     return html.Header(
         className="app-header",
         children=[
             html.Div(className="app-mark", children="◈"),
             html.H1(t("app.title", lang), className="app-title"),
             html.Div(t("app.subtitle", lang), className="app-subtitle"),
+            nav(lang),
             html.Div(className="app-header-spacer"),
             html.Div(
                 className="lang-box",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
+import h3
 import pytest
 import shapely
 from shapely.geometry import box, shape
 from sqlalchemy import text
 
 from app import create_app
+from geodata.cells import h3_cell
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from layers.registry import LAYERS
@@ -181,6 +184,221 @@ def test_bad_input_is_a_400_saying_what_is_wrong(client, query, field):
 
 
 def test_unknown_layer_is_a_404_listing_the_known_ones(client):
-    status, body = _get(client, "/api/layers/residents?bbox=117.1,31.8,117.3,31.9&zoom=12")
+    status, body = _get(client, "/api/layers/people?bbox=117.1,31.8,117.3,31.9&zoom=12")
     assert status == 404
-    assert "residents" in body["error"] and "buildings" in body["error"]
+    assert "people" in body["error"] and "residents" in body["error"]
+
+
+# --- issue 4: every layer, aggregates, time window, residents, wedges ---------------------------
+
+CITY_BBOX = "117.0,31.6,117.6,32.1"
+WINDOW_SQL = (
+    "SELECT count(*) FROM event WHERE ST_Intersects(geom, ST_MakeEnvelope(117.0, 31.6, 117.6, "
+    "32.1, 4326)) AND reported_at >= CAST(:a AS date) AND reported_at < CAST(:b AS date) + 1"
+)
+PERSON_KEYS = {"name", "id_hash", "phone", "sex", "birth_year", "house_id", "resident_id"}
+AGGREGATE_KEYS = {"aggregate", "h3", "building", "count", "tagged", "share", "suppressed"}
+AGGREGATE_KEYS |= {"value", "level", "metric"}
+
+
+def _window(url: str, days: int = 30) -> tuple[str, str]:
+    last = _scalar(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")
+    first = _scalar(url, "SELECT (CAST(:d AS date) - :n)", d=last, n=days - 1)
+    return first.isoformat(), last.isoformat()
+
+
+@pytest.mark.parametrize("layer", [layer.id for layer in LAYERS])
+@pytest.mark.parametrize("zoom", [10, 13, 16])
+def test_every_layer_answers_every_zoom(client, layer, zoom):
+    status, body = _get(client, f"/api/layers/{layer}?bbox={CITY_BBOX}&zoom={zoom}&limit=200")
+    assert status == 200, body
+    assert body["type"] == "FeatureCollection" and body["layer"] == layer
+    assert body["count"] == len(body["features"]) <= 200
+
+
+def test_incidents_are_cells_zoomed_out_and_points_zoomed_in(client, city_url):
+    first, last = _window(city_url)
+    time = f"&time={first}/{last}"
+    _, out = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=11{time}")
+    _, near = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16{time}")
+    assert out["aggregate"] == {"by": "h3", "h3_resolution": 7, "property": "count"}
+    assert all(f["geometry"]["type"] == "Polygon" for f in out["features"])
+    assert "aggregate" not in near and near["count"] > 0
+    assert all(f["geometry"]["type"] == "Point" for f in near["features"])
+    expected = _scalar(city_url, WINDOW_SQL, a=first, b=last)
+    assert sum(f["properties"]["count"] for f in out["features"]) == near["count"] == expected
+
+
+def test_time_window_counts_equal_a_direct_sql_count(client, city_url):
+    first, last = _window(city_url, days=7)
+    _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=15&time={first}/{last}")
+    assert body["time"][0].startswith(first)
+    expected = _scalar(city_url, WINDOW_SQL, a=first, b=last)
+    assert 0 < body["count"] == expected
+    for feature in body["features"]:
+        assert first <= feature["properties"]["reported_at"][:10] <= last
+    _, heat = _get(
+        client, f"/api/layers/incident_heatmap?bbox={CITY_BBOX}&zoom=12&time={first}/{last}"
+    )
+    assert sum(f["properties"]["weight"] for f in heat["features"]) == expected
+
+
+def test_incident_cap_reports_the_total(client, city_url):
+    first, last = _window(city_url, days=90)
+    path = f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&time={first}/{last}&limit=10"
+    _, body = _get(client, path)
+    assert body["capped"] is True and body["count"] == 10
+    assert body["total"] == _scalar(city_url, WINDOW_SQL, a=first, b=last)
+
+
+def test_status_and_category_filters(client, city_url):
+    _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&status=reported,closed")
+    assert {f["properties"]["status"] for f in body["features"]} <= {"reported", "closed"}
+    expected = _scalar(city_url, "SELECT count(*) FROM event WHERE status IN ('reported','closed')")
+    assert body.get("total", body["count"]) == expected
+    _, alarms = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&category=alarm")
+    assert alarms["count"] > 0
+    assert all(f["properties"]["category"].startswith("alarm.") for f in alarms["features"])
+    _, smoke = _get(client, f"/api/layers/sensors?bbox={CITY_BBOX}&zoom=16&kind=smoke")
+    assert smoke["count"] == _scalar(city_url, "SELECT count(*) FROM device WHERE kind = 'smoke'")
+
+
+def test_selected_area_limits_the_other_layers(client, city_url):
+    district = _scalar(city_url, "SELECT id FROM area WHERE level = 'district' ORDER BY id LIMIT 1")
+    _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&area={district}")
+    inside = _scalar(
+        city_url,
+        "SELECT count(*) FROM event e, area a WHERE a.id = :d AND ST_Intersects(e.loc, a.geom)",
+        d=district,
+    )
+    assert 0 < body["count"] == inside < _scalar(city_url, "SELECT count(*) FROM event")
+
+
+@pytest.mark.parametrize("zoom", [10, 12, 14, 16, 18])
+@pytest.mark.parametrize("care", ["", "&care=elderly_alone"])
+def test_residents_are_never_individual(client, city_url, zoom, care):
+    status, body = _get(client, f"/api/layers/residents?bbox={CITY_BBOX}&zoom={zoom}{care}")
+    assert status == 200 and body["count"] > 0
+    person_ids = _ids(city_url, "SELECT id FROM resident")
+    for feature in body["features"]:
+        props = feature["properties"]
+        assert props["aggregate"] is True and set(props) <= AGGREGATE_KEYS
+        assert not set(props) & PERSON_KEYS
+        assert isinstance(feature["id"], str) and feature["id"] not in person_ids
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert props["count"] >= 5
+        if care:
+            assert props.get("tagged") is None or props["tagged"] == 0 or props["tagged"] >= 5
+    assert body["aggregate"]["min_count"] == 5
+
+
+@pytest.fixture
+def three_people_alone(city_url):
+    """Three residents in an H3 cell of their own (removed again after the test)."""
+    lon, lat = 117.2400, 31.8400
+    cells = {"r7": h3_cell(lon, lat, 7), "r9": h3_cell(lon, lat, 9)}
+    insert = text(
+        "INSERT INTO resident (source, source_id, geom, loc, h3_r7, h3_r9, sex, birth_year) "
+        "SELECT 'test', 'alone-' || i, ST_SetSRID(ST_MakePoint(:x, :y), 4326), "
+        "ST_SetSRID(ST_MakePoint(:x, :y), 4326), :r7, :r9, 'F', 1940 FROM generate_series(1, 3) i"
+    )
+    with get_engine(city_url).begin() as conn:
+        conn.execute(insert, {"x": lon, "y": lat, **cells})
+    yield h3.int_to_str(cells["r9"])
+    with get_engine(city_url).begin() as conn:
+        conn.execute(text("DELETE FROM resident WHERE source = 'test'"))
+
+
+def test_resident_cells_under_five_are_suppressed_and_the_rest_exact(
+    client, city_url, three_people_alone
+):
+    _, body = _get(client, f"/api/layers/residents?bbox={CITY_BBOX}&zoom=14")
+    assert body["aggregate"]["h3_resolution"] == 9
+    with get_engine(city_url).connect() as conn:
+        rows = conn.execute(
+            text("SELECT h3_r9, count(*) FROM resident WHERE status = 'active' GROUP BY 1")
+        ).all()
+    counts = {h3.int_to_str(cell): n for cell, n in rows}
+    assert counts[three_people_alone] == 3
+    expected = {cell: n for cell, n in counts.items() if n >= 5}
+    assert {f["properties"]["h3"]: f["properties"]["count"] for f in body["features"]} == expected
+    _, hexes = _get(client, f"/api/layers/hexagons?bbox={CITY_BBOX}&zoom=14&of=residents")
+    assert {f["properties"]["h3"]: f["properties"]["count"] for f in hexes["features"]} == expected
+
+
+def test_care_share_per_cell(client, city_url):
+    path = f"/api/layers/hexagons?bbox={CITY_BBOX}&zoom=12&of=residents&metric=share&care=elderly"
+    status, body = _get(client, path)
+    assert status == 200 and body["aggregate"]["property"] == "share"
+    shown = [f["properties"] for f in body["features"] if f["properties"].get("tagged")]
+    assert shown and all(p["share"] == round(p["tagged"] / p["count"], 4) for p in shown)
+    status, body = _get(client, f"/api/layers/hexagons?bbox={CITY_BBOX}&zoom=12&metric=share")
+    assert status == 400 and body["field"] == "metric"
+
+
+def test_hexagon_density_is_count_per_square_kilometre(client):
+    _, body = _get(
+        client, f"/api/layers/hexagons?bbox={CITY_BBOX}&zoom=14&of=organisations&metric=density"
+    )
+    area = body["aggregate"]["cell_area_km2"]
+    for f in body["features"]:
+        assert f["properties"]["value"] == pytest.approx(f["properties"]["count"] / area, rel=1e-3)
+
+
+def test_camera_wedges_are_polygons_with_the_cameras_opening_angle(client, city_url):
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    _, body = _get(client, f"/api/layers/cameras?bbox={CITY_BBOX}&zoom=17")
+    assert body["count"] == _scalar(city_url, "SELECT count(*) FROM device WHERE kind = 'camera'")
+    checked = 0
+    for feature in body["features"]:
+        p = feature["properties"]
+        ring = feature["geometry"]["coordinates"][0]
+        assert feature["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
+        assert shape(feature["geometry"]).is_valid
+        if p["fov"] >= 360:
+            continue
+        (ax, ay), (bx, by), (cx, cy) = ring[0], ring[1], ring[-2]
+        left, _, d1 = geod.inv(ax, ay, bx, by)
+        right, _, d2 = geod.inv(ax, ay, cx, cy)
+        opening = (right - left) % 360
+        assert opening == pytest.approx(p["fov"], abs=1.0)
+        assert ((left + opening / 2) % 360) == pytest.approx(p["heading"] % 360, abs=1.0)
+        assert d1 == pytest.approx(p["range_m"], rel=0.02) and d2 == pytest.approx(
+            p["range_m"], rel=0.02
+        )
+        checked += 1
+    assert checked > 10
+
+
+def test_risk_forecast_is_an_empty_slot_with_a_note(client):
+    _, body = _get(client, f"/api/layers/risk_forecast?bbox={CITY_BBOX}&zoom=12")
+    assert body["features"] == [] and body["pending"] is True
+    assert body["note"]["zh"] and body["note"]["en"]
+
+
+def test_answers_are_gzipped_for_clients_that_accept_it(client):
+    path = f"/api/layers/buildings?bbox={CITY_BBOX}&zoom=16"
+    plain = client.get(path)
+    packed = client.get(path, headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert len(packed.data) < len(plain.data) / 3
+    assert json.loads(gzip.decompress(packed.data)) == json.loads(plain.data)
+    assert plain.headers["Server-Timing"].startswith("db;dur=")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("incidents?bbox=117,31,118,32&zoom=12&time=2026-02-01/2026-01-01", "time"),
+        ("incidents?bbox=117,31,118,32&zoom=12&status=lost", "status"),
+        ("buildings?bbox=117,31,118,32&zoom=12&time=2026-01-01/2026-01-02", "time"),
+        ("buildings?bbox=117,31,118,32&zoom=12&colour=red", "colour"),
+        ("incidents?bbox=117,31,118,32&zoom=12&area=x", "area"),
+        ("hexagons?bbox=117,31,118,32&zoom=12&of=secrets", "of"),
+    ],
+)
+def test_bad_filters_are_a_400_naming_the_parameter(client, query, field):
+    status, body = _get(client, f"/api/layers/{query}")
+    assert status == 400 and body["field"] == field

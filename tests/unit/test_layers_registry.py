@@ -23,13 +23,23 @@ from layers.registry import LAYERS, UnknownLayerError, _unique, get_layer, layer
 from pages import i18n
 
 
-def test_registry_lists_the_foundation_layers_bottom_up():
+def test_registry_lists_every_layer_bottom_up():
     assert [layer.id for layer in LAYERS] == [
         "districts",
         "streets",
         "communities",
         "grids",
+        "roads",
         "buildings",
+        "residents",
+        "hexagons",
+        "risk_forecast",
+        "incident_heatmap",
+        "facilities",
+        "organisations",
+        "sensors",
+        "cameras",
+        "incidents",
     ]
 
 
@@ -52,12 +62,14 @@ def test_duplicate_ids_are_refused():
 
 def test_unknown_layer_names_the_known_ones():
     with pytest.raises(UnknownLayerError, match="known layers: districts, streets"):
-        get_layer("residents")
+        get_layer("people")
 
 
-def test_public_viewer_sees_areas_and_buildings_but_no_people():
-    ids = {layer.id for layer in layers_for("public")}
-    assert ids == {"districts", "streets", "communities", "grids", "buildings"}
+def test_public_viewer_sees_every_layer_and_people_only_as_counts():
+    assert {layer.id for layer in layers_for("public")} == {layer.id for layer in LAYERS}
+    residents = get_layer("residents")
+    assert residents.provider == "residents" and residents.min_count == 5
+    assert residents.columns == ()  # nothing of a person is ever a feature property
     assert layers_for("nobody") == ()
 
 
@@ -96,7 +108,7 @@ def test_buildings_are_aggregated_below_15_and_hidden_below_11():
     buildings = get_layer("buildings")
     assert not buildings.shown_at(10) and buildings.shown_at(11)
     assert buildings.aggregated_at(14.9) and not buildings.aggregated_at(15)
-    assert h3_resolution(11) == 7 and h3_resolution(14) == 9
+    assert [h3_resolution(z) for z in (8, 10, 11, 12.5, 13, 17)] == [5, 6, 7, 8, 9, 9]
 
 
 def test_tolerance_halves_per_zoom_level_and_precision_follows():
@@ -146,5 +158,5 @@ def test_every_ui_string_exists_in_both_languages():
 
 def test_hideout_carries_labels_in_the_chosen_language():
     buildings = get_layer("buildings")
-    assert hideout(buildings, "en", {})["valueLabels"]["residential"] == "Residential"
+    assert hideout(buildings, "en", {})["valueLabels"]["use"]["residential"] == "Residential"
     assert hideout(buildings, "zh", {})["popup"][0]["label"] == "名称"

@@ -1,0 +1,135 @@
+"""SQL building blocks of the layer providers: envelope, WHERE clauses, H3 cells, zoom maths.
+
+Identifiers come from layer specs and are checked against the models (:func:`check_table`);
+every value is a bound parameter.
+
+H3 resolutions: the store keeps ``h3_r7`` and ``h3_r9`` per row (indexed). Coarser cells (r5,
+r6) and r8 are derived in SQL from those integers by the H3 bit layout — a parent cell is the
+child with its resolution field set and the digits below it set to 7 (binary 111) — so no
+H3 extension is needed in PostgreSQL and grouping stays one integer expression.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import Table
+
+from geodata.layer_query import LayerQuery
+from geodata.models import Base
+from geodata.viewer import Viewer
+from layers.base import Layer
+
+PIXEL_FRACTION = 0.5
+"""Simplification tolerance, in pixels at the requested zoom."""
+ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
+SCOPE = (
+    "EXISTS (SELECT 1 FROM area s WHERE s.id = ANY(:scope) "
+    "AND (ST_Intersects(s.geom, t.loc) OR ST_Intersects(t.geom, s.loc)))"
+)
+AREA = "ST_Intersects(t.loc, (SELECT sel.geom FROM area sel WHERE sel.id = :area))"
+ZOOM_RESOLUTIONS = ((9.0, 5), (10.5, 6), (12.0, 7), (13.0, 8))
+"""``(below zoom, resolution)``: about 40–60 px per cell; from zoom 13 on, resolution 9."""
+
+
+def degrees_per_pixel(zoom: float) -> float:
+    """Width of one 256-px-tile pixel at ``zoom``, in degrees of longitude."""
+    return 360.0 / (256.0 * 2.0**zoom)
+
+
+def tolerance(zoom: float) -> float:
+    """Simplification tolerance (degrees) for ``zoom``: about half a pixel."""
+    return PIXEL_FRACTION * degrees_per_pixel(zoom)
+
+
+def precision(zoom: float) -> int:
+    """Decimal digits that still resolve a pixel at ``zoom`` (at most 7, about 1 cm)."""
+    return max(1, min(7, math.ceil(-math.log10(tolerance(zoom))) + 1))
+
+
+def h3_resolution(zoom: float) -> int:
+    """The H3 resolution (5..9) to aggregate at for ``zoom``."""
+    return next((res for below, res in ZOOM_RESOLUTIONS if zoom < below), 9)
+
+
+def cell_sql(resolution: int, alias: str = "t") -> str:
+    """SQL of the H3 cell (bigint) of a row at ``resolution`` (5..9)."""
+    if resolution in (7, 9):
+        return f"{alias}.h3_r{resolution}"
+    if not 0 <= resolution <= 9:
+        raise ValueError(f"H3 resolution {resolution} is not stored or derivable")
+    child = f"{alias}.h3_r7" if resolution < 7 else f"{alias}.h3_r9"
+    low_bits = (1 << (3 * (15 - resolution))) - 1
+    return f"(({child} & ~(15::bigint << 52)) | ({resolution}::bigint << 52) | {low_bits}::bigint)"
+
+
+def check_table(layer: Layer) -> Table:
+    """The model table behind ``layer``, after checking every column it names exists."""
+    table = Base.metadata.tables.get(layer.source)
+    if table is None:
+        raise ValueError(f"layer {layer.id!r}: no table {layer.source!r}")
+    names = {*layer.referenced_columns, "geom", "loc", "id"}
+    unknown = sorted(n for n in names if n not in table.c)
+    if unknown:
+        raise ValueError(f"layer {layer.id!r}: table {layer.source!r} has no column {unknown}")
+    return table
+
+
+@dataclass
+class Where:
+    """A WHERE clause under construction: SQL pieces and their bound parameters."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: dict[str, object] = field(default_factory=dict)
+
+    def add(self, clause: str, **params: object) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) or "TRUE"
+
+
+def _filter_clauses(where: Where, layer: Layer, query: LayerQuery) -> None:
+    """Row filters of the layer's own spec and of the request."""
+    for i, (column, value) in enumerate(layer.where):
+        where.add(f't."{column}" = :w{i}', **{f"w{i}": value})
+    for i, (column, value) in enumerate(layer.exclude):
+        where.add(f't."{column}" <> :x{i}', **{f"x{i}": value})
+    if layer.coarse and query.zoom < layer.coarse.zoom:
+        where.add(f't."{layer.coarse.column}" = ANY(:coarse)', coarse=list(layer.coarse.values))
+    for i, spec in enumerate(layer.filters):
+        values = query.filters.get(spec.param)
+        if not values or spec.column is None:
+            continue
+        column, name = f't."{spec.column}"::text', f"f{i}"
+        if spec.prefix:
+            likes = [
+                v.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + ".%"
+                for v in values
+            ]
+            where.add(
+                f"({column} = ANY(:{name}) OR {column} LIKE ANY(:{name}l))",
+                **{name: list(values), f"{name}l": likes},
+            )
+        else:
+            where.add(f"{column} = ANY(:{name})", **{name: list(values)})
+    if query.time and layer.time_column:
+        where.add(
+            f't."{layer.time_column}" >= :t0 AND t."{layer.time_column}" < :t1',
+            **query.time.params(),
+        )
+
+
+def conditions(layer: Layer, query: LayerQuery, viewer: Viewer, spatial: str) -> Where:
+    """The WHERE clause of a query of ``layer``: bbox, spec filters, request, area, scope."""
+    where = Where()
+    where.add(spatial, **query.bbox.params())
+    _filter_clauses(where, layer, query)
+    if query.area_id is not None:
+        where.add(AREA, area=query.area_id)
+    if viewer.area_ids is not None:
+        where.add(SCOPE, scope=list(viewer.area_ids))
+    return where
