@@ -1,0 +1,408 @@
+/* OneMap deck.gl glue: draws a twin spec (pydeck Deck.to_json() + data sources, see
+ * layers/deck.py) with the deck.gl bundle the app serves itself (/vendor/deck.gl/…/deck.js,
+ * loaded on first use). Data comes from /api/layers/<id>?bbox=&zoom= for the view; only
+ * layers whose request changed are fetched again, and new data replaces a layer's `data` in
+ * place (no page reload, no re-conversion of unchanged layers).
+ *
+ * Dash clientside namespace "onemap_deck"; the live deck is window.onemapDeck (for tests). */
+(function () {
+  "use strict";
+  var MAX_SPAN = 30;        /* geodata.layer_query.MAX_BBOX_SPAN */
+  var DEBOUNCE_MS = 250;
+  var DECK_TO_API_ZOOM = 1; /* deck zooms count 512-px tiles, the API's 256-px ones */
+  var loading = null;
+  var twins = {};
+
+  function loadBundle(url) {
+    if (typeof window.createDeck === "function") {
+      return Promise.resolve();
+    }
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = url;
+        script.async = true;
+        script.onload = function () { resolve(); };
+        script.onerror = function () {
+          loading = null;
+          reject(new Error("deck.gl bundle failed to load: " + url));
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return loading;
+  }
+
+  /* ---- data: derived properties the spec's expressions use (_pos, _t) ---------------- */
+
+  function ringCentre(ring) {
+    var n = ring.length > 1 ? ring.length - 1 : ring.length, x = 0, y = 0;
+    for (var i = 0; i < n; i++) { x += ring[i][0]; y += ring[i][1]; }
+    return [x / n, y / n];
+  }
+
+  function position(geometry) {
+    if (!geometry) { return null; }
+    switch (geometry.type) {
+      case "Point": return geometry.coordinates;
+      case "Polygon": return ringCentre(geometry.coordinates[0]);
+      case "MultiPolygon": return ringCentre(geometry.coordinates[0][0]);
+      default: return null;
+    }
+  }
+
+  function amount(p) {
+    var v = p.value !== undefined && p.value !== null ? p.value : (p.weight || p.count);
+    return typeof v === "number" ? v : 0;
+  }
+
+  function prepare(collection) {
+    var features = (collection && collection.features) || [];
+    var top = 0;
+    features.forEach(function (f) { top = Math.max(top, amount(f.properties || {})); });
+    features.forEach(function (f) {
+      var p = f.properties = f.properties || {};
+      p._pos = position(f.geometry);
+      p._t = top > 0 ? amount(p) / top : 1;
+    });
+    return features;
+  }
+
+  /* ---- view ---------------------------------------------------------------------------- */
+
+  function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+
+  function viewportOf(twin) {
+    try {
+      return twin.deck.getViewports()[0] || null;
+    } catch (e) {
+      return null;  /* not initialised yet (the WebGL device is created asynchronously) */
+    }
+  }
+
+  /* Resolves once deck.gl has a viewport (gives up after `ms`). */
+  function ready(twin, ms) {
+    var until = Date.now() + (ms || 8000);
+    return new Promise(function (resolve) {
+      (function poll() {
+        var v = viewportOf(twin);
+        if ((v && v.width > 0) || Date.now() > until) { resolve(); return; }
+        requestAnimationFrame(poll);
+      })();
+    });
+  }
+
+  function bboxOf(twin) {
+    var viewport = viewportOf(twin);
+    if (!viewport || !viewport.getBounds) { return null; }
+    var b = viewport.getBounds();
+    var w = clamp(b[0], -180, 180), s = clamp(b[1], -85, 85);
+    var e = clamp(b[2], -180, 180), n = clamp(b[3], -85, 85);
+    var cx = (w + e) / 2, cy = (s + n) / 2, half = MAX_SPAN / 2 - 0.001;
+    w = Math.max(w, cx - half); e = Math.min(e, cx + half);
+    s = Math.max(s, cy - half); n = Math.min(n, cy + half);
+    return [w, s, e, n].map(function (v) { return v.toFixed(5); }).join(",");
+  }
+
+  function apiZoom(view) {
+    return Math.round((view.zoom + DECK_TO_API_ZOOM) * 100) / 100;
+  }
+
+  /* Keep the URL and the link to the 2D map on the current view (same extent). */
+  function shareView(twin) {
+    var v = twin.view, z = apiZoom(v);
+    var q = "lat=" + v.latitude.toFixed(6) + "&lon=" + v.longitude.toFixed(6) + "&zoom=" + z;
+    var link = twin.spec.link2d && document.getElementById(twin.spec.link2d.id);
+    if (link) { link.setAttribute("href", twin.spec.link2d.href + "?" + q); }
+    var full = q + "&pitch=" + Math.round(v.pitch || 0) + "&bearing=" + Math.round(v.bearing || 0);
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(window.history.state, "", window.location.pathname + "?" + full);
+    }
+  }
+
+  /* ---- fetching ------------------------------------------------------------------------ */
+
+  function layerUrl(twin, id, bbox, z) {
+    var src = twin.spec.sources[id];
+    if (twin.visible.indexOf(id) < 0 || z < src.minZoom || z > src.maxZoom) { return null; }
+    var q = ["bbox=" + bbox, "zoom=" + z];
+    Object.keys(src.params).forEach(function (k) {
+      q.push(encodeURIComponent(k) + "=" + encodeURIComponent(src.params[k]));
+    });
+    if (src.time && twin.filters.time) { q.push("time=" + encodeURIComponent(twin.filters.time)); }
+    if (src.category && twin.filters.category) {
+      q.push("category=" + encodeURIComponent(twin.filters.category));
+    }
+    return twin.spec.api + "/" + encodeURIComponent(src.layer) + "?" + q.join("&");
+  }
+
+  function fetchJson(url, signal) {
+    return fetch(url, {signal: signal}).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) { throw new Error(url + ": " + (body.error || response.status)); }
+        return body;
+      });
+    });
+  }
+
+  /* Fetch every layer whose URL changed (a request already under way for the same URL is
+   * reused, one for an outdated URL aborted); draws once the newest set has arrived. */
+  function refresh(twin) {
+    var bbox = bboxOf(twin);
+    if (!bbox) { return Promise.resolve(); }
+    var z = apiZoom(twin.view);
+    var seq = ++twin.seq;
+    var jobs = twin.spec.order.map(function (id) {
+      var url = layerUrl(twin, id, bbox, z);
+      var current = twin.inflight[id];
+      if (current && current.url === url) { return current.promise; }
+      if (current && current.controller) { current.controller.abort(); }
+      delete twin.inflight[id];
+      if (url === twin.urls[id]) { return Promise.resolve(); }
+      if (!url) {
+        twin.urls[id] = null; twin.data[id] = []; twin.meta[id] = null;
+        return Promise.resolve();
+      }
+      var entry = {url: url, controller: typeof AbortController === "function" ?
+        new AbortController() : null};
+      entry.promise = fetchJson(url, entry.controller && entry.controller.signal)
+        .then(function (body) {
+          if (twin.inflight[id] !== entry) { return; }
+          delete twin.inflight[id];
+          twin.urls[id] = url;
+          twin.data[id] = prepare(body);
+          twin.meta[id] = {count: body.count, capped: body.capped, total: body.total,
+                           aggregate: body.aggregate || null, url: url};
+        }, function (error) {
+          if (twin.inflight[id] === entry) { delete twin.inflight[id]; }
+          if (error.name !== "AbortError") { console.warn("OneMap 3D: request failed", error); }
+        });
+      twin.inflight[id] = entry;
+      return entry.promise;
+    });
+    return Promise.all(jobs).then(function () {
+      if (seq === twin.seq) { draw(twin); twin.loaded = seq; }
+    });
+  }
+
+  function scheduleRefresh(twin) {
+    clearTimeout(twin.timer);
+    twin.timer = setTimeout(function () {
+      refresh(twin).then(function () { report(twin); });
+    }, DEBOUNCE_MS);
+  }
+
+  /* ---- drawing ------------------------------------------------------------------------- */
+
+  function draw(twin) {
+    var layers = twin.spec.order.filter(function (id) {
+      return twin.visible.indexOf(id) >= 0 && twin.templates[id];
+    }).map(function (id) {
+      return twin.templates[id].clone({data: twin.data[id] || []});
+    });
+    twin.deck.setProps({layers: layers});
+  }
+
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
+  function tooltipFor(twin) {
+    return function (info) {
+      if (!info || !info.object || !info.layer) { return null; }
+      var tip = twin.spec.tooltips[info.layer.id];
+      var p = info.object.properties || {};
+      if (!tip) { return null; }
+      var strings = twin.spec.strings;
+      var rows = [];
+      if (p.aggregate) {
+        rows.push([strings["twin.count"] || "count", p.count]);
+      } else {
+        (tip.fields || []).forEach(function (f) {
+          var v = p[f.name];
+          if (v === null || v === undefined || v === "") { return; }
+          var labels = tip.values[f.name] || {};
+          rows.push([f.label, labels[v] !== undefined ? labels[v] : v]);
+        });
+      }
+      var head = (!p.aggregate && tip.label && p[tip.label]) ? p[tip.label] : tip.title;
+      var html = "<div class=\"twin-tip-title\">" + escapeHtml(head) + "</div><table>" +
+        rows.map(function (r) {
+          return "<tr><th>" + escapeHtml(r[0]) + "</th><td>" + escapeHtml(r[1]) + "</td></tr>";
+        }).join("") + "</table>";
+      return {html: html, className: "twin-tip", style: {}};
+    };
+  }
+
+  /* The incidents counted in view for the status line (hexagons, else heatmap weights). */
+  function incidentsInView(twin) {
+    var ids = twin.spec.statusFrom || [];
+    for (var i = 0; i < ids.length; i++) {
+      var data = twin.data[ids[i]];
+      if (twin.visible.indexOf(ids[i]) >= 0 && data) {
+        return data.reduce(function (sum, f) { return sum + (f.properties.count || 0); }, 0);
+      }
+    }
+    return null;
+  }
+
+  function report(twin) {
+    var el = twin.spec.status && document.getElementById(twin.spec.status);
+    if (!el) { return; }
+    var n = incidentsInView(twin), s = twin.spec.strings;
+    el.textContent = n === null ? "" :
+      (s["twin.in_view"] || "") + " " + n.toLocaleString(twin.spec.lang === "en" ? "en" : "zh-CN") +
+      " " + (s["twin.incidents_unit"] || "");
+  }
+
+  /* ---- lifecycle ----------------------------------------------------------------------- */
+
+  function byId(layers) {
+    var out = {};
+    (layers || []).forEach(function (l) { if (l) { out[l.id] = l; } });
+    return out;
+  }
+
+  function create(spec) {
+    var el = document.getElementById(spec.container);
+    if (!el) { return null; }
+    var twin = {spec: spec, visible: [], filters: {}, data: {}, meta: {}, urls: {}, seq: 0,
+                inflight: {},
+                loaded: 0, el: el, view: Object.assign({}, spec.deck.initialViewState)};
+    twin.deck = window.createDeck({container: el, jsonInput: spec.deck, tooltip: null});
+    if (!twin.deck) { throw new Error("deck.gl could not draw the twin spec (see console)"); }
+    twin.templates = byId(twin.deck.props.layers);
+    twin.deck.setProps({
+      layers: [],
+      getTooltip: tooltipFor(twin),
+      onViewStateChange: function (params) {
+        twin.view = params.viewState;
+        scheduleRefresh(twin);
+        shareView(twin);
+        return params.viewState;
+      }
+    });
+    window.onemapDeck = twin.deck;
+    window.onemap = window.onemap || {};
+    window.onemap.twin = twin;
+    return twin;
+  }
+
+  function alive(twin) {
+    return twin && twin.deck && twin.el && document.body.contains(twin.el) &&
+      twin.el === document.getElementById(twin.spec.container);
+  }
+
+  function twinFor(spec) {
+    var twin = twins[spec.container];
+    if (!alive(twin)) {
+      if (twin && twin.deck) { twin.deck.finalize(); }
+      twin = twins[spec.container] = create(spec);
+    } else if (twin.spec !== spec) {
+      window.updateDeck({layers: spec.deck.layers}, twin.deck);
+      twin.templates = byId(twin.deck.props.layers);
+      twin.spec = spec;
+    }
+    return twin;
+  }
+
+  function moveCamera(twin, pitch, bearing) {
+    var v = Object.assign({}, twin.view);
+    if (typeof pitch === "number") { v.pitch = pitch; }
+    if (typeof bearing === "number") { v.bearing = bearing; }
+    v.transitionDuration = 600;
+    window.updateDeck({initialViewState: Object.assign({}, v, {
+      transitionInterpolator: {"@@type": "LinearInterpolator",
+                               transitionProps: ["pitch", "bearing"]}
+    })}, twin.deck);
+    twin.view = v;
+    shareView(twin);
+  }
+
+  /* Clientside callback: draw `spec` with the chosen layers, time window, category and camera. */
+  function sync(spec, visible, start, end, category, pitch, bearing) {
+    var noUpdate = window.dash_clientside.no_update;
+    if (!spec) { return noUpdate; }
+    var ctx = window.dash_clientside.callback_context;
+    var triggered = ((ctx && ctx.triggered) || []).map(function (t) { return t.prop_id; });
+    return loadBundle(spec.bundle).then(function () {
+      var twin = twinFor(spec);
+      if (!twin) { return noUpdate; }
+      twin.visible = visible || [];
+      twin.filters = {time: start && end ? start.slice(0, 10) + "/" + end.slice(0, 10) : null,
+                      category: category || null};
+      var camera = triggered.some(function (t) { return /pitch|bearing/.test(t); });
+      if (camera && twin.loaded) { moveCamera(twin, pitch, bearing); }
+      return ready(twin).then(function () { return refresh(twin); }).then(function () {
+        draw(twin);
+        report(twin);
+        return noUpdate;
+      });
+    }, function (error) {
+      console.error(error);
+      return String(error.message || error);
+    });
+  }
+
+  /* Clientside callback: a quick window, the last `days` days of the incidents' dates. */
+  function preset(days, extent) {
+    var last = extent ? new Date(extent[1] + "T00:00:00Z") : new Date();
+    var first = extent ? new Date(extent[0] + "T00:00:00Z") : last;
+    var start = new Date(Math.max(first.getTime(), last.getTime() - (days - 1) * 86400000));
+    return [start.toISOString().slice(0, 10), last.toISOString().slice(0, 10)];
+  }
+
+  /* ---- links between the 2D map and the twin keep the view ---------------------------- */
+
+  var mapView = null;  /* the 2D map's latest {lat, lon, zoom} */
+
+  function rememberMapView(center, zoom) {
+    if (center && zoom !== null && zoom !== undefined) {
+      mapView = {lat: Array.isArray(center) ? center[0] : center.lat,
+                 lon: Array.isArray(center) ? center[1] : center.lng, zoom: zoom};
+    }
+  }
+
+  function viewQuery() {
+    var twin = null;
+    Object.keys(twins).forEach(function (k) { if (alive(twins[k])) { twin = twins[k]; } });
+    if (twin) {
+      return "lat=" + twin.view.latitude.toFixed(6) + "&lon=" + twin.view.longitude.toFixed(6) +
+        "&zoom=" + apiZoom(twin.view);
+    }
+    if (mapView && document.getElementsByClassName("leaflet-container").length) {
+      return "lat=" + mapView.lat.toFixed(6) + "&lon=" + mapView.lon.toFixed(6) +
+        "&zoom=" + Math.round(mapView.zoom * 100) / 100;
+    }
+    return null;
+  }
+
+  /* A click on a plain link to "/" or "/twin" (no query yet) carries the current view. */
+  document.addEventListener("click", function (event) {
+    var a = event.target && event.target.closest ? event.target.closest("a[href]") : null;
+    if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) {
+      return;
+    }
+    var url = new URL(a.getAttribute("href"), window.location.href);
+    var target = url.pathname.replace(/\/+$/, "");
+    var here = window.location.pathname.replace(/\/+$/, "");
+    var toTwin = /\/twin$/.test(target), toMap = target === "";
+    if (url.origin !== window.location.origin || url.search || target === here ||
+        !(toTwin || toMap)) {
+      return;
+    }
+    var q = viewQuery();
+    if (!q) { return; }
+    event.preventDefault();
+    event.stopPropagation();
+    window.location.assign(url.pathname + "?" + q);
+  }, true);
+
+  window.onemap = window.onemap || {};
+  window.onemap.deck = {prepare: prepare, twins: twins, loadBundle: loadBundle};
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    onemap_deck: {sync: sync, preset: preset, rememberMapView: rememberMapView}
+  });
+})();

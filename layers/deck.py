@@ -1,0 +1,374 @@
+"""Renderer: turn layer specs into deck.gl layers (pydeck JSON) for the 3D twin. Dash-free.
+
+Each :class:`Overlay` names a deck layer fed by one registry layer through the viewport API
+(``/api/layers/<id>?bbox=&zoom=`` plus fixed ``params`` and, for layers with a time dimension,
+the page's time window and category). :func:`render` picks the deck.gl layer type from the
+spec — HeatmapLayer for the heatmap provider, H3HexagonLayer for hexagons, extruded polygons
+for layers with an :class:`~layers.base.Extrusion`, columns for beacons, GeoJSON otherwise —
+and writes its accessors as deck.gl JSON expressions (``@@=…``) over the API's GeoJSON.
+Layers are emitted with ``data: []``; the browser glue (``assets/deck_glue.js``) fetches the
+data and fills it in, adding two derived properties to every feature:
+
+* ``_pos`` — ``[lon, lat]``: the point itself, or the mean of a polygon's outer ring;
+* ``_t`` — the feature's value (``value``/``weight``/``count``) over the largest in view, 0..1.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pydeck as pdk
+
+from layers.base import Layer, Text
+
+RGBA = list[int]
+Style = Literal["auto", "outline", "beacon", "points"]
+
+LEAFLET_TO_DECK_ZOOM = -1.0
+"""deck.gl zooms count 512-px tiles, Leaflet and the API 256-px ones: deck = leaflet − 1."""
+DEFAULT_FILL: RGBA = [148, 163, 184, 220]
+AGGREGATE_ALPHA = 150
+COLUMN_HEIGHT_M = 200.0
+"""Height of the tallest hexagon column in view (metres)."""
+BEACON_HEIGHT_M = 90.0
+LEVELS = 6
+
+
+def rgba(color: str, alpha: int = 255) -> RGBA:
+    """``#rrggbb`` (or ``#rgb``) as ``[r, g, b, a]``."""
+    value = color.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    if len(value) != 6:
+        raise ValueError(f"not a #rrggbb colour: {color!r}")
+    return [int(value[i : i + 2], 16) for i in (0, 2, 4)] + [alpha]
+
+
+def _literal(value: object) -> str:
+    """A JSON expression literal (strings single-quoted, numbers as they are)."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return json.dumps(value)
+
+
+def match(prop: str, colors: dict[str, RGBA], default: RGBA) -> str:
+    """Expression: the colour of ``properties[prop]`` (loose ``==``, so 3 matches '3')."""
+    expr = json.dumps(default)
+    for value, color in reversed(colors.items()):
+        expr = f"properties.{prop} == {_literal(value)} ? {json.dumps(color)} : {expr}"
+    return expr
+
+
+def ramp(colors: tuple[str, ...], alpha: int, prop: str = "level") -> str:
+    """Expression: ``properties[prop]`` (0..5, from the API) picks a colour of the ramp."""
+    table = [rgba(c, alpha) for c in _six(colors)]
+    expr = json.dumps(table[0])
+    for level in range(1, LEVELS):
+        expr = f"properties.{prop} >= {level} ? {json.dumps(table[level])} : ({expr})"
+    return expr
+
+
+def _six(colors: tuple[str, ...]) -> tuple[str, ...]:
+    """``colors`` stretched or cut to the API's six levels."""
+    if not colors:
+        raise ValueError("empty colour ramp")
+    return tuple(colors[min(len(colors) - 1, i * len(colors) // LEVELS)] for i in range(LEVELS))
+
+
+# A ramp of the dark UI: deep blue → cyan → white, for counts of layers without their own.
+DEFAULT_RAMP = ("#1e3a5f", "#1d4ed8", "#3b82f6", "#60a5fa", "#93c5fd", "#e0f2fe")
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One deck layer of the twin, fed by registry layer ``layer`` with fixed ``params``."""
+
+    id: str
+    layer: Layer
+    params: dict[str, str] = field(default_factory=dict)
+    title: Text | None = None
+    style: Style = "auto"
+    min_zoom: float | None = None
+    """API zoom below which nothing is requested (default: the layer's own)."""
+    visible: bool = True
+    ramp: tuple[str, ...] = ()
+    """Colours of counts, low to high (default: the layer's ramp)."""
+
+    @property
+    def label(self) -> Text:
+        return self.title or self.layer.title
+
+
+def _value_colors(layer: Layer, alpha: int) -> dict[str, RGBA]:
+    return {i.value: rgba(i.color, alpha) for i in layer.legend if i.value is not None}
+
+
+def _fill(layer: Layer, alpha: int) -> str:
+    """Expression: features coloured by ``style_by`` (or the style's fill), aggregates by ramp."""
+    base = layer.style.get("fillColor") or layer.style.get("color")
+    default = rgba(base, alpha) if isinstance(base, str) else [*DEFAULT_FILL[:3], alpha]
+    plain = (
+        match(layer.style_by, _value_colors(layer, alpha), default)
+        if layer.style_by
+        else json.dumps(default)
+    )
+    return f"properties.aggregate ? {ramp(layer.ramp or DEFAULT_RAMP, AGGREGATE_ALPHA)} : {plain}"
+
+
+def _common(overlay: Overlay) -> dict[str, object]:
+    return {"id": overlay.id, "data": [], "pickable": True}
+
+
+def extruded(overlay: Overlay) -> pdk.Layer:
+    """Polygons raised to their height (else floors × storey); aggregates as flat hexagons."""
+    ex = overlay.layer.extrusion
+    assert ex is not None
+    parts = [f"properties.{ex.height}"] if ex.height else []
+    if ex.floors:
+        parts.append(f"properties.{ex.floors} * {ex.storey_m:g}")
+    height = " || ".join([*parts, f"{ex.storey_m:g}"])
+    return pdk.Layer(
+        "GeoJsonLayer",
+        **_common(overlay),
+        extruded=True,
+        wireframe=False,
+        filled=True,
+        stroked=False,
+        get_elevation=f"properties.aggregate ? 0 : ({height})",
+        get_fill_color=_fill(overlay.layer, 235),
+        material={"ambient": 0.45, "diffuse": 0.6, "shininess": 24, "specularColor": [60, 80, 110]},
+        auto_highlight=True,
+        highlight_color=[94, 234, 212, 200],
+    )
+
+
+def outline(overlay: Overlay) -> pdk.Layer:
+    """Area boundaries: thin lines in the layer's colour over a faint fill."""
+    style = overlay.layer.style
+    color = str(style.get("color", "#64748b"))
+    fill_alpha = int(255 * float(style.get("fillOpacity", 0) or 0) * 0.6)
+    return pdk.Layer(
+        "GeoJsonLayer",
+        **_common(overlay),
+        filled=fill_alpha > 0,
+        stroked=True,
+        get_fill_color=rgba(str(style.get("fillColor", color)), fill_alpha),
+        get_line_color=rgba(color, 210),
+        get_line_width=float(style.get("weight", 1)),
+        line_width_units="'pixels'",
+        line_width_min_pixels=1,
+    )
+
+
+def lines(overlay: Overlay) -> pdk.Layer:
+    """Lines (roads) coloured by ``style_by``."""
+    layer = overlay.layer
+    color = rgba(str(layer.style.get("color", "#475569")), 230)
+    get_color = match(layer.style_by, _value_colors(layer, 230), color) if layer.style_by else color
+    return pdk.Layer(
+        "GeoJsonLayer",
+        **_common(overlay),
+        stroked=True,
+        filled=False,
+        get_line_color=get_color,
+        get_line_width=float(layer.style.get("weight", 1.2)),
+        line_width_units="'pixels'",
+    )
+
+
+def shapes(overlay: Overlay) -> pdk.Layer:
+    """Flat polygons (camera wedges …) and points, coloured by ``style_by``; aggregates ramped."""
+    layer = overlay.layer
+    alpha = int(255 * float(layer.style.get("fillOpacity", 0.5) or 0.5))
+    radius = float(layer.style.get("radius", 4))
+    return pdk.Layer(
+        "GeoJsonLayer",
+        **_common(overlay),
+        filled=True,
+        stroked=True,
+        point_type="'circle'",
+        get_fill_color=_fill(layer, max(alpha, 70)),
+        get_line_color=match(layer.style_by, _value_colors(layer, 255), [226, 232, 240, 255])
+        if layer.style_by and layer.geometry != "point"
+        else [8, 12, 20, 230],
+        get_line_width=1,
+        line_width_units="'pixels'",
+        get_point_radius=radius + 1,
+        point_radius_units="'pixels'",
+        point_radius_min_pixels=2,
+        auto_highlight=True,
+    )
+
+
+def beacons(overlay: Overlay) -> pdk.Layer:
+    """Columns standing on points (alarms): visible between extruded buildings."""
+    layer = overlay.layer
+    color = match(layer.style_by, _value_colors(layer, 255), [239, 68, 68, 255])
+    return pdk.Layer(
+        "ColumnLayer",
+        **_common(overlay),
+        disk_resolution=12,
+        radius=9,
+        extruded=True,
+        get_position="properties._pos",
+        get_elevation=f"{BEACON_HEIGHT_M:g} * (0.6 + 0.4 * properties._t)",
+        get_fill_color=color,
+        material={"ambient": 0.9, "diffuse": 0.3},
+    )
+
+
+def hexagon_columns(overlay: Overlay) -> pdk.Layer:
+    """H3 cells as columns: height by value share in view, colour by the API's level."""
+    colors = overlay.ramp or overlay.layer.ramp or DEFAULT_RAMP
+    return pdk.Layer(
+        "H3HexagonLayer",
+        **_common(overlay),
+        get_hexagon="properties.h3",
+        extruded=True,
+        coverage=0.6,
+        elevation_scale=1,
+        get_elevation=f"{COLUMN_HEIGHT_M:g} * properties._t",
+        get_fill_color=ramp(colors, 165),
+        material={"ambient": 0.55, "diffuse": 0.55, "shininess": 16},
+        auto_highlight=True,
+        highlight_color=[250, 204, 21, 230],
+    )
+
+
+def heatmap(overlay: Overlay) -> pdk.Layer:
+    """Weighted points as a deck.gl heatmap in the layer's colour ramp."""
+    colors = [rgba(c)[:3] for c in _six(overlay.ramp or overlay.layer.ramp or DEFAULT_RAMP)]
+    return pdk.Layer(
+        "HeatmapLayer",
+        **{**_common(overlay), "pickable": False},
+        get_position="geometry.coordinates",
+        get_weight="properties.weight || properties.count || 1",
+        aggregation="'SUM'",
+        radius_pixels=46,
+        intensity=1.2,
+        threshold=0.04,
+        color_range=colors,
+    )
+
+
+def render(overlay: Overlay) -> pdk.Layer:
+    """The deck.gl layer drawing ``overlay`` (chosen from its style, provider and geometry)."""
+    layer = overlay.layer
+    if overlay.style == "beacon":
+        return beacons(overlay)
+    if overlay.style == "outline":
+        return outline(overlay)
+    if overlay.style == "points":
+        return shapes(overlay)
+    if layer.provider == "heatmap":
+        return heatmap(overlay)
+    if layer.provider == "hexagons":
+        return hexagon_columns(overlay)
+    if layer.extrusion is not None:
+        return extruded(overlay)
+    if layer.geometry == "line":
+        return lines(overlay)
+    return shapes(overlay)
+
+
+def source(overlay: Overlay) -> dict[str, object]:
+    """What the glue needs to fetch an overlay's data by viewport."""
+    layer = overlay.layer
+    return {
+        "layer": layer.id,
+        "params": dict(overlay.params),
+        "minZoom": layer.min_zoom if overlay.min_zoom is None else overlay.min_zoom,
+        "maxZoom": layer.max_zoom,
+        "time": layer.time_column is not None,
+        "category": layer.filter_for("category") is not None,
+    }
+
+
+def tooltip(overlay: Overlay, lang: str) -> dict[str, object]:
+    """Tooltip fields of an overlay in ``lang``: title field, rows, labels of coded values."""
+    layer = overlay.layer
+    labels: dict[str, dict[str, str]] = {
+        column: {code: text.get(lang) or text["zh"] for code, text in values.items()}
+        for column, values in layer.value_labels.items()
+    }
+    if layer.style_by:
+        labels.setdefault(layer.style_by, {})
+        labels[layer.style_by] |= {
+            i.value: i.label.get(lang) or i.label["zh"] for i in layer.legend if i.value
+        }
+    return {
+        "title": overlay.label.get(lang) or overlay.label["zh"],
+        "label": layer.label,
+        "fields": [
+            {"name": f.name, "label": f.label.get(lang) or f.label["zh"]}
+            for f in layer.popup
+            if f.name != layer.label
+        ],
+        "values": labels,
+    }
+
+
+@dataclass(frozen=True)
+class View:
+    """Where the camera looks: centre, zoom (Leaflet/API scale), pitch and bearing."""
+
+    latitude: float
+    longitude: float
+    zoom: float
+    pitch: float = 50.0
+    bearing: float = -20.0
+
+    def deck(self) -> pdk.ViewState:
+        """The deck.gl view state (deck zooms are one less than Leaflet's)."""
+        return pdk.ViewState(
+            latitude=self.latitude,
+            longitude=self.longitude,
+            zoom=self.zoom + LEAFLET_TO_DECK_ZOOM,
+            pitch=self.pitch,
+            bearing=self.bearing,
+            max_pitch=75,
+            min_zoom=7,
+            max_zoom=20,
+        )
+
+
+def deck_json(overlays: tuple[Overlay, ...], view: View) -> dict[str, object]:
+    """The pydeck ``Deck(...).to_json()`` of the overlays, without a base map provider."""
+    deck = pdk.Deck(
+        layers=[render(o) for o in overlays],
+        initial_view_state=view.deck(),
+        views=[pdk.View("MapView", controller=True)],
+        map_provider=None,
+        map_style=None,
+        parameters=None,
+    )
+    return json.loads(deck.to_json())
+
+
+def spec(
+    overlays: tuple[Overlay, ...],
+    view: View,
+    lang: str,
+    *,
+    api: str,
+    bundle: str,
+    container: str,
+    strings: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """Everything the browser needs to draw the twin: the deck JSON, data sources, tooltips."""
+    ids = [o.id for o in overlays]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"duplicate overlay ids: {ids}")
+    return {
+        "container": container,
+        "bundle": bundle,
+        "api": api,
+        "lang": lang,
+        "deck": deck_json(overlays, view),
+        "order": ids,
+        "sources": {o.id: source(o) for o in overlays},
+        "tooltips": {o.id: tooltip(o, lang) for o in overlays},
+        "strings": dict(strings or {}),
+    }
