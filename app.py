@@ -17,6 +17,8 @@ from waitress import serve
 from api import layers_blueprint
 from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.deck import blueprint as deck_blueprint
+from api.export import blueprint as export_blueprint
+from api.ogc import blueprint as ogc_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from pages import i18n, shell
@@ -41,6 +43,8 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.config[STORE_URL_KEY] = store_url
     app.server.register_blueprint(layers_blueprint)
     app.server.register_blueprint(deck_blueprint)
+    app.server.register_blueprint(export_blueprint)
+    app.server.register_blueprint(ogc_blueprint)
     app.layout = shell.layout(settings.language)
     return app
 

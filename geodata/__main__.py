@@ -92,7 +92,7 @@ def cmd_counts(settings: Settings, _args: argparse.Namespace) -> int:
 
 # Subcommands that live beside their feature: each module has ``register(subparsers, settings)``
 # adding its parser with ``set_defaults(fn=...)`` where fn(settings, args) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ("geodata.ingest.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("geodata.exports.cli", "geodata.ingest.cli")
 
 
 def parser(settings: Settings) -> argparse.ArgumentParser:

@@ -1,0 +1,376 @@
+"""OGC API – Features (Part 1: Core, GeoJSON, OpenAPI 3.0) at ``/ogc``, over our providers.
+
+A small blueprint rather than pygeoapi: the collections are our layer registry and feature
+tables, served by :class:`geodata.exports.provider.TableProvider` with the same viewer scope
+and field allow-list as the exports, so nothing here can publish a column an export may not.
+
+- ``/ogc`` landing page, ``/ogc/conformance``, ``/ogc/api`` (OpenAPI 3.0 document)
+- ``/ogc/collections``, ``/ogc/collections/{id}``
+- ``/ogc/collections/{id}/items?bbox=&datetime=&limit=&offset=`` (GeoJSON; ``limit`` default
+  100, larger values are capped at 10 000; ``prev`` links page by ``offset``, ``next`` links
+  also carry ``after=<last id>`` so deep pages cost an index seek, not an OFFSET scan)
+- ``/ogc/collections/{id}/items/{featureId}``
+
+JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Authentication
+arrives later: until then the public viewer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+from flask import Blueprint, Response, request, url_for
+from flask.typing import ResponseReturnValue
+
+from api import context
+from geodata.exports.provider import TableProvider
+from geodata.exports.query import Filters, parse_interval
+from geodata.exports.sources import COLLECTIONS, Source, UnknownSourceError, collection
+from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
+
+blueprint = Blueprint("ogc_api", __name__, url_prefix="/ogc")
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+)
+DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+ITEMS_PARAMETERS = frozenset({"f", "bbox", "datetime", "limit", "offset", "after"})
+OTHER_PARAMETERS = frozenset({"f"})
+
+
+class NotFound(LookupError):
+    """A feature that is not there (or not the viewer's)."""
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"code": code, "description": message, "status": status})
+    return Response(body, status=status, mimetype=JSON)
+
+
+@blueprint.errorhandler(FeatureQueryError)
+def _bad_request(exc: FeatureQueryError) -> Response:
+    return _error(400, "InvalidParameterValue", str(exc))
+
+
+@blueprint.errorhandler(UnknownSourceError)
+@blueprint.errorhandler(NotFound)
+def _not_found(exc: Exception) -> Response:
+    return _error(404, "NotFound", str(exc.args[0]) if exc.args else "not found")
+
+
+@blueprint.errorhandler(LayerForbiddenError)
+def _forbidden(exc: LayerForbiddenError) -> Response:
+    return _error(403, "Forbidden", str(exc))
+
+
+def _json(body: object, mimetype: str = JSON) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), mimetype=mimetype)
+
+
+def _check_params(allowed: frozenset[str]) -> None:
+    """400 for parameters the API does not define, or an ``f`` other than JSON."""
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise FeatureQueryError(
+            unknown[0], f"unknown parameter; this operation takes {', '.join(sorted(allowed))}"
+        )
+    f = request.args.get("f")
+    if f is not None and f.lower() not in ("json", "geojson"):
+        raise FeatureQueryError("f", f"{f!r} is not offered; only f=json")
+
+
+def _link(href: str, rel: str, mimetype: str, title: str | None = None) -> dict[str, str]:
+    link = {"href": href, "rel": rel, "type": mimetype}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _url(endpoint: str, **values: object) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _provider() -> TableProvider:
+    return TableProvider(context.store_url())
+
+
+@blueprint.get("", strict_slashes=False)
+def landing() -> ResponseReturnValue:
+    """The landing page: what this API is and where its parts are."""
+    _check_params(OTHER_PARAMETERS)
+    settings = context.settings()
+    return _json(
+        {
+            "title": f"OneMap {settings.city_name} 社区一张图",
+            "description": "Governance areas, buildings, homes, roads, facilities, devices and "
+            "incidents of the community digital twin (OGC API – Features).",
+            "links": [
+                _link(_url(".landing"), "self", JSON, "This document"),
+                _link(_url(".openapi"), "service-desc", OPENAPI, "The API definition"),
+                _link(_url(".conformance"), "conformance", JSON, "Conformance classes"),
+                _link(_url(".collections"), "data", JSON, "Feature collections"),
+            ],
+        }
+    )
+
+
+@blueprint.get("/conformance")
+def conformance() -> ResponseReturnValue:
+    _check_params(OTHER_PARAMETERS)
+    return _json({"conformsTo": list(CONFORMANCE)})
+
+
+def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
+    lang = context.settings().language
+    other = "en" if lang == "zh" else "zh"
+    body: dict[str, object] = {
+        "id": source.id,
+        "title": source.title.get(lang) or source.title["en"],
+        "description": source.title[other],
+        "links": [
+            _link(_url(".collection_doc", collection_id=source.id), "self", JSON),
+            _link(_url(".items", collection_id=source.id), "items", GEOJSON, "Features"),
+        ],
+        "itemType": "feature",
+        "crs": [CRS84],
+    }
+    if extent is not None:
+        body["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    return body
+
+
+def _visible() -> list[Source]:
+    role = context.viewer().role
+    return [s for s in COLLECTIONS.values() if role in s.roles]
+
+
+@blueprint.get("/collections")
+def collections() -> ResponseReturnValue:
+    """Every collection the viewer may see, with its extent."""
+    _check_params(OTHER_PARAMETERS)
+    provider, viewer = _provider(), context.viewer()
+    described = []
+    for source in _visible():
+        try:
+            described.append(_describe(source, provider.extent(source, viewer)))
+        except LayerForbiddenError:
+            continue
+    return _json(
+        {
+            "links": [_link(_url(".collections"), "self", JSON)],
+            "collections": described,
+        }
+    )
+
+
+def _source(collection_id: str) -> Source:
+    source = collection(collection_id)
+    if context.viewer().role not in source.roles:
+        raise UnknownSourceError(f"unknown collection {collection_id!r}")
+    return source
+
+
+@blueprint.get("/collections/<collection_id>")
+def collection_doc(collection_id: str) -> ResponseReturnValue:
+    _check_params(OTHER_PARAMETERS)
+    source = _source(collection_id)
+    return _json(_describe(source, _provider().extent(source, context.viewer())))
+
+
+def _bbox(value: str | None) -> BBox | None:
+    """``minx,miny,maxx,maxy`` (or 6 numbers with heights) in CRS84, clamped to the globe."""
+    if not value:
+        return None
+    try:
+        numbers = [float(p) for p in value.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise FeatureQueryError("bbox", f"{value!r}: expected minx,miny,maxx,maxy (CRS84)")
+    minx, miny, maxx, maxy = numbers
+    if minx > maxx or miny > maxy:
+        raise FeatureQueryError("bbox", f"{value!r}: need minx <= maxx and miny <= maxy")
+
+    def clamp(v: float, limit: float) -> float:
+        return max(-limit, min(limit, v))
+
+    return BBox(clamp(minx, 180), clamp(miny, 90), clamp(maxx, 180), clamp(maxy, 90))
+
+
+def _integer(name: str, default: int, minimum: int) -> int:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise FeatureQueryError(name, f"{value!r} is not a whole number") from None
+    if number < minimum:
+        raise FeatureQueryError(name, f"{number} is below {minimum}")
+    return number
+
+
+def _page_url(collection_id: str, offset: int, limit: int, after: int | None = None) -> str:
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "limit", "after")}
+    if after is not None:
+        args["after"] = after
+    return _url(".items", collection_id=collection_id, offset=offset, limit=limit, **args)
+
+
+@blueprint.get("/collections/<collection_id>/items")
+def items(collection_id: str) -> ResponseReturnValue:
+    """A page of features, by id, with numberMatched/numberReturned and next/prev links."""
+    _check_params(ITEMS_PARAMETERS)
+    source = _source(collection_id)
+    limit = min(_integer("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+    offset = _integer("offset", 0, 0)
+    after = _integer("after", -1, 0) if "after" in request.args else None
+    filters = Filters(
+        bbox=_bbox(request.args.get("bbox")),
+        interval=parse_interval(request.args.get("datetime")),
+        after=after,
+    )
+    # ``after`` (set by our next links) pages by id instead of skipping ``offset`` rows.
+    page = _provider().page(
+        source, filters, context.viewer(), limit, 0 if after is not None else offset
+    )
+    matched, returned = page.matched, page.returned
+    links = [
+        _link(_page_url(collection_id, offset, limit, after), "self", GEOJSON, "This page"),
+        _link(_url(".collection_doc", collection_id=collection_id), "collection", JSON),
+    ]
+    if offset + returned < matched and page.last_id is not None:
+        next_url = _page_url(collection_id, offset + returned, limit, page.last_id)
+        links.append(_link(next_url, "next", GEOJSON))
+    if offset > 0:
+        links.append(
+            _link(_page_url(collection_id, max(offset - limit, 0), limit), "prev", GEOJSON)
+        )
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "links": links,
+    }
+    # The features arrive as JSON text built in SQL: splice them in instead of re-parsing.
+    body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"
+    return Response(body, mimetype=GEOJSON)
+
+
+@blueprint.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
+    _check_params(OTHER_PARAMETERS)
+    source = _source(collection_id)
+    text = (
+        _provider().get(source, int(feature_id), context.viewer())
+        if feature_id.isdigit() and len(feature_id) < 19
+        else None
+    )
+    if text is None:
+        raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
+    feature = json.loads(text)
+    feature["links"] = [
+        _link(_url(".item", collection_id=collection_id, feature_id=feature_id), "self", GEOJSON),
+        _link(_url(".collection_doc", collection_id=collection_id), "collection", JSON),
+    ]
+    return _json(feature, GEOJSON)
+
+
+def _parameter(name: str, schema: dict, description: str, where: str = "query") -> dict:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": schema,
+        "description": description,
+        "style": "form",
+        "explode": False,
+    }
+
+
+def _operation(summary: str, parameters: list[dict], mimetype: str) -> dict:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": summary, "content": {mimetype: {"schema": {}}}},
+                "400": {"description": "Bad request"},
+                "404": {"description": "Not found"},
+            },
+        }
+    }
+
+
+@blueprint.get("/api")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.0 definition of this API."""
+    _check_params(OTHER_PARAMETERS)
+    collection_id = _parameter(
+        "collectionId",
+        {"type": "string", "enum": [s.id for s in _visible()]},
+        "Collection",
+        "path",
+    )
+    f = _parameter("f", {"type": "string", "enum": ["json"], "default": "json"}, "Format")
+    paths = {
+        "/": _operation("Landing page", [f], JSON),
+        "/conformance": _operation("Conformance classes", [f], JSON),
+        "/collections": _operation("Feature collections", [f], JSON),
+        "/collections/{collectionId}": _operation("A collection", [collection_id, f], JSON),
+        "/collections/{collectionId}/items": _operation(
+            "Features of a collection",
+            [
+                collection_id,
+                _parameter(
+                    "bbox",
+                    {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+                    "minx,miny,maxx,maxy (CRS84)",
+                ),
+                _parameter("datetime", {"type": "string"}, "RFC 3339 instant or interval"),
+                _parameter(
+                    "limit",
+                    {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_LIMIT,
+                        "default": DEFAULT_LIMIT,
+                    },
+                    "Features per page",
+                ),
+                _parameter(
+                    "offset", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"
+                ),
+                _parameter(
+                    "after",
+                    {"type": "integer", "minimum": 0},
+                    "Continuation set by next links: features with a larger id",
+                ),
+                f,
+            ],
+            GEOJSON,
+        ),
+        "/collections/{collectionId}/items/{featureId}": _operation(
+            "One feature",
+            [collection_id, _parameter("featureId", {"type": "integer"}, "Feature id", "path"), f],
+            GEOJSON,
+        ),
+    }
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "OneMap OGC API – Features", "version": "1.0.0"},
+        "servers": [{"url": _url(".landing").rstrip("/")}],
+        "paths": paths,
+    }
+    return _json(doc, OPENAPI)

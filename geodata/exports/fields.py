@@ -1,0 +1,215 @@
+"""What may leave the store: the one allow-list of exported fields, per table and viewer role.
+
+Every bulk read that leaves OneMap — file exports (CLI and ``/api/export``) and the OGC API —
+selects its columns through :func:`allowed_fields`, so they cannot disagree. It is an
+allow-list: a column not named here is never exported. Personal identifiers
+(``resident_identity``: name, ID-number hash, phone) are not named anywhere and the module
+refuses, on import, any policy that would name them; the residents layer goes out without them.
+
+Roles: authentication arrives later. Until then one policy (key ``"*"``) serves every role;
+a role that needs more (or less) gets its own entry in :data:`POLICY`, checked the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, SmallInteger, String, Text
+
+from geodata.models import Base
+from geodata.viewer import Viewer
+
+Kind = Literal["int16", "int32", "int64", "float", "text", "bool", "timestamp"]
+
+NEVER_EXPORTED_TABLES = frozenset({"resident_identity", "account", "account_scope", "audit_log"})
+"""Tables whose columns never leave the store in bulk, for any role."""
+NEVER_EXPORTED_COLUMNS = frozenset({"id_hash", "phone", "password_hash"})
+"""Column names refused wherever they appear."""
+
+_COMMON = ("id", "area_id", "h3_r7", "h3_r9")
+_PROVENANCE = ("source", "source_id")
+
+POLICY: dict[str, dict[str, tuple[str, ...]]] = {
+    "*": {
+        "area": (
+            "id",
+            "code",
+            "name",
+            "name_en",
+            "level",
+            "depth",
+            "parent_id",
+            "area_id",
+            "h3_r7",
+            "h3_r9",
+            *_PROVENANCE,
+        ),
+        "road": (*_COMMON, "name", "kind", "oneway", "lanes", *_PROVENANCE),
+        "building": (
+            *_COMMON,
+            "name",
+            "address",
+            "use",
+            "floors",
+            "height",
+            "year_built",
+            *_PROVENANCE,
+        ),
+        "house": (
+            *_COMMON,
+            "building_id",
+            "unit",
+            "floor",
+            "room",
+            "floor_area",
+            "occupancy",
+            *_PROVENANCE,
+        ),
+        # No provenance for people: a departmental source_id is itself a personal key.
+        "resident": (
+            *_COMMON,
+            "house_id",
+            "sex",
+            "birth_year",
+            "household_role",
+            "hukou",
+            "status",
+            "care_tags",
+        ),
+        "organization": (
+            *_COMMON,
+            "kind",
+            "name",
+            "credit_code",
+            "address",
+            "employees",
+            "building_id",
+            *_PROVENANCE,
+        ),
+        "device": (
+            *_COMMON,
+            "kind",
+            "serial",
+            "model",
+            "status",
+            "last_seen",
+            "last_value",
+            "heading",
+            "fov",
+            "range_m",
+            "building_id",
+            "house_id",
+            "installed_at",
+            *_PROVENANCE,
+        ),
+        "facility": (*_COMMON, "kind", "name", "status", "capacity", *_PROVENANCE),
+        # No free-text description: reporters write names and phone numbers into it.
+        "event": (
+            *_COMMON,
+            "category",
+            "severity",
+            "status",
+            "level",
+            "title",
+            "reported_at",
+            "due_at",
+            "resolved_at",
+            "closed_at",
+            "device_id",
+            "building_id",
+            "rule",
+            *_PROVENANCE,
+        ),
+    },
+}
+"""Exported columns per role (``"*"``: every role without an entry of its own) and table."""
+
+SHAPEFILE_NAMES: dict[str, str] = {
+    "household_role": "hh_role",
+    "building_id": "bldg_id",
+    "credit_code": "credit_cd",
+    "installed_at": "installed",
+    "reported_at": "reported",
+    "resolved_at": "resolved",
+}
+"""dBASE field names are at most 10 characters: the deliberate renames (all others fit)."""
+
+SQL_OVERRIDES: dict[str, str] = {
+    # H3 cells as the usual hex strings: 64-bit integers do not survive JavaScript or dBASE.
+    "h3_r7": "to_hex(t.h3_r7)",
+    "h3_r9": "to_hex(t.h3_r9)",
+    # Arrays do not fit CSV, dBASE or most GIS tools: comma-separated tags.
+    "care_tags": "array_to_string(t.care_tags, ',')",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """An exported column: its name, SQL expression over alias ``t``, type and dBASE name."""
+
+    name: str
+    sql: str
+    kind: Kind
+    shp: str
+
+
+def _kind(table: str, column: str) -> Kind:
+    if column in SQL_OVERRIDES:
+        return "text"
+    sa_type = Base.metadata.tables[table].c[column].type
+    for types, kind in (
+        ((BigInteger,), "int64"),
+        ((SmallInteger,), "int16"),
+        ((Integer,), "int32"),
+        ((Float,), "float"),
+        ((Boolean,), "bool"),
+        ((DateTime,), "timestamp"),
+        ((String, Text), "text"),
+    ):
+        if isinstance(sa_type, types):
+            return kind
+    raise TypeError(f"{table}.{column}: no export type for {sa_type!r}")
+
+
+def _field(table: str, column: str) -> Field:
+    return Field(
+        name=column,
+        sql=SQL_OVERRIDES.get(column, f't."{column}"'),
+        kind=_kind(table, column),
+        shp=SHAPEFILE_NAMES.get(column, column),
+    )
+
+
+def _check(policy: dict[str, dict[str, tuple[str, ...]]]) -> dict[tuple[str, str], tuple]:
+    """Build every (role, table) field list, refusing identifiers and bad dBASE names."""
+    built = {}
+    for role, tables in policy.items():
+        for table, columns in tables.items():
+            where = f"export policy {role!r}/{table!r}"
+            if table in NEVER_EXPORTED_TABLES or table not in Base.metadata.tables:
+                raise ValueError(f"{where}: table may not be exported")
+            banned = sorted(set(columns) & NEVER_EXPORTED_COLUMNS)
+            if banned:
+                raise ValueError(f"{where}: personal identifiers {banned} are never exported")
+            fields = tuple(_field(table, c) for c in dict.fromkeys(columns))
+            shp = [f.shp for f in fields]
+            if any(len(n) > 10 for n in shp) or len(set(shp)) != len(shp):
+                raise ValueError(f"{where}: dBASE names must be unique and ≤ 10 chars: {shp}")
+            built[role, table] = fields
+    return built
+
+
+_FIELDS = _check(POLICY)
+
+
+def exportable_tables(viewer: Viewer) -> frozenset[str]:
+    """Tables ``viewer`` may export at all."""
+    policy = POLICY.get(viewer.role, POLICY["*"])
+    return frozenset(policy)
+
+
+def allowed_fields(table: str, viewer: Viewer) -> tuple[Field, ...]:
+    """The columns of ``table`` that ``viewer`` may take out of the store (maybe none)."""
+    role = viewer.role if viewer.role in POLICY else "*"
+    return _FIELDS.get((role, table), ())

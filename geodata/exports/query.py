@@ -1,0 +1,193 @@
+"""What to select: filters, the WHERE clause (with the viewer's scope) and the SELECT lists.
+
+SQL is written for psycopg (``%(name)s`` placeholders); identifiers come from the sources and
+the field allow-list, never from the request, and every value is bound. Geometries leave the
+store snapped to 1e-7° (about 1 cm; 7 decimals in text formats) with polygon exteriors
+counter-clockwise (RFC 7946 right-hand rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+
+from geodata import vocab
+from geodata.exports.fields import Field
+from geodata.exports.sources import Source
+from geodata.features import BBox, FeatureQueryError
+from geodata.viewer import Viewer
+
+DIGITS = 7
+"""Decimal digits of exported coordinates (1e-7° ≈ 1 cm)."""
+GEOMETRY = f"ST_ForcePolygonCCW(ST_SnapToGrid(t.geom, 1e-{DIGITS}))"
+"""The exported geometry of row ``t``."""
+
+_SUBTREE = """WITH RECURSIVE sub AS (
+    SELECT id FROM area WHERE {start}
+    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id
+) SELECT id FROM sub"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the caller asked for: a bbox, an area (with descendants), a level, a time span."""
+
+    bbox: BBox | None = None
+    area: str | None = None
+    level: str | None = None
+    interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    after: int | None = None
+    """Keyset paging: only ids above this one (cheaper than a large OFFSET)."""
+
+
+def parse_level(value: str | None) -> str | None:
+    """An area level (city, district, street, community, grid) or None."""
+    if not value:
+        return None
+    if value not in vocab.AREA_LEVELS:
+        raise FeatureQueryError(
+            "level",
+            f"{value!r} is not an area level; expected one of {', '.join(vocab.AREA_LEVELS)}",
+        )
+    return value
+
+
+def parse_area(value: str | None) -> str | None:
+    """An area code (e.g. ``340104``) or None; whether it exists is checked by the query."""
+    if not value:
+        return None
+    code = value.strip()
+    if not code or len(code) > 32:
+        raise FeatureQueryError("area", f"{value!r} is not an area code (1..32 characters)")
+    return code
+
+
+def _instant(text: str) -> dt.datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise FeatureQueryError(
+            "datetime", f"{text!r} is not an RFC 3339 date-time (e.g. 2024-05-01T08:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def parse_interval(value: str | None) -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """An RFC 3339 instant or interval (``a/b``, ``../b``, ``a/..``), as an inclusive span."""
+    if not value:
+        return None
+    parts = value.split("/")
+    if len(parts) > 2:
+        raise FeatureQueryError("datetime", f"{value!r}: expected an instant or start/end")
+    start, end = _instant(parts[0]), _instant(parts[-1])
+    if len(parts) == 1 and start is None:
+        raise FeatureQueryError("datetime", "'..' alone is not an instant")
+    if start and end and start > end:
+        raise FeatureQueryError("datetime", f"{value!r}: the start is after the end")
+    return start, end
+
+
+def _subtree(conn: psycopg.Connection, start: str, params: dict) -> list[int]:
+    return [r[0] for r in conn.execute(_SUBTREE.format(start=start), params)]
+
+
+def conditions(
+    conn: psycopg.Connection, source: Source, filters: Filters, viewer: Viewer
+) -> tuple[str, dict[str, object]]:
+    """The WHERE clause of ``source`` under ``filters`` and ``viewer``'s scope, with values.
+
+    ``--area``: rows whose area (``area_id``; for areas themselves ``id``) is the area of that
+    code or any of its descendants along ``parent_id``. Raises :class:`FeatureQueryError` for
+    an unknown code or a filter that does not apply to ``source``.
+    """
+    clauses, params = ["TRUE"], {}
+    for i, (column, value) in enumerate(source.where):
+        clauses.append(f't."{column}" = %(w{i})s')
+        params[f"w{i}"] = value
+    for i, (column, value) in enumerate(source.exclude):
+        clauses.append(f't."{column}" IS DISTINCT FROM %(x{i})s')
+        params[f"x{i}"] = value
+    area_column = "t.id" if source.table == "area" else "t.area_id"
+    if filters.level is not None:
+        if source.table != "area" or source.where:
+            raise FeatureQueryError("level", f"applies to the areas layer only, not {source.id!r}")
+        clauses.append("t.level = %(level)s")
+        params["level"] = filters.level
+    if filters.bbox is not None:
+        clauses.append(
+            "ST_Intersects(t.geom, ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326))"
+        )
+        params |= filters.bbox.params()
+    if filters.area is not None:
+        ids = _subtree(conn, "code = %(code)s", {"code": filters.area})
+        if not ids:
+            raise FeatureQueryError("area", f"no area has code {filters.area!r}")
+        clauses.append(f"{area_column} = ANY(%(area_ids)s)")
+        params["area_ids"] = ids
+    if viewer.area_ids is not None:
+        ids = _subtree(conn, "id = ANY(%(ids)s)", {"ids": list(viewer.area_ids)})
+        clauses.append(f"{area_column} = ANY(%(scope_ids)s)")
+        params["scope_ids"] = ids
+    if filters.interval is not None and source.temporal:
+        start, end = filters.interval
+        if start is not None:
+            clauses.append(f't."{source.temporal}" >= %(t_start)s')
+            params["t_start"] = start
+        if end is not None:
+            clauses.append(f't."{source.temporal}" <= %(t_end)s')
+            params["t_end"] = end
+    if filters.after is not None:
+        clauses.append("t.id > %(after)s")
+        params["after"] = filters.after
+    return " AND ".join(clauses), params
+
+
+def export_sql(source: Source, fields: tuple[Field, ...], where: str, lonlat: bool) -> str:
+    """Rows to write: WKB ``geometry``, the allowed fields, optional ``lon``/``lat``, ``_dim``."""
+    cols = [f"ST_AsBinary({GEOMETRY}) AS geometry"]
+    cols += [f'{f.sql} AS "{f.name}"' for f in fields]
+    if lonlat:
+        cols += [
+            f"round(ST_X(t.geom)::numeric, {DIGITS})::float8 AS lon",
+            f"round(ST_Y(t.geom)::numeric, {DIGITS})::float8 AS lat",
+        ]
+    if source.geometry_type == "Unknown":
+        cols.append("ST_Dimension(t.geom)::int2 AS _dim")
+    return f'SELECT {", ".join(cols)} FROM "{source.table}" AS t WHERE {where} ORDER BY t.id'
+
+
+def _json_value(field: Field) -> str:
+    if field.kind == "timestamp":
+        return f"to_char({field.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    return field.sql
+
+
+def feature_json_sql(fields: tuple[Field, ...]) -> str:
+    """A GeoJSON Feature (json) of row ``t`` with the allowed fields as properties."""
+    props = ", ".join(f"'{f.name}', {_json_value(f)}" for f in fields)
+    return (
+        "json_build_object('type', 'Feature', 'id', t.id, "
+        f"'geometry', ST_AsGeoJSON({GEOMETRY}, {DIGITS})::json, "
+        f"'properties', json_build_object({props}))"
+    )
+
+
+def page_sql(source: Source, fields: tuple[Field, ...], where: str) -> str:
+    """A page of Features at ``%(limit)s``/``%(offset)s``: how many, the last id, and the
+    Features as one JSON array text (ordered by id)."""
+    return f"""SELECT count(*), max(id), COALESCE(json_agg(f ORDER BY id), '[]'::json)::text FROM (
+    SELECT t.id, {feature_json_sql(fields)} AS f FROM "{source.table}" AS t
+    WHERE {where} ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s) AS p"""
+
+
+def count_sql(source: Source, where: str) -> str:
+    return f'SELECT count(*) FROM "{source.table}" AS t WHERE {where}'
+
+
+def extent_sql(source: Source, where: str) -> str:
+    return f"""SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Extent(t.geom) AS e FROM "{source.table}" AS t WHERE {where}) AS x"""

@@ -1,0 +1,56 @@
+"""Export one layer to one file: the single code path of the CLI and ``/api/export``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from geodata.exports.provider import TableProvider
+from geodata.exports.query import Filters
+from geodata.exports.sources import export_layer
+from geodata.exports.writers import FORMATS, Format, write
+from geodata.features import FeatureQueryError
+from geodata.viewer import Viewer
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written: where, how many features, how long it took."""
+
+    path: Path
+    layer: str
+    format: str
+    count: int
+    seconds: float
+
+
+def export_format(value: str | None) -> Format:
+    """The format called ``value``; :class:`FeatureQueryError` lists the known ones."""
+    if not value:
+        raise FeatureQueryError("format", f"missing; expected one of {', '.join(FORMATS)}")
+    try:
+        return FORMATS[value.lower()]
+    except KeyError:
+        raise FeatureQueryError(
+            "format", f"{value!r} is not an export format; expected one of {', '.join(FORMATS)}"
+        ) from None
+
+
+def file_name(layer_id: str, fmt: Format, filters: Filters) -> str:
+    """A download name such as ``buildings_340104.gpkg``."""
+    parts = [layer_id, filters.area, filters.level]
+    return "_".join(p for p in parts if p) + fmt.suffix
+
+
+def export_layer_to(
+    url: str, layer_id: str, fmt: Format, path: Path, filters: Filters, viewer: Viewer
+) -> ExportResult:
+    """Write the features of export layer ``layer_id`` that ``viewer`` may take to ``path``."""
+    source = export_layer(layer_id)
+    provider = TableProvider(url)
+    fields = provider.fields(source, viewer)
+    started = time.perf_counter()
+    with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
+        write(rows, source, fields, fmt, Path(path))
+    return ExportResult(Path(path), layer_id, fmt.id, rows.count, time.perf_counter() - started)
