@@ -1,0 +1,127 @@
+"""Each layer switched on draws features; the time slider changes the incidents drawn; a
+click on an area selects it; screenshots of the main views (``.onemap/artifacts``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from layers.registry import LAYERS
+from tests.ui.test_home_map import PATHS, a_building
+
+pytestmark = pytest.mark.slow
+
+ZOOMS = {"residents": 14, "hexagons": 13, "incident_heatmap": 13, "buildings": 16}
+"""Zoom at which each layer is checked (16 unless named)."""
+SCREENSHOTS = {"incident_heatmap", "residents", "cameras", "hexagons", "facilities"}
+
+
+def _open(page, base: str, center: tuple[float, float], zoom: float, layers: str, wait: str):
+    """Load the map showing only ``layers`` and return the JSON answer for layer ``wait``."""
+    lat, lon = center
+    with page.expect_response(lambda r: f"/api/layers/{wait}?bbox=" in r.url) as info:
+        page.goto(f"{base}?lat={lat}&lon={lon}&zoom={zoom}&layers={layers}")
+    assert info.value.status == 200
+    return json.loads(info.value.body())
+
+
+def _drawn_at_least(page, n: int) -> int:
+    page.wait_for_function(f"document.querySelectorAll('{PATHS}').length >= {n}")
+    return page.locator(PATHS).count()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    assert not page.errors, page.errors
+    assert [r for r in page.requests if not r.startswith(app_server)] == []
+    page.close()
+
+
+@pytest.mark.parametrize("layer", [layer.id for layer in LAYERS], ids=str)
+def test_each_layer_switched_on_draws_its_features(page, app_server, demo_url, artifacts, layer):
+    zoom = ZOOMS.get(layer, 16)
+    body = _open(page, app_server, a_building(demo_url), zoom, layer, layer)
+    if layer == "risk_forecast":
+        assert body["features"] == [] and body["pending"]
+        assert page.locator(".legend-note").first.is_visible()
+        return
+    if layer == "roads" and not body["features"]:
+        pytest.skip("the demo city has no roads yet")
+    assert len(body["features"]) > 0, body
+    drawn = _drawn_at_least(page, len(body["features"]))
+    assert drawn == len(body["features"])
+    legend = page.locator(f'[id=\'{{"layer":"{layer}","type":"layer-legend"}}\']')
+    assert legend.is_visible()
+    if layer in SCREENSHOTS:
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(artifacts / f"layer_{layer}.png"))
+
+
+def test_switching_a_layer_on_in_the_panel_fetches_and_draws_it(page, app_server, demo_url):
+    _open(page, app_server, a_building(demo_url), 16, "districts", "districts")
+    before = page.locator(PATHS).count()
+    with page.expect_response(lambda r: "/api/layers/sensors?bbox=" in r.url) as info:
+        page.locator(".layer-toggles label", has_text="感知设备").click()
+    sensors = json.loads(info.value.body())
+    assert _drawn_at_least(page, before + sensors["count"]) == before + sensors["count"]
+
+
+def test_time_slider_changes_the_incidents_drawn(page, app_server, demo_url, artifacts):
+    first = _open(page, app_server, a_building(demo_url), 15, "incidents", "incidents")
+    assert "aggregate" not in first
+    assert _drawn_at_least(page, first["count"]) == first["count"]
+    assert page.locator("#incident-count").inner_text() == str(first["count"])
+
+    # Play: the window moves one day per tick (from the last day it wraps to the first).
+    with page.expect_response(lambda r: "/api/layers/incidents?bbox=" in r.url) as info:
+        page.click("#time-play")
+    played = json.loads(info.value.body())
+    assert played["time"] != first["time"]
+    assert "playing" in page.locator("#time-play").get_attribute("class")
+    page.click("#time-play")
+    page.wait_for_function(f"document.querySelectorAll('{PATHS}').length === {played['count']}")
+
+    # Drag the end handle to the right end: the window grows to most of the year.
+    handle = page.locator("#time-slider [role=slider]").last.bounding_box()
+    track = page.locator("#time-slider .dash-slider-track").bounding_box()
+    y = handle["y"] + handle["height"] / 2
+    with page.expect_response(lambda r: "/api/layers/incidents?bbox=" in r.url) as info:
+        page.mouse.move(handle["x"] + handle["width"] / 2, y)
+        page.mouse.down()
+        page.mouse.move(track["x"] + track["width"] + 20, y, steps=8)
+        page.mouse.up()
+    year = json.loads(info.value.body())
+    assert year["time"][1] > played["time"][1] and year["count"] > played["count"]
+    page.wait_for_function(f"document.querySelectorAll('{PATHS}').length === {year['count']}")
+    page.wait_for_function(
+        f"document.querySelector('#incident-count').innerText === '{year['count']}'"
+    )
+    page.screenshot(path=str(artifacts / "time_slider.png"))
+
+
+def test_clicking_an_area_selects_it_and_filters_the_incidents(page, app_server, demo_url):
+    _open(page, app_server, a_building(demo_url), 13, "grids", "grids")
+    page.wait_for_load_state("networkidle")
+    box = page.locator(".home-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "document.querySelector('#selected-area-chip').className.includes('selected')"
+    )
+    assert page.locator("#selected-area-name").inner_text() not in ("", "全市")
+    with page.expect_response(
+        lambda r: "/api/layers/incidents?bbox=" in r.url and "&area=" in r.url
+    ) as info:
+        page.locator(".layer-toggles label", has_text="事件").first.click()
+    assert info.value.status == 200
+    with page.expect_response(
+        lambda r: "/api/layers/incidents?bbox=" in r.url and "&area=" not in r.url
+    ):
+        page.click("#selected-area-clear")
+    assert page.locator("#selected-area-name").inner_text() == "全市"
