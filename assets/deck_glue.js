@@ -181,7 +181,11 @@
       return entry.promise;
     });
     return Promise.all(jobs).then(function () {
-      if (seq === twin.seq) { draw(twin); twin.loaded = seq; }
+      if (seq === twin.seq) {
+        draw(twin);
+        twin.loaded = seq;
+        twin.timing.data = twin.timing.data || performance.now();
+      }
     });
   }
 
@@ -269,10 +273,11 @@
     var el = document.getElementById(spec.container);
     if (!el) { return null; }
     var twin = {spec: spec, visible: [], filters: {}, data: {}, meta: {}, urls: {}, seq: 0,
-                inflight: {},
+                inflight: {}, timing: {bundle: performance.now()},
                 loaded: 0, el: el, view: Object.assign({}, spec.deck.initialViewState)};
     twin.deck = window.createDeck({container: el, jsonInput: spec.deck, tooltip: null});
     if (!twin.deck) { throw new Error("deck.gl could not draw the twin spec (see console)"); }
+    twin.timing.deck = performance.now();
     twin.templates = byId(twin.deck.props.layers);
     twin.deck.setProps({
       layers: [],

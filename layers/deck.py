@@ -41,7 +41,7 @@ def rgba(color: str, alpha: int = 255) -> RGBA:
     value = color.lstrip("#")
     if len(value) == 3:
         value = "".join(c * 2 for c in value)
-    if len(value) != 6:
+    if len(value) != 6 or not all(c in "0123456789abcdefABCDEF" for c in value):
         raise ValueError(f"not a #rrggbb colour: {color!r}")
     return [int(value[i : i + 2], 16) for i in (0, 2, 4)] + [alpha]
 
@@ -238,18 +238,25 @@ def hexagon_columns(overlay: Overlay) -> pdk.Layer:
 
 
 def heatmap(overlay: Overlay) -> pdk.Layer:
-    """Weighted points as a deck.gl heatmap in the layer's colour ramp."""
-    colors = [rgba(c)[:3] for c in _six(overlay.ramp or overlay.layer.ramp or DEFAULT_RAMP)]
+    """Weighted points as a glowing deck.gl heatmap in the layer's colour ramp.
+
+    Drawn over everything (no depth test), so heat between tall buildings stays visible; the
+    ramp's darkest colour is transparent, so cold ground keeps the map legible.
+    """
+    ramp_rgb = [rgba(c)[:3] for c in _six(overlay.ramp or overlay.layer.ramp or DEFAULT_RAMP)]
+    colors = [[*ramp_rgb[0], 0], *([*c, 235] for c in ramp_rgb[1:])]
     return pdk.Layer(
         "HeatmapLayer",
         **{**_common(overlay), "pickable": False},
         get_position="geometry.coordinates",
         get_weight="properties.weight || properties.count || 1",
         aggregation="'SUM'",
-        radius_pixels=46,
-        intensity=1.2,
-        threshold=0.04,
+        radius_pixels=80,
+        intensity=3,
+        threshold=0.03,
+        opacity=0.85,
         color_range=colors,
+        parameters={"depthCompare": "always", "depthWriteEnabled": False},
     )
 
 

@@ -96,9 +96,9 @@ _OVERLAYS: tuple[tuple[str, str, dict[str, object]], ...] = (
     ("streets", "streets", {"style": "outline"}),
     ("grids", "grids", {"style": "outline"}),
     ("roads", "roads", {}),
-    ("incident_heatmap", "incident_heatmap", {"visible": False}),
     ("cameras", "cameras", {"min_zoom": 15, "visible": False}),
     ("buildings", "buildings", {}),
+    ("incident_heatmap", "incident_heatmap", {"visible": False}),
     (
         "hexagons",
         "hexagons",

@@ -1,0 +1,208 @@
+"""The 3D twin in headless Chromium (WebGL on SwiftShader) against the real app and PostGIS.
+
+Facts checked: deck.gl comes from our own server and nothing else is requested from any other
+origin; the deck's layers hold exactly what the viewport API answers; the canvas is drawn;
+the heatmap for a time window weighs exactly the incidents of that window in the view (counted
+in SQL); the camera controls move the view and the 2D link keeps it; zh/en switch.
+Screenshots: ``.onemap/artifacts/twin_3d.png`` and ``twin_heatmap.png``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from geodata.engine import get_engine
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.slow
+
+WEBGL_ARGS = [*CHROMIUM_ARGS, "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+"""Software WebGL2 (SwiftShader through ANGLE): no GPU needed, same pixels on every host."""
+WALL = {"width": 1920, "height": 1080}
+LOADED = "window.onemap && window.onemap.twin && window.onemap.twin.loaded > 0"
+_LAYERS_JS = """() => window.onemapDeck.props.layers.map(l => ({
+    id: l.id, type: l.constructor.layerName, n: (l.props.data || []).length,
+    weight: (l.props.data || []).reduce((s, f) => s + (f.properties.weight || 0), 0)}))"""
+_BRIGHT_JS = """async (png) => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + png;
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.width; c.height = img.height;
+    const g = c.getContext("2d");
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let bright = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (Math.max(d[i], d[i + 1], d[i + 2]) > 120) bright++;
+    }
+    return bright / (c.width * c.height);
+}"""
+
+
+@pytest.fixture(scope="module")
+def gl_browser():
+    """Headless Chromium with software WebGL."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            raise FileNotFoundError("chromium is required in CI")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=WEBGL_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def centre(demo_url) -> tuple[float, float]:
+    """lat, lon of the middle of the demo city's buildings."""
+    sql = (
+        "SELECT ST_Y(c), ST_X(c) "
+        "FROM (SELECT ST_Centroid(ST_Extent(loc)::geometry) AS c FROM building) AS x"
+    )
+    with get_engine(demo_url).connect() as conn:
+        return tuple(conn.execute(text(sql)).one())
+
+
+@pytest.fixture
+def twin_page(gl_browser, app_server, centre) -> Iterator[tuple]:
+    """The twin page at the city's middle, zoom 15.6; yields (page, requests, errors)."""
+    page = gl_browser.new_page(viewport=WALL)
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    lat, lon = centre
+    page.goto(f"{app_server}twin?lat={lat}&lon={lon}&zoom=16.2", wait_until="networkidle")
+    page.wait_for_function(LOADED, timeout=30_000)
+    yield page, requests, errors
+    page.close()
+
+
+def _layers(page) -> dict[str, dict]:
+    return {layer["id"]: layer for layer in page.evaluate(_LAYERS_JS)}
+
+
+def _meta(page, overlay: str) -> dict:
+    return page.evaluate(f"window.onemap.twin.meta[{json.dumps(overlay)}]")
+
+
+def _api(base: str, path: str) -> dict:
+    with urllib.request.urlopen(base.rstrip("/") + path, timeout=20) as response:
+        return json.loads(response.read())
+
+
+def _bright_share(page, artifacts, name: str) -> float:
+    """Share of bright (drawn) pixels of the deck area; saves the screenshot."""
+    path = artifacts / name
+    png = page.locator("#twin-deck").screenshot(path=str(path))
+    blank = page.context.browser.new_page()
+    try:
+        return blank.evaluate(_BRIGHT_JS, base64.b64encode(png).decode())
+    finally:
+        blank.close()
+
+
+def test_twin_draws_buildings_hexagons_and_alarms_offline(twin_page, app_server, artifacts):
+    page, requests, errors = twin_page
+    layers = _layers(page)
+    assert layers["buildings"]["type"] == "GeoJsonLayer"
+    assert layers["hexagons"]["type"] == "H3HexagonLayer"
+    assert layers["alarms"]["type"] == "ColumnLayer"
+    for overlay in ("buildings", "hexagons", "alarms", "grids"):
+        meta = _meta(page, overlay)
+        answer = _api(app_server, meta["url"])
+        assert layers[overlay]["n"] == answer["count"] == len(answer["features"]), overlay
+        assert answer["count"] > 0, overlay
+    buildings = _api(app_server, _meta(page, "buildings")["url"])
+    assert "aggregate" not in buildings
+    heights = [f["properties"].get("height") or 0 for f in buildings["features"]]
+    assert max(heights) > 10
+
+    page.wait_for_timeout(800)
+    assert _bright_share(page, artifacts, "twin_3d.png") > 0.02
+
+    bundle = [r for r in requests if "/vendor/deck.gl/" in r]
+    assert len(bundle) == 1 and bundle[0].startswith(app_server)
+    external = [r for r in requests if not r.startswith(app_server) and not r.startswith("data:")]
+    assert external == [], f"requests to other origins: {external}"
+    assert not errors, errors
+
+
+def _incidents_in(url: str, api_url: str) -> int:
+    """Incidents in the request's bbox and time window, counted in SQL."""
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(api_url).query))
+    minx, miny, maxx, maxy = map(float, query["bbox"].split(","))
+    start, end = query["time"].split("/")
+    sql = """SELECT count(*) FROM event
+             WHERE geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+               AND reported_at >= CAST(:t0 AS date) AND reported_at < CAST(:t1 AS date)"""
+    params = {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+    params |= {"t0": start, "t1": (date.fromisoformat(end) + timedelta(days=1)).isoformat()}
+    with get_engine(url).connect() as conn:
+        conn.execute(text("SET TIME ZONE 'UTC'"))
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def test_heatmap_for_a_time_window_weighs_the_windows_incidents(
+    twin_page, app_server, artifacts, demo_url
+):
+    page, requests, errors = twin_page
+    page.click("#twin-toggles label:has-text('事件热力')")
+    page.click("#twin-toggles label:has-text('六边形统计')")
+    page.click("#twin-preset label:has-text('30天')")
+    page.wait_for_function(
+        "(() => { const m = window.onemap.twin.meta.incident_heatmap;"
+        " return m && m.url.includes('time=') && !window.onemap.twin.meta.hexagons; })()"
+    )
+    page.wait_for_timeout(300)
+    meta = _meta(page, "incident_heatmap")
+    start, end = urllib.parse.unquote(meta["url"].split("time=")[1].split("&")[0]).split("/")
+    assert (date.fromisoformat(end) - date.fromisoformat(start)).days == 29
+
+    heat = _layers(page)["incident_heatmap"]
+    answer = _api(app_server, meta["url"])
+    assert heat["type"] == "HeatmapLayer"
+    assert heat["n"] == answer["count"] == len(answer["features"]) > 0
+    weights = sum(f["properties"]["weight"] for f in answer["features"])
+    assert heat["weight"] == weights == _incidents_in(demo_url, meta["url"])
+    status = page.inner_text("#twin-status")
+    assert f"{weights:,}" in status or str(weights) in status
+
+    page.wait_for_timeout(800)
+    assert _bright_share(page, artifacts, "twin_heatmap.png") > 0.01
+    assert not errors, errors
+    assert all(r.startswith(app_server) or r.startswith("data:") for r in requests)
+
+
+def test_camera_controls_2d_link_and_language(twin_page, app_server):
+    page, _requests, errors = twin_page
+    page.evaluate("window.dash_clientside.set_props('twin-pitch', {value: 10})")
+    page.wait_for_function("Math.abs(window.onemap.twin.view.pitch - 10) < 0.5")
+    href = page.get_attribute("#twin-link-2d", "href")
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(href).query))
+    view = page.evaluate("window.onemap.twin.view")
+    assert abs(float(query["lat"]) - view["latitude"]) < 1e-5
+    assert abs(float(query["zoom"]) - (view["zoom"] + 1)) < 0.01  # 2D zoom = deck zoom + 1
+    assert "pitch=10" in page.url
+
+    assert page.inner_text(".twin-title") == "三维数字孪生"
+    page.click("#lang-switch label:has-text('EN')")
+    page.wait_for_function("document.querySelector('.twin-title').innerText === '3D digital twin'")
+    page.wait_for_function("window.onemap.twin.spec.lang === 'en'")
+    assert "Buildings" in page.inner_text("#twin-toggles")
+    assert "Incidents in view" in page.inner_text("#twin-status")
+    assert _layers(page)["buildings"]["n"] > 0  # data kept, no reload
+    assert not errors, errors
