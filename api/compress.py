@@ -1,21 +1,65 @@
-"""gzip for the API's JSON answers (GeoJSON compresses about 5–8×; cheap at level 5)."""
+"""gzip for what the app serves: the API's GeoJSON and Dash's own JS/CSS bundles.
+
+GeoJSON compresses 5–8×, Dash's bundles about 3–4×: without it the first view moves ~1.8 MB.
+Fingerprinted Dash bundles (``/_dash-component-suites/…``, immutable) are compressed once per
+process and kept; everything else is compressed per response. Installed through the layers
+blueprint (``after_app_request``), so ``app.py`` needs no change.
+"""
 
 from __future__ import annotations
 
 import gzip
+from functools import lru_cache
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
 MIN_BYTES = 1024
 LEVEL = 5
+COMPRESSIBLE = (
+    "application/json",
+    "application/geo+json",
+    "application/javascript",
+    "text/javascript",
+    "text/css",
+    "text/html",
+    "image/svg+xml",
+)
+IMMUTABLE_PREFIX = "/_dash-component-suites/"
+
+
+@lru_cache(maxsize=256)
+def _packed_bundle(full_path: str, body: bytes) -> bytes:
+    """gzip of an immutable bundle (keyed by its fingerprinted path)."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def _wanted(response: Response) -> bool:
+    return (
+        "gzip" in request.headers.get("Accept-Encoding", "")
+        and response.status_code == 200
+        and "Content-Encoding" not in response.headers
+        and (response.mimetype or "") in COMPRESSIBLE
+    )
 
 
 def compressed(response: Response) -> Response:
     """``response`` gzip-compressed when the client accepts it and it is worth it."""
-    body = response.get_data()
-    if len(body) < MIN_BYTES or "gzip" not in request.headers.get("Accept-Encoding", ""):
+    if not _wanted(response):
         return response
-    response.set_data(gzip.compress(body, compresslevel=LEVEL, mtime=0))
+    response.direct_passthrough = False
+    body = response.get_data()
+    if len(body) < MIN_BYTES:
+        return response
+    if request.path.startswith(IMMUTABLE_PREFIX):
+        packed = _packed_bundle(request.full_path, body)
+    else:
+        packed = gzip.compress(body, compresslevel=LEVEL, mtime=0)
+    response.set_data(packed)
     response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
     return response
+
+
+def install(blueprint: Blueprint) -> None:
+    """Compress every response of the app the blueprint is registered on."""
+    blueprint.after_app_request(compressed)

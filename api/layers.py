@@ -6,7 +6,7 @@ selected governance area), ``limit`` and the layer's filters (``status``, ``cate
 ``kind``, ``severity``, ``care``, ``of``, ``metric``; comma-separated values). The answer is a
 GeoJSON FeatureCollection with ``count``, ``capped`` (and ``total`` when capped), ``aggregate``
 when it holds counts, and ``note`` when the layer has nothing to draw at that zoom.
-Responses are gzip-compressed when the client accepts it (see :mod:`api.compress`).
+Responses (and the app's JS/CSS) are gzip-compressed when accepted (:mod:`api.compress`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from api import context
-from api.compress import compressed
+from api import compress, context
 from geodata.features import FeatureProvider, FeatureQueryError, LayerForbiddenError, LayerQuery
 from layers.registry import UnknownLayerError, get_layer, layers_for
 
 blueprint = Blueprint("layers_api", __name__, url_prefix="/api/layers")
+compress.install(blueprint)
 GEOJSON = "application/geo+json"
 
 
@@ -57,4 +57,4 @@ def layer_features(layer_id: str) -> ResponseReturnValue:
     answer = FeatureProvider(context.store_url()).answer(layer, query, context.viewer())
     response = Response(answer.to_json(), content_type=GEOJSON)
     response.headers["Server-Timing"] = f"db;dur={answer.sql_seconds * 1000:.1f}"
-    return compressed(response)
+    return response

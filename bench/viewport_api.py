@@ -1,0 +1,217 @@
+"""Viewport API benchmark: p95 per layer and zoom against the bare SQL, bytes, first paint.
+
+    python bench/viewport_api.py --url postgresql://…/db [--runs 20] [--browser]
+
+For every layer at several zooms (bbox = the view of a 1600×900 screen around the data's
+centre) it times the whole request through the Flask app (parse, SQL, JSON, gzip) and, in the
+same run, the bare SQL statements the provider executed (same text, same parameters, on the
+same pooled engine) and prints p95 of both and their ratio. Then the bytes of the whole-city
+first view (every default layer's answer, gzip as the browser receives it) and, with
+``--browser``, the first map paint in headless Chromium and the bytes it transferred.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import create_app
+from geodata.engine import get_engine, normalize_url
+from geodata.features import FeatureProvider, LayerQuery
+from geodata.settings import PROJECT_ROOT, Settings
+from geodata.viewer import PUBLIC
+from layers.registry import LAYERS, get_layer
+
+ZOOMS = (10, 12, 14, 16, 18)
+SCREEN = (1600, 900)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def view_bbox(lon: float, lat: float, zoom: float) -> str:
+    """The bbox of a SCREEN-sized web-mercator view centred on lon/lat (approximate)."""
+    from math import cos, radians
+
+    deg = 360.0 / (256 * 2**zoom)
+    half_w, half_h = SCREEN[0] / 2 * deg, SCREEN[1] / 2 * deg * cos(radians(lat))
+    return f"{lon - half_w:.5f},{lat - half_h:.5f},{lon + half_w:.5f},{lat + half_h:.5f}"
+
+
+def data_centre(url: str) -> tuple[float, float]:
+    sql = (
+        "SELECT ST_X(c), ST_Y(c) "
+        "FROM (SELECT ST_Centroid(ST_Extent(loc)::geometry) AS c FROM building) AS x"
+    )
+    with get_engine(url).connect() as conn:
+        return tuple(conn.execute(text(sql)).one())
+
+
+def time_sql(url: str, statements: list[tuple[str, dict]]) -> float:
+    """Seconds to run ``statements`` and fetch all rows (the bare SQL of one request)."""
+    started = time.perf_counter()
+    with get_engine(url).connect() as conn:
+        for sql, params in statements:
+            conn.execute(text(sql), params).all()
+    return time.perf_counter() - started
+
+
+def time_request(client, path: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    response = client.get(path, headers={"Accept-Encoding": "gzip"})
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.data[:300]
+    return elapsed, len(response.data)
+
+
+def extra_params(layer_id: str, window: str | None) -> str:
+    layer = get_layer(layer_id)
+    return f"&time={window}" if layer.time_column and window else ""
+
+
+def last_month(url: str) -> str | None:
+    sql = "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event"
+    with get_engine(url).connect() as conn:
+        last = conn.execute(text(sql)).scalar()
+    if last is None:
+        return None
+    from datetime import timedelta
+
+    return f"{(last - timedelta(days=29)).isoformat()}/{last.isoformat()}"
+
+
+def bench_layers(url: str, runs: int) -> None:
+    settings = Settings(database_url=url)
+    client = create_app(settings, url).server.test_client()
+    provider = FeatureProvider(url)
+    lon, lat = data_centre(url)
+    window = last_month(url)
+    print(
+        f"{'layer':18} {'zoom':>4} {'features':>8} {'gz KB':>7} {'api p95':>8} "
+        f"{'sql p95':>8} {'ratio':>6}"
+    )
+    worst = 0.0
+    for layer in LAYERS:
+        for zoom in ZOOMS:
+            bbox = view_bbox(lon, lat, zoom)
+            path = f"/api/layers/{layer.id}?bbox={bbox}&zoom={zoom}{extra_params(layer.id, window)}"
+            query = LayerQuery.from_args(
+                layer, dict(p.split("=", 1) for p in path.split("?", 1)[1].split("&")), 5000
+            )
+            answer = provider.answer(layer, query, PUBLIC)
+            time_request(client, path)  # warm
+            api, sql, size = [], [], 0
+            for _ in range(runs):
+                elapsed, size = time_request(client, path)
+                api.append(elapsed)
+                sql.append(time_sql(url, answer.statements) if answer.statements else 0.0)
+            a, s = p95(api) * 1000, p95(sql) * 1000
+            ratio = a / s if s > 0.05 else float("nan")
+            worst = max(worst, a)
+            print(
+                f"{layer.id:18} {zoom:>4} {answer.meta['count']:>8} {size / 1024:>7.1f} "
+                f"{a:>7.1f}ms {s:>7.1f}ms {ratio:>6.2f}"
+            )
+    print(f"worst api p95: {worst:.1f} ms")
+
+
+def first_view_bytes(url: str) -> None:
+    """Bytes of the data of the whole-city first view (default layers, gzip)."""
+    settings = Settings(database_url=url)
+    client = create_app(settings, url).server.test_client()
+    window = last_month(url)
+    for name, zoom in (("whole city", 11), ("home (zoom 14)", 14)):
+        lon, lat = data_centre(url) if zoom == 14 else settings.city_center
+        bbox = view_bbox(lon, lat, zoom)
+        total = raw = 0
+        for layer in LAYERS:
+            if not layer.visible:
+                continue
+            path = f"/api/layers/{layer.id}?bbox={bbox}&zoom={zoom}{extra_params(layer.id, window)}"
+            response = client.get(path, headers={"Accept-Encoding": "gzip"})
+            total += len(response.data)
+            body = response.data
+            raw += len(gzip.decompress(body) if response.headers.get("Content-Encoding") else body)
+        print(f"first view data, {name}: {total / 1024:.1f} KB gzip ({raw / 1024:.1f} KB raw)")
+
+
+def browser_paint(url: str) -> None:
+    """First map paint and bytes transferred for the home page in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.conftest import CHROMIUM_ARGS, _free_port, _wait_until_serving
+
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_serving(base, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for label, query in (("cold", "?zoom=11"), ("warm cache", "?zoom=11")):
+                page = browser.new_page(viewport={"width": SCREEN[0], "height": SCREEN[1]})
+                sizes: list[int] = []
+                page.on("response", lambda r, sizes=sizes: sizes.append(_encoded_size(r)))
+                started = time.perf_counter()
+                page.goto(base + query)
+                page.wait_for_function(
+                    "document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
+                )
+                paint = time.perf_counter() - started
+                page.wait_for_load_state("networkidle")
+                print(
+                    f"first map paint ({label}): {paint * 1000:.0f} ms; "
+                    f"transferred {sum(sizes) / 1024:.0f} KB in {len(sizes)} responses"
+                )
+                page.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _encoded_size(response) -> int:
+    try:
+        return response.request.sizes()["responseBodySize"]
+    except Exception:  # a failed size must not stop the bench
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("DATABASE_URL"), required=False)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--browser", action="store_true", help="also time the first paint")
+    args = parser.parse_args()
+    if not args.url:
+        parser.error("--url (or DATABASE_URL) is required")
+    url = normalize_url(args.url)
+    with get_engine(url).connect() as conn:
+        people = conn.execute(text("SELECT count(*) FROM resident")).scalar_one()
+    print(f"store: {people} residents")
+    bench_layers(url, args.runs)
+    first_view_bytes(url)
+    if args.browser:
+        browser_paint(url)
+
+
+if __name__ == "__main__":
+    main()
