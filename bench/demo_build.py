@@ -22,6 +22,7 @@ import shapely
 
 from geodata.bulk import copy_rows, ewkb_hex, raw_connection
 from geodata.demo import build_demo
+from geodata.demo.areas import build_city
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import drop_database, embedded_store, migrate, recreate_database
@@ -85,6 +86,13 @@ def main() -> None:
         for table, n in counts.items():
             print(f"  {table:<20} {n:>12,} rows")
         print(f"  {'all tables':<20} {rows:>12,} rows  {rows / total:>10,.0f} rows/s")
+        with raw_connection(url) as conn:
+            km2 = conn.execute(
+                "SELECT ST_Area(geom::geography) / 1e6 FROM area WHERE level = 'city'"
+            ).fetchone()[0]
+        grids = sum(len(s.grids) for s in build_city(args.scale, args.seed).streets)
+        print(f"  city {km2:.2f} km², {grids} grids of {km2 / grids:.3f} km², "
+              f"{counts['resident'] / km2:,.0f} residents/km²")  # fmt: skip
         base = baseline_copy(url, rows)
         print(f"baseline: COPY {rows:,} bare point rows into an unindexed table: {base:.2f} s "
               f"({rows / base:,.0f} rows/s)")  # fmt: skip

@@ -74,3 +74,19 @@ def test_generated_id_numbers_and_credit_codes_are_well_formed():
     assert valid_id_number(f) and int(f[16]) % 2 == 0
     codes = {credit_code("shop", "340102", i) for i in range(1, 2000)}
     assert len(codes) == 1999 and all(len(c) == 18 for c in codes)
+
+
+def test_roads_run_along_every_grid_side():
+    from geodata import vocab
+    from geodata.demo.roads import build_network
+
+    city = build_city(1.0, 4)
+    net = build_network(city)
+    assert len(net.segments) > 50
+    assert {s.kind for s in net.segments} <= set(vocab.ROAD_KINDS)
+    assert {"trunk", "primary", "secondary", "tertiary", "residential"} <= {
+        s.kind for s in net.segments
+    }
+    assert all(len(g.sides) == 4 and all(side.name for side in g.sides) for g in city.grids)
+    names = {s.name for s in net.segments}
+    assert "金寨路" in names and any(n.startswith("长江") for n in names)
