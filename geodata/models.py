@@ -494,6 +494,7 @@ class ImportRun(Base):
 
 FEATURE_MODELS: tuple[type[FeatureMixin], ...] = (
     Area,
+    Road,
     Building,
     House,
     Resident,
