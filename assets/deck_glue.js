@@ -115,7 +115,7 @@
     var link = twin.spec.link2d && document.getElementById(twin.spec.link2d.id);
     if (link) { link.setAttribute("href", twin.spec.link2d.href + "?" + q); }
     var full = q + "&pitch=" + Math.round(v.pitch || 0) + "&bearing=" + Math.round(v.bearing || 0);
-    if (window.history && window.history.replaceState) {
+    if (twin.spec.syncUrl && window.history && window.history.replaceState) {
       window.history.replaceState(window.history.state, "", window.location.pathname + "?" + full);
     }
   }
@@ -351,6 +351,27 @@
     });
   }
 
+  /* Clientside callback of an embedded view (pages.twin.deck_embed): layers and filters come
+   * from the spec itself. */
+  function embed(spec) {
+    var noUpdate = window.dash_clientside.no_update;
+    if (!spec) { return noUpdate; }
+    return loadBundle(spec.bundle).then(function () {
+      var twin = twinFor(spec);
+      if (!twin) { return noUpdate; }
+      var f = spec.filters || {};
+      twin.visible = spec.visible || spec.order;
+      twin.filters = {time: f.time || null, category: f.category || null};
+      return ready(twin).then(function () { return refresh(twin); }).then(function () {
+        draw(twin);
+        return noUpdate;
+      });
+    }, function (error) {
+      console.error(error);
+      return String(error.message || error);
+    });
+  }
+
   /* Clientside callback: a quick window, the last `days` days of the incidents' dates. */
   function preset(days, extent) {
     var last = extent ? new Date(extent[1] + "T00:00:00Z") : new Date();
@@ -361,13 +382,14 @@
 
   /* ---- links between the 2D map and the twin keep the view ---------------------------- */
 
-  var mapView = null;  /* the 2D map's latest {lat, lon, zoom} */
-
-  function rememberMapView(center, zoom) {
-    if (center && zoom !== null && zoom !== undefined) {
-      mapView = {lat: Array.isArray(center) ? center[0] : center.lat,
-                 lon: Array.isArray(center) ? center[1] : center.lng, zoom: zoom};
+  /* Clientside callback on the 2D map: its view as "lat,lon,zoom" on the header nav. */
+  function mapView(center, zoom) {
+    if (!center || zoom === null || zoom === undefined) {
+      return window.dash_clientside.no_update;
     }
+    var lat = Array.isArray(center) ? center[0] : center.lat;
+    var lon = Array.isArray(center) ? center[1] : center.lng;
+    return [lat.toFixed(6), lon.toFixed(6), Math.round(zoom * 100) / 100].join(",");
   }
 
   function viewQuery() {
@@ -377,9 +399,12 @@
       return "lat=" + twin.view.latitude.toFixed(6) + "&lon=" + twin.view.longitude.toFixed(6) +
         "&zoom=" + apiZoom(twin.view);
     }
-    if (mapView && document.getElementsByClassName("leaflet-container").length) {
-      return "lat=" + mapView.lat.toFixed(6) + "&lon=" + mapView.lon.toFixed(6) +
-        "&zoom=" + Math.round(mapView.zoom * 100) / 100;
+    var nav = document.getElementById("app-nav");  /* pages.ids.NAV */
+    var view = nav && document.getElementsByClassName("leaflet-container").length &&
+      nav.getAttribute("data-view");
+    if (view) {
+      var parts = view.split(",");
+      return "lat=" + parts[0] + "&lon=" + parts[1] + "&zoom=" + parts[2];
     }
     return null;
   }
@@ -408,6 +433,6 @@
   window.onemap = window.onemap || {};
   window.onemap.deck = {prepare: prepare, twins: twins, loadBundle: loadBundle};
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    onemap_deck: {sync: sync, preset: preset, rememberMapView: rememberMapView}
+    onemap_deck: {sync: sync, embed: embed, preset: preset, mapView: mapView}
   });
 })();

@@ -191,6 +191,11 @@ def main() -> None:
                 ".filter(([, m]) => m).map(([k, m]) => [k, m.count]))"
             )
             print("features/cells drawn per layer:", counts)
+            shot = ROOT / ".onemap" / "artifacts" / "twin_bench.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(shot))
+            print(f"screenshot: {shot.relative_to(ROOT)}")
             browser.close()
     finally:
         proc.send_signal(signal.SIGTERM)

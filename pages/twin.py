@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, dcc, html
+from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from api import context
@@ -56,8 +56,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "拖动平移，右键或 Ctrl+拖动旋转倾斜，滚轮缩放。",
         "en": "Drag to pan, right-drag or Ctrl+drag to tilt and turn, scroll to zoom.",
     },
-    "twin.in_view": {"zh": "视图内事件", "en": "Incidents in view:"},
-    "twin.incidents_unit": {"zh": "起", "en": ""},
+    "twin.in_view": {"zh": "视图内事件", "en": "In view:"},
+    "twin.incidents_unit": {"zh": "起", "en": "incidents"},
     "twin.count": {"zh": "数量", "en": "Count"},
     "twin.all_categories": {"zh": "全部类别", "en": "All categories"},
     "twin.heat_low": {"zh": "较少", "en": "Fewer"},
@@ -152,24 +152,61 @@ def initial_view(center: tuple[float, float], query: dict[str, str]) -> deck.Vie
     )
 
 
-def twin_spec(view: deck.View, lang: str) -> dict[str, object]:
-    """The spec the glue draws (deck JSON, data sources, tooltips, ids of the page widgets)."""
-    strings = {k: i18n.text(k, lang) for k in STRINGS}
-    result = deck.spec(
-        overlays(),
+def _spec(items: tuple[deck.Overlay, ...], view: deck.View, lang: str, container: str) -> dict:
+    return deck.spec(
+        items,
         view,
         lang,
         api=dash.get_relative_path("/api/layers"),
         bundle=dash.get_relative_path(bundle_path()),
-        container=DECK,
-        strings=strings,
+        container=container,
+        strings={k: i18n.text(k, lang) for k in STRINGS},
     )
-    result |= {
+
+
+def twin_spec(view: deck.View, lang: str) -> dict[str, object]:
+    """The spec the glue draws (deck JSON, data sources, tooltips, ids of the page widgets)."""
+    return _spec(overlays(), view, lang, DECK) | {
         "status": STATUS,
         "statusFrom": ["hexagons", "incident_heatmap"],
         "link2d": {"id": LINK_2D, "href": dash.get_relative_path("/")},
+        "syncUrl": True,
     }
-    return result
+
+
+# --- a deck view other pages can embed ---------------------------------------------------------
+EMBED_SPEC = "deck-embed-spec"
+EMBED_ERROR = "deck-embed-error"
+
+
+def deck_embed(
+    name: str,
+    overlay_ids: tuple[str, ...],
+    view: deck.View,
+    lang: str,
+    *,
+    time: str | None = None,
+    category: str | None = None,
+    class_name: str = "deck-embed",
+) -> html.Div:
+    """A self-contained deck.gl view of some twin overlays (e.g. the incident heatmap on the
+    2D page). Its store (``{"type": EMBED_SPEC, "name": name}``) holds the spec; a callback
+    that writes a new ``filters`` ({"time": "start/end", "category": code}) or ``visible``
+    into it redraws the view with data for the new request, without a page reload."""
+    chosen = tuple(o for o in overlays() if o.id in overlay_ids)
+    container = f"deck-embed-{name}"
+    spec = _spec(chosen, view, lang, container) | {
+        "visible": [o.id for o in chosen],
+        "filters": {"time": time, "category": category},
+    }
+    return html.Div(
+        className=class_name,
+        children=[
+            dcc.Store(id={"type": EMBED_SPEC, "name": name}, data=spec),
+            html.Div(id=container, className="twin-deck"),
+            html.Div(id={"type": EMBED_ERROR, "name": name}, className="twin-error"),
+        ],
+    )
 
 
 def default_window(extent: tuple[str, str] | None, days: int) -> tuple[str, str]:
@@ -396,6 +433,12 @@ dash.clientside_callback(
 )
 
 dash.clientside_callback(
+    ClientsideFunction(namespace="onemap_deck", function_name="embed"),
+    Output({"type": EMBED_ERROR, "name": MATCH}, "children"),
+    Input({"type": EMBED_SPEC, "name": MATCH}, "data"),
+)
+
+dash.clientside_callback(
     ClientsideFunction(namespace="onemap_deck", function_name="preset"),
     Output(DATES, "start_date"),
     Output(DATES, "end_date"),
@@ -405,7 +448,8 @@ dash.clientside_callback(
 )
 
 dash.clientside_callback(
-    ClientsideFunction(namespace="onemap_deck", function_name="rememberMapView"),
+    ClientsideFunction(namespace="onemap_deck", function_name="mapView"),
+    Output(ids.NAV, "data-view"),
     Input(ids.MAP, "center"),
     Input(ids.MAP, "zoom"),
 )

@@ -203,6 +203,27 @@ def test_camera_controls_2d_link_and_language(twin_page, app_server):
     page.wait_for_function("document.querySelector('.twin-title').innerText === '3D digital twin'")
     page.wait_for_function("window.onemap.twin.spec.lang === 'en'")
     assert "Buildings" in page.inner_text("#twin-toggles")
-    assert "Incidents in view" in page.inner_text("#twin-status")
+    page.wait_for_function("document.querySelector('#twin-status').innerText.includes('In view')")
+    assert page.inner_text("#twin-status").endswith("incidents")
     assert _layers(page)["buildings"]["n"] > 0  # data kept, no reload
     assert not errors, errors
+
+
+def test_links_between_2d_and_3d_keep_the_view(gl_browser, app_server, centre):
+    page = gl_browser.new_page(viewport=WALL)
+    lat, lon = centre
+    page.goto(f"{app_server}?lat={lat:.6f}&lon={lon:.6f}&zoom=15", wait_until="networkidle")
+    page.click(".app-nav a:has-text('三维孪生')")
+    page.wait_for_url("**/twin?lat=*")
+    page.wait_for_function(LOADED, timeout=30_000)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+    assert abs(float(query["lat"]) - lat) < 1e-4 and abs(float(query["lon"]) - lon) < 1e-4
+    view = page.evaluate("window.onemap.twin.view")
+    assert view["zoom"] == pytest.approx(14, abs=0.01)  # deck zoom = 2D zoom − 1
+
+    page.click("#twin-link-2d")
+    page.wait_for_url(lambda url: "/twin" not in url and "lat=" in url)
+    back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+    assert float(back["zoom"]) == pytest.approx(15, abs=0.01)
+    assert abs(float(back["lat"]) - lat) < 1e-4
+    page.close()
