@@ -51,12 +51,13 @@ def cell_area_km2(resolution: int) -> float:
     return _h3.average_hexagon_area(resolution, "km^2")
 
 
-def levels(values: Sequence[float], log: bool) -> list[int]:
-    """Class each value into 0..LEVELS-1 relative to the largest (log or linear scale)."""
+def levels(values: Sequence[float], sqrt: bool) -> list[int]:
+    """Class each value into 0..LEVELS-1 relative to the largest (square-root or linear
+    scale: counts have long tails, shares do not)."""
     top = max(values, default=0)
     if top <= 0:
         return [0 for _ in values]
-    scale = (lambda v: math.log1p(v) / math.log1p(top)) if log else (lambda v: v / top)
+    scale = (lambda v: math.sqrt(v / top)) if sqrt else (lambda v: v / top)
     return [min(LEVELS - 1, int(scale(max(v, 0)) * LEVELS)) for v in values]
 
 
@@ -105,7 +106,7 @@ FROM counts c JOIN area a ON a.id = c.top ORDER BY c.n DESC, a.id"""
 
 
 def _value_properties(counts: Sequence[float], metric: str) -> list[dict[str, object]]:
-    classes = levels(counts, log=metric != "share")
+    classes = levels(counts, sqrt=metric != "share")
     return [{"value": v, "level": c} for v, c in zip(counts, classes, strict=True)]
 
 

@@ -3,7 +3,7 @@
 from layers.base import LegendItem
 
 BLUE = ("#1e3a5f", "#1d4ed8", "#3b82f6", "#60a5fa", "#93c5fd", "#e0f2fe")
-VIOLET = ("#3b0764", "#6b21a8", "#9333ea", "#c084fc", "#e9d5ff", "#faf5ff")
+VIOLET = ("#2e1065", "#4c1d95", "#6d28d9", "#8b5cf6", "#a78bfa", "#ddd6fe")
 HEAT = ("#422006", "#92400e", "#d97706", "#f59e0b", "#fcd34d", "#fef3c7")
 FIRE = ("#450a0a", "#991b1b", "#dc2626", "#f97316", "#fbbf24", "#fef08a")
 

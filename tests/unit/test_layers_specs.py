@@ -78,9 +78,9 @@ def test_small_care_groups_are_withheld():
 
 
 def test_levels_spread_values_over_the_ramp():
-    assert levels([1, 10, 100, 1000], log=True)[-1] == 5
-    assert levels([0.1, 0.5, 1.0], log=False) == [0, 3, 5]
-    assert levels([], log=True) == []
+    assert levels([1, 10, 100, 1000], sqrt=True) == [0, 0, 1, 5]
+    assert levels([0.1, 0.5, 1.0], sqrt=False) == [0, 3, 5]
+    assert levels([], sqrt=True) == []
 
 
 def test_online_base_maps_are_opt_in_and_amap_is_shifted():
