@@ -221,7 +221,7 @@ def write(rows: Rows, source: Source, fields: tuple[Field, ...], fmt: Format, pa
             write_shapefiles(rows, source, fields, folder)
             if path.name.endswith(".zip"):
                 staged = work / "out.zip"
-                with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as zf:
+                with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
                     for item in sorted(folder.iterdir()):
                         zf.write(item, item.name)
                 os.replace(staged, path)

@@ -29,6 +29,7 @@ from geodata.features import BBox, FeatureQueryError
 from geodata.models import Base
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from geodata.viewer import PUBLIC, Viewer
+from layers.registry import LAYERS
 
 PII_NAMES = ("隐私测试员甲", "隐私测试员乙")
 PII_PHONES = ("19900001111", "19900002222")
@@ -229,6 +230,13 @@ def test_the_policy_never_names_an_identifier_column():
     for role in ("public", "planner", "admin"):
         fields = allowed_fields("resident", Viewer(role=role))
         assert fields and all("identity" not in f.sql for f in fields)
+
+
+def test_map_layers_show_nothing_the_export_policy_withholds():
+    """The viewport API (popups) and the exports draw from the same allow-list."""
+    for layer in LAYERS:
+        allowed = {f.name for f in allowed_fields(layer.source, PUBLIC)}
+        assert set(layer.columns) <= allowed, layer.id
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
