@@ -1,11 +1,12 @@
 """Fusion: which existing entity each staged row belongs to, set-based.
 
+0. ``own``: the row's (source, source_id) is stored already (a re-import): it updates.
 1. ``link``: the row's (source, source_id) was fused into an entity before (``source_link``).
 2. ``merge``: a new key of this source describing a thing another source already gave us —
    buildings whose footprints overlap with IoU ≥ 0.5 (areas on the spheroid, via geography),
    residents with the same hashed ID number, devices with the same serial, organisations with
    the same credit code, areas with the same code.
-Rows left without a target are inserted (or updated by their own provenance).
+Rows left without a target are new and inserted.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ IOU_MIN = 0.5
 KEY_MATCH = {"devices": "serial", "organizations": "credit_code", "areas": "code"}
 
 
-def _own_absent(table: str) -> sql.Composable:
-    """SQL: the staged row's own (source, source_id) is not stored yet."""
-    return sql.SQL(
-        "NOT EXISTS (SELECT 1 FROM {t} o WHERE o.source = %(source)s AND o.source_id = s.source_id)"
-    ).format(t=sql.Identifier(table))
+def own_targets(conn: psycopg.Connection, schema: LayerSchema, source: str) -> int:
+    """Rows whose own (source, source_id) is stored: a re-import, they update that row."""
+    cur = conn.execute(
+        sql.SQL(
+            "UPDATE {s} s SET target_id = t.id, action = 'own' FROM {t} t "
+            "WHERE t.source = %(source)s AND t.source_id = s.source_id"
+        ).format(s=sql.Identifier(STAGE), t=sql.Identifier(schema.table)),
+        {"source": source},
+    )
+    return cur.rowcount
 
 
 def link_known(conn: psycopg.Connection, schema: LayerSchema, source: str) -> int:
@@ -32,8 +38,8 @@ def link_known(conn: psycopg.Connection, schema: LayerSchema, source: str) -> in
     cur = conn.execute(
         sql.SQL(
             "UPDATE {s} s SET target_id = l.entity_id, action = 'link' FROM source_link l "
-            "WHERE l.entity_table = %(table)s AND l.source = %(source)s "
-            "AND l.source_id = s.source_id"
+            "WHERE s.target_id IS NULL AND l.entity_table = %(table)s "
+            "AND l.source = %(source)s AND l.source_id = s.source_id"
         ).format(s=sql.Identifier(STAGE)),
         {"table": schema.table, "source": source},
     )
@@ -45,13 +51,11 @@ def _match_by_key(conn: psycopg.Connection, schema: LayerSchema, source: str) ->
     cur = conn.execute(
         sql.SQL(
             "UPDATE {s} s SET target_id = t.id, action = 'merge', matched_by = %(by)s "
-            "FROM {t} t WHERE s.target_id IS NULL AND s.{c} IS NOT NULL AND t.{c} = s.{c} "
-            "AND {own}"
+            "FROM {t} t WHERE s.target_id IS NULL AND s.{c} IS NOT NULL AND t.{c} = s.{c}"
         ).format(
             s=sql.Identifier(STAGE),
             t=sql.Identifier(schema.table),
             c=sql.Identifier(column),
-            own=_own_absent(schema.table),
         ),
         {"by": column, "source": source},
     )
@@ -63,8 +67,8 @@ def _match_by_id_hash(conn: psycopg.Connection, source: str) -> int:
         sql.SQL(
             "UPDATE {s} s SET target_id = ri.resident_id, action = 'merge', matched_by = 'id_hash' "
             "FROM resident_identity ri WHERE s.target_id IS NULL AND s.id_hash IS NOT NULL "
-            "AND ri.id_hash = s.id_hash AND {own}"
-        ).format(s=sql.Identifier(STAGE), own=_own_absent("resident")),
+            "AND ri.id_hash = s.id_hash"
+        ).format(s=sql.Identifier(STAGE)),
         {"source": source},
     )
     return cur.rowcount
@@ -76,7 +80,7 @@ WITH cand AS (
            ST_Area(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 3)::geography) AS inter,
            ST_Area(s.geom::geography) AS a1, ST_Area(b.geom::geography) AS a2
     FROM {s} s JOIN building b ON b.geom && s.geom AND ST_Intersects(b.geom, s.geom)
-    WHERE s.target_id IS NULL AND b.source <> %(source)s AND {own}
+    WHERE s.target_id IS NULL AND b.source <> %(source)s
       AND NOT EXISTS (SELECT 1 FROM source_link l WHERE l.entity_table = 'building'
                       AND l.entity_id = b.id AND l.source = %(source)s)
 ), best AS (
@@ -93,7 +97,7 @@ FROM one_each m WHERE s.row_no = m.row_no
 
 def _match_by_footprint(conn: psycopg.Connection, source: str) -> int:
     cur = conn.execute(
-        sql.SQL(FOOTPRINT_MATCH).format(s=sql.Identifier(STAGE), own=_own_absent("building")),
+        sql.SQL(FOOTPRINT_MATCH).format(s=sql.Identifier(STAGE)),
         {"source": source, "iou": IOU_MIN},
     )
     return cur.rowcount

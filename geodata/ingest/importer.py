@@ -102,7 +102,7 @@ class _Rejects:
         for r in rejects:
             if r.reason.startswith("outside the city extent"):
                 self.outside += 1
-                self.first_outside = self.first_outside or f"row {r.row} {r.reason[23:]}"
+                self.first_outside = self.first_outside or f"row {r.row}{r.reason[23:]}"
 
     def close(self) -> None:
         if self.writer:
@@ -196,9 +196,15 @@ def _run(
     schema = rules.schema
     fields = stage_fields(rules)
     conn.execute("SET LOCAL onemap.area_assigned = 'on'")
+    conn.execute("SET LOCAL jit = off")  # short set-based statements: compiling costs more
     stage.create_stage(conn, schema, fields)
     staged = _stream(conn, reader, rules, report, rejects, progress, fields)
     report.add("skipped", reader.skipped)
+    if reader.degenerate:
+        report.notes.append(
+            f"{reader.degenerate:,} features skipped: cut to nothing by the extract's edge "
+            "(no area or length left; their other nodes are outside the file)"
+        )
     post = stage.duplicate_ids(conn, rules.mapping.id_column is None)
     post += stage.duplicate_keys(conn, schema)
     if schema.name == "houses":
@@ -215,10 +221,15 @@ def _run(
         if found:
             raise SuspectedOffsetCRS(hints.offset_message(*found, report.counts["read"]))
     conn.execute(f"ANALYZE {stage.STAGE}")
+    write.lock_table(conn, schema)
+    fuse.own_targets(conn, schema, report.source)
     fuse.link_known(conn, schema, report.source)
     fuse.match_other_sources(conn, schema, report.source, fields)
     by_action = write.update_fused(conn, schema, fields)
+    write.assign_areas(conn, schema)
+    deferred = write.defer_indexes(conn, schema, staged - sum(by_action.values()))
     inserted, updated = write.insert_or_update(conn, schema, fields, report.source)
+    write.restore_indexes(conn, deferred)
     write.write_links(conn, schema, report.source)
     if schema.name == "residents":
         write.write_identities(conn, fields, report.source)

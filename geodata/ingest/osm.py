@@ -7,11 +7,13 @@ hydrant, ``emergency=defibrillator`` → aed, ``shop=*`` → shop …). Other po
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geodata.errors import UnreadableInput
 
@@ -91,6 +93,23 @@ def _number(value: object) -> str | None:
     return m.group(1) if m else None
 
 
+def _levels(value: object) -> str | None:
+    """Storeys from ``building:levels`` ("3.5" → 4: a half storey is a storey)."""
+    number = _number(value)
+    return str(math.ceil(float(number))) if number is not None else None
+
+
+def degenerate(geoms: np.ndarray, p: Plan) -> np.ndarray:
+    """Features an extract cut to nothing: unreadable, or polygons without area / lines
+    without length (their other nodes lie outside the file)."""
+    missing = shapely.is_missing(geoms)
+    if p.ogr_layer == "multipolygons":
+        return missing | (shapely.area(geoms) == 0)
+    if p.ogr_layer == "lines":
+        return missing | (shapely.length(geoms) == 0)
+    return missing
+
+
 def _kind(layer: str, tags: dict[str, str]) -> str | None:
     table = FACILITY_TAGS if layer == "facilities" else ORGANIZATION_TAGS
     for (key, value), kind in table.items():
@@ -117,7 +136,7 @@ def prepare(attrs: pd.DataFrame, p: Plan) -> tuple[pd.DataFrame, np.ndarray]:
     out["name"] = attrs["name"].to_numpy() if "name" in attrs else None
     out["building"] = attrs["building"].to_numpy() if "building" in attrs else None
     out["highway"] = attrs["highway"].to_numpy() if "highway" in attrs else None
-    out["floors"] = [_number(t.get("building:levels")) for t in tags]
+    out["floors"] = [_levels(t.get("building:levels")) for t in tags]
     out["height"] = [_number(t.get("height")) for t in tags]
     out["oneway"] = [t.get("oneway") in ("yes", "true", "1", "-1") for t in tags]
     out["lanes"] = [_number(t.get("lanes")) for t in tags]

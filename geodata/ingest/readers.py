@@ -24,6 +24,7 @@ from geodata.ingest import osm
 from geodata.ingest.csvgeom import CSVGeometry, csv_geometry
 
 BATCH_ROWS = 50_000
+BATCH_BYTES = 2 << 20  # CSV chunks of ~2 MB of text (peak memory is a few times that)
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".shp", ".zip", ".gml", ".kml")
 
 
@@ -53,6 +54,7 @@ class Reader:
     total: int | None = None
     notes: list[str] = field(default_factory=list)
     skipped: int = 0  # rows of the file that do not belong to the layer (OSM tags)
+    degenerate: int = 0  # OSM features cut by the extract's edge (no area or length left)
 
 
 def detect_kind(path: Path) -> str:
@@ -198,6 +200,9 @@ def _osm_reader(path: Path, layer: str, batch_rows: int) -> Reader:
         for attrs, wkb in gen:
             frame, keep = osm.prepare(attrs, plan)
             geoms = _wkb_geoms(wkb)
+            degenerate = osm.degenerate(geoms, plan)
+            reader.degenerate += int((keep & degenerate).sum())
+            keep &= ~degenerate
             reader.skipped += int((~keep).sum())
             yield Batch(frame[keep].reset_index(drop=True), geoms[keep], row)
             row += int(keep.sum())
@@ -260,6 +265,14 @@ def _decode_hint(path: Path) -> str:
     return "pass --encoding with the file's encoding"
 
 
+def _rows_per_batch(path: Path, target_bytes: int = BATCH_BYTES) -> int:
+    """Rows per CSV chunk so that a chunk holds about ``target_bytes`` of text."""
+    with path.open("rb") as fh:
+        sample = fh.read(1 << 20)
+    lines = max(sample.count(b"\n"), 1)
+    return max(1000, target_bytes * lines // max(len(sample), 1))
+
+
 def _csv_reader(
     path: Path, encoding: str | None, geometry_columns: dict[str, str], batch_rows: int
 ) -> Reader:
@@ -274,6 +287,7 @@ def _csv_reader(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, LookupError) as exc:
         raise UnreadableInput(f"{path.name}: cannot read as CSV: {exc}") from exc
     geometry = csv_geometry(header, geometry_columns, path.name)
+    batch_rows = min(batch_rows, _rows_per_batch(path))
 
     def batches() -> Iterator[Batch]:
         row = 1

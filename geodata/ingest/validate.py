@@ -49,6 +49,11 @@ class CleanBatch:
     repaired: int = 0
     outside_raw: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
 
+    @property
+    def points(self) -> bool:
+        """True when every geometry is a point (its own location)."""
+        return bool(len(self.geoms)) and bool((shapely.get_type_id(self.geoms) == 0).all())
+
 
 def stage_fields(rules: Rules) -> list[str]:
     """Stage columns after row_no/source_id/geometry: the provided and derived fields."""
@@ -78,17 +83,17 @@ def _source_ids(batch: Batch, rules: Rules, errors: dict[int, tuple[str, str]]) 
     col = rules.mapping.id_column
     if col is None:
         return _row_hash(batch.attrs, batch.geoms)
-    ids = []
-    for i, v in enumerate(batch.attrs[col].to_numpy(dtype=object)):
-        if pd.isna(v) or not str(v).strip():
-            errors.setdefault(i, ("id", f"id column {col!r} is empty"))
-            ids.append(None)
-        else:
-            text = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-            if len(text) > 128:
-                errors.setdefault(i, ("id", "id longer than 128 characters"))
-            ids.append(text)
-    return ids
+    series = batch.attrs[col]
+    if pd.api.types.is_float_dtype(series) and (series.dropna() % 1 == 0).all():
+        series = series.astype("Int64")
+    text = series.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    long = (text.str.len() > 128).fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(empty):
+        errors.setdefault(int(i), ("id", f"id column {col!r} is empty"))
+    for i in np.flatnonzero(long):
+        errors.setdefault(int(i), ("id", "id longer than 128 characters"))
+    return text.astype(object).where(~empty, None).tolist()
 
 
 def _parse_fields(batch: Batch, rules: Rules, errors: dict) -> dict[str, list]:
