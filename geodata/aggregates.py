@@ -33,10 +33,13 @@ _h3 = h3.api.basic_int
 
 
 @lru_cache(maxsize=200_000)
-def hexagon_ring(cell: int) -> tuple[tuple[float, float], ...]:
-    """The closed lon/lat ring of an H3 cell (rounded to ~1 m)."""
-    ring = tuple((round(lng, 5), round(lat, 5)) for lat, lng in _h3.cell_to_boundary(cell))
-    return (*ring, ring[0])
+def hexagon_geometry(cell: int) -> str:
+    """The GeoJSON polygon of an H3 cell as text (rounded to ~1 m; cached as text, so a
+    thousand hexagons cost a string join, not a thousand nested lists)."""
+    ring = [(round(lng, 5), round(lat, 5)) for lat, lng in _h3.cell_to_boundary(cell)]
+    ring.append(ring[0])
+    coords = ",".join(f"[{x},{y}]" for x, y in ring)
+    return f'{{"type":"Polygon","coordinates":[[{coords}]]}}'
 
 
 @lru_cache(maxsize=200_000)
@@ -61,19 +64,21 @@ def levels(values: Sequence[float], sqrt: bool) -> list[int]:
     return [min(LEVELS - 1, int(scale(max(v, 0)) * LEVELS)) for v in values]
 
 
-def hexagon_feature(cell: int, properties: dict[str, object]) -> dict[str, object]:
-    """A GeoJSON polygon of one H3 cell with its aggregate properties."""
+def hexagon_feature(cell: int, properties: dict[str, object]) -> str:
+    """A GeoJSON feature (text) of one H3 cell with its aggregate properties."""
     key = h3.int_to_str(cell)
-    return {
-        "type": "Feature",
-        "id": key,
-        "geometry": {"type": "Polygon", "coordinates": [list(map(list, hexagon_ring(cell)))]},
-        "properties": {"aggregate": True, "h3": key, **properties},
-    }
+    props = json.dumps({"aggregate": True, "h3": key, **properties}, separators=(",", ":"))
+    geometry = hexagon_geometry(cell)
+    return f'{{"type":"Feature","id":"{key}","geometry":{geometry},"properties":{props}}}'
 
 
-def _finish(run: Runner, features: list[dict], capped: bool, **aggregate: object) -> None:
-    run.answer.features_json = json.dumps(features, ensure_ascii=False, separators=(",", ":"))
+def _finish(run: Runner, features: list[dict | str], capped: bool, **aggregate: object) -> None:
+    """Set the answer's features (dicts or ready GeoJSON text) and its aggregate metadata."""
+    texts = [
+        f if isinstance(f, str) else json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+        for f in features
+    ]
+    run.answer.features_json = "[" + ",".join(texts) + "]"
     run.answer.meta |= {"count": len(features), "aggregate": aggregate}
     if capped:
         run.answer.meta["capped"] = True
