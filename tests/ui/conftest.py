@@ -83,7 +83,8 @@ def app_server(demo_url, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    """The one Playwright driver of the session (a second sync driver cannot run beside it)."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             raise FileNotFoundError("chromium is required in CI")
@@ -91,6 +92,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield p
+
+
+def launch(playwright, extra_args: tuple[str, ...] = ()):
+    """Headless Debian Chromium with our flags (never ``playwright install``)."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    browser = launch(playwright)
+    yield browser
+    browser.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -21,11 +20,11 @@ import pytest
 from sqlalchemy import text
 
 from geodata.engine import get_engine
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.ui.conftest import launch
 
 pytestmark = pytest.mark.slow
 
-WEBGL_ARGS = [*CHROMIUM_ARGS, "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+WEBGL_EXTRA = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
 """Software WebGL2 (SwiftShader through ANGLE): no GPU needed, same pixels on every host."""
 WALL = {"width": 1920, "height": 1080}
 LOADED = "window.onemap && window.onemap.twin && window.onemap.twin.loaded > 0"
@@ -50,18 +49,11 @@ _BRIGHT_JS = """async (png) => {
 
 
 @pytest.fixture(scope="module")
-def gl_browser():
+def gl_browser(playwright):
     """Headless Chromium with software WebGL."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            raise FileNotFoundError("chromium is required in CI")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=WEBGL_ARGS)
-        yield browser
-        browser.close()
+    browser = launch(playwright, WEBGL_EXTRA)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")
