@@ -36,6 +36,10 @@ ZOOMS = (10, 12, 14, 16, 18)
 SCREEN = (1600, 900)
 
 
+def p50(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
@@ -99,7 +103,7 @@ def bench_layers(url: str, runs: int) -> None:
     window = last_month(url)
     print(
         f"{'layer':18} {'zoom':>4} {'features':>8} {'gz KB':>7} {'api p95':>8} "
-        f"{'sql p95':>8} {'ratio':>6}"
+        f"{'sql p95':>8} {'ratio':>6} {'api p50':>8} {'sql p50':>8} {'ratio':>6}"
     )
     worst = 0.0
     for layer in LAYERS:
@@ -118,10 +122,13 @@ def bench_layers(url: str, runs: int) -> None:
                 sql.append(time_sql(url, answer.statements) if answer.statements else 0.0)
             a, s = p95(api) * 1000, p95(sql) * 1000
             ratio = a / s if s > 0.05 else float("nan")
+            m_api, m_sql = p50(api) * 1000, p50(sql) * 1000
+            median_ratio = m_api / m_sql if m_sql > 0.05 else float("nan")
             worst = max(worst, a)
             print(
                 f"{layer.id:18} {zoom:>4} {answer.meta['count']:>8} {size / 1024:>7.1f} "
-                f"{a:>7.1f}ms {s:>7.1f}ms {ratio:>6.2f}"
+                f"{a:>7.1f}ms {s:>7.1f}ms {ratio:>6.2f} "
+                f"{m_api:>7.1f}ms {m_sql:>7.1f}ms {median_ratio:>6.2f}"
             )
     print(f"worst api p95: {worst:.1f} ms")
 
