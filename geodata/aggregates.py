@@ -6,7 +6,9 @@ values into the colour ramp's ``level`` 0..5 relative to the largest value in vi
 
 Residents are never returned one by one: counts of active residents per cell (or per building
 when zoomed in), every group under the layer's ``min_count`` left out, and with ``care=<tag>``
-the number and share with that tag, withheld (``null``) when 1..min_count-1.
+the number and share with that tag, withheld (``null``) when 1..min_count-1. The counts come
+from the materialized ``resident_stats`` (one row per building, area and H3 r9 cell; see
+migration 0004), refreshed by the writers of residents — not from the resident table per request.
 """
 
 from __future__ import annotations
@@ -159,30 +161,29 @@ def counts(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None
 
 
 def _resident_where(layer: Layer, query: LayerQuery, viewer: Viewer):
-    where = conditions(layer, query, viewer, "t.geom && env.g")
-    where.add("t.status = 'active'")
-    return where
+    # resident_stats holds active residents only, one row per (building, area, H3 r9 cell)
+    return conditions(layer, query, viewer, "t.geom && env.g")
 
 
 def _tagged_sql(care: str | None) -> str:
     if care is None:
         return "NULL::bigint"
-    return "count(*) FILTER (WHERE t.care_tags @> CAST(:care AS varchar[]))"
+    return "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint"
 
 
 def residents_h3_sql(where: str, resolution: int, care: str | None) -> str:
     return f"""WITH {ENVELOPE}
-SELECT {cell_sql(resolution)} AS cell, count(*) AS n, {_tagged_sql(care)} AS k
-FROM resident AS t, env WHERE {where}
-GROUP BY 1 HAVING count(*) >= :min_count ORDER BY n DESC, cell LIMIT :fetch"""
+SELECT {cell_sql(resolution)} AS cell, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k
+FROM resident_stats AS t, env WHERE {where}
+GROUP BY 1 HAVING sum(t.n) >= :min_count ORDER BY n DESC, cell LIMIT :fetch"""
 
 
 def residents_building_sql(where: str, care: str | None) -> str:
     return f"""WITH {ENVELOPE},
 counts AS (
-    SELECT h.building_id AS b, count(*) AS n, {_tagged_sql(care)} AS k
-    FROM resident AS t JOIN house h ON h.id = t.house_id, env WHERE {where}
-    GROUP BY 1 HAVING count(*) >= :min_count ORDER BY n DESC, b LIMIT :fetch
+    SELECT t.building_id AS b, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k
+    FROM resident_stats AS t, env WHERE {where} AND t.building_id <> 0
+    GROUP BY 1 HAVING sum(t.n) >= :min_count ORDER BY n DESC, b LIMIT :fetch
 )
 SELECT c.b, c.n, c.k, ST_AsGeoJSON(ST_SimplifyPreserveTopology(b.geom, :tol), :digits)::text
 FROM counts c JOIN building b ON b.id = c.b ORDER BY c.n DESC, c.b"""
@@ -205,7 +206,7 @@ def _resident_groups(
     where = _resident_where(layer, query, viewer)
     params = where.params | {"fetch": query.limit + 1, "min_count": layer.min_count or 1}
     if care:
-        params["care"] = [care]
+        params["care"] = care
     if by_building:
         params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
         return run.all(residents_building_sql(where.sql, care), params), None

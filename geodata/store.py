@@ -81,6 +81,15 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
 
 
+def refresh_resident_stats(url: str, *, concurrently: bool = True) -> None:
+    """Recount ``resident_stats`` (resident counts per building and H3 cell) after writes of
+    residents or homes. ``concurrently`` keeps the map readable during the refresh."""
+    how = "CONCURRENTLY " if concurrently else ""
+    engine = get_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"REFRESH MATERIALIZED VIEW {how}resident_stats"))
+
+
 def feature_counts(url: str) -> dict[str, int]:
     """Row counts of the main tables (exact)."""
     from geodata.models import Base

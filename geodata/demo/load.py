@@ -11,6 +11,7 @@ from geodata.bulk import analyze, copy_rows, raw_connection, sync_sequences
 from geodata.demo.city import generate
 from geodata.demo.tables import TABLE_ORDER, Chunk, columns
 from geodata.errors import DemoError
+from geodata.store import refresh_resident_stats
 
 SEQUENCED = ("area", "road", "building", "house", "resident", "organization", "device", "facility",
              "event", "event_log")  # fmt: skip
@@ -90,6 +91,8 @@ def build_demo(
         analyze(conn, TABLE_ORDER)
         conn.commit()
         say("analyze: done")
+    refresh_resident_stats(url, concurrently=False)
+    say("resident stats: done")
     for table in TABLE_ORDER:
         say(f"{table}: {counts[table]:,}")
     return counts
