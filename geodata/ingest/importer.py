@@ -20,7 +20,7 @@ from geodata.errors import (
     OutsideCityExtent,
     SuspectedOffsetCRS,
 )
-from geodata.ingest import fuse, hints, stage, write
+from geodata.ingest import defer, fuse, hints, stage, write
 from geodata.ingest.csvgeom import CSVGeometry
 from geodata.ingest.mapping import GEOMETRY_KEYS, Mapping, resolve
 from geodata.ingest.readers import Reader, open_reader
@@ -227,9 +227,12 @@ def _run(
     fuse.match_other_sources(conn, schema, report.source, fields)
     by_action = write.update_fused(conn, schema, fields)
     write.assign_areas(conn, schema)
-    deferred = write.defer_indexes(conn, schema, staged - sum(by_action.values()))
+    incoming = staged - sum(by_action.values())
+    deferred = None
+    if defer.worth_deferring(conn, schema.table, incoming):
+        deferred = defer.defer(conn, schema.table)
     inserted, updated = write.insert_or_update(conn, schema, fields, report.source)
-    write.restore_indexes(conn, deferred)
+    defer.restore(conn, deferred)
     write.write_links(conn, schema, report.source)
     if schema.name == "residents":
         write.write_identities(conn, fields, report.source)

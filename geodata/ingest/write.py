@@ -155,39 +155,6 @@ def insert_new(
     ).rowcount
 
 
-BULK_ROWS = 100_000
-
-
-def defer_indexes(conn: psycopg.Connection, schema: LayerSchema, incoming: int) -> list[str]:
-    """For a bulk load into a table smaller than the load: drop the table's plain indexes (not
-    those behind primary keys or unique constraints) and return their definitions, so that
-    :func:`restore_indexes` rebuilds them in one sorted pass instead of row by row. Takes an
-    exclusive lock until commit; a failed import restores them by rolling back."""
-    if incoming < BULK_ROWS:
-        return []
-    bounded = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) x").format(
-        sql.Identifier(schema.table)
-    )
-    if conn.execute(bounded, (incoming,)).fetchone()[0] >= incoming:
-        return []
-    defs = conn.execute(
-        "SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-        (schema.table,),
-    ).fetchall()
-    for namespace, name, _ in defs:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(namespace, name)))
-    return [d for _, _, d in defs]
-
-
-def restore_indexes(conn: psycopg.Connection, definitions: list[str]) -> None:
-    """Recreate the indexes :func:`defer_indexes` dropped (definitions from the catalog)."""
-    for definition in definitions:
-        conn.execute(definition)
-
-
 def insert_or_update(
     conn: psycopg.Connection, schema: LayerSchema, fields: list[str], source: str
 ) -> tuple[int, int]:
