@@ -2,9 +2,10 @@
 
 The map never shows residents one by one: it shows counts per H3 cell or building. Counting
 millions of resident rows per request is too slow for a viewport API (0.4–0.7 s at 2.7 million
-residents), so the counts live in ``resident_stats``: one row per (building, area, H3 r9 cell)
-of active residents, with the number of people and the number per care tag. Writers of
-residents refresh it (``geodata.store.refresh_resident_stats``).
+residents), so the counts live in ``resident_stats``: one row per (building, area, H3 cells)
+of active residents, with the number of people and the number per care tag. (h3_r7 is part of
+the key: a point's r7 cell is not always the parent of its r9 cell — H3 cells do not nest
+exactly.) Writers of residents refresh it (``geodata.store.refresh_resident_stats``).
 
 Revision ID: 0004
 Revises: 0003
@@ -30,23 +31,25 @@ WITH people AS (
     SELECT building_id, area_id, h3_r7, h3_r9, count(*) AS n, (array_agg(loc))[1] AS loc
     FROM people GROUP BY building_id, area_id, h3_r7, h3_r9
 ), tags AS (
-    SELECT building_id, area_id, h3_r9, jsonb_object_agg(tag, k) AS care
+    SELECT building_id, area_id, h3_r7, h3_r9, jsonb_object_agg(tag, k) AS care
     FROM (
-        SELECT building_id, area_id, h3_r9, tag, count(*) AS k
-        FROM people, unnest(care_tags) AS tag GROUP BY building_id, area_id, h3_r9, tag
+        SELECT building_id, area_id, h3_r7, h3_r9, tag, count(*) AS k
+        FROM people, unnest(care_tags) AS tag
+        GROUP BY building_id, area_id, h3_r7, h3_r9, tag
     ) per_tag
-    GROUP BY building_id, area_id, h3_r9
+    GROUP BY building_id, area_id, h3_r7, h3_r9
 )
 SELECT g.building_id, g.area_id, g.h3_r7, g.h3_r9, g.n, coalesce(t.care, '{}') AS care,
        g.loc, g.loc AS geom
-FROM groups g LEFT JOIN tags t USING (building_id, area_id, h3_r9)
+FROM groups g LEFT JOIN tags t USING (building_id, area_id, h3_r7, h3_r9)
 """
 
 
 def upgrade() -> None:
     op.execute(RESIDENT_STATS)
     op.execute(
-        "CREATE UNIQUE INDEX ux_resident_stats_key ON resident_stats (building_id, area_id, h3_r9)"
+        "CREATE UNIQUE INDEX ux_resident_stats_key "
+        "ON resident_stats (building_id, area_id, h3_r7, h3_r9)"
     )
     op.execute("CREATE INDEX ix_resident_stats_geom ON resident_stats USING gist (geom)")
     op.execute("CREATE INDEX ix_resident_stats_area_id ON resident_stats (area_id)")
