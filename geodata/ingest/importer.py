@@ -21,6 +21,7 @@ from geodata.errors import (
     SuspectedOffsetCRS,
 )
 from geodata.ingest import defer, fuse, hints, stage, write
+from geodata.ingest.areas import AreaIndex
 from geodata.ingest.csvgeom import CSVGeometry
 from geodata.ingest.mapping import GEOMETRY_KEYS, Mapping, resolve
 from geodata.ingest.readers import Reader, open_reader
@@ -198,7 +199,8 @@ def _run(
     conn.execute("SET LOCAL onemap.area_assigned = 'on'")
     conn.execute("SET LOCAL jit = off")  # short set-based statements: compiling costs more
     stage.create_stage(conn, schema, fields)
-    staged = _stream(conn, reader, rules, report, rejects, progress, fields)
+    areas = None if schema.name == "areas" else AreaIndex(conn)
+    staged = _stream(conn, reader, rules, report, rejects, progress, fields, areas)
     report.add("skipped", reader.skipped)
     if reader.degenerate:
         report.notes.append(
@@ -226,7 +228,6 @@ def _run(
     fuse.link_known(conn, schema, report.source)
     fuse.match_other_sources(conn, schema, report.source, fields)
     by_action = write.update_fused(conn, schema, fields)
-    write.assign_areas(conn, schema)
     incoming = staged - sum(by_action.values())
     deferred = None
     if defer.worth_deferring(conn, schema.table, incoming):
@@ -241,28 +242,36 @@ def _run(
     report.add("merged", by_action.get("merge", 0))
 
 
-def _stream(conn, reader, rules, report, rejects, progress, fields) -> int:
-    """Read, validate and stage every batch; return the number of rows staged."""
+def _stream(conn, reader, rules, report, rejects, progress, fields, areas) -> int:
+    """Read, validate and stage every batch (one COPY for the whole file); return the number
+    of rows staged."""
     bar = _progress_bar(progress, reader.total, reader.path.name)
     staged = 0
     try:
-        for batch in reader.batches:
-            clean = validate_batch(batch, rules, fields)
-            report.add("read", len(batch.geoms))
-            report.add("repaired", clean.repaired)
-            rejects.add(clean.rejects)
-            if len(clean.outside_raw) and sum(map(len, rejects.outside_raw)) < hints.SAMPLE:
-                rejects.outside_raw.append(clean.outside_raw)
-            if rejects.writer or not rejects.count:
-                staged += stage.copy_batch(conn, clean, fields)
-            if bar is not None:
-                bar.update(len(batch.geoms))
-            elif callable(progress):
-                progress(report.counts["read"])
+        with stage.stage_copy(conn, fields) as copy:
+            for batch in reader.batches:
+                clean = _validated(batch, rules, report, rejects, fields)
+                if rejects.writer or not rejects.count:
+                    staged += stage.copy_batch(copy, clean, fields, areas)
+                if bar is not None:
+                    bar.update(len(batch.geoms))
+                elif callable(progress):
+                    progress(report.counts["read"])
     finally:
         if bar is not None:
             bar.close()
     return staged
+
+
+def _validated(batch, rules: Rules, report: ImportReport, rejects: _Rejects, fields):
+    """The clean rows of ``batch``; its refused rows and counts go to ``rejects``/``report``."""
+    clean = validate_batch(batch, rules, fields)
+    report.add("read", len(batch.geoms))
+    report.add("repaired", clean.repaired)
+    rejects.add(clean.rejects)
+    if len(clean.outside_raw) and sum(map(len, rejects.outside_raw)) < hints.SAMPLE:
+        rejects.outside_raw.append(clean.outside_raw)
+    return clean
 
 
 def _outside_text(rejects: _Rejects, report: ImportReport, rules: Rules) -> str:

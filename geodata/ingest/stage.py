@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
 
-from geodata.bulk import copy_rows
 from geodata.cells import h3_cells_array
+from geodata.ingest.areas import AreaIndex
 from geodata.ingest.report import RejectedRow
 from geodata.ingest.schema import LayerSchema
 from geodata.ingest.validate import CleanBatch
@@ -35,8 +38,8 @@ def create_stage(conn: psycopg.Connection, schema: LayerSchema, fields: list[str
         sql.SQL(
             "CREATE TEMP TABLE {} (row_no integer NOT NULL, source_id text, "
             "geom geometry(Geometry, 4326) NOT NULL, loc geometry(Point, 4326) NOT NULL, "
-            "h3_r7 bigint NOT NULL, h3_r9 bigint NOT NULL, {}target_id bigint, action text, "
-            "matched_by text) ON COMMIT DROP"
+            "h3_r7 bigint NOT NULL, h3_r9 bigint NOT NULL, area_id bigint, "
+            "{}target_id bigint, action text, matched_by text) ON COMMIT DROP"
         ).format(sql.Identifier(STAGE), sql.SQL("").join(c + sql.SQL(", ") for c in cols))
     )
 
@@ -49,25 +52,44 @@ def ewkb_hex_4326(geoms: np.ndarray) -> list[str]:
     return [f"{h[:8]}20E6100000{h[10:]}" for h in hexes.tolist()]
 
 
-def copy_batch(conn: psycopg.Connection, clean: CleanBatch, fields: list[str]) -> int:
-    """COPY the clean rows of a batch into the stage (loc and H3 cells computed here)."""
-    if not len(clean.rows):
+COPY_COLUMNS = ("row_no", "source_id", "geom", "loc", "h3_r7", "h3_r9", "area_id")
+
+
+@contextmanager
+def stage_copy(conn: psycopg.Connection, fields: list[str]) -> Iterator[psycopg.Copy]:
+    """One ``COPY`` into the stage for the whole file: the server parses and stores a batch
+    while Python reads and validates the next one (a COPY per batch would wait for the server
+    at the end of each)."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, [*COPY_COLUMNS, *fields]))
+    )
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
+        yield copy
+
+
+def copy_batch(
+    copy: psycopg.Copy, clean: CleanBatch, fields: list[str], areas: AreaIndex | None
+) -> int:
+    """Write the clean rows of a batch to the stage's COPY (loc, H3 cells and the covering area
+    computed here; areas themselves get theirs level by level when written)."""
+    n = len(clean.rows)
+    if not n:
         return 0
     lons, lats = shapely.get_x(clean.locs), shapely.get_y(clean.locs)
-    h7 = h3_cells_array(lons, lats, 7).tolist()
-    h9 = h3_cells_array(lons, lats, 9).tolist()
-    columns = ["row_no", "source_id", "geom", "loc", "h3_r7", "h3_r9", *fields]
     geom_hex = ewkb_hex_4326(clean.geoms)
     data = [
         clean.rows.tolist(),
         clean.columns["source_id"],
         geom_hex,
         geom_hex if clean.points else ewkb_hex_4326(clean.locs),
-        h7,
-        h9,
+        h3_cells_array(lons, lats, 7).tolist(),
+        h3_cells_array(lons, lats, 9).tolist(),
+        areas.assign(clean.locs) if areas is not None else [None] * n,
         *(clean.columns[f] for f in fields),
     ]
-    return copy_rows(conn, STAGE, columns, zip(*data, strict=True))
+    for row in zip(*data, strict=True):
+        copy.write_row(row)
+    return n
 
 
 def _delete_rows(conn: psycopg.Connection, rows: list[int]) -> None:
