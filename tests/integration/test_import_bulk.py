@@ -20,7 +20,8 @@ from tests.conftest import _server_url
 
 CATALOG = """
 SELECT (SELECT array_agg(d ORDER BY d) FROM
-        (SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid = 'device'::regclass) i),
+        (SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index
+         WHERE indrelid = 'device'::regclass) i),
        (SELECT array_agg(conname || ' ' || pg_get_constraintdef(oid) ORDER BY conname)
         FROM pg_constraint WHERE conrelid = 'device'::regclass)
 """
