@@ -73,6 +73,25 @@ def write_grid(path: Path, extent: tuple[float, float, float, float], k: int = 1
                         geometry_type="Polygon", crs="EPSG:4326")  # fmt: skip
 
 
+def check_sample(conn, n: int = 2000) -> int:
+    """How many of ``n`` sampled stored rows have a wrong H3 cell or area (the trigger's rule:
+    the deepest covering area, ties by id)."""
+    from geodata.cells import h3_cell
+
+    rows = conn.execute(
+        text(
+            "SELECT ST_X(loc), ST_Y(loc), h3_r7, h3_r9, area_id IS NOT DISTINCT FROM "
+            "(SELECT a.id FROM area a WHERE ST_Covers(a.geom, d.loc) "
+            "ORDER BY a.depth DESC, a.id LIMIT 1) FROM device d ORDER BY random() LIMIT :n"
+        ),
+        {"n": n},
+    ).all()
+    return sum(
+        1 for x, y, r7, r9, area_ok in rows
+        if r7 != h3_cell(x, y, 7) or r9 != h3_cell(x, y, 9) or not area_ok
+    )  # fmt: skip
+
+
 def libpq(url: str) -> str:
     """``PG:`` connection string for GDAL from a SQLAlchemy URL."""
     from sqlalchemy.engine import make_url
@@ -113,7 +132,10 @@ def main() -> None:
                 stored, assigned = conn.execute(
                     text("SELECT count(*), count(area_id) FROM device")
                 ).one()
+                wrong = check_sample(conn)
             get_engine(url).dispose()
+            if stored != args.rows or wrong:
+                raise SystemExit(f"wrong data: {stored:,} rows stored, {wrong} of the sample wrong")
             print(f"import_file: {ours:.1f} s  ({report.counts['inserted']:,} inserted, "
                   f"{stored:,} stored, {assigned:,} assigned to a grid)")  # fmt: skip
 
