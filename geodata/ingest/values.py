@@ -52,8 +52,16 @@ def parse(field: Field, series: pd.Series, tz: str) -> Parsed:
     return parser(field, series, missing)
 
 
+def _plain(series: pd.Series) -> list:
+    """The values of ``series`` as a Python list (iterating an Arrow-backed series directly
+    costs ~1 µs per value)."""
+    return series.to_numpy(dtype=object).tolist()
+
+
 def _parse_text(field: Field, series: pd.Series, missing: np.ndarray) -> Parsed:
-    values: list = [None if m else _text_value(v) for v, m in zip(series, missing, strict=True)]
+    values: list = [
+        None if m else _text_value(v) for v, m in zip(_plain(series), missing.tolist(), strict=True)
+    ]
     errors = {}
     if field.max_length:
         for i, v in enumerate(values):
@@ -145,7 +153,7 @@ def _parse_vocab(field: Field, series: pd.Series, missing: np.ndarray) -> Parsed
     values: list = []
     errors: dict[int, str] = {}
     cache: dict[object, str | None] = {}
-    for i, (v, m) in enumerate(zip(series, missing, strict=True)):
+    for i, (v, m) in enumerate(zip(_plain(series), missing.tolist(), strict=True)):
         if m:
             values.append(None)
             continue
