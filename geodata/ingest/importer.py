@@ -30,6 +30,7 @@ from geodata.ingest.schema import LAYERS, LayerSchema
 from geodata.ingest.validate import Rules, stage_fields, validate_batch
 from geodata.models import Base
 from geodata.settings import Settings
+from geodata.store import refresh_resident_stats
 
 EXAMPLES = 10
 DEFAULT_TZ = "Asia/Shanghai"
@@ -172,10 +173,16 @@ def import_file(
                 raise
     finally:
         rejects.close()
+    if layer in RESIDENT_COUNT_LAYERS:
+        refresh_resident_stats(url)
     if skip_bad:
         report.rejects_path = str(skip_bad)
     report.seconds = time.perf_counter() - started
     return report
+
+
+RESIDENT_COUNT_LAYERS = ("residents", "houses")
+"""Imports that change the map's resident counts (``resident_stats``)."""
 
 
 def _secret_columns(schema: LayerSchema, mapping: Mapping) -> frozenset[str]:

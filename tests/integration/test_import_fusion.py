@@ -142,6 +142,8 @@ def test_residents_with_the_same_id_number_merge(url, tmp_path):
     ]
     dump = rows(url, "SELECT string_agg(t::text, ' ') FROM resident_identity t")[0][0]
     assert id_number(1) not in dump and id_number(3) not in dump
+    # the map's resident counts were refreshed by the import
+    assert rows(url, "SELECT sum(n)::int FROM resident_stats") == [(3,)]
 
 
 def test_devices_with_the_same_serial_merge(url, tmp_path):
