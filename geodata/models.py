@@ -285,6 +285,27 @@ class Device(FeatureMixin, Base):
         ForeignKey("house.id", ondelete="SET NULL"), index=True
     )
     installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gateway_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gateway.id", ondelete="SET NULL"),
+        index=True,
+        comment="the gateway allowed to report for this device",
+    )
+
+
+class Gateway(Base):
+    """A device gateway that may post readings; authenticated by a per-gateway key."""
+
+    __tablename__ = "gateway"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    key_hash: Mapped[str] = mapped_column(
+        String(64), nullable=False, comment="SHA-256 hex of the gateway's key"
+    )
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
 
 
 class Reading(Base):
@@ -307,6 +328,22 @@ class Reading(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class ReadingReject(Base):
+    """A reading message refused by the intake, with the reason (counted, never crashing it)."""
+
+    __tablename__ = "reading_reject"
+    __table_args__ = (Index("ix_reading_reject_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    channel: Mapped[str] = mapped_column(String(16), nullable=False, comment="http or mqtt")
+    gateway: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(256), nullable=False)
+    payload: Mapped[str | None] = mapped_column(Text, comment="the message, truncated")
 
 
 class Facility(FeatureMixin, Base):
@@ -343,6 +380,16 @@ class Event(FeatureMixin, Base):
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
         Index("ix_event_reported_at", "reported_at"),
         Index("ix_event_status_due", "status", "due_at"),
+        # one open incident per rule and subject: no storms of duplicates
+        Index(
+            "ux_event_open_rule_subject",
+            "rule",
+            "subject",
+            unique=True,
+            postgresql_where=text(
+                "rule IS NOT NULL AND status NOT IN ('resolved', 'closed', 'rejected')"
+            ),
+        ),
     )
 
     category: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
@@ -366,6 +413,60 @@ class Event(FeatureMixin, Base):
         ForeignKey("building.id", ondelete="SET NULL"), index=True
     )
     rule: Mapped[str | None] = mapped_column(String(64), comment="early-warning rule, if any")
+    subject: Mapped[str | None] = mapped_column(
+        String(64), comment="what a rule fired about, e.g. 'device:42' or 'house:7'"
+    )
+    trigger: Mapped[dict | None] = mapped_column(
+        JSONB, comment="the readings/detections that made a rule fire"
+    )
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"),
+        index=True,
+        comment="likely duplicate of this earlier open incident",
+    )
+    department: Mapped[str | None] = mapped_column(String(64), comment="handling department")
+
+
+class EventCategory(Base):
+    """The incident taxonomy (modelled on GB/T 30428 urban-management events), with SLAs."""
+
+    __tablename__ = "event_category"
+    __table_args__ = (CheckConstraint("default_severity BETWEEN 1 AND 4", name="default_severity"),)
+
+    code: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="dotted code, e.g. fire_safety.blocked_lane"
+    )
+    parent: Mapped[str | None] = mapped_column(String(64), index=True, comment="group code")
+    name_zh: Mapped[str] = mapped_column(String(64), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(64), nullable=False)
+    default_severity: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="2")
+    sla_hours: Mapped[dict] = mapped_column(
+        JSONB, nullable=False, comment='hours to close by severity: {"1": 72, …, "4": 4}'
+    )
+    department: Mapped[str | None] = mapped_column(String(64))
+    standard_code: Mapped[str | None] = mapped_column(String(16), comment="GB/T 30428 code")
+    open311: Mapped[bool] = mapped_column(
+        Boolean,
+        nullable=False,
+        server_default="true",
+        comment="offered to residents as an Open311 service",
+    )
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+
+
+class EventReporter(Base):
+    """Who reported an incident (Open311 and the like): personal data, withheld and audited."""
+
+    __tablename__ = "event_reporter"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_name: Mapped[str | None] = mapped_column(String(64))
+    last_name: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(64), comment="Open311 device_id / app")
 
 
 class EventLog(Base):
@@ -467,8 +568,9 @@ class SourceLink(Base):
     entity_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     source: Mapped[str] = mapped_column(String(64), nullable=False)
     source_id: Mapped[str] = mapped_column(String(128), nullable=False)
-    matched_by: Mapped[str] = mapped_column(String(32), nullable=False,
-                                            comment="footprint_overlap, id_hash, serial …")
+    matched_by: Mapped[str] = mapped_column(
+        String(32), nullable=False, comment="footprint_overlap, id_hash, serial …"
+    )
     linked_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
@@ -487,8 +589,9 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(String(64), nullable=False)
     file_name: Mapped[str] = mapped_column(String(256), nullable=False)
     crs: Mapped[str | None] = mapped_column(String(64))
-    counts: Mapped[dict] = mapped_column(JSONB, nullable=False,
-                                         comment="inserted, updated, merged, repaired, rejected")
+    counts: Mapped[dict] = mapped_column(
+        JSONB, nullable=False, comment="inserted, updated, merged, repaired, rejected"
+    )
     actor: Mapped[str | None] = mapped_column(String(64))
 
 
