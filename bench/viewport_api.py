@@ -157,9 +157,10 @@ def browser_paint(url: str) -> None:
     """First map paint and bytes transferred for the home page in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from tests.ui.conftest import CHROMIUM_ARGS, _free_port, _wait_until_serving
+    from tests.conftest import free_port
+    from tests.ui.conftest import CHROMIUM_ARGS, _wait_until_serving
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
     proc = subprocess.Popen(
         [sys.executable, "app.py"],

@@ -75,7 +75,8 @@ def _postgres_can_reach(path: Path) -> bool:
     return subprocess.run(probe, check=False, capture_output=True).returncode == 0
 
 
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something listens on ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
@@ -225,8 +226,9 @@ class EmbeddedStore:
         """Create the cluster if needed and start it; reuse it if it is already running."""
         self.init()
         if self.running():
+            self.port = self._running_port()
             return
-        if _port_open(self.port):
+        if port_in_use(self.port):
             raise StoreError(
                 f"port {self.port} is taken by another server; "
                 "set ONEMAP_EMBEDDED_PORT to a free one"
@@ -246,6 +248,11 @@ class EmbeddedStore:
         )
         self.started_here = True
         self._ensure_database()
+
+    def _running_port(self) -> int:
+        """The port the running server listens on (line 4 of postmaster.pid)."""
+        lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else self.port
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: clean, in-flight transactions rolled back)."""

@@ -10,6 +10,7 @@ Set ONEMAP_TEST_KEEP_CLUSTER=1 to leave the embedded cluster running after the s
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from geodata.embedded import EmbeddedStore
+from geodata.embedded import EmbeddedStore, port_in_use
 from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT, Settings
 from geodata.store import drop_database, embedded_store, migrate, recreate_database
@@ -26,6 +27,13 @@ from geodata.store import drop_database, embedded_store, migrate, recreate_datab
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEMO_TEST_SCALE = 0.25
 DEMO_TEST_SEED = 7
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def shared_data(*parts: str) -> Path:
@@ -45,6 +53,8 @@ def cluster() -> Iterator[EmbeddedStore | None]:
         yield None
         return
     store = embedded_store(Settings(database_url=None))
+    if not store.running() and port_in_use(store.port):
+        store.port = free_port()  # another server holds the default port: use a free one
     store.start()
     yield store
     if not os.environ.get("ONEMAP_TEST_KEEP_CLUSTER"):

@@ -11,22 +11,17 @@ import sys
 import psycopg
 import pytest
 
-from geodata.embedded import EmbeddedStore, _port_open
+from geodata.embedded import EmbeddedStore, port_in_use
 from geodata.errors import StoreError
 from geodata.settings import PROJECT_ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
 def scratch_store():
     """A throwaway cluster inside the project's data folder (the postgres user can reach it)."""
     root = PROJECT_ROOT / ".onemap" / f"test-embedded-{os.getpid()}"
-    store = EmbeddedStore(root=root, port=_free_port(), database="scratch")
+    store = EmbeddedStore(root=root, port=free_port(), database="scratch")
     yield store
     store.stop()
     shutil.rmtree(root, ignore_errors=True)
@@ -53,7 +48,7 @@ def test_restart_keeps_the_data(scratch_store):
         conn.execute("CREATE TABLE kept (id int, g geometry(Point, 4326))")
         conn.execute("INSERT INTO kept VALUES (1, ST_SetSRID(ST_Point(117.28, 31.86), 4326))")
     scratch_store.stop()
-    assert not scratch_store.running() and not _port_open(scratch_store.port)
+    assert not scratch_store.running() and not port_in_use(scratch_store.port)
     scratch_store.start()
     with psycopg.connect(_libpq(scratch_store.url())) as conn:
         row = conn.execute("SELECT id, ST_AsText(g) FROM kept").fetchone()
@@ -62,9 +57,10 @@ def test_restart_keeps_the_data(scratch_store):
 
 def test_a_second_opener_reuses_the_running_server(scratch_store):
     scratch_store.start()
-    other = EmbeddedStore(root=scratch_store.root, port=scratch_store.port, database="scratch")
+    other = EmbeddedStore(root=scratch_store.root, port=free_port(), database="scratch")
     other.start()
     assert other.running() and not other.started_here
+    assert other.port == scratch_store.port  # learnt from the running server
     other.stop_if_started_here()  # must not stop a server it did not start
     assert scratch_store.running()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from geodata.settings import PROJECT_ROOT
+from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,11 +30,6 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = PROJECT_ROOT / ".onemap" / "artifacts"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -61,7 +56,7 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def app_server(demo_url, tmp_path_factory) -> Iterator[str]:
     """``python app.py`` on a free port against the test city; stopped with SIGTERM."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
     env = {**os.environ, "DATABASE_URL": demo_url, "ONEMAP_PORT": str(port)}
     with log.open("wb") as out:

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 10:39:00.975995
+Create Date: 2026-11-27 10:39:41.224011
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gateway")),
         sa.UniqueConstraint("name", name=op.f("uq_gateway_name")),
     )
+    op.create_table(
+        "reading_reject",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column(
+            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.Column("channel", sa.String(length=16), nullable=False, comment="http or mqtt"),
+        sa.Column("gateway", sa.String(length=64), nullable=True),
+        sa.Column("reason", sa.String(length=256), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=True, comment="the message, truncated"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reading_reject")),
+    )
+    op.create_index("ix_reading_reject_at", "reading_reject", ["at"], unique=False)
     op.create_table(
         "event_reporter",
         sa.Column("event_id", sa.BigInteger(), nullable=False),
@@ -178,6 +191,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_device_gateway_id"), table_name="device")
     op.drop_column("device", "gateway_id")
     op.drop_table("event_reporter")
+    op.drop_index("ix_reading_reject_at", table_name="reading_reject")
+    op.drop_table("reading_reject")
     op.drop_table("gateway")
     op.drop_index(op.f("ix_event_category_parent"), table_name="event_category")
     op.drop_table("event_category")
