@@ -20,6 +20,11 @@ have_postgis() {
 if [ -z "${DATABASE_URL:-}${ONEMAP_DATABASE_URL:-}" ] && ! have_postgis; then
     missing+=(postgresql postgresql-postgis)
 fi
+# The MQTT broker of the live twin (an external one: ONEMAP_MQTT_URL).
+if [ -z "${ONEMAP_MQTT_URL:-}" ] && ! command -v mosquitto >/dev/null 2>&1 \
+        && [ ! -x /usr/sbin/mosquitto ]; then
+    missing+=(mosquitto)
+fi
 if [ "$mode" = test ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)  # GDAL's own tools judge our files
