@@ -66,6 +66,39 @@ class Settings(BaseSettings):
     demo_scale: float = Field(default=1.0, description="Scale of the demo city built on first run.")
     demo_seed: int = 2024
 
+    # --- Open311 GeoReport v2 (residents' reports) ----------------------------------------
+    open311_api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='Open311 clients allowed to POST, as {"client name": "api key"} (JSON in '
+        "ONEMAP_OPEN311_API_KEYS). Empty: every POST is refused with 403.",
+    )
+    open311_jurisdiction_id: str | None = Field(
+        default=None,
+        description="If set, a request naming another jurisdiction_id is refused (404).",
+    )
+    open311_duplicate_radius_m: float = Field(
+        default=50.0, description="A report this close to an open one of its category …"
+    )
+    open311_duplicate_hours: float = Field(
+        default=48.0, description="… and this recent is linked to it as a likely duplicate."
+    )
+
+    # --- outreach (智能外呼): the audited path personal data leaves by ----------------------
+    outreach_radius_m: float = Field(
+        default=100.0, description="Residents within this many metres of an incident are listed."
+    )
+    outreach_webhook_url: str | None = Field(
+        default=None, description="Telephony/SMS provider webhook receiving outreach lists."
+    )
+    outreach_webhook_secret: str = Field(
+        default="onemap-outreach-secret-change-me",
+        description="HMAC-SHA256 key signing webhook bodies (X-OneMap-Signature). Change it.",
+    )
+    outreach_timeout_s: float = Field(default=10.0, description="Webhook timeout per attempt.")
+    outreach_retries: int = Field(
+        default=2, description="Further attempts after a failed webhook call (5xx or network)."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
