@@ -26,8 +26,20 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
                 id_hash_key=settings.id_hash_key,
                 progress=progress,
             )
+        _seed_taxonomy(store.url, progress)
     except BaseException:
         store.close()
         raise
     progress(f"store ready in {time.perf_counter() - started:.1f} s")
     return store
+
+
+def _seed_taxonomy(url: str, progress: Callable[[str], None]) -> None:
+    """Insert the default incident categories that are missing (edited rows are kept)."""
+    from geodata.engine import get_engine
+    from twin.taxonomy import ensure_taxonomy
+
+    with get_engine(url).begin() as conn:
+        added = ensure_taxonomy(conn)
+    if added:
+        progress(f"incident taxonomy: {added} categories added")

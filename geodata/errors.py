@@ -41,3 +41,14 @@ class OutsideCityExtent(ImportRejected):
 
 class SuspectedOffsetCRS(ImportRejected):
     """Data given as WGS84 fits the stored areas much better read as GCJ-02 or BD-09."""
+
+
+class WorkflowError(OneMapError):
+    """An incident cannot be created or moved as asked (unknown category, a transition that is
+    illegal from its status, not allowed for the actor, or missing a required reason); nothing
+    was changed. ``event_id`` and ``action`` say which."""
+
+    def __init__(self, message: str, *, event_id: int | None = None, action: str | None = None):
+        super().__init__(message)
+        self.event_id = event_id
+        self.action = action
