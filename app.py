@@ -18,6 +18,7 @@ from api import layers_blueprint
 from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.deck import blueprint as deck_blueprint
 from api.export import blueprint as export_blueprint
+from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.register_blueprint(deck_blueprint)
     app.server.register_blueprint(export_blueprint)
     app.server.register_blueprint(ogc_blueprint)
+    app.server.register_blueprint(live_blueprint)
     app.layout = shell.layout(settings.language)
     return app
 
