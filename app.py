@@ -20,9 +20,11 @@ from api.deck import blueprint as deck_blueprint
 from api.export import blueprint as export_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
+from api.readings import blueprint as readings_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from pages import i18n, shell
+from twin.service import start_background
 
 log = logging.getLogger("onemap")
 
@@ -47,6 +49,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.register_blueprint(export_blueprint)
     app.server.register_blueprint(ogc_blueprint)
     app.server.register_blueprint(live_blueprint)
+    app.server.register_blueprint(readings_blueprint)
     app.layout = shell.layout(settings.language)
     return app
 
@@ -65,13 +68,17 @@ def main() -> None:
         store = prepare(settings)
     except KeyboardInterrupt:
         sys.exit(130)
+    background = None
     try:
+        background = start_background(settings, store.url)
         app = create_app(settings, store.url)
         log.info("OneMap serving on http://%s:%s", settings.host, settings.port)
         serve(app.server, host=settings.host, port=settings.port, threads=8, ident="OneMap")
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        if background is not None:
+            background.stop()
         store.close()
     sys.exit(0)
 

@@ -66,6 +66,40 @@ class Settings(BaseSettings):
     demo_scale: float = Field(default=1.0, description="Scale of the demo city built on first run.")
     demo_seed: int = 2024
 
+    # --- the live twin: readings intake, MQTT, background services ------------------------
+    twin_alarm_thresholds: dict[str, float] = Field(
+        default={"gas": 20.0, "smoke": 10.0, "electric": 80.0, "manhole": 15.0},
+        description="Per device kind: a reading value at or above this puts the device in alarm "
+        "(gas %LEL, smoke obscuration %/m, electric leakage mA, manhole tilt degrees).",
+    )
+    twin_max_batch: int = Field(default=10_000, description="Most readings per intake batch.")
+    twin_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, description="Largest accepted POST /api/readings body."
+    )
+    twin_max_clock_skew_s: float = Field(
+        default=300.0, description="Readings stamped further in the future are refused."
+    )
+    twin_max_age_days: float = Field(
+        default=400.0, description="Readings older than this are refused (stale backlog)."
+    )
+    twin_sweep_interval_s: float = Field(
+        default=30.0, description="How often time-based rules and overdue escalation run."
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="External MQTT broker, mqtt://[user:password@]host:port. Unset: OneMap "
+        "starts its own Mosquitto on 127.0.0.1 (conf and persistence in <data_dir>/mqtt).",
+    )
+    mqtt_port: int = Field(default=18830, description="Port of the embedded Mosquitto (0: free).")
+    mqtt_topic: str = Field(
+        default="onemap/+/readings", description="Topic filter of readings; + is the gateway."
+    )
+    mqtt_bin: Path = Field(default=Path("/usr/sbin/mosquitto"), description="Mosquitto binary.")
+    mqtt_batch_size: int = Field(default=2000, description="Readings per intake transaction.")
+    mqtt_batch_wait_s: float = Field(
+        default=0.05, description="Longest wait for more messages before an intake batch."
+    )
+
     # --- Open311 GeoReport v2 (residents' reports) ----------------------------------------
     open311_api_keys: dict[str, str] = Field(
         default_factory=dict,

@@ -1,0 +1,254 @@
+"""The MQTT readings subscriber: batches broker messages into :func:`twin.intake.ingest`.
+
+Topic ``onemap/<gateway>/readings`` (the ``+`` of ``mqtt_topic`` names the gateway). Payload:
+one reading ``{"key": K, "device": …, "ts": …, "value": …, "payload": {…}}`` or a batch
+``{"key": K, "readings": [{…}, …]}``. The gateway is authenticated by its key *in the message*
+(SHA-256 compared with ``gateway.key_hash``), the same key as the HTTP header: Mosquitto cannot
+check our SHA-256 key hashes, and a key per message keeps the embedded broker configuration-free.
+Messages with a bad key, bad JSON or a bad shape are counted and written to ``reading_reject``
+(without the key); they never stop the subscriber.
+
+Delivery is at least once: QoS 1, a persistent session, and messages acknowledged only after the
+batch is committed (paho's ``manual_ack``); idempotent storage makes redelivery harmless. paho
+reconnects on its own; a failing store is retried with back-off, holding the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import text
+
+from geodata.engine import get_engine
+from geodata.settings import Settings
+from twin.gateways import hash_key
+from twin.intake import _raw, ingest, record_rejects
+
+log = logging.getLogger("onemap.mqtt")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class _UTCClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Message:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+def parse_url(url: str) -> tuple[str, int, str | None, str | None]:
+    """host, port, username, password of ``mqtt://[user:pass@]host[:port]``."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    return parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password
+
+
+def gateway_of(topic: str, topic_filter: str) -> str | None:
+    """The topic level that matches the filter's ``+`` (the gateway name)."""
+    levels, pattern = topic.split("/"), topic_filter.split("/")
+    if "+" not in pattern or len(levels) != len(pattern):
+        return None
+    return levels[pattern.index("+")] or None
+
+
+def client(client_id: str, clean: bool = True) -> mqtt.Client:
+    """A paho 2.x client (version-2 callbacks, MQTT 3.1.1)."""
+    return mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean,
+        protocol=mqtt.MQTTv311,
+    )
+
+
+class Subscriber:
+    """Consumes readings from ``mqtt_url`` into the store at ``store_url`` (a thread)."""
+
+    def __init__(
+        self,
+        mqtt_url: str,
+        store_url: str,
+        settings: Settings,
+        clock: Clock | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store_url = store_url
+        self.clock = clock or _UTCClock()
+        self.topic = settings.mqtt_topic
+        self.host, self.port, user, password = parse_url(mqtt_url)
+        self.counts: Counter[str] = Counter()
+        self.incidents: list[int] = []
+        self._queue: queue.Queue[_Message] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._keys: dict[str, str] = {}
+        self._keys_at = 0.0
+        self._client = client(client_id or f"onemap-intake-{uuid.uuid4().hex[:8]}", clean=False)
+        self._client.manual_ack_set(True)
+        if user:
+            self._client.username_pw_set(user, password)
+        self._client.reconnect_delay_set(0.5, 10)
+        self._client.max_inflight_messages_set(1000)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._worker = threading.Thread(target=self._run, name="onemap-mqtt-intake", daemon=True)
+
+    # --- paho callbacks (network thread) ----------------------------------------------------
+    def _on_connect(self, client, _userdata, _flags, reason_code, _props) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT connect refused: %s", reason_code)
+            return
+        client.subscribe(self.topic, qos=1)
+        self._connected.set()
+        log.info("MQTT subscriber connected to %s:%s (%s)", self.host, self.port, self.topic)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
+        self._connected.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT disconnected (%s); reconnecting", reason_code)
+
+    def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
+        self._queue.put(_Message(msg.topic, msg.payload, msg.mid, msg.qos))
+
+    # --- life cycle -------------------------------------------------------------------------
+    def start(self, wait: float = 10.0) -> Subscriber:
+        """Connect (retrying in the background) and start consuming."""
+        self._client.connect_async(self.host, self.port, keepalive=30)
+        self._client.loop_start()
+        self._worker.start()
+        if wait and not self._connected.wait(wait):
+            log.warning("MQTT broker %s:%s not reachable yet; still trying", self.host, self.port)
+        return self
+
+    def stop(self, drain: float = 5.0) -> None:
+        """Finish the queued messages (up to ``drain`` seconds), then disconnect."""
+        deadline = time.monotonic() + drain
+        while not self._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._stop.set()
+        self._worker.join(drain + 5)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def wait_for(self, total_messages: int, timeout: float = 30.0) -> bool:
+        """Wait until ``total_messages`` messages have been handled (tests, bench)."""
+        deadline = time.monotonic() + timeout
+        while self.counts["messages"] < total_messages:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    # --- the worker -------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._take()
+            if not batch:
+                continue
+            delay = 0.2
+            while True:
+                try:
+                    self._handle(batch)
+                    break
+                except Exception:
+                    log.exception("intake of %d MQTT messages failed; retrying", len(batch))
+                    self.counts["store_errors"] += 1
+                    if self._stop.wait(delay):
+                        return  # unacked: the broker redelivers to the persistent session
+                    delay = min(delay * 2, 10.0)
+            for m in batch:
+                if m.qos:
+                    self._client.ack(m.mid, m.qos)
+            self.counts["messages"] += len(batch)
+
+    def _take(self) -> list[_Message]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.settings.mqtt_batch_wait_s
+        while len(batch) < self.settings.mqtt_batch_size:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self._queue.get_nowait() if left <= 0 else self._queue.get(timeout=left)
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _key_hashes(self, conn, force: bool = False) -> dict[str, str]:
+        if force or time.monotonic() - self._keys_at > 30:
+            rows = conn.execute(text("SELECT name, key_hash FROM gateway WHERE active")).all()
+            self._keys = {name: h for name, h in rows}
+            self._keys_at = time.monotonic()
+        return self._keys
+
+    def _handle(self, batch: list[_Message]) -> None:
+        now = self.clock.now()
+        per_gateway: dict[str, list[object]] = {}
+        rejects: list[tuple[str | None, str, object]] = []
+        with get_engine(self.store_url).begin() as conn:
+            keys = self._key_hashes(conn)
+            for m in batch:
+                gateway = gateway_of(m.topic, self.topic)
+                try:
+                    body = json.loads(m.payload)
+                except (UnicodeDecodeError, ValueError):
+                    rejects.append(
+                        (gateway, "message is not JSON", m.payload[:2000].decode(errors="replace"))
+                    )
+                    continue
+                if not isinstance(body, dict):
+                    rejects.append((gateway, "message must be a JSON object", body))
+                    continue
+                key = body.pop("key", None)
+                if gateway is None:
+                    rejects.append((None, f"topic {m.topic!r} names no gateway", body))
+                    continue
+                if gateway not in keys:
+                    keys = self._key_hashes(conn, force=True)
+                expected = keys.get(gateway)
+                if not isinstance(key, str) or expected is None or hash_key(key) != expected:
+                    rejects.append((gateway, "unknown gateway or bad key", body))
+                    continue
+                readings = body.get("readings", [body]) if "readings" in body else [body]
+                if not isinstance(readings, list):
+                    rejects.append((gateway, "readings must be a list", body))
+                    continue
+                per_gateway.setdefault(gateway, []).extend(readings)
+            raw = _raw(conn)
+            for gateway, reason, msg in rejects:
+                record_rejects(raw, "mqtt", gateway, [(reason, msg)], now)
+            totals: Counter[str] = Counter(rejected=len(rejects), malformed=len(rejects))
+            found: list[int] = []
+            for gateway, readings in per_gateway.items():
+                result = ingest(conn, gateway, readings, "mqtt", now, self.settings)
+                totals.update(
+                    stored=result.stored, duplicates=result.duplicates, rejected=result.rejected
+                )
+                found.extend(result.incidents)
+        self.counts.update(totals)
+        self.incidents.extend(found)

@@ -1,0 +1,115 @@
+"""The live twin's background services: the broker, the MQTT intake and the periodic sweeper.
+
+:func:`start_background` starts, in order, the embedded Mosquitto (unless ``mqtt_url`` names an
+external broker), the MQTT subscriber thread and a sweeper thread that every
+``twin_sweep_interval_s`` runs ``twin.rules.sweep(session, now)`` (time-based rules: silent door
+sensors, offline devices …) and ``twin.workflow.escalate_overdue(session, now)``, each in its
+own transaction. :meth:`Background.stop` stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from geodata.engine import get_engine
+from geodata.settings import Settings
+from twin.broker import EmbeddedBroker
+from twin.clock import Clock, SystemClock
+from twin.mqtt import Subscriber
+
+log = logging.getLogger("onemap.twin")
+
+SWEEPS = (("twin.rules", "sweep"), ("twin.workflow", "escalate_overdue"))
+
+
+def _sweep_jobs() -> list[tuple[str, Callable]]:
+    jobs = []
+    for module, name in SWEEPS:
+        try:
+            fn = getattr(importlib.import_module(module), name, None)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            fn = None
+        if fn is None:
+            log.warning("%s.%s not available: skipped by the sweeper", module, name)
+        else:
+            jobs.append((f"{module}.{name}", fn))
+    return jobs
+
+
+def sweep_once(store_url: str, now, jobs: list[tuple[str, Callable]] | None = None) -> dict:
+    """Run every sweep job once, each in its own transaction; returns what each returned."""
+    out = {}
+    for label, fn in _sweep_jobs() if jobs is None else jobs:
+        try:
+            with Session(get_engine(store_url)) as session, session.begin():
+                out[label] = fn(session, now)
+        except Exception:
+            log.exception("%s failed", label)
+            out[label] = None
+    return out
+
+
+@dataclass
+class Background:
+    """What :func:`start_background` started."""
+
+    broker: EmbeddedBroker | None
+    subscriber: Subscriber | None
+    mqtt_url: str | None
+    sweeper: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    sweeps: int = 0
+
+    def stop(self) -> None:
+        """Stop the sweeper, drain and stop the subscriber, stop the embedded broker."""
+        self._stop.set()
+        if self.sweeper is not None:
+            self.sweeper.join(30)
+        if self.subscriber is not None:
+            self.subscriber.stop()
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def start_background(
+    settings: Settings,
+    store_url: str,
+    clock: Clock | None = None,
+    *,
+    sweep: bool = True,
+    client_id: str = "onemap-intake",
+) -> Background:
+    """Start the broker (embedded unless ``mqtt_url``), the MQTT intake and the sweeper."""
+    clock = clock or SystemClock()
+    broker = None
+    mqtt_url = settings.mqtt_url
+    if not mqtt_url:
+        broker = EmbeddedBroker.from_settings(settings).start()
+        mqtt_url = broker.url
+        log.info("embedded MQTT broker on %s (pid %s)", mqtt_url, broker.process.pid)
+    try:
+        subscriber = Subscriber(mqtt_url, store_url, settings, clock, client_id=client_id).start()
+    except BaseException:
+        if broker is not None:
+            broker.stop()
+        raise
+    bg = Background(broker, subscriber, mqtt_url)
+    if sweep:
+        jobs = _sweep_jobs()
+
+        def loop() -> None:
+            while not bg._stop.wait(settings.twin_sweep_interval_s):
+                sweep_once(store_url, clock.now(), jobs)
+                bg.sweeps += 1
+
+        bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)
+        bg.sweeper.start()
+    return bg
