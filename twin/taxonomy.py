@@ -154,7 +154,6 @@ def ensure_taxonomy(db: Connection | Session) -> int:
     Idempotent; rows already in the table (edited or not) are left as they are.
     """
     rows = [asdict(spec) for spec in DEFAULT_TAXONOMY]
-    stmt = (
-        insert(EventCategory.__table__).values(rows).on_conflict_do_nothing(index_elements=["code"])
-    )
-    return db.execute(stmt).rowcount
+    table = EventCategory.__table__
+    stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=["code"])
+    return len(db.execute(stmt.returning(table.c.code)).all())
