@@ -230,3 +230,48 @@ def test_ingest_trusted_path_and_unknown_gateway(intake_url, world):
         assert (res.stored, res.rejected) == (0, 1)
         assert "gateway" in res.reasons[0][1]
         conn.rollback()
+
+
+def test_cli_gateway_add_prints_key_once_and_assigns_area_devices(intake_url):
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.factories import add_area
+
+    with Session(get_engine(intake_url)) as s, s.begin():
+        grid = add_area(s, "grid", (118.00, 32.00, 118.01, 32.01), code="TCLI-GRID")
+        s.add(Device(kind="smoke", serial="SMK-CLI", geom=point(118.005, 32.005)))
+        s.flush()
+        assert grid.id
+    env = {**os.environ, "DATABASE_URL": intake_url}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twin",
+            "gateway",
+            "add",
+            "gw-cli",
+            "--devices-of-area",
+            "TCLI-GRID",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    key = out.stdout.strip()
+    assert key.startswith("gk_") and "devices assigned: 1" in out.stderr
+    with get_engine(intake_url).connect() as c:
+        stored = c.execute(text("SELECT key_hash FROM gateway WHERE name = 'gw-cli'")).scalar()
+        owner = c.execute(
+            text(
+                "SELECT g.name FROM device d JOIN gateway g ON g.id = d.gateway_id "
+                "WHERE d.serial = 'SMK-CLI'"
+            )
+        ).scalar()
+    assert stored != key and len(stored) == 64 and owner == "gw-cli"
+    from twin.gateways import hash_key
+
+    assert stored == hash_key(key)

@@ -1,0 +1,98 @@
+"""The live twin's command line: ``python -m twin COMMAND``.
+
+``gateway add NAME [--devices-of-area CODE]`` creates a gateway (or gives it a new key), prints
+the key once — only its SHA-256 is stored — and assigns it the devices of an area that have no
+gateway yet; ``gateway list``; ``gateway disable NAME``. Feature modules beside this one add
+their own subcommands through ``register(subparsers, settings)`` (see ``COMMAND_MODULES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sqlalchemy import text
+
+from geodata.engine import session_scope
+from geodata.settings import Settings, get_settings
+from geodata.store import open_store
+from twin.gateways import add_gateway
+
+COMMAND_MODULES: tuple[str, ...] = ("twin.outreach_cli",)
+
+
+def cmd_gateway_add(settings: Settings, args: argparse.Namespace) -> int:
+    store = open_store(settings)
+    try:
+        with session_scope(store.url) as session:
+            gid, key, assigned = add_gateway(session, args.name, args.devices_of_area)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"gateway {args.name} (id {gid}); devices assigned: {assigned}", file=sys.stderr)
+    print(
+        "key (shown once, store it in the gateway; send it as X-Gateway-Key or 'key'):",
+        file=sys.stderr,
+    )
+    print(key)
+    return 0
+
+
+def cmd_gateway_list(settings: Settings, _args: argparse.Namespace) -> int:
+    store = open_store(settings)
+    with session_scope(store.url) as session:
+        rows = session.execute(
+            text(
+                "SELECT g.id, g.name, g.active, count(d.id) AS devices FROM gateway g "
+                "LEFT JOIN device d ON d.gateway_id = g.id GROUP BY g.id ORDER BY g.name"
+            )
+        ).all()
+    for r in rows:
+        print(f"{r.id:>6}  {r.name:<32} {'active' if r.active else 'disabled':<9} {r.devices:>8}")
+    return 0
+
+
+def cmd_gateway_disable(settings: Settings, args: argparse.Namespace) -> int:
+    store = open_store(settings)
+    with session_scope(store.url) as session:
+        n = session.execute(
+            text("UPDATE gateway SET active = false WHERE name = :n"), {"n": args.name}
+        ).rowcount
+    if not n:
+        print(f"error: no gateway {args.name!r}", file=sys.stderr)
+        return 2
+    print(f"gateway {args.name} disabled")
+    return 0
+
+
+def parser(settings: Settings) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m twin", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    gw = sub.add_parser("gateway", help="device gateways and their keys").add_subparsers(
+        dest="action", required=True
+    )
+    add = gw.add_parser("add", help="create a gateway (or rotate its key); prints the key once")
+    add.add_argument("name")
+    add.add_argument("--devices-of-area", metavar="CODE", help="assign this area's devices")
+    add.set_defaults(fn=cmd_gateway_add)
+    gw.add_parser("list", help="gateways and their device counts").set_defaults(fn=cmd_gateway_list)
+    dis = gw.add_parser("disable", help="refuse a gateway's key from now on")
+    dis.add_argument("name")
+    dis.set_defaults(fn=cmd_gateway_disable)
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name).register(sub, settings)
+        except ModuleNotFoundError:
+            continue
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    args = parser(settings).parse_args(argv)
+    return args.fn(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
