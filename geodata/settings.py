@@ -133,6 +133,35 @@ class Settings(BaseSettings):
         default=2, description="Further attempts after a failed webhook call (5xx or network)."
     )
 
+    # --- the live twin: early-warning rules (twin/rules) --------------------------------------
+    twin_alarm_max_age_minutes: float = Field(
+        default=60.0, description="Smoke/gas alarm readings older than this (late) open nothing."
+    )
+    twin_door_inactive_hours: float = Field(
+        default=24.0, description="Elderly living alone: no door opening for this long (久未出门)."
+    )
+    twin_door_out_hours: float = Field(
+        default=12.0,
+        description="Elderly living alone: went out, no return for this long (久出未归).",
+    )
+    twin_fire_lane_minutes: float = Field(
+        default=10.0,
+        description="A vehicle detected in a fire lane for this long opens an incident.",
+    )
+    twin_fire_lane_gap_minutes: float = Field(
+        default=3.0, description="Detections further apart than this are not one continuous stay."
+    )
+    twin_dog_sightings: int = Field(
+        default=3, description="Large-dog sightings in one H3 cell (r9) within the window to alert."
+    )
+    twin_dog_window_hours: float = Field(default=24.0, description="Window of the dog rule.")
+    twin_offline_minutes: float = Field(
+        default=30.0, description="A device silent for this long is offline (maintenance incident)."
+    )
+    twin_sweep_max_incidents: int = Field(
+        default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
