@@ -20,6 +20,7 @@ from api.deck import blueprint as deck_blueprint
 from api.export import blueprint as export_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
+from api.open311 import blueprint as open311_blueprint
 from api.readings import blueprint as readings_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.register_blueprint(ogc_blueprint)
     app.server.register_blueprint(live_blueprint)
     app.server.register_blueprint(readings_blueprint)
+    app.server.register_blueprint(open311_blueprint)
     app.layout = shell.layout(settings.language)
     return app
 
