@@ -379,3 +379,35 @@ def test_device_back_online_through_the_intake(db, building):
     )
     db.refresh(gas)
     assert (gas.status, gas.last_seen) == ("online", now)
+
+
+def test_sweep_over_the_demo_city_is_set_based_and_capped(demo_url):
+    """The demo's offline devices get one incident each (capped per sweep), in one pass."""
+    import time
+
+    from sqlalchemy.orm import Session as OrmSession
+
+    from geodata.engine import get_engine
+
+    with get_engine(demo_url).connect() as conn:
+        trans = conn.begin()
+        try:
+            db = OrmSession(bind=conn, join_transaction_mode="create_savepoint")
+            ensure_taxonomy(db)
+            now = db.scalar(text("SELECT max(last_seen) FROM device")) + timedelta(minutes=1)
+            silent = db.scalar(
+                text("SELECT count(*) FROM device WHERE last_seen <= :c"),
+                {"c": now - timedelta(minutes=30)},
+            )
+            capped = SETTINGS.model_copy(update={"twin_sweep_max_incidents": 25})
+            started = time.perf_counter()
+            created = sweep(db, now, capped)
+            elapsed = time.perf_counter() - started
+            assert silent > 25 and len(created) == 25
+            offline = db.scalar(text("SELECT count(*) FROM device WHERE status = 'offline'"))
+            assert offline == silent
+            assert len(sweep(db, now, SETTINGS)) == silent - 25  # the rest, none twice
+            assert sweep(db, now, SETTINGS) == []
+            assert elapsed < 5
+        finally:
+            trans.rollback()
