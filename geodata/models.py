@@ -267,6 +267,12 @@ class Device(FeatureMixin, Base):
         CheckConstraint(_in("status", vocab.DEVICE_STATUS), name="status"),
         CheckConstraint("heading IS NULL OR (heading >= 0 AND heading < 360)", name="heading"),
         CheckConstraint("fov IS NULL OR (fov > 0 AND fov <= 360)", name="fov"),
+        # the offline sweep: devices still counted as reporting, by last report
+        Index(
+            "ix_device_last_seen_reporting",
+            "last_seen",
+            postgresql_where=text("status <> 'offline'"),
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
@@ -380,6 +386,7 @@ class Event(FeatureMixin, Base):
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
         Index("ix_event_reported_at", "reported_at"),
         Index("ix_event_status_due", "status", "due_at"),
+        Index("ix_event_rule_subject", "rule", "subject"),  # a rule's history per subject
         # one open incident per rule and subject: no storms of duplicates
         Index(
             "ux_event_open_rule_subject",

@@ -152,6 +152,14 @@ def upgrade() -> None:
         sa.Column("department", sa.String(length=64), nullable=True, comment="handling department"),
     )
     op.create_index(op.f("ix_event_duplicate_of"), "event", ["duplicate_of"], unique=False)
+    op.create_index("ix_event_rule_subject", "event", ["rule", "subject"], unique=False)
+    op.create_index(
+        "ix_device_last_seen_reporting",
+        "device",
+        ["last_seen"],
+        unique=False,
+        postgresql_where=sa.text("status <> 'offline'"),
+    )
     op.create_index(
         "ux_event_open_rule_subject",
         "event",
@@ -182,6 +190,8 @@ def downgrade() -> None:
             "rule IS NOT NULL AND status NOT IN ('resolved', 'closed', 'rejected')"
         ),
     )
+    op.drop_index("ix_device_last_seen_reporting", table_name="device")
+    op.drop_index("ix_event_rule_subject", table_name="event")
     op.drop_index(op.f("ix_event_duplicate_of"), table_name="event")
     op.drop_column("event", "department")
     op.drop_column("event", "duplicate_of")
