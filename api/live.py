@@ -117,5 +117,4 @@ def live() -> ResponseReturnValue:
         _stream(hub, viewer, last_id),
         mimetype="text/event-stream",
         headers=STREAM_HEADERS,
-        direct_passthrough=True,
     )

@@ -430,8 +430,22 @@
     window.location.assign(url.pathname + "?" + q);
   }, true);
 
+  /* Live updates (assets/onemap_live.js): refetch the layers drawn from API layers `apiIds`. */
+  function reload(apiIds) {
+    Object.keys(twins).forEach(function (k) {
+      var twin = twins[k];
+      if (!alive(twin)) { return; }
+      var hit = twin.spec.order.filter(function (id) {
+        var src = twin.spec.sources[id];
+        return src && apiIds.indexOf(src.layer) >= 0;
+      });
+      hit.forEach(function (id) { delete twin.urls[id]; });
+      if (hit.length) { refresh(twin).then(function () { report(twin); }); }
+    });
+  }
+
   window.onemap = window.onemap || {};
-  window.onemap.deck = {prepare: prepare, twins: twins, loadBundle: loadBundle};
+  window.onemap.deck = {prepare: prepare, twins: twins, loadBundle: loadBundle, reload: reload};
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     onemap_deck: {sync: sync, embed: embed, preset: preset, mapView: mapView}
   });

@@ -100,7 +100,8 @@
 
   /* Fetch every switched-on layer whose request changed, straight from the API.
    * Only the newest request's answers are applied: older ones are aborted or dropped. */
-  function layerData(bounds, zoom, toggles, range, area, ids, meta, center, timeMeta, status) {
+  function layerData(bounds, zoom, toggles, range, area, live, ids, meta, center, timeMeta,
+                     status) {
     var noUpdate = window.dash_clientside.no_update;
     var unchanged = [ids.map(function () { return noUpdate; }), noUpdate];
     var el = meta && document.getElementById(meta.map);
@@ -153,6 +154,13 @@
       return unchanged;
     });
   }
+
+  /* Live updates (assets/onemap_live.js): forget the layers' last answers, so the next run
+   * (triggered through the "live-tick" store) fetches them again. */
+  window.onemap = window.onemap || {};
+  window.onemap.forgetLayers = function (layerIds) {
+    layerIds.forEach(function (id) { delete state.applied[id]; });
+  };
 
   function legendVisibility(toggles, legendIds) {
     var shown = flatten(toggles);

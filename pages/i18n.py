@@ -43,6 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "map.per_km2": {"zh": "每平方公里", "en": "per km²"},
     "map.capped": {"zh": "仅显示部分", "en": "partly shown"},
     "map.fullscreen": {"zh": "全屏", "en": "Full screen"},
+    "live.label": {"zh": "实时", "en": "Live"},
 }
 
 STRINGS |= {f"group.{group}": dict(title) for group, title in GROUPS.items()}

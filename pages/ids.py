@@ -8,6 +8,8 @@ STRINGS = "i18n-strings"
 I18N = "i18n"
 """Type of pattern-matching ids of translated text: ``{"type": I18N, "key": <string key>}``."""
 NAV = "app-nav"
+LIVE_INDICATOR = "live-indicator"
+"""Header dot + label of the live-update connection (assets/onemap_live.js sets its class)."""
 
 # --- the home map ----------------------------------------------------------------------------
 MAP = "home-map"
@@ -22,6 +24,8 @@ LAYER_GEOJSON = "layer-geojson"
 """Type of pattern-matching ids of the map's GeoJSON layers: ``{"type": …, "layer": <id>}``."""
 BASEMAP_META = "basemap-meta"
 BASEMAP_SHIFT = "basemap-shift"
+LIVE_TICK = "live-tick"
+"""Store assets/onemap_live.js bumps when a change affects the map's layers (refetch them)."""
 
 # --- the selected area (other widgets read it) -----------------------------------------------
 SELECTED_AREA = "selected-area"

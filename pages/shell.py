@@ -48,6 +48,18 @@ def nav(lang: str) -> html.Nav:
     )
 
 
+def live_indicator(lang: str) -> html.Div:
+    """A dot and "live": green while changes stream in (state set by assets/onemap_live.js)."""
+    dot = {"display": "inline-block", "width": "8px", "height": "8px", "borderRadius": "50%",
+           "background": "#64748b", "marginRight": "6px"}  # fmt: skip
+    return html.Div(
+        id=ids.LIVE_INDICATOR,
+        className="live-indicator live-off",
+        style={"display": "flex", "alignItems": "center", "marginRight": "16px"},
+        children=[html.Span(className="live-dot", style=dot), t("live.label", lang)],
+    )
+
+
 def header(lang: str) -> html.Header:
     """The top bar: mark, product name, subtitle, page links, language switch."""
     return html.Header(
@@ -58,6 +70,7 @@ def header(lang: str) -> html.Header:
             html.Div(t("app.subtitle", lang), className="app-subtitle"),
             nav(lang),
             html.Div(className="app-header-spacer"),
+            live_indicator(lang),
             html.Div(
                 className="lang-box",
                 children=[
