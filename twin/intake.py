@@ -23,6 +23,7 @@ Nothing is committed here: the caller owns the transaction.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import logging
 import math
@@ -42,7 +43,7 @@ MAX_PAYLOAD_CHARS = 4096
 REJECT_KEEP_CHARS = 2000
 
 # value range and payload needs per device kind: (lo, hi, payload_required, payload_check)
-DOOR_EVENTS = ("open", "close")
+DOOR_EVENTS = ("open", "close", "heartbeat")
 DETECTIONS = ("vehicle", "dog", "person", "fire", "crowd")
 
 
@@ -155,7 +156,7 @@ def check_kind(kind: str, value: float | None, payload: dict | None) -> None:
         raise Rejected(f"camera payload.detection must be one of {', '.join(DETECTIONS)}")
     if kind == "door" and payload is not None and "event" in payload:
         if payload["event"] not in DOOR_EVENTS:
-            raise Rejected("door payload.event must be open or close")
+            raise Rejected("door payload.event must be open, close or heartbeat")
         if value is not None and value != (1.0 if payload["event"] == "open" else 0.0):
             raise Rejected("door value contradicts payload.event")
 
@@ -342,8 +343,16 @@ def _update_devices(
         )
 
 
+def accepts_settings(fn: object) -> bool:
+    """Whether a rules/workflow entry point takes a ``settings`` argument."""
+    try:
+        return "settings" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _rules_on_readings(
-    target: Session | Connection, readings: list[StoredReading], now: datetime
+    target: Session | Connection, readings: list[StoredReading], now: datetime, settings: Settings
 ) -> list[int]:
     try:
         rules = importlib.import_module("twin.rules")
@@ -357,7 +366,8 @@ def _rules_on_readings(
     session = target if isinstance(target, Session) else Session(bind=target)
     try:
         with session.begin_nested():
-            found = hook(session, readings, now) or []
+            extra = {"settings": settings} if accepts_settings(hook) else {}
+            found = hook(session, readings, now, **extra) or []
             session.flush()
         return list(found)
     except Exception:
@@ -442,5 +452,5 @@ def ingest(
     result.readings = readings
     _update_devices(raw, newest, settings)
     if run_rules:
-        result.incidents = _rules_on_readings(target, readings, now)
+        result.incidents = _rules_on_readings(target, readings, now, settings)
     return result

@@ -228,10 +228,11 @@ class Subscriber:
                 if gateway is None:
                     rejects.append((None, f"topic {m.topic!r} names no gateway", body))
                     continue
-                if gateway not in keys:
-                    keys = self._key_hashes(conn, force=True)
+                digest = hash_key(key) if isinstance(key, str) else None
+                if keys.get(gateway) != digest and time.monotonic() - self._keys_at > 1.0:
+                    keys = self._key_hashes(conn, force=True)  # new gateway or rotated key
                 expected = keys.get(gateway)
-                if not isinstance(key, str) or expected is None or hash_key(key) != expected:
+                if digest is None or expected is None or digest != expected:
                     rejects.append((gateway, "unknown gateway or bad key", body))
                     continue
                 readings = body.get("readings", [body]) if "readings" in body else [body]

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from geodata.engine import get_engine
 from geodata.settings import Settings
 from twin.broker import EmbeddedBroker
 from twin.clock import Clock, SystemClock
+from twin.intake import accepts_settings
 from twin.mqtt import Subscriber
 
 log = logging.getLogger("onemap.twin")
@@ -44,13 +46,19 @@ def _sweep_jobs() -> list[tuple[str, Callable]]:
     return jobs
 
 
-def sweep_once(store_url: str, now, jobs: list[tuple[str, Callable]] | None = None) -> dict:
+def sweep_once(
+    store_url: str,
+    now: datetime,
+    settings: Settings | None = None,
+    jobs: list[tuple[str, Callable]] | None = None,
+) -> dict:
     """Run every sweep job once, each in its own transaction; returns what each returned."""
     out = {}
     for label, fn in _sweep_jobs() if jobs is None else jobs:
+        extra = {"settings": settings} if settings is not None and accepts_settings(fn) else {}
         try:
             with Session(get_engine(store_url)) as session, session.begin():
-                out[label] = fn(session, now)
+                out[label] = fn(session, now, **extra)
         except Exception:
             log.exception("%s failed", label)
             out[label] = None
@@ -107,7 +115,7 @@ def start_background(
 
         def loop() -> None:
             while not bg._stop.wait(settings.twin_sweep_interval_s):
-                sweep_once(store_url, clock.now(), jobs)
+                sweep_once(store_url, clock.now(), settings, jobs)
                 bg.sweeps += 1
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)
