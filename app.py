@@ -75,7 +75,10 @@ def main() -> None:
         background = start_background(settings, store.url)
         app = create_app(settings, store.url)
         log.info("OneMap serving on http://%s:%s", settings.host, settings.port)
-        serve(app.server, host=settings.host, port=settings.port, threads=8, ident="OneMap")
+        serve(
+            app.server, host=settings.host, port=settings.port,
+            threads=settings.web_threads, ident="OneMap",
+        )  # fmt: skip
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

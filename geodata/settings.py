@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # --- the web app -------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8050
+    web_threads: int = Field(default=48, description="Server threads (live streams hold one).")
+    live_streams: int = Field(
+        default=32, description="Live (SSE) streams per process; more clients poll instead."
+    )
     language: str = Field(default="zh", description="Default UI language: zh or en.")
     max_features: int = Field(default=5000, description="Cap on features per layer request.")
     basemap: str = Field(
