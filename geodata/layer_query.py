@@ -194,7 +194,9 @@ class LayerQuery:
         return cls(
             bbox=BBox.parse(args.get("bbox")),
             zoom=parse_zoom(args.get("zoom")),
-            limit=parse_limit(args.get("limit"), max_features),
+            limit=parse_limit(
+                args.get("limit"), min(max_features, layer.max_features or max_features)
+            ),
             time=TimeWindow.parse(args.get("time")),
             filters=parse_filters(layer, args),
             area_id=parse_area(args.get("area")),

@@ -24,6 +24,9 @@ AggregateBy = Literal["h3", "area"]
 
 ALL_ROLES = frozenset({"public", "leader", "grid_worker", "planner", "analyst", "admin"})
 LANGUAGES = ("zh", "en")
+POINT_CAP = 2000
+"""Features per request for dense point layers: more markers than this in one view are
+unreadable and slow to draw (the response says ``capped``; zoom in or use the aggregates)."""
 GROUPS: dict[str, Text] = {
     "base": {"zh": "底图与区划", "en": "Base map & areas"},
     "things": {"zh": "人·物·组织", "en": "People, things, organisations"},
@@ -128,6 +131,8 @@ class Layer:
     """Colours of aggregate counts, low to high (log scale); empty: the map's default."""
     min_count: int | None = None
     """Aggregates below this many are suppressed (small-cell privacy rule)."""
+    max_features: int | None = None
+    """Cap on features per request for this layer (below the app-wide ``max_features``)."""
     selects_area: bool = False
     """Clicking a feature selects that governance area (zoom to it, filter other widgets)."""
     unit: Text | None = None

@@ -1,7 +1,7 @@
 """Incidents (事件) by severity and status, filtered by time window, category and status."""
 
 from layers import events
-from layers.base import Layer, PopupField
+from layers.base import POINT_CAP, Layer, PopupField
 
 LAYER = Layer(
     id="incidents",
@@ -9,6 +9,7 @@ LAYER = Layer(
     source="event",
     geometry="point",
     group="events",
+    max_features=POINT_CAP,
     min_zoom=9,
     aggregate_below_zoom=14,
     style={"radius": 5, "color": "#0b1220", "weight": 1, "fillOpacity": 0.95},

@@ -2,7 +2,7 @@
 
 from geodata import vocab
 from layers import devices
-from layers.base import Filter, Layer
+from layers.base import POINT_CAP, Filter, Layer
 
 SENSOR_KINDS = tuple(k for k in vocab.DEVICE_KINDS if k != "camera")
 
@@ -13,6 +13,7 @@ LAYER = Layer(
     exclude=(("kind", "camera"),),
     geometry="point",
     group="things",
+    max_features=POINT_CAP,
     min_zoom=11,
     aggregate_below_zoom=15,
     style={"radius": 3.5, "color": "#0b1220", "weight": 0.8, "fillOpacity": 0.95},

@@ -11,7 +11,7 @@ from geodata.aggregates import care_properties, levels
 from geodata.layer_query import FeatureQueryError, LayerQuery, TimeWindow, parse_filters
 from geodata.layer_sql import cell_sql
 from layers import basemaps
-from layers.base import GROUPS
+from layers.base import GROUPS, POINT_CAP
 from layers.leaflet import hideout
 from layers.registry import LAYERS, get_layer
 from pages import i18n
@@ -52,13 +52,22 @@ def test_filters_accept_declared_values_only():
         parse_filters(get_layer("buildings"), {"time": "2026-01-01/2026-01-02"})
 
 
+def test_a_layer_cap_below_the_app_cap_wins_and_a_higher_one_does_not():
+    args = {"bbox": "117,31,118,32", "zoom": "16"}
+    assert LayerQuery.from_args(get_layer("sensors"), args, 5000).limit == POINT_CAP
+    assert LayerQuery.from_args(get_layer("sensors"), args, 100).limit == 100
+    assert LayerQuery.from_args(get_layer("buildings"), args, 5000).limit == 5000
+    with pytest.raises(FeatureQueryError, match="limit"):
+        LayerQuery.from_args(get_layer("sensors"), {**args, "limit": "4000"}, 5000)
+
+
 def test_query_echo_repeats_what_was_asked():
     query = LayerQuery.from_args(
         get_layer("incidents"),
         {"bbox": "117,31,118,32", "zoom": "12", "time": "2026-01-01/2026-01-01", "area": "7"},
         5000,
     )
-    assert query.echo()["area"] == 7 and query.limit == 5000
+    assert query.echo()["area"] == 7 and query.limit == POINT_CAP  # the layer's own cap
     assert query.echo()["time"] == ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]
 
 
