@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import psycopg
 from flask import Blueprint, Response, request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from api import context
@@ -21,6 +23,7 @@ from twin.gateways import authenticate
 from twin.intake import ingest
 
 blueprint = Blueprint("readings", __name__)
+RETRIES = 3
 
 
 def _json(body: dict, status: int) -> Response:
@@ -54,6 +57,14 @@ def post_readings() -> Response:
     readings = body["readings"]
     if len(readings) > settings.twin_max_batch:
         return _json({"error": f"more than {settings.twin_max_batch} readings in one batch"}, 413)
-    with engine.begin() as conn:
-        result = ingest(conn, gateway.name, readings, "http", datetime.now(UTC), settings)
-    return _json(result.as_dict(), 200)
+    for attempt in range(RETRIES):
+        try:
+            with engine.begin() as conn:
+                result = ingest(conn, gateway.name, readings, "http", datetime.now(UTC), settings)
+            return _json(result.as_dict(), 200)
+        except OperationalError as exc:  # deadlock / serialization with a concurrent batch
+            if attempt == RETRIES - 1 or not isinstance(
+                exc.orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+            ):
+                raise
+    raise AssertionError("unreachable")

@@ -327,7 +327,7 @@ def _update_devices(
 ) -> None:
     if not newest:
         return
-    rows = list(newest.values())
+    rows = sorted(newest.values(), key=lambda r: r.device_id)  # one lock order: no deadlocks
     with raw.cursor() as cur:
         cur.execute(
             "UPDATE device d SET last_seen = n.ts, last_value = n.value, status = n.status "

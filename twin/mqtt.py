@@ -239,6 +239,10 @@ class Subscriber:
                 if not isinstance(readings, list):
                     rejects.append((gateway, "readings must be a list", body))
                     continue
+                if len(readings) > self.settings.twin_max_batch:
+                    reason = f"more than {self.settings.twin_max_batch} readings in one message"
+                    rejects.append((gateway, reason, {"readings": len(readings)}))
+                    continue
                 per_gateway.setdefault(gateway, []).extend(readings)
             raw = _raw(conn)
             for gateway, reason, msg in rejects:

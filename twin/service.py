@@ -100,15 +100,21 @@ def start_background(
     broker = None
     mqtt_url = settings.mqtt_url
     if not mqtt_url:
-        broker = EmbeddedBroker.from_settings(settings).start()
-        mqtt_url = broker.url
-        log.info("embedded MQTT broker on %s (pid %s)", mqtt_url, broker.process.pid)
-    try:
-        subscriber = Subscriber(mqtt_url, store_url, settings, clock, client_id=client_id).start()
-    except BaseException:
-        if broker is not None:
-            broker.stop()
-        raise
+        try:
+            broker = EmbeddedBroker.from_settings(settings).start()
+            mqtt_url = broker.url
+            log.info("embedded MQTT broker on %s (pid %s)", mqtt_url, broker.process.pid)
+        except (OSError, RuntimeError) as exc:  # no mosquitto here: HTTP intake still works
+            log.error("MQTT intake off: the embedded broker did not start (%s)", exc)
+    subscriber = None
+    if mqtt_url:
+        try:
+            subscriber = Subscriber(mqtt_url, store_url, settings, clock, client_id=client_id)
+            subscriber.start()
+        except BaseException:
+            if broker is not None:
+                broker.stop()
+            raise
     bg = Background(broker, subscriber, mqtt_url)
     if sweep:
         jobs = _sweep_jobs()

@@ -218,3 +218,15 @@ def test_background_service_starts_and_stops_its_own_broker(tmp_path, mqtt_url_d
     finally:
         bg.stop()
     assert not bg.broker.running()
+
+
+def test_without_mosquitto_the_app_keeps_http_intake_and_the_sweeper(tmp_path, mqtt_url_db):
+    settings = SETTINGS.model_copy(
+        update={"data_dir": tmp_path, "mqtt_bin": tmp_path / "no-mosquitto"}
+    )
+    bg = start_background(settings, mqtt_url_db)
+    try:
+        assert bg.broker is None and bg.subscriber is None and bg.mqtt_url is None
+        assert bg.sweeper.is_alive()
+    finally:
+        bg.stop()

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import h3
 import pytest
 from flask import Flask
 from sqlalchemy import text
@@ -88,7 +89,9 @@ def test_gas_leak_via_mqtt_stores_everything_and_raises_an_incident(intake, sim_
     )
 
 
-def test_fire_lane_via_http_raises_a_blocked_lane_incident(sim_url):
+@pytest.fixture(scope="module")
+def http_url(sim_url) -> Iterator[str]:
+    """The readings endpoint served by a real HTTP server on a free port."""
     app = Flask(__name__)
     app.config[SETTINGS_KEY] = SETTINGS
     app.config[STORE_URL_KEY] = sim_url
@@ -97,19 +100,14 @@ def test_fire_lane_via_http_raises_a_blocked_lane_incident(sim_url):
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    try:
-        res = simulate.run(
-            SETTINGS,
-            sim_url,
-            "fire-lane",
-            rate=50,
-            duration=0.5,
-            via="http",
-            url=f"http://127.0.0.1:{port}",
-            seed=5,
-        )
-    finally:
-        server.shutdown()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+def test_fire_lane_via_http_raises_a_blocked_lane_incident(sim_url, http_url):
+    res = simulate.run(
+        SETTINGS, sim_url, "fire-lane", rate=50, duration=0.5, via="http", url=http_url, seed=5
+    )
     assert res.rejected == 0 and res.stored == res.sent
     cam = res.focus["device_id"]
     assert (
@@ -168,3 +166,19 @@ def settings_hours() -> int:
 def rejects(url: str) -> list:
     with get_engine(url).connect() as c:
         return c.execute(text("SELECT reason, left(payload, 200) FROM reading_reject")).all()
+
+
+def test_dog_sightings_via_http_raise_a_dog_incident_for_the_cell(sim_url, http_url):
+    res = simulate.run(
+        SETTINGS, sim_url, "dogs", rate=10, duration=1.0, via="http", url=http_url, seed=2
+    )
+    assert res.rejected == 0
+    cell = h3.int_to_str(res.focus["h3_r9"])
+    assert (
+        scalar(
+            sim_url,
+            "SELECT count(*) FROM event WHERE rule = 'dogs' AND subject = :s",
+            s=f"h3:{cell}",
+        )
+        == 1
+    )
