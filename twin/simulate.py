@@ -98,7 +98,7 @@ def load_devices(store_url: str, gateway: str = GATEWAY) -> list[Dev]:
 
 
 class Normal:
-    """Everyday readings of random devices."""
+    """Everyday readings of random devices (never those a scenario is about)."""
 
     def __init__(self, devices: list[Dev], rng: random.Random) -> None:
         self.devices = devices
@@ -177,8 +177,10 @@ def elderly_inactive(devices, rng, settings, store_url) -> tuple[Scenario, dict,
                 text(
                     "SELECT DISTINCT d.id FROM device d JOIN resident r ON r.house_id = d.house_id "
                     "WHERE d.kind = 'door' AND r.status = 'active' "
-                    "AND 'elderly_alone' = ANY(r.care_tags)"
-                )
+                    "AND 'elderly_alone' = ANY(r.care_tags) AND NOT EXISTS ("
+                    "SELECT 1 FROM reading x WHERE x.device_id = d.id AND x.ts > :since)"
+                ),
+                {"since": datetime.now(UTC) - timedelta(hours=settings.twin_door_inactive_hours)},
             ).scalars()
         )
     pool = [d for d in devices if d.kind == "door" and d.id in ids] or [
