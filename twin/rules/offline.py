@@ -1,6 +1,8 @@
 """Device silent longer than ``twin_offline_minutes`` → status ``offline`` and a maintenance
 incident (category ``device.offline``, subject ``device:<id>``).
 
+Only devices bound to a gateway are judged: they are expected to report. Devices known only
+from a register (an import, the demo city) have no gateway and no heartbeat to miss.
 Silent means ``last_seen`` at or before ``now - T``, or, for a device never seen, installed at
 or before ``now - T`` (a device with neither time is not judged). Both steps are set-based SQL:
 one UPDATE marks the silent devices offline, one SELECT finds the offline, still-silent devices
@@ -27,7 +29,8 @@ NAME = "offline"
 
 MARK_OFFLINE = text(
     "UPDATE device SET status = 'offline' "
-    "WHERE status <> 'offline' AND coalesce(last_seen, installed_at) <= :cutoff"
+    "WHERE status <> 'offline' AND gateway_id IS NOT NULL "
+    "AND coalesce(last_seen, installed_at) <= :cutoff"
 )
 
 FIND = text(
@@ -37,7 +40,7 @@ FIND = text(
            ST_X(d.loc) AS lon, ST_Y(d.loc) AS lat
     FROM device d
     LEFT JOIN ev ON ev.subject = 'device:' || d.id
-    WHERE d.status = 'offline'
+    WHERE d.status = 'offline' AND d.gateway_id IS NOT NULL
       AND coalesce(d.last_seen, d.installed_at) <= :cutoff
       AND NOT coalesce(ev.open, false)
       AND (ev.done_at IS NULL OR ev.done_at <= :cutoff)
