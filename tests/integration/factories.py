@@ -19,10 +19,21 @@ def point(lon: float, lat: float):
     return from_shape(Point(lon, lat), srid=4326)
 
 
-def add_area(session: Session, level: str, bounds: tuple[float, float, float, float],
-             parent: Area | None = None, code: str | None = None) -> Area:
-    area = Area(level=level, depth=LEVEL_DEPTH[level], code=code, name=f"{level} {code or ''}",
-                parent_id=parent.id if parent else None, geom=multipolygon(*bounds))
+def add_area(
+    session: Session,
+    level: str,
+    bounds: tuple[float, float, float, float],
+    parent: Area | None = None,
+    code: str | None = None,
+) -> Area:
+    area = Area(
+        level=level,
+        depth=LEVEL_DEPTH[level],
+        code=code,
+        name=f"{level} {code or ''}",
+        parent_id=parent.id if parent else None,
+        geom=multipolygon(*bounds),
+    )
     session.add(area)
     session.flush()
     return area
@@ -32,12 +43,18 @@ def two_grid_district(session: Session) -> dict[str, Area]:
     """A district split into two grids (west and east) inside one street and community."""
     district = add_area(session, "district", (117.20, 31.80, 117.30, 31.90), code="T340102")
     street = add_area(session, "street", (117.20, 31.80, 117.30, 31.85), district, "T340102001")
-    community = add_area(session, "community", (117.20, 31.80, 117.30, 31.85), street,
-                         "T340102001001")
+    community = add_area(
+        session, "community", (117.20, 31.80, 117.30, 31.85), street, "T340102001001"
+    )
     west = add_area(session, "grid", (117.20, 31.80, 117.25, 31.85), community, "T3401020010011")
     east = add_area(session, "grid", (117.25, 31.80, 117.30, 31.85), community, "T3401020010012")
-    return {"district": district, "street": street, "community": community,
-            "west": west, "east": east}
+    return {
+        "district": district,
+        "street": street,
+        "community": community,
+        "west": west,
+        "east": east,
+    }
 
 
 def add_building(session: Session, bounds: tuple[float, float, float, float], **kw) -> Building:

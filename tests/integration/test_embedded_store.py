@@ -87,11 +87,20 @@ def test_port_taken_by_another_server_gives_a_clear_error(scratch_store):
 
 
 def test_cli_db_url_prints_a_working_url(cluster):
-    env = {**os.environ, "ONEMAP_DATA_DIR": str(cluster.root),
-           "ONEMAP_EMBEDDED_PORT": str(cluster.port)}
+    env = {
+        **os.environ,
+        "ONEMAP_DATA_DIR": str(cluster.root),
+        "ONEMAP_EMBEDDED_PORT": str(cluster.port),
+    }
     env.pop("DATABASE_URL", None)
-    out = subprocess.run([sys.executable, "-m", "geodata", "db-url"], env=env, cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-m", "geodata", "db-url"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out.startswith("postgresql://onemap:") and f":{cluster.port}/" in out
     with psycopg.connect(out) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
@@ -100,6 +109,12 @@ def test_cli_db_url_prints_a_working_url(cluster):
 def test_cli_db_url_honours_database_url():
     url = "postgresql://someone:secret@db.example:5433/city"
     env = {**os.environ, "DATABASE_URL": url}
-    out = subprocess.run([sys.executable, "-m", "geodata", "db-url"], env=env, cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-m", "geodata", "db-url"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == url

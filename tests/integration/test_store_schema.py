@@ -34,10 +34,17 @@ def test_every_feature_table_has_gist_index_and_h3_indexes(conn):
         table = model.__tablename__
         indexes = {tuple(ix["column_names"]): ix for ix in insp.get_indexes(table)}
         assert ("h3_r7",) in indexes and ("h3_r9",) in indexes, table
-        gist = conn.execute(
-            text("SELECT indexdef FROM pg_indexes WHERE tablename = :t AND indexdef ILIKE "
-                 "'%USING gist (geom)%'"), {"t": table}
-        ).scalars().all()
+        gist = (
+            conn.execute(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = :t AND indexdef ILIKE "
+                    "'%USING gist (geom)%'"
+                ),
+                {"t": table},
+            )
+            .scalars()
+            .all()
+        )
         assert gist, f"{table} lacks a GiST index on geom"
         srid = conn.execute(text("SELECT Find_SRID('public', :t, 'geom')"), {"t": table})
         assert srid.scalar_one() == 4326
@@ -53,52 +60,125 @@ def _round_trip(session, obj):
 
 def test_round_trip_of_every_table(session):
     areas = two_grid_district(session)
-    bldg = add_building(session, (117.21, 31.81, 117.211, 31.8105), floors=18, height=54.0,
-                        year_built=2005, name="1栋", address="测试路1号")
-    house = _round_trip(session, m.House(building_id=bldg.id, unit=2, floor=5, room="502",
-                                          floor_area=89.5, occupancy="rented",
-                                          geom=point(117.2105, 31.8102)))
+    bldg = add_building(
+        session,
+        (117.21, 31.81, 117.211, 31.8105),
+        floors=18,
+        height=54.0,
+        year_built=2005,
+        name="1栋",
+        address="测试路1号",
+    )
+    house = _round_trip(
+        session,
+        m.House(
+            building_id=bldg.id,
+            unit=2,
+            floor=5,
+            room="502",
+            floor_area=89.5,
+            occupancy="rented",
+            geom=point(117.2105, 31.8102),
+        ),
+    )
     assert (house.unit, house.floor, house.room, house.occupancy) == (2, 5, "502", "rented")
-    resident = _round_trip(session, m.Resident(
-        house_id=house.id, sex="F", birth_year=1941, household_role="head",
-        hukou="local", care_tags=["elderly", "elderly_alone"], geom=point(117.2105, 31.8102)))
+    resident = _round_trip(
+        session,
+        m.Resident(
+            house_id=house.id,
+            sex="F",
+            birth_year=1941,
+            household_role="head",
+            hukou="local",
+            care_tags=["elderly", "elderly_alone"],
+            geom=point(117.2105, 31.8102),
+        ),
+    )
     assert resident.care_tags == ["elderly", "elderly_alone"] and resident.birth_year == 1941
-    ident = _round_trip(session, m.ResidentIdentity(
-        resident_id=resident.id, name="王秀英",
-        id_hash=hash_id_number("34010219410101002X", "k"), phone="13800000000"))
+    ident = _round_trip(
+        session,
+        m.ResidentIdentity(
+            resident_id=resident.id,
+            name="王秀英",
+            id_hash=hash_id_number("34010219410101002X", "k"),
+            phone="13800000000",
+        ),
+    )
     assert ident.name == "王秀英" and len(ident.id_hash) == 64
-    org = _round_trip(session, m.Organization(kind="property", name="物业公司",
-                                             credit_code="91340100MA2N0XXXX1",
-                                             geom=point(117.215, 31.815)))
+    org = _round_trip(
+        session,
+        m.Organization(
+            kind="property",
+            name="物业公司",
+            credit_code="91340100MA2N0XXXX1",
+            geom=point(117.215, 31.815),
+        ),
+    )
     assert org.kind == "property"
-    cam = _round_trip(session, m.Device(kind="camera", serial="CAM-1", heading=90.0, fov=60.0,
-                                         range_m=40.0, geom=point(117.212, 31.812)))
+    cam = _round_trip(
+        session,
+        m.Device(
+            kind="camera",
+            serial="CAM-1",
+            heading=90.0,
+            fov=60.0,
+            range_m=40.0,
+            geom=point(117.212, 31.812),
+        ),
+    )
     assert (cam.heading, cam.fov, cam.range_m, cam.status) == (90.0, 60.0, 40.0, "online")
     ts = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     session.execute(text("SELECT onemap_reading_partition(:d)"), {"d": ts.date()})
-    reading = _round_trip(session, m.Reading(device_id=cam.id, ts=ts, value=1.5,
-                                             payload={"motion": True}))
+    reading = _round_trip(
+        session, m.Reading(device_id=cam.id, ts=ts, value=1.5, payload={"motion": True})
+    )
     assert reading.value == 1.5 and reading.payload == {"motion": True}
-    lane = _round_trip(session, m.Facility(
-        kind="fire_lane", geom=from_shape(LineString([(117.21, 31.81), (117.22, 31.81)]),
-                                          srid=4326)))
+    lane = _round_trip(
+        session,
+        m.Facility(
+            kind="fire_lane",
+            geom=from_shape(LineString([(117.21, 31.81), (117.22, 31.81)]), srid=4326),
+        ),
+    )
     assert to_shape(lane.geom).equals(LineString([(117.21, 31.81), (117.22, 31.81)]))
-    event = _round_trip(session, m.Event(category="fire_safety.blocked_lane", severity=3,
-                                         title="消防通道占用", geom=point(117.215, 31.81),
-                                         due_at=ts, device_id=cam.id))
+    event = _round_trip(
+        session,
+        m.Event(
+            category="fire_safety.blocked_lane",
+            severity=3,
+            title="消防通道占用",
+            geom=point(117.215, 31.81),
+            due_at=ts,
+            device_id=cam.id,
+        ),
+    )
     assert (event.status, event.level, event.severity) == ("reported", "grid", 3)
-    account = _round_trip(session, m.Account(username="w1", password_hash="x",
-                                             role="grid_worker"))
-    scope = _round_trip(session, m.AccountScope(account_id=account.id,
-                                                area_id=areas["west"].id))
+    account = _round_trip(session, m.Account(username="w1", password_hash="x", role="grid_worker"))
+    scope = _round_trip(session, m.AccountScope(account_id=account.id, area_id=areas["west"].id))
     assert scope.area_id == areas["west"].id
-    log = _round_trip(session, m.EventLog(event_id=event.id, actor_id=account.id, actor="w1",
-                                          action="dispatch", from_status="reported",
-                                          to_status="dispatched", note="派单"))
+    log = _round_trip(
+        session,
+        m.EventLog(
+            event_id=event.id,
+            actor_id=account.id,
+            actor="w1",
+            action="dispatch",
+            from_status="reported",
+            to_status="dispatched",
+            note="派单",
+        ),
+    )
     assert (log.from_status, log.to_status, log.note) == ("reported", "dispatched", "派单")
-    audit = _round_trip(session, m.AuditLog(account_id=account.id, username="w1",
-                                            action="view_pii", object_type="resident",
-                                            detail={"ids": [resident.id]}))
+    audit = _round_trip(
+        session,
+        m.AuditLog(
+            account_id=account.id,
+            username="w1",
+            action="view_pii",
+            object_type="resident",
+            detail={"ids": [resident.id]},
+        ),
+    )
     assert audit.detail == {"ids": [resident.id]}
     # every feature got its grid and its H3 cells on write
     for obj in (house, resident, org, cam, lane, event):
@@ -133,8 +213,7 @@ def test_area_rows_get_the_covering_area_one_level_up(session):
 def test_written_area_id_is_overruled_by_geometry(session):
     """A writer cannot file a feature under the wrong grid: the trigger recomputes it."""
     areas = two_grid_district(session)
-    ev = m.Event(category="x.y", title="t", geom=point(117.21, 31.81),
-                 area_id=areas["east"].id)
+    ev = m.Event(category="x.y", title="t", geom=point(117.21, 31.81), area_id=areas["east"].id)
     session.add(ev)
     session.flush()
     session.refresh(ev)
@@ -148,9 +227,13 @@ def test_h3_columns_are_the_cells_of_the_stored_point(session):
     session.add(dev)
     session.flush()
     for table, oid in (("building", b.id), ("device", dev.id)):
-        x, y, r7, r9, inside = session.execute(text(
-            f"SELECT ST_X(loc), ST_Y(loc), h3_r7, h3_r9, ST_Covers(geom, loc) FROM {table} "
-            "WHERE id = :id"), {"id": oid}).one()
+        x, y, r7, r9, inside = session.execute(
+            text(
+                f"SELECT ST_X(loc), ST_Y(loc), h3_r7, h3_r9, ST_Covers(geom, loc) FROM {table} "
+                "WHERE id = :id"
+            ),
+            {"id": oid},
+        ).one()
         assert inside
         assert r7 == h3.str_to_int(h3.latlng_to_cell(y, x, 7))
         assert r9 == h3.str_to_int(h3.latlng_to_cell(y, x, 9))
@@ -168,13 +251,16 @@ def test_h3_follows_a_moved_geometry(session):
 
 
 def test_provenance_is_unique_per_source(session):
-    session.add(m.Device(kind="smoke", source="fire_dept", source_id="S-1",
-                         geom=point(117.21, 31.81)))
-    session.add(m.Device(kind="smoke", source="housing", source_id="S-1",
-                         geom=point(117.21, 31.81)))
+    session.add(
+        m.Device(kind="smoke", source="fire_dept", source_id="S-1", geom=point(117.21, 31.81))
+    )
+    session.add(
+        m.Device(kind="smoke", source="housing", source_id="S-1", geom=point(117.21, 31.81))
+    )
     session.flush()
-    session.add(m.Device(kind="smoke", source="fire_dept", source_id="S-1",
-                         geom=point(117.22, 31.82)))
+    session.add(
+        m.Device(kind="smoke", source="fire_dept", source_id="S-1", geom=point(117.22, 31.82))
+    )
     with pytest.raises(IntegrityError, match="uq_device_source_source_id"):
         session.flush()
 
@@ -189,15 +275,13 @@ def test_records_without_provenance_get_distinct_source_ids(session):
 
 
 def test_vocabulary_is_enforced(session):
-    session.add(m.Area(level="village", depth=3, name="x",
-                       geom=multipolygon(117, 31, 117.1, 31.1)))
+    session.add(m.Area(level="village", depth=3, name="x", geom=multipolygon(117, 31, 117.1, 31.1)))
     with pytest.raises(IntegrityError, match="ck_area_level"):
         session.flush()
 
 
 def test_unknown_care_tag_is_refused(session):
-    session.add(m.Resident(sex="M", birth_year=1990, care_tags=["vip"],
-                           geom=point(117.21, 31.81)))
+    session.add(m.Resident(sex="M", birth_year=1990, care_tags=["vip"], geom=point(117.21, 31.81)))
     with pytest.raises(IntegrityError, match="ck_resident_care_tags"):
         session.flush()
 
@@ -208,14 +292,20 @@ def test_readings_land_in_monthly_partitions_and_are_idempotent(session):
     session.flush()
     name = session.execute(text("SELECT onemap_reading_partition('2026-10-15')")).scalar_one()
     assert name == "reading_202610"
-    insert = text("INSERT INTO reading (device_id, ts, value) VALUES (:d, :ts, :v) "
-                  "ON CONFLICT (device_id, ts) DO NOTHING")
+    insert = text(
+        "INSERT INTO reading (device_id, ts, value) VALUES (:d, :ts, :v) "
+        "ON CONFLICT (device_id, ts) DO NOTHING"
+    )
     ts = datetime(2026, 10, 20, 6, 30, tzinfo=UTC)
     session.execute(insert, {"d": dev.id, "ts": ts, "v": 1})
     session.execute(insert, {"d": dev.id, "ts": ts, "v": 2})  # a duplicate message
     session.execute(insert, {"d": dev.id, "ts": datetime(2025, 1, 1, tzinfo=UTC), "v": 3})
-    rows = session.execute(text("SELECT tableoid::regclass::text, value FROM reading "
-                                "WHERE device_id = :d ORDER BY ts"), {"d": dev.id}).all()
+    rows = session.execute(
+        text(
+            "SELECT tableoid::regclass::text, value FROM reading WHERE device_id = :d ORDER BY ts"
+        ),
+        {"d": dev.id},
+    ).all()
     assert rows == [("reading_default", 3.0), ("reading_202610", 1.0)]
 
 

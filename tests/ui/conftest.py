@@ -31,7 +31,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = PROJECT_ROOT / ".onemap" / "artifacts"
 
 
-
 def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -61,13 +61,16 @@ def test_location_columns_for_a_footprint():
     assert h3.cell_to_parent(h3.int_to_str(cols["h3_r9"]), 7) == h3.int_to_str(cols["h3_r7"])
 
 
-@pytest.mark.parametrize("value", [
-    Point(1, 2),
-    "SRID=4326;POINT(1 2)",
-    "POINT(1 2)",
-    from_shape(Point(1, 2), srid=4326),
-    shapely.to_wkb(Point(1, 2)),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        Point(1, 2),
+        "SRID=4326;POINT(1 2)",
+        "POINT(1 2)",
+        from_shape(Point(1, 2), srid=4326),
+        shapely.to_wkb(Point(1, 2)),
+    ],
+)
 def test_to_shapely_reads_the_usual_encodings(value):
     assert to_shapely(value).equals(Point(1, 2))
 
