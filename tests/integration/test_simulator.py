@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.readings import blueprint
+from app import create_app
 from geodata.demo import build_demo
 from geodata.engine import get_engine
 from geodata.settings import Settings
@@ -87,6 +88,29 @@ def test_gas_leak_via_mqtt_stores_everything_and_raises_an_incident(intake, sim_
             == 1
         )
     )
+
+
+def test_the_gas_incident_is_on_the_map(intake, sim_url):
+    """A gas alarm read in the previous test is visible through the viewport API."""
+    dev = scalar(sim_url, "SELECT device_id FROM event WHERE rule = 'smoke_gas' LIMIT 1")
+    assert dev is not None
+    event_id, lon, lat = _open_incident_at(sim_url, dev)
+    client = create_app(SETTINGS, sim_url).server.test_client()
+    bbox = f"{lon - 0.002},{lat - 0.002},{lon + 0.002},{lat + 0.002}"
+    body = client.get(f"/api/layers/incidents?bbox={bbox}&zoom=17&category=alarm").get_json()
+    shown = {f["id"]: f["properties"] for f in body["features"]}
+    assert shown[event_id]["category"] == "alarm.gas" and shown[event_id]["severity"] == 4
+
+
+def _open_incident_at(url: str, device_id: int) -> tuple[int, float, float]:
+    with get_engine(url).connect() as c:
+        return c.execute(
+            text(
+                "SELECT id, ST_X(loc), ST_Y(loc) FROM event WHERE rule = 'smoke_gas' "
+                "AND device_id = :d AND status = 'reported'"
+            ),
+            {"d": device_id},
+        ).one()
 
 
 @pytest.fixture(scope="module")
