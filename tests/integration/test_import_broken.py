@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -26,29 +25,23 @@ from geodata.errors import (
 )
 from geodata.ingest import import_file
 from geodata.settings import PROJECT_ROOT, Settings
-from geodata.store import drop_database, feature_counts, migrate, recreate_database
-from tests.conftest import _server_url
+from geodata.store import feature_counts
+from tests.conftest import _fresh_database
+from tests.integration.import_support import emptied
 
-TABLES = ("area", "road", "building", "house", "resident", "organization", "device", "facility",
-          "event", "source_link", "import_run", "resident_identity")  # fmt: skip
 X, Y = 117.25, 31.84
 
 
 @pytest.fixture(scope="module")
 def db(cluster) -> Iterator[str]:
-    name = f"onemap_test_import_broken_{os.getpid()}"
-    url = recreate_database(_server_url(cluster), name)
-    migrate(url)
-    yield url
-    get_engine(url).dispose()
-    drop_database(_server_url(cluster), name)
+    with _fresh_database(cluster, "import_broken") as url:
+        yield url
 
 
 @pytest.fixture
 def url(db, tmp_path) -> str:
     """The module database holding one earlier import (so "unchanged" means something)."""
-    with get_engine(db).begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    emptied(db)
     seed = tmp_path / "seed.csv"
     seed.write_text(f"id,kind,lon,lat\nS1,camera,{X},{Y}\nS2,smoke,{X + 0.01},{Y}\n")
     import_file(db, seed, "devices", Settings())

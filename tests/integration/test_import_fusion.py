@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,29 +14,21 @@ from geodata.engine import get_engine
 from geodata.ingest import import_file
 from geodata.privacy import hash_id_number, id_check_digit
 from geodata.settings import Settings
-from geodata.store import drop_database, migrate, recreate_database
-from tests.conftest import _server_url, shared_data
+from tests.conftest import _fresh_database, shared_data
+from tests.integration.import_support import emptied
 
-TABLES = ("area", "road", "building", "house", "resident", "organization", "device", "facility",
-          "event", "source_link", "import_run", "resident_identity")  # fmt: skip
 HEFEI = (117.25, 31.84)
 
 
 @pytest.fixture(scope="module")
 def db(cluster) -> Iterator[str]:
-    name = f"onemap_test_import_fusion_{os.getpid()}"
-    url = recreate_database(_server_url(cluster), name)
-    migrate(url)
-    yield url
-    get_engine(url).dispose()
-    drop_database(_server_url(cluster), name)
+    with _fresh_database(cluster, "import_fusion") as url:
+        yield url
 
 
 @pytest.fixture
 def url(db) -> str:
-    with get_engine(db).begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    return db
+    return emptied(db)
 
 
 def rows(url: str, sql: str, **params) -> list[tuple]:

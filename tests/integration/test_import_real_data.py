@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -13,30 +12,21 @@ from sqlalchemy import text
 from geodata.engine import get_engine
 from geodata.ingest import import_file
 from geodata.settings import Settings
-from geodata.store import drop_database, migrate, recreate_database
-from tests.conftest import _server_url, shared_data
-
-TABLES = ("area", "road", "building", "house", "resident", "organization", "device", "facility",
-          "event", "source_link", "import_run", "resident_identity")  # fmt: skip
+from tests.conftest import _fresh_database, shared_data
+from tests.integration.import_support import emptied
 
 
 @pytest.fixture(scope="module")
 def db(cluster) -> Iterator[str]:
     """A fresh migrated database for this module (imports commit)."""
-    name = f"onemap_test_import_real_{os.getpid()}"
-    url = recreate_database(_server_url(cluster), name)
-    migrate(url)
-    yield url
-    get_engine(url).dispose()
-    drop_database(_server_url(cluster), name)
+    with _fresh_database(cluster, "import_real") as url:
+        yield url
 
 
 @pytest.fixture
 def url(db) -> str:
     """The module database, emptied before the test."""
-    with get_engine(db).begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    return db
+    return emptied(db)
 
 
 def scalar(url: str, sql: str, **params):
