@@ -107,26 +107,25 @@ def _order_sql(layer: Layer) -> str:
 
 
 def features_sql(layer: Layer, where: str) -> str:
-    """Features of ``layer`` in the bbox (at most ``:limit``), with the count up to ``:fetch``."""
+    """Features of ``layer`` in the bbox (at most ``:limit``) and how many match in all.
+
+    One scan: the matches are ranked and counted (``count(*) OVER ()``) from ids and ranks
+    alone; geometry and properties are built only for the page that is sent.
+    """
     geom = WEDGE_SQL if layer.shape == "fov_wedge" else "t.geom"
     props = ", ".join(f"'{c}', t.\"{c}\"" for c in layer.columns)
     return f"""WITH {ENVELOPE},
 hits AS (
-    SELECT t.id, {geom} AS geom, json_build_object({props}) AS props, {_order_sql(layer)} AS rank
+    SELECT t.id, {_order_sql(layer)} AS rank, count(*) OVER () AS total
     FROM "{layer.source}" AS t, env WHERE {where}
-    ORDER BY rank DESC, t.id LIMIT :fetch
-),
-page AS (SELECT * FROM hits ORDER BY rank DESC, id LIMIT :limit)
-SELECT (SELECT count(*) FROM hits) AS n,
+    ORDER BY rank DESC, t.id LIMIT :limit
+)
+SELECT coalesce(max(h.total), 0) AS n,
        COALESCE(json_agg(json_build_object(
-           'type', 'Feature', 'id', id,
-           'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), :digits)::json,
-           'properties', props) ORDER BY rank DESC, id), '[]'::json)::text AS features
-FROM page"""
-
-
-def count_sql(layer: Layer, where: str) -> str:
-    return f'WITH {ENVELOPE} SELECT count(*) FROM "{layer.source}" AS t, env WHERE {where}'
+           'type', 'Feature', 'id', t.id,
+           'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology({geom}, :tol), :digits)::json,
+           'properties', json_build_object({props})) ORDER BY h.rank DESC, t.id), '[]'::json)::text
+FROM hits h JOIN "{layer.source}" AS t ON t.id = h.id"""
 
 
 def _spatial(layer: Layer) -> str:
@@ -138,15 +137,14 @@ def _spatial(layer: Layer) -> str:
 def features(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
     """Fill ``run.answer`` with the layer's features in the bbox, capped at the limit."""
     where = conditions(layer, query, viewer, _spatial(layer))
-    params = where.params | {"limit": query.limit, "fetch": query.limit + 1}
+    params = where.params | {"limit": query.limit}
     params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
     n, features_json = run.all(features_sql(layer, where.sql), params)[0]
     answer = run.answer
     answer.features_json = features_json
     answer.meta |= {"count": min(n, query.limit)}
     if n > query.limit:
-        total = run.all(count_sql(layer, where.sql), where.params)[0][0]
-        answer.meta |= {"capped": True, "total": total}
+        answer.meta |= {"capped": True, "total": n}
 
 
 class FeatureProvider:
