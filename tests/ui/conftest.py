@@ -101,3 +101,16 @@ def browser(playwright):
     browser = launch(playwright)
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """A 1600x900 page; afterwards, no script errors and no request to another origin."""
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    assert not page.errors, page.errors
+    assert [r for r in page.requests if not r.startswith(app_server)] == []
+    page.close()

@@ -26,18 +26,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def page(browser, app_server):
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.close()
-
-
-@pytest.fixture
 def cleanup(demo_url):
     yield
     with get_engine(demo_url).begin() as conn:

@@ -31,19 +31,6 @@ def _drawn_at_least(page, n: int) -> int:
     return page.locator(PATHS).count()
 
 
-@pytest.fixture
-def page(browser, app_server):
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
-    page.requests = []
-    page.errors = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.close()
-
-
 @pytest.mark.parametrize("layer", [layer.id for layer in LAYERS], ids=str)
 def test_each_layer_switched_on_draws_its_features(page, app_server, demo_url, artifacts, layer):
     zoom = ZOOMS.get(layer, 16)
