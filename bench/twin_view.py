@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,19 +30,10 @@ from sqlalchemy import text  # noqa: E402
 from geodata.engine import get_engine  # noqa: E402
 from geodata.settings import Settings  # noqa: E402
 from geodata.store import drop_database, embedded_store, migrate, recreate_database  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+from tests.ui.conftest import launch  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
+SOFTWARE_WEBGL = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
 BUDGET = 1_000_000
 PAINTED = """() => new Promise(resolve => {
     const done = () => requestAnimationFrame(() => resolve(performance.now()));
@@ -72,12 +62,6 @@ def _part(url: str) -> str:
     if "/vendor/deck.gl/" in url:
         return "deck"
     return "dash" if "/_dash-component-suites/" in url else "page"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -165,7 +149,7 @@ def main() -> None:
         started = time.perf_counter()
         build_demo(url, scale=args.scale, seed=args.seed)
         print(f"demo city scale {args.scale:g}: built in {time.perf_counter() - started:.1f} s")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)
@@ -177,7 +161,7 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = launch(p, SOFTWARE_WEBGL)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             cdp = page.context.new_cdp_session(page)
             cdp.send("Network.enable")
