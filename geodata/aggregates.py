@@ -378,9 +378,20 @@ def forecast(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> No
     run.answer.meta |= {"note": dict(layer.note or {}), "pending": True}
 
 
+# --- hot and cold spots (Getis-Ord Gi*) ---------------------------------------------------------
+
+
+def hotspots(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
+    """Gi* hot/cold-spot classes per H3 cell (:mod:`analytics.hotspots`)."""
+    from analytics.hotspots import provide  # analytics builds on this module
+
+    provide(run, layer, query, viewer)
+
+
 PROVIDERS: dict[str, Callable[[Runner, Layer, LayerQuery, Viewer], None]] = {
     "residents": residents,
     "heatmap": heatmap,
     "hexagons": hexagons,
     "forecast": forecast,
+    "hotspots": hotspots,
 }

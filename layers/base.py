@@ -16,7 +16,7 @@ Text = dict[str, str]
 
 GeometryKind = Literal["polygon", "line", "point", "mixed"]
 Group = Literal["base", "things", "events", "analysis"]
-Provider = Literal["features", "residents", "heatmap", "hexagons", "forecast"]
+Provider = Literal["features", "residents", "heatmap", "hexagons", "forecast", "hotspots"]
 """How the layer is served: plain features of its table, or one of the special providers."""
 Shape = Literal["as_is", "fov_wedge"]
 """The drawn geometry: the stored one, or a camera's field-of-view wedge built in SQL."""
