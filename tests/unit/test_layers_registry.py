@@ -34,6 +34,7 @@ def test_registry_lists_every_layer_bottom_up():
         "residents",
         "hexagons",
         "risk_forecast",
+        "hotspots",
         "incident_heatmap",
         "facilities",
         "organisations",
