@@ -127,7 +127,7 @@ def _sql(by: str, rank_by: Sequence[str], category: str | None, bucket: bool) ->
         SELECT l.event_id, bool_or(l.action = 'escalate') AS esc,
                bool_or(l.action = 'reopen') AS reo
         FROM event_log l
-        WHERE l.action IN ('escalate', 'reopen') AND l.event_id IN (SELECT id FROM ev)
+        WHERE l.action IN ('escalate', 'reopen') AND l.at >= :start
         GROUP BY l.event_id
     ),
     s AS (
