@@ -480,7 +480,16 @@ class EventLog(Base):
     """Every transition of an incident: who, when, from → to, note."""
 
     __tablename__ = "event_log"
-    __table_args__ = (Index("ix_event_log_event_at", "event_id", "at"),)
+    __table_args__ = (
+        Index("ix_event_log_event_at", "event_id", "at"),
+        # assessment: the few escalations and reopenings among millions of log rows
+        Index(
+            "ix_event_log_escalate_reopen",
+            "action",
+            "event_id",
+            postgresql_where=text("action IN ('escalate', 'reopen')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(
