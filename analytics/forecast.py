@@ -1,0 +1,293 @@
+"""Risk forecast: expected incidents per H3 cell over the next period, from incident history.
+
+Pure functions over a DataFrame of incidents with columns ``lon``, ``lat``, ``time`` (tz-aware or
+UTC) and optionally ``category``. The history becomes a count matrix (periods x cells); features
+for period ``t`` are computed from periods ``< t`` only, so a model trained on periods before an
+origin and evaluated at it never sees the future.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import h3
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import PoissonRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+OWN_WINDOWS = (1, 2, 4, 8, 13, 26, 52)
+RING_WINDOWS = (1, 4, 13, 52)
+CITY_WINDOWS = (1, 4, 13)
+WARMUP_PERIODS = 4  # training rows start once this many periods of history exist
+STALE_CAP = 52  # periods since the last incident are capped here
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One candidate model: ``kind`` is ``"hgb"`` (gradient boosting) or ``"glm"`` (Poisson GLM)."""
+
+    kind: str = "hgb"
+    learning_rate: float = 0.05
+    max_iter: int = 100
+    max_leaf_nodes: int = 7
+    min_samples_leaf: int = 200
+    l2: float = 1.0
+    alpha: float = 1e-3  # GLM penalty
+
+    def label(self) -> str:
+        """A short name for tables."""
+        if self.kind == "glm":
+            return f"glm(alpha={self.alpha:g})"
+        return (
+            f"hgb(lr={self.learning_rate:g},it={self.max_iter},"
+            f"leaves={self.max_leaf_nodes},min_leaf={self.min_samples_leaf})"
+        )
+
+
+@dataclass
+class Grid:
+    """Incident counts per period and H3 cell of the study region."""
+
+    cells: np.ndarray  # H3 cell ids (str), sorted
+    edges: pd.DatetimeIndex  # period boundaries, len = n_periods + 1
+    counts: np.ndarray  # (n_periods, n_cells) int
+    resolution: int
+    events: pd.DataFrame = field(repr=False)  # the events kept (inside the periods), with cell
+
+    @property
+    def n_periods(self) -> int:
+        return self.counts.shape[0]
+
+
+def clean_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Events with finite coordinates and a time, time as UTC, sorted by time."""
+    out = events.loc[:, [c for c in ("lon", "lat", "time", "category") if c in events]].copy()
+    out["time"] = pd.to_datetime(out["time"], utc=True, errors="coerce")
+    ok = out["lon"].between(-180, 180) & out["lat"].between(-90, 90) & out["time"].notna()
+    ok &= ~((out["lon"] == 0) & (out["lat"] == 0))
+    return out[ok].sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def assign_cells(events: pd.DataFrame, resolution: int) -> np.ndarray:
+    """The H3 cell of each event."""
+    return np.array(
+        [
+            h3.latlng_to_cell(la, lo, resolution)
+            for la, lo in zip(events.lat, events.lon, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+def study_cells(event_cells: np.ndarray, ring: int = 1) -> np.ndarray:
+    """The study region: every cell that ever had an incident plus its ``ring`` neighbours."""
+    region: set[str] = set()
+    for cell in set(event_cells):
+        region.update(h3.grid_disk(cell, ring))
+    return np.array(sorted(region), dtype=object)
+
+
+def period_edges(times: pd.Series, horizon_days: int) -> pd.DatetimeIndex:
+    """Period boundaries ending at midnight after the last event; an incomplete first period
+    is dropped."""
+    end = times.max().normalize() + pd.Timedelta(days=1)
+    step = pd.Timedelta(days=horizon_days)
+    n = int((end - times.min()) // step)
+    return pd.DatetimeIndex([end - step * k for k in range(n, -1, -1)])
+
+
+def count_matrix(
+    period: np.ndarray, cell_index: np.ndarray, n_periods: int, n_cells: int
+) -> np.ndarray:
+    """Counts per (period, cell) from each event's period and cell index."""
+    out = np.zeros((n_periods, n_cells), dtype=np.int64)
+    np.add.at(out, (period, cell_index), 1)
+    return out
+
+
+def build_grid(
+    events: pd.DataFrame,
+    resolution: int = 8,
+    horizon_days: int = 7,
+    ring: int = 1,
+    region: np.ndarray | None = None,
+) -> Grid:
+    """Count the events per period and cell; ``region`` (cell ids) defaults to
+    :func:`study_cells` of all events."""
+    ev = clean_events(events)
+    ev["cell"] = assign_cells(ev, resolution)
+    cells = study_cells(ev["cell"].to_numpy(), ring) if region is None else np.sort(region)
+    edges = period_edges(ev["time"], horizon_days)
+    ev = ev[(ev["time"] >= edges[0]) & (ev["time"] < edges[-1])]
+    ev = ev[np.isin(ev["cell"].to_numpy(), cells)].reset_index(drop=True)
+    period = edges.searchsorted(pd.DatetimeIndex(ev["time"]), side="right") - 1
+    cell_index = np.searchsorted(cells, ev["cell"].to_numpy())
+    ev["period"] = period
+    counts = count_matrix(period, cell_index, len(edges) - 1, len(cells))
+    return Grid(cells=cells, edges=edges, counts=counts, resolution=resolution, events=ev)
+
+
+def ring_matrix(cells: np.ndarray, k: int) -> sparse.csr_matrix:
+    """Adjacency of the region's cells to their neighbours at exactly grid distance ``k``."""
+    index = {c: i for i, c in enumerate(cells)}
+    rows, cols = [], []
+    for i, cell in enumerate(cells):
+        for nb in h3.grid_ring(cell, k):
+            j = index.get(nb)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+    data = np.ones(len(rows))
+    return sparse.csr_matrix((data, (rows, cols)), shape=(len(cells), len(cells)))
+
+
+def _window_rates(cum: np.ndarray, windows: tuple[int, ...]) -> list[np.ndarray]:
+    """Mean count per period over the last ``w`` periods before each period, from the
+    cumulative sums ``cum`` (cum[t] = total of periods < t); partial windows use what exists."""
+    t = np.arange(cum.shape[0] - 1)
+    out = []
+    for w in windows:
+        start = np.maximum(t - w, 0)
+        span = np.maximum(t - start, 1)
+        out.append((cum[t] - cum[start]) / span[:, None])
+    return out
+
+
+def _cumulative(counts: np.ndarray) -> np.ndarray:
+    """cum[t] = sum of counts over periods < t (length n_periods + 1)."""
+    return np.vstack([np.zeros((1, counts.shape[1])), np.cumsum(counts, axis=0)])
+
+
+def _periods_since_last(counts: np.ndarray) -> np.ndarray:
+    """Periods since the cell's last incident before each period (capped at STALE_CAP)."""
+    n_periods, n_cells = counts.shape
+    out = np.empty((n_periods, n_cells))
+    since = np.full(n_cells, float(STALE_CAP))
+    for t in range(n_periods):
+        out[t] = since
+        since = np.where(counts[t] > 0, 1.0, np.minimum(since + 1, STALE_CAP))
+    return out
+
+
+def _season(edges: pd.DatetimeIndex, n_cells: int) -> list[np.ndarray]:
+    """Week of year and month of each period's start, as sine/cosine pairs."""
+    starts = edges[:-1]
+    week = starts.isocalendar().week.to_numpy(dtype=float)
+    month = starts.month.to_numpy(dtype=float)
+    cols = []
+    for value, cycle in ((week, 52.18), (month, 12.0)):
+        angle = 2 * np.pi * value / cycle
+        cols += [np.sin(angle), np.cos(angle)]
+    return [np.repeat(c[:, None], n_cells, axis=1) for c in cols]
+
+
+def feature_names(exposure: pd.DataFrame | None = None) -> list[str]:
+    """Names of the feature columns, in the order of :func:`build_features`."""
+    names = [f"own_{w}" for w in OWN_WINDOWS] + ["own_all", "since_last"]
+    for k in (1, 2):
+        names += [f"ring{k}_{w}" for w in RING_WINDOWS] + [f"ring{k}_all"]
+    names += [f"city_{w}" for w in CITY_WINDOWS]
+    names += ["week_sin", "week_cos", "month_sin", "month_cos"]
+    if exposure is not None:
+        names += [f"exp_{c}" for c in exposure.columns]
+    return names
+
+
+def build_features(grid: Grid, exposure: pd.DataFrame | None = None) -> np.ndarray:
+    """Features (n_periods, n_cells, n_features); row ``t`` uses counts of periods ``< t`` only.
+
+    ``exposure`` (optional) is indexed by cell id with numeric columns (missing cells: NaN).
+    """
+    counts = grid.counts.astype(float)
+    n_periods, n_cells = counts.shape
+    cum = _cumulative(counts)
+    history = np.maximum(np.arange(n_periods), 1)[:, None]
+    cols = _window_rates(cum, OWN_WINDOWS)
+    cols += [cum[:-1] / history, _periods_since_last(grid.counts)]
+    for k in (1, 2):
+        ring = ring_matrix(grid.cells, k)
+        ring_cum = np.asarray(ring @ cum.T).T
+        cols += [*_window_rates(ring_cum, RING_WINDOWS), ring_cum[:-1] / history]
+    city_cum = np.repeat(cum.sum(axis=1, keepdims=True), n_cells, axis=1) / n_cells
+    cols += _window_rates(city_cum, CITY_WINDOWS)
+    cols += _season(grid.edges, n_cells)
+    if exposure is not None:
+        values = exposure.reindex(grid.cells).to_numpy(dtype=float)
+        cols += [np.repeat(values[None, :, j], n_periods, axis=0) for j in range(values.shape[1])]
+    return np.stack(cols, axis=2)
+
+
+def make_model(config: ModelConfig):
+    """A fresh, deterministic scikit-learn estimator for ``config``."""
+    if config.kind == "glm":
+        return make_pipeline(
+            FunctionTransformer(_signed_log1p),
+            StandardScaler(),
+            PoissonRegressor(alpha=config.alpha, solver="newton-cholesky", max_iter=100),
+        )
+    if config.kind == "hgb":
+        return HistGradientBoostingRegressor(
+            loss="poisson",
+            learning_rate=config.learning_rate,
+            max_iter=config.max_iter,
+            max_leaf_nodes=config.max_leaf_nodes,
+            min_samples_leaf=config.min_samples_leaf,
+            l2_regularization=config.l2,
+            early_stopping=False,
+            random_state=0,
+        )
+    raise ValueError(f"unknown model kind {config.kind!r}: expected 'hgb' or 'glm'")
+
+
+def _signed_log1p(x: np.ndarray) -> np.ndarray:
+    """log1p that keeps the sign (the seasonal sine/cosine columns are negative at times)."""
+    x = np.nan_to_num(np.asarray(x, dtype=float))
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def fit_model(features: np.ndarray, counts: np.ndarray, until: int, config: ModelConfig):
+    """Fit on the periods ``WARMUP_PERIODS <= t < until`` (all cells)."""
+    start = min(WARMUP_PERIODS, until - 1)
+    x = features[start:until].reshape(-1, features.shape[2])
+    y = counts[start:until].reshape(-1)
+    return make_model(config).fit(x, y)
+
+
+def predict_period(model, features: np.ndarray, t: int) -> np.ndarray:
+    """Expected counts per cell for period ``t`` (features of period ``t`` use data before it)."""
+    return np.clip(model.predict(features[t]), 0.0, None)
+
+
+def forecast_next(
+    events: pd.DataFrame,
+    resolution: int = 8,
+    horizon_days: int = 7,
+    config: ModelConfig | None = None,
+    exposure: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Expected incidents per cell over the next ``horizon_days`` after the last period."""
+    grid = build_grid(events, resolution, horizon_days)
+    extended = Grid(
+        cells=grid.cells,
+        edges=grid.edges.append(
+            pd.DatetimeIndex([grid.edges[-1] + (grid.edges[1] - grid.edges[0])])
+        ),
+        counts=np.vstack([grid.counts, np.zeros((1, len(grid.cells)), dtype=np.int64)]),
+        resolution=resolution,
+        events=grid.events,
+    )
+    features = build_features(extended, exposure)
+    model = fit_model(features, extended.counts, grid.n_periods, config or ModelConfig())
+    expected = predict_period(model, features, grid.n_periods)
+    return pd.DataFrame(
+        {
+            "cell": grid.cells,
+            "start": extended.edges[-2],
+            "end": extended.edges[-1],
+            "expected": expected,
+        }
+    )
