@@ -4,6 +4,7 @@ click on an area selects it; screenshots of the main views (``.onemap/artifacts`
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -15,6 +16,14 @@ pytestmark = pytest.mark.slow
 ZOOMS = {"residents": 14, "hexagons": 13, "incident_heatmap": 13, "buildings": 16}
 """Zoom at which each layer is checked (16 unless named)."""
 SCREENSHOTS = {"incident_heatmap", "residents", "cameras", "hexagons", "facilities"}
+
+
+INCIDENTS = "/api/layers/incidents?bbox="
+
+
+def _window(url: str) -> str | None:
+    """The ``time`` parameter of a layer request."""
+    return parse_qs(urlsplit(url).query).get("time", [None])[0]
 
 
 def _open(page, base: str, center: tuple[float, float], zoom: float, layers: str, wait: str):
@@ -61,13 +70,23 @@ def test_switching_a_layer_on_in_the_panel_fetches_and_draws_it(page, app_server
 
 
 def test_time_slider_changes_the_incidents_drawn(page, app_server, demo_url, artifacts):
+    asked: set[str] = set()  # incident requests so far (refetches may repeat a window)
+    page.on("request", lambda r: asked.add(r.url) if INCIDENTS in r.url else None)
+
+    def new_window(response) -> bool:
+        """An incidents answer for a time window not asked before (not a refetch)."""
+        return INCIDENTS in response.url and _window(response.url) not in {
+            _window(u) for u in before
+        }
+
     first = _open(page, app_server, a_building(demo_url), 15, "incidents", "incidents")
     assert "aggregate" not in first
     assert _drawn_at_least(page, first["count"]) == first["count"]
     assert page.locator("#incident-count").inner_text() == str(first["count"])
 
     # Play: the window moves one day per tick (from the last day it wraps to the first).
-    with page.expect_response(lambda r: "/api/layers/incidents?bbox=" in r.url) as info:
+    before = set(asked)
+    with page.expect_response(new_window) as info:
         page.click("#time-play")
     played = json.loads(info.value.body())
     assert played["time"] != first["time"]
@@ -79,7 +98,8 @@ def test_time_slider_changes_the_incidents_drawn(page, app_server, demo_url, art
     handle = page.locator("#time-slider [role=slider]").last.bounding_box()
     track = page.locator("#time-slider .dash-slider-track").bounding_box()
     y = handle["y"] + handle["height"] / 2
-    with page.expect_response(lambda r: "/api/layers/incidents?bbox=" in r.url) as info:
+    before = set(asked)
+    with page.expect_response(new_window) as info:
         page.mouse.move(handle["x"] + handle["width"] / 2, y)
         page.mouse.down()
         page.mouse.move(track["x"] + track["width"] + 20, y, steps=8)
