@@ -203,3 +203,14 @@ def time_extent(url: str, layer: Layer, viewer: Viewer) -> tuple[str, str] | Non
     with get_engine(url).connect() as conn:
         first, last = conn.execute(text(sql)).one()
     return (first.isoformat(), last.isoformat()) if first else None
+
+
+def city_extent(url: str) -> tuple[float, float, float, float] | None:
+    """The lon/lat box of the top governance level in the store (None when it has no areas)."""
+    sql = (
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
+        "FROM area WHERE depth = (SELECT min(depth) FROM area)) AS x"
+    )
+    with get_engine(url).connect() as conn:
+        row = conn.execute(text(sql)).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])

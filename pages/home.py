@@ -9,6 +9,7 @@ opt-in setting (:mod:`layers.basemaps`).
 
 from __future__ import annotations
 
+import math
 import uuid
 
 import dash
@@ -16,7 +17,7 @@ import dash_leaflet as dl
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, dcc, html
 
 from api import context
-from geodata.features import time_extent
+from geodata.features import city_extent, time_extent
 from geodata.settings import Settings
 from layers import basemaps, leaflet
 from layers.base import Layer
@@ -26,6 +27,9 @@ from pages import home_panel, home_time, i18n, ids
 dash.register_page(__name__, path="/", title=i18n.text("app.document_title"), name="home")
 
 INITIAL_ZOOM = 14
+"""First zoom when the store has no areas to fit."""
+FIT_PIXELS = (1400, 800)
+"""The map area the whole city is fitted into on first view (a laptop screen minus the panel)."""
 MIN_ZOOM = 8
 MAX_ZOOM = 19
 TIME_LAYER = "incidents"
@@ -73,13 +77,32 @@ def _number(value: str | None, low: float, high: float) -> float | None:
     return number if number is not None and low <= number <= high else None
 
 
-def initial_view(settings: Settings, query: dict[str, str]) -> tuple[list[float], float]:
-    """Centre ``[lat, lon]`` and zoom of the first view: the city centre, or a deep link
-    ``/?lat=…&lon=…&zoom=…`` (each part that is missing or out of range falls back)."""
+def fit_zoom(extent: tuple[float, float, float, float], width: int, height: int) -> int:
+    """The largest whole zoom at which ``extent`` (lon/lat) fits ``width``×``height`` pixels."""
+    west, south, east, north = extent
+    lat = math.radians((south + north) / 2)
+    spans = (
+        (max(east - west, 1e-6), width),
+        (max(north - south, 1e-6) / math.cos(lat), height),  # Mercator: degrees of lat stretch
+    )
+    zoom = min(math.log2(360.0 * pixels / (256.0 * span)) for span, pixels in spans)
+    return max(MIN_ZOOM, min(MAX_ZOOM, math.floor(zoom)))
+
+
+def initial_view(
+    settings: Settings, query: dict[str, str], extent: tuple[float, float, float, float] | None
+) -> tuple[list[float], float]:
+    """Centre ``[lat, lon]`` and zoom of the first view: the whole city (its areas' extent
+    fitted to a typical screen), or a deep link ``/?lat=…&lon=…&zoom=…`` (each part that is
+    missing or out of range falls back)."""
     lon, lat = settings.city_center
+    zoom = INITIAL_ZOOM
+    if extent is not None:
+        lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
+        zoom = fit_zoom(extent, *FIT_PIXELS)
     lat = _number(query.get("lat"), -85, 85) or lat
     lon = _number(query.get("lon"), -180, 180) or lon
-    zoom = _number(query.get("zoom"), MIN_ZOOM, MAX_ZOOM) or INITIAL_ZOOM
+    zoom = _number(query.get("zoom"), MIN_ZOOM, MAX_ZOOM) or zoom
     return [lat, lon], zoom
 
 
@@ -141,7 +164,7 @@ def layout(**query: str) -> html.Div:
     settings = context.settings()
     lang = i18n.language(settings.language)
     layers = _visible_layers()
-    center, zoom = initial_view(settings, query)
+    center, zoom = initial_view(settings, query, city_extent(context.store_url()))
     shown = initial_layers(layers, query)
     extent = time_extent(context.store_url(), get_layer(TIME_LAYER), context.viewer())
     return html.Div(
