@@ -25,6 +25,7 @@ from api.readings import blueprint as readings_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from pages import i18n, shell
+from twin.live import stop_hub
 from twin.service import start_background
 
 log = logging.getLogger("onemap")
@@ -84,6 +85,7 @@ def main() -> None:
     finally:
         if background is not None:
             background.stop()
+        stop_hub(store.url)
         store.close()
     sys.exit(0)
 

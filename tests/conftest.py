@@ -74,6 +74,9 @@ def _fresh_database(cluster: EmbeddedStore | None, label: str) -> Iterator[str]:
     try:
         yield url
     finally:
+        from twin.live import stop_hub
+
+        stop_hub(url)  # a live listener would keep retrying the dropped database
         get_engine(url).dispose()
         drop_database(_server_url(cluster), name)
 

@@ -203,3 +203,11 @@ def hub_for(url: str) -> LiveHub:
         if hub is None:
             hub = _HUBS[url] = LiveHub(url)
         return hub
+
+
+def stop_hub(url: str) -> None:
+    """Stop and forget this process's hub for ``url`` (before its database goes away)."""
+    with _HUBS_LOCK:
+        hub = _HUBS.pop(url, None)
+    if hub is not None:
+        hub.stop()
