@@ -23,9 +23,8 @@ import shapely
 from geodata.bulk import copy_rows, ewkb_hex, raw_connection
 from geodata.demo import build_demo
 from geodata.demo.areas import build_city
-from geodata.engine import get_engine
 from geodata.settings import Settings
-from geodata.store import drop_database, embedded_store, migrate, recreate_database
+from geodata.store import embedded_store, scratch_database
 
 
 def baseline_copy(url: str, n: int) -> float:
@@ -58,9 +57,7 @@ def main() -> None:
     store = embedded_store(Settings(database_url=None))
     store.start()
     name = f"onemap_bench_demo_{os.getpid()}"
-    url = recreate_database(store.url(), name)
-    try:
-        migrate(url)
+    with scratch_database(store.url(), name, keep=args.keep) as url:
         stages: dict[str, float] = {}
         last = [time.perf_counter()]
 
@@ -97,10 +94,6 @@ def main() -> None:
         print(f"baseline: COPY {rows:,} bare point rows into an unindexed table: {base:.2f} s "
               f"({rows / base:,.0f} rows/s)")  # fmt: skip
         print(f"ratio demo / baseline wall time: {total / base:.1f}x")
-    finally:
-        get_engine(url).dispose()
-        if not args.keep:
-            drop_database(store.url(), name)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,56 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from analytics import hotspots as hs
-from geodata.demo import build_demo
+from bench.common import best, scratch_demo, top_up_incidents
 from geodata.engine import get_engine
 from geodata.features import BBox, FeatureProvider, LayerQuery, TimeWindow
-from geodata.settings import Settings
-from geodata.store import drop_database, embedded_store, migrate, recreate_database
 from geodata.viewer import PUBLIC
 from layers.registry import get_layer
-
-SKIP = {"id", "source", "source_id", "created_at", "updated_at"}
-
-
-def top_up(url: str, target: int) -> int:
-    """Copy the demo's incidents until there are at least ``target``; return the count."""
-    with get_engine(url).begin() as conn:
-        have = conn.execute(text("SELECT count(*) FROM event")).scalar_one()
-        if have >= target:
-            return have
-        cols = [
-            c
-            for c in conn.execute(
-                text(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = "
-                    "'event' AND table_schema = current_schema() ORDER BY ordinal_position"
-                )
-            ).scalars()
-            if c not in SKIP
-        ]
-        listed = ", ".join(f'"{c}"' for c in cols)
-        conn.execute(text("SET LOCAL onemap.area_assigned = 'on'"))
-        conn.execute(
-            text(
-                f"INSERT INTO event (source, source_id, {listed}) "
-                f"SELECT 'bench', k || ':' || id, {listed} FROM event, generate_series(1, :n) k"
-            ),
-            {"n": -(-(target - have) // have)},
-        )
-        total = conn.execute(text("SELECT count(*) FROM event")).scalar_one()
-    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE event"))
-    return total
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    """Best wall time of ``repeat`` calls, in seconds."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def run(url: str, repeat: int, resolution: int) -> None:
@@ -133,29 +87,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the built database")
     args = parser.parse_args()
     if args.url:
-        top_up(args.url, args.incidents)
+        top_up_incidents(args.url, args.incidents)
         run(args.url, args.repeat, args.res)
         return
-    store = embedded_store(Settings(database_url=None))
-    store.start()
-    name = f"onemap_bench_hotspots_{os.getpid()}"
-    url = recreate_database(store.url(), name)
-    try:
-        migrate(url)
+    with scratch_demo(f"hotspots_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
         started = time.perf_counter()
-        build_demo(url, scale=args.scale, seed=args.seed)
-        built = time.perf_counter() - started
-        started = time.perf_counter()
-        n = top_up(url, args.incidents)
-        print(f"demo scale {args.scale:g} built in {built:.0f} s; topped up to {n:,} incidents "
-              f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        n = top_up_incidents(url, args.incidents)
+        print(f"topped up to {n:,} incidents in {time.perf_counter() - started:.0f} s")
         run(url, args.repeat, args.res)
-    finally:
-        get_engine(url).dispose()
-        if args.keep:
-            print(f"kept {url}")
-        else:
-            drop_database(store.url(), name)
 
 
 if __name__ == "__main__":

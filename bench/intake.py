@@ -42,7 +42,7 @@ from geodata.bulk import raw_connection
 from geodata.engine import get_engine
 from geodata.models import Device
 from geodata.settings import Settings
-from geodata.store import drop_database, embedded_store, migrate, recreate_database
+from geodata.store import embedded_store, scratch_database
 from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
 from twin.mqtt import Subscriber, client
@@ -284,46 +284,43 @@ def main() -> None:
     args = p.parse_args()
     store = embedded_store(Settings(database_url=None))
     store.start()
-    url = recreate_database(store.url(), DB)
     try:
-        migrate(url)
-        key, serials, alarms = setup(url, args.devices, args.alarms)
-        n = args.readings
-        mqtt_rows = readings(serials, n, 0)
-        http_rows = readings(serials, n, n // len(serials) + 10)
-        copy_s = bare_copy(url, mqtt_rows)
-        copy_rate = n / copy_s
-        print(f"bare COPY            {n:>8,} rows  {copy_s:6.2f} s  {copy_rate:>9,.0f} rows/s")
+        with scratch_database(store.url(), DB) as url:
+            key, serials, alarms = setup(url, args.devices, args.alarms)
+            n = args.readings
+            mqtt_rows = readings(serials, n, 0)
+            http_rows = readings(serials, n, n // len(serials) + 10)
+            copy_s = bare_copy(url, mqtt_rows)
+            copy_rate = n / copy_s
+            print(f"bare COPY            {n:>8,} rows  {copy_s:6.2f} s  {copy_rate:>9,.0f} rows/s")
 
-        m = bench_mqtt(url, key, mqtt_rows, args.per_message, alarms[: len(alarms) // 4])
-        rate = n / m["seconds"]
-        print(
-            f"MQTT flat out ({args.per_message}/message)  {n:>8,} in {m['seconds']:6.2f} s  "
-            f"{rate:>9,.0f} readings/s  stored {m['stored']:,} "
-            f"({'=' if m['stored'] == n else '!='} in)  x{rate / copy_rate:.2f} of COPY"
-        )
-        report_latency("flat out", m["latency"])
-        paced_n = int(args.rate * args.seconds)
-        paced_rows = readings(serials, paced_n, 2 * (n // len(serials)) + 20)
-        pm = bench_mqtt(url, key, paced_rows, args.per_message, alarms[len(alarms) // 4 :],
-                        rate=args.rate)  # fmt: skip
-        prate = paced_n / pm["seconds"]
-        print(
-            f"MQTT paced {args.rate:,.0f}/s for {args.seconds:g} s  {paced_n:>8,} in "
-            f"{pm['seconds']:6.2f} s  {prate:>9,.0f} readings/s  stored {pm['stored']:,} "
-            f"({'=' if pm['stored'] == paced_n else '!='} in)"
-        )
-        report_latency(f"{args.rate:,.0f}/s", pm["latency"])
-        h = bench_http(url, key, http_rows)
-        hrate = n / h["seconds"]
-        print(
-            f"HTTP (1000/POST, 2 clients) {n:>8,} in {h['seconds']:6.2f} s  {hrate:>9,.0f} "
-            f"readings/s  stored {h['stored']:,} ({'=' if h['stored'] == n else '!='} in)  "
-            f"x{hrate / copy_rate:.2f} of COPY"
-        )
+            m = bench_mqtt(url, key, mqtt_rows, args.per_message, alarms[: len(alarms) // 4])
+            rate = n / m["seconds"]
+            print(
+                f"MQTT flat out ({args.per_message}/message)  {n:>8,} in {m['seconds']:6.2f} s  "
+                f"{rate:>9,.0f} readings/s  stored {m['stored']:,} "
+                f"({'=' if m['stored'] == n else '!='} in)  x{rate / copy_rate:.2f} of COPY"
+            )
+            report_latency("flat out", m["latency"])
+            paced_n = int(args.rate * args.seconds)
+            paced_rows = readings(serials, paced_n, 2 * (n // len(serials)) + 20)
+            pm = bench_mqtt(url, key, paced_rows, args.per_message, alarms[len(alarms) // 4 :],
+                            rate=args.rate)  # fmt: skip
+            prate = paced_n / pm["seconds"]
+            print(
+                f"MQTT paced {args.rate:,.0f}/s for {args.seconds:g} s  {paced_n:>8,} in "
+                f"{pm['seconds']:6.2f} s  {prate:>9,.0f} readings/s  stored {pm['stored']:,} "
+                f"({'=' if pm['stored'] == paced_n else '!='} in)"
+            )
+            report_latency(f"{args.rate:,.0f}/s", pm["latency"])
+            h = bench_http(url, key, http_rows)
+            hrate = n / h["seconds"]
+            print(
+                f"HTTP (1000/POST, 2 clients) {n:>8,} in {h['seconds']:6.2f} s  {hrate:>9,.0f} "
+                f"readings/s  stored {h['stored']:,} ({'=' if h['stored'] == n else '!='} in)  "
+                f"x{hrate / copy_rate:.2f} of COPY"
+            )
     finally:
-        get_engine(url).dispose()
-        drop_database(store.url(), DB)
         store.stop_if_started_here()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -66,6 +68,20 @@ def recreate_database(server_url: str, name: str) -> str:
 def drop_database(server_url: str, name: str) -> None:
     """Drop database ``name`` on the server of ``server_url`` (if it exists)."""
     _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_database(server_url: str, name: str, *, keep: bool = False) -> Iterator[str]:
+    """A fresh, migrated database ``name`` on the server of ``server_url`` for a test or a
+    benchmark; dropped afterwards unless ``keep``."""
+    url = recreate_database(server_url, name)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        get_engine(url).dispose()
+        if not keep:
+            drop_database(server_url, name)
 
 
 def migrate(url: str, revision: str = "head") -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from geodata.embedded import EmbeddedStore, port_in_use
 from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT, Settings
-from geodata.store import drop_database, embedded_store, migrate, recreate_database
+from geodata.store import embedded_store, scratch_database
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEMO_TEST_SCALE = 0.25
@@ -68,17 +68,13 @@ def _server_url(cluster: EmbeddedStore | None) -> str:
 
 @contextmanager
 def _fresh_database(cluster: EmbeddedStore | None, label: str) -> Iterator[str]:
-    name = f"onemap_test_{label}_{os.getpid()}"
-    url = recreate_database(_server_url(cluster), name)
-    migrate(url)
-    try:
-        yield url
-    finally:
-        from twin.live import stop_hub
+    from twin.live import stop_hub
 
-        stop_hub(url)  # a live listener would keep retrying the dropped database
-        get_engine(url).dispose()
-        drop_database(_server_url(cluster), name)
+    with scratch_database(_server_url(cluster), f"onemap_test_{label}_{os.getpid()}") as url:
+        try:
+            yield url
+        finally:
+            stop_hub(url)  # a live listener would keep retrying the dropped database
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,82 @@
+"""What several benchmarks share: a scratch demo database, more incidents, best-of timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+
+from geodata.engine import get_engine
+from geodata.settings import Settings
+from geodata.store import embedded_store, scratch_database
+
+_NOT_COPIED = {"id", "source", "source_id", "created_at", "updated_at"}
+
+
+@contextmanager
+def scratch_demo(label: str, scale: float, seed: int, *, keep: bool = False) -> Iterator[str]:
+    """A fresh database on the embedded cluster holding the demo city; dropped unless ``keep``."""
+    from geodata.demo import build_demo
+
+    store = embedded_store(Settings(database_url=None))
+    store.start()
+    with scratch_database(store.url(), f"onemap_bench_{label}", keep=keep) as url:
+        started = time.perf_counter()
+        build_demo(url, scale=scale, seed=seed)
+        print(f"demo city scale {scale:g} built in {time.perf_counter() - started:.1f} s")
+        yield url
+        if keep:
+            print(f"kept {url}")
+
+
+def top_up_incidents(url: str, target: int, *, with_logs: bool = False) -> int:
+    """Copy the store's incidents (and, ``with_logs``, their logs) in SQL until there are at
+    least ``target``; return the count. Open rule incidents are not copied (one per subject)."""
+    with get_engine(url).begin() as conn:
+        have = conn.execute(text("SELECT count(*) FROM event")).scalar_one()
+        if have >= target:
+            return have
+        columns = conn.execute(
+            text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'event' "
+                "AND table_schema = current_schema() ORDER BY ordinal_position"
+            )
+        ).scalars()
+        listed = ", ".join(f'"{c}"' for c in columns if c not in _NOT_COPIED)
+        conn.execute(text("SET LOCAL onemap.area_assigned = 'on'"))
+        conn.execute(
+            text(
+                f"INSERT INTO event (source, source_id, {listed}) "
+                f"SELECT 'bench', k || ':' || id, {listed} FROM event, generate_series(1, :n) k "
+                "WHERE rule IS NULL OR status IN ('resolved', 'closed', 'rejected')"
+            ),
+            {"n": -(-(target - have) // have)},
+        )
+        if with_logs:
+            conn.execute(
+                text(
+                    "INSERT INTO event_log (event_id, at, actor, action, from_status, to_status, "
+                    "from_level, to_level, note) "
+                    "SELECT n.id, l.at, l.actor, l.action, l.from_status, l.to_status, "
+                    "l.from_level, l.to_level, l.note FROM event n "
+                    "JOIN event_log l ON l.event_id = split_part(n.source_id, ':', 2)::bigint "
+                    "WHERE n.source = 'bench'"
+                )
+            )
+        total = conn.execute(text("SELECT count(*) FROM event")).scalar_one()
+    tables = "event, event_log" if with_logs else "event"
+    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM ANALYZE {tables}"))
+    return total
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    """Best wall time of ``repeat`` calls, in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
