@@ -287,7 +287,8 @@
         scheduleRefresh(twin);
         shareView(twin);
         return params.viewState;
-      }
+      },
+      onInteractionStateChange: function (state) { twin.moving = !!state.inTransition; }
     });
     window.onemapDeck = twin.deck;
     window.onemap = window.onemap || {};
@@ -317,7 +318,9 @@
     var v = Object.assign({}, twin.view);
     if (typeof pitch === "number") { v.pitch = pitch; }
     if (typeof bearing === "number") { v.bearing = bearing; }
+    if (v.pitch === twin.view.pitch && v.bearing === twin.view.bearing) { return; }
     v.transitionDuration = 600;
+    twin.moving = true;  /* until the transition's last frame (onInteractionStateChange) */
     window.updateDeck({initialViewState: Object.assign({}, v, {
       transitionInterpolator: {"@@type": "LinearInterpolator",
                                transitionProps: ["pitch", "bearing"]}

@@ -182,7 +182,10 @@ def test_heatmap_for_a_time_window_weighs_the_windows_incidents(
 def test_camera_controls_2d_link_and_language(twin_page, app_server):
     page, _requests, errors = twin_page
     page.evaluate("window.dash_clientside.set_props('twin-pitch', {value: 10})")
-    page.wait_for_function("Math.abs(window.onemap.twin.view.pitch - 10) < 0.5")
+    # The camera eases to the new pitch over 600 ms; wait for the transition's last frame.
+    page.wait_for_function(
+        "!window.onemap.twin.moving && window.onemap.twin.view.pitch === 10"
+    )
     href = page.get_attribute("#twin-link-2d", "href")
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(href).query))
     view = page.evaluate("window.onemap.twin.view")
