@@ -20,6 +20,21 @@ have_postgis() {
 if [ -z "${DATABASE_URL:-}${ONEMAP_DATABASE_URL:-}" ] && ! have_postgis; then
     missing+=(postgresql postgresql-postgis)
 fi
+# pgRouting for road-network walking distances (coverage); without it OneMap measures straight
+# lines. The package is per PostgreSQL major: detected from /usr/lib/postgresql/*, else the
+# metapackage that follows the default major.
+have_pgrouting() {
+    ls /usr/share/postgresql/*/extension/pgrouting.control >/dev/null 2>&1
+}
+if [ -z "${DATABASE_URL:-}${ONEMAP_DATABASE_URL:-}" ] && ! have_pgrouting; then
+    pg_major=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 \
+        | sed -E 's#/usr/lib/postgresql/([^/]+)/bin#\1#')
+    if [ -n "$pg_major" ]; then
+        missing+=("postgresql-$pg_major-pgrouting")
+    else
+        missing+=(postgresql-pgrouting)
+    fi
+fi
 # The MQTT broker of the live twin (an external one: ONEMAP_MQTT_URL).
 if [ -z "${ONEMAP_MQTT_URL:-}" ] && ! command -v mosquitto >/dev/null 2>&1 \
         && [ ! -x /usr/sbin/mosquitto ]; then
