@@ -669,3 +669,63 @@ def _fill_location_columns(session: Session, _ctx, _instances) -> None:
         if state.pending or state.attrs.geom.history.has_changes():
             for column, value in location_columns(to_shapely(obj.geom)).items():
                 setattr(obj, column, value)
+
+
+# --- risk forecast (analytics): runs and their expected counts ---------------------------------
+
+
+class ForecastRun(Base):
+    """One run of ``python -m analytics forecast``: model version, time, history used."""
+
+    __tablename__ = "forecast_run"
+    __table_args__ = (CheckConstraint("cell_res IN (8, 9)", name="cell_res"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    cell_res: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    horizons: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), nullable=False)
+    groups: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
+    history_from: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, comment="start of the incident history used"
+    )
+    origin: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        nullable=False,
+        comment="end of the history = start of every forecast period",
+    )
+    incidents: Mapped[int] = mapped_column(Integer, nullable=False)
+    config: Mapped[dict] = mapped_column(
+        JSONB, nullable=False, comment="model, interval and executor of the run"
+    )
+
+
+class Forecast(Base):
+    """Expected incidents of one H3 cell or grid over one horizon, for one category group."""
+
+    __tablename__ = "forecast"
+    __table_args__ = (
+        PrimaryKeyConstraint("run_id", "horizon_days", "category_group", "unit", "unit_id"),
+        CheckConstraint("unit IN ('h3', 'grid')", name="unit"),
+        CheckConstraint("expected >= 0 AND low <= high", name="interval"),
+    )
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_run.id", ondelete="CASCADE"), nullable=False
+    )
+    horizon_days: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    category_group: Mapped[str] = mapped_column(
+        String(64), nullable=False, comment="event_category.parent, or 'all'"
+    )
+    unit: Mapped[str] = mapped_column(String(8), nullable=False, comment="h3 or grid")
+    unit_id: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, comment="H3 cell (64-bit) or area.id"
+    )
+    lon: Mapped[float] = mapped_column(Float, nullable=False, comment="centre of the cell or grid")
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    expected: Mapped[float] = mapped_column(Float, nullable=False)
+    low: Mapped[int] = mapped_column(Integer, nullable=False, comment="lower end of the interval")
+    high: Mapped[int] = mapped_column(Integer, nullable=False, comment="upper end of the interval")

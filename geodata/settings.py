@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         default=0.05, description="Longest wait for more messages before an intake batch."
     )
 
+    # --- analytics ----------------------------------------------------------------------------
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a Dask scheduler (tcp://host:8786) that runs the forecast and "
+        "backtest jobs. Unset: they run in-process.",
+    )
+
     # --- Open311 GeoReport v2 (residents' reports) ----------------------------------------
     open311_api_keys: dict[str, str] = Field(
         default_factory=dict,
