@@ -262,6 +262,49 @@ def predict_period(model, features: np.ndarray, t: int) -> np.ndarray:
     return np.clip(model.predict(features[t]), 0.0, None)
 
 
+def grid_from_daily(
+    daily: pd.DataFrame, cells: np.ndarray, edges: pd.DatetimeIndex, resolution: int
+) -> Grid:
+    """A :class:`Grid` from daily counts (columns ``cell`` (str), ``day`` (UTC), ``n``) over
+    ``cells`` (sorted) and periods ``edges``; days outside the periods or cells are left out."""
+    day = pd.DatetimeIndex(pd.to_datetime(daily["day"], utc=True))
+    keep = (day >= edges[0]) & (day < edges[-1]) & np.isin(daily["cell"].to_numpy(), cells)
+    period = edges.searchsorted(day[keep], side="right") - 1
+    cell_index = np.searchsorted(cells, daily["cell"].to_numpy()[keep])
+    counts = np.zeros((len(edges) - 1, len(cells)), dtype=np.int64)
+    np.add.at(counts, (period, cell_index), daily["n"].to_numpy(dtype=np.int64)[keep])
+    return Grid(cells=cells, edges=edges, counts=counts, resolution=resolution, events=_NO_EVENTS)
+
+
+_NO_EVENTS = pd.DataFrame({"lon": [], "lat": [], "time": [], "period": []})
+
+
+def extend_by_one_period(grid: Grid) -> Grid:
+    """``grid`` with one more (empty) period after the last: the period to forecast."""
+    return Grid(
+        cells=grid.cells,
+        edges=grid.edges.append(
+            pd.DatetimeIndex([grid.edges[-1] + (grid.edges[1] - grid.edges[0])])
+        ),
+        counts=np.vstack([grid.counts, np.zeros((1, len(grid.cells)), dtype=np.int64)]),
+        resolution=grid.resolution,
+        events=grid.events,
+    )
+
+
+def predict_next(
+    grid: Grid, config: ModelConfig | None = None, exposure: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Expected counts per cell of ``grid`` for the period right after its last one (zeros
+    when the history has no incident at all: there is nothing to learn a rate from)."""
+    if grid.counts.sum() == 0:
+        return np.zeros(len(grid.cells))
+    extended = extend_by_one_period(grid)
+    features = build_features(extended, exposure)
+    model = fit_model(features, extended.counts, grid.n_periods, config or ModelConfig())
+    return predict_period(model, features, grid.n_periods)
+
+
 def forecast_next(
     events: pd.DataFrame,
     resolution: int = 8,
@@ -271,23 +314,12 @@ def forecast_next(
 ) -> pd.DataFrame:
     """Expected incidents per cell over the next ``horizon_days`` after the last period."""
     grid = build_grid(events, resolution, horizon_days)
-    extended = Grid(
-        cells=grid.cells,
-        edges=grid.edges.append(
-            pd.DatetimeIndex([grid.edges[-1] + (grid.edges[1] - grid.edges[0])])
-        ),
-        counts=np.vstack([grid.counts, np.zeros((1, len(grid.cells)), dtype=np.int64)]),
-        resolution=resolution,
-        events=grid.events,
-    )
-    features = build_features(extended, exposure)
-    model = fit_model(features, extended.counts, grid.n_periods, config or ModelConfig())
-    expected = predict_period(model, features, grid.n_periods)
+    step = grid.edges[1] - grid.edges[0]
     return pd.DataFrame(
         {
             "cell": grid.cells,
-            "start": extended.edges[-2],
-            "end": extended.edges[-1],
-            "expected": expected,
+            "start": grid.edges[-1],
+            "end": grid.edges[-1] + step,
+            "expected": predict_next(grid, config, exposure),
         }
     )
