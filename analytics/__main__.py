@@ -1,4 +1,7 @@
-"""Analytics command line: ``python -m analytics backtest --events PATH_OR_LAYER …``."""
+"""Analytics command line: ``python -m analytics backtest --events PATH_OR_LAYER …`` and
+``python -m analytics forecast [--horizon 7|30] [--cell-res 8|9]``.
+
+Both run in-process, or on the Dask cluster named by ``ONEMAP_DASK_SCHEDULER``."""
 
 from __future__ import annotations
 
@@ -75,6 +78,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         horizon_days=args.horizon,
         n_origins=args.origins,
         n_validation=args.validation,
+        scheduler=_scheduler(),
     )
     print(
         f"events: {len(events):,}  cells: res {args.cell_res}  horizon: {args.horizon} d  "
@@ -86,6 +90,46 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"\nchosen: {result.chosen.label()}\n")
     print(format_table(result.table))
     print(f"\n({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def _scheduler() -> str | None:
+    """The Dask scheduler of the settings (None: in-process)."""
+    from geodata.settings import get_settings
+
+    return get_settings().dask_scheduler
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Train on the store's incidents, store a forecast run and print what it holds."""
+    from analytics.forecast_store import ForecastError, run_forecast
+    from geodata.settings import get_settings
+    from geodata.store import open_store
+
+    store = open_store(get_settings())
+    horizons = tuple(args.horizon) if args.horizon else (7, 30)
+    started = time.perf_counter()
+    try:
+        run_id, result = run_forecast(store.url, args.cell_res, horizons, _scheduler())
+    except ForecastError as exc:
+        raise SystemExit(f"forecast: {exc}") from None
+    run = result.run
+    print(
+        f"forecast run {run_id}: model {run['model_version']}, {run['incidents']:,} incidents "
+        f"{run['history_from']:%Y-%m-%d} … {run['origin']:%Y-%m-%d}, H3 r{run['cell_res']}, "
+        f"horizons {', '.join(f'{h} d' for h in run['horizons'])}, "
+        f"{run['config']['executor']}"
+    )
+    print(
+        f"{len(result.rows):,} rows: {run['config']['region_cells']:,} cells and "
+        f"{run['config']['grids']} grids × {len(run['groups'])} category groups "
+        f"({', '.join(run['groups'])})"
+    )
+    totals = result.rows[(result.rows["unit"] == "h3") & (result.rows["category_group"] == "all")]
+    for horizon, expected in totals.groupby("horizon_days")["expected"].sum().items():
+        print(f"  next {horizon} days: {expected:,.1f} incidents expected in the study region")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    print(f"({time.perf_counter() - started:.1f} s: {stages})")
     return 0
 
 
@@ -101,6 +145,16 @@ def parser() -> argparse.ArgumentParser:
     bt.add_argument("--validation", type=int, default=26, help="origins before them for tuning")
     bt.add_argument("--category", action="append", help="keep only this category (repeatable)")
     bt.set_defaults(func=cmd_backtest)
+    fc = sub.add_parser("forecast", help="train on the store's incidents and store a forecast")
+    fc.add_argument(
+        "--horizon",
+        type=int,
+        action="append",
+        choices=(7, 30),
+        help="days ahead (repeatable; default: 7 and 30)",
+    )
+    fc.add_argument("--cell-res", type=int, default=8, choices=(8, 9), help="H3 resolution")
+    fc.set_defaults(func=cmd_forecast)
     return p
 
 

@@ -22,6 +22,7 @@ from analytics.forecast import (
     fit_model,
     predict_period,
 )
+from analytics.forecast_exec import map_tasks
 from analytics.metrics import score_period
 
 EARTH_M_PER_DEG = 111_320.0
@@ -126,15 +127,25 @@ def model_method(features: np.ndarray, config: ModelConfig) -> Method:
     return predict
 
 
-def score_origins(grid: Grid, methods: dict[str, Method], origins: Sequence[int]) -> pd.DataFrame:
-    """Scores per method and origin (long form)."""
-    rows = []
-    for origin in origins:
-        actual = grid.counts[origin]
-        for name, method in methods.items():
-            row = score_period(method(grid, origin), actual)
-            rows.append({"method": name, "origin": grid.edges[origin], **row})
-    return pd.DataFrame(rows)
+def score_origin(origin: int, grid: Grid, methods: dict[str, Method]) -> list[dict[str, object]]:
+    """One task: every method's scores at one origin."""
+    actual = grid.counts[origin]
+    return [
+        {"method": name, "origin": grid.edges[origin], **score_period(method(grid, origin), actual)}
+        for name, method in methods.items()
+    ]
+
+
+def score_origins(
+    grid: Grid,
+    methods: dict[str, Method],
+    origins: Sequence[int],
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """Scores per method and origin (long form); one task per origin, in-process or on the
+    Dask ``scheduler``."""
+    per_origin = map_tasks(score_origin, list(origins), scheduler, grid=grid, methods=methods)
+    return pd.DataFrame([row for rows in per_origin for row in rows])
 
 
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
@@ -149,10 +160,11 @@ def choose_config(
     features: np.ndarray,
     origins: Sequence[int],
     candidates: Sequence[ModelConfig] = CANDIDATES,
+    scheduler: str | None = None,
 ) -> tuple[ModelConfig, pd.DataFrame]:
     """The candidate with the best mean PAI@5% (then lowest deviance) on ``origins``."""
     methods = {c.label(): model_method(features, c) for c in candidates}
-    table = summarize(score_origins(grid, methods, origins))
+    table = summarize(score_origins(grid, methods, origins, scheduler))
     ranked = sorted(
         range(len(candidates)),
         key=lambda i: (-table["pai@5%"].iloc[i], table["deviance"].iloc[i], i),
@@ -168,9 +180,10 @@ def run_backtest(
     n_validation: int = 26,
     candidates: Sequence[ModelConfig] = CANDIDATES,
     exposure: pd.DataFrame | None = None,
+    scheduler: str | None = None,
 ) -> BacktestResult:
     """Backtest the model (chosen on validation origins) and the baselines on the last
-    ``n_origins`` periods."""
+    ``n_origins`` periods; origins run in-process, or on the Dask ``scheduler``."""
     grid = build_grid(events, resolution, horizon_days)
     first_test = grid.n_periods - n_origins
     first_validation = first_test - n_validation
@@ -182,7 +195,7 @@ def run_backtest(
     features = build_features(grid, exposure)
     if len(candidates) > 1:
         chosen, validation = choose_config(
-            grid, features, range(first_validation, first_test), candidates
+            grid, features, range(first_validation, first_test), candidates, scheduler
         )
     else:
         chosen, validation = candidates[0], pd.DataFrame()
@@ -192,7 +205,7 @@ def run_backtest(
         "historical mean": historical_mean,
         "kde": kde_baseline,
     }
-    scores = score_origins(grid, methods, range(first_test, grid.n_periods))
+    scores = score_origins(grid, methods, range(first_test, grid.n_periods), scheduler)
     return BacktestResult(scores, summarize(scores), chosen, validation)
 
 
