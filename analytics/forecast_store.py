@@ -38,6 +38,7 @@ from scipy import sparse, stats
 from sqlalchemy import text
 
 from analytics import forecast as fc
+from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVAL, RESOLUTIONS
 from analytics.forecast_exec import executor_name, map_tasks
 from analytics.hotspots import study_region
 from geodata.bulk import copy_rows, raw_connection
@@ -45,13 +46,6 @@ from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.layer_sql import cell_sql
 
-HORIZONS = (7, 30)
-RESOLUTIONS = (8, 9)
-DEFAULT_RESOLUTION = 8
-ALL = "all"
-"""The category group of forecasts over every category."""
-INTERVAL = 0.8
-"""Coverage of the stored interval (central, Poisson)."""
 CONFIG = fc.ModelConfig()
 """The model: the configuration the Boston backtest chose on its validation origins."""
 SMALL_DATA_CONFIG = fc.ModelConfig(kind="glm", alpha=1e-3)

@@ -374,8 +374,10 @@ def _hexagon_answer(
 
 
 def forecast(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
-    """Nothing yet: an empty collection with the layer's note (analytics fills it later)."""
-    run.answer.meta |= {"note": dict(layer.note or {}), "pending": True}
+    """The latest stored forecast run's cells or grids in view (:mod:`analytics.forecast_layer`)."""
+    from analytics.forecast_layer import provide  # analytics builds on this module
+
+    provide(run, layer, query, viewer)
 
 
 # --- hot and cold spots (Getis-Ord Gi*) ---------------------------------------------------------

@@ -1,9 +1,14 @@
-"""Risk forecast (风险预测): a declared slot; analytics fills it in a later issue.
+"""Risk forecast (风险预测): the latest stored run of ``python -m analytics forecast``.
 
-Until then the ``forecast`` provider returns an empty collection with this layer's note.
+Served by the ``forecast`` provider (:mod:`analytics.forecast_layer`): H3 hexagons (or grids,
+``?unit=grid``) coloured by the incidents expected over ``?horizon=7|30`` days, for the
+category group ``?group=<code>`` (``all`` by default), with the 80% interval in the tooltip and
+the model version and run time in the answer's note. No run stored: an empty collection with a
+note saying how to make one.
 """
 
-from layers.base import Layer
+from analytics.forecast_common import HORIZONS, UNITS
+from layers.base import Filter, Layer
 from layers.ramps import HEAT, ramp_legend
 
 LAYER = Layer(
@@ -14,16 +19,25 @@ LAYER = Layer(
     group="analysis",
     provider="forecast",
     min_zoom=8,
+    filters=(
+        Filter("horizon", None, tuple(str(h) for h in HORIZONS)),
+        Filter("group", None, None),
+        Filter("unit", None, UNITS),
+    ),
     style={"stroke": False, "fillOpacity": 0.5},
     ramp=HEAT,
     legend=ramp_legend(
-        HEAT, {"zh": "低风险", "en": "Low risk"}, {"zh": "高风险", "en": "High risk"}
+        HEAT,
+        {"zh": "预计事件少", "en": "Few expected"},
+        {"zh": "预计事件多", "en": "Many expected"},
     ),
     note={
-        "zh": "风险预测模型尚未接入，待分析模块提供数据。",
-        "en": "The risk forecast is not connected yet; analytics will provide it.",
+        "zh": "最近一次预测运行（python -m analytics forecast）的预计事件数；悬停查看 80% 区间。",
+        "en": "Incidents expected by the latest forecast run (python -m analytics forecast); "
+        "hover for the 80% interval.",
     },
     label=None,
     label_en=None,
     visible=False,
+    unit={"zh": "起（预计）", "en": "incidents expected"},
 )
