@@ -15,6 +15,7 @@ import dash
 from waitress import serve
 
 from api import layers_blueprint
+from api.analyze import blueprint as analyze_blueprint
 from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.deck import blueprint as deck_blueprint
 from api.export import blueprint as export_blueprint
@@ -53,6 +54,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.register_blueprint(live_blueprint)
     app.server.register_blueprint(readings_blueprint)
     app.server.register_blueprint(open311_blueprint)
+    app.server.register_blueprint(analyze_blueprint)
     app.layout = shell.layout(settings.language)
     return app
 

@@ -173,6 +173,32 @@ class Settings(BaseSettings):
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )
 
+    # --- coverage and analyst questions (analytics.coverage, analytics.questions) -----------
+    coverage_hydrant_m: float = Field(
+        default=150.0, description="Buildings farther than this from any hydrant are a gap."
+    )
+    coverage_service_walk_m: float = Field(
+        default=1000.0,
+        description="Homes of residents needing care farther than this walk from a community "
+        "service centre are a gap (road network with pgRouting, else straight line).",
+    )
+    coverage_care_tags: tuple[str, ...] = Field(
+        default=("elderly_alone", "disabled", "left_behind_child", "needs_care"),
+        description="Care tags of the residents the service-centre coverage is about.",
+    )
+    analyze_timeout_s: float = Field(
+        default=10.0, description="Statement timeout of an analyst question (read-only)."
+    )
+    analyze_max_features: int = Field(
+        default=5000, description="Most features (rows) an analyst question returns."
+    )
+    analyze_max_distance_m: float = Field(
+        default=5000.0, description="Largest distance an analyst question may ask about."
+    )
+    analyze_max_polygon_vertices: int = Field(
+        default=2000, description="Most vertices of a polygon drawn for an analyst question."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,0 +1,276 @@
+"""A checked :class:`~analytics.question_spec.Question` as one parametrised PostGIS query.
+
+Identifiers (tables, columns) come from the catalog (:mod:`analytics.question_catalog`); every
+value from the question is a bound parameter. Distances are geodesic (``geography``) metres;
+a degree box around each feature (``ST_Expand``) lets the GiST indexes pick the candidates
+first. Cameras are measured by their field-of-view wedge, the same SQL the map draws.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from analytics.question_catalog import (
+    BUILDING_COUNT_COLUMNS,
+    DISTANCE_COLUMN,
+    FieldSpec,
+    LayerSpec,
+    Text,
+)
+from analytics.question_spec import Condition, Near, Question, TimeSpan
+from geodata.features import WEDGE_SQL
+
+DIGITS = 7
+METRES_PER_DEGREE = 111_320.0
+SAFETY = 1.05
+COMPARISONS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def wedge_sql(alias: str) -> str:
+    """The camera field-of-view wedge (the map's :data:`geodata.features.WEDGE_SQL`) of
+    row ``alias``."""
+    return re.sub(r"\bt\.", f"{alias}.", WEDGE_SQL)
+
+
+def degrees_per_metre(extent: tuple[float, float, float, float]) -> float:
+    """Degrees that cover at least one metre anywhere in ``extent`` (longitude is the
+    shortest at the highest latitude), with a safety margin."""
+    lat = max(abs(extent[1]), abs(extent[3]))
+    return SAFETY / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
+
+
+@dataclass
+class Sql:
+    """A WHERE clause under construction with its parameters (names unique per query)."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: dict[str, object] = field(default_factory=dict)
+
+    def bind(self, value: object) -> str:
+        """A fresh parameter placeholder holding ``value``."""
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def add(self, clause: str) -> None:
+        self.clauses.append(clause)
+
+    def where(self) -> str:
+        return " AND ".join(self.clauses) or "TRUE"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the runner looked up before composing: area ids, scope ids, camera reach."""
+
+    area_ids: list[int] | None
+    scope_ids: list[int] | None
+    camera_reach_m: float
+    deg_per_m: float
+    min_count: int
+    by_reference: tuple[bool, ...] = ()
+    """Per near clause: search from the reference side (it is the smaller set)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The query and how to read its rows."""
+
+    sql: str
+    params: dict[str, object]
+    columns: tuple[tuple[str, Text], ...]
+    counts_per_building: bool
+    nearest: bool
+
+
+def _column(alias: str, spec: FieldSpec) -> str:
+    return f'{alias}."{spec.column}"'
+
+
+def _condition(sql: Sql, alias: str, cond: Condition) -> str:
+    col = _column(alias, cond.field)
+    if cond.op == "has":
+        return f"{col} @> CAST({sql.bind([cond.value])} AS varchar[])"
+    if cond.op == "in":
+        return f"{col} = ANY({sql.bind(list(cond.value))})"
+    if cond.op == "between":
+        low, high = cond.value
+        return f"{col} BETWEEN {sql.bind(low)} AND {sql.bind(high)}"
+    return f"{col} {COMPARISONS[cond.op]} {sql.bind(cond.value)}"
+
+
+def _time(sql: Sql, alias: str, span: TimeSpan | None) -> list[str]:
+    if span is None:
+        return []
+    col = _column(alias, span.field)
+    out = []
+    if span.start is not None:
+        out.append(f"{col} >= {sql.bind(span.start)}")
+    if span.end is not None:
+        out.append(f"{col} < {sql.bind(span.end)}")
+    return out
+
+
+def _rows_of(sql: Sql, alias: str, layer: LayerSpec, conds, span) -> list[str]:
+    """The fixed rows, conditions and time span of ``layer`` on ``alias``."""
+    out = [f'{alias}."{c}" = {sql.bind(v)}' for c, v in layer.fixed]
+    out += [_condition(sql, alias, c) for c in conds]
+    return out + _time(sql, alias, span)
+
+
+def geometry(layer: LayerSpec, alias: str) -> str:
+    """The geometry a layer is measured and drawn by."""
+    return wedge_sql(alias) if layer.wedge else f"{alias}.geom"
+
+
+def _reference_rows(sql: Sql, near: Near, ctx: Context) -> list[str]:
+    """The reference layer's own rows: fixed, conditions, time, and scope for case data."""
+    rows = _rows_of(sql, "r", near.layer, near.conditions, near.time)
+    if near.layer.scoped_reference and ctx.scope_ids is not None:
+        rows.append(f"r.area_id = ANY({sql.bind(ctx.scope_ids)})")
+    return rows
+
+
+def _close(sql: Sql, near: Near, ctx: Context, subject: str, other: str) -> str:
+    """``subject`` (alias) lies within the distance of reference ``r`` measured by ``other``."""
+    reach = near.distance_m + (ctx.camera_reach_m if near.layer.wedge else 0.0)
+    margin = sql.bind(reach * ctx.deg_per_m + 1e-9)
+    box = f"r.geom && ST_Expand({subject}.geom, {margin})"
+    box += f" AND {subject}.geom && ST_Expand(r.geom, {margin})"  # either index may drive
+    if near.distance_m == 0:
+        return f"{box} AND ST_Intersects({subject}.geom, {other})"
+    metres = sql.bind(near.distance_m)
+    return f"{box} AND ST_DWithin({subject}.geom::geography, ({other})::geography, {metres})"
+
+
+def _near_per_row(sql: Sql, near: Near, ctx: Context) -> str:
+    """``[NOT] EXISTS`` a reference feature close to row ``t`` (driven by the subject rows)."""
+    inner = [
+        *_reference_rows(sql, near, ctx),
+        _close(sql, near, ctx, "t", geometry(near.layer, "r")),
+    ]
+    negation = "NOT " if near.beyond else ""
+    return f'{negation}EXISTS (SELECT 1 FROM "{near.layer.table}" r WHERE {" AND ".join(inner)})'
+
+
+def _near_by_reference(sql: Sql, near: Near, ctx: Context, subject: LayerSpec) -> str:
+    """``t.id [NOT] IN`` the subject rows close to some reference feature, found from the
+    reference side: each reference feature (its wedge built once) probes the subject's index."""
+    ref = " AND ".join(_reference_rows(sql, near, ctx)) or "TRUE"
+    fixed = "".join(f' AND t2."{c}" = {sql.bind(v)}' for c, v in subject.fixed)
+    found = (
+        f"SELECT t2.id FROM (SELECT r.geom, {geometry(near.layer, 'r')} AS g "
+        f'FROM "{near.layer.table}" r WHERE {ref} OFFSET 0) r '
+        f'JOIN "{subject.table}" t2 ON {_close(sql, near, ctx, "t2", "r.g")}{fixed}'
+    )
+    return f"t.id {'NOT ' if near.beyond else ''}IN ({found})"
+
+
+def _near(sql: Sql, near: Near, ctx: Context, subject: LayerSpec, by_reference: bool) -> str:
+    if by_reference:
+        return _near_by_reference(sql, near, ctx, subject)
+    return _near_per_row(sql, near, ctx)
+
+
+def count_sql(sql: Sql, table: str, alias: str, clauses: list[str], cap: int) -> str:
+    """How many rows match ``clauses`` (counting stops at ``cap``)."""
+    where = " AND ".join(clauses) or "TRUE"
+    return (
+        f'SELECT count(*) FROM (SELECT 1 FROM "{table}" {alias} WHERE {where} '
+        f"LIMIT {sql.bind(cap)}) AS x"
+    )
+
+
+def subject_count(question: Question, cap: int) -> tuple[str, dict[str, object]]:
+    """SQL counting the subject rows of the question's own filters (up to ``cap``)."""
+    sql = Sql()
+    clauses = _rows_of(sql, "t", question.layer, question.conditions, question.time)
+    return count_sql(sql, question.layer.table, "t", clauses, cap), sql.params
+
+
+def reference_count(near: Near, ctx: Context, cap: int) -> tuple[str, dict[str, object]]:
+    """SQL counting the reference rows of a near clause (up to ``cap``)."""
+    sql = Sql()
+    return count_sql(sql, near.layer.table, "r", _reference_rows(sql, near, ctx), cap), sql.params
+
+
+def where_sql(question: Question, ctx: Context) -> Sql:
+    """The WHERE clause over the subject rows ``t``."""
+    sql = Sql()
+    layer = question.layer
+    for clause in _rows_of(sql, "t", layer, question.conditions, question.time):
+        sql.add(clause)
+    within = question.within
+    if ctx.area_ids is not None:
+        sql.add(f"t.area_id = ANY({sql.bind(ctx.area_ids)})")
+    if within is not None and within.polygon_geojson is not None:
+        shape = f"ST_SetSRID(ST_GeomFromGeoJSON({sql.bind(within.polygon_geojson)}), 4326)"
+        sql.add(f"ST_Intersects(t.geom, {shape})")
+    if within is not None and within.bbox is not None:
+        box = ", ".join(sql.bind(v) for v in within.bbox)
+        sql.add(f"ST_Intersects(t.geom, ST_MakeEnvelope({box}, 4326))")
+    if ctx.scope_ids is not None:
+        sql.add(f"t.area_id = ANY({sql.bind(ctx.scope_ids)})")
+    for near, by_reference in zip(question.near, ctx.by_reference, strict=True):
+        sql.add(_near(sql, near, ctx, layer, by_reference))
+    return sql
+
+
+def _feature_columns(layer: LayerSpec) -> tuple[tuple[str, Text], ...]:
+    return tuple((name, spec.label) for name, spec in layer.fields.items() if spec.shown)
+
+
+def rows_plan(question: Question, ctx: Context) -> Plan:
+    """Features of the subject layer, newest/first by id, at most ``limit``, with the total."""
+    sql = where_sql(question, ctx)
+    layer = question.layer
+    columns = _feature_columns(layer)
+    selected = ", ".join(_column("t", layer.fields[name]) for name, _ in columns)
+    geom = f"ST_AsGeoJSON({geometry(layer, 't')}, {DIGITS})"
+    position = f"ST_X(t.loc), ST_Y(t.loc), {geom}"
+    if question.nearest is not None:
+        nearest = question.nearest
+        point = f"ST_SetSRID(ST_MakePoint({sql.bind(nearest.lon)}, {sql.bind(nearest.lat)}), 4326)"
+        limit = sql.bind(min(nearest.n, question.limit))
+        text = f"""SELECT {selected}, {position},
+       round(ST_Distance(t.geom::geography, {point}::geography)::numeric, 1)::float8
+FROM "{layer.table}" t WHERE {sql.where()}
+ORDER BY t.geom <-> {point}, t.id LIMIT {limit}"""
+        return Plan(text, sql.params, (*columns, DISTANCE_COLUMN), False, True)
+    limit = sql.bind(question.limit)
+    text = f"""SELECT {selected}, {position}, count(*) OVER () AS total
+FROM "{layer.table}" t WHERE {sql.where()}
+ORDER BY t.id LIMIT {limit}"""
+    return Plan(text, sql.params, columns, False, False)
+
+
+def counts_plan(question: Question, ctx: Context) -> Plan:
+    """People of the subject per building (groups under ``min_count`` withheld), the largest
+    first; with the number of groups and people shown and of groups withheld."""
+    sql = where_sql(question, ctx)
+    least = sql.bind(ctx.min_count)
+    limit = sql.bind(question.limit)
+    text = f"""WITH hits AS (
+    SELECT h.building_id AS b, count(*) AS n
+    FROM "{question.layer.table}" t JOIN house h ON h.id = t.house_id
+    WHERE {sql.where()} GROUP BY 1
+), shown AS (SELECT b, n FROM hits WHERE n >= {least}),
+page AS (
+    SELECT s.b, bl.name, s.n, ST_X(bl.loc) AS x, ST_Y(bl.loc) AS y,
+           ST_AsGeoJSON(bl.geom, {DIGITS})::json AS g
+    FROM shown s JOIN building bl ON bl.id = s.b ORDER BY s.n DESC, s.b LIMIT {limit}
+)
+SELECT (SELECT count(*) FROM shown), (SELECT coalesce(sum(n), 0) FROM shown)::bigint,
+       (SELECT count(*) FROM hits WHERE n < {least}),
+       coalesce((SELECT json_agg(json_build_array(b, name, n, x, y, g) ORDER BY n DESC, b)
+                 FROM page), '[]'::json)::text"""
+    return Plan(text, sql.params, BUILDING_COUNT_COLUMNS, True, False)
+
+
+def plan(question: Question, ctx: Context) -> Plan:
+    """The query answering ``question`` for the looked-up context."""
+    if question.layer.counts_per_building:
+        return counts_plan(question, ctx)
+    return rows_plan(question, ctx)

@@ -1,0 +1,270 @@
+"""Analyst questions without SQL (空间分析): a JSON question in, features + table + CSV out.
+
+:func:`ask` checks the question (:mod:`analytics.question_spec`), looks up what it names in
+the store (area codes, the viewer's scope, the cameras' reach), composes one parametrised
+query (:mod:`analytics.question_sql`) and runs it in a read-only transaction with a statement
+timeout. No text from the question becomes SQL.
+
+Privacy: residents are answered only as counts per building. Buildings with fewer than
+:data:`layers.residents.MIN_COUNT` matching people are withheld (their number is reported)
+unless the viewer is an admin, or a grid worker (whose scope is its own grids).
+Scope: every subject row lies in the viewer's areas (the subtrees of ``area_ids``). Reference
+layers of public things (hydrants, cameras, buildings …) count city-wide — a hydrant across
+the grid's border still serves it — while incidents as a reference stay inside the scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+
+from analytics import question_sql
+from analytics.question_catalog import Text
+from analytics.question_spec import Limits, Question, QuestionError, parse_question
+from geodata.engine import get_engine
+from geodata.errors import OneMapError
+from geodata.settings import Settings
+from geodata.viewer import Viewer
+from layers.residents import MIN_COUNT
+
+_SUBTREE = """WITH RECURSIVE sub AS (
+    SELECT id FROM area WHERE {start}
+    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id
+) SELECT id FROM sub ORDER BY id"""
+SIZE_CAP = 20_000
+"""Row counts that decide which side of a distance search drives it stop here."""
+UNSUPPRESSED_ROLES = frozenset({"admin"})
+"""Roles that see small resident groups anywhere; grid workers see them inside their scope."""
+
+
+class QuestionTimeout(OneMapError):
+    """The question ran longer than the statement timeout (narrow the area or the filters)."""
+
+
+@dataclass
+class AnalysisAnswer:
+    """An answer: GeoJSON features, a table (columns + rows) and what was asked."""
+
+    columns: tuple[tuple[str, Text], ...]
+    rows: list[list[object]]
+    features: list[dict[str, object]]
+    points: list[tuple[float | None, float | None]]
+    """Lon/lat of each row's representative point (for the CSV)."""
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON body: a FeatureCollection with ``table`` and the answer's metadata."""
+        return {
+            "type": "FeatureCollection",
+            **self.meta,
+            "table": {
+                "columns": [{"name": n, "label": dict(label)} for n, label in self.columns],
+                "rows": self.rows,
+            },
+            "features": self.features,
+        }
+
+    def to_csv(self) -> str:
+        """The table as CSV (UTF-8 text; with lon/lat of each row's representative point)."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([n for n, _ in self.columns] + ["lon", "lat"])
+        for row, (lon, lat) in zip(self.rows, self.points, strict=True):
+            writer.writerow([_csv_value(v) for v in row] + [lon, lat])
+        return out.getvalue()
+
+
+def _csv_value(value: object) -> object:
+    return "" if value is None else value
+
+
+def limits(settings: Settings) -> Limits:
+    """The question limits of ``settings``."""
+    return Limits(
+        max_features=settings.analyze_max_features,
+        max_distance_m=settings.analyze_max_distance_m,
+        max_polygon_vertices=settings.analyze_max_polygon_vertices,
+        extent=settings.city_extent,
+    )
+
+
+def min_count(viewer: Viewer) -> int:
+    """The smallest resident group the viewer may see (1: every group)."""
+    if viewer.role in UNSUPPRESSED_ROLES:
+        return 1
+    if viewer.role == "grid_worker" and viewer.area_ids is not None:
+        return 1
+    return MIN_COUNT
+
+
+@contextmanager
+def read_only(url: str, timeout_s: float) -> Iterator[Connection]:
+    """A connection in a read-only transaction whose statements stop after ``timeout_s``."""
+    with get_engine(url).connect() as conn, conn.begin() as trans:
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        conn.execute(
+            text("SELECT set_config('statement_timeout', :ms, true)"),
+            {"ms": str(max(1, int(timeout_s * 1000)))},
+        )
+        # compiling a plan costs more than an interactive question saves by it
+        conn.execute(text("SELECT set_config('jit', 'off', true)"))
+        try:
+            yield conn
+        finally:
+            trans.rollback()
+
+
+def _subtree(conn: Connection, start: str, params: dict[str, object]) -> list[int]:
+    return list(conn.execute(text(_SUBTREE.format(start=start)), params).scalars())
+
+
+def _area_ids(conn: Connection, question: Question) -> list[int] | None:
+    within = question.within
+    if within is None or (within.area_code is None and within.area_id is None):
+        return None
+    if within.area_code is not None:
+        ids = _subtree(conn, "code = :code", {"code": within.area_code})
+        what = f"no area has code {within.area_code!r}"
+    else:
+        ids = _subtree(conn, "id = :id", {"id": within.area_id})
+        what = f"no area has id {within.area_id}"
+    if not ids:
+        path = "within.area" if within.area_code is not None else "within.area_id"
+        raise QuestionError(path, "unknown_area", what)
+    return ids
+
+
+def _scope_ids(conn: Connection, viewer: Viewer) -> list[int] | None:
+    if viewer.area_ids is None:
+        return None
+    return _subtree(conn, "id = ANY(:ids)", {"ids": list(viewer.area_ids)})
+
+
+def _camera_reach(conn: Connection, question: Question) -> float:
+    if not any(n.layer.wedge for n in question.near):
+        return 0.0
+    sql = "SELECT coalesce(max(range_m), 0) FROM device WHERE kind = 'camera'"
+    return float(conn.execute(text(sql)).scalar_one())
+
+
+def _count(conn: Connection, sql_params: tuple[str, dict[str, object]]) -> int:
+    sql, params = sql_params
+    return int(conn.execute(text(sql), params).scalar_one())
+
+
+def _by_reference(conn: Connection, question: Question, ctx: question_sql.Context):
+    """Per near clause: True when its reference rows are fewer than the subject rows (then
+    the search starts from them). Counts stop at :data:`SIZE_CAP`."""
+    if not question.near:
+        return ()
+    subject = _count(conn, question_sql.subject_count(question, SIZE_CAP))
+    return tuple(
+        _count(conn, question_sql.reference_count(near, ctx, SIZE_CAP)) <= subject
+        for near in question.near
+    )
+
+
+def context(conn: Connection, question: Question, viewer: Viewer, settings: Settings):
+    """What the query needs from the store besides the question."""
+    ctx = question_sql.Context(
+        area_ids=_area_ids(conn, question),
+        scope_ids=_scope_ids(conn, viewer),
+        camera_reach_m=_camera_reach(conn, question),
+        deg_per_m=question_sql.degrees_per_metre(settings.city_extent),
+        min_count=min_count(viewer),
+    )
+    return dataclasses.replace(ctx, by_reference=_by_reference(conn, question, ctx))
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _feature(fid: str, geometry: object, props: dict[str, object]) -> dict[str, object]:
+    geom = json.loads(geometry) if isinstance(geometry, str) else geometry
+    return {"type": "Feature", "id": fid, "geometry": geom, "properties": props}
+
+
+def _row_answer(question: Question, plan: question_sql.Plan, rows: list) -> AnalysisAnswer:
+    names = [n for n, _ in plan.columns]
+    width = len(names) - (1 if plan.nearest else 0)
+    table, features, points = [], [], []
+    for row in rows:
+        values = [_json_value(v) for v in row[:width]]
+        if plan.nearest:
+            values.append(row[width + 3])
+        table.append(values)
+        props = dict(zip(names, values, strict=True))
+        points.append((row[width], row[width + 1]))
+        features.append(_feature(f"{question.layer.name}-{props['id']}", row[width + 2], props))
+    total = len(rows) if plan.nearest or not rows else int(rows[0][width + 3])
+    return AnalysisAnswer(plan.columns, table, features, points, {"total": total})
+
+
+def _count_answer(plan: question_sql.Plan, row) -> AnalysisAnswer:
+    groups, people, withheld, page = row
+    table, features, points = [], [], []
+    for b, name, n, x, y, geom in json.loads(page):
+        table.append([b, name, n])
+        points.append((x, y))
+        props = {"building_id": b, "building": name, "count": n}
+        features.append(_feature(f"building-{b}", geom, props))
+    meta = {"total": int(groups), "people": int(people), "withheld_groups": int(withheld)}
+    return AnalysisAnswer(plan.columns, table, features, points, meta)
+
+
+def _describe(question: Question, ctx: question_sql.Context, answer: AnalysisAnswer) -> None:
+    """The answer's metadata: what was asked, how many, capped, privacy threshold."""
+    answer.meta |= {
+        "layer": question.layer.name,
+        "title": dict(question.layer.title),
+        "question": question.echo,
+        "count": len(answer.rows),
+        "capped": answer.meta["total"] > len(answer.rows),
+        "distances": "geodesic metres",
+    }
+    if question.layer.counts_per_building:
+        answer.meta |= {"by": "building", "min_count": ctx.min_count}
+
+
+def ask(
+    url: str, spec: object, viewer: Viewer, settings: Settings, now: dt.datetime | None = None
+) -> AnalysisAnswer:
+    """The answer to question ``spec`` (JSON-like) for ``viewer`` from the store at ``url``.
+
+    Raises :class:`QuestionError` for a question that cannot be asked and
+    :class:`QuestionTimeout` when it runs longer than ``settings.analyze_timeout_s``.
+    """
+    question = parse_question(spec, limits(settings), now)
+    started = time.perf_counter()
+    try:
+        with read_only(url, settings.analyze_timeout_s) as conn:
+            ctx = context(conn, question, viewer, settings)
+            plan = question_sql.plan(question, ctx)
+            rows = conn.execute(text(plan.sql), plan.params).all()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            raise QuestionTimeout(
+                f"the question took longer than {settings.analyze_timeout_s:g} s; "
+                "narrow the area, the time window or the filters"
+            ) from None
+        raise
+    if plan.counts_per_building:
+        answer = _count_answer(plan, rows[0])
+    else:
+        answer = _row_answer(question, plan, rows)
+    _describe(question, ctx, answer)
+    answer.meta["seconds"] = round(time.perf_counter() - started, 3)
+    return answer

@@ -1,0 +1,73 @@
+"""``POST /api/analyze`` (JSON question → JSON answer) and ``POST /api/analyze.csv``.
+
+The body is a question (see :mod:`analytics.question_spec`); the answer is a GeoJSON
+FeatureCollection with a ``table`` (columns with zh/en labels, rows) and metadata, or the table
+as a CSV download. The viewer comes only from :func:`api.context.viewer`. A question that
+cannot be asked answers 400 with ``error``, ``code``, zh/en ``title`` and ``path``; one that
+runs past the statement timeout answers 504.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from analytics.question_spec import QuestionError
+from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
+from api import context
+
+blueprint = Blueprint("analyze_api", __name__, url_prefix="/api")
+
+MAX_BODY_BYTES = 512 * 1024
+"""Largest question body (a drawn polygon of the allowed vertex count fits easily)."""
+
+
+@blueprint.errorhandler(QuestionError)
+def _bad_question(exc: QuestionError) -> ResponseReturnValue:
+    return jsonify({**exc.as_dict(), "status": 400}), 400
+
+
+@blueprint.errorhandler(QuestionTimeout)
+def _timeout(exc: QuestionTimeout) -> ResponseReturnValue:
+    body = {
+        "error": str(exc),
+        "code": "timeout",
+        "title": {"zh": "查询超时", "en": "Question timed out"},
+        "status": 504,
+    }
+    return jsonify(body), 504
+
+
+def _question() -> object:
+    """The JSON body of the request; :class:`QuestionError` when it is not JSON."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise QuestionError("question", "too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise QuestionError("question", "bad_spec", "send the question as a JSON object body")
+    return body
+
+
+def _answer() -> AnalysisAnswer:
+    return ask(context.store_url(), _question(), context.viewer(), context.settings())
+
+
+@blueprint.post("/analyze")
+def analyze() -> ResponseReturnValue:
+    """The answer to the posted question, as JSON."""
+    return jsonify(_answer().as_dict())
+
+
+@blueprint.post("/analyze.csv")
+def analyze_csv() -> ResponseReturnValue:
+    """The answer's table as a CSV download (UTF-8 with BOM, so spreadsheet tools read zh)."""
+    answer = _answer()
+    name = f"onemap-{answer.meta['layer']}-analysis.csv"
+    return Response(
+        "\ufeff" + answer.to_csv(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Feature-Count": str(len(answer.rows)),
+        },
+    )
