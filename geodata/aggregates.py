@@ -390,10 +390,21 @@ def hotspots(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> No
     provide(run, layer, query, viewer)
 
 
+# --- camera coverage gaps -----------------------------------------------------------------------
+
+
+def coverage_gaps(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
+    """Uncovered parts of fire lanes and roads in the bbox (:mod:`analytics.coverage`)."""
+    from analytics.coverage import provide  # analytics builds on this module
+
+    provide(run, layer, query, viewer)
+
+
 PROVIDERS: dict[str, Callable[[Runner, Layer, LayerQuery, Viewer], None]] = {
     "residents": residents,
     "heatmap": heatmap,
     "hexagons": hexagons,
     "forecast": forecast,
     "hotspots": hotspots,
+    "coverage_gaps": coverage_gaps,
 }

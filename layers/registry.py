@@ -6,6 +6,7 @@ from layers import (
     buildings,
     cameras,
     communities,
+    coverage_gaps,
     districts,
     facilities,
     grids,
@@ -54,6 +55,7 @@ LAYERS: tuple[Layer, ...] = _unique(
         organisations.LAYER,
         sensors.LAYER,
         cameras.LAYER,
+        coverage_gaps.LAYER,
         incidents.LAYER,
     )
 )

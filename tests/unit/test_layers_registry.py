@@ -40,6 +40,7 @@ def test_registry_lists_every_layer_bottom_up():
         "organisations",
         "sensors",
         "cameras",
+        "coverage_gaps",
         "incidents",
     ]
 

@@ -1,0 +1,451 @@
+"""Coverage (覆盖分析): cameras over fire lanes and roads, hydrants, community service centres.
+
+- :func:`camera_coverage`: the length of fire lanes (``facility`` kind ``fire_lane``) or roads
+  inside any camera's field-of-view wedge (the map's wedge SQL, :data:`WEDGE_SQL`), its share,
+  and the uncovered parts as geometries (the ``coverage_gaps`` layer, :func:`provide`).
+- :func:`hydrant_gaps`: buildings farther than ``coverage_hydrant_m`` from every hydrant.
+- :func:`service_gaps`: homes of residents needing care (``coverage_care_tags``) farther than
+  ``coverage_service_walk_m`` from a community service centre, walking the road network with
+  pgRouting when roads are loaded and the extension can be had, else in a straight line; the
+  answer says which, and why.
+
+Lengths and distances are geodesic metres (``geography``). Lines and homes are limited to the
+viewer's areas; cameras, hydrants, centres and roads count city-wide (a hydrant across the
+grid's border still serves it). People are reported as counts per building, groups under
+:data:`layers.residents.MIN_COUNT` withheld unless the viewer may see them
+(:func:`analytics.questions.min_count`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from analytics.question_sql import degrees_per_metre, wedge_sql
+from analytics.questions import min_count
+from geodata.engine import get_engine
+from geodata.layer_sql import ENVELOPE
+from geodata.settings import Settings
+from geodata.viewer import Viewer
+
+if TYPE_CHECKING:
+    from geodata.features import Runner
+    from geodata.layer_query import LayerQuery
+    from layers.base import Layer
+
+LineKind = Literal["fire_lanes", "roads"]
+LINES: dict[str, tuple[str, str]] = {
+    "fire_lanes": ("facility", "t.kind = 'fire_lane'"),
+    "roads": ("road", "TRUE"),
+}
+"""Which rows are lines to cover: (table, condition on ``t``)."""
+DIGITS = 7
+WALKABLE = "r.kind <> 'motorway'"
+NODE_SCALE = 1_000_000
+_SUBTREE = """WITH RECURSIVE sub AS (
+    SELECT id FROM area WHERE id = ANY(:ids)
+    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id
+) SELECT id FROM sub"""
+
+
+@dataclass
+class LineCoverage:
+    """How much of a kind of line the cameras see."""
+
+    kind: str
+    lines: int
+    length_m: float
+    covered_m: float
+    uncovered_lines: int
+    """Lines no camera sees any part of."""
+    gaps: list[dict[str, object]] = field(default_factory=list)
+    """GeoJSON features of the uncovered parts (only when asked for)."""
+
+    @property
+    def share(self) -> float | None:
+        """Covered length / total length (None without lines)."""
+        return round(self.covered_m / self.length_m, 4) if self.length_m else None
+
+
+@dataclass
+class BuildingGaps:
+    """Buildings farther than ``distance_m`` from every hydrant."""
+
+    distance_m: float
+    buildings: int
+    beyond: int
+    features: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class ServiceGaps:
+    """Homes of residents needing care beyond a walk from every service centre."""
+
+    distance_m: float
+    method: Literal["network", "straight_line"]
+    reason: str
+    homes: int
+    people: int
+    homes_beyond: int
+    people_beyond: int
+    min_count: int
+    withheld_groups: int
+    features: list[dict[str, object]] = field(default_factory=list)
+    """Buildings with people beyond the walk (count per building, small groups withheld)."""
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+
+def _scope(conn: Connection, viewer: Viewer, alias: str, params: dict[str, object]) -> str:
+    """The clause keeping ``alias`` rows inside the viewer's areas (and its parameters)."""
+    if viewer.area_ids is None:
+        return "TRUE"
+    params["scope"] = list(conn.execute(text(_SUBTREE), {"ids": list(viewer.area_ids)}).scalars())
+    return f"{alias}.area_id = ANY(:scope)"
+
+
+def _camera_margin(conn: Connection, deg_per_m: float) -> float:
+    reach = conn.execute(
+        text("SELECT coalesce(max(range_m), 0) FROM device WHERE kind = 'camera'")
+    ).scalar_one()
+    return float(reach) * deg_per_m + 1e-9
+
+
+# --- cameras over lines ------------------------------------------------------------------------
+
+
+def lines_sql(kind: str, where: str) -> str:
+    """Per line of ``kind`` matching ``where``: id, name, length, covered length, and the
+    uncovered part as GeoJSON (only when ``:gaps``)."""
+    table, condition = LINES[kind]
+    return f"""WITH {ENVELOPE}, seen AS (
+    SELECT t.id, t.name, t.geom, ST_Length(t.geom::geography) AS len,
+           (SELECT ST_Union(w.g) FROM (
+                SELECT {wedge_sql("c")} AS g FROM device c
+                WHERE c.kind = 'camera' AND c.geom && ST_Expand(t.geom, :margin)
+            ) w WHERE ST_Intersects(w.g, t.geom)) AS u
+    FROM "{table}" t, env WHERE {condition} AND {where}
+)
+SELECT id, name, len,
+       CASE WHEN u IS NULL THEN 0 ELSE ST_Length(ST_Intersection(geom, u)::geography) END,
+       CASE WHEN :gaps THEN ST_AsGeoJSON(
+           CASE WHEN u IS NULL THEN geom ELSE ST_Difference(geom, u) END, {DIGITS}) END
+FROM seen ORDER BY id"""
+
+
+def _gap_feature(kind: str, row) -> dict[str, object] | None:
+    fid, name, length, covered, geometry = row
+    if geometry is None or length - covered < 0.01:
+        return None
+    geom = json.loads(geometry)
+    if not geom.get("coordinates") and not geom.get("geometries"):
+        return None
+    return {
+        "type": "Feature",
+        "id": f"{kind}-{fid}",
+        "geometry": geom,
+        "properties": {
+            "kind": "fire_lane" if kind == "fire_lanes" else "road",
+            "line_id": fid,
+            "name": name,
+            "length_m": round(length, 1),
+            "uncovered_m": round(length - covered, 1),
+            "covered_share": round(covered / length, 4) if length else None,
+        },
+    }
+
+
+def _lines(conn: Connection, kind: str, viewer: Viewer, bbox, gaps: bool, deg_per_m: float) -> list:
+    params: dict[str, object] = {"gaps": gaps, "margin": _camera_margin(conn, deg_per_m)}
+    minx, miny, maxx, maxy = bbox or (-180.0, -90.0, 180.0, 90.0)
+    params |= {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+    where = f"t.geom && env.g AND {_scope(conn, viewer, 't', params)}"
+    return conn.execute(text(lines_sql(kind, where)), params).all()
+
+
+def camera_coverage(
+    url: str,
+    viewer: Viewer,
+    settings: Settings,
+    kind: LineKind = "fire_lanes",
+    bbox: tuple[float, float, float, float] | None = None,
+    gaps: bool = False,
+) -> LineCoverage:
+    """How much of the fire lanes (or roads) the viewer may see lies in a camera's view."""
+    if kind not in LINES:
+        raise ValueError(f"kind must be one of {', '.join(LINES)}, not {kind!r}")
+    deg_per_m = degrees_per_metre(settings.city_extent)
+    with get_engine(url).connect() as conn:
+        rows = _lines(conn, kind, viewer, bbox, gaps, deg_per_m)
+    features = [f for f in (_gap_feature(kind, r) for r in rows) if f] if gaps else []
+    return LineCoverage(
+        kind=kind,
+        lines=len(rows),
+        length_m=round(sum(r[2] for r in rows), 1),
+        covered_m=round(sum(r[3] for r in rows), 1),
+        uncovered_lines=sum(1 for r in rows if r[3] == 0),
+        gaps=features,
+    )
+
+
+def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
+    """The ``coverage_gaps`` layer: uncovered parts of fire lanes and roads in the bbox."""
+    from geodata.settings import get_settings
+
+    kinds = [k for k in LINES if k in query.filters.get("of", tuple(LINES))]
+    deg_per_m = degrees_per_metre(get_settings().city_extent)
+    started = time.perf_counter()
+    features: list[dict[str, object]] = []
+    totals = {"length_m": 0.0, "covered_m": 0.0}
+    box = (query.bbox.minx, query.bbox.miny, query.bbox.maxx, query.bbox.maxy)
+    with get_engine(run.url).connect() as conn:
+        for kind in kinds:
+            rows = _lines(conn, kind, viewer, box, True, deg_per_m)
+            totals["length_m"] += sum(r[2] for r in rows)
+            totals["covered_m"] += sum(r[3] for r in rows)
+            features += [f for f in (_gap_feature(kind, r) for r in rows) if f]
+    run.answer.sql_seconds += time.perf_counter() - started
+    capped = len(features) > query.limit
+    features = features[: query.limit]
+    run.answer.features_json = json.dumps(features, ensure_ascii=False, separators=(",", ":"))
+    share = totals["covered_m"] / totals["length_m"] if totals["length_m"] else None
+    run.answer.meta |= {
+        "count": len(features),
+        "capped": capped,
+        "coverage": {
+            "of": kinds,
+            "length_m": round(totals["length_m"], 1),
+            "covered_m": round(totals["covered_m"], 1),
+            "share": round(share, 4) if share is not None else None,
+        },
+    }
+
+
+# --- hydrants ----------------------------------------------------------------------------------
+
+HYDRANT_SQL = """SELECT t.id, t.name, t.floors, ST_AsGeoJSON(t.geom, {digits}),
+       (SELECT min(ST_Distance(t.geom::geography, h.geom::geography)) FROM (
+            SELECT h.geom FROM facility h WHERE h.kind = 'hydrant'
+            ORDER BY h.geom <-> t.geom LIMIT 5) h) AS nearest,
+       count(*) OVER () AS beyond
+FROM building t
+WHERE {scope} AND NOT EXISTS (
+    SELECT 1 FROM facility h WHERE h.kind = 'hydrant'
+    AND h.geom && ST_Expand(t.geom, :margin)
+    AND ST_DWithin(t.geom::geography, h.geom::geography, :distance))
+ORDER BY t.id LIMIT :limit"""
+
+
+def hydrant_gaps(
+    url: str, viewer: Viewer, settings: Settings, distance_m: float | None = None, limit: int = 5000
+) -> BuildingGaps:
+    """Buildings (in the viewer's areas) with no hydrant within ``distance_m`` (default: the
+    ``coverage_hydrant_m`` setting); each with the distance to its nearest hydrant."""
+    distance = settings.coverage_hydrant_m if distance_m is None else distance_m
+    if distance < 0:
+        raise ValueError("distance_m cannot be negative")
+    params: dict[str, object] = {
+        "distance": distance,
+        "margin": distance * degrees_per_metre(settings.city_extent) + 1e-9,
+        "limit": limit,
+    }
+    with get_engine(url).connect() as conn:
+        scope = _scope(conn, viewer, "t", params)
+        rows = conn.execute(text(HYDRANT_SQL.format(digits=DIGITS, scope=scope)), params).all()
+        total = conn.execute(
+            text(f"SELECT count(*) FROM building t WHERE {scope}"), params
+        ).scalar_one()
+    features = [
+        {
+            "type": "Feature",
+            "id": f"building-{r[0]}",
+            "geometry": json.loads(r[3]),
+            "properties": {
+                "building_id": r[0],
+                "name": r[1],
+                "floors": r[2],
+                "nearest_hydrant_m": None if r[4] is None else round(r[4], 1),
+            },
+        }
+        for r in rows
+    ]
+    beyond = int(rows[0][5]) if rows else 0
+    return BuildingGaps(distance, int(total), beyond, features)
+
+
+# --- community service centres -----------------------------------------------------------------
+
+
+def _node(point: str) -> str:
+    """A road-network node id from a point's coordinates (0.1 m grid; unique in lon/lat)."""
+    return (
+        f"(round((ST_X({point}) + 180) * {NODE_SCALE})::bigint * 1000000000"
+        f" + round((ST_Y({point}) + 90) * {NODE_SCALE})::bigint)"
+    )
+
+
+EDGES_SQL = f"""CREATE TEMP TABLE cov_all ON COMMIT DROP AS
+WITH parts AS (SELECT (ST_Dump(r.geom)).geom AS g FROM road r WHERE {WALKABLE}),
+noded AS (SELECT (ST_Dump(ST_Node(ST_Collect(ST_Force2D(g))))).geom AS g FROM parts)
+SELECT row_number() OVER ()::bigint AS id, g AS geom,
+       {_node("ST_StartPoint(g)")} AS source, {_node("ST_EndPoint(g)")} AS target,
+       ST_Length(g::geography) AS cost
+FROM noded WHERE ST_Length(g) > 0"""
+
+MAIN_SQL = """CREATE TEMP TABLE cov_edge ON COMMIT DROP AS
+WITH cc AS (SELECT node, component FROM pgr_connectedComponents(
+    'SELECT id, source, target, cost, cost AS reverse_cost FROM cov_all')),
+main AS (SELECT component FROM cc GROUP BY 1 ORDER BY count(*) DESC, component LIMIT 1)
+SELECT e.* FROM cov_all e JOIN cc ON cc.node = e.source JOIN main USING (component)"""
+"""The largest connected part of the network: homes and centres are reached from it (a
+service road that touches no street would otherwise strand the homes beside it)."""
+
+SNAP = """CROSS JOIN LATERAL (
+    SELECT e.id AS edge, e.source, e.target, e.cost AS len,
+           ST_LineLocatePoint(e.geom, {p}) * e.cost AS along,
+           ST_Distance({p}::geography, e.geom::geography) AS access
+    FROM cov_edge e ORDER BY e.geom <-> {p} LIMIT 1) s"""
+
+STARTS_SQL = f"""CREATE TEMP TABLE cov_start ON COMMIT DROP AS
+SELECT c.id AS centre, s.* FROM facility c {SNAP.format(p="c.geom")}
+WHERE c.kind = 'service_centre'"""
+
+REACH_SQL = """CREATE TEMP TABLE cov_reach ON COMMIT DROP AS
+SELECT node, min(agg_cost) AS cost FROM pgr_drivingDistance(
+    'SELECT id, source, target, cost, cost AS reverse_cost FROM cov_edge
+     UNION ALL SELECT -2 * row_number() OVER () - 1, 0, source, access + along, -1 FROM cov_start
+     UNION ALL SELECT -2 * row_number() OVER (), 0, target, access + len - along, -1
+     FROM cov_start',
+    0, :distance, true) GROUP BY node"""
+
+HOMES = """homes AS (
+    SELECT h.id, h.building_id, h.geom, count(*) AS people
+    FROM resident t JOIN house h ON h.id = t.house_id
+    WHERE t.status = 'active' AND t.care_tags && CAST(:tags AS varchar[]) AND {scope}
+    GROUP BY h.id
+)"""
+
+NETWORK_WALK = f"""walked AS (
+    SELECT hm.id, hm.building_id, hm.people,
+           s.access + least(s.along + rs.cost, s.len - s.along + rt.cost, same.d) AS walk
+    FROM homes hm {SNAP.format(p="hm.geom")}
+    LEFT JOIN cov_reach rs ON rs.node = s.source
+    LEFT JOIN cov_reach rt ON rt.node = s.target
+    LEFT JOIN LATERAL (SELECT min(st.access + abs(st.along - s.along)) AS d
+                       FROM cov_start st WHERE st.edge = s.edge) same ON TRUE
+)"""
+
+STRAIGHT_WALK = """walked AS (
+    SELECT hm.id, hm.building_id, hm.people,
+           (SELECT min(ST_Distance(hm.geom::geography, c.geom::geography)) FROM facility c
+            WHERE c.kind = 'service_centre' AND c.geom && ST_Expand(hm.geom, :margin)) AS walk
+    FROM homes hm
+)"""
+
+GAPS_SQL = """WITH {homes}, {walked},
+beyond AS (SELECT * FROM walked WHERE walk IS NULL OR walk > :distance),
+groups AS (SELECT building_id AS b, count(*) AS homes, sum(people) AS n
+           FROM beyond GROUP BY 1),
+shown AS (SELECT * FROM groups WHERE n >= :min_count),
+page AS (
+    SELECT g.b, bl.name, g.homes, g.n, ST_AsGeoJSON(bl.geom, {digits})::json AS geom
+    FROM shown g JOIN building bl ON bl.id = g.b ORDER BY g.n DESC, g.b LIMIT :limit
+)
+SELECT (SELECT count(*) FROM walked), (SELECT coalesce(sum(people), 0) FROM walked),
+       (SELECT count(*) FROM beyond), (SELECT coalesce(sum(people), 0) FROM beyond),
+       (SELECT count(*) FROM groups WHERE n < :min_count),
+       coalesce((SELECT json_agg(json_build_array(b, name, homes, n, geom) ORDER BY n DESC, b)
+                 FROM page), '[]'::json)::text"""
+
+
+def ensure_pgrouting(url: str) -> str | None:
+    """Create the pgRouting extension if it is missing (its own transaction). None when it is
+    there; else why not (the caller falls back to straight lines)."""
+    engine = get_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_extension WHERE extname = 'pgrouting'")
+            ).first()
+        if found:
+            return None
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgrouting"))
+        return None
+    except DBAPIError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return f"pgRouting is not available ({first})"
+
+
+def _method(url: str) -> tuple[Literal["network", "straight_line"], str]:
+    with get_engine(url).connect() as conn:
+        roads = conn.execute(text("SELECT EXISTS (SELECT 1 FROM road)")).scalar_one()
+    if not roads:
+        return "straight_line", "no roads are loaded"
+    problem = ensure_pgrouting(url)
+    if problem:
+        return "straight_line", problem
+    return "network", "walking along the road network (pgRouting)"
+
+
+def _prepare_network(conn: Connection, distance: float) -> None:
+    conn.execute(text(EDGES_SQL))
+    conn.execute(text(MAIN_SQL))
+    conn.execute(text("CREATE INDEX ON cov_edge USING gist (geom)"))
+    conn.execute(text("ANALYZE cov_edge"))
+    conn.execute(text(STARTS_SQL))
+    conn.execute(text(REACH_SQL), {"distance": distance})
+
+
+def service_gaps(
+    url: str, viewer: Viewer, settings: Settings, distance_m: float | None = None, limit: int = 5000
+) -> ServiceGaps:
+    """Homes of residents needing care, in the viewer's areas, farther than ``distance_m``
+    (default ``coverage_service_walk_m``) from every community service centre."""
+    distance = settings.coverage_service_walk_m if distance_m is None else distance_m
+    if distance < 0:
+        raise ValueError("distance_m cannot be negative")
+    method, reason = _method(url)
+    least = min_count(viewer)
+    params: dict[str, object] = {
+        "distance": distance,
+        "tags": list(settings.coverage_care_tags),
+        "margin": distance * degrees_per_metre(settings.city_extent) + 1e-9,
+        "min_count": least,
+        "limit": limit,
+    }
+    with get_engine(url).begin() as conn:
+        homes = HOMES.format(scope=_scope(conn, viewer, "t", params))
+        if method == "network":
+            _prepare_network(conn, distance)
+        walked = NETWORK_WALK if method == "network" else STRAIGHT_WALK
+        sql = GAPS_SQL.format(homes=homes, walked=walked, digits=DIGITS)
+        row = conn.execute(text(sql), params).one()
+    homes_n, people, homes_beyond, people_beyond, withheld, page = row
+    features = [
+        {
+            "type": "Feature",
+            "id": f"building-{b}",
+            "geometry": geom,
+            "properties": {"building_id": b, "name": name, "homes": h, "people": n},
+        }
+        for b, name, h, n, geom in json.loads(page)
+    ]
+    return ServiceGaps(
+        distance_m=distance,
+        method=method,
+        reason=reason,
+        homes=int(homes_n),
+        people=int(people),
+        homes_beyond=int(homes_beyond),
+        people_beyond=int(people_beyond),
+        min_count=least,
+        withheld_groups=int(withheld),
+        features=features,
+    )
