@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import shapely
 from tqdm import tqdm
 
 from geodata.bulk import raw_connection
@@ -20,14 +21,14 @@ from geodata.errors import (
     OutsideCityExtent,
     SuspectedOffsetCRS,
 )
-from geodata.ingest import defer, fuse, hints, stage, write
+from geodata.ingest import defer, direct, fuse, hints, stage, write
 from geodata.ingest.areas import AreaIndex
 from geodata.ingest.csvgeom import CSVGeometry
 from geodata.ingest.mapping import GEOMETRY_KEYS, Mapping, resolve
 from geodata.ingest.readers import Reader, open_reader
 from geodata.ingest.report import ImportReport, RejectedRow, RejectsWriter
 from geodata.ingest.schema import LAYERS, LayerSchema
-from geodata.ingest.validate import Rules, stage_fields, validate_batch
+from geodata.ingest.validate import CleanBatch, Rules, stage_fields, validate_batch
 from geodata.models import Base
 from geodata.settings import Settings
 from geodata.store import refresh_resident_stats
@@ -142,37 +143,47 @@ def import_file(
     if level:
         consts["level"] = level
     geometry_cols = {k: given[k] for k in GEOMETRY_KEYS if k in given}
-    reader = open_reader(path, layer, encoding=encoding, geometry_columns=geometry_cols)
-    src_crs = parse_crs(crs) if crs else (reader.crs or WGS84)
-    report = ImportReport(layer, source or default_source(path), path.name, src_crs)
-    report.notes.extend(reader.notes)
-    if not crs and not reader.crs:
-        report.notes.append("the file names no CRS: WGS84 (EPSG:4326) assumed; see --crs")
-    columns = [c for c in reader.columns if c not in geometry_cols.values()]
-    resolved = resolve(schema, columns, given, consts, path.name)
-    _check_required(schema, resolved)
-    if resolved.id_column is None:
-        report.notes.append(
-            "no id column: each row's source_id is a hash of its attributes and geometry "
-            "(re-importing identical rows updates them); map one with --map id=COLUMN"
-        )
-    rules = Rules(
-        schema, resolved, src_crs, tuple(settings.city_extent), timezone,
-        settings.id_hash_key, secret_columns=_secret_columns(schema, resolved),
-        not_null=_not_null(schema), city=settings.city_name,
-    )  # fmt: skip
-    rejects = _Rejects(skip_bad)
+
+    def attempt(direct_ok: bool) -> ImportReport:
+        """Read, check and write the whole file in one transaction."""
+        reader = open_reader(path, layer, encoding=encoding, geometry_columns=geometry_cols)
+        src_crs = parse_crs(crs) if crs else (reader.crs or WGS84)
+        report = ImportReport(layer, source or default_source(path), path.name, src_crs)
+        report.notes.extend(reader.notes)
+        if not crs and not reader.crs:
+            report.notes.append("the file names no CRS: WGS84 (EPSG:4326) assumed; see --crs")
+        columns = [c for c in reader.columns if c not in geometry_cols.values()]
+        resolved = resolve(schema, columns, given, consts, path.name)
+        _check_required(schema, resolved)
+        if resolved.id_column is None:
+            report.notes.append(
+                "no id column: each row's source_id is a hash of its attributes and geometry "
+                "(re-importing identical rows updates them); map one with --map id=COLUMN"
+            )
+        rules = Rules(
+            schema, resolved, src_crs, tuple(settings.city_extent), timezone,
+            settings.id_hash_key, secret_columns=_secret_columns(schema, resolved),
+            not_null=_not_null(schema), city=settings.city_name,
+        )  # fmt: skip
+        rejects = _Rejects(skip_bad)
+        try:
+            with raw_connection(url) as conn:
+                try:
+                    _run(conn, reader, rules, report, rejects, progress,
+                         check_offset=crs is None, direct_ok=direct_ok)  # fmt: skip
+                    report.import_run_id = write.record_run(conn, report, actor)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+        finally:
+            rejects.close()
+        return report
+
     try:
-        with raw_connection(url) as conn:
-            try:
-                _run(conn, reader, rules, report, rejects, progress, check_offset=crs is None)
-                report.import_run_id = write.record_run(conn, report, actor)
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-    finally:
-        rejects.close()
+        report = attempt(direct_ok=True)
+    except direct.Fallback:
+        report = attempt(direct_ok=False)
     if layer in RESIDENT_COUNT_LAYERS:
         refresh_resident_stats(url)
     if skip_bad:
@@ -200,35 +211,33 @@ def _run(
     progress: Progress,
     *,
     check_offset: bool,
+    direct_ok: bool = False,
 ) -> None:
     schema = rules.schema
     fields = stage_fields(rules)
     conn.execute("SET LOCAL onemap.area_assigned = 'on'")
     conn.execute("SET LOCAL jit = off")  # short set-based statements: compiling costs more
-    stage.create_stage(conn, schema, fields)
     areas = None if schema.name == "areas" else AreaIndex(conn)
-    staged = _stream(conn, reader, rules, report, rejects, progress, fields, areas)
-    report.add("skipped", reader.skipped)
-    if reader.degenerate:
-        report.notes.append(
-            f"{reader.degenerate:,} features skipped: cut to nothing by the extract's edge "
-            "(no area or length left; their other nodes are outside the file)"
-        )
+    if direct_ok:
+        write.lock_table(conn, schema)
+        if direct.eligible(conn, schema, report.source, fields):
+            _run_direct(conn, reader, rules, report, rejects, progress, fields, areas,
+                        check_offset=check_offset)  # fmt: skip
+            return
+    stage.create_stage(conn, schema, fields)
+    with stage.stage_copy(conn, fields) as target:
+        staged = _stream(reader, rules, report, rejects, progress,
+                         lambda clean: stage.copy_batch(target, clean, fields, areas))  # fmt: skip
+    _reader_counts(reader, report)
     post = stage.duplicate_ids(conn, rules.mapping.id_column is None)
     post += stage.duplicate_keys(conn, schema)
     if schema.name == "houses":
         post += stage.houses_without_building(conn)
     rejects.add(sorted(post, key=lambda r: r.row))
-    report.add("rejected", rejects.count)
-    if rejects.count and not rejects.writer:
-        _refuse(rejects, report, rules)
-    if rejects.outside:
-        report.notes.append(_outside_text(rejects, report, rules))
+    _settle_rejects(rejects, report, rules)
     staged -= len(post)
     if check_offset and rules.crs == WGS84 and staged:
-        found = hints.suspected_offset(conn, stage.sample_locations(conn, staged))
-        if found:
-            raise SuspectedOffsetCRS(hints.offset_message(*found, report.counts["read"]))
+        _check_offset(conn, stage.sample_locations(conn, staged), report)
     conn.execute(f"ANALYZE {stage.STAGE}")
     write.lock_table(conn, schema)
     fuse.own_targets(conn, schema, report.source)
@@ -249,30 +258,85 @@ def _run(
     report.add("merged", by_action.get("merge", 0))
 
 
-def _stream(conn, reader, rules, report, rejects, progress, fields, areas) -> int:
-    """Read, validate and stage every batch (one COPY for the whole file); return the number
-    of rows staged."""
-    bar = _progress_bar(progress, reader.total, reader.path.name)
-    staged = 0
+def _run_direct(conn, reader, rules, report, rejects, progress, fields, areas, *,
+                check_offset: bool) -> None:  # fmt: skip
+    """The direct path (:mod:`geodata.ingest.direct`): COPY into the (locked) table itself,
+    its indexes and constraints set aside first for a bulk load."""
+    table = rules.schema.table
+    deferred = None
+    if defer.worth_deferring(conn, table, reader.total):
+        deferred = defer.defer(conn, table)
+    repeats = direct.Repeats(rules.schema, fields)
+    sample = direct.LocationSample(reader.total)
+    lead = [report.source]
+
+    def write_batch(clean: CleanBatch) -> int:
+        repeats.add(clean)
+        sample.add(clean.rows, shapely.get_x(clean.locs), shapely.get_y(clean.locs))
+        return stage.write_batch(target, [lead * len(clean.rows)], clean, fields, areas)
+
     try:
-        with stage.stage_copy(conn, fields) as copy:
-            for batch in reader.batches:
-                clean = _validated(batch, rules, report, rejects, fields)
-                if rejects.writer or not rejects.count:
-                    staged += stage.copy_batch(copy, clean, fields, areas)
-                if bar is not None:
-                    bar.update(len(batch.geoms))
-                elif callable(progress):
-                    progress(report.counts["read"])
+        with stage.open_copy(conn, table, direct.copy_columns(fields)) as target:
+            written = _stream(reader, rules, report, rejects, progress, write_batch)
+    except psycopg.errors.UniqueViolation as exc:  # a repeat met the table's unique index
+        raise direct.Fallback from exc
+    if repeats.found():
+        raise direct.Fallback
+    _reader_counts(reader, report)
+    _settle_rejects(rejects, report, rules)
+    if check_offset and rules.crs == WGS84 and written:
+        _check_offset(conn, sample.points(), report)
+    defer.restore(conn, deferred)
+    report.add("inserted", written)
+
+
+def _reader_counts(reader: Reader, report: ImportReport) -> None:
+    report.add("skipped", reader.skipped)
+    if reader.degenerate:
+        report.notes.append(
+            f"{reader.degenerate:,} features skipped: cut to nothing by the extract's edge "
+            "(no area or length left; their other nodes are outside the file)"
+        )
+
+
+def _settle_rejects(rejects: _Rejects, report: ImportReport, rules: Rules) -> None:
+    """Count the refused rows; refuse the import when there are some and no ``--skip-bad``."""
+    report.add("rejected", rejects.count)
+    if rejects.count and not rejects.writer:
+        _refuse(rejects, report, rules)
+    if rejects.outside:
+        report.notes.append(_outside_text(rejects, report, rules))
+
+
+def _check_offset(conn: psycopg.Connection, sample: np.ndarray, report: ImportReport) -> None:
+    found = hints.suspected_offset(conn, sample)
+    if found:
+        raise SuspectedOffsetCRS(hints.offset_message(*found, report.counts["read"]))
+
+
+def _stream(reader, rules, report, rejects, progress, write_batch) -> int:
+    """Read and validate every batch and hand its clean rows to ``write_batch`` (until a row is
+    refused without ``--skip-bad``: then only validate); return the number of rows written."""
+    bar = _progress_bar(progress, reader.total, reader.path.name)
+    written = 0
+    try:
+        for batch in reader.batches:
+            clean = _validated(batch, rules, report, rejects)
+            if rejects.writer or not rejects.count:
+                written += write_batch(clean)
+            if bar is not None:
+                bar.update(len(batch.geoms))
+            elif callable(progress):
+                progress(report.counts["read"])
     finally:
         if bar is not None:
             bar.close()
-    return staged
+    return written
 
 
-def _validated(batch, rules: Rules, report: ImportReport, rejects: _Rejects, fields):
+def _validated(batch, rules: Rules, report: ImportReport, rejects: _Rejects) -> CleanBatch:
     """The clean rows of ``batch``; its refused rows and counts go to ``rejects``/``report``."""
-    clean = validate_batch(batch, rules, fields)
+    clean = validate_batch(batch, rules, stage_fields(rules))
     report.add("read", len(batch.geoms))
     report.add("repaired", clean.repaired)
     rejects.add(clean.rejects)

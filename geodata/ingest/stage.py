@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
 
+from geodata import bulk
 from geodata.cells import h3_cells_array
 from geodata.ingest.areas import AreaIndex
 from geodata.ingest.report import RejectedRow
@@ -53,43 +55,97 @@ def ewkb_hex_4326(geoms: np.ndarray) -> list[str]:
 
 
 COPY_COLUMNS = ("row_no", "source_id", "geom", "loc", "h3_r7", "h3_r9", "area_id")
+H3_FINE, H3_COARSE = 9, 7
+
+
+@dataclass
+class CopyTarget:
+    """An open ``COPY … FROM STDIN``: its column types and whether it takes binary rows."""
+
+    copy: psycopg.Copy
+    types: list[str]
+    binary: bool
 
 
 @contextmanager
-def stage_copy(conn: psycopg.Connection, fields: list[str]) -> Iterator[psycopg.Copy]:
-    """One ``COPY`` into the stage for the whole file: the server parses and stores a batch
-    while Python reads and validates the next one (a COPY per batch would wait for the server
-    at the end of each)."""
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, [*COPY_COLUMNS, *fields]))
+def open_copy(conn: psycopg.Connection, table: str, columns: list[str]) -> Iterator[CopyTarget]:
+    """One ``COPY`` into ``table`` for the whole file: the server parses and stores a batch while
+    Python reads and validates the next one (a COPY per batch would wait for the server at the
+    end of each). Binary when every column type allows it (no hex to write and parse)."""
+    types = bulk.column_types(conn, table, columns)
+    binary = bulk.binary_supported(types)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(" (FORMAT BINARY)" if binary else ""),
     )
     with conn.cursor() as cur, cur.copy(stmt) as copy:
-        yield copy
+        if binary:
+            copy.write(bulk.COPY_SIGNATURE)
+        yield CopyTarget(copy, types, binary)
 
 
-def copy_batch(
-    copy: psycopg.Copy, clean: CleanBatch, fields: list[str], areas: AreaIndex | None
+def stage_copy(conn: psycopg.Connection, fields: list[str]) -> AbstractContextManager[CopyTarget]:
+    """The COPY into the stage (row numbers first)."""
+    return open_copy(conn, STAGE, [*COPY_COLUMNS, *fields])
+
+
+def h3_parents(cells: np.ndarray, res: int) -> np.ndarray:
+    """The parents at resolution ``res`` of H3 cells (int64) of one finer resolution, by bit
+    arithmetic as H3's ``cellToParent`` does it: set the resolution field and fill the digits
+    below ``res`` with 7."""
+    bits = cells.astype(np.uint64)
+    out = (bits & ~np.uint64(0xF << 52)) | np.uint64(res << 52)
+    unused = sum(7 << ((15 - d) * 3) for d in range(res + 1, 16))
+    return (out | np.uint64(unused)).astype(np.int64)
+
+
+def location_values(
+    clean: CleanBatch, areas: AreaIndex | None, binary: bool
+) -> tuple[object, object, np.ndarray, np.ndarray, list]:
+    """geom, loc, H3 cells (r7, r9) and the covering area of the clean rows (areas themselves
+    get theirs level by level when written). Geometries are WKB for a binary COPY, hex EWKB
+    otherwise."""
+    lons, lats = shapely.get_x(clean.locs), shapely.get_y(clean.locs)
+    fine = h3_cells_array(lons, lats, H3_FINE)
+    coarse = h3_parents(fine, H3_COARSE)
+    area = areas.assign(clean.locs) if areas is not None else [None] * len(lons)
+    if binary:
+        loc = bulk.point_wkb(lons, lats)
+        geom = (
+            loc if clean.points else shapely.to_wkb(clean.geoms, output_dimension=2, byte_order=1)
+        )
+    else:
+        geom = ewkb_hex_4326(clean.geoms)
+        loc = geom if clean.points else ewkb_hex_4326(clean.locs)
+    return geom, loc, coarse, fine, area
+
+
+def write_batch(
+    target: CopyTarget, lead: list, clean: CleanBatch, fields: list[str], areas: AreaIndex | None
 ) -> int:
-    """Write the clean rows of a batch to the stage's COPY (loc, H3 cells and the covering area
-    computed here; areas themselves get theirs level by level when written)."""
+    """Write the clean rows of a batch to ``target``: the ``lead`` columns (row numbers for the
+    stage, the source for a table), source_id, location columns and ``fields``."""
     n = len(clean.rows)
     if not n:
         return 0
-    lons, lats = shapely.get_x(clean.locs), shapely.get_y(clean.locs)
-    geom_hex = ewkb_hex_4326(clean.geoms)
-    data = [
-        clean.rows.tolist(),
-        clean.columns["source_id"],
-        geom_hex,
-        geom_hex if clean.points else ewkb_hex_4326(clean.locs),
-        h3_cells_array(lons, lats, 7).tolist(),
-        h3_cells_array(lons, lats, 9).tolist(),
-        areas.assign(clean.locs) if areas is not None else [None] * n,
-        *(clean.columns[f] for f in fields),
-    ]
+    geom, loc, coarse, fine, area = location_values(clean, areas, target.binary)
+    data = [*lead, clean.columns["source_id"], geom, loc, coarse, fine, area,
+            *(clean.columns[f] for f in fields)]  # fmt: skip
+    if target.binary:
+        target.copy.write(bulk.encode_binary(target.types, data, n))
+        return n
+    data = [v.tolist() if isinstance(v, np.ndarray) else v for v in data]
     for row in zip(*data, strict=True):
-        copy.write_row(row)
+        target.copy.write_row(row)
     return n
+
+
+def copy_batch(
+    target: CopyTarget, clean: CleanBatch, fields: list[str], areas: AreaIndex | None
+) -> int:
+    """Write the clean rows of a batch to the stage's COPY."""
+    return write_batch(target, [clean.rows], clean, fields, areas)
 
 
 def _delete_rows(conn: psycopg.Connection, rows: list[int]) -> None:
