@@ -36,6 +36,7 @@ import pandas as pd
 import sklearn
 from scipy import sparse, stats
 from sqlalchemy import text
+from threadpoolctl import threadpool_limits
 
 from analytics import forecast as fc
 from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVAL, RESOLUTIONS
@@ -196,8 +197,11 @@ def config_for(grid: fc.Grid, config: fc.ModelConfig = CONFIG) -> fc.ModelConfig
 
 def predict_grid(grid: fc.Grid, config: fc.ModelConfig = CONFIG) -> np.ndarray:
     """One task: fit on ``grid``'s history and predict the next period (module level, so that
-    Dask workers can run it)."""
-    return fc.predict_next(grid, config_for(grid, config))
+    Dask workers can run it). BLAS runs on one thread, as in a Dask worker process (whose
+    nanny sets it so): a multi-threaded BLAS sums in another order and changes the last bits
+    of the GLM's coefficients."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fc.predict_next(grid, config_for(grid, config))
 
 
 def fit_all(
