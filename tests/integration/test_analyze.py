@@ -1,0 +1,331 @@
+"""Analyst questions on the demo city: the three examples against independent SQL, scope,
+privacy, read-only execution and the HTTP API (JSON, CSV, 400s)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import InternalError
+
+from analytics import questions
+from analytics.questions import QuestionTimeout, ask
+from app import create_app
+from geodata.engine import get_engine
+from geodata.features import WEDGE_SQL
+from geodata.settings import Settings
+from geodata.viewer import Viewer
+from layers.residents import MIN_COUNT
+
+ANALYST = Viewer(role="analyst")
+ADMIN = Viewer(role="admin")
+LANES = {
+    "layer": "facilities",
+    "where": [{"field": "kind", "op": "=", "value": "fire_lane"}],
+    "near": [{"layer": "cameras", "distance_m": 0, "mode": "beyond"}],
+}
+
+
+def _tall(distance: float, floors: int = 18) -> dict:
+    return {
+        "layer": "buildings",
+        "where": [{"field": "floors", "op": ">", "value": floors}],
+        "near": [
+            {
+                "layer": "facilities",
+                "where": [{"field": "kind", "op": "=", "value": "hydrant"}],
+                "distance_m": distance,
+                "mode": "beyond",
+            }
+        ],
+    }
+
+
+def _elderly(until: str, hours: float) -> dict:
+    return {
+        "layer": "residents",
+        "where": [{"field": "care_tags", "op": "has", "value": "elderly_alone"}],
+        "near": [
+            {
+                "layer": "incidents",
+                "where": [{"field": "category", "op": "=", "value": "alarm.gas"}],
+                "time": {"field": "reported_at", "last_hours": hours, "until": until},
+                "distance_m": 300,
+            }
+        ],
+    }
+
+
+def _rows(url: str, sql: str, **params) -> list:
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+@pytest.fixture(scope="module")
+def settings(demo_url) -> Settings:
+    return Settings(database_url=demo_url)
+
+
+@pytest.fixture(scope="module")
+def until(demo_url) -> str:
+    """Just after the demo city's last gas alarm: its 24 h window holds at least that one."""
+    last = _rows(demo_url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")[0][0]
+    return (last + timedelta(seconds=1)).isoformat()
+
+
+def _elderly_oracle(url: str, until: str, hours: float, grid: int | None = None) -> dict[int, int]:
+    """Elderly people living alone per building within 300 m of a gas alarm in the window,
+    by brute force (every pair's geodesic distance, no index margins); with ``grid``, people
+    and alarms of that grid only."""
+    inside = "AND r.area_id = :g AND e.area_id = :g" if grid is not None else ""
+    rows = _rows(
+        url,
+        f"""SELECT h.building_id, count(*) FROM resident r JOIN house h ON h.id = r.house_id
+        WHERE r.status = 'active' AND 'elderly_alone' = ANY(r.care_tags) AND EXISTS (
+            SELECT 1 FROM event e WHERE e.category = 'alarm.gas'
+            AND e.reported_at >= CAST(:until AS timestamptz) - make_interval(hours => :h)
+            AND e.reported_at < CAST(:until AS timestamptz) {inside}
+            AND ST_Distance(r.geom::geography, e.geom::geography) <= 300)
+        GROUP BY 1""",
+        until=until,
+        h=hours,
+        g=grid,
+    )
+    return dict(rows)
+
+
+def _counts(answer) -> dict[int, int]:
+    return {row[0]: row[2] for row in answer.rows}
+
+
+def test_elderly_alone_near_a_gas_alarm_in_24_hours_matches_brute_force(demo_url, settings, until):
+    expected = _elderly_oracle(demo_url, until, 24)
+    assert expected, "the window should hold residents near the last gas alarm"
+    admin = ask(demo_url, _elderly(until, 24), ADMIN, settings)
+    assert _counts(admin) == expected
+    assert admin.meta["people"] == sum(expected.values()) and admin.meta["withheld_groups"] == 0
+    feature = admin.features[0]
+    assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert feature["properties"]["count"] == max(expected.values())
+
+
+def test_analysts_get_counts_per_building_with_small_groups_withheld(demo_url, settings, until):
+    expected = _elderly_oracle(demo_url, until, 24 * 30)
+    shown = {b: n for b, n in expected.items() if n >= MIN_COUNT}
+    withheld = len(expected) - len(shown)
+    assert shown and withheld, "a month of gas alarms should give large and small groups"
+    answer = ask(demo_url, _elderly(until, 24 * 30), ANALYST, settings)
+    assert _counts(answer) == shown
+    assert answer.meta["withheld_groups"] == withheld and answer.meta["min_count"] == MIN_COUNT
+    assert [c for c, _ in answer.columns] == ["building_id", "building", "count"]
+    assert all(
+        set(f["properties"]) == {"building_id", "building", "count"} for f in answer.features
+    )
+
+
+def test_a_grid_worker_sees_every_group_of_its_own_grid(demo_url, settings, until):
+    """Unsuppressed counts, and only the grid's own people and alarms (incidents elsewhere
+    are not the grid worker's to use)."""
+    grid = _rows(
+        demo_url,
+        "SELECT area_id FROM event WHERE category = 'alarm.gas' ORDER BY reported_at DESC LIMIT 1",
+    )[0][0]
+    expected = _elderly_oracle(demo_url, until, 24 * 30, grid)
+    everywhere = _elderly_oracle(demo_url, until, 24 * 30)
+    assert expected and len(expected) < len(everywhere)
+    worker = Viewer(role="grid_worker", area_ids=(grid,))
+    answer = ask(demo_url, _elderly(until, 24 * 30), worker, settings)
+    assert _counts(answer) == expected
+    assert answer.meta["min_count"] == 1 and answer.meta["withheld_groups"] == 0
+
+
+@pytest.mark.parametrize(("floors", "distance"), [(18, 150), (6, 60)])
+def test_tall_buildings_beyond_a_hydrant_match_brute_force(demo_url, settings, floors, distance):
+    expected = {
+        r[0]
+        for r in _rows(
+            demo_url,
+            """SELECT b.id FROM building b WHERE b.floors > :f AND coalesce((
+                SELECT min(ST_Distance(b.geom::geography, h.geom::geography))
+                FROM facility h WHERE h.kind = 'hydrant'), 1e9) > :d""",
+            f=floors,
+            d=distance,
+        )
+    }
+    answer = ask(demo_url, _tall(distance, floors), ANALYST, settings)
+    assert {row[0] for row in answer.rows} == expected
+    assert answer.meta["total"] == len(expected)
+    assert all(row[3] > floors for row in answer.rows)  # the floors column
+    if floors == 6:
+        assert expected, "at 60 m some buildings should be beyond every hydrant"
+
+
+def test_fire_lanes_no_camera_sees_match_brute_force(demo_url, settings):
+    wedges = WEDGE_SQL  # the map's wedge over alias t; cross join every camera, no margins
+    expected = {
+        r[0]
+        for r in _rows(
+            demo_url,
+            f"""SELECT l.id FROM facility l WHERE l.kind = 'fire_lane' AND NOT EXISTS (
+                SELECT 1 FROM (SELECT {wedges} AS w FROM device t WHERE t.kind = 'camera') c
+                WHERE ST_Intersects(l.geom, c.w))""",
+        )
+    }
+    lanes = _rows(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")[0][0]
+    assert 0 < len(expected) < lanes
+    answer = ask(demo_url, LANES, ANALYST, settings)
+    assert {row[0] for row in answer.rows} == expected
+    assert all(f["geometry"]["type"] == "LineString" for f in answer.features)
+
+
+def test_both_search_directions_give_the_same_answer(demo_url, settings, monkeypatch):
+    spec = {
+        "layer": "buildings",
+        "near": [
+            {
+                "layer": "facilities",
+                "where": [{"field": "kind", "op": "=", "value": "aed"}],
+                "distance_m": 80,
+            }
+        ],
+    }
+    real = questions.context
+    answers = []
+    for side in (False, True):
+
+        def forced(conn, question, viewer, s, side=side):
+            return dataclasses.replace(real(conn, question, viewer, s), by_reference=(side,))
+
+        monkeypatch.setattr(questions, "context", forced)
+        answers.append({row[0] for row in ask(demo_url, spec, ANALYST, settings).rows})
+    assert answers[0] == answers[1] and answers[0]
+
+
+def test_scope_limits_subjects_to_the_viewers_areas(demo_url, settings):
+    street, code = _rows(
+        demo_url, "SELECT id, code FROM area WHERE level = 'street' ORDER BY id LIMIT 1"
+    )[0]
+    expected = _rows(
+        demo_url,
+        """WITH RECURSIVE sub AS (SELECT id FROM area WHERE id = :a
+           UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id)
+        SELECT count(*) FROM building WHERE floors > 10 AND area_id IN (SELECT id FROM sub)""",
+        a=street,
+    )[0][0]
+    spec = {"layer": "buildings", "where": [{"field": "floors", "op": ">", "value": 10}]}
+    scoped = ask(demo_url, spec, Viewer(role="leader", area_ids=(street,)), settings)
+    by_code = ask(demo_url, {**spec, "within": {"area": code}}, ANALYST, settings)
+    everywhere = ask(demo_url, spec, ANALYST, settings)
+    assert scoped.meta["total"] == by_code.meta["total"] == expected
+    assert 0 < expected < everywhere.meta["total"]
+    assert ask(demo_url, spec, Viewer(role="leader", area_ids=()), settings).meta["total"] == 0
+
+
+def test_nearest_returns_n_in_order_of_distance(demo_url, settings):
+    spec = {
+        "layer": "facilities",
+        "where": [{"field": "kind", "op": "=", "value": "aed"}],
+        "nearest": {"point": [117.283, 31.861], "n": 4},
+    }
+    answer = ask(demo_url, spec, ANALYST, settings)
+    distances = [row[-1] for row in answer.rows]
+    expected = _rows(
+        demo_url,
+        """SELECT round(ST_Distance(geom::geography,
+               ST_SetSRID(ST_MakePoint(117.283, 31.861), 4326)::geography)::numeric, 1)::float8 d
+        FROM facility WHERE kind = 'aed' ORDER BY d LIMIT 4""",
+    )
+    assert distances == [r[0] for r in expected] and len(distances) == 4
+
+
+def test_questions_run_read_only_with_a_timeout(demo_url, settings):
+    with questions.read_only(demo_url, 5) as conn:
+        assert conn.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+        assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "5s"
+        with pytest.raises(InternalError, match="read-only transaction"):
+            conn.execute(text("DELETE FROM building"))
+    hurried = Settings(database_url=demo_url, analyze_timeout_s=0.001)
+    with pytest.raises(QuestionTimeout, match="longer than"):
+        ask(demo_url, LANES, ANALYST, hurried)
+
+
+# --- over HTTP ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(demo_url):
+    app = create_app(Settings(database_url=demo_url), demo_url)
+    test_client = app.server.test_client()
+    try:  # once the lead's authentication lands, requests carry an analyst's token
+        from tests.conftest import api_token, signed_in
+    except ImportError:
+        return test_client
+    return signed_in(test_client, api_token(demo_url, "analyst"))
+
+
+def _post(client, path: str, body: object):
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_api_answers_json_with_table_and_features(client, demo_url):
+    response = _post(client, "/api/analyze", _tall(60, 6))
+    assert response.status_code == 200, response.data[:300]
+    body = json.loads(response.data)
+    assert body["type"] == "FeatureCollection" and body["layer"] == "buildings"
+    names = [c["name"] for c in body["table"]["columns"]]
+    assert names[:3] == ["id", "name", "use"] and body["table"]["columns"][0]["label"]["zh"]
+    assert len(body["features"]) == len(body["table"]["rows"]) == body["count"] > 0
+    ids = {row[0] for row in body["table"]["rows"]}
+    assert ids == {int(f["id"].split("-")[1]) for f in body["features"]}
+
+
+def test_api_csv_download_has_the_table_rows(client):
+    response = _post(client, "/api/analyze.csv", _tall(60, 6))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["id", "name"] and rows[0][-2:] == ["lon", "lat"]
+    assert len(rows) - 1 == int(response.headers["X-Feature-Count"]) > 0
+    assert all(117 < float(r[-2]) < 118 and 31 < float(r[-1]) < 33 for r in rows[1:])
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "path"),
+    [
+        ({"layer": "accounts"}, "unknown_layer", "layer"),
+        ({"layer": "buildings", "where": [{"field": "password_hash", "value": "x"}]},
+         "unknown_field", "where[0].field"),
+        ({"layer": "buildings", "where": [{"field": "floors", "op": "; DELETE", "value": 1}]},
+         "unknown_operator", "where[0].op"),
+        ({"layer": "buildings", "where": [{"field": "floors", "value": "1; DROP TABLE area"}]},
+         "bad_value", "where[0].value"),
+        ({"layer": "buildings", "near": [{"layer": "facilities", "distance_m": -1}]},
+         "bad_value", "near[0].distance_m"),
+        ({"layer": "buildings", "within": {"area": "999999999"}}, "unknown_area", "within.area"),
+        ("not an object", "bad_spec", "question"),
+    ],
+)  # fmt: skip
+def test_api_refuses_bad_questions_with_400(client, body, code, path):
+    response = _post(client, "/api/analyze", body)
+    assert response.status_code == 400
+    answer = json.loads(response.data)
+    assert (answer["code"], answer["path"]) == (code, path) and answer["title"]["zh"]
+
+
+def test_api_injection_in_free_text_is_only_a_value(client, demo_url):
+    before = _rows(demo_url, "SELECT count(*) FROM building")[0][0]
+    evil = "x'; DROP TABLE building; --"
+    body = {"layer": "buildings", "where": [{"field": "name", "value": evil}]}
+    response = _post(client, "/api/analyze", body)
+    assert response.status_code == 200 and json.loads(response.data)["total"] == 0
+    assert _rows(demo_url, "SELECT count(*) FROM building")[0][0] == before > 0
+
+
+def test_api_refuses_a_body_that_is_not_json(client):
+    response = client.post("/api/analyze", data="layer=buildings", content_type="text/plain")
+    assert response.status_code == 400 and json.loads(response.data)["code"] == "bad_spec"
