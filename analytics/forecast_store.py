@@ -8,7 +8,9 @@ hundred thousand rows at most. For each horizon (7, 30 days) and each group, plu
 categories together, the model of :mod:`analytics.forecast` is fitted on that history and
 predicts the expected incidents of every cell of the study region over the next period
 (one task per horizon and group, run by :func:`analytics.forecast_exec.map_tasks`,
-in-process or on Dask).
+in-process or on Dask). Besides the history features, each cell's exposure enters the model:
+residents and their care tags, buildings (number, mean year built, mean height), devices and
+facilities (:data:`EXPOSURE_SQL`).
 
 Uncertainty: the central 80% Poisson interval around each expected count (10th and 90th
 percentiles of a Poisson variable with that mean).
@@ -29,6 +31,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import h3
 import numpy as np
@@ -147,6 +150,38 @@ def group_grid(history: History, group: str, edges: pd.DatetimeIndex) -> fc.Grid
     return fc.grid_from_daily(frame, history.region_str, edges, history.resolution)
 
 
+EXPOSURE_SQL = {
+    "residents": "SELECT {cell} AS cell, sum(t.n) FROM resident_stats t GROUP BY 1",
+    "care_tags": "SELECT {cell} AS cell, sum(c.value::bigint) "
+    "FROM resident_stats t, jsonb_each_text(t.care) c GROUP BY 1",
+    "buildings": "SELECT {cell} AS cell, count(*) FROM building t GROUP BY 1",
+    "year_built": "SELECT {cell} AS cell, avg(t.year_built) FROM building t GROUP BY 1",
+    "height": "SELECT {cell} AS cell, avg(coalesce(t.height, t.floors * 3.0)) "
+    "FROM building t GROUP BY 1",
+    "devices": "SELECT {cell} AS cell, count(*) FROM device t GROUP BY 1",
+    "facilities": "SELECT {cell} AS cell, count(*) FROM facility t GROUP BY 1",
+}
+"""Exposure per cell, one query each: people (and care tags, from the materialized
+``resident_stats``), buildings (number, mean year built and height), devices, facilities."""
+MEAN_EXPOSURES = frozenset({"year_built", "height"})
+"""Exposures that are means (a cell without buildings has none: NaN), not counts (0)."""
+
+
+def read_exposure(url: str, history: History) -> pd.DataFrame:
+    """Exposure per region cell (index: cell id as text), columns in :data:`EXPOSURE_SQL` order."""
+    cell = cell_sql(history.resolution, "t")
+    columns = {}
+    with get_engine(url).connect() as conn:
+        for name, sql in EXPOSURE_SQL.items():
+            values = dict(conn.execute(text(sql.format(cell=cell))).all())
+            column = pd.Series({int(c): float(v) for c, v in values.items() if v is not None})
+            column = column.reindex(history.region)
+            columns[name] = column if name in MEAN_EXPOSURES else column.fillna(0.0)
+    frame = pd.DataFrame(columns)
+    frame.index = history.region_str
+    return frame
+
+
 # --- the model run ----------------------------------------------------------------------------
 
 
@@ -178,6 +213,7 @@ def model_version(config: fc.ModelConfig = CONFIG) -> str:
         "small_data": [asdict(SMALL_DATA_CONFIG), MIN_ROWS_PER_LEAF],
         "interval": INTERVAL,
         "features": fc.feature_names(),
+        "exposure": EXPOSURE_SQL,
         "sklearn": sklearn.__version__,
         "code": code_version(),
     }
@@ -195,13 +231,22 @@ def config_for(grid: fc.Grid, config: fc.ModelConfig = CONFIG) -> fc.ModelConfig
     return config
 
 
-def predict_grid(grid: fc.Grid, config: fc.ModelConfig = CONFIG) -> np.ndarray:
+def predict_grid(
+    grid: fc.Grid, config: fc.ModelConfig = CONFIG, exposure: pd.DataFrame | None = None
+) -> np.ndarray:
     """One task: fit on ``grid``'s history and predict the next period (module level, so that
-    Dask workers can run it). BLAS runs on one thread, as in a Dask worker process (whose
-    nanny sets it so): a multi-threaded BLAS sums in another order and changes the last bits
-    of the GLM's coefficients."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        return fc.predict_next(grid, config_for(grid, config))
+    Dask workers can run it)."""
+    one_blas_thread()
+    return fc.predict_next(grid, config_for(grid, config), exposure)
+
+
+@lru_cache(maxsize=1)
+def one_blas_thread() -> None:
+    """Run BLAS on one thread in this process from now on, as in a Dask worker process (whose
+    nanny sets it so): a multi-threaded BLAS sums in another order and changes the last bits of
+    the GLM's coefficients. Set once and never restored — a per-task ``with`` block would race
+    with the other tasks of a threaded worker."""
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def fit_all(
@@ -209,6 +254,7 @@ def fit_all(
     horizons: tuple[int, ...],
     scheduler: str | None,
     config: fc.ModelConfig = CONFIG,
+    exposure: pd.DataFrame | None = None,
 ) -> tuple[dict[tuple[int, str], np.ndarray], dict[str, str]]:
     """Expected counts per region cell for every (horizon, group), one task each, and the
     model each used."""
@@ -218,7 +264,7 @@ def fit_all(
         for group in history.groups:
             keys.append((horizon, group))
             grids.append(group_grid(history, group, edges))
-    results = map_tasks(predict_grid, grids, scheduler, config=config)
+    results = map_tasks(predict_grid, grids, scheduler, config=config, exposure=exposure)
     models = {
         f"{h}/{g}": config_for(grid, config).label()
         for (h, g), grid in zip(keys, grids, strict=True)
@@ -366,9 +412,10 @@ def compute_forecast(
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     history = read_history(url, resolution)
+    exposure = read_exposure(url, history)
     seconds = {"read": time.perf_counter() - clock}
     clock = time.perf_counter()
-    expected, models = fit_all(history, horizons, scheduler, config)
+    expected, models = fit_all(history, horizons, scheduler, config, exposure)
     seconds["fit"] = time.perf_counter() - clock
     clock = time.perf_counter()
     centres = cell_centres(history.region)

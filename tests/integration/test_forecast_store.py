@@ -95,9 +95,10 @@ def test_stored_expectations_are_the_model_fitted_on_the_store_history(run, demo
     run_id, _ = run
     frame = stored(demo_url, run_id)
     history = fs.read_history(demo_url, 8)
+    exposure = fs.read_exposure(demo_url, history)
     for horizon in (7, 30):
         grid = events_grid(demo_url, history, horizon)
-        expected = fc.predict_next(grid, fs.config_for(grid))
+        expected = fc.predict_next(grid, fs.config_for(grid), exposure)
         got = frame[
             (frame.horizon_days == horizon) & (frame.category_group == "all") & (frame.unit == "h3")
         ]
@@ -143,6 +144,22 @@ def test_a_grid_gets_its_cells_by_where_their_incidents_happened(run, demo_url):
     expected += sum(cells[int(c)] for (c,) in quiet_inside if int(c) not in seen)
     assert top.expected == pytest.approx(expected, rel=1e-9) and top.expected > 0
     assert grids.expected.sum() <= week[week.unit == "h3"].expected.sum() + 1e-9
+
+
+def test_exposure_is_counted_per_cell(demo_url):
+    history = fs.read_history(demo_url, 8)
+    exposure = fs.read_exposure(demo_url, history)
+    assert list(exposure.index) == list(history.region_str)
+    assert list(exposure.columns) == list(fs.EXPOSURE_SQL)
+    buildings = rows_of(demo_url, "SELECT count(*) FROM building")[0][0]
+    in_region = rows_of(
+        demo_url,
+        f"SELECT count(*) FROM building t WHERE {cell_sql(8, 't')} = ANY(:cells)",
+        cells=history.region.tolist(),
+    )[0][0]
+    assert exposure["buildings"].sum() == in_region and 0 < in_region <= buildings
+    assert exposure["residents"].sum() > 0 and exposure["care_tags"].sum() > 0
+    assert exposure["facilities"].notna().all() and exposure["height"].isna().any()
 
 
 def test_older_runs_are_kept_and_a_short_history_is_refused(run, demo_url):
