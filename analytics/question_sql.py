@@ -155,11 +155,14 @@ def _near_per_row(sql: Sql, near: Near, ctx: Context) -> str:
     return f'{negation}EXISTS (SELECT 1 FROM "{near.layer.table}" r WHERE {" AND ".join(inner)})'
 
 
-def _near_by_reference(sql: Sql, near: Near, ctx: Context, subject: LayerSpec) -> str:
+def _near_by_reference(sql: Sql, near: Near, ctx: Context, question: Question) -> str:
     """``t.id [NOT] IN`` the subject rows close to some reference feature, found from the
-    reference side: each reference feature (its wedge built once) probes the subject's index."""
+    reference side: each reference feature (its wedge built once) probes the subject's index,
+    the subject's own filters applied before any distance is measured."""
+    subject = question.layer
     ref = " AND ".join(_reference_rows(sql, near, ctx)) or "TRUE"
-    fixed = "".join(f' AND t2."{c}" = {sql.bind(v)}' for c, v in subject.fixed)
+    own = _rows_of(sql, "t2", subject, question.conditions, question.time)
+    fixed = "".join(f" AND {clause}" for clause in own)
     found = (
         f"SELECT t2.id FROM (SELECT r.geom, {geometry(near.layer, 'r')} AS g "
         f'FROM "{near.layer.table}" r WHERE {ref} OFFSET 0) r '
@@ -168,9 +171,9 @@ def _near_by_reference(sql: Sql, near: Near, ctx: Context, subject: LayerSpec) -
     return f"t.id {'NOT ' if near.beyond else ''}IN ({found})"
 
 
-def _near(sql: Sql, near: Near, ctx: Context, subject: LayerSpec, by_reference: bool) -> str:
+def _near(sql: Sql, near: Near, ctx: Context, question: Question, by_reference: bool) -> str:
     if by_reference:
-        return _near_by_reference(sql, near, ctx, subject)
+        return _near_by_reference(sql, near, ctx, question)
     return _near_per_row(sql, near, ctx)
 
 
@@ -214,7 +217,7 @@ def where_sql(question: Question, ctx: Context) -> Sql:
     if ctx.scope_ids is not None:
         sql.add(f"t.area_id = ANY({sql.bind(ctx.scope_ids)})")
     for near, by_reference in zip(question.near, ctx.by_reference, strict=True):
-        sql.add(_near(sql, near, ctx, layer, by_reference))
+        sql.add(_near(sql, near, ctx, question, by_reference))
     return sql
 
 

@@ -1,0 +1,127 @@
+"""Benchmark: the three analyst examples of issue 6 on a demo city of ~2 million residents.
+
+Builds the demo city into a fresh database (scale 31 ≈ 2.07 M residents; or uses ``--url``) and
+times each example's whole answer (:func:`analytics.questions.ask`: checking, scope and size
+look-ups, the query, GeoJSON/table assembly), best of ``--repeat``, against a baseline measured
+in the same run: a plain ``count(*)`` of the example's subject table. Target: under 1 s each.
+
+    .venv/bin/python bench/analyst_queries.py --scale 31
+    .venv/bin/python bench/analyst_queries.py --url postgresql://…/onemap_bench_analyst_dev
+
+"Last 24 h" ends just after the demo's last gas alarm (the demo's history stops at a fixed
+reference time, so a window ending now would be empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
+
+from analytics.questions import ask
+from bench.common import best, scratch_demo
+from geodata.engine import get_engine
+from geodata.settings import Settings
+from geodata.viewer import Viewer
+
+TARGET_S = 1.0
+ANALYST = Viewer(role="analyst")
+
+
+def examples(until: str) -> dict[str, tuple[str, dict]]:
+    """Label → (subject table, question) of the three examples."""
+    return {
+        "elderly living alone within 300 m of a gas alarm in the last 24 h": (
+            "resident",
+            {
+                "layer": "residents",
+                "where": [{"field": "care_tags", "op": "has", "value": "elderly_alone"}],
+                "near": [
+                    {
+                        "layer": "incidents",
+                        "where": [{"field": "category", "op": "=", "value": "alarm.gas"}],
+                        "time": {"field": "reported_at", "last_hours": 24, "until": until},
+                        "distance_m": 300,
+                    }
+                ],
+            },
+        ),
+        "buildings over 18 floors more than 150 m from a hydrant": (
+            "building",
+            {
+                "layer": "buildings",
+                "where": [{"field": "floors", "op": ">", "value": 18}],
+                "near": [
+                    {
+                        "layer": "facilities",
+                        "where": [{"field": "kind", "op": "=", "value": "hydrant"}],
+                        "distance_m": 150,
+                        "mode": "beyond",
+                    }
+                ],
+            },
+        ),
+        "fire lanes not covered by any camera": (
+            "facility",
+            {
+                "layer": "facilities",
+                "where": [{"field": "kind", "op": "=", "value": "fire_lane"}],
+                "near": [{"layer": "cameras", "distance_m": 0, "mode": "beyond"}],
+            },
+        ),
+    }
+
+
+def _scalar(url: str, sql: str):
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql)).scalar_one()
+
+
+def run(url: str, repeat: int) -> None:
+    settings = Settings(database_url=url)
+    residents = _scalar(url, "SELECT count(*) FROM resident")
+    last = _scalar(url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")
+    until = (last + timedelta(seconds=1)).isoformat()
+    print(f"{residents:,} residents; gas-alarm window ends {until}")
+    over = []
+    for label, (table, question) in examples(until).items():
+        answer = ask(url, question, ANALYST, settings)  # warm caches
+        base = best(lambda t=table: _scalar(url, f'SELECT count(*) FROM "{t}"'), repeat)
+        took = best(lambda q=question: ask(url, q, ANALYST, settings), repeat)
+        size = f"{answer.meta['total']:,} {'buildings' if table == 'resident' else 'rows'}"
+        if table == "resident":
+            size += (
+                f" ({answer.meta['people']:,} people; {answer.meta['withheld_groups']} withheld)"
+            )
+        verdict = "under" if took < TARGET_S else "OVER"
+        print(f"- {label}: {size}")
+        print(f"    answer {took * 1000:6.0f} ms  vs  count(*) of {table} {base * 1000:5.0f} ms "
+              f"({took / base:.2f}×)  {verdict} the {TARGET_S:g} s target")  # fmt: skip
+        if took >= TARGET_S:
+            over.append(label)
+    print("all under target" if not over else f"over target: {over}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=31.0)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--url", help="use this demo database instead of building one")
+    parser.add_argument("--keep", action="store_true", help="keep the built database")
+    args = parser.parse_args()
+    if args.url:
+        run(args.url, args.repeat)
+        return
+    with scratch_demo(f"analyst_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
+        run(url, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
