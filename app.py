@@ -12,9 +12,10 @@ import sys
 from types import FrameType
 
 import dash
+from flask import has_request_context
 from waitress import serve
 
-from api import layers_blueprint
+from api import auth, layers_blueprint
 from api.analyze import blueprint as analyze_blueprint
 from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.deck import blueprint as deck_blueprint
@@ -25,6 +26,7 @@ from api.open311 import blueprint as open311_blueprint
 from api.readings import blueprint as readings_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
+from geodata.viewer import Viewer
 from pages import i18n, shell
 from twin.live import stop_hub
 from twin.service import start_background
@@ -55,8 +57,14 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.register_blueprint(readings_blueprint)
     app.server.register_blueprint(open311_blueprint)
     app.server.register_blueprint(analyze_blueprint)
-    app.layout = shell.layout(settings.language)
+    auth.install(app.server)
+    app.layout = lambda: shell.layout(settings.language, _signed_in())
     return app
+
+
+def _signed_in() -> Viewer | None:
+    """The signed-in viewer while serving a request (None when Dash checks the layout)."""
+    return auth.current_viewer() if has_request_context() else None
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app, g
 
 from geodata.settings import Settings
-from geodata.viewer import Viewer, default_viewer
+from geodata.viewer import PUBLIC, Viewer
 
 SETTINGS_KEY = "ONEMAP_SETTINGS"
 STORE_URL_KEY = "ONEMAP_STORE_URL"
@@ -22,5 +22,16 @@ def store_url() -> str:
 
 
 def viewer() -> Viewer:
-    """The viewer of the current request (public until authentication lands)."""
-    return default_viewer()
+    """The viewer of the current request, identified by the gate (:mod:`api.auth`); a request
+    that reached a view without one is refused (fail closed)."""
+    found = g.get("viewer")
+    if found is None:
+        abort(401)
+    return found
+
+
+def page_viewer() -> Viewer:
+    """The viewer a page layout is built for. Dash also builds every page's layout once, unasked,
+    to check the pages (on the first request, whatever its route): that pass gets
+    :data:`~geodata.viewer.PUBLIC`, and nothing it builds is sent to anyone."""
+    return g.get("viewer") or PUBLIC

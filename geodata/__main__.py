@@ -82,6 +82,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"{time.perf_counter() - started:.1f} s:"
     )
     _print_counts(counts)
+    from geodata.demo.accounts import create_demo_accounts, format_credentials
+
+    print("demo accounts (user, role, password):")
+    print("\n".join(format_credentials(create_demo_accounts(store.url))))
     return 0
 
 
@@ -92,7 +96,11 @@ def cmd_counts(settings: Settings, _args: argparse.Namespace) -> int:
 
 # Subcommands that live beside their feature: each module has ``register(subparsers, settings)``
 # adding its parser with ``set_defaults(fn=...)`` where fn(settings, args) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ("geodata.exports.cli", "geodata.ingest.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "geodata.exports.cli",
+    "geodata.ingest.cli",
+    "geodata.accounts_cli",
+)
 
 
 def parser(settings: Settings) -> argparse.ArgumentParser:

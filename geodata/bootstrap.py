@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from geodata.settings import Settings
+from geodata.settings import PROJECT_ROOT, Settings
 from geodata.store import Store, is_empty, migrate, open_store
+
+DEMO_CREDENTIALS: Path = PROJECT_ROOT / ".onemap" / "demo-accounts.txt"
+"""The demo accounts' passwords (owner-readable), printed again on later starts of the demo."""
 
 
 def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Store:
@@ -26,12 +30,28 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
                 id_hash_key=settings.id_hash_key,
                 progress=progress,
             )
+            _demo_accounts(store.url, progress)
+        elif store.embedded is not None and DEMO_CREDENTIALS.exists():
+            progress(f"demo accounts (user, role, password), from {DEMO_CREDENTIALS.name}:")
+            for line in DEMO_CREDENTIALS.read_text().splitlines():
+                progress(line)
         _seed_taxonomy(store.url, progress)
     except BaseException:
         store.close()
         raise
     progress(f"store ready in {time.perf_counter() - started:.1f} s")
     return store
+
+
+def _demo_accounts(url: str, progress: Callable[[str], None]) -> None:
+    """Create one account per role and print their credentials (demo mode only)."""
+    from geodata.demo.accounts import create_demo_accounts, format_credentials, save_credentials
+
+    credentials = create_demo_accounts(url)
+    save_credentials(DEMO_CREDENTIALS, credentials)
+    progress("demo accounts (user, role, password) — sign in at /login:")
+    for line in format_credentials(credentials):
+        progress(line)
 
 
 def _seed_taxonomy(url: str, progress: Callable[[str], None]) -> None:

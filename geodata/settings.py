@@ -173,6 +173,18 @@ class Settings(BaseSettings):
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )
 
+    # --- accounts and sessions (geodata.accounts, api.auth) -----------------------------------
+    session_hours: float = Field(default=12.0, description="A login lasts this long.")
+    login_max_failures: int = Field(
+        default=5, description="Failed logins in a row that lock an account …"
+    )
+    login_lockout_minutes: float = Field(default=15.0, description="… for this long.")
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark cookies Secure even when the app sees plain HTTP (behind a TLS proxy). "
+        "They are always Secure on a request that arrived over HTTPS.",
+    )
+
     # --- coverage and analyst questions (analytics.coverage, analytics.questions) -----------
     coverage_hydrant_m: float = Field(
         default=150.0, description="Buildings farther than this from any hydrant are a gap."

@@ -1,7 +1,8 @@
 """Who is looking: the viewer every read takes as an argument (role + scope).
 
-Authentication arrives later; until then every request is served as :data:`PUBLIC`, which sees
-the governance areas and buildings of the whole city and nothing personal.
+A request's viewer comes from its session or API token (:mod:`geodata.access` builds it);
+:data:`PUBLIC` is the role of internal reads that act for nobody in particular: the governance
+areas and buildings of the whole city and nothing personal.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ PUBLIC_ROLE = "public"
 
 @dataclass(frozen=True)
 class Viewer:
-    """A role and the governance areas it may see (``None``: the whole city)."""
+    """A role, the governance areas it may see (``None``: the whole city; ``()``: none) and,
+    for a signed-in person, the account."""
 
     role: str
     area_ids: tuple[int, ...] | None = None
+    account_id: int | None = None
+    username: str | None = None
 
     @property
     def scoped(self) -> bool:
@@ -28,5 +32,5 @@ PUBLIC = Viewer(role=PUBLIC_ROLE, area_ids=None)
 
 
 def default_viewer() -> Viewer:
-    """The viewer of a request that carries no identity."""
+    """The viewer of a read that acts for no account."""
     return PUBLIC

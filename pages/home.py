@@ -44,7 +44,7 @@ def _strings(lang: str) -> dict[str, str]:
 
 def _visible_layers() -> tuple[Layer, ...]:
     """The layers of the home map (the public viewer's, until authentication lands)."""
-    return layers_for(context.viewer().role)
+    return layers_for(context.page_viewer().role)
 
 
 def layer_meta(layers: tuple[Layer, ...]) -> dict[str, object]:
@@ -166,7 +166,7 @@ def layout(**query: str) -> html.Div:
     layers = _visible_layers()
     center, zoom = initial_view(settings, query, city_extent(context.store_url()))
     shown = initial_layers(layers, query)
-    extent = time_extent(context.store_url(), get_layer(TIME_LAYER), context.viewer())
+    extent = time_extent(context.store_url(), get_layer(TIME_LAYER), context.page_viewer())
     return html.Div(
         className="home",
         children=[

@@ -44,6 +44,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "map.capped": {"zh": "仅显示部分", "en": "partly shown"},
     "map.fullscreen": {"zh": "全屏", "en": "Full screen"},
     "live.label": {"zh": "实时", "en": "Live"},
+    "login.title": {"zh": "登录 · 社区一张图", "en": "Sign in · OneMap"},
+    "login.username": {"zh": "用户名", "en": "User name"},
+    "login.password": {"zh": "密码", "en": "Password"},
+    "login.submit": {"zh": "登录", "en": "Sign in"},
+    "login.bad_credentials": {"zh": "用户名或密码错误。", "en": "Wrong user name or password."},
+    "login.locked": {
+        "zh": "连续登录失败次数过多，账号已锁定 {minutes} 分钟。",
+        "en": "Too many failed sign-ins: the account is locked for {minutes} minutes.",
+    },
+    "login.expired": {
+        "zh": "登录页已过期，请重新输入。",
+        "en": "The sign-in form expired; please enter your details again.",
+    },
+    "login.forbidden": {
+        "zh": "您的角色无权访问此页面。",
+        "en": "Your role may not open this page.",
+    },
+    "login.home": {"zh": "返回我的首页", "en": "Back to my page"},
+    "shell.logout": {"zh": "退出", "en": "Sign out"},
+    "role.leader": {"zh": "领导", "en": "Leader"},
+    "role.grid_worker": {"zh": "网格员", "en": "Grid worker"},
+    "role.planner": {"zh": "规划人员", "en": "Planner"},
+    "role.analyst": {"zh": "分析人员", "en": "Analyst"},
+    "role.admin": {"zh": "管理员", "en": "Administrator"},
 }
 
 STRINGS |= {f"group.{group}": dict(title) for group, title in GROUPS.items()}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
+from geodata import access
+from geodata.viewer import Viewer
 from pages import i18n, ids
 
 NAV: tuple[tuple[str, str], ...] = (("/", "nav.map"), ("/twin", "nav.twin"))
@@ -36,14 +38,29 @@ def language_switch(lang: str) -> dcc.RadioItems:
     )
 
 
-def nav(lang: str) -> html.Nav:
-    """Links to the app's pages."""
+def nav(lang: str, role: str | None = None) -> html.Nav:
+    """Links to the app's pages (those the role may open)."""
     return html.Nav(
         id=ids.NAV,
         className="app-nav",
         children=[
             dcc.Link(t(key, lang), href=dash.get_relative_path(path), className="app-nav-link")
             for path, key in NAV
+            if role is None or access.may_open(role, path)
+        ],
+    )
+
+
+def account_box(lang: str, viewer: Viewer | None) -> html.Div | None:
+    """Who is signed in (name and role) and the sign-out button (assets/onemap_auth.js)."""
+    if viewer is None or viewer.username is None:
+        return None
+    return html.Div(
+        className="account-box",
+        children=[
+            html.Span(viewer.username, id=ids.ACCOUNT_NAME, className="account-name"),
+            t(f"role.{viewer.role}", lang, className="account-role"),
+            html.Button(t("shell.logout", lang), id=ids.LOGOUT, className="logout-button"),
         ],
     )
 
@@ -60,17 +77,18 @@ def live_indicator(lang: str) -> html.Div:
     )
 
 
-def header(lang: str) -> html.Header:
-    """The top bar: mark, product name, subtitle, page links, language switch."""
+def header(lang: str, viewer: Viewer | None = None) -> html.Header:
+    """The top bar: mark, product name, subtitle, page links, account, language switch."""
     return html.Header(
         className="app-header",
         children=[
             html.Div(className="app-mark", children="◈"),
             html.H1(t("app.title", lang), className="app-title"),
             html.Div(t("app.subtitle", lang), className="app-subtitle"),
-            nav(lang),
+            nav(lang, viewer.role if viewer else None),
             html.Div(className="app-header-spacer"),
             live_indicator(lang),
+            account_box(lang, viewer),
             html.Div(
                 className="lang-box",
                 children=[
@@ -82,14 +100,14 @@ def header(lang: str) -> html.Header:
     )
 
 
-def layout(lang: str) -> html.Div:
+def layout(lang: str, viewer: Viewer | None = None) -> html.Div:
     """The app layout: header, the current page below it, and the strings for the switch."""
     lang = i18n.language(lang)
     return html.Div(
         className="app-root",
         children=[
             dcc.Store(id=ids.STRINGS, data=i18n.STRINGS),
-            header(lang),
+            header(lang, viewer),
             html.Main(dash.page_container, className="app-main"),
         ],
     )

@@ -102,6 +102,27 @@ def session(conn) -> Iterator[Session]:
         yield s
 
 
+def api_token(url: str, role: str = "analyst", areas: tuple[str, ...] = ()) -> str:
+    """A new API token of a test account with ``role`` (and area codes) in the store at ``url``;
+    the account is created on first use. Requests send it as ``Authorization: Bearer …``."""
+    from geodata import accounts
+
+    username = "_".join(("test", role, *areas))[:64]
+    with get_engine(url).begin() as conn:
+        try:
+            accounts.add_account(conn, username, role, accounts.new_password(), list(areas))
+        except accounts.AccountError as exc:
+            if "exists already" not in str(exc):
+                raise
+        return accounts.issue_token(conn, username, "tests")
+
+
+def signed_in(client, token: str):
+    """A Flask test client that sends ``token`` with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 @pytest.fixture(scope="session")
 def demo_url(cluster) -> Iterator[str]:
     """URL of a database holding a small demo city (built once per session)."""

@@ -30,6 +30,7 @@ from geodata.models import Base
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from geodata.viewer import PUBLIC, Viewer
 from layers.registry import LAYERS
+from tests.conftest import api_token, signed_in
 
 PII_NAMES = ("隐私测试员甲", "隐私测试员乙")
 PII_PHONES = ("19900001111", "19900002222")
@@ -92,7 +93,8 @@ def city(demo_url) -> str:
 
 @pytest.fixture(scope="module")
 def client(city):
-    return create_app(Settings(database_url=city), city).server.test_client()
+    client = create_app(Settings(database_url=city), city).server.test_client()
+    return signed_in(client, api_token(city, "planner"))
 
 
 def _scalar(url: str, sql: str, **params):

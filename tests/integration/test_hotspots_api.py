@@ -12,6 +12,7 @@ from analytics.hotspots import CLASS_INDEX, CLASSES
 from app import create_app
 from geodata.engine import get_engine
 from geodata.settings import Settings
+from tests.conftest import api_token, signed_in
 
 CITY_BBOX = "117.0,31.6,117.6,32.1"
 IN_CITY = "ST_Intersects(geom, ST_MakeEnvelope(117.0, 31.6, 117.6, 32.1, 4326))"
@@ -21,7 +22,7 @@ WINDOW = "reported_at >= CAST(:a AS date) AND reported_at < CAST(:b AS date) + 1
 @pytest.fixture(scope="module")
 def client(demo_url):
     app = create_app(Settings(database_url=demo_url, max_features=5000), demo_url)
-    return app.server.test_client()
+    return signed_in(app.server.test_client(), api_token(demo_url))
 
 
 def _get(client, path: str) -> dict:

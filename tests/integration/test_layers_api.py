@@ -17,6 +17,7 @@ from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import refresh_resident_stats
 from layers.registry import LAYERS
+from tests.conftest import api_token, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def city_url(demo_url) -> str:
 @pytest.fixture(scope="module")
 def client(city_url):
     app = create_app(Settings(database_url=city_url, max_features=5000), city_url)
-    return app.server.test_client()
+    return signed_in(app.server.test_client(), api_token(city_url))
 
 
 def _get(client, path: str):
@@ -117,7 +118,7 @@ def test_many_features_are_capped_at_the_limit_with_the_total(client, city_url):
 
 def test_settings_max_features_caps_every_request(city_url):
     app = create_app(Settings(database_url=city_url, max_features=3), city_url)
-    client = app.server.test_client()
+    client = signed_in(app.server.test_client(), api_token(city_url))
     bbox = _param(_bbox_around_first_building(city_url, 0.05))
     status, body = _get(client, f"/api/layers/buildings?bbox={bbox}&zoom=16")
     assert status == 200 and body["capped"] is True and len(body["features"]) == 3

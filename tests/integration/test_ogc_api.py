@@ -3,6 +3,7 @@ GDAL's OAPIF driver (ogrinfo, ogr2ogr) against the real app served on a free por
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from app import create_app
 from geodata.engine import get_engine
 from geodata.exports.sources import COLLECTIONS
 from geodata.settings import Settings
+from tests.conftest import api_token, signed_in
 
 GEOJSON = "application/geo+json"
 EXPECTED = [s.id for s in COLLECTIONS.values()]
@@ -40,8 +42,8 @@ def app(demo_url):
 
 
 @pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
+def client(app, demo_url):
+    return signed_in(app.server.test_client(), api_token(demo_url, "planner"))
 
 
 def _ids(url: str, sql: str, **params) -> list[int]:
@@ -224,25 +226,39 @@ def server(app) -> Iterator[str]:
         thread.join(5)
 
 
-def _run(*cmd: str) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+@pytest.fixture(scope="module")
+def gdal_env(demo_url) -> dict[str, str]:
+    """GDAL's environment with a planner's API token (as a QGIS/GDAL user would set it)."""
+    token = api_token(demo_url, "planner")
+    return {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
+
+
+def _run(env: dict[str, str], *cmd: str) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def test_ogrinfo_lists_every_collection(server):
-    listing = _run("ogrinfo", "-ro", f"OAPIF:{server}")
+def test_gdal_without_a_token_is_refused(server):
+    done = subprocess.run(
+        ["ogrinfo", "-ro", f"OAPIF:{server}"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0 and "401" in done.stderr
+
+
+def test_ogrinfo_lists_every_collection(server, gdal_env):
+    listing = _run(gdal_env, "ogrinfo", "-ro", f"OAPIF:{server}")
     names = re.findall(r"^\d+: (\S+)", listing, flags=re.M)
     assert names == EXPECTED
 
 
 @pytest.mark.parametrize("collection", ["buildings", "incidents"])
-def test_ogr2ogr_copies_a_collection_page_by_page(server, demo_url, tmp_path, collection):
+def test_ogr2ogr_copies_a_collection_page_by_page(server, gdal_env, demo_url, tmp_path, collection):
     out = tmp_path / f"{collection}.gpkg"
-    _run("ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server}", collection)
+    _run(gdal_env, "ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server}", collection)
     expected = _ids(demo_url, COLLECTION_SQL[collection] + " ORDER BY id")
     assert len(expected) > 100  # GDAL 3.6 pages by 10: many pages
     copied = pyogrio.read_dataframe(out, read_geometry=False)
     assert sorted(copied["id"]) == expected
-    info = _run("ogrinfo", "-ro", "-so", str(out), collection)
+    info = _run(gdal_env, "ogrinfo", "-ro", "-so", str(out), collection)
     assert f"Feature Count: {len(expected)}" in info and 'ID["EPSG",4326]' in info

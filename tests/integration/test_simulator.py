@@ -20,7 +20,7 @@ from app import create_app
 from geodata.demo import build_demo
 from geodata.engine import get_engine
 from geodata.settings import Settings
-from tests.conftest import _fresh_database, free_port
+from tests.conftest import _fresh_database, api_token, free_port, signed_in
 from twin import simulate
 from twin.broker import EmbeddedBroker
 from twin.mqtt import Subscriber
@@ -95,7 +95,7 @@ def test_the_gas_incident_is_on_the_map(intake, sim_url):
     dev = scalar(sim_url, "SELECT device_id FROM event WHERE rule = 'smoke_gas' LIMIT 1")
     assert dev is not None
     event_id, lon, lat = _open_incident_at(sim_url, dev)
-    client = create_app(SETTINGS, sim_url).server.test_client()
+    client = signed_in(create_app(SETTINGS, sim_url).server.test_client(), api_token(sim_url))
     bbox = f"{lon - 0.002},{lat - 0.002},{lon + 0.002},{lat + 0.002}"
     body = client.get(f"/api/layers/incidents?bbox={bbox}&zoom=17&category=alarm").get_json()
     shown = {f["id"]: f["properties"] for f in body["features"]}

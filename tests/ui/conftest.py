@@ -10,10 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from geodata.settings import PROJECT_ROOT
 from tests.conftest import free_port
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = PROJECT_ROOT / ".onemap" / "artifacts"
+DEFAULT_VIEWPORT = {"width": 1600, "height": 900}
 
 
 def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -37,7 +39,7 @@ def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 90) 
         if proc.poll() is not None:
             raise RuntimeError(f"app.py exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(base + "api/layers", timeout=2) as response:
+            with urllib.request.urlopen(base + "login", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -103,14 +105,54 @@ def browser(playwright):
     browser.close()
 
 
+@pytest.fixture(scope="session")
+def demo_accounts(demo_url) -> dict[str, str]:
+    """The demo accounts of the test city (user name → password; one per role)."""
+    from geodata.demo.accounts import create_demo_accounts
+
+    return create_demo_accounts(demo_url)
+
+
+def log_in(page: Page, base: str, username: str, password: str) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto(base + "login", wait_until="domcontentloaded")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+@pytest.fixture(scope="session")
+def sign_in(app_server, demo_accounts, tmp_path_factory) -> Callable[..., Page]:
+    """``sign_in(browser, username="analyst", viewport=…)``: a new page in a context signed in
+    as that demo account (signed in through the form once per account, then reused)."""
+    states: dict[str, Path] = {}
+    folder = tmp_path_factory.mktemp("sessions")
+
+    def open_page(browser, username: str = "analyst", viewport: dict | None = None) -> Page:
+        if username not in states:
+            context = browser.new_context()
+            log_in(context.new_page(), app_server, username, demo_accounts[username])
+            states[username] = folder / f"{username}.json"
+            context.storage_state(path=str(states[username]))
+            context.close()
+        context = browser.new_context(
+            storage_state=str(states[username]), viewport=viewport or DEFAULT_VIEWPORT
+        )
+        return context.new_page()
+
+    return open_page
+
+
 @pytest.fixture
-def page(browser, app_server):
-    """A 1600x900 page; afterwards, no script errors and no request to another origin."""
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
+def page(browser, app_server, sign_in):
+    """A 1600x900 page signed in as the analyst; afterwards, no script errors and no request to
+    another origin."""
+    page = sign_in(browser, "analyst", DEFAULT_VIEWPORT)
     page.requests, page.errors = [], []
     page.on("request", lambda r: page.requests.append(r.url))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     yield page
     assert not page.errors, page.errors
     assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.close()
+    page.context.close()

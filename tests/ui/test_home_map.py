@@ -30,10 +30,10 @@ def a_building(url: str) -> tuple[float, float]:
 
 
 def test_home_map_loads_layers_by_viewport_offline_and_switches_language(
-    app_server, browser, demo_url, artifacts
+    app_server, browser, sign_in, demo_url, artifacts
 ):
     base = app_server
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page = sign_in(browser, "analyst", {"width": 1600, "height": 900})
     requests: list[str] = []
     errors: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -80,4 +80,4 @@ def test_home_map_loads_layers_by_viewport_offline_and_switches_language(
     assert not errors, errors
     external = [r for r in requests if not r.startswith(base)]
     assert external == [], f"requests to other origins: {external}"
-    page.close()
+    page.context.close()

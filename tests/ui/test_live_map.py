@@ -94,9 +94,9 @@ def test_a_device_state_change_refetches_the_sensors_in_view(page, app_server, d
             )
 
 
-def test_a_new_alarm_reaches_the_open_3d_twin(playwright, app_server, demo_url, cleanup):
+def test_a_new_alarm_reaches_the_open_3d_twin(playwright, app_server, sign_in, demo_url, cleanup):
     browser = launch(playwright, ("--use-angle=swiftshader", "--enable-unsafe-swiftshader"))
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = sign_in(browser, "analyst", {"width": 1280, "height": 800})
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     try:
@@ -115,5 +115,5 @@ def test_a_new_alarm_reaches_the_open_3d_twin(playwright, app_server, demo_url, 
         assert page.evaluate(NAVIGATIONS) == 1
         assert [r for r in requests if not r.startswith(app_server)] == []
     finally:
-        page.close()
+        page.context.close()
         browser.close()

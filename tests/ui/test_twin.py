@@ -68,9 +68,9 @@ def centre(demo_url) -> tuple[float, float]:
 
 
 @pytest.fixture
-def twin_page(gl_browser, app_server, centre) -> Iterator[tuple]:
+def twin_page(gl_browser, app_server, sign_in, centre) -> Iterator[tuple]:
     """The twin page at the city's middle, zoom 15.6; yields (page, requests, errors)."""
-    page = gl_browser.new_page(viewport=WALL)
+    page = sign_in(gl_browser, "analyst", WALL)
     requests: list[str] = []
     errors: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -80,7 +80,7 @@ def twin_page(gl_browser, app_server, centre) -> Iterator[tuple]:
     page.goto(f"{app_server}twin?lat={lat}&lon={lon}&zoom=16.2", wait_until="networkidle")
     page.wait_for_function(LOADED, timeout=30_000)
     yield page, requests, errors
-    page.close()
+    page.context.close()
 
 
 def _layers(page) -> dict[str, dict]:
@@ -91,8 +91,11 @@ def _meta(page, overlay: str) -> dict:
     return page.evaluate(f"window.onemap.twin.meta[{json.dumps(overlay)}]")
 
 
-def _api(base: str, path: str) -> dict:
-    with urllib.request.urlopen(base.rstrip("/") + path, timeout=20) as response:
+def _api(page, base: str, path: str) -> dict:
+    """The API's answer to ``path`` for the page's signed-in account (its session cookie)."""
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
+    request = urllib.request.Request(base.rstrip("/") + path, headers={"Cookie": cookies})
+    with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
 
@@ -115,10 +118,10 @@ def test_twin_draws_buildings_hexagons_and_alarms_offline(twin_page, app_server,
     assert layers["alarms"]["type"] == "ColumnLayer"
     for overlay in ("buildings", "hexagons", "alarms", "grids"):
         meta = _meta(page, overlay)
-        answer = _api(app_server, meta["url"])
+        answer = _api(page, app_server, meta["url"])
         assert layers[overlay]["n"] == answer["count"] == len(answer["features"]), overlay
         assert answer["count"] > 0, overlay
-    buildings = _api(app_server, _meta(page, "buildings")["url"])
+    buildings = _api(page, app_server, _meta(page, "buildings")["url"])
     assert "aggregate" not in buildings
     heights = [f["properties"].get("height") or 0 for f in buildings["features"]]
     assert max(heights) > 10
@@ -165,7 +168,7 @@ def test_heatmap_for_a_time_window_weighs_the_windows_incidents(
     assert (date.fromisoformat(end) - date.fromisoformat(start)).days == 29
 
     heat = _layers(page)["incident_heatmap"]
-    answer = _api(app_server, meta["url"])
+    answer = _api(page, app_server, meta["url"])
     assert heat["type"] == "HeatmapLayer"
     assert heat["n"] == answer["count"] == len(answer["features"]) > 0
     weights = sum(f["properties"]["weight"] for f in answer["features"])
@@ -183,9 +186,7 @@ def test_camera_controls_2d_link_and_language(twin_page, app_server):
     page, _requests, errors = twin_page
     page.evaluate("window.dash_clientside.set_props('twin-pitch', {value: 10})")
     # The camera eases to the new pitch over 600 ms; wait for the transition's last frame.
-    page.wait_for_function(
-        "!window.onemap.twin.moving && window.onemap.twin.view.pitch === 10"
-    )
+    page.wait_for_function("!window.onemap.twin.moving && window.onemap.twin.view.pitch === 10")
     href = page.get_attribute("#twin-link-2d", "href")
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(href).query))
     view = page.evaluate("window.onemap.twin.view")
@@ -204,8 +205,8 @@ def test_camera_controls_2d_link_and_language(twin_page, app_server):
     assert not errors, errors
 
 
-def test_links_between_2d_and_3d_keep_the_view(gl_browser, app_server, centre):
-    page = gl_browser.new_page(viewport=WALL)
+def test_links_between_2d_and_3d_keep_the_view(gl_browser, app_server, sign_in, centre):
+    page = sign_in(gl_browser, "analyst", WALL)
     lat, lon = centre
     page.goto(f"{app_server}?lat={lat:.6f}&lon={lon:.6f}&zoom=15", wait_until="networkidle")
     page.click(".app-nav a:has-text('三维孪生')")
@@ -221,4 +222,4 @@ def test_links_between_2d_and_3d_keep_the_view(gl_browser, app_server, centre):
     back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
     assert float(back["zoom"]) == pytest.approx(15, abs=0.01)
     assert abs(float(back["lat"]) - lat) < 1e-4
-    page.close()
+    page.context.close()

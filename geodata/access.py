@@ -1,0 +1,115 @@
+"""Scoping and privacy in one place: who a signed-in account reads as, which pages a role
+opens, who may see personal identifiers, and the audit trail of every such view.
+
+The pages, the API, the OGC API and exports all take a :class:`~geodata.viewer.Viewer` built
+here. Rules (PIPL: least privilege, purpose limitation, accountability):
+
+- a grid worker reads only inside their grids (``area_ids``: those grids; none set → nothing);
+- a leader reads the areas of their scope, or the whole city when none is set;
+- planners, analysts and admins read the whole city;
+- personal identifiers (names, phones, ID numbers) are shown only to a grid worker inside their
+  grids and to admins; everyone else sees residents as counts with small counts suppressed;
+- every view or export of personal identifiers is written to ``audit_log``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geodata.accounts import Identity
+from geodata.viewer import Viewer
+
+IDENTIFIER_ROLES = frozenset({"grid_worker", "admin"})
+"""Roles that may see personal identifiers (a grid worker only inside their own grids)."""
+
+SCOPED_ROLES = frozenset({"grid_worker", "leader"})
+"""Roles whose reads are limited to the areas of their account scope."""
+
+PAGE_ROLES: Mapping[str, frozenset[str]] = {
+    "/wall": frozenset({"leader", "admin"}),
+    "/grid": frozenset({"grid_worker", "admin"}),
+    "/export": frozenset({"planner", "analyst", "admin"}),
+    "/analyze": frozenset({"analyst", "planner", "leader", "admin"}),
+    "/audit": frozenset({"admin"}),
+}
+"""Pages open to some roles only; every other page is open to every signed-in role."""
+
+HOME_PAGE = {
+    "leader": "/wall",
+    "grid_worker": "/grid",
+    "planner": "/export",
+    "analyst": "/analyze",
+    "admin": "/",
+}
+"""Where each role lands after signing in."""
+
+
+def scope_of(conn: Connection, account_id: int) -> tuple[int, ...]:
+    """The area ids of an account's scope (as stored; readers expand them to their subtrees)."""
+    rows = conn.execute(
+        text("SELECT area_id FROM account_scope WHERE account_id = :a ORDER BY area_id"),
+        {"a": account_id},
+    )
+    return tuple(rows.scalars())
+
+
+def viewer_of(conn: Connection, identity: Identity) -> Viewer:
+    """The viewer a signed-in account reads as."""
+    areas: tuple[int, ...] | None = None
+    if identity.role in SCOPED_ROLES:
+        areas = scope_of(conn, identity.account_id)
+        if identity.role == "leader" and not areas:
+            areas = None  # a leader without a scope is the city's
+    return Viewer(
+        role=identity.role,
+        area_ids=areas,
+        account_id=identity.account_id,
+        username=identity.username,
+    )
+
+
+def may_open(role: str, path: str) -> bool:
+    """True when ``role`` may open the page at ``path``."""
+    allowed = PAGE_ROLES.get(path.rstrip("/") or "/")
+    return allowed is None or role in allowed
+
+
+def home_page(role: str) -> str:
+    """The page a role lands on after signing in."""
+    return HOME_PAGE.get(role, "/")
+
+
+def may_see_identifiers(viewer: Viewer) -> bool:
+    """True when the viewer may see residents' personal identifiers (inside its scope)."""
+    return viewer.role in IDENTIFIER_ROLES
+
+
+def audit(
+    conn: Connection,
+    viewer: Viewer,
+    action: str,
+    object_type: str,
+    detail: dict[str, Any] | None = None,
+    client: str | None = None,
+) -> None:
+    """Write one audit row: who (the viewer), what (action, object, detail), in which scope."""
+    scope = "city" if viewer.area_ids is None else ",".join(map(str, viewer.area_ids))
+    conn.execute(
+        text(
+            "INSERT INTO audit_log (account_id, username, action, object_type, scope, detail, "
+            "client) VALUES (:a, :u, :act, :obj, :scope, CAST(:detail AS jsonb), :client)"
+        ),
+        {
+            "a": viewer.account_id,
+            "u": viewer.username or viewer.role,
+            "act": action,
+            "obj": object_type,
+            "scope": scope,
+            "detail": json.dumps(detail or {}, ensure_ascii=False, default=str),
+            "client": client,
+        },
+    )

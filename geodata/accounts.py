@@ -1,0 +1,278 @@
+"""Accounts, passwords, browser sessions and API tokens.
+
+Passwords are hashed with Argon2id (argon2-cffi). A session or API token is a random string the
+client holds; the store keeps only its SHA-256, so a leaked table opens nothing. Repeated failed
+logins lock an account for a while (settings ``login_max_failures``, ``login_lockout_minutes``);
+an unknown user name costs the same hashing time as a known one and gets the same answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, text
+
+from geodata import vocab
+from geodata.errors import OneMapError
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "om_"
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("an unknown user name costs one hash too")
+
+
+class AccountError(OneMapError):
+    """A user-management request that cannot be done (unknown user, weak password …)."""
+
+
+@dataclass(frozen=True)
+class LoginRefused(Exception):
+    """A failed login: ``reason`` is ``credentials``, ``locked`` or ``inactive``."""
+
+    reason: str
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an authenticated request belongs to."""
+
+    account_id: int
+    username: str
+    role: str
+    display_name: str | None = None
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex of a session or API token (what the store keeps)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of ``password`` after checking the password policy."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _HASHER.hash(password)
+
+
+def new_password() -> str:
+    """A random 16-character password (for generated accounts)."""
+    return secrets.token_urlsafe(12)
+
+
+def _area_ids(conn: Connection, codes: list[str]) -> list[int]:
+    rows = conn.execute(
+        text("SELECT code, id FROM area WHERE code = ANY(:codes)"), {"codes": codes}
+    ).all()
+    found = dict(rows)
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise AccountError(f"no area with code {', '.join(missing)}")
+    return [found[c] for c in codes]
+
+
+def _account_id(conn: Connection, username: str) -> int:
+    found = conn.execute(
+        text("SELECT id FROM account WHERE username = :u"), {"u": username}
+    ).scalar_one_or_none()
+    if found is None:
+        raise AccountError(f"no account named {username!r}")
+    return found
+
+
+def add_account(
+    conn: Connection,
+    username: str,
+    role: str,
+    password: str,
+    area_codes: list[str] | None = None,
+    display_name: str | None = None,
+) -> int:
+    """Create an account with a role and (for grid workers and leaders) the areas it works in."""
+    if role not in vocab.ACCOUNT_ROLES:
+        raise AccountError(f"unknown role {role!r}; one of {', '.join(vocab.ACCOUNT_ROLES)}")
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise AccountError("a user name is 1-64 printable characters without spaces")
+    if role == "grid_worker" and not area_codes:
+        raise AccountError("a grid worker needs at least one grid (--area CODE)")
+    exists = conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
+    if exists.first():
+        raise AccountError(f"account {username!r} exists already")
+    account_id = conn.execute(
+        text(
+            "INSERT INTO account (username, display_name, password_hash, role) "
+            "VALUES (:u, :d, :h, :r) RETURNING id"
+        ),
+        {"u": username, "d": display_name, "h": hash_password(password), "r": role},
+    ).scalar_one()
+    set_scope(conn, username, area_codes or [])
+    return account_id
+
+
+def set_scope(conn: Connection, username: str, area_codes: list[str]) -> None:
+    """Replace the areas an account works in (empty: the whole city, except grid workers)."""
+    account_id = _account_id(conn, username)
+    ids = _area_ids(conn, area_codes) if area_codes else []
+    conn.execute(text("DELETE FROM account_scope WHERE account_id = :a"), {"a": account_id})
+    for area_id in ids:
+        conn.execute(
+            text("INSERT INTO account_scope (account_id, area_id) VALUES (:a, :x)"),
+            {"a": account_id, "x": area_id},
+        )
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    """Set a new password, unlock the account and end its sessions."""
+    account_id = _account_id(conn, username)
+    conn.execute(
+        text(
+            "UPDATE account SET password_hash = :h, failed_logins = 0, locked_until = NULL "
+            "WHERE id = :a"
+        ),
+        {"h": hash_password(password), "a": account_id},
+    )
+    conn.execute(text("DELETE FROM web_session WHERE account_id = :a"), {"a": account_id})
+
+
+def set_active(conn: Connection, username: str, active: bool) -> None:
+    """Enable or disable an account (disabling ends its sessions and tokens)."""
+    account_id = _account_id(conn, username)
+    ids = {"a": account_id}
+    conn.execute(text("UPDATE account SET active = :v WHERE id = :a"), ids | {"v": active})
+    if not active:
+        conn.execute(text("DELETE FROM web_session WHERE account_id = :a"), ids)
+        conn.execute(text("UPDATE api_token SET revoked = true WHERE account_id = :a"), ids)
+
+
+def authenticate(
+    conn: Connection,
+    username: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout: timedelta,
+) -> Identity:
+    """The identity for a correct user name and password; raises :class:`LoginRefused`.
+
+    Counts failures in the caller's transaction, which must be committed even on refusal.
+    """
+    row = conn.execute(
+        text(
+            "SELECT id, username, role, display_name, password_hash, active, failed_logins, "
+            "locked_until FROM account WHERE username = :u FOR UPDATE"
+        ),
+        {"u": username},
+    ).first()
+    if row is None:
+        _verify(_DUMMY_HASH, password)
+        raise LoginRefused("credentials")
+    now = datetime.now(UTC)
+    if row.locked_until is not None and row.locked_until > now:
+        raise LoginRefused("locked", row.locked_until)
+    if not _verify(row.password_hash, password):
+        failures = row.failed_logins + 1
+        until = now + lockout if failures >= max_failures else None
+        conn.execute(
+            text("UPDATE account SET failed_logins = :f, locked_until = :t WHERE id = :a"),
+            {"f": 0 if until else failures, "t": until, "a": row.id},
+        )
+        raise LoginRefused("locked", until) if until else LoginRefused("credentials")
+    if not row.active:
+        raise LoginRefused("inactive")
+    if row.failed_logins or row.locked_until:
+        conn.execute(
+            text("UPDATE account SET failed_logins = 0, locked_until = NULL WHERE id = :a"),
+            {"a": row.id},
+        )
+    return Identity(row.id, row.username, row.role, row.display_name)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def open_session(
+    conn: Connection, account_id: int, lifetime: timedelta, client: str | None
+) -> tuple[str, str]:
+    """Start a browser session; returns ``(session token, CSRF token)``."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    conn.execute(
+        text(
+            "INSERT INTO web_session (token_hash, account_id, csrf_token, expires_at, client) "
+            "VALUES (:h, :a, :c, now() + :life, :client)"
+        ),
+        {"h": token_hash(token), "a": account_id, "c": csrf, "life": lifetime, "client": client},
+    )
+    conn.execute(text("DELETE FROM web_session WHERE expires_at < now()"))
+    return token, csrf
+
+
+_IDENTITY_COLUMNS = "a.id, a.username, a.role, a.display_name"
+
+
+def session_identity(conn: Connection, token: str) -> tuple[Identity, str] | None:
+    """``(identity, CSRF token)`` of a live session of an active account, else None."""
+    row = conn.execute(
+        text(
+            f"SELECT {_IDENTITY_COLUMNS}, s.csrf_token FROM web_session s "
+            "JOIN account a ON a.id = s.account_id "
+            "WHERE s.token_hash = :h AND s.expires_at > now() AND a.active"
+        ),
+        {"h": token_hash(token)},
+    ).first()
+    return (Identity(*row[:4]), row.csrf_token) if row else None
+
+
+def close_session(conn: Connection, token: str) -> None:
+    """End a browser session (logout)."""
+    conn.execute(text("DELETE FROM web_session WHERE token_hash = :h"), {"h": token_hash(token)})
+
+
+def issue_token(conn: Connection, username: str, name: str, days: float | None = None) -> str:
+    """A new API token for ``username`` (shown once; the store keeps its hash)."""
+    account_id = _account_id(conn, username)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        text(
+            "INSERT INTO api_token (account_id, name, token_hash, expires_at) VALUES "
+            "(:a, :n, :h, CASE WHEN CAST(:d AS float8) IS NULL THEN NULL "
+            "ELSE now() + make_interval(secs => CAST(:d AS float8) * 86400) END)"
+        ),
+        {"a": account_id, "n": name, "h": token_hash(token), "d": days},
+    )
+    return token
+
+
+def token_identity(conn: Connection, token: str) -> Identity | None:
+    """The identity of a valid (unrevoked, unexpired) API token of an active account."""
+    row = conn.execute(
+        text(
+            f"SELECT {_IDENTITY_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id "
+            "WHERE t.token_hash = :h AND NOT t.revoked AND a.active "
+            "AND (t.expires_at IS NULL OR t.expires_at > now())"
+        ),
+        {"h": token_hash(token)},
+    ).first()
+    return Identity(*row) if row else None
+
+
+def list_accounts(conn: Connection) -> list[dict]:
+    """Every account with its role, areas (codes) and state, for ``geodata user list``."""
+    rows = conn.execute(
+        text(
+            "SELECT a.username, a.role, a.active, a.locked_until, "
+            "coalesce(array_agg(x.code ORDER BY x.code) FILTER (WHERE x.code IS NOT NULL), "
+            "'{}') AS areas FROM account a "
+            "LEFT JOIN account_scope s ON s.account_id = a.id "
+            "LEFT JOIN area x ON x.id = s.area_id GROUP BY a.id ORDER BY a.username"
+        )
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -1,0 +1,62 @@
+"""One demo account per role, with generated passwords (printed in demo mode only).
+
+The grid worker works the grid with the most residents; the leader sees the whole city.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import text
+
+from geodata import accounts
+from geodata.engine import get_engine
+
+DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "leader": ("leader", "演示领导"),
+    "grid": ("grid_worker", "演示网格员"),
+    "planner": ("planner", "演示规划员"),
+    "analyst": ("analyst", "演示分析员"),
+    "admin": ("admin", "演示管理员"),
+}
+"""username → (role, display name)."""
+
+_BUSIEST_GRID = """
+    SELECT a.code FROM area a JOIN resident r ON r.area_id = a.id
+    WHERE a.level = 'grid' GROUP BY a.id, a.code ORDER BY count(*) DESC, a.code LIMIT 1"""
+
+
+def create_demo_accounts(url: str) -> dict[str, str]:
+    """Create (or reset the passwords of) the demo accounts; returns username → password."""
+    created: dict[str, str] = {}
+    with get_engine(url).begin() as conn:
+        grid = conn.execute(text(_BUSIEST_GRID)).scalar_one_or_none()
+        for username, (role, display_name) in DEMO_ACCOUNTS.items():
+            password = accounts.new_password()
+            exists = conn.execute(
+                text("SELECT 1 FROM account WHERE username = :u"), {"u": username}
+            ).first()
+            if exists:
+                accounts.set_password(conn, username, password)
+            else:
+                areas = [grid] if role == "grid_worker" and grid else []
+                accounts.add_account(conn, username, role, password, areas, display_name)
+            created[username] = password
+    return created
+
+
+def format_credentials(credentials: dict[str, str]) -> list[str]:
+    """Console lines: one per demo account (user name, role, password)."""
+    return [
+        f"  {username:<8} {DEMO_ACCOUNTS[username][0]:<12} {password}"
+        for username, password in credentials.items()
+    ]
+
+
+def save_credentials(path: Path, credentials: dict[str, str]) -> None:
+    """Write the demo credentials to ``path`` readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(format_credentials(credentials)) + "\n")
