@@ -13,7 +13,15 @@ from geodata import access
 from geodata.viewer import Viewer
 from pages import i18n, ids
 
-NAV: tuple[tuple[str, str], ...] = (("/", "nav.map"), ("/twin", "nav.twin"))
+NAV: tuple[tuple[str, str], ...] = (
+    ("/", "nav.map"),
+    ("/twin", "nav.twin"),
+    ("/wall", "nav.wall"),
+    ("/grid", "nav.grid"),
+    ("/export", "nav.export"),
+    ("/analyze", "nav.analyze"),
+    ("/audit", "nav.audit"),
+)
 """Header links ``(path, i18n key)``. A new page adds one entry here and its key to
 :data:`pages.i18n.STRINGS` (e.g. ``("/twin", "nav.twin")``)."""
 
