@@ -183,17 +183,20 @@ def test_fire_lanes_no_camera_sees_match_brute_force(demo_url, settings):
     assert all(f["geometry"]["type"] == "LineString" for f in answer.features)
 
 
-def test_both_search_directions_give_the_same_answer(demo_url, settings, monkeypatch):
-    spec = {
-        "layer": "buildings",
-        "near": [
-            {
-                "layer": "facilities",
-                "where": [{"field": "kind", "op": "=", "value": "aed"}],
-                "distance_m": 80,
-            }
-        ],
-    }
+AEDS_NEAR = {
+    "layer": "buildings",
+    "near": [
+        {
+            "layer": "facilities",
+            "where": [{"field": "kind", "op": "=", "value": "aed"}],
+            "distance_m": 80,
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("spec", [AEDS_NEAR, LANES], ids=["aeds-within", "cameras-beyond"])
+def test_both_search_directions_give_the_same_answer(demo_url, settings, monkeypatch, spec):
     real = questions.context
     answers = []
     for side in (False, True):
