@@ -16,8 +16,6 @@ import hmac
 import html
 import json
 import secrets
-import threading
-import time
 import urllib.parse
 from datetime import timedelta
 
@@ -28,11 +26,10 @@ from api import context
 from geodata import access
 from geodata.accounts import (
     LoginRefused,
-    authenticate,
     close_session,
     open_session,
     session_identity,
-    token_hash,
+    sign_in,
     token_identity,
 )
 from geodata.engine import get_engine
@@ -49,24 +46,14 @@ OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/open311/")
 OPEN_PATHS = frozenset({"/login", "/api/readings", "/_favicon.ico", "/favicon.ico"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/")
-CACHE_SECONDS = 30.0
-"""A session's or token's viewer is remembered this long per process (logout clears it)."""
-
-_cache: dict[tuple[str, str], tuple[float, Viewer, str | None]] = {}
-_cache_lock = threading.Lock()
 
 
 # --- who is asking ---------------------------------------------------------------------------
 
 
 def _lookup(kind: str, secret: str) -> tuple[Viewer, str | None] | None:
-    """The viewer (and CSRF token, for sessions) of a session cookie or bearer token."""
-    key = (context.store_url(), kind + token_hash(secret))
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-    if hit and hit[0] > now:
-        return hit[1], hit[2]
+    """The viewer (and CSRF token, for sessions) of a session cookie or bearer token. Looked up
+    on every request, so a sign-out, a revoked token or a disabled account counts at once."""
     with get_engine(context.store_url()).connect() as conn:
         if kind == "session":
             found = session_identity(conn, secret)
@@ -75,21 +62,7 @@ def _lookup(kind: str, secret: str) -> tuple[Viewer, str | None] | None:
             identity, csrf = token_identity(conn, secret), None
         if identity is None:
             return None
-        viewer = access.viewer_of(conn, identity)
-    with _cache_lock:
-        _cache[key] = (now + CACHE_SECONDS, viewer, csrf)
-    return viewer, csrf
-
-
-def _forget(secret: str) -> None:
-    with _cache_lock:
-        _cache.pop((context.store_url(), "session" + token_hash(secret)), None)
-
-
-def forget_all() -> None:
-    """Drop every remembered session (after accounts change in this process)."""
-    with _cache_lock:
-        _cache.clear()
+        return access.viewer_of(conn, identity), csrf
 
 
 def _bearer() -> str | None:
@@ -119,7 +92,12 @@ def _is_open(path: str) -> bool:
 
 
 def _wants_page(path: str) -> bool:
-    return not path.startswith(DATA_PREFIXES) and "text/html" in request.headers.get("Accept", "")
+    """A person's browser opening a page (not a script, not a data or form request)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not path.startswith(DATA_PREFIXES)
+        and "text/html" in request.headers.get("Accept", "")
+    )
 
 
 def _json_error(message: str, status: int) -> Response:
@@ -281,14 +259,13 @@ def login() -> Response:
     username = request.form.get("username", "").strip()[:64]
     engine = get_engine(context.store_url())
     try:
-        with engine.begin() as conn:
-            identity = authenticate(
-                conn,
-                username,
-                request.form.get("password", "")[:1024],
-                max_failures=settings.login_max_failures,
-                lockout=timedelta(minutes=settings.login_lockout_minutes),
-            )
+        identity = sign_in(
+            engine,
+            username,
+            request.form.get("password", "")[:1024],
+            max_failures=settings.login_max_failures,
+            lockout=timedelta(minutes=settings.login_lockout_minutes),
+        )
     except LoginRefused as refused:
         body = _login_form(lang, cookie_csrf, _refusal_text(refused, lang), username)
         return _page(lang, body, 401)
@@ -320,7 +297,6 @@ def logout() -> Response:
     if token:
         with get_engine(context.store_url()).begin() as conn:
             close_session(conn, token)
-        _forget(token)
     response = redirect("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from geodata import vocab
 from geodata.errors import OneMapError
@@ -30,12 +30,13 @@ class AccountError(OneMapError):
     """A user-management request that cannot be done (unknown user, weak password …)."""
 
 
-@dataclass(frozen=True)
 class LoginRefused(Exception):
     """A failed login: ``reason`` is ``credentials``, ``locked`` or ``inactive``."""
 
-    reason: str
-    locked_until: datetime | None = None
+    def __init__(self, reason: str, locked_until: datetime | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.locked_until = locked_until
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,8 @@ def authenticate(
 ) -> Identity:
     """The identity for a correct user name and password; raises :class:`LoginRefused`.
 
-    Counts failures in the caller's transaction, which must be committed even on refusal.
+    Counts failures in the caller's transaction, which must be committed even on refusal
+    (:func:`sign_in` does).
     """
     row = conn.execute(
         text(
@@ -190,6 +192,21 @@ def authenticate(
             {"a": row.id},
         )
     return Identity(row.id, row.username, row.role, row.display_name)
+
+
+def sign_in(
+    engine: Engine, username: str, password: str, *, max_failures: int, lockout: timedelta
+) -> Identity:
+    """:func:`authenticate` in a transaction of its own that is committed on refusal too (so
+    failures count); raises :class:`LoginRefused`."""
+    with engine.begin() as conn:
+        try:
+            return authenticate(
+                conn, username, password, max_failures=max_failures, lockout=lockout
+            )
+        except LoginRefused as refused:
+            failure = refused
+    raise failure
 
 
 def _verify(hashed: str, password: str) -> bool:
