@@ -1,4 +1,8 @@
-"""``GET /api/export/<layer>?format=…&area=…&bbox=…&level=…``: a layer as a file download.
+"""``GET /api/export/<layer>?format=…&area=…&bbox=…&polygon=…&level=…``: a layer as a file.
+
+``polygon`` is a GeoJSON Polygon/MultiPolygon in lon/lat (URL-encoded; at most
+:data:`~geodata.exports.query.MAX_POLYGON_BYTES` bytes and
+:data:`~geodata.exports.query.MAX_POLYGON_VERTICES` vertices): the features intersecting it.
 
 The same code path as ``python -m geodata export`` (:func:`geodata.exports.export_layer_to`),
 for the request's viewer and its field allow-list. The file is written to a temporary folder,
@@ -18,13 +22,13 @@ from flask.typing import ResponseReturnValue
 
 from api import context
 from geodata.exports import Filters, export_format, export_layer_to, file_name
-from geodata.exports.query import parse_area, parse_level
+from geodata.exports.query import parse_area, parse_level, parse_polygon
 from geodata.exports.sources import UnknownSourceError, export_layer
 from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
 
 blueprint = Blueprint("export_api", __name__, url_prefix="/api/export")
 
-PARAMETERS = ("format", "area", "bbox", "level")
+PARAMETERS = ("format", "area", "bbox", "polygon", "level")
 
 
 def _error(status: int, message: str, **extra: object) -> ResponseReturnValue:
@@ -56,6 +60,7 @@ def _filters() -> Filters:
     return Filters(
         bbox=BBox.parse(bbox) if bbox else None,
         area=parse_area(request.args.get("area")),
+        polygon=parse_polygon(request.args.get("polygon")),
         level=parse_level(request.args.get("level")),
     )
 

@@ -9,9 +9,12 @@ counter-clockwise (RFC 7946 right-hand rule).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import psycopg
+import shapely
+from shapely.geometry import mapping, shape
 
 from geodata import vocab
 from geodata.exports.fields import Field
@@ -32,7 +35,8 @@ _SUBTREE = """WITH RECURSIVE sub AS (
 
 @dataclass(frozen=True)
 class Filters:
-    """What the caller asked for: a bbox, an area (with descendants), a level, a time span."""
+    """What the caller asked for: a bbox, a polygon, an area (with descendants), a level, a
+    time span."""
 
     bbox: BBox | None = None
     area: str | None = None
@@ -40,6 +44,56 @@ class Filters:
     interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
     after: int | None = None
     """Keyset paging: only ids above this one (cheaper than a large OFFSET)."""
+    polygon: str | None = None
+    """A checked GeoJSON Polygon/MultiPolygon (lon/lat): rows whose geometry intersects it."""
+
+
+MAX_POLYGON_BYTES = 16 * 1024
+"""Largest ``polygon`` accepted (GeoJSON text; URL-encoded it stays under a 64 KiB request line)."""
+MAX_POLYGON_VERTICES = 500
+"""Most vertices a ``polygon`` may have (simplify a larger one first)."""
+
+
+def parse_polygon(value: str | None) -> str | None:
+    """A GeoJSON Polygon or MultiPolygon (geometry or Feature) in lon/lat, as normalised
+    GeoJSON text, or None; :class:`FeatureQueryError` says what is wrong with it.
+
+    Checked: size (:data:`MAX_POLYGON_BYTES`, :data:`MAX_POLYGON_VERTICES`), type, readable
+    coordinates, longitudes/latitudes in range, validity (no self-intersection)."""
+    if not value:
+        return None
+    if len(value.encode()) > MAX_POLYGON_BYTES:
+        raise FeatureQueryError(
+            "polygon", f"too large: at most {MAX_POLYGON_BYTES} bytes of GeoJSON; simplify it"
+        )
+    try:
+        item = json.loads(value)
+    except ValueError:
+        raise FeatureQueryError(
+            "polygon", 'not JSON; expected a GeoJSON Polygon {"type": "Polygon", ...}'
+        ) from None
+    if isinstance(item, dict) and item.get("type") == "Feature":
+        item = item.get("geometry")
+    if not isinstance(item, dict) or item.get("type") not in ("Polygon", "MultiPolygon"):
+        raise FeatureQueryError("polygon", "expected a GeoJSON Polygon or MultiPolygon")
+    try:
+        geom = shape(item)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise FeatureQueryError("polygon", f"unreadable coordinates ({exc})") from None
+    if shapely.get_num_coordinates(geom) > MAX_POLYGON_VERTICES:
+        raise FeatureQueryError(
+            "polygon", f"more than {MAX_POLYGON_VERTICES} vertices; simplify it"
+        )
+    if geom.is_empty:
+        raise FeatureQueryError("polygon", "empty polygon")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise FeatureQueryError(
+            "polygon", "coordinates must be lon/lat degrees (lon -180..180, lat -90..90)"
+        )
+    if not geom.is_valid:
+        raise FeatureQueryError("polygon", f"invalid polygon: {shapely.is_valid_reason(geom)}")
+    return json.dumps(mapping(geom))
 
 
 def parse_level(value: str | None) -> str | None:
@@ -122,6 +176,9 @@ def conditions(
             "ST_Intersects(t.geom, ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326))"
         )
         params |= filters.bbox.params()
+    if filters.polygon is not None:
+        clauses.append("ST_Intersects(t.geom, ST_SetSRID(ST_GeomFromGeoJSON(%(polygon)s), 4326))")
+        params["polygon"] = filters.polygon
     if filters.area is not None:
         ids = _subtree(conn, "code = %(code)s", {"code": filters.area})
         if not ids:
