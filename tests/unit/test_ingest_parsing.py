@@ -104,3 +104,21 @@ def test_osm_tags():
     assert osm._kind("facilities", {"emergency": "defibrillator"}) == "aed"
     assert osm._kind("organizations", {"shop": "bakery"}) == "shop"
     assert osm._levels("3.5") == "4"
+
+
+def test_vocab_lookup_per_distinct_value_keeps_row_positions():
+    kind = LAYERS["devices"].field("kind")
+    series = pd.Series(["camera", "烟感", np.nan, "", "Camera", "toaster", "烟感", "toaster"])
+    parsed = parse(kind, series, "UTC")
+    assert parsed.values == ["camera", "smoke", None, None, "camera", None, "smoke", None]
+    assert sorted(parsed.errors) == [5, 7]
+    assert parsed.errors[7].startswith("unknown value 'toaster'")
+
+
+def test_text_is_stripped_and_numbers_read_as_text():
+    model = LAYERS["devices"].field("model")
+    assert parse(model, pd.Series([" M-1 ", "NA", None]), "UTC").values == ["M-1", None, None]
+    mixed = parse(model, pd.Series([" M-2 ", 3.0, 2.5, None], dtype=object), "UTC")
+    assert mixed.values == ["M-2", "3", "2.5", None]
+    long = parse(model, pd.Series(["x" * 65]), "UTC")
+    assert long.errors == {0: "longer than 64 characters (65)"}
