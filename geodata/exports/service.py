@@ -6,12 +6,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from geodata.access import audit
+from geodata.engine import get_engine
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters
 from geodata.exports.sources import export_layer
 from geodata.exports.writers import FORMATS, Format, write
 from geodata.features import FeatureQueryError
 from geodata.viewer import Viewer
+
+AUDITED_TABLES = frozenset({"resident"})
+"""Tables whose exports (records of people, even without identifiers) are audited."""
 
 
 @dataclass(frozen=True)
@@ -53,4 +58,16 @@ def export_layer_to(
     started = time.perf_counter()
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
         write(rows, source, fields, fmt, Path(path))
+    if source.table in AUDITED_TABLES:
+        _audit_export(url, viewer, layer_id, fmt.id, filters, rows.count)
     return ExportResult(Path(path), layer_id, fmt.id, rows.count, time.perf_counter() - started)
+
+
+def _audit_export(
+    url: str, viewer: Viewer, layer_id: str, fmt: str, filters: Filters, count: int
+) -> None:
+    """An audit row for an export of people's records (who, which layer, filters, how many)."""
+    detail = {"layer": layer_id, "format": fmt, "rows": count}
+    detail |= {k: str(v) for k, v in vars(filters).items() if v is not None}
+    with get_engine(url).begin() as conn:
+        audit(conn, viewer, "export", layer_id, detail)

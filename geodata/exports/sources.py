@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geodata.access import IDENTIFIER_ROLES
 from geodata.errors import OneMapError
 from geodata.models import Base
 from layers.base import ALL_ROLES, Layer, Text
@@ -67,7 +68,7 @@ EXPORT_LAYERS: dict[str, Source] = {
         Source("roads", _t("道路", "Roads"), "road"),
         Source("buildings", _t("建筑", "Buildings"), "building"),
         Source("houses", _t("房屋", "Homes"), "house"),
-        Source("residents", _t("居民", "Residents"), "resident"),
+        Source("residents", _t("居民", "Residents"), "resident", roles=IDENTIFIER_ROLES),
         Source("organizations", _t("组织", "Organisations"), "organization"),
         Source("devices", _t("设备", "Devices"), "device"),
         Source("facilities", _t("公共设施", "Public facilities"), "facility"),

@@ -3,6 +3,7 @@ filters, the download API — and no personal identifier in any file, in any for
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 import os
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from geodata.engine import get_engine, normalize_url
 from geodata.exports import Filters, export_format, export_layer_to
+from geodata.exports.cli import operator
 from geodata.exports.fields import POLICY, allowed_fields
 from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
@@ -103,7 +105,7 @@ def _scalar(url: str, sql: str, **params):
 
 
 def _export(url: str, layer: str, fmt: str, path: Path, **filters) -> Path:
-    export_layer_to(url, layer, export_format(fmt), path, Filters(**filters), PUBLIC)
+    export_layer_to(url, layer, export_format(fmt), path, Filters(**filters), operator())
     return path
 
 
@@ -263,6 +265,21 @@ def test_no_personal_identifier_leaves_in_any_format(city, tmp_path, fmt):
     assert {"sex", "birth_year"} <= columns
     assert not columns & {"name", "phone", "id_hash", "source_id"}
     assert _count(residents) == _table_count(city, "resident")
+
+
+def test_people_records_go_only_to_personal_data_roles_and_are_audited(client, city, tmp_path):
+    refused = client.get("/api/export/residents?format=csv")  # the planner's client
+    assert refused.status_code == 403
+    before = _scalar(city, "SELECT count(*) FROM audit_log WHERE object_type = 'residents'")
+    _export(city, "residents", "csv", tmp_path / "r.csv")
+    rows = _scalar(
+        city,
+        "SELECT json_agg(json_build_array(username, action, detail->>'rows') ORDER BY id) "
+        "FROM audit_log "
+        "WHERE object_type = 'residents'",
+    )
+    assert len(rows) == before + 1
+    assert rows[-1] == [f"cli:{getpass.getuser()}", "export", str(_table_count(city, "resident"))]
 
 
 # --- filters ----------------------------------------------------------------------------------
