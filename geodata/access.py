@@ -113,3 +113,25 @@ def audit(
             "client": client,
         },
     )
+
+
+def audit_trail(
+    conn: Connection,
+    *,
+    username: str | None = None,
+    action: str | None = None,
+    days: float = 30,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """The newest audit rows (for admins), optionally of one user name or action."""
+    rows = conn.execute(
+        text(
+            "SELECT id, at, username, action, object_type, scope, detail, client FROM audit_log "
+            "WHERE at >= now() - make_interval(secs => :days * 86400) "
+            "AND (CAST(:user AS text) IS NULL OR username = :user) "
+            "AND (CAST(:action AS text) IS NULL OR action = :action) "
+            "ORDER BY at DESC, id DESC LIMIT :limit"
+        ),
+        {"days": days, "user": username or None, "action": action or None, "limit": limit},
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -1,0 +1,105 @@
+"""Audit trail page ("/audit", admins only): who viewed or exported personal data, when, in
+which scope — newest first, filtered by user name, action and period."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from api import context
+from geodata.access import audit_trail
+from geodata.engine import get_engine
+from pages import guard, i18n
+from pages.shell import t
+
+PATH = "/audit"
+USER = "audit-user"
+ACTION = "audit-action"
+DAYS = "audit-days"
+TABLE = "audit-table"
+COUNT = "audit-count"
+ACTIONS = ("view", "export")
+PERIODS = (1, 7, 30, 365)
+COLUMNS = ("at", "username", "action", "object_type", "scope", "detail", "client")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "audit.title": {"zh": "个人信息访问审计", "en": "Personal data audit trail"},
+    "audit.user": {"zh": "用户名", "en": "User name"},
+    "audit.action": {"zh": "操作", "en": "Action"},
+    "audit.days": {"zh": "时间范围（天）", "en": "Period (days)"},
+    "audit.rows": {"zh": "条记录（最新 500 条）", "en": "rows (newest 500)"},
+    "audit.col.at": {"zh": "时间", "en": "When"},
+    "audit.col.username": {"zh": "用户", "en": "Who"},
+    "audit.col.action": {"zh": "操作", "en": "Action"},
+    "audit.col.object_type": {"zh": "对象", "en": "What"},
+    "audit.col.scope": {"zh": "范围", "en": "Scope"},
+    "audit.col.detail": {"zh": "详情", "en": "Detail"},
+    "audit.col.client": {"zh": "来源", "en": "Client"},
+}
+i18n.STRINGS.update(STRINGS)
+
+dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="audit")
+
+
+def _filters(lang: str) -> html.Div:
+    return html.Div(
+        className="audit-filters",
+        children=[
+            html.Label([t("audit.user", lang), dcc.Input(id=USER, type="text", debounce=True)]),
+            html.Label(
+                [
+                    t("audit.action", lang),
+                    dcc.Dropdown(id=ACTION, options=list(ACTIONS), clearable=True),
+                ]
+            ),
+            html.Label(
+                [
+                    t("audit.days", lang),
+                    dcc.RadioItems(id=DAYS, options=list(PERIODS), value=30, inline=True),
+                ]
+            ),
+        ],
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    """The filters and the table (filled by :func:`show`)."""
+    lang = i18n.language(context.settings().language)
+    if not guard.allowed(PATH):
+        return guard.forbidden(lang)
+    head = html.Tr([html.Th(t(f"audit.col.{c}", lang)) for c in COLUMNS])
+    return html.Div(
+        className="audit-page",
+        children=[
+            html.H2(t("audit.title", lang)),
+            _filters(lang),
+            html.P([html.Span(id=COUNT), " ", t("audit.rows", lang)]),
+            html.Table(className="audit-table", children=[html.Thead(head), html.Tbody(id=TABLE)]),
+        ],
+    )
+
+
+def _cell(column: str, value: object) -> str:
+    if column == "at":
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    if column == "detail":
+        return json.dumps(value or {}, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else str(value)
+
+
+@callback(
+    Output(TABLE, "children"),
+    Output(COUNT, "children"),
+    Input(USER, "value"),
+    Input(ACTION, "value"),
+    Input(DAYS, "value"),
+)
+def show(username: str | None, action: str | None, days: int | None) -> tuple[list, str]:
+    """The audit rows matching the filters, newest first."""
+    guard.require(PATH)
+    with get_engine(context.store_url()).connect() as conn:
+        rows = audit_trail(conn, username=username, action=action, days=float(days or 30))
+    body = [html.Tr([html.Td(_cell(c, row[c])) for c in COLUMNS]) for row in rows]
+    return body, str(len(rows))

@@ -1,0 +1,80 @@
+"""The admins' audit trail page in headless Chromium against the real app.
+
+Facts checked: after a grid worker's export of residents, the admin's audit page lists that
+export (user, action, scope) as its newest row and the row count equals the SQL count of the
+period; filtering by user name keeps only that user's rows; an analyst sees the forbidden
+message and no rows.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+from sqlalchemy import text
+
+from geodata.engine import get_engine
+from tests.conftest import api_token
+
+pytestmark = pytest.mark.slow
+
+
+def _export_residents(app_server: str, token: str) -> None:
+    request = urllib.request.Request(
+        app_server + "api/export/residents?format=csv",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+
+
+def _scalar(url: str, sql: str, **params):
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def test_admin_reads_the_audit_trail_and_filters_it(browser, sign_in, app_server, demo_url):
+    grid = _scalar(demo_url, "SELECT code FROM area WHERE level = 'grid' ORDER BY code LIMIT 1")
+    _export_residents(app_server, api_token(demo_url, "grid_worker", (grid,)))
+    worker = f"test_grid_worker_{grid}"
+    page = sign_in(browser, "admin", {"width": 1600, "height": 900})
+    try:
+        page.goto(app_server + "audit", wait_until="networkidle")
+        page.wait_for_selector("#audit-table tr")
+        first = page.locator("#audit-table tr").first.locator("td").all_inner_texts()
+        assert first[1:5] == [worker, "export", "residents", first[4]]
+        grid_id = _scalar(demo_url, "SELECT id FROM area WHERE code = :c", c=grid)
+        assert first[4] == str(grid_id) and '"format": "csv"' in first[5]
+        total = _scalar(
+            demo_url, "SELECT count(*) FROM audit_log WHERE at >= now() - interval '30 days'"
+        )
+        assert page.inner_text("#audit-count") == str(min(total, 500))
+        page.fill("#audit-user", "admin")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#audit-count').innerText === '0'")
+        assert page.locator("#audit-table tr").count() == 0
+        page.fill("#audit-user", worker)
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#audit-count').innerText !== '0'")
+        users = {
+            row.locator("td").nth(1).inner_text() for row in page.locator("#audit-table tr").all()
+        }
+        assert users == {worker}
+    finally:
+        page.context.close()
+
+
+def test_an_analyst_is_refused_the_audit_trail(browser, sign_in, app_server):
+    page = sign_in(browser, "analyst", {"width": 1600, "height": 900})
+    try:
+        response = page.goto(app_server + "audit")
+        assert response.status == 403
+        page.goto(app_server, wait_until="networkidle")  # and in-app navigation shows no rows
+        page.evaluate(
+            "window.history.pushState({}, '', '/audit'); "
+            "window.dispatchEvent(new PopStateEvent('popstate'))"
+        )
+        page.wait_for_selector(".page-forbidden")
+        assert page.locator("#audit-table").count() == 0
+    finally:
+        page.context.close()
