@@ -82,10 +82,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"{time.perf_counter() - started:.1f} s:"
     )
     _print_counts(counts)
-    from geodata.demo.accounts import create_demo_accounts, format_credentials
+    from geodata.bootstrap import DEMO_CREDENTIALS
+    from geodata.demo.accounts import announce_demo_accounts
 
-    print("demo accounts (user, role, password):")
-    print("\n".join(format_credentials(create_demo_accounts(store.url))))
+    kept = settings.data_dir / DEMO_CREDENTIALS if store.embedded else None
+    announce_demo_accounts(store.url, kept, print)
     return 0
 
 

@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from geodata.settings import PROJECT_ROOT, Settings
+from geodata.settings import Settings
 from geodata.store import Store, is_empty, migrate, open_store
 
-DEMO_CREDENTIALS: Path = PROJECT_ROOT / ".onemap" / "demo-accounts.txt"
-"""The demo accounts' passwords (owner-readable), printed again on later starts of the demo."""
+DEMO_CREDENTIALS = "demo-accounts.txt"
+"""File in the embedded store's data folder keeping the demo accounts' passwords (readable by
+its owner only), printed again on later starts."""
 
 
 def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Store:
@@ -19,7 +20,8 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
     store = open_store(settings)
     try:
         migrate(store.url)
-        if is_empty(store.url):
+        built = is_empty(store.url)
+        if built:
             from geodata.demo import build_demo
 
             progress(f"empty store: building the demo city (scale {settings.demo_scale:g})")
@@ -30,11 +32,8 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
                 id_hash_key=settings.id_hash_key,
                 progress=progress,
             )
-            _demo_accounts(store.url, progress)
-        elif store.embedded is not None and DEMO_CREDENTIALS.exists():
-            progress(f"demo accounts (user, role, password), from {DEMO_CREDENTIALS.name}:")
-            for line in DEMO_CREDENTIALS.read_text().splitlines():
-                progress(line)
+        credentials = settings.data_dir / DEMO_CREDENTIALS if store.embedded else None
+        _accounts(store.url, built or credentials is not None, credentials, progress)
         _seed_taxonomy(store.url, progress)
     except BaseException:
         store.close()
@@ -43,15 +42,23 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
     return store
 
 
-def _demo_accounts(url: str, progress: Callable[[str], None]) -> None:
-    """Create one account per role and print their credentials (demo mode only)."""
-    from geodata.demo.accounts import create_demo_accounts, format_credentials, save_credentials
+def _accounts(
+    url: str, demo: bool, credentials: Path | None, progress: Callable[[str], None]
+) -> None:
+    """Make sure someone can sign in: in demo mode (a new demo city, or the embedded store) the
+    demo accounts, printed (and kept in ``credentials``, if given); otherwise a hint when there
+    is no account at all."""
+    from geodata.demo.accounts import announce_demo_accounts, has_accounts
 
-    credentials = create_demo_accounts(url)
-    save_credentials(DEMO_CREDENTIALS, credentials)
-    progress("demo accounts (user, role, password) — sign in at /login:")
-    for line in format_credentials(credentials):
-        progress(line)
+    if has_accounts(url):
+        if demo and credentials is not None and credentials.exists():
+            progress(f"demo accounts (user, role, password), from {credentials}:")
+            for line in credentials.read_text().splitlines():
+                progress(line)
+    elif demo:
+        announce_demo_accounts(url, credentials, progress)
+    else:
+        progress("no accounts yet: python -m geodata user add NAME --role admin")
 
 
 def _seed_taxonomy(url: str, progress: Callable[[str], None]) -> None:

@@ -6,6 +6,7 @@ The grid worker works the grid with the most residents; the leader sees the whol
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -60,3 +61,19 @@ def save_credentials(path: Path, credentials: dict[str, str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write("\n".join(format_credentials(credentials)) + "\n")
+
+
+def has_accounts(url: str) -> bool:
+    """True when the store has at least one account."""
+    with get_engine(url).connect() as conn:
+        return conn.execute(text("SELECT EXISTS (SELECT 1 FROM account)")).scalar_one()
+
+
+def announce_demo_accounts(url: str, path: Path | None, say: Callable[[str], None]) -> None:
+    """Create the demo accounts, keep their credentials in ``path`` (if given), print them."""
+    credentials = create_demo_accounts(url)
+    if path is not None:
+        save_credentials(path, credentials)
+    say("demo accounts (user, role, password) — sign in at /login:")
+    for line in format_credentials(credentials):
+        say(line)

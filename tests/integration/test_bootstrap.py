@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from sqlalchemy import text
 
 from geodata.bootstrap import prepare
+from geodata.demo.accounts import DEMO_ACCOUNTS
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import drop_database, feature_counts, recreate_database
@@ -30,6 +32,11 @@ def test_prepare_builds_the_demo_once_then_reuses_the_store(fresh_url):
     first = feature_counts(store.url)
     assert first["area"] > 0 and first["resident"] > 0
     assert any("building the demo city" in m for m in messages)
+    with get_engine(store.url).connect() as conn:
+        roles = dict(conn.execute(text("SELECT username, role FROM account")).all())
+    assert roles == {u: role for u, (role, _name) in DEMO_ACCOUNTS.items()}
+    printed = [m.split() for m in messages if m.startswith("  ") and len(m.split()) == 3]
+    assert {p[0]: p[1] for p in printed} == roles  # name, role and password on the console
 
     messages.clear()
     again = prepare(settings, progress=messages.append)
