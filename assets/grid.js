@@ -1,0 +1,48 @@
+/* Grid worker's page (/grid): clientside glue, namespace "onemapGrid".
+ * The map's layers load through the home map's viewport loader (onemap.layerData in
+ * onemap_clientside.js) against /api/layers, which the server scopes to the viewer's grids. */
+(function () {
+  "use strict";
+
+  /* Layer data for the grid map; after an action (refresh) the incidents are fetched again. */
+  function layers(bounds, zoom, refresh, grid, ids, meta, center) {
+    var dc = window.dash_clientside;
+    var trigger = dc.callback_context.triggered.map(function (t) { return t.prop_id; });
+    if (trigger.indexOf("grid-refresh.data") >= 0 && window.onemap && window.onemap.forgetLayers) {
+      window.onemap.forgetLayers(["incidents"]);
+    }
+    var area = typeof grid === "number" ? {id: grid} : null;
+    var out = dc.onemap.layerData(bounds, zoom, [meta.shown], null, area, refresh, ids, meta,
+                                  center, null, {});
+    return Promise.resolve(out).then(function (result) { return result[0]; });
+  }
+
+  /* The report location: a tap on the map, or the device's position (browser geolocation). */
+  function pick(click, locateClicks) {
+    var dc = window.dash_clientside;
+    var trigger = dc.callback_context.triggered[0];
+    if (!trigger) {
+      return dc.no_update;
+    }
+    if (trigger.prop_id.indexOf("grid-locate") === 0) {
+      if (!navigator.geolocation) {
+        return dc.no_update;
+      }
+      return new Promise(function (resolve) {
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          resolve({lat: pos.coords.latitude, lon: pos.coords.longitude, source: "device"});
+        }, function () {
+          resolve(dc.no_update);
+        }, {enableHighAccuracy: true, timeout: 10000});
+      });
+    }
+    if (!click || !click.latlng) {
+      return dc.no_update;
+    }
+    return {lat: click.latlng.lat, lon: click.latlng.lng, source: "map"};
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    onemapGrid: {layers: layers, pick: pick}
+  });
+})();

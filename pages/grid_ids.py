@@ -1,0 +1,58 @@
+"""Component ids of the grid worker's page (``/grid``), in one place."""
+
+from __future__ import annotations
+
+PAGE = "grid-page"
+MAP = "grid-map"
+LAYER = "grid-layer"
+"""Pattern type of the map's GeoJSON layers: ``{"type": LAYER, "layer": <layer id>}``."""
+LAYER_META = "grid-layer-meta"
+PICK_MARKER = "grid-pick-marker"
+GRID_PICK = "grid-choose"
+GRID_SCOPE = "grid-scope"
+"""Store: the grid the page works on (admin's choice; a worker's own grids: None)."""
+REFRESH = "grid-refresh"
+TABS = "grid-tabs"
+TAB = "grid-tab"
+"""Pattern type of a tab: ``{"type": TAB, "tab": <name>}``."""
+CATEGORIES = "grid-categories"
+MESSAGE = "grid-message"
+TASK_COUNT = "grid-task-count"
+TASK_LIST = "grid-task-list"
+TASK = "grid-task"
+"""Pattern type of a task card: ``{"type": TASK, "event": <incident id>}``."""
+SELECTED = "grid-selected"
+TASK_PANEL = "grid-task-panel"
+ACT = "grid-act"
+"""Pattern type of a task button: ``{"type": ACT, "action": <accept|handle|escalate|close>}``."""
+NOTE = "grid-note"
+PHOTO = "grid-photo"
+PHOTO_NAME = "grid-photo-name"
+CATEGORY = "grid-category"
+DESCRIPTION = "grid-description"
+PICKED = "grid-picked"
+PICKED_TEXT = "grid-picked-text"
+LOCATE = "grid-locate"
+SUBMIT = "grid-submit"
+RESIDENTS = "grid-residents"
+DEVICES = "grid-devices"
+
+
+def layer(layer_id: str) -> dict[str, str]:
+    """The id of the GeoJSON component drawing ``layer_id`` on the grid map."""
+    return {"type": LAYER, "layer": layer_id}
+
+
+def task(event_id: int) -> dict[str, object]:
+    """The id of the card of incident ``event_id``."""
+    return {"type": TASK, "event": event_id}
+
+
+def act(action: str) -> dict[str, str]:
+    """The id of a task button."""
+    return {"type": ACT, "action": action}
+
+
+def tab(name: str) -> dict[str, str]:
+    """The id of the tab ``name``."""
+    return {"type": TAB, "tab": name}

@@ -1,0 +1,196 @@
+"""What the grid worker's page draws from the desk's rows (no data access here): task cards,
+the panel of the chosen task, the care list and the device list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dash import dcc, html
+
+from geodata import vocab
+from pages import grid_ids as gid
+from pages import i18n
+from twin.grid_desk import UI_ACTIONS
+
+TIME_FORMAT = "%m-%d %H:%M"
+
+
+def when(value: datetime | None, lang: str) -> str:
+    """A short local-free timestamp (UTC, month-day hour:minute), or "never"."""
+    if value is None:
+        return i18n.text("grid.never", lang)
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def _name(row: dict, lang: str) -> str:
+    """A category's name in ``lang`` (its code when it has none)."""
+    return (row.get("name_en") if lang == "en" else row.get("name_zh")) or row["category"]
+
+
+def task_card(task: dict, lang: str, now: datetime, selected: bool) -> html.Button:
+    """One tappable task: severity, title, category, status, tier and due time."""
+    overdue = task["due_at"] is not None and task["due_at"] < now
+    classes = ["grid-task", f"sev-{task['severity']}"]
+    classes += ["selected"] if selected else []
+    classes += ["overdue"] if overdue else []
+    due = when(task["due_at"], lang)
+    return html.Button(
+        id=gid.task(task["id"]),
+        className=" ".join(classes),
+        **{"data-event": str(task["id"]), "data-status": task["status"]},
+        children=[
+            html.Span(str(task["severity"]), className="grid-task-sev"),
+            html.Span(
+                className="grid-task-main",
+                children=[
+                    html.Span(task["title"], className="grid-task-title"),
+                    html.Span(
+                        f"#{task['id']} · {_name(task, lang)}", className="grid-task-category"
+                    ),
+                ],
+            ),
+            html.Span(
+                className="grid-task-side",
+                children=[
+                    html.Span(
+                        i18n.text(f"grid.event.{task['status']}", lang),
+                        className="grid-task-status",
+                    ),
+                    html.Span(
+                        f"{i18n.text('grid.overdue' if overdue else 'grid.due', lang)} {due}",
+                        className="grid-task-due",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def task_list(
+    tasks: list[dict], total: int, lang: str, now: datetime, selected: int | None
+) -> tuple[str, list]:
+    """The count line and the cards of the open incidents."""
+    count = i18n.text("grid.tasks_count", lang).format(n=total)
+    if not tasks:
+        return count, [html.Div(i18n.text("grid.tasks_empty", lang), className="grid-empty")]
+    return count, [task_card(t, lang, now, t["id"] == selected) for t in tasks]
+
+
+def action_buttons(shown: list[str], lang: str) -> list[html.Button]:
+    """The four task buttons, those not allowed now disabled (kept in place for the thumb)."""
+    return [
+        html.Button(
+            i18n.text(f"grid.act.{action}", lang),
+            id=gid.act(action),
+            className=f"grid-act grid-act-{action}",
+            disabled=action not in shown,
+            n_clicks=0,
+        )
+        for action in UI_ACTIONS
+    ]
+
+
+def task_panel(task: dict | None, shown: list[str], lang: str) -> list:
+    """The chosen task: its details, the note, the photo and the buttons."""
+    if task is None:
+        return [html.Div(i18n.text("grid.pick_task", lang), className="grid-empty")]
+    return [
+        html.Div(f"#{task['id']} {task['title']}", className="grid-panel-title"),
+        html.Div(
+            f"{_name(task, lang)} · {i18n.text('grid.severity', lang)} {task['severity']} · "
+            f"{i18n.text('grid.level.' + task['level'], lang)} · "
+            f"{i18n.text('grid.event.' + task['status'], lang)}",
+            className="grid-panel-meta",
+        ),
+        html.Div(task.get("description") or "", className="grid-panel-desc"),
+        dcc.Textarea(
+            id=gid.NOTE,
+            placeholder=i18n.text("grid.note_hint", lang),
+            className="grid-note",
+            value="",
+        ),
+        dcc.Upload(
+            id=gid.PHOTO,
+            accept="image/jpeg,image/png",
+            max_size=-1,
+            className="grid-photo",
+            children=html.Div(i18n.text("grid.photo", lang)),
+        ),
+        html.Div(id=gid.PHOTO_NAME, className="grid-photo-name"),
+        html.Div(className="grid-actions", children=action_buttons(shown, lang))
+        if shown
+        else html.Div(i18n.text("grid.no_actions", lang), className="grid-empty"),
+    ]
+
+
+def _tags(tags: list[str], lang: str) -> list[html.Span]:
+    return [
+        html.Span(vocab.CARE_TAGS[t][lang], className=f"grid-tag tag-{t}")
+        for t in tags
+        if t in vocab.CARE_TAGS
+    ]
+
+
+def _door(row: dict, lang: str) -> str:
+    """The door-sensor line of a care-list row."""
+    if row["device_id"] is None:
+        return i18n.text("grid.door_none", lang)
+    opened = row["open_ts"]
+    state = i18n.text(f"grid.status.{row['door_status']}", lang)
+    if opened is None:
+        return f"{i18n.text('grid.door_never', lang)} · {state}"
+    arrow = {"out": " ↗", "in": " ↙"}.get(row["direction"] or "", "")
+    return f"{i18n.text('grid.door_last', lang)} {when(opened, lang)}{arrow} · {state}"
+
+
+def resident_rows(rows: list[dict], lang: str, year: int) -> list[html.Div]:
+    """The care list: name, age, tags, phone, door activity."""
+    return [
+        html.Div(
+            className="grid-resident",
+            **{"data-resident": str(r["id"])},
+            children=[
+                html.Span(r["name"] or "—", className="grid-resident-name"),
+                html.Span(
+                    i18n.text("grid.age", lang).format(n=year - r["birth_year"]),
+                    className="grid-resident-age",
+                ),
+                html.Span(_tags(r["care_tags"], lang), className="grid-resident-tags"),
+                html.Span(r["phone"] or "", className="grid-resident-phone"),
+                html.Span(_door(r, lang), className="grid-resident-door"),
+            ],
+        )
+        for r in rows
+    ]
+
+
+def device_rows(rows: list[dict], lang: str) -> list[html.Div]:
+    """The device list: kind, serial, state and last seen."""
+    return [
+        html.Div(
+            className=f"grid-device dev-{d['status']}",
+            **{"data-device": str(d["id"])},
+            children=[
+                html.Span(
+                    vocab.DEVICE_KINDS.get(d["kind"], {}).get(lang, d["kind"]),
+                    className="grid-device-kind",
+                ),
+                html.Span(d["serial"] or f"#{d['id']}", className="grid-device-serial"),
+                html.Span(
+                    i18n.text(f"grid.status.{d['status']}", lang), className="grid-device-status"
+                ),
+                html.Span(
+                    f"{i18n.text('grid.last_seen', lang)} {when(d['last_seen'], lang)}",
+                    className="grid-device-seen",
+                ),
+            ],
+        )
+        for d in rows
+    ]
+
+
+def device_summary(counts: dict[str, int], lang: str) -> str:
+    """ "n devices: a online, b offline, c alarm"."""
+    return i18n.text("grid.devices_count", lang).format(
+        n=sum(counts.values()), **{s: counts.get(s, 0) for s in vocab.DEVICE_STATUS}
+    )

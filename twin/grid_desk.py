@@ -1,0 +1,445 @@
+"""The grid worker's desk (``/grid``): reads and actions limited to the viewer's grids.
+
+Every function takes the viewer or the area ids :func:`scope` resolved for it, so a forged
+incident id, grid id or location outside the viewer's grids reads nothing and changes nothing
+(:class:`OutOfScope`). Incident moves go through :mod:`twin.workflow` (which checks the
+actor again and logs to ``event_log``); showing residents' names writes an ``audit_log`` row.
+
+Photos have no table yet: a checked image is stored under ``<data_dir>/event_photos/<event
+id>/`` and its path is written in the note of the ``event_log`` row of the action it came with.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from geodata import access, privacy
+from geodata.engine import get_engine, session_scope
+from geodata.errors import OneMapError, WorkflowError
+from geodata.viewer import Viewer
+from twin import workflow
+from twin.rules.welfare import OPENING
+
+TASK_LIMIT = 200
+"""Most open incidents listed (the count says how many there are)."""
+RESIDENT_LIMIT = 200
+"""Most residents needing care listed (alone-living elderly first)."""
+DEVICE_LIMIT = 200
+"""Most devices listed (alarms and offline ones first)."""
+CARE_TAGS = ("elderly_alone", "disabled", "needs_care", "left_behind_child", "low_income")
+"""Care tags (:data:`geodata.vocab.CARE_TAGS`) that put a resident on the care list."""
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES: dict[bytes, str] = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
+"""Accepted image signatures (magic bytes) → file extension; anything else is refused."""
+PHOTO_DIR = "event_photos"
+
+# UI action -> {status it applies to: workflow steps in order}
+UI_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "accept": {"reported": ("dispatch", "accept"), "dispatched": ("accept",)},
+    "handle": {"accepted": ("start",)},
+    "close": {"in_progress": ("resolve", "close"), "resolved": ("close",)},
+    "escalate": {s: ("escalate",) for s in workflow.OPEN_STATUSES},
+}
+"""The four buttons of a task: which workflow transitions each one runs from each status."""
+
+SUBTREE = """
+    WITH RECURSIVE sub(id) AS (
+        SELECT id FROM area WHERE id = ANY(:roots)
+        UNION
+        SELECT a.id FROM area a JOIN sub ON COALESCE(a.parent_id, a.area_id) = sub.id
+    )
+    SELECT id FROM sub ORDER BY id
+"""
+
+
+class OutOfScope(OneMapError):
+    """An id or location outside the viewer's grids (or a grid the viewer did not choose)."""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A grid the viewer works: id, code, names, and its lon/lat box."""
+
+    id: int
+    code: str | None
+    name: str
+    name_en: str | None
+    bbox: tuple[float, float, float, float]
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+
+def subtree(conn: Connection, roots: tuple[int, ...]) -> tuple[int, ...]:
+    """``roots`` and every area below them."""
+    if not roots:
+        return ()
+    return tuple(conn.execute(text(SUBTREE), {"roots": list(roots)}).scalars())
+
+
+def grids(conn: Connection, viewer: Viewer) -> list[Grid]:
+    """The grids the viewer works (admin: every grid of the city), ordered by code."""
+    where = "level = 'grid'"
+    params: dict[str, Any] = {}
+    if viewer.area_ids is not None:
+        where += " AND id = ANY(:ids)"
+        params["ids"] = list(subtree(conn, viewer.area_ids))
+    rows = conn.execute(
+        text(
+            "SELECT id, code, name, name_en, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0, "
+            f"ST_XMax(geom) AS x1, ST_YMax(geom) AS y1 FROM area WHERE {where} ORDER BY code, id"
+        ),
+        params,
+    )
+    return [Grid(r.id, r.code, r.name, r.name_en, (r.x0, r.y0, r.x1, r.y1)) for r in rows]
+
+
+def scope(conn: Connection, viewer: Viewer, grid_id: int | None = None) -> tuple[int, ...]:
+    """The area ids the page reads for ``viewer``: one chosen grid's subtree, or (grid worker,
+    no choice) all their grids. An admin must choose a grid (none chosen: nothing). A grid
+    outside the viewer's grids raises :class:`OutOfScope`."""
+    if viewer.area_ids is None and viewer.role != "admin":
+        raise OutOfScope(f"role {viewer.role!r} has no grids")
+    if grid_id is None:
+        return () if viewer.area_ids is None else subtree(conn, viewer.area_ids)
+    if viewer.area_ids is not None and grid_id not in subtree(conn, viewer.area_ids):
+        raise OutOfScope(f"grid {grid_id} is not one of your grids")
+    level = conn.execute(text("SELECT level FROM area WHERE id = :i"), {"i": grid_id}).scalar()
+    if level is None:
+        raise OutOfScope(f"area {grid_id} does not exist")
+    return subtree(conn, (grid_id,))
+
+
+def extent(grid_list: list[Grid]) -> tuple[float, float, float, float] | None:
+    """The lon/lat box around ``grid_list``."""
+    if not grid_list:
+        return None
+    boxes = [g.bbox for g in grid_list]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def location_in_scope(conn: Connection, lon: float, lat: float, area_ids: tuple[int, ...]) -> bool:
+    """True when the point lies in one of ``area_ids``' polygons."""
+    if not area_ids:
+        return False
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM area WHERE id = ANY(:ids) "
+                "AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))"
+            ),
+            {"ids": list(area_ids), "lon": lon, "lat": lat},
+        ).scalar()
+    )
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def open_tasks(conn: Connection, area_ids: tuple[int, ...]) -> tuple[list[dict], int]:
+    """Open incidents in ``area_ids`` (most severe, then soonest due, first) and their count."""
+    if not area_ids:
+        return [], 0
+    params = {"ids": list(area_ids), "open": list(workflow.OPEN_STATUSES), "n": TASK_LIMIT}
+    where = "e.area_id = ANY(:ids) AND e.status = ANY(:open)"
+    total = conn.execute(text(f"SELECT count(*) FROM event e WHERE {where}"), params).scalar_one()
+    rows = conn.execute(
+        text(
+            "SELECT e.id, e.title, e.category, c.name_zh, c.name_en, e.severity, e.status, "
+            "e.level, e.reported_at, e.due_at, e.description, ST_X(e.loc) AS lon, "
+            "ST_Y(e.loc) AS lat FROM event e LEFT JOIN event_category c ON c.code = e.category "
+            f"WHERE {where} ORDER BY e.severity DESC, e.due_at NULLS LAST, e.id LIMIT :n"
+        ),
+        params,
+    )
+    return [dict(r._mapping) for r in rows], total
+
+
+def care_residents(conn: Connection, viewer: Viewer, area_ids: tuple[int, ...]) -> list[dict]:
+    """Active residents with a care tag in ``area_ids``, names full for a viewer who may see
+    identifiers (else masked), with their home's door sensor and its last opening."""
+    if not area_ids:
+        return []
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT r.id, r.birth_year, r.sex, r.care_tags, r.house_id, i.name, i.phone,
+                   door.device_id, door.status AS door_status, door.last_seen AS door_seen,
+                   door.open_ts, door.direction
+            FROM resident r
+            LEFT JOIN resident_identity i ON i.resident_id = r.id
+            LEFT JOIN LATERAL (
+                SELECT d.id AS device_id, d.status, d.last_seen, o.ts AS open_ts, o.direction
+                FROM device d
+                LEFT JOIN LATERAL (
+                    SELECT r2.ts, r2.payload->>'direction' AS direction FROM reading r2
+                    WHERE r2.device_id = d.id AND {OPENING.replace("r.", "r2.")}
+                    ORDER BY r2.ts DESC LIMIT 1
+                ) o ON true
+                WHERE d.house_id = r.house_id AND d.kind = 'door'
+                ORDER BY o.ts DESC NULLS LAST, d.id LIMIT 1
+            ) door ON true
+            WHERE r.area_id = ANY(:ids) AND r.status = 'active'
+              AND r.care_tags && CAST(:tags AS varchar[])
+            ORDER BY NOT (r.care_tags @> ARRAY['elderly_alone']::varchar[]),
+                     door.open_ts NULLS FIRST, r.id
+            LIMIT :n
+            """
+        ),
+        {"ids": list(area_ids), "tags": list(CARE_TAGS), "n": RESIDENT_LIMIT},
+    )
+    full = access.may_see_identifiers(viewer)
+    return [_resident_row(dict(r._mapping), full) for r in rows]
+
+
+def _resident_row(row: dict, full: bool) -> dict:
+    """One care-list row with the name and phone shown as the viewer may see them."""
+    name, phone = row.pop("name"), row.pop("phone")
+    row["name"] = (name if full else privacy.mask_name(name)) if name else None
+    row["phone"] = privacy.mask_phone(phone) if phone else None
+    return row
+
+
+def audit_care_view(conn: Connection, viewer: Viewer, rows: list[dict], client: str | None):
+    """Write the audit row of one showing of the care list (which residents, which areas)."""
+    detail = {"page": "/grid", "count": len(rows), "resident_ids": [r["id"] for r in rows]}
+    access.audit(conn, viewer, "view", "resident_identity", detail=detail, client=client)
+
+
+def shown_care_residents(
+    url: str, viewer: Viewer, grid_id: int | None, client: str | None
+) -> list[dict]:
+    """The care list as shown now: read and audited in one transaction (nothing to show, no
+    names shown: no audit row)."""
+    with get_engine(url).begin() as conn:
+        area_ids = scope(conn, viewer, grid_id)
+        if not area_ids:
+            return []
+        rows = care_residents(conn, viewer, area_ids)
+        audit_care_view(conn, viewer, rows, client)
+    return rows
+
+
+def devices(conn: Connection, area_ids: tuple[int, ...]) -> tuple[list[dict], dict[str, int]]:
+    """Devices in ``area_ids`` (alarms, then offline, then online; longest silent first) and the
+    count per status."""
+    if not area_ids:
+        return [], {}
+    params = {"ids": list(area_ids), "n": DEVICE_LIMIT}
+    counts = dict(
+        conn.execute(
+            text("SELECT status, count(*) FROM device WHERE area_id = ANY(:ids) GROUP BY status"),
+            params,
+        ).all()
+    )
+    rows = conn.execute(
+        text(
+            "SELECT id, kind, serial, status, last_seen, last_value FROM device "
+            "WHERE area_id = ANY(:ids) ORDER BY CASE status WHEN 'alarm' THEN 0 "
+            "WHEN 'offline' THEN 1 ELSE 2 END, last_seen NULLS FIRST, id LIMIT :n"
+        ),
+        params,
+    )
+    return [dict(r._mapping) for r in rows], counts
+
+
+def categories(conn: Connection) -> list[dict]:
+    """Active leaf incident categories (code, zh and en names) for the report form."""
+    rows = conn.execute(
+        text(
+            "SELECT code, name_zh, name_en FROM event_category "
+            "WHERE active AND parent IS NOT NULL ORDER BY code"
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def task(conn: Connection, area_ids: tuple[int, ...], event_id: int) -> dict | None:
+    """Incident ``event_id`` as a task row, if it is in ``area_ids`` (else None)."""
+    if not area_ids:
+        return None
+    row = conn.execute(
+        text(
+            "SELECT e.id, e.title, e.category, c.name_zh, c.name_en, e.severity, e.status, "
+            "e.level, e.reported_at, e.due_at, e.description FROM event e "
+            "LEFT JOIN event_category c ON c.code = e.category "
+            "WHERE e.id = :i AND e.area_id = ANY(:ids)"
+        ),
+        {"i": event_id, "ids": list(area_ids)},
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+# --- what the page reads (one connection each; scope resolved from the viewer) ---------------
+
+
+def page_setup(url: str, viewer: Viewer) -> tuple[list[Grid], list[dict]]:
+    """The grids the viewer may choose and the report categories."""
+    with get_engine(url).connect() as conn:
+        return grids(conn, viewer), categories(conn)
+
+
+def grid_bbox(
+    url: str, viewer: Viewer, grid_id: int | None
+) -> tuple[float, float, float, float] | None:
+    """The lon/lat box of the chosen grid (or all the viewer's grids); None when none."""
+    with get_engine(url).connect() as conn:
+        area_ids = scope(conn, viewer, grid_id)
+        return extent([g for g in grids(conn, viewer) if g.id in area_ids])
+
+
+def task_view(url: str, viewer: Viewer, grid_id: int | None) -> tuple[list[dict], int]:
+    """The open incidents of the page's grids and their count."""
+    with get_engine(url).connect() as conn:
+        return open_tasks(conn, scope(conn, viewer, grid_id))
+
+
+def one_task(url: str, viewer: Viewer, grid_id: int | None, event_id: int) -> dict | None:
+    """One incident of the page's grids (None: not there)."""
+    with get_engine(url).connect() as conn:
+        return task(conn, scope(conn, viewer, grid_id), event_id)
+
+
+def device_view(url: str, viewer: Viewer, grid_id: int | None) -> tuple[list[dict], dict[str, int]]:
+    """The devices of the page's grids and the count per status."""
+    with get_engine(url).connect() as conn:
+        return devices(conn, scope(conn, viewer, grid_id))
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+
+def steps_for(action: str, status: str) -> tuple[str, ...]:
+    """The workflow transitions a task button runs from ``status`` (empty: not offered)."""
+    return UI_ACTIONS.get(action, {}).get(status, ())
+
+
+def buttons(task: dict, role: str) -> list[str]:
+    """The task buttons shown on ``task`` (a row of :func:`open_tasks`) to ``role``: a grid
+    worker acts on grid-level incidents only (the workflow checks again on press)."""
+    if role != "admin" and task["level"] != "grid":
+        return []
+    top = task["level"] == workflow.LEVELS[-1]
+    return [a for a in UI_ACTIONS if steps_for(a, task["status"]) and not (a == "escalate" and top)]
+
+
+def _event_area(session: Session, event_id: int) -> tuple[int | None, str | None] | None:
+    row = session.execute(
+        text("SELECT area_id, status FROM event WHERE id = :i"), {"i": event_id}
+    ).first()
+    return (row.area_id, row.status) if row else None
+
+
+def act(
+    url: str,
+    viewer: Viewer,
+    grid_id: int | None,
+    event_id: int,
+    action: str,
+    note: str | None,
+    now: datetime,
+    photo: tuple[Path, bytes] | None = None,
+) -> str:
+    """Press task button ``action`` on incident ``event_id`` as the signed-in viewer; return the
+    new status. The incident must be in the viewer's grids (or the chosen ``grid_id``); the
+    workflow checks the rest. A photo
+    ``(data_dir, bytes)`` is checked, stored and named in the last log row's note. Refusals
+    raise :class:`OutOfScope` or :class:`~geodata.errors.WorkflowError`; nothing changes."""
+    if viewer.account_id is None:
+        raise OutOfScope("sign in to act on incidents")
+    note = (note or "").strip() or None
+    with session_scope(url) as session:
+        area_ids = scope(session.connection(), viewer, grid_id)
+        found = _event_area(session, event_id)
+        if found is None or found[0] not in area_ids:
+            raise OutOfScope(f"incident {event_id} is not in your grids")
+        steps = steps_for(action, found[1])
+        if not steps:
+            raise WorkflowError(
+                f"incident {event_id}: cannot {action} from status {found[1]!r}",
+                event_id=event_id,
+                action=action,
+            )
+        actor = workflow.actor_for_account(session, viewer.account_id)
+        path = photo_path(event_id, photo[1]) if photo is not None else None
+        if path is not None:
+            note = f"{note or ''} [photo: {path}]".strip()
+        event = None
+        for i, step in enumerate(steps):
+            last = i == len(steps) - 1
+            event = workflow.transition(
+                session, event_id, step, actor, note if last else None, now=now
+            )
+        if photo is not None and path is not None:
+            write_photo(photo[0], path, photo[1])
+        assert event is not None
+        return event.status
+
+
+def report(
+    url: str,
+    viewer: Viewer,
+    grid_id: int | None,
+    category: str,
+    lon: float,
+    lat: float,
+    description: str | None,
+    now: datetime,
+) -> int:
+    """Create a reported incident at (lon, lat) inside ``area_ids`` with the viewer's account as
+    reporter; return its id. Outside the grids: :class:`OutOfScope`."""
+    if viewer.account_id is None:
+        raise OutOfScope("sign in to report incidents")
+    with session_scope(url) as session:
+        area_ids = scope(session.connection(), viewer, grid_id)
+        if not location_in_scope(session.connection(), lon, lat, area_ids):
+            raise OutOfScope(f"location ({lon:.6f}, {lat:.6f}) is outside your grids")
+        actor = workflow.actor_for_account(session, viewer.account_id)
+        result = workflow.create_incident(
+            session,
+            category=category,
+            lon=lon,
+            lat=lat,
+            now=now,
+            description=(description or "").strip() or None,
+            source="grid",
+            actor=actor.name,
+        )
+        return result.event.id
+
+
+def photo_kind(data: bytes) -> str:
+    """The file extension of an accepted image, or :class:`ValueError` saying why not."""
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValueError(f"photo is {len(data)} bytes; at most {PHOTO_MAX_BYTES} allowed")
+    for magic, ext in PHOTO_TYPES.items():
+        if data.startswith(magic):
+            return ext
+    raise ValueError("photo must be a JPEG or PNG image")
+
+
+def photo_path(event_id: int, data: bytes) -> str:
+    """Where a checked photo of incident ``event_id`` goes, relative to the data directory:
+    ``event_photos/<event id>/<random>.<ext>`` (a name we choose, never the uploader's)."""
+    ext = photo_kind(data)
+    return (Path(PHOTO_DIR) / str(int(event_id)) / f"{secrets.token_hex(8)}.{ext}").as_posix()
+
+
+def write_photo(data_dir: Path, relative: str, data: bytes) -> Path:
+    """Write the photo bytes at ``relative`` under ``data_dir``; return the file."""
+    target = Path(data_dir) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
