@@ -153,6 +153,35 @@ STRINGS |= {
     "grid.level.district": {"zh": "区", "en": "District"},
 }
 
+# --- /wall: the command wall (pages/wall*.py) ---
+STRINGS |= {
+    "wall.title": {"zh": "指挥大屏", "en": "Command wall"},
+    "wall.all": {"zh": "全市", "en": "Whole city"},
+    "wall.all_scoped": {"zh": "全部辖区", "en": "All my areas"},
+    "wall.updated": {"zh": "更新于", "en": "Updated"},
+    "wall.kpi.open": {"zh": "在办事件", "en": "Open incidents"},
+    "wall.kpi.overdue": {"zh": "超期事件", "en": "Overdue"},
+    "wall.kpi.closure_today": {"zh": "今日结案率", "en": "Closed today"},
+    "wall.kpi.closure_30d": {"zh": "30天结案率", "en": "Closed, 30 days"},
+    "wall.kpi.alarms": {"zh": "设备报警", "en": "Active alarms"},
+    "wall.kpi.welfare": {"zh": "待探访老人", "en": "Welfare checks due"},
+    "wall.kpi.of_received": {"zh": "受理 {n} 起", "en": "of {n} received"},
+    "wall.map": {"zh": "全域态势", "en": "City situation"},
+    "wall.map_hint": {
+        "zh": "点击区划逐级下钻：区 → 街道 → 社区 → 网格",
+        "en": "Click an area to drill down: district → street → community → grid",
+    },
+    "wall.twin": {"zh": "三维孪生", "en": "3D twin"},
+    "wall.trend": {"zh": "近30天事件受理与办结", "en": "Incidents received and closed, 30 days"},
+    "wall.received": {"zh": "受理", "en": "Received"},
+    "wall.closed": {"zh": "办结", "en": "Closed"},
+    "wall.ticker": {"zh": "最新报警与事件", "en": "Latest alarms and incidents"},
+    "wall.ticker_empty": {"zh": "暂无事件", "en": "No incidents"},
+    "wall.legend.hex": {"zh": "在办事件（H3）", "en": "Open incidents (H3)"},
+    "wall.legend.risk": {"zh": "风险预测", "en": "Risk forecast"},
+    "wall.legend.alarm": {"zh": "报警设备", "en": "Sensors in alarm"},
+}
+
 STRINGS |= {f"group.{group}": dict(title) for group, title in GROUPS.items()}
 
 

@@ -1,0 +1,292 @@
+"""Figures of the command wall (``/wall``): KPI tiles, the daily trend, the alarm ticker, and the
+governance area a leader drills into — for one viewer and one selected area.
+
+Definitions (as :mod:`analytics.assessment`, for incidents *received* in a window):
+
+- **open**: status in :data:`twin.workflow.OPEN_STATUSES`; **overdue**: open with ``due_at``
+  before now; **welfare checks due**: open incidents of category :data:`WELFARE_CATEGORY`.
+- **closure rate**: incidents received in the window (today since local midnight, or the last
+  30 days) that are closed (``status = 'closed'`` with a ``closed_at``) / received; None when
+  none were received.
+- **active alarms**: sensors (devices other than cameras) whose state is ``alarm`` — the set the
+  wall's live-alarm layer draws (``sensors?status=alarm``).
+- **area**: the selected area and every area below it (``parent_id``, else the covering
+  ``area_id``, as the assessment's hierarchy), intersected with the viewer's scope; an incident or
+  device belongs to the area its ``area_id`` names. With no area selected, an unscoped viewer
+  sees the whole store (rows outside every area included).
+
+The ticker lists category, place (area name) and time, never an incident's title or
+description: the wall shows no personal identifiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from geodata.engine import get_engine
+from geodata.viewer import Viewer
+from twin.taxonomy import DEFAULT_TAXONOMY
+from twin.workflow import OPEN_STATUSES
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+"""Day boundaries of "today" and the daily trend (the city's local time)."""
+WELFARE_CATEGORY = "care.welfare_check"
+TREND_DAYS = 30
+TICKER_SIZE = 10
+CHILD_LEVEL = {
+    None: "district",
+    "city": "district",
+    "district": "street",
+    "street": "community",
+    "community": "grid",
+    "grid": "grid",
+}
+"""The level of the areas drawn (and clickable) under a selection of each level."""
+CATEGORY_NAMES = {c.code: {"zh": c.name_zh, "en": c.name_en} for c in DEFAULT_TAXONOMY}
+
+_SUBTREE = """
+    WITH RECURSIVE sub(id) AS (
+        SELECT id FROM area WHERE id = ANY(:roots)
+        UNION
+        SELECT c.id FROM area c JOIN sub ON COALESCE(c.parent_id, c.area_id) = sub.id
+    )
+    SELECT id FROM sub"""
+
+_CHAIN = """
+    WITH RECURSIVE up(id, n) AS (
+        SELECT id, 0 FROM area WHERE id = :id
+        UNION ALL
+        SELECT COALESCE(a.parent_id, a.area_id), up.n + 1 FROM up JOIN area a ON a.id = up.id
+        WHERE up.n < 6 AND COALESCE(a.parent_id, a.area_id) IS NOT NULL
+    )
+    SELECT a.id, a.level, a.name, a.name_en, ST_XMin(a.geom), ST_YMin(a.geom),
+           ST_XMax(a.geom), ST_YMax(a.geom)
+    FROM up JOIN area a ON a.id = up.id ORDER BY up.n DESC"""
+
+_EXTENT = """
+    SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+    FROM (SELECT ST_Extent(geom) AS e FROM area WHERE {where}) x"""
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """One governance area as the wall shows it (no personal data)."""
+
+    id: int
+    level: str
+    name: str
+    name_en: str | None
+    bbox: tuple[float, float, float, float]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "level": self.level,
+            "name": self.name,
+            "name_en": self.name_en,
+            "bbox": list(self.bbox),
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A selected area with its ancestors the viewer may open (outermost first)."""
+
+    area: AreaRef
+    chain: tuple[AreaRef, ...]
+
+    @property
+    def child_level(self) -> str:
+        return CHILD_LEVEL[self.area.level]
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The numbers of the KPI tiles."""
+
+    open: int
+    overdue: int
+    welfare_due: int
+    active_alarms: int
+    received_today: int
+    closed_today: int
+    received_30d: int
+    closed_30d: int
+
+    @property
+    def closure_today(self) -> float | None:
+        return self.closed_today / self.received_today if self.received_today else None
+
+    @property
+    def closure_30d(self) -> float | None:
+        return self.closed_30d / self.received_30d if self.received_30d else None
+
+
+@dataclass(frozen=True)
+class TrendDay:
+    day: date
+    received: int
+    closed: int
+
+
+@dataclass(frozen=True)
+class TickerItem:
+    """One line of the ticker: when, what (category), where (area), how severe, status."""
+
+    id: int
+    reported_at: datetime
+    category: str
+    severity: int
+    status: str
+    area: str | None
+    area_en: str | None
+
+
+def _subtree(conn: Connection, roots: Sequence[int]) -> set[int]:
+    return set(conn.execute(text(_SUBTREE), {"roots": list(roots)}).scalars())
+
+
+def area_filter(conn: Connection, viewer: Viewer, area_id: int | None) -> list[int] | None:
+    """Ids of the areas whose rows count for ``viewer`` with ``area_id`` selected (None: no
+    filter, the whole store; empty: nothing)."""
+    if area_id is None and viewer.area_ids is None:
+        return None
+    allowed = _subtree(conn, viewer.area_ids) if viewer.area_ids is not None else None
+    if area_id is None:
+        return sorted(allowed or ())
+    chosen = _subtree(conn, [area_id])
+    return sorted(chosen & allowed if allowed is not None else chosen)
+
+
+def _where(areas: list[int] | None, alias: str) -> str:
+    return "" if areas is None else f" AND {alias}.area_id = ANY(:areas)"
+
+
+def select_area(url: str, viewer: Viewer, area_id: int) -> Selection | None:
+    """The area ``area_id`` and its ancestors within the viewer's scope; None when the viewer
+    may not see it (outside their scope) or it does not exist."""
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(text(_CHAIN), {"id": area_id}).all()
+        if not rows or rows[-1][0] != area_id:
+            return None
+        refs = tuple(AreaRef(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7])) for r in rows)
+        if viewer.area_ids is None:
+            return Selection(refs[-1], tuple(r for r in refs if r.level != "city"))
+        allowed = _subtree(conn, viewer.area_ids)
+    if area_id not in allowed:
+        return None
+    return Selection(refs[-1], tuple(r for r in refs if r.id in allowed))
+
+
+def extent(url: str, viewer: Viewer) -> tuple[float, float, float, float] | None:
+    """Lon/lat box of the viewer's areas (the whole city's areas when unscoped)."""
+    where = "TRUE" if viewer.area_ids is None else "id = ANY(:scope)"
+    with get_engine(url).connect() as conn:
+        row = conn.execute(
+            text(_EXTENT.format(where=where)), {"scope": list(viewer.area_ids or ())}
+        ).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])
+
+
+def local_midnight(now: datetime) -> datetime:
+    """Start of ``now``'s day in the city's time zone (timezone-aware)."""
+    local = now.astimezone(CITY_TZ)
+    return datetime.combine(local.date(), time(), CITY_TZ)
+
+
+def _counts(conn: Connection, areas: list[int] | None, now: datetime) -> Kpis:
+    params = {
+        "open": list(OPEN_STATUSES),
+        "now": now,
+        "welfare": WELFARE_CATEGORY,
+        "areas": areas,
+        "today": local_midnight(now),
+        "since": local_midnight(now) - timedelta(days=TREND_DAYS - 1),
+    }
+    open_row = conn.execute(
+        text(
+            "SELECT count(*), count(*) FILTER (WHERE due_at < :now), "
+            "count(*) FILTER (WHERE category = :welfare) "
+            f"FROM event e WHERE status = ANY(:open){_where(areas, 'e')}"
+        ),
+        params,
+    ).one()
+    window = conn.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE reported_at >= :today), "
+            "count(*) FILTER (WHERE reported_at >= :today AND closed), count(*), "
+            "count(*) FILTER (WHERE closed) FROM ("
+            "SELECT reported_at, status = 'closed' AND closed_at IS NOT NULL AS closed "
+            "FROM event e WHERE reported_at >= :since AND reported_at <= :now"
+            f"{_where(areas, 'e')}) w"
+        ),
+        params,
+    ).one()
+    alarms = conn.execute(
+        text(
+            "SELECT count(*) FROM device d WHERE status = 'alarm' AND kind <> 'camera'"
+            + _where(areas, "d")
+        ),
+        params,
+    ).scalar_one()
+    return Kpis(open_row[0], open_row[1], open_row[2], alarms, *window)
+
+
+def _trend(conn: Connection, areas: list[int] | None, now: datetime) -> list[TrendDay]:
+    last = now.astimezone(CITY_TZ).date()
+    first = last - timedelta(days=TREND_DAYS - 1)
+    start = datetime.combine(first, time(), CITY_TZ)
+    where = _where(areas, "e")
+    sql = f"""
+        WITH rec AS (
+            SELECT (reported_at AT TIME ZONE :tz)::date AS day, count(*) AS n FROM event e
+            WHERE reported_at >= :start AND reported_at <= :now{where} GROUP BY 1),
+        clo AS (
+            SELECT (closed_at AT TIME ZONE :tz)::date AS day, count(*) AS n FROM event e
+            WHERE status = 'closed' AND closed_at >= :start AND closed_at <= :now{where}
+            GROUP BY 1)
+        SELECT d::date, COALESCE(rec.n, 0), COALESCE(clo.n, 0)
+        FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') d
+        LEFT JOIN rec ON rec.day = d::date LEFT JOIN clo ON clo.day = d::date ORDER BY 1"""
+    params = {
+        "tz": CITY_TZ.key,
+        "start": start,
+        "now": now,
+        "first": first,
+        "last": last,
+        "areas": areas,
+    }
+    return [TrendDay(*row) for row in conn.execute(text(sql), params).all()]
+
+
+def _ticker(conn: Connection, areas: list[int] | None, limit: int) -> list[TickerItem]:
+    sql = (
+        "SELECT e.id, e.reported_at, e.category, e.severity, e.status, a.name, a.name_en "
+        "FROM event e LEFT JOIN area a ON a.id = e.area_id "
+        f"WHERE TRUE{_where(areas, 'e')} ORDER BY e.reported_at DESC, e.id DESC LIMIT :n"
+    )
+    rows = conn.execute(text(sql), {"areas": areas, "n": limit}).all()
+    return [TickerItem(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class WallFigures:
+    """Everything the wall's data callback shows, computed in one connection."""
+
+    kpis: Kpis
+    trend: list[TrendDay]
+    ticker: list[TickerItem]
+
+
+def figures(url: str, viewer: Viewer, area_id: int | None, now: datetime) -> WallFigures:
+    """KPIs, the 30-day trend and the latest incidents for ``viewer`` in ``area_id``."""
+    with get_engine(url).connect() as conn:
+        areas = area_filter(conn, viewer, area_id)
+        return WallFigures(
+            _counts(conn, areas, now), _trend(conn, areas, now), _ticker(conn, areas, TICKER_SIZE)
+        )

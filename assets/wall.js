@@ -1,0 +1,134 @@
+/* OneMap command wall (pages/wall.py): clientside callbacks, namespace "onemap_wall".
+ * - layers: fetch each wall layer from /api/layers/<id> for the map's view and the selected area
+ *   (the Dash server never sees the GeoJSON); an answer identical to the last is not re-applied,
+ *   so a live refresh redraws only what changed.
+ * - tick: once a second, bump the tick store when /api/live delivered something new
+ *   (window.onemap.live.received, assets/onemap_live.js) or REFRESH_MS has passed.
+ * - scale: 2 on a 4K wall (figures' font sizes), else no update.
+ * Test hooks: window.onemap.wall.{fetches, applied, summary}. */
+(function () {
+  "use strict";
+  var REFRESH_MS = 30000;
+  var MAX_SPAN = 30;  /* geodata.layer_query.MAX_BBOX_SPAN */
+  var state = {seq: 0, texts: {}, received: null, at: 0, fetches: 0, applied: 0};
+
+  function noUpdate() { return window.dash_clientside.no_update; }
+
+  /* The largest zoom at which lon/lat `bbox` fits the element (as pages.home.fit_zoom). */
+  function fitZoom(bbox, el) {
+    var lat = (bbox[1] + bbox[3]) / 2 * Math.PI / 180;
+    var w = Math.max(bbox[2] - bbox[0], 1e-6), h = Math.max(bbox[3] - bbox[1], 1e-6) / Math.cos(lat);
+    var z = Math.min(Math.log2(360 * el.clientWidth / (256 * w)),
+                     Math.log2(360 * el.clientHeight / (256 * h)));
+    return Math.max(8, Math.min(19, Math.floor(z)));
+  }
+
+  function bboxText(b) {
+    var cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2, half = MAX_SPAN / 2 - 0.001;
+    var box = [Math.max(b[0], cx - half), Math.max(b[1], cy - half),
+               Math.min(b[2], cx + half), Math.min(b[3], cy + half)];
+    return box.map(function (v) { return v.toFixed(5); }).join(",");
+  }
+
+  function layerUrl(key, view, area, meta) {
+    var m = meta.layers[key];
+    if (!m) { return null; }
+    var layerId = key === "areas" ? (area && area.child) || m.layer : m.layer;
+    var q = ["bbox=" + view.bbox, "zoom=" + view.zoom];
+    Object.keys(m.params || {}).forEach(function (k) {
+      q.push(k + "=" + encodeURIComponent(m.params[k]));
+    });
+    if (area && area.id) { q.push("area=" + encodeURIComponent(area.id)); }
+    return meta.api + "/" + encodeURIComponent(layerId) + "?" + q.join("&");
+  }
+
+  function summary(body) {
+    var sum = (body.features || []).reduce(function (acc, f) {
+      return acc + ((f.properties || {}).count || 0);
+    }, 0);
+    return {count: body.count || 0, sum: sum, aggregate: !!body.aggregate, note: body.note || null};
+  }
+
+  function layers(bounds, zoom, area, tick, ids, meta, status) {
+    var unchanged = [ids.map(noUpdate), noUpdate()];
+    var el = meta && document.getElementById(meta.map);
+    var box = null, z = zoom;
+    if (bounds) {
+      box = [bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0]];
+    } else if (area && area.bbox && el) {
+      box = area.bbox;
+      z = fitZoom(box, el);
+    }
+    if (!box || z === null || z === undefined || !meta) { return unchanged; }
+    if (meta.token !== state.token) {  /* a new render of the page: its layers start empty */
+      state.token = meta.token;
+      state.texts = {};
+    }
+    var trigger = ((window.dash_clientside.callback_context || {}).triggered || [])[0] || {};
+    if (/^wall-area\./.test(trigger.prop_id || "") && area && area.bbox && el) {
+      box = area.bbox;  /* the map flies there next: fetch for where it will be */
+      z = fitZoom(box, el);
+    }
+    var view = {bbox: bboxText(box), zoom: Math.round(z * 100) / 100};
+    var seq = ++state.seq;
+    var jobs = ids.map(function (id) {
+      var url = layerUrl(id.layer, view, area, meta);
+      if (!url) { return Promise.resolve(null); }
+      state.fetches += 1;
+      return fetch(url, {cache: "no-store"}).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).catch(function () { return null; });
+    });
+    return Promise.all(jobs).then(function (texts) {
+      if (seq !== state.seq) { return unchanged; }
+      var next = Object.assign({}, status || {});
+      var data = texts.map(function (text, i) {
+        var key = ids[i].layer;
+        if (text === null || text === state.texts[key]) { return noUpdate(); }
+        state.texts[key] = text;
+        state.applied += 1;
+        var body = JSON.parse(text);
+        next[key] = summary(body);
+        if (key === "areas") { next.areasOf = (area && area.id) || null; }
+        return body;
+      });
+      state.summary = next;
+      return [data, next];
+    });
+  }
+
+  function tick(n, current) {
+    var live = (window.onemap || {}).live;
+    var received = live ? live.received : 0;
+    var now = Date.now();
+    if (state.received === null) {
+      state.received = received;
+      state.at = now;
+      return noUpdate();
+    }
+    if (received !== state.received || now - state.at >= REFRESH_MS) {
+      state.received = received;
+      state.at = now;
+      return (current || 0) + 1;
+    }
+    return noUpdate();
+  }
+
+  function scale() {
+    return window.innerWidth >= 3000 ? 2 : noUpdate();
+  }
+
+  /* Style of the clickable areas: the map's style plus a class naming the area (tests, CSS). */
+  function areaStyle(feature, context) {
+    var s = window.onemap.map.style(feature, context);
+    s.className = "wall-area wall-area-" + feature.id;
+    return s;
+  }
+
+  window.onemap = window.onemap || {};
+  window.onemap.wall = state;
+  window.onemap.wallMap = {areaStyle: areaStyle};
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    onemap_wall: {layers: layers, tick: tick, scale: scale}
+  });
+})();

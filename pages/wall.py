@@ -1,0 +1,270 @@
+"""Command wall ("/wall"): the whole city (or a leader's areas) on one dark screen, live.
+
+The map (dash-leaflet, our own data as the base) shows open incidents as H3 hexagons, the
+latest risk forecast, sensors in alarm and the governance areas one level below the selection;
+its layers are fetched clientside from ``/api/layers/<id>`` (assets/wall.js). Clicking an area
+drills down district → street → community → grid; the breadcrumb goes back. KPI tiles, the
+30-day trend and the ticker come from :mod:`analytics.wall_kpis` for the signed-in viewer and the
+selected area. Live: assets/wall.js bumps a tick store when ``/api/live`` reports a change (and
+every ``REFRESH_S``), and the callbacks update data props only (text, figure, GeoJSON data).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dash
+import dash_leaflet as dl
+from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from analytics import wall_kpis
+from api import context
+from geodata.viewer import Viewer
+from layers import deck
+from pages import guard, home, i18n, ids, twin, wall_view
+from pages import wall_ids as wid
+from pages.shell import t
+
+PATH = "/wall"
+dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="wall")
+
+CLOCK_MS = 1000
+MAP_PIXELS = (900, 800)
+"""About the map's size at 1920×1080: the first zoom before the map fits the area itself."""
+TWIN_OVERLAYS = ("buildings", "hexagons", "alarms")
+TWIN_ZOOM, TWIN_PITCH, TWIN_BEARING = 14.2, 55.0, -25.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _area_id(area: dict | None) -> int | None:
+    return (area or {}).get("id")
+
+
+def _window(now: datetime) -> str:
+    """The ``start/end`` of the trend's 30 days (the twin's hexagon columns use it too)."""
+    last = now.astimezone(wall_kpis.CITY_TZ).date()
+    return f"{last - timedelta(days=wall_kpis.TREND_DAYS - 1)}/{last}"
+
+
+def _twin_panel(bbox: tuple[float, ...] | None, lang: str, now: datetime) -> html.Div:
+    lon, lat = context.settings().city_center
+    if bbox:
+        lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    view = deck.View(lat, lon, TWIN_ZOOM, TWIN_PITCH, TWIN_BEARING)
+    return twin.deck_embed(
+        wid.TWIN, TWIN_OVERLAYS, view, lang, time=_window(now), class_name="wall-twin-deck"
+    )
+
+
+def _panel(title_key: str, lang: str, *children, class_name: str = "") -> html.Section:
+    return html.Section(
+        className=f"wall-panel {class_name}",
+        children=[html.H2(t(title_key, lang), className="wall-panel-title"), *children],
+    )
+
+
+def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
+    lon, lat = context.settings().city_center
+    zoom = 12
+    if bbox:
+        lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+        zoom = home.fit_zoom(bbox, *MAP_PIXELS)
+    return dl.Map(
+        id=wid.MAP,
+        className="wall-map",
+        minZoom=8,
+        maxZoom=19,
+        zoomControl=False,
+        attributionControl=False,
+        children=[
+            *wall_view.map_layers(lang),
+            dl.ScaleControl(position="bottomleft", imperial=False),
+        ],
+        center=[lat, lon],
+        zoom=zoom,
+        viewport=wall_view.viewport(bbox),
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    """The wall for the signed-in viewer (the forbidden message for other roles)."""
+    lang = i18n.language(context.settings().language)
+    if not guard.allowed(PATH):
+        return guard.forbidden(lang)
+    viewer = context.page_viewer()
+    url, now = context.store_url(), _now()
+    bbox = wall_kpis.extent(url, viewer)
+    figures = wall_kpis.figures(url, viewer, None, now)
+    return html.Div(
+        id=wid.ROOT,
+        className="wall",
+        children=[
+            dcc.Store(id=wid.AREA, data=wall_view.area_store(None, bbox)),
+            dcc.Store(id=wid.LAYER_META, data=wall_view.layer_meta()),
+            dcc.Store(id=wid.LAYER_STATUS, data={}),
+            dcc.Store(id=wid.TICK, data=0),
+            dcc.Store(id=wid.SCALE, data=1),
+            dcc.Interval(id=wid.CLOCK, interval=CLOCK_MS),
+            html.Header(
+                className="wall-head",
+                children=[
+                    html.H1(t("wall.title", lang), className="wall-title"),
+                    html.Nav(
+                        wall_view.crumbs(None, viewer.scoped, lang),
+                        id=wid.CRUMBS,
+                        className="wall-crumbs",
+                    ),
+                    html.Div(className="wall-spacer"),
+                    t("wall.updated", lang, className="wall-updated-label"),
+                    html.Span(_clock(now), id=wid.UPDATED, className="wall-updated"),
+                ],
+            ),
+            html.Div(
+                id=wid.KPIS,
+                className="wall-kpis",
+                children=[wall_view.tiles(wall_view.kpi_values(figures.kpis, lang), lang)],
+            ),
+            _panel(
+                "wall.map",
+                lang,
+                _map(bbox, lang),
+                html.Div(
+                    [t("wall.map_hint", lang), wall_view.legend(lang)], className="wall-map-foot"
+                ),
+                class_name="wall-map-panel",
+            ),
+            _panel("wall.twin", lang, _twin_panel(bbox, lang, now), class_name="wall-twin"),
+            _panel(
+                "wall.trend",
+                lang,
+                dcc.Graph(
+                    id=wid.TREND,
+                    figure=wall_view.trend_figure(figures.trend, lang),
+                    config={"displayModeBar": False, "staticPlot": True, "responsive": True},
+                    className="wall-graph",
+                ),
+                class_name="wall-trend",
+            ),
+            _panel(
+                "wall.ticker",
+                lang,
+                html.Ul(
+                    wall_view.ticker_rows(figures.ticker, lang),
+                    id=wid.TICKER,
+                    className="wall-ticker-list",
+                ),
+                class_name="wall-ticker",
+            ),
+        ],
+    )
+
+
+def _clock(now: datetime) -> str:
+    return now.astimezone(wall_kpis.CITY_TZ).strftime("%H:%M:%S")
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+_LAYERS_ALL = {"type": wid.LAYER, "layer": ALL}
+_CRUMBS_ALL = {"type": wid.CRUMB, "area": ALL}
+
+
+def _clientside(function: str, *dependencies, **kwargs) -> None:
+    dash.clientside_callback(
+        ClientsideFunction(namespace="onemap_wall", function_name=function),
+        *dependencies,
+        **kwargs,
+    )
+
+
+_clientside("scale", Output(wid.SCALE, "data"), Input(wid.ROOT, "id"))
+_clientside(
+    "tick", Output(wid.TICK, "data"), Input(wid.CLOCK, "n_intervals"), State(wid.TICK, "data")
+)
+_clientside(
+    "layers",
+    Output(_LAYERS_ALL, "data"),
+    Output(wid.LAYER_STATUS, "data"),
+    Input(wid.MAP, "bounds"),
+    Input(wid.MAP, "zoom"),
+    Input(wid.AREA, "data"),
+    Input(wid.TICK, "data"),
+    State(_LAYERS_ALL, "id"),
+    State(wid.LAYER_META, "data"),
+    State(wid.LAYER_STATUS, "data"),
+)
+
+
+def _selected(viewer: Viewer, area_id: int | None) -> wall_kpis.Selection | None:
+    if not area_id:
+        return None
+    return wall_kpis.select_area(context.store_url(), viewer, int(area_id))
+
+
+@callback(
+    Output(wid.AREA, "data"),
+    Output(wid.CRUMBS, "children"),
+    Output(wid.MAP, "viewport"),
+    Input(wid.layer("areas"), "clickData"),
+    Input(_CRUMBS_ALL, "n_clicks"),
+    Input(ids.LANG_SWITCH, "value"),
+    State(wid.AREA, "data"),
+    prevent_initial_call=True,
+)
+def select(click: dict | None, _clicks: list, lang: str, area: dict | None):
+    """Drill down to a clicked area, or back to a breadcrumb's; relabel on a language switch."""
+    guard.require(PATH)
+    viewer, lang = context.viewer(), i18n.language(lang)
+    trigger = ctx.triggered_id
+    current = _area_id(area)
+    if trigger == wid.layer("areas"):
+        target = (click or {}).get("id")
+    elif isinstance(trigger, dict) and trigger.get("type") == wid.CRUMB:
+        if not ctx.triggered or not ctx.triggered[0].get("value"):
+            raise PreventUpdate
+        target = trigger["area"] or None
+    else:
+        target = current
+    selection = _selected(viewer, target)
+    if target and selection is None:
+        raise PreventUpdate  # outside the viewer's scope, or gone: stay where we are
+    bbox = (
+        tuple(selection.area.bbox) if selection else wall_kpis.extent(context.store_url(), viewer)
+    )
+    moved = target != current
+    return (
+        wall_view.area_store(selection, bbox) if moved else dash.no_update,
+        wall_view.crumbs(selection, viewer.scoped, lang),
+        wall_view.viewport(bbox) if moved else dash.no_update,
+    )
+
+
+@callback(
+    *(Output(wid.kpi(key), "children") for key in wall_view.KPI_KEYS),
+    *(Output(wid.kpi_note(key), "children") for key in wall_view.KPI_KEYS),
+    Output(wid.TREND, "figure"),
+    Output(wid.TICKER, "children"),
+    Output(wid.UPDATED, "children"),
+    Input(wid.AREA, "data"),
+    Input(wid.TICK, "data"),
+    Input(ids.LANG_SWITCH, "value"),
+    Input(wid.SCALE, "data"),
+    prevent_initial_call=True,
+)
+def refresh(area: dict | None, _tick: int, lang: str, scale: float | None):
+    """KPIs, trend and ticker for the viewer and the selected area (data props only)."""
+    guard.require(PATH)
+    lang, now = i18n.language(lang), _now()
+    figures = wall_kpis.figures(context.store_url(), context.viewer(), _area_id(area), now)
+    values = wall_view.kpi_values(figures.kpis, lang)
+    return (
+        *(values[key][0] for key in wall_view.KPI_KEYS),
+        *(values[key][1] for key in wall_view.KPI_KEYS),
+        wall_view.trend_figure(figures.trend, lang, float(scale or 1)),
+        wall_view.ticker_rows(figures.ticker, lang),
+        _clock(now),
+    )

@@ -1,0 +1,253 @@
+"""Pieces of the command wall (``/wall``) built from the wall's figures: KPI tiles, the trend
+chart, the ticker, the breadcrumb and the map's layers. Layout only: the callbacks are in
+:mod:`pages.wall`, the SQL in :mod:`analytics.wall_kpis`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import dash
+import dash_leaflet as dl
+from dash import html
+
+from analytics.wall_kpis import CATEGORY_NAMES, CITY_TZ, Kpis, Selection, TickerItem, TrendDay
+from layers import leaflet
+from layers.events import SEVERITY_COLORS
+from layers.ramps import FIRE
+from layers.registry import get_layer
+from pages import i18n
+from pages import wall_ids as wid
+from pages.shell import t
+from twin.workflow import OPEN_STATUSES
+
+KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
+AREA_LAYERS = {
+    "district": "districts",
+    "street": "streets",
+    "community": "communities",
+    "grid": "grids",
+}
+ALARM_RAMP = ("#7f1d1d", "#b91c1c", "#dc2626", "#ef4444", "#f87171", "#fecaca")
+
+MAP_LAYERS: dict[str, tuple[str, dict[str, str]]] = {
+    "risk": ("risk_forecast", {"horizon": "7"}),
+    "hex": ("hexagons", {"of": "incidents", "metric": "count", "status": ",".join(OPEN_STATUSES)}),
+    "areas": ("districts", {}),
+    "alarms": ("sensors", {"status": "alarm"}),
+}
+"""Wall layer key → (registry layer, fixed query parameters), bottom first. The ``areas``
+layer's registry id follows the selection (districts → streets → communities → grids)."""
+
+
+def _number(value: int) -> str:
+    return f"{value:,}"
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def kpi_values(kpis: Kpis, lang: str) -> dict[str, tuple[str, str]]:
+    """Tile key → (value text, note text)."""
+    received = i18n.text("wall.kpi.of_received", lang)
+    return {
+        "open": (_number(kpis.open), ""),
+        "overdue": (_number(kpis.overdue), ""),
+        "closure_today": (
+            _rate(kpis.closure_today),
+            received.format(n=_number(kpis.received_today)),
+        ),
+        "closure_30d": (_rate(kpis.closure_30d), received.format(n=_number(kpis.received_30d))),
+        "alarms": (_number(kpis.active_alarms), ""),
+        "welfare": (_number(kpis.welfare_due), ""),
+    }
+
+
+def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
+    """The six KPI tiles."""
+    return html.Div(
+        className="wall-tiles",
+        children=[
+            html.Div(
+                className=f"wall-tile wall-tile-{key}",
+                children=[
+                    t(f"wall.kpi.{key}", lang, className="wall-tile-label"),
+                    html.Div(values[key][0], id=wid.kpi(key), className="wall-tile-value"),
+                    html.Div(values[key][1], id=wid.kpi_note(key), className="wall-tile-note"),
+                ],
+            )
+            for key in KPI_KEYS
+        ],
+    )
+
+
+def trend_figure(days: list[TrendDay], lang: str, scale: float = 1.0) -> dict[str, object]:
+    """Received (bars) and closed (line) per day: a plain plotly figure dict (no validation)."""
+    x = [d.day.isoformat() for d in days]
+    font = 13 * scale
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": x,
+                "y": [d.received for d in days],
+                "name": i18n.text("wall.received", lang),
+                "marker": {"color": "#3b82f6"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": x,
+                "y": [d.closed for d in days],
+                "name": i18n.text("wall.closed", lang),
+                "line": {"color": "#5eead4", "width": 2 * scale},
+                "marker": {"size": 4 * scale},
+            },
+        ],
+        "layout": {
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "font": {"color": "#cbd5e1", "size": font},
+            "margin": {"l": 44 * scale, "r": 8 * scale, "t": 8 * scale, "b": 30 * scale},
+            "legend": {"orientation": "h", "x": 0, "y": 1.12, "font": {"size": font}},
+            "xaxis": {"type": "date", "gridcolor": "#1f2a3d", "tickformat": "%m-%d"},
+            "yaxis": {"gridcolor": "#1f2a3d", "rangemode": "tozero"},
+            "bargap": 0.25,
+            "transition": {"duration": 0},
+        },
+    }
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(CITY_TZ).strftime("%m-%d %H:%M")
+
+
+def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:
+    """One line per incident: time, severity dot, category, area (never the title)."""
+    if not items:
+        return [html.Li(i18n.text("wall.ticker_empty", lang), className="wall-ticker-empty")]
+    rows = []
+    for item in items:
+        category = i18n.pick(CATEGORY_NAMES.get(item.category, {"zh": item.category}), lang)
+        place = (item.area_en if lang == "en" and item.area_en else item.area) or ""
+        rows.append(
+            html.Li(
+                className=f"wall-ticker-row sev-{item.severity}"
+                + (" wall-ticker-alarm" if item.category.startswith("alarm.") else ""),
+                **{"data-id": str(item.id)},
+                children=[
+                    html.Span(_when(item.reported_at), className="wall-ticker-time"),
+                    html.Span(
+                        className="wall-ticker-dot",
+                        style={"background": SEVERITY_COLORS.get(str(item.severity))},
+                    ),
+                    html.Span(category, className="wall-ticker-cat"),
+                    html.Span(place, className="wall-ticker-area"),
+                ],
+            )
+        )
+    return rows
+
+
+def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[html.Button]:
+    """The breadcrumb: the top (whole city / all my areas) and each area down to the selected."""
+    top = i18n.text("wall.all_scoped" if scoped else "wall.all", lang)
+    chain = selection.chain if selection else ()
+    buttons = [html.Button(top, id=wid.crumb(None), className="wall-crumb")]
+    for ref in chain:
+        name = ref.name_en if lang == "en" and ref.name_en else ref.name
+        buttons.append(html.Button(name, id=wid.crumb(ref.id), className="wall-crumb"))
+    buttons[-1].className = "wall-crumb wall-crumb-current"
+    return buttons
+
+
+def area_store(selection: Selection | None, bbox: tuple[float, ...] | None) -> dict[str, object]:
+    """What the map's fetcher needs about the selection (assets/wall.js)."""
+    if selection is None:
+        return {
+            "id": None,
+            "level": None,
+            "bbox": list(bbox) if bbox else None,
+            "child": AREA_LAYERS["district"],
+        }
+    return selection.area.as_dict() | {"child": AREA_LAYERS[selection.child_level]}
+
+
+def viewport(bbox: tuple[float, ...] | list[float] | None) -> dict[str, object] | None:
+    """A dash-leaflet viewport fitting ``bbox`` (lon/lat)."""
+    if not bbox:
+        return None
+    west, south, east, north = bbox
+    return {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
+
+
+def _hideout(key: str, lang: str) -> dict[str, object]:
+    layer = get_layer(MAP_LAYERS[key][0])
+    out = leaflet.hideout(layer, lang, {})
+    out["popup"] = []
+    if key == "areas":
+        out["style"] = {
+            "color": "#5eead4",
+            "weight": 2,
+            "fill": True,
+            "fillColor": "#134e4a",
+            "fillOpacity": 0.06,
+        }
+    if key == "alarms":
+        out["aggregateColors"] = list(ALARM_RAMP)
+        out["style"] = {**out["style"], "fillColor": "#ef4444"}
+    if key == "hex":
+        out["aggregateColors"] = list(FIRE)
+    return out
+
+
+def layer_meta() -> dict[str, object]:
+    """The API base and each wall layer's registry id and parameters (assets/wall.js); the
+    token is new with each render, so the browser refetches after one."""
+    return {
+        "api": dash.get_relative_path("/api/layers"),
+        "map": wid.MAP,
+        "token": uuid.uuid4().hex,
+        "layers": {
+            key: {"layer": layer_id, "params": params, "min_zoom": get_layer(layer_id).min_zoom}
+            for key, (layer_id, params) in MAP_LAYERS.items()
+        },
+    }
+
+
+def map_layers(lang: str) -> list[dl.GeoJSON]:
+    """The map's GeoJSON layers (data fetched clientside, bottom first)."""
+    return [
+        dl.GeoJSON(
+            id=wid.layer(key),
+            data={"type": "FeatureCollection", "features": []},
+            style={
+                "variable": "onemap.wallMap.areaStyle" if key == "areas" else "onemap.map.style"
+            },
+            onEachFeature={"variable": "onemap.map.onEachFeature"},
+            pointToLayer={"variable": "onemap.map.pointToLayer"},
+            hideout=_hideout(key, lang),
+        )
+        for key in MAP_LAYERS
+    ]
+
+
+def legend(lang: str) -> html.Div:
+    """Swatches of the map's layers."""
+    rows = (
+        ("wall.legend.hex", FIRE[3]),
+        ("wall.legend.risk", "#f59e0b"),
+        ("wall.legend.alarm", "#ef4444"),
+    )
+    return html.Div(
+        className="wall-legend",
+        children=[
+            html.Span(
+                [html.Span(className="swatch", style={"background": c}), t(k, lang)],
+                className="wall-legend-row",
+            )
+            for k, c in rows
+        ],
+    )

@@ -1,0 +1,220 @@
+"""The command wall (/wall) in headless Chromium: figures against independent SQL, drill-down,
+live refresh without re-render, 1080p and 4K screenshots, access, no other origins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page
+from sqlalchemy import text
+
+from geodata.engine import get_engine
+
+FULL_HD = {"width": 1920, "height": 1080}
+UHD = {"width": 3840, "height": 2160}
+OPEN = "('reported', 'dispatched', 'accepted', 'in_progress')"
+TIMEOUT = 30_000
+# Independent definitions: an area's rows are those whose point lies in its polygon (the wall
+# uses the area hierarchy); "30 days" starts at local midnight 29 days ago (Asia/Shanghai).
+IN_AREA = "(CAST(:area AS bigint) IS NULL OR ST_Intersects(t.loc, "
+IN_AREA += "(SELECT geom FROM area WHERE id = :area)))"
+SINCE = "(date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') - interval '29 days') "
+SINCE += "AT TIME ZONE 'Asia/Shanghai'"
+SQL = {
+    "open": f"SELECT count(*) FROM event t WHERE status IN {OPEN} AND {IN_AREA}",
+    "overdue": f"SELECT count(*) FROM event t WHERE status IN {OPEN} AND due_at < now() "
+    f"AND {IN_AREA}",
+    "welfare": f"SELECT count(*) FROM event t WHERE status IN {OPEN} "
+    f"AND category = 'care.welfare_check' AND {IN_AREA}",
+    "alarms": "SELECT count(*) FROM device t WHERE status = 'alarm' AND kind <> 'camera' "
+    f"AND {IN_AREA}",
+    "received_30d": f"SELECT count(*) FROM event t WHERE reported_at >= {SINCE} AND {IN_AREA}",
+    "closed_30d": f"SELECT count(*) FROM event t WHERE reported_at >= {SINCE} "
+    f"AND status = 'closed' AND closed_at IS NOT NULL AND {IN_AREA}",
+    "latest": f"SELECT id FROM event t WHERE {IN_AREA} ORDER BY reported_at DESC, id DESC LIMIT 1",
+}
+
+
+def expected(url: str, area: int | None = None) -> dict[str, int]:
+    """The wall's figures computed here, for the whole city or one area."""
+    with get_engine(url).connect() as conn:
+        return {k: conn.execute(text(sql), {"area": area}).scalar() or 0 for k, sql in SQL.items()}
+
+
+def tile(page: Page, key: str) -> str:
+    return page.inner_text(f"#wall-kpi-{key}").strip()
+
+
+def number(value: str) -> int:
+    return int(value.replace(",", ""))
+
+
+def rate(closed: int, received: int) -> str:
+    return "—" if not received else f"{closed / received * 100:.1f}%"
+
+
+def shows(page: Page, figures: dict[str, int]) -> None:
+    """Wait until the tiles show ``figures``, then check every tile and the ticker."""
+    page.wait_for_function(
+        "n => (document.getElementById('wall-kpi-open') || {}).innerText === n",
+        arg=f"{figures['open']:,}",
+        timeout=TIMEOUT,
+    )
+    assert number(tile(page, "open")) == figures["open"]
+    assert number(tile(page, "overdue")) == figures["overdue"]
+    assert number(tile(page, "welfare")) == figures["welfare"]
+    assert number(tile(page, "alarms")) == figures["alarms"]
+    assert tile(page, "closure_30d") == rate(figures["closed_30d"], figures["received_30d"])
+    first = page.locator("#wall-ticker li").first
+    assert first.get_attribute("data-id") == str(figures["latest"])
+
+
+@pytest.fixture
+def wall(browser, sign_in, app_server) -> Iterator[Page]:
+    """The leader's wall at 1920×1080, recording requests and script errors."""
+    page = sign_in(browser, "leader", FULL_HD)
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(app_server + "wall", wait_until="domcontentloaded")
+    page.wait_for_selector("#wall-kpi-open", timeout=TIMEOUT)
+    yield page
+    assert not page.errors, page.errors
+    assert [r for r in page.requests if not r.startswith(app_server)] == []
+    page.context.close()
+
+
+def _layers_loaded(page: Page) -> dict:
+    page.wait_for_function(
+        "() => { const s = (window.onemap.wall || {}).summary;"
+        " return s && s.hex && s.areas && s.alarms; }",
+        timeout=TIMEOUT,
+    )
+    return page.evaluate("window.onemap.wall.summary")
+
+
+def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
+    figures = expected(demo_url)
+    assert figures["open"] > 0 and figures["latest"]
+    shows(wall, figures)
+    summary = _layers_loaded(wall)
+    # the H3 layer draws the open incidents: its cells add up to the open-incidents tile
+    assert summary["hex"]["sum"] == figures["open"]
+    assert summary["alarms"]["sum"] + summary["alarms"]["count"] > 0 or figures["alarms"] == 0
+    with get_engine(demo_url).connect() as conn:
+        districts = conn.execute(text("SELECT count(*) FROM area WHERE level = 'district'"))
+        assert summary["areas"]["count"] == districts.scalar()
+    assert wall.locator(".wall-area").count() >= 1
+    bars = wall.locator("#wall-trend .bars path, #wall-trend .point")
+    assert bars.count() > 0
+    assert wall.locator(".wall-twin-deck canvas").count() == 1
+    wall.wait_for_timeout(1500)
+    wall.screenshot(path=str(artifacts / "wall_1920x1080.png"))
+
+
+def test_wall_at_4k(browser, sign_in, app_server, demo_url, artifacts):
+    page = sign_in(browser, "leader", UHD)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(app_server + "wall", wait_until="domcontentloaded")
+    shows(page, expected(demo_url))
+    _layers_loaded(page)
+    box = page.locator(".wall-map").bounding_box()
+    assert box and box["width"] > 1500 and box["height"] > 900  # fills the 4K screen
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts / "wall_3840x2160.png"))
+    assert [r for r in requests if not r.startswith(app_server)] == []
+    page.context.close()
+
+
+def _pick(url: str, level: str, parent: int | None = None) -> tuple[int, str]:
+    """The area of ``level`` (under ``parent``) with the most open incidents."""
+    sql = (
+        f"SELECT a.id, a.name FROM area a LEFT JOIN event t ON t.status IN {OPEN} "
+        "AND ST_Intersects(t.loc, a.geom) WHERE a.level = :level "
+        "AND (CAST(:parent AS bigint) IS NULL OR ST_Intersects(a.loc, "
+        "(SELECT geom FROM area WHERE id = :parent))) "
+        "GROUP BY a.id, a.name ORDER BY count(t.id) DESC, a.id LIMIT 1"
+    )
+    with get_engine(url).connect() as conn:
+        return tuple(conn.execute(text(sql), {"level": level, "parent": parent}).one())
+
+
+def _drill(page: Page, area_id: int, name: str) -> None:
+    page.wait_for_selector(f"path.wall-area-{area_id}", state="attached", timeout=TIMEOUT)
+    page.locator(f"path.wall-area-{area_id}").dispatch_event("click")
+    page.wait_for_function(
+        "n => (document.querySelector('.wall-crumb-current') || {}).innerText === n",
+        arg=name,
+        timeout=TIMEOUT,
+    )
+
+
+def test_drill_down_and_back(wall, demo_url):
+    city = expected(demo_url)
+    shows(wall, city)
+    _layers_loaded(wall)
+    district, district_name = _pick(demo_url, "district")
+    _drill(wall, district, district_name)
+    shows(wall, expected(demo_url, district))
+    street, street_name = _pick(demo_url, "street", district)
+    _drill(wall, street, street_name)
+    figures = expected(demo_url, street)
+    shows(wall, figures)
+    # the crumbs name the way down; the map now draws the street's communities only
+    crumbs = wall.locator(".wall-crumb").all_inner_texts()
+    assert crumbs[-2:] == [district_name, street_name]
+    wall.wait_for_function(
+        "id => (window.onemap.wall.summary || {}).areasOf === id", arg=street, timeout=TIMEOUT
+    )
+    summary = wall.evaluate("window.onemap.wall.summary")
+    assert summary["hex"]["sum"] == figures["open"]
+    with get_engine(demo_url).connect() as conn:
+        communities = conn.execute(
+            text(
+                "SELECT count(*) FROM area c, area s WHERE s.id = :s AND c.level = 'community' "
+                "AND ST_Intersects(c.loc, s.geom)"
+            ),
+            {"s": street},
+        ).scalar()
+    assert summary["areas"]["count"] == communities
+    wall.locator(".wall-crumb").first.click()
+    shows(wall, city)
+    assert wall.locator(".wall-crumb").count() == 1
+
+
+def test_live_refresh_updates_data_without_rerender(wall, demo_url):
+    before = expected(demo_url)
+    shows(wall, before)
+    wall.evaluate("document.getElementById('wall-map').dataset.probe = 'kept'")
+    wall.evaluate("document.getElementById('wall-kpis').dataset.probe = 'kept'")
+    insert = text(
+        "INSERT INTO event (category, status, level, severity, title, loc, geom, h3_r7, h3_r9, "
+        "source, source_id) SELECT 'environment.litter', 'reported', 'grid', 2, 'wall test', "
+        "loc, geom, h3_r7, h3_r9, 'test_wall', 'live-1' FROM event "
+        f"WHERE status IN {OPEN} ORDER BY id LIMIT 1 RETURNING id"
+    )
+    with get_engine(demo_url).begin() as conn:
+        new_id = conn.execute(insert).scalar_one()
+    try:
+        after = expected(demo_url)
+        assert after["open"] == before["open"] + 1 and after["latest"] == new_id
+        shows(wall, after)
+        assert wall.evaluate("document.getElementById('wall-map').dataset.probe") == "kept"
+        assert wall.evaluate("document.getElementById('wall-kpis').dataset.probe") == "kept"
+    finally:
+        with get_engine(demo_url).begin() as conn:
+            conn.execute(text("DELETE FROM event WHERE id = :id"), {"id": new_id})
+
+
+def test_grid_worker_is_refused(browser, sign_in, app_server):
+    page = sign_in(browser, "grid", FULL_HD)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    response = page.goto(app_server + "wall", wait_until="networkidle")
+    assert response is not None and response.status == 403
+    assert "您的角色无权访问此页面" in page.content()
+    assert page.locator("#wall-kpi-open").count() == 0
+    assert not [r for r in requests if "/api/layers" in r or "_dash-update-component" in r]
+    page.context.close()
