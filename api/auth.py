@@ -60,9 +60,7 @@ def _lookup(kind: str, secret: str) -> tuple[Viewer, str | None] | None:
             identity, csrf = found if found else (None, None)
         else:
             identity, csrf = token_identity(conn, secret), None
-        if identity is None:
-            return None
-        return access.viewer_of(conn, identity), csrf
+    return (access.viewer_of(identity), csrf) if identity else None
 
 
 def _bearer() -> str | None:

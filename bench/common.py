@@ -80,3 +80,46 @@ def best(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return min(times)
+
+
+def bench_account(url: str, role: str = "analyst", areas: tuple[str, ...] = ()) -> int:
+    """The id of the benchmark account with ``role`` (and area codes), created on first use."""
+    from geodata import accounts
+
+    username = "_".join(("bench", role, *areas))[:64]
+    with get_engine(url).begin() as conn:
+        found = conn.execute(
+            text("SELECT id FROM account WHERE username = :u"), {"u": username}
+        ).scalar_one_or_none()
+        if found is None:
+            password = accounts.new_password()
+            found = accounts.add_account(conn, username, role, password, list(areas))
+    return found
+
+
+def bench_token(url: str, role: str = "analyst", areas: tuple[str, ...] = ()) -> str:
+    """A new API token of the benchmark account (send as ``Authorization: Bearer …``)."""
+    from geodata import accounts
+
+    bench_account(url, role, areas)
+    with get_engine(url).begin() as conn:
+        return accounts.issue_token(conn, "_".join(("bench", role, *areas))[:64], "bench")
+
+
+def session_cookies(
+    url: str, base: str, role: str = "analyst", areas: tuple[str, ...] = ()
+) -> list[dict]:
+    """Session and CSRF cookies of a new session of the benchmark account, for Playwright's
+    ``context.add_cookies`` (a signed-in browser without going through the form)."""
+    from datetime import timedelta
+
+    from api.auth import CSRF_COOKIE, SESSION_COOKIE
+    from geodata import accounts
+
+    account = bench_account(url, role, areas)
+    with get_engine(url).begin() as conn:
+        token, csrf = accounts.open_session(conn, account, timedelta(hours=2), "bench")
+    return [
+        {"name": SESSION_COOKIE, "value": token, "url": base},
+        {"name": CSRF_COOKIE, "value": csrf, "url": base},
+    ]

@@ -26,6 +26,7 @@ from waitress.server import create_server
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
+from bench.common import bench_token
 from geodata.engine import get_engine
 from geodata.settings import Settings
 
@@ -38,7 +39,7 @@ def pct(values: list[float], q: int) -> float:
 
 def sse_client(port: int, seen: dict[str, float], ready: threading.Event) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.request("GET", "/api/live")
+    conn.request("GET", "/api/live", headers={"Authorization": f"Bearer {TOKEN[0]}"})
     response = conn.getresponse()
     for raw in response:
         line = raw.decode().strip()
@@ -49,9 +50,14 @@ def sse_client(port: int, seen: dict[str, float], ready: threading.Event) -> Non
             seen.setdefault(f"{data.get('id')}:{data.get('status')}", time.monotonic())
 
 
+TOKEN: list[str] = []
+"""The benchmark account's API token (set in main)."""
+
+
 def poller(url: str, event_id: int, seen: dict[str, float], stop: threading.Event) -> None:
     while not stop.is_set():
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN[0]}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
         for f in body["features"]:
             if f["id"] == event_id:
@@ -69,6 +75,7 @@ def main() -> None:
         event_id, status, lon, lat = conn.execute(
             text("SELECT id, status, ST_X(loc), ST_Y(loc) FROM event WHERE rule IS NULL LIMIT 1")
         ).one()
+    TOKEN.append(bench_token(args.url))
     app = create_app(Settings(database_url=args.url), args.url)
     server = create_server(app.server, host="127.0.0.1", port=0, threads=8)
     port = server.effective_port

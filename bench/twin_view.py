@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import session_cookies  # noqa: E402
 from geodata.engine import get_engine  # noqa: E402
 from geodata.settings import Settings  # noqa: E402
 from geodata.store import drop_database, embedded_store, migrate, recreate_database  # noqa: E402
@@ -70,7 +71,7 @@ def _wait(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"app.py exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(base + "api/layers", timeout=2):
+            with urllib.request.urlopen(base + "login", timeout=2):
                 return
         except OSError:
             time.sleep(0.3)
@@ -162,7 +163,9 @@ def main() -> None:
 
         with sync_playwright() as p:
             browser = launch(p, SOFTWARE_WEBGL)
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            context = browser.new_context(viewport={"width": 1920, "height": 1080})
+            context.add_cookies(session_cookies(url, base))
+            page = context.new_page()
             cdp = page.context.new_cdp_session(page)
             cdp.send("Network.enable")
             print(f"view: {target.removeprefix(base)} at 1920×1080")

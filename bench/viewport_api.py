@@ -26,11 +26,13 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
+from bench.common import bench_token, session_cookies
 from geodata.engine import get_engine, normalize_url
 from geodata.features import FeatureProvider, LayerQuery
 from geodata.settings import PROJECT_ROOT, Settings
 from geodata.viewer import PUBLIC
 from layers.registry import LAYERS, get_layer
+from tests.conftest import signed_in
 
 ZOOMS = (10, 12, 14, 16, 18)
 SCREEN = (1600, 900)
@@ -97,7 +99,7 @@ def last_month(url: str) -> str | None:
 
 def bench_layers(url: str, runs: int) -> None:
     settings = Settings(database_url=url)
-    client = create_app(settings, url).server.test_client()
+    client = signed_in(create_app(settings, url).server.test_client(), bench_token(url))
     provider = FeatureProvider(url)
     lon, lat = data_centre(url)
     window = last_month(url)
@@ -136,7 +138,7 @@ def bench_layers(url: str, runs: int) -> None:
 def first_view_bytes(url: str) -> None:
     """Bytes of the data of the whole-city first view (default layers, gzip)."""
     settings = Settings(database_url=url)
-    client = create_app(settings, url).server.test_client()
+    client = signed_in(create_app(settings, url).server.test_client(), bench_token(url))
     window = last_month(url)
     for name, zoom in (("whole city", 11), ("home (zoom 14)", 14)):
         lon, lat = data_centre(url) if zoom == 14 else settings.city_center
@@ -175,7 +177,9 @@ def browser_paint(url: str) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for label, query in (("cold", "?zoom=11"), ("warm cache", "?zoom=11")):
-                page = browser.new_page(viewport={"width": SCREEN[0], "height": SCREEN[1]})
+                context = browser.new_context(viewport={"width": SCREEN[0], "height": SCREEN[1]})
+                context.add_cookies(session_cookies(url, base))
+                page = context.new_page()
                 sizes: list[int] = []
                 page.on("response", lambda r, sizes=sizes: sizes.append(_encoded_size(r)))
                 started = time.perf_counter()
@@ -189,7 +193,7 @@ def browser_paint(url: str) -> None:
                     f"first map paint ({label}): {paint * 1000:.0f} ms; "
                     f"transferred {sum(sizes) / 1024:.0f} KB in {len(sizes)} responses"
                 )
-                page.close()
+                context.close()
             browser.close()
     finally:
         proc.terminate()

@@ -48,20 +48,11 @@ HOME_PAGE = {
 """Where each role lands after signing in."""
 
 
-def scope_of(conn: Connection, account_id: int) -> tuple[int, ...]:
-    """The area ids of an account's scope (as stored; readers expand them to their subtrees)."""
-    rows = conn.execute(
-        text("SELECT area_id FROM account_scope WHERE account_id = :a ORDER BY area_id"),
-        {"a": account_id},
-    )
-    return tuple(rows.scalars())
-
-
-def viewer_of(conn: Connection, identity: Identity) -> Viewer:
+def viewer_of(identity: Identity) -> Viewer:
     """The viewer a signed-in account reads as."""
     areas: tuple[int, ...] | None = None
     if identity.role in SCOPED_ROLES:
-        areas = scope_of(conn, identity.account_id)
+        areas = identity.areas
         if identity.role == "leader" and not areas:
             areas = None  # a leader without a scope is the city's
     return Viewer(

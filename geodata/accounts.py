@@ -41,12 +41,13 @@ class LoginRefused(Exception):
 
 @dataclass(frozen=True)
 class Identity:
-    """Who an authenticated request belongs to."""
+    """Who an authenticated request belongs to, and the area ids of the account's scope."""
 
     account_id: int
     username: str
     role: str
     display_name: str | None = None
+    areas: tuple[int, ...] = ()
 
 
 def token_hash(token: str) -> str:
@@ -191,7 +192,7 @@ def authenticate(
             text("UPDATE account SET failed_logins = 0, locked_until = NULL WHERE id = :a"),
             {"a": row.id},
         )
-    return Identity(row.id, row.username, row.role, row.display_name)
+    return Identity(row.id, row.username, row.role, row.display_name, _scope(conn, row.id))
 
 
 def sign_in(
@@ -232,7 +233,23 @@ def open_session(
     return token, csrf
 
 
-_IDENTITY_COLUMNS = "a.id, a.username, a.role, a.display_name"
+_IDENTITY_COLUMNS = (
+    "a.id, a.username, a.role, a.display_name, ARRAY(SELECT x.area_id FROM account_scope x "
+    "WHERE x.account_id = a.id ORDER BY x.area_id) AS areas"
+)
+"""An account's identity and scope in one row (one query per request)."""
+
+
+def _identity(row) -> Identity:
+    return Identity(row.id, row.username, row.role, row.display_name, tuple(row.areas))
+
+
+def _scope(conn: Connection, account_id: int) -> tuple[int, ...]:
+    rows = conn.execute(
+        text("SELECT area_id FROM account_scope WHERE account_id = :a ORDER BY area_id"),
+        {"a": account_id},
+    )
+    return tuple(rows.scalars())
 
 
 def session_identity(conn: Connection, token: str) -> tuple[Identity, str] | None:
@@ -245,7 +262,7 @@ def session_identity(conn: Connection, token: str) -> tuple[Identity, str] | Non
         ),
         {"h": token_hash(token)},
     ).first()
-    return (Identity(*row[:4]), row.csrf_token) if row else None
+    return (_identity(row), row.csrf_token) if row else None
 
 
 def close_session(conn: Connection, token: str) -> None:
@@ -278,7 +295,7 @@ def token_identity(conn: Connection, token: str) -> Identity | None:
         ),
         {"h": token_hash(token)},
     ).first()
-    return Identity(*row) if row else None
+    return _identity(row) if row else None
 
 
 def list_accounts(conn: Connection) -> list[dict]:
