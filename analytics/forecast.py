@@ -263,17 +263,26 @@ def predict_period(model, features: np.ndarray, t: int) -> np.ndarray:
 
 
 def grid_from_daily(
-    daily: pd.DataFrame, cells: np.ndarray, edges: pd.DatetimeIndex, resolution: int
+    daily: pd.DataFrame,
+    cells: np.ndarray,
+    edges: pd.DatetimeIndex,
+    resolution: int,
+    names: np.ndarray | None = None,
 ) -> Grid:
-    """A :class:`Grid` from daily counts (columns ``cell`` (str), ``day`` (UTC), ``n``) over
-    ``cells`` (sorted) and periods ``edges``; days outside the periods or cells are left out."""
-    day = pd.DatetimeIndex(pd.to_datetime(daily["day"], utc=True))
-    keep = (day >= edges[0]) & (day < edges[-1]) & np.isin(daily["cell"].to_numpy(), cells)
+    """A :class:`Grid` from daily counts (columns ``cell``, ``day`` (UTC), ``n``) over ``cells``
+    (sorted, of the type of ``daily.cell``: text, or 64-bit integers with their text ``names``)
+    and periods ``edges``; days outside the periods or cells are left out."""
+    day = pd.DatetimeIndex(daily["day"])
+    ids = daily["cell"].to_numpy()
+    keep = (day >= edges[0]) & (day < edges[-1]) & np.isin(ids, cells)
     period = edges.searchsorted(day[keep], side="right") - 1
-    cell_index = np.searchsorted(cells, daily["cell"].to_numpy()[keep])
+    cell_index = np.searchsorted(cells, ids[keep])
     counts = np.zeros((len(edges) - 1, len(cells)), dtype=np.int64)
     np.add.at(counts, (period, cell_index), daily["n"].to_numpy(dtype=np.int64)[keep])
-    return Grid(cells=cells, edges=edges, counts=counts, resolution=resolution, events=_NO_EVENTS)
+    text_ids = cells if names is None else names
+    return Grid(
+        cells=text_ids, edges=edges, counts=counts, resolution=resolution, events=_NO_EVENTS
+    )
 
 
 _NO_EVENTS = pd.DataFrame({"lon": [], "lat": [], "time": [], "period": []})

@@ -31,7 +31,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import h3
 import numpy as np
@@ -79,12 +79,13 @@ class ForecastError(OneMapError, ValueError):
 class History:
     """Daily incident counts per cell and group, and the study region of the run."""
 
-    daily: pd.DataFrame  # cell (int), cell_str, grp, day (UTC), n
+    daily: pd.DataFrame  # cell (int64), grp, day (UTC), n
     region: np.ndarray  # H3 cells (int64), sorted
     resolution: int
 
-    @property
+    @cached_property
     def region_str(self) -> np.ndarray:
+        """The region's cells as H3 text ids (same order: fixed-width hex sorts as the ints)."""
         return np.array([h3.int_to_str(int(c)) for c in self.region], dtype=object)
 
     @property
@@ -125,8 +126,6 @@ def read_history(url: str, resolution: int) -> History:
     daily["day"] = pd.to_datetime(daily["day"]).dt.tz_localize(UTC)
     daily["cell"] = daily["cell"].astype(np.int64)
     cells = np.sort(daily["cell"].unique())
-    names = {int(c): h3.int_to_str(int(c)) for c in cells}
-    daily["cell_str"] = daily["cell"].map(names)
     return History(daily, study_region(cells.tolist(), rings=1), resolution)
 
 
@@ -146,8 +145,9 @@ def horizon_edges(history: History, horizon_days: int) -> pd.DatetimeIndex:
 def group_grid(history: History, group: str, edges: pd.DatetimeIndex) -> fc.Grid:
     """The counts of ``group`` (or :data:`ALL`) per period of ``edges`` and region cell."""
     daily = history.daily if group == ALL else history.daily[history.daily["grp"] == group]
-    frame = pd.DataFrame({"cell": daily["cell_str"], "day": daily["day"], "n": daily["n"]})
-    return fc.grid_from_daily(frame, history.region_str, edges, history.resolution)
+    return fc.grid_from_daily(
+        daily, history.region, edges, history.resolution, names=history.region_str
+    )
 
 
 EXPOSURE_SQL = {
