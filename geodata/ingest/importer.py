@@ -218,44 +218,62 @@ def _run(
     conn.execute("SET LOCAL onemap.area_assigned = 'on'")
     conn.execute("SET LOCAL jit = off")  # short set-based statements: compiling costs more
     areas = None if schema.name == "areas" else AreaIndex(conn)
+    run = _run_staged
     if direct_ok:
         write.lock_table(conn, schema)
         if direct.eligible(conn, schema, report.source, fields):
-            _run_direct(conn, reader, rules, report, rejects, progress, fields, areas,
-                        check_offset=check_offset)  # fmt: skip
-            return
+            run = _run_direct
+    report.path = "direct" if run is _run_direct else "staged"
+    run(conn, reader, rules, report, rejects, progress, fields, areas, check_offset=check_offset)
+
+
+def _run_staged(conn, reader, rules, report, rejects, progress, fields, areas, *,
+                check_offset: bool) -> None:  # fmt: skip
+    """The staged path: COPY into a TEMP stage, check the file as a whole, fuse, write."""
+    schema = rules.schema
     stage.create_stage(conn, schema, fields)
-    with stage.stage_copy(conn, fields) as target:
+    with report.phase("stream"), stage.stage_copy(conn, fields) as target:
         staged = _stream(reader, rules, report, rejects, progress,
                          lambda clean: stage.copy_batch(target, clean, fields, areas))  # fmt: skip
     _reader_counts(reader, report)
-    post = stage.duplicate_ids(conn, rules.mapping.id_column is None)
-    post += stage.duplicate_keys(conn, schema)
-    if schema.name == "houses":
-        post += stage.houses_without_building(conn)
-    rejects.add(sorted(post, key=lambda r: r.row))
-    _settle_rejects(rejects, report, rules)
-    staged -= len(post)
-    if check_offset and rules.crs == WGS84 and staged:
-        _check_offset(conn, stage.sample_locations(conn, staged), report)
-    conn.execute(f"ANALYZE {stage.STAGE}")
-    write.lock_table(conn, schema)
-    fuse.own_targets(conn, schema, report.source)
-    fuse.link_known(conn, schema, report.source)
-    fuse.match_other_sources(conn, schema, report.source, fields)
-    by_action = write.update_fused(conn, schema, fields)
-    incoming = staged - sum(by_action.values())
+    with report.phase("checks"):
+        post = stage.duplicate_ids(conn, rules.mapping.id_column is None)
+        post += stage.duplicate_keys(conn, schema)
+        if schema.name == "houses":
+            post += stage.houses_without_building(conn)
+        rejects.add(sorted(post, key=lambda r: r.row))
+        _settle_rejects(rejects, report, rules)
+        staged -= len(post)
+        if check_offset and rules.crs == WGS84 and staged:
+            _check_offset(conn, stage.sample_locations(conn, staged), report)
+    with report.phase("fuse"):
+        conn.execute(f"ANALYZE {stage.STAGE}")
+        write.lock_table(conn, schema)
+        fuse.own_targets(conn, schema, report.source)
+        fuse.link_known(conn, schema, report.source)
+        fuse.match_other_sources(conn, schema, report.source, fields)
+        by_action = write.update_fused(conn, schema, fields)
+    _write_staged(conn, schema, fields, report, staged - sum(by_action.values()))
+    report.add("updated", by_action.get("link", 0))
+    report.add("merged", by_action.get("merge", 0))
+
+
+def _write_staged(conn, schema, fields: list[str], report: ImportReport, incoming: int) -> None:
+    """Insert new and update re-imported rows (indexes set aside for a bulk load), links,
+    identities."""
     deferred = None
     if defer.worth_deferring(conn, schema.table, incoming):
         deferred = defer.defer(conn, schema.table)
-    inserted, updated = write.insert_or_update(conn, schema, fields, report.source)
-    defer.restore(conn, deferred)
-    write.write_links(conn, schema, report.source)
-    if schema.name == "residents":
-        write.write_identities(conn, fields, report.source)
+    with report.phase("write"):
+        inserted, updated = write.insert_or_update(conn, schema, fields, report.source)
+    with report.phase("indexes"):
+        defer.restore(conn, deferred)
+    with report.phase("write"):
+        write.write_links(conn, schema, report.source)
+        if schema.name == "residents":
+            write.write_identities(conn, fields, report.source)
     report.add("inserted", inserted)
-    report.add("updated", updated + by_action.get("link", 0))
-    report.add("merged", by_action.get("merge", 0))
+    report.add("updated", updated)
 
 
 def _run_direct(conn, reader, rules, report, rejects, progress, fields, areas, *,
@@ -276,17 +294,20 @@ def _run_direct(conn, reader, rules, report, rejects, progress, fields, areas, *
         return stage.write_batch(target, [lead * len(clean.rows)], clean, fields, areas)
 
     try:
-        with stage.open_copy(conn, table, direct.copy_columns(fields)) as target:
+        columns = direct.copy_columns(fields)
+        with report.phase("stream"), stage.open_copy(conn, table, columns) as target:
             written = _stream(reader, rules, report, rejects, progress, write_batch)
     except psycopg.errors.UniqueViolation as exc:  # a repeat met the table's unique index
         raise direct.Fallback from exc
-    if repeats.found():
-        raise direct.Fallback
-    _reader_counts(reader, report)
-    _settle_rejects(rejects, report, rules)
-    if check_offset and rules.crs == WGS84 and written:
-        _check_offset(conn, sample.points(), report)
-    defer.restore(conn, deferred)
+    with report.phase("checks"):
+        if repeats.found():
+            raise direct.Fallback
+        _reader_counts(reader, report)
+        _settle_rejects(rejects, report, rules)
+        if check_offset and rules.crs == WGS84 and written:
+            _check_offset(conn, sample.points(), report)
+    with report.phase("indexes"):
+        defer.restore(conn, deferred)
     report.add("inserted", written)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,9 +39,20 @@ class ImportReport:
     rejects_path: str | None = None
     import_run_id: int | None = None
     seconds: float = 0.0
+    path: str = "staged"  # or "direct" (:mod:`geodata.ingest.direct`)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     def add(self, key: str, n: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + int(n)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the wall time of the ``with`` block to ``timings[name]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
     def summary(self) -> str:
         """A few human lines: the counts, then the notes."""
