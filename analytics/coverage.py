@@ -121,22 +121,27 @@ def _camera_margin(conn: Connection, deg_per_m: float) -> float:
 
 
 def lines_sql(kind: str, where: str) -> str:
-    """Per line of ``kind`` matching ``where``: id, name, length, covered length, and the
-    uncovered part as GeoJSON (only when ``:gaps``)."""
+    """Per line of ``kind`` matching ``where`` (over alias ``t``): id, name, length, covered
+    length, and the uncovered part as GeoJSON (only when ``:gaps``). Each camera's wedge is
+    built once and finds the lines it touches through their spatial index."""
     table, condition = LINES[kind]
-    return f"""WITH {ENVELOPE}, seen AS (
-    SELECT t.id, t.name, t.geom, ST_Length(t.geom::geography) AS len,
-           (SELECT ST_Union(w.g) FROM (
-                SELECT {wedge_sql("c")} AS g FROM device c
-                WHERE c.kind = 'camera' AND c.geom && ST_Expand(t.geom, :margin)
-            ) w WHERE ST_Intersects(w.g, t.geom)) AS u
-    FROM "{table}" t, env WHERE {condition} AND {where}
+    return f"""WITH {ENVELOPE},
+cams AS (
+    SELECT c.geom, {wedge_sql("c")} AS g FROM device c, env
+    WHERE c.kind = 'camera' AND c.geom && ST_Expand(env.g, :margin) OFFSET 0
+),
+seen AS (
+    SELECT t.id, ST_Union(c.g) AS u
+    FROM cams c JOIN "{table}" t ON t.geom && ST_Expand(c.geom, :margin)
+         AND ST_Intersects(t.geom, c.g), env
+    WHERE {condition} AND {where} GROUP BY t.id
 )
-SELECT id, name, len,
-       CASE WHEN u IS NULL THEN 0 ELSE ST_Length(ST_Intersection(geom, u)::geography) END,
+SELECT t.id, t.name, ST_Length(t.geom::geography),
+       CASE WHEN s.u IS NULL THEN 0 ELSE ST_Length(ST_Intersection(t.geom, s.u)::geography) END,
        CASE WHEN :gaps THEN ST_AsGeoJSON(
-           CASE WHEN u IS NULL THEN geom ELSE ST_Difference(geom, u) END, {DIGITS}) END
-FROM seen ORDER BY id"""
+           CASE WHEN s.u IS NULL THEN t.geom ELSE ST_Difference(t.geom, s.u) END, {DIGITS}) END
+FROM "{table}" t CROSS JOIN env LEFT JOIN seen s ON s.id = t.id
+WHERE {condition} AND {where} ORDER BY t.id"""
 
 
 def _gap_feature(kind: str, row) -> dict[str, object] | None:
@@ -331,21 +336,28 @@ HOMES = """homes AS (
     GROUP BY h.id
 )"""
 
-NETWORK_WALK = f"""walked AS (
-    SELECT hm.id, hm.building_id, hm.people,
-           s.access + least(s.along + rs.cost, s.len - s.along + rt.cost, same.d) AS walk
-    FROM homes hm {SNAP.format(p="hm.geom")}
+SPOTS = "spots AS (SELECT DISTINCT geom FROM homes)"
+"""Homes share points (a stairwell's units): each distinct point is walked from once."""
+
+NETWORK_WALK = f"""{SPOTS}, spot_walk AS (
+    SELECT p.geom, s.access + least(s.along + rs.cost, s.len - s.along + rt.cost, same.d) AS walk
+    FROM spots p {SNAP.format(p="p.geom")}
     LEFT JOIN cov_reach rs ON rs.node = s.source
     LEFT JOIN cov_reach rt ON rt.node = s.target
     LEFT JOIN LATERAL (SELECT min(st.access + abs(st.along - s.along)) AS d
                        FROM cov_start st WHERE st.edge = s.edge) same ON TRUE
-)"""
+), {{walked}}"""
 
-STRAIGHT_WALK = """walked AS (
-    SELECT hm.id, hm.building_id, hm.people,
-           (SELECT min(ST_Distance(hm.geom::geography, c.geom::geography)) FROM facility c
-            WHERE c.kind = 'service_centre' AND c.geom && ST_Expand(hm.geom, :margin)) AS walk
-    FROM homes hm
+STRAIGHT_WALK = f"""{SPOTS}, spot_walk AS (
+    SELECT p.geom,
+           (SELECT min(ST_Distance(p.geom::geography, c.geom::geography)) FROM facility c
+            WHERE c.kind = 'service_centre' AND c.geom && ST_Expand(p.geom, :margin)) AS walk
+    FROM spots p
+), {{walked}}"""
+
+WALKED = """walked AS (
+    SELECT hm.id, hm.building_id, hm.people, w.walk
+    FROM homes hm JOIN spot_walk w ON w.geom = hm.geom
 )"""
 
 GAPS_SQL = """WITH {homes}, {walked},
@@ -424,7 +436,8 @@ def service_gaps(
         homes = HOMES.format(scope=_scope(conn, viewer, "t", params))
         if method == "network":
             _prepare_network(conn, distance)
-        walked = NETWORK_WALK if method == "network" else STRAIGHT_WALK
+        walk = NETWORK_WALK if method == "network" else STRAIGHT_WALK
+        walked = walk.format(walked=WALKED)
         sql = GAPS_SQL.format(homes=homes, walked=walked, digits=DIGITS)
         row = conn.execute(text(sql), params).one()
     homes_n, people, homes_beyond, people_beyond, withheld, page = row
