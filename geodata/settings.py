@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     twin_offline_minutes: float = Field(
         default=30.0, description="A device silent for this long is offline (maintenance incident)."
     )
+    twin_offline_minutes_by_kind: dict[str, float] = Field(
+        default_factory=lambda: {"door": 180.0},
+        description="Per device kind, overriding twin_offline_minutes: battery door sensors "
+        "heartbeat only every hour or two (JSON in ONEMAP_TWIN_OFFLINE_MINUTES_BY_KIND).",
+    )
     twin_sweep_max_incidents: int = Field(
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )

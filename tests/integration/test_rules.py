@@ -33,7 +33,9 @@ SETTINGS = Settings(
 )
 LON, LAT = 117.2205, 31.8205
 # door sensors heartbeat hourly: keep the offline rule out of the welfare tests
-WELFARE = SETTINGS.model_copy(update={"twin_offline_minutes": 14 * 24 * 60})
+WELFARE = SETTINGS.model_copy(
+    update={"twin_offline_minutes": 14 * 24 * 60, "twin_offline_minutes_by_kind": {}}
+)
 
 
 @pytest.fixture
@@ -376,6 +378,19 @@ def test_silent_device_goes_offline_with_one_maintenance_incident(db, building):
     ]
 
 
+def test_each_kind_has_its_own_offline_timeout(db, building):
+    settings = SETTINGS.model_copy(update={"twin_offline_minutes_by_kind": {"door": 180.0}})
+    door = add_device(db, "door", building=building, last_seen=T0, status="online")
+    smoke = add_device(db, "smoke", building=building, last_seen=T0, status="online")
+    first = sweep(db, T0 + timedelta(minutes=90), settings)  # an hourly heartbeat is not late
+    assert [db.get(Event, i).subject for i in first] == [f"device:{smoke.id}"]
+    db.refresh(door)
+    assert door.status == "online"
+    (late,) = sweep(db, T0 + timedelta(minutes=180), settings)
+    event = db.get(Event, late)
+    assert event.subject == f"device:{door.id}" and event.trigger["threshold_minutes"] == 180.0
+
+
 def test_devices_without_a_gateway_are_not_judged_offline(db, building):
     registered = add_device(db, "smoke", building=building, last_seen=T0, gateway_id=None)
     assert sweep(db, T0 + timedelta(days=30), SETTINGS) == []
@@ -415,12 +430,13 @@ def test_sweep_over_the_demo_city_is_set_based_and_capped(demo_url):
                 text("SELECT count(*) FROM device WHERE last_seen <= :c"),
                 {"c": now - timedelta(minutes=30)},
             )
-            capped = SETTINGS.model_copy(update={"twin_sweep_max_incidents": 25})
+            flat = SETTINGS.model_copy(update={"twin_offline_minutes_by_kind": {}})  # 30 min
+            capped = flat.model_copy(update={"twin_sweep_max_incidents": 25})
             created = sweep(db, now, capped)
             assert silent > 25 and len(created) == 25
             offline = db.scalar(text("SELECT count(*) FROM device WHERE status = 'offline'"))
             assert offline == silent
-            assert len(sweep(db, now, SETTINGS)) == silent - 25  # the rest, none twice
-            assert sweep(db, now, SETTINGS) == []
+            assert len(sweep(db, now, flat)) == silent - 25  # the rest, none twice
+            assert sweep(db, now, flat) == []
         finally:
             trans.rollback()

@@ -1,14 +1,15 @@
-"""Device silent longer than ``twin_offline_minutes`` → status ``offline`` and a maintenance
-incident (category ``device.offline``, subject ``device:<id>``).
+"""Device silent longer than its kind's timeout (``twin_offline_minutes_by_kind``, else
+``twin_offline_minutes``) → status ``offline`` and a maintenance incident (category
+``device.offline``, subject ``device:<id>``).
 
-Only devices bound to a gateway are judged: they are expected to report. Devices known only
-from a register (an import, the demo city) have no gateway and no heartbeat to miss.
-Silent means ``last_seen`` at or before ``now - T``, or, for a device never seen, installed at
-or before ``now - T`` (a device with neither time is not judged). Both steps are set-based SQL:
-one UPDATE marks the silent devices offline, one SELECT finds the offline, still-silent devices
-with no open incident of this rule whose silence also outlasts the last closed one (so a
-closed incident comes back only after another T of silence), oldest silence first, at most
-``twin_sweep_max_incidents`` per sweep.
+Only devices bound to a gateway are judged: they are expected to report. Devices known only from
+a register (an import, the demo city) have no gateway and no heartbeat to miss. Silent means
+``last_seen`` at or before ``now - T`` (T of the device's kind), or, for a device never seen,
+installed at or before ``now - T`` (a device with neither time is not judged). Both steps are
+set-based SQL: one UPDATE marks the silent devices offline, one SELECT finds the offline, still-
+silent devices with no open incident of this rule whose silence also outlasts the last closed
+one (so a closed incident comes back only after another T of silence), oldest silence first, at
+most ``twin_sweep_max_incidents`` per sweep.
 
 Back online: the intake sets ``status`` from each newer reading (online, or alarm), so a device
 that reports again leaves ``offline`` with its first new reading; its open incident stays for a
@@ -17,7 +18,8 @@ person to close.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -27,23 +29,32 @@ from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso
 
 NAME = "offline"
 
+CUTOFF = (
+    "CAST(:now AS timestamptz) - make_interval(secs => 60 * "
+    "coalesce(CAST(CAST(:by_kind AS jsonb) ->> {kind} AS float8), :minutes))"
+)
+"""The silence limit of a device: now minus its kind's timeout (or the default)."""
+
 MARK_OFFLINE = text(
     "UPDATE device SET status = 'offline' "
     "WHERE status <> 'offline' AND gateway_id IS NOT NULL "
-    "AND coalesce(last_seen, installed_at) <= :cutoff"
+    f"AND coalesce(last_seen, installed_at) <= {CUTOFF.format(kind='kind')}"
 )
 
 FIND = text(
     f"""
-    WITH ev AS ({SUBJECT_HISTORY_SQL.format(where="")})
+    WITH ev AS ({SUBJECT_HISTORY_SQL.format(where="")}),
+    judged AS (
+        SELECT d.*, {CUTOFF.format(kind="d.kind")} AS cutoff FROM device d
+        WHERE d.status = 'offline' AND d.gateway_id IS NOT NULL
+    )
     SELECT d.id, d.kind, d.serial, d.last_seen, d.installed_at, d.building_id,
            ST_X(d.loc) AS lon, ST_Y(d.loc) AS lat
-    FROM device d
+    FROM judged d
     LEFT JOIN ev ON ev.subject = 'device:' || d.id
-    WHERE d.status = 'offline' AND d.gateway_id IS NOT NULL
-      AND coalesce(d.last_seen, d.installed_at) <= :cutoff
+    WHERE coalesce(d.last_seen, d.installed_at) <= d.cutoff
       AND NOT coalesce(ev.open, false)
-      AND (ev.done_at IS NULL OR ev.done_at <= :cutoff)
+      AND (ev.done_at IS NULL OR ev.done_at <= d.cutoff)
     ORDER BY coalesce(d.last_seen, d.installed_at), d.id
     LIMIT :cap
     """
@@ -51,14 +62,17 @@ FIND = text(
 
 
 def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
-    minutes = settings.twin_offline_minutes
-    cutoff = now - timedelta(minutes=minutes)
-    session.execute(MARK_OFFLINE, {"cutoff": cutoff})
-    rows = session.execute(
-        FIND, {"cutoff": cutoff, "cap": settings.twin_sweep_max_incidents, "rule": NAME}
-    )
+    by_kind = settings.twin_offline_minutes_by_kind
+    limits = {
+        "now": now,
+        "minutes": settings.twin_offline_minutes,
+        "by_kind": json.dumps(by_kind),
+    }
+    session.execute(MARK_OFFLINE, limits)
+    rows = session.execute(FIND, limits | {"cap": settings.twin_sweep_max_incidents, "rule": NAME})
     hits = []
     for r in rows:
+        minutes = by_kind.get(r.kind, settings.twin_offline_minutes)
         silent_since = r.last_seen or r.installed_at
         hits.append(
             Hit(
