@@ -1,0 +1,71 @@
+"""Signing in and out in headless Chromium against the real app.
+
+Facts checked: an unsigned visit to a page lands on the login form and, after signing in, on
+the page asked for; a wrong password shows the error in the chosen language and no session;
+the header names the signed-in user and role; signing out ends the session (the map's data
+API answers 401 with the old cookie); nothing is requested from another origin.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _status_with_cookies(base: str, path: str, cookies: list[dict]) -> int:
+    header = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    request = urllib.request.Request(base + path, headers={"Cookie": header})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_sign_in_returns_to_the_page_asked_for_and_sign_out_ends_it(
+    browser, app_server, demo_accounts, artifacts
+):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(app_server + "twin?zoom=15", wait_until="domcontentloaded")
+        assert "/login?next=" in page.url
+        page.screenshot(path=str(artifacts / "login.png"))
+        page.fill("input[name=username]", "planner")
+        page.fill("input[name=password]", demo_accounts["planner"])
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.url == app_server + "twin?zoom=15"
+        page.wait_for_selector(".account-box")
+        assert page.inner_text(".account-name") == "planner"
+        assert page.inner_text(".account-role") == "规划人员"
+        signed = context.cookies()
+        assert _status_with_cookies(app_server, "api/layers", signed) == 200
+        with page.expect_navigation(url="**/login"):
+            page.click("#logout-button")
+        assert _status_with_cookies(app_server, "api/layers", signed) == 401
+        assert all(r.startswith(app_server) for r in requests), requests
+    finally:
+        context.close()
+
+
+def test_a_wrong_password_shows_the_error_in_english(browser, app_server):
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(app_server + "login?lang=en")
+        assert page.inner_text("button[type=submit]") == "Sign in"
+        page.fill("input[name=username]", "analyst")
+        page.fill("input[name=password]", "certainly-not-it")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert "Wrong user name or password." in page.inner_text(".login-error")
+        assert not [c for c in context.cookies() if c["name"] == "onemap_session"]
+    finally:
+        context.close()
