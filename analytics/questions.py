@@ -162,7 +162,9 @@ def _count(conn: Connection, sql_params: tuple[str, dict[str, object]]) -> int:
     return int(conn.execute(text(sql), params).scalar_one())
 
 
-def _by_reference(conn: Connection, question: Question, ctx: question_sql.Context):
+def _by_reference(
+    conn: Connection, question: Question, ctx: question_sql.Context
+) -> tuple[bool, ...]:
     """Per near clause: True when its reference rows are fewer than the subject rows (then
     the search starts from them). Counts stop at :data:`SIZE_CAP`."""
     if not question.near:
@@ -174,7 +176,9 @@ def _by_reference(conn: Connection, question: Question, ctx: question_sql.Contex
     )
 
 
-def context(conn: Connection, question: Question, viewer: Viewer, settings: Settings):
+def context(
+    conn: Connection, question: Question, viewer: Viewer, settings: Settings
+) -> question_sql.Context:
     """What the query needs from the store besides the question."""
     ctx = question_sql.Context(
         area_ids=_area_ids(conn, question),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
+from analytics import coverage
 from analytics.questions import ask
 from bench.common import best, scratch_demo
 from geodata.engine import get_engine
@@ -108,6 +110,37 @@ def run(url: str, repeat: int) -> None:
     print("all under target" if not over else f"over target: {over}")
 
 
+def run_coverage(url: str) -> None:
+    """Time the city-wide coverage analyses once each (no target; for the record)."""
+    settings = Settings(database_url=url)
+    jobs = {
+        "fire lanes seen by cameras": lambda: coverage.camera_coverage(
+            url, ANALYST, settings, "fire_lanes"
+        ),
+        "roads seen by cameras": lambda: coverage.camera_coverage(url, ANALYST, settings, "roads"),
+        "buildings beyond 150 m of a hydrant": lambda: coverage.hydrant_gaps(
+            url, ANALYST, settings
+        ),
+        "care homes beyond a 1 km walk to a service centre": lambda: coverage.service_gaps(
+            url, ANALYST, settings
+        ),
+    }
+    for label, job in jobs.items():
+        started = time.perf_counter()
+        result = job()
+        took = time.perf_counter() - started
+        print(f"- coverage, {label}: {took:5.1f} s  {_summary(result)}")
+
+
+def _summary(result: object) -> str:
+    if isinstance(result, coverage.LineCoverage):
+        return f"{result.lines:,} lines, {result.share:.1%} of length covered"
+    if isinstance(result, coverage.BuildingGaps):
+        return f"{result.beyond:,} of {result.buildings:,} buildings"
+    assert isinstance(result, coverage.ServiceGaps)
+    return f"{result.homes_beyond:,} of {result.homes:,} homes ({result.method})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=31.0)
@@ -115,12 +148,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--url", help="use this demo database instead of building one")
     parser.add_argument("--keep", action="store_true", help="keep the built database")
+    parser.add_argument("--coverage", action="store_true", help="also time the coverage jobs")
     args = parser.parse_args()
     if args.url:
         run(args.url, args.repeat)
+        if args.coverage:
+            run_coverage(args.url)
         return
     with scratch_demo(f"analyst_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
         run(url, args.repeat)
+        if args.coverage:
+            run_coverage(url)
 
 
 if __name__ == "__main__":
