@@ -330,11 +330,13 @@ SELECT node, min(agg_cost) AS cost FROM pgr_drivingDistance(
     0, :distance, true) GROUP BY node"""
 
 HOMES = """homes AS (
-    SELECT h.id, h.building_id, h.geom, count(*) AS people
+    SELECT h.building_id, h.geom, count(DISTINCT h.id) AS homes, count(*) AS people
     FROM resident t JOIN house h ON h.id = t.house_id
     WHERE t.status = 'active' AND t.care_tags && CAST(:tags AS varchar[]) AND {scope}
-    GROUP BY h.id
+    GROUP BY h.building_id, h.geom
 )"""
+"""Homes of people needing care, grouped by building and point (a stairwell's units share
+one): the homes and people at each."""
 
 SPOTS = "spots AS (SELECT DISTINCT geom FROM homes)"
 """Homes share points (a stairwell's units): each distinct point is walked from once."""
@@ -356,21 +358,21 @@ STRAIGHT_WALK = f"""{SPOTS}, spot_walk AS (
 ), {{walked}}"""
 
 WALKED = """walked AS (
-    SELECT hm.id, hm.building_id, hm.people, w.walk
+    SELECT hm.building_id, hm.homes, hm.people, w.walk
     FROM homes hm JOIN spot_walk w ON w.geom = hm.geom
 )"""
 
 GAPS_SQL = """WITH {homes}, {walked},
 beyond AS (SELECT * FROM walked WHERE walk IS NULL OR walk > :distance),
-groups AS (SELECT building_id AS b, count(*) AS homes, sum(people) AS n
+groups AS (SELECT building_id AS b, sum(homes) AS homes, sum(people) AS n
            FROM beyond GROUP BY 1),
 shown AS (SELECT * FROM groups WHERE n >= :min_count),
 page AS (
     SELECT g.b, bl.name, g.homes, g.n, ST_AsGeoJSON(bl.geom, {digits})::json AS geom
     FROM shown g JOIN building bl ON bl.id = g.b ORDER BY g.n DESC, g.b LIMIT :limit
 )
-SELECT (SELECT count(*) FROM walked), (SELECT coalesce(sum(people), 0) FROM walked),
-       (SELECT count(*) FROM beyond), (SELECT coalesce(sum(people), 0) FROM beyond),
+SELECT (SELECT coalesce(sum(homes), 0) FROM walked), (SELECT coalesce(sum(people), 0) FROM walked),
+       (SELECT coalesce(sum(homes), 0) FROM beyond), (SELECT coalesce(sum(people), 0) FROM beyond),
        (SELECT count(*) FROM groups WHERE n < :min_count),
        coalesce((SELECT json_agg(json_build_array(b, name, homes, n, geom) ORDER BY n DESC, b)
                  FROM page), '[]'::json)::text"""
