@@ -185,6 +185,94 @@ STRINGS |= {
 STRINGS |= {f"group.{group}": dict(title) for group, title in GROUPS.items()}
 
 
+# --- /export and /analyze: the planner's and the analyst's pages (pages/export*.py, analyze*.py)
+STRINGS |= {
+    "export.title": {"zh": "数据导出", "en": "Export data"},
+    "export.layers": {"zh": "图层", "en": "Layers"},
+    "export.area": {"zh": "范围", "en": "Area"},
+    "export.area_city": {"zh": "全部（我的权限范围）", "en": "Everything I may see"},
+    "export.area_unit": {"zh": "行政区划", "en": "Governance area"},
+    "export.area_polygon": {"zh": "在地图上绘制", "en": "Drawn on the map"},
+    "export.area_bbox": {"zh": "矩形范围", "en": "Bounding box"},
+    "export.area_pick": {"zh": "选择区划…", "en": "Choose an area…"},
+    "export.draw_hint": {
+        "zh": "用地图右上角的多边形或矩形工具绘制范围。",
+        "en": "Draw the area with the polygon or rectangle tool at the map's top right.",
+    },
+    "export.draw_missing": {"zh": "尚未绘制范围。", "en": "Nothing drawn yet."},
+    "export.bbox_from_map": {"zh": "取当前地图视野", "en": "Use the map view"},
+    "export.fields": {"zh": "字段", "en": "Fields"},
+    "export.fields_hint": {
+        "zh": "仅列出您的角色可导出的字段，不含任何个人身份信息。",
+        "en": "Only the fields your role may export; never personal identifiers.",
+    },
+    "export.format": {"zh": "格式", "en": "Format"},
+    "export.summary": {"zh": "将导出", "en": "Will export"},
+    "export.features": {"zh": "个要素", "en": "features"},
+    "export.download": {"zh": "下载", "en": "Download"},
+    "export.done": {"zh": "已导出 {n} 个要素。", "en": "{n} features exported."},
+    "export.error": {"zh": "无法导出：{reason}", "en": "Cannot export: {reason}"},
+    "export.no_layers": {"zh": "请至少选择一个图层。", "en": "Choose at least one layer."},
+    "export.api": {"zh": "脚本下载地址（不含字段选择）", "en": "Script URLs (all fields)"},
+    "export.ogc": {"zh": "在 QGIS 中连接（OGC API）", "en": "Connect QGIS (OGC API)"},
+    "export.ogc_hint": {
+        "zh": "在 QGIS 中新建 WFS / OGC API – Features 连接，填入此地址，并添加 HTTP 请求头 "
+        "Authorization: Bearer <令牌>。令牌由管理员签发：",
+        "en": "In QGIS add a WFS / OGC API – Features connection with this address and the HTTP "
+        "header Authorization: Bearer <token>. An administrator issues the token:",
+    },
+    "export.gdal_hint": {"zh": "GDAL / ogr2ogr 使用：", "en": "GDAL / ogr2ogr read it with:"},
+    "analyze.title": {"zh": "空间分析", "en": "Spatial analysis"},
+    "analyze.presets": {"zh": "示例问题", "en": "Example questions"},
+    "analyze.preset.elderly": {
+        "zh": "燃气报警 300 米内的独居老人（近 24 小时）",
+        "en": "Elderly living alone within 300 m of a gas alarm (last 24 h)",
+    },
+    "analyze.preset.tall": {
+        "zh": "距消火栓超过 150 米的 18 层以上建筑",
+        "en": "Buildings over 18 floors more than 150 m from a hydrant",
+    },
+    "analyze.preset.lanes": {
+        "zh": "无摄像头覆盖的消防通道",
+        "en": "Fire lanes not covered by any camera",
+    },
+    "analyze.subject": {"zh": "查询对象", "en": "Find"},
+    "analyze.where": {"zh": "属性条件", "en": "Attribute filters"},
+    "analyze.add_filter": {"zh": "+ 条件", "en": "+ filter"},
+    "analyze.time": {"zh": "时间条件", "en": "Time window"},
+    "analyze.time_field": {"zh": "时间字段", "en": "Time field"},
+    "analyze.last_hours": {"zh": "最近（小时）", "en": "Last (hours)"},
+    "analyze.until": {"zh": "截至（留空为现在）", "en": "Ending at (empty: now)"},
+    "analyze.area": {"zh": "范围", "en": "Within"},
+    "analyze.area_any": {"zh": "不限（我的权限范围）", "en": "Anywhere I may see"},
+    "analyze.near": {"zh": "距离条件", "en": "Distance to other features"},
+    "analyze.near_on": {"zh": "启用", "en": "Use"},
+    "analyze.near_within": {"zh": "之内", "en": "within"},
+    "analyze.near_beyond": {"zh": "之外（不在任何要素范围内）", "en": "beyond every one"},
+    "analyze.distance": {"zh": "距离（米）", "en": "Distance (m)"},
+    "analyze.near_layer": {"zh": "参照图层", "en": "Reference layer"},
+    "analyze.near_where": {"zh": "参照条件", "en": "Reference filters"},
+    "analyze.nearest": {"zh": "最近 N 个", "en": "Nearest N"},
+    "analyze.nearest_hint": {
+        "zh": "点击地图选择位置，填写数量。",
+        "en": "Click the map to set the point, then give N.",
+    },
+    "analyze.run": {"zh": "查询", "en": "Ask"},
+    "analyze.csv": {"zh": "下载 CSV", "en": "Download CSV"},
+    "analyze.result": {"zh": "结果", "en": "Answer"},
+    "analyze.count": {"zh": "共 {total} 条，显示 {count} 条", "en": "{total} found, {count} shown"},
+    "analyze.people": {
+        "zh": "{people} 人，分布于 {total} 栋楼；{withheld} 栋人数少于 {min} 人未显示",
+        "en": "{people} people in {total} buildings; {withheld} buildings under {min} withheld",
+    },
+    "analyze.error": {"zh": "无法查询：{reason}", "en": "Cannot ask: {reason}"},
+    "analyze.empty": {"zh": "尚未查询。", "en": "Nothing asked yet."},
+    "analyze.field": {"zh": "字段", "en": "Field"},
+    "analyze.op": {"zh": "运算", "en": "Operator"},
+    "analyze.value": {"zh": "值", "en": "Value"},
+}
+
+
 def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """String ``key`` in ``lang`` (falling back to the default language)."""
     entry = STRINGS[key]
