@@ -90,16 +90,15 @@ def check_geometries(
         errors[int(i)] = "coordinates are NaN or infinite"
     types = shapely.get_type_id(geoms)
     allowed = set(schema.geometry)
-    for i in np.flatnonzero(types >= 0):
+    allowed_types = [t for t, fam in _FAMILY.items() if fam in allowed]
+    for i in np.flatnonzero((types >= 0) & ~np.isin(types, allowed_types)):
         if int(i) in errors:
             continue
-        fam = _FAMILY.get(int(types[i]))
-        if fam not in allowed:
-            takes = " or ".join(_PLURAL[f] for f in schema.geometry)
-            errors[int(i)] = (
-                f"wrong geometry type {_TYPE_NAMES.get(int(types[i]), types[i])}; layer "
-                f"{schema.name} takes {takes}"
-            )
+        takes = " or ".join(_PLURAL[f] for f in schema.geometry)
+        errors[int(i)] = (
+            f"wrong geometry type {_TYPE_NAMES.get(int(types[i]), types[i])}; layer "
+            f"{schema.name} takes {takes}"
+        )
     bad = np.fromiter(errors, dtype=np.int64, count=len(errors))
     geoms[bad] = None
     if POINT in allowed:
@@ -116,6 +115,8 @@ def check_geometries(
 
 def _repair(geoms: np.ndarray, schema: LayerSchema, errors: dict[int, str]) -> GeometryResult:
     present = ~shapely.is_missing(geoms)
+    if not schema.multi and (shapely.get_type_id(geoms[present]) == 0).all():
+        return GeometryResult(geoms, errors, 0)  # finite points are always valid
     invalid = np.flatnonzero(present & ~shapely.is_valid(geoms))
     repaired = 0
     for i in invalid:

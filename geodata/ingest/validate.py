@@ -160,7 +160,7 @@ def _derive_resident(values: dict[str, list], rules: Rules, n: int, errors: dict
 
 def _check_not_null(values: dict[str, list], rules: Rules, errors: dict) -> None:
     for name, vals in values.items():
-        if name not in rules.not_null:
+        if name not in rules.not_null or None not in vals:
             continue
         for i, v in enumerate(vals):
             if v is None:
@@ -173,6 +173,11 @@ def _original(batch: Batch, i: int, rules: Rules) -> dict:
         if col in row and not pd.isna(row[col]):
             row[col] = MASK
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+
+
+def _kept(values: list, idx: np.ndarray, n: int) -> list:
+    """The values at ``idx`` (all of them, uncopied, when no row was refused)."""
+    return values if len(idx) == n else [values[i] for i in idx]
 
 
 def validate_batch(batch: Batch, rules: Rules, stage_cols: list[str]) -> CleanBatch:
@@ -204,9 +209,8 @@ def validate_batch(batch: Batch, rules: Rules, stage_cols: list[str]) -> CleanBa
     keep = np.ones(n, dtype=bool)
     keep[list(errors)] = False
     idx = np.flatnonzero(keep)
-    columns = {"source_id": [ids[i] for i in idx]}
+    columns = {"source_id": _kept(ids, idx, n)}
     for name in stage_cols:
-        vals = values.get(name, [None] * n)
-        columns[name] = [vals[i] for i in idx]
+        columns[name] = _kept(values.get(name, [None] * n), idx, n)
     return CleanBatch(rows[idx], geoms[idx], locs[idx], columns, rejects,
                       checked.repaired, outside_raw)  # fmt: skip

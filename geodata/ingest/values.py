@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geodata.ingest.schema import Field
 
@@ -66,10 +68,10 @@ def _parse_text(field: Field, series: pd.Series, missing: np.ndarray) -> Parsed:
     else:
         values = [None if m else _text_value(v) for v, m in zip(plain, flags, strict=True)]
     errors = {}
-    if field.max_length:
-        for i, v in enumerate(values):
-            if v is not None and len(v) > field.max_length:
-                errors[i] = f"longer than {field.max_length} characters ({len(v)})"
+    if field.max_length and values:
+        lengths = pc.utf8_length(pa.array(values, pa.large_string())).fill_null(0).to_numpy()
+        for i in np.flatnonzero(lengths > field.max_length).tolist():
+            errors[i] = f"longer than {field.max_length} characters ({len(values[i])})"
     return Parsed(values, errors)
 
 
