@@ -3,9 +3,9 @@
 Both jobs are maps of one module-level function over independent items (one model fit per
 horizon and category group; one backtest origin). :func:`map_tasks` runs that map in-process when
 no scheduler is named (the default) and on the Dask cluster at ``scheduler`` (the setting
-``ONEMAP_DASK_SCHEDULER``) otherwise: the shared inputs are scattered once to every worker, one
-task per item, results gathered in item order — the same numbers either way, because the same
-function runs on the same inputs.
+``ONEMAP_DASK_SCHEDULER``) otherwise: the shared inputs are scattered once to every worker, the
+items to the workers, one task per item, results gathered in item order — the same numbers
+either way, because the same function runs on the same inputs.
 """
 
 from __future__ import annotations
@@ -34,5 +34,6 @@ def map_tasks(
 
     with Client(scheduler, set_as_default=False) as client:
         scattered = {k: client.scatter([v], broadcast=True)[0] for k, v in shared.items()}
-        futures = client.map(fn, list(items), pure=False, **scattered)
+        inputs = client.scatter(list(items))  # data, not graph: large items travel once
+        futures = client.map(fn, inputs, pure=False, **scattered)
         return client.gather(futures)
