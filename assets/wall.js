@@ -5,12 +5,12 @@
  * - tick: once a second, bump the tick store when /api/live delivered something new
  *   (window.onemap.live.received, assets/onemap_live.js) or REFRESH_MS has passed.
  * - scale: 2 on a 4K wall (figures' font sizes), else no update.
- * Test hooks: window.onemap.wall.{fetches, applied, summary}. */
+ * Test and bench hooks: window.onemap.wall.{fetches, applied, summary, urls}. */
 (function () {
   "use strict";
   var REFRESH_MS = 30000;
   var MAX_SPAN = 30;  /* geodata.layer_query.MAX_BBOX_SPAN */
-  var state = {seq: 0, texts: {}, received: null, at: 0, fetches: 0, applied: 0};
+  var state = {seq: 0, texts: {}, urls: {}, received: null, at: 0, fetches: 0, applied: 0};
 
   function noUpdate() { return window.dash_clientside.no_update; }
 
@@ -38,7 +38,7 @@
     Object.keys(m.params || {}).forEach(function (k) {
       q.push(k + "=" + encodeURIComponent(m.params[k]));
     });
-    if (area && area.id) { q.push("area=" + encodeURIComponent(area.id)); }
+    if (m.area && area && area.id) { q.push("area=" + encodeURIComponent(area.id)); }
     return meta.api + "/" + encodeURIComponent(layerId) + "?" + q.join("&");
   }
 
@@ -75,6 +75,7 @@
       var url = layerUrl(id.layer, view, area, meta);
       if (!url) { return Promise.resolve(null); }
       state.fetches += 1;
+      state.urls[id.layer] = url;
       return fetch(url, {cache: "no-store"}).then(function (r) {
         return r.ok ? r.text() : null;
       }).catch(function () { return null; });

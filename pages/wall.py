@@ -33,7 +33,7 @@ CLOCK_MS = 1000
 MAP_PIXELS = (900, 800)
 """About the map's size at 1920×1080: the first zoom before the map fits the area itself."""
 TWIN_OVERLAYS = ("buildings", "hexagons", "alarms")
-TWIN_ZOOM, TWIN_PITCH, TWIN_BEARING = 14.2, 55.0, -25.0
+TWIN_ZOOM, TWIN_PITCH, TWIN_BEARING = 15.2, 55.0, -25.0
 
 
 def _now() -> datetime:

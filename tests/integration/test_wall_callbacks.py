@@ -1,0 +1,146 @@
+"""The command wall's server callbacks, called as the Dash renderer calls them: figures for the
+caller's scope against independent SQL, refusal for roles that may not open /wall, drill-down
+limited to the scope, and no personal identifiers or incident titles in what they send."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from geodata.engine import get_engine
+from geodata.settings import Settings
+from tests.conftest import api_token, signed_in
+
+OPEN = "('reported', 'dispatched', 'accepted', 'in_progress')"
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+@pytest.fixture(scope="module")
+def app(demo_url, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("wall_data")
+    return create_app(Settings(database_url=demo_url, data_dir=data_dir), demo_url)
+
+
+@pytest.fixture(scope="module")
+def districts(demo_url) -> list[tuple[int, str]]:
+    """The districts (id, code), busiest first by open incidents."""
+    sql = (
+        f"SELECT a.id, a.code FROM area a LEFT JOIN event e ON e.status IN {OPEN} "
+        "AND ST_Intersects(e.loc, a.geom) WHERE a.level = 'district' "
+        "GROUP BY a.id ORDER BY count(e.id) DESC, a.id"
+    )
+    with get_engine(demo_url).connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql)).all()]
+
+
+def _open_in(url: str, area: int | None) -> int:
+    sql = f"SELECT count(*) FROM event e WHERE status IN {OPEN}"
+    if area is not None:
+        sql += " AND ST_Intersects(e.loc, (SELECT geom FROM area WHERE id = :a))"
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql), {"a": area}).scalar_one()
+
+
+class Wall:
+    """The wall's two server callbacks over HTTP, as one client."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        deps = client.get("/_dash-dependencies").get_json()
+        server = [d for d in deps if d.get("clientside_function") is None]
+        self.refresh = next(d for d in server if "wall-kpi-open.children" in d["output"])
+        self.select = next(d for d in server if "wall-crumbs.children" in d["output"])
+
+    def _post(self, spec: dict, inputs: list, state: list, changed: str) -> dict | None:
+        outputs = []
+        for part in spec["output"].strip(".").split("..."):
+            cid, prop = part.rsplit(".", 1)
+            outputs.append(
+                {"id": json.loads(cid) if cid.startswith("{") else cid, "property": prop}
+            )
+        body = {"output": spec["output"], "outputs": outputs, "inputs": inputs, "state": state,
+                "changedPropIds": [changed]}  # fmt: skip
+        response = self.client.post("/_dash-update-component", json=body)
+        if response.status_code == 204:
+            return None
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["response"]
+
+    def figures(self, area: int | None) -> dict | None:
+        inputs = [
+            {"id": "wall-area", "property": "data", "value": {"id": area}},
+            {"id": "wall-tick", "property": "data", "value": 1},
+            {"id": "lang-switch", "property": "value", "value": "zh"},
+            {"id": "wall-scale", "property": "data", "value": 1},
+        ]
+        return self._post(self.refresh, inputs, [], "wall-tick.data")
+
+    def click(self, area: int) -> dict | None:
+        layer = {"type": "wall-layer", "layer": "areas"}
+        inputs = [
+            {"id": layer, "property": "clickData", "value": {"id": area}},
+            [],
+            {"id": "lang-switch", "property": "value", "value": "zh"},
+        ]
+        state = [{"id": "wall-area", "property": "data", "value": {"id": None}}]
+        changed = json.dumps(layer, separators=(",", ":"), sort_keys=True) + ".clickData"
+        return self._post(self.select, inputs, state, changed)
+
+
+def _wall(app, url: str, role: str, areas: tuple[str, ...] = ()) -> Wall:
+    return Wall(signed_in(app.server.test_client(), api_token(url, role, areas)))
+
+
+def _open_tile(response: dict) -> int:
+    return int(response["wall-kpi-open"]["children"].replace(",", ""))
+
+
+def test_leader_sees_the_city_and_drills_into_any_district(app, demo_url, districts):
+    wall = _wall(app, demo_url, "leader")
+    assert _open_tile(wall.figures(None)) == _open_in(demo_url, None)
+    district = districts[0][0]
+    assert _open_tile(wall.figures(district)) == _open_in(demo_url, district)
+    selected = wall.click(district)
+    assert selected["wall-area"]["data"]["id"] == district
+    assert selected["wall-area"]["data"]["child"] == "streets"
+    assert selected["wall-map"]["viewport"]["bounds"]
+
+
+def test_scoped_leader_sees_only_their_district(app, demo_url, districts):
+    (mine, code), (other, _) = districts[0], districts[1]
+    wall = _wall(app, demo_url, "leader", (code,))
+    assert _open_in(demo_url, None) > _open_in(demo_url, mine)  # the scope is a real limit
+    assert _open_tile(wall.figures(None)) == _open_in(demo_url, mine)
+    assert _open_tile(wall.figures(other)) == 0  # another district's figures: nothing
+    assert wall.click(other) is None  # no drilling out of the scope
+    assert wall.click(mine)["wall-area"]["data"]["id"] == mine
+
+
+@pytest.mark.parametrize("role", ["grid_worker", "planner", "analyst"])
+def test_other_roles_get_no_wall_data(app, demo_url, districts, role):
+    with get_engine(demo_url).connect() as conn:
+        grid = conn.execute(text("SELECT code FROM area WHERE level = 'grid' LIMIT 1")).scalar()
+    wall = _wall(app, demo_url, role, (grid,) if role == "grid_worker" else ())
+    assert wall.figures(None) is None
+    assert wall.click(districts[0][0]) is None
+    page = wall.client.get("/wall", headers={"Accept": "text/html"})
+    assert page.status_code == 403
+
+
+def test_no_personal_identifiers_or_titles(app, demo_url):
+    wall = _wall(app, demo_url, "leader")
+    sent = json.dumps(wall.figures(None), ensure_ascii=False)
+    with get_engine(demo_url).connect() as conn:
+        titles = conn.execute(
+            text("SELECT title FROM event ORDER BY reported_at DESC, id DESC LIMIT 10")
+        ).scalars()
+        names = conn.execute(text("SELECT name FROM resident_identity LIMIT 200")).scalars()
+        assert not [t for t in titles if t in sent]
+        assert not [n for n in names if n and len(n) > 1 and n in sent]
+    assert not PHONE.search(sent) and not ID_NUMBER.search(sent)
+    assert "wall-ticker" in sent and "data-id" in sent  # the ticker was sent and checked
