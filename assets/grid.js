@@ -4,9 +4,22 @@
 (function () {
   "use strict";
 
+  /* The zoom at which `bounds` span the map element's width (the map fits its bounds, so its
+   * zoom prop can lag behind a fit). */
+  function fittedZoom(bounds, zoom, meta) {
+    var el = document.getElementById(meta.map);
+    if (!bounds || !el || !el.clientWidth) {
+      return zoom;
+    }
+    var span = Math.max(bounds[1][1] - bounds[0][1], 1e-6);
+    var fitted = Math.log2(360 * el.clientWidth / (256 * span));
+    return Math.round(Math.min(19, Math.max(8, fitted)) * 100) / 100;
+  }
+
   /* Layer data for the grid map; after an action (refresh) the incidents are fetched again. */
   function layers(bounds, zoom, refresh, grid, ids, meta, center) {
     var dc = window.dash_clientside;
+    zoom = fittedZoom(bounds, zoom, meta);
     var trigger = dc.callback_context.triggered.map(function (t) { return t.prop_id; });
     if (trigger.indexOf("grid-refresh.data") >= 0 && window.onemap && window.onemap.forgetLayers) {
       window.onemap.forgetLayers(["incidents"]);

@@ -24,9 +24,11 @@ from api import context
 from geodata.errors import OneMapError
 from geodata.viewer import Viewer
 from layers import leaflet
+from layers.base import Layer
 from layers.registry import layers_for
 from pages import grid_ids as gid
 from pages import grid_tasks, guard, i18n, ids
+from pages.home import fit_zoom
 from pages.shell import t
 from twin import grid_desk
 from twin.clock import SystemClock
@@ -36,20 +38,19 @@ dash.register_page(__name__, path=PATH, title=i18n.text("grid.title"), name="gri
 
 MAP_LAYERS = ("grids", "buildings", "sensors", "incidents")
 """Layers drawn on the grid map (those the role may see)."""
+TAP_THROUGH = ("grids", "buildings")
+"""Layers whose features let a tap through to the map (tooltip only, no popup)."""
 TABS = ("tasks", "report", "residents", "devices")
 CITY_ZOOM = 12
+MAP_PIXELS = (620, 660)
+"""The map's size on a 1280×800 tablet (a little less, so the grid fits with a margin)."""
 MAP_STRINGS = ("map.count", "map.people", "map.share", "map.suppressed", "map.per_km2")
 
 
 # --- layout ------------------------------------------------------------------------------------
 
 
-def _bounds(box: tuple[float, float, float, float] | None) -> list[list[float]] | None:
-    """Leaflet bounds ``[[south, west], [north, east]]`` of a lon/lat box."""
-    return None if box is None else [[box[1], box[0]], [box[3], box[2]]]
-
-
-def _map_layers(role: str):
+def _map_layers(role: str) -> tuple[Layer, ...]:
     """The registry layers drawn on the grid map."""
     return tuple(layer for layer in layers_for(role) if layer.id in MAP_LAYERS)
 
@@ -74,24 +75,36 @@ def _layer_meta(role: str) -> dict[str, object]:
     }
 
 
-def grid_map(role: str, bounds: list[list[float]] | None, lang: str) -> dl.Map:
+def fitted_view(box: tuple[float, float, float, float] | None) -> dict[str, object]:
+    """Centre ``[lat, lon]`` and zoom showing ``box`` in the map (the city centre without)."""
+    if box is None:
+        lon, lat = context.settings().city_center
+        return {"center": [lat, lon], "zoom": CITY_ZOOM}
+    centre = [(box[1] + box[3]) / 2, (box[0] + box[2]) / 2]
+    return {"center": centre, "zoom": fit_zoom(box, *MAP_PIXELS)}
+
+
+def map_layer(layer: Layer, lang: str, strings: dict[str, str]) -> dl.GeoJSON:
+    """One registry layer on the grid map; areas and buildings get no popup, so a tap on them
+    reaches the map (a bound popup stops the click) and picks the report location."""
+    component = leaflet.geojson(layer, gid.layer(layer.id), lang, strings)
+    if layer.id in TAP_THROUGH:
+        component.hideout = {**component.hideout, "popup": []}
+    return component
+
+
+def grid_map(role: str, box: tuple[float, float, float, float] | None, lang: str) -> dl.Map:
     """The map fitted to the worker's grids; tapping it picks a report location."""
-    lon, lat = context.settings().city_center
     strings = {key: i18n.text(key, lang) for key in MAP_STRINGS}
     return dl.Map(
         id=gid.MAP,
-        center=[lat, lon],
-        zoom=CITY_ZOOM,
-        bounds=bounds,
+        **fitted_view(box),
         minZoom=8,
         maxZoom=19,
         className="grid-map",
         attributionControl=False,
         children=[
-            *(
-                leaflet.geojson(layer, gid.layer(layer.id), lang, strings)
-                for layer in _map_layers(role)
-            ),
+            *(map_layer(layer, lang, strings) for layer in _map_layers(role)),
             dl.LayerGroup(id=gid.PICK_MARKER),
             dl.ScaleControl(position="bottomleft", imperial=False),
         ],
@@ -238,7 +251,7 @@ def layout(**_query: str) -> html.Div:
                 className="grid-map-column",
                 children=[
                     grid_picker(grids, viewer, lang),
-                    grid_map(viewer.role, _bounds(grid_desk.extent(mine)), lang),
+                    grid_map(viewer.role, grid_desk.extent(mine), lang),
                 ],
             ),
             side_panel(categories, lang),
@@ -293,11 +306,11 @@ dash.clientside_callback(
 
 
 @callback(
-    Output(gid.MAP, "bounds"),
+    Output(gid.MAP, "viewport"),
     Input(gid.GRID_PICK, "value"),
     prevent_initial_call=True,
 )
-def fit_grid(grid: object) -> list[list[float]]:
+def fit_grid(grid: object) -> dict[str, object]:
     """Fit the map to the chosen grid (or all the worker's grids)."""
     guard.require(PATH)
     try:
@@ -306,7 +319,7 @@ def fit_grid(grid: object) -> list[list[float]]:
         raise PreventUpdate from None
     if box is None:
         raise PreventUpdate
-    return _bounds(box)
+    return fitted_view(box)
 
 
 @callback(
