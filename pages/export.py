@@ -46,8 +46,6 @@ FORMAT_LABELS = {
 }
 DEFAULT_FORMAT = "gpkg"
 AREA_MODES = ("city", "unit", "polygon", "bbox")
-INDENT = "\u3000"
-"""One level of the area tree in the picker (an ideographic space)."""
 DRAW_OPTIONS = {
     "polygon": {"allowIntersection": False, "showArea": False},
     "rectangle": True,
@@ -74,29 +72,11 @@ def layer_options(viewer: Viewer, lang: str) -> list[dict[str, str]]:
     return [{"label": pick(s.title, lang), "value": s.id} for s in export_files.layers_for(viewer)]
 
 
-def area_options(items: list[export_files.AreaItem], lang: str) -> list[dict[str, str]]:
-    """Dropdown options of the area tree (indented by depth, with the official code)."""
-    depth: dict[int, int] = {}
-    options = []
-    for item in items:
-        level = depth.get(item.parent_id, -1) + 1 if item.parent_id is not None else 0
-        depth[item.id] = level
-        name = item.name_en if lang == "en" and item.name_en else item.name
-        options.append({"label": f"{INDENT * level}{name} ({item.code})", "value": item.code})
-    return options
-
-
 def mode_options(lang: str) -> list[dict[str, str]]:
     keys = ("export.area_city", "export.area_unit", "export.area_polygon", "export.area_bbox")
     return [
         {"label": i18n.text(k, lang), "value": m} for m, k in zip(AREA_MODES, keys, strict=True)
     ]
-
-
-def _extent(items: list[export_files.AreaItem]) -> tuple[float, float, float, float] | None:
-    if not items:
-        return None
-    return shapely.union_all([shape(a.geometry) for a in items]).bounds
 
 
 def _outlines(items: list[export_files.AreaItem]) -> dict:
@@ -146,7 +126,7 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
                 ),
                 dcc.Dropdown(
                     id=ids.AREA,
-                    options=area_options(items, lang),
+                    options=export_files.area_options(items, lang),
                     placeholder=i18n.text("export.area_pick", lang),
                     className="export-area-dropdown",
                 ),
@@ -209,7 +189,7 @@ def map_view(items: list[export_files.AreaItem]) -> dl.Map:
     """The map: district outlines, the chosen area, and the drawing tools."""
     lon, lat = context.settings().city_center
     zoom = 12
-    extent = _extent(items)
+    extent = export_files.union_extent(items)
     if extent is not None:
         lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
         zoom = fit_zoom(extent, *FIT_PIXELS)

@@ -14,6 +14,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import shapely
+from shapely.geometry import shape
+
 from geodata import access
 from geodata.engine import get_engine
 from geodata.exports import Filters, export_format, file_name, service
@@ -94,6 +97,29 @@ def tree_order(items: list[AreaItem]) -> list[AreaItem]:
 
     visit(None)
     return ordered
+
+
+INDENT = "\u3000"
+"""One level of the area tree in a picker (an ideographic space)."""
+
+
+def area_options(items: list[AreaItem], lang: str) -> list[dict[str, str]]:
+    """Dropdown options of the area tree (indented by depth, with the official code)."""
+    depth: dict[int, int] = {}
+    options = []
+    for item in items:
+        level = depth.get(item.parent_id, -1) + 1 if item.parent_id is not None else 0
+        depth[item.id] = level
+        name = item.name_en if lang == "en" and item.name_en else item.name
+        options.append({"label": f"{INDENT * level}{name} ({item.code})", "value": item.code})
+    return options
+
+
+def union_extent(items: list[AreaItem]) -> tuple[float, float, float, float] | None:
+    """The lon/lat extent of the areas (None when there are none)."""
+    if not items:
+        return None
+    return shapely.union_all([shape(a.geometry) for a in items]).bounds
 
 
 def count(url: str, layer_id: str, filters: Filters, viewer: Viewer) -> int:

@@ -262,8 +262,9 @@ STRINGS |= {
     "analyze.result": {"zh": "结果", "en": "Answer"},
     "analyze.count": {"zh": "共 {total} 条，显示 {count} 条", "en": "{total} found, {count} shown"},
     "analyze.people": {
-        "zh": "{people} 人，分布于 {total} 栋楼；{withheld} 栋人数少于 {min} 人未显示",
-        "en": "{people} people in {total} buildings; {withheld} buildings under {min} withheld",
+        "zh": "显示 {total} 栋楼共 {people} 人；另有 {withheld} 栋楼人数少于 {min} 人，不予显示",
+        "en": "{total} buildings with {people} people shown; {withheld} buildings with fewer "
+        "than {min} withheld",
     },
     "analyze.error": {"zh": "无法查询：{reason}", "en": "Cannot ask: {reason}"},
     "analyze.empty": {"zh": "尚未查询。", "en": "Nothing asked yet."},

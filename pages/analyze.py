@@ -1,0 +1,615 @@
+"""Analyst's page (``/analyze``): spatial questions without SQL, answered on map, table and CSV.
+
+A form (:mod:`pages.analyze_form`) builds the JSON question of
+:mod:`analytics.question_spec`: a subject layer with attribute and time filters, within an
+area / drawn polygon / bbox, within or beyond a distance of another layer's features (with
+their own filters), nearest N to a clicked point. Three presets fill it with the issue's
+examples. The callback asks the engine in-process (:func:`analytics.questions.ask`) for the
+callback's viewer — read-only, with a statement timeout; no SQL text leaves the browser.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from analytics.question_catalog import LAYERS
+from analytics.question_spec import QuestionError
+from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
+from api import context
+from pages import analyze_form as form
+from pages import analyze_ids as ids
+from pages import export_files, guard, i18n
+from pages import ids as shell_ids
+from pages.home import fit_zoom
+from pages.i18n import pick
+from pages.shell import t
+
+PATH = "/analyze"
+dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="analyze")
+
+PRESET_NAMES = ("elderly", "tall", "lanes")
+AREA_MODES = ("any", "area", "polygon", "bbox")
+TABLE_ROWS = form.TABLE_ROWS
+FIT_PIXELS = (1100, 760)
+DRAW_OPTIONS = {
+    "polygon": {"allowIntersection": False, "showArea": False},
+    "rectangle": True,
+    "polyline": False,
+    "circle": False,
+    "marker": False,
+    "circlemarker": False,
+}
+OUTLINE = {"color": "#5eead4", "weight": 1, "fill": False}
+RESULT_STYLE = {"color": form.RESULT_COLOR, "weight": 3, "fillOpacity": 0.35}
+POINT = {"variable": "onemapAnalyze.point"}
+"""Points as circle markers (assets/analyze.js): no marker images."""
+
+
+def _lang() -> str:
+    return i18n.language(context.settings().language)
+
+
+def _layer_options(specs, lang: str) -> list[dict[str, str]]:
+    return [{"label": pick(s.title, lang), "value": s.name} for s in specs]
+
+
+def field_options(layer: str | None, lang: str, kinds: tuple[str, ...] = ()) -> list[dict]:
+    """Dropdown options of the fields of ``layer`` (only of ``kinds`` when given)."""
+    spec = LAYERS.get(layer or "")
+    if spec is None:
+        return []
+    return [
+        {"label": f"{pick(f.label, lang)} ({name})", "value": name}
+        for name, f in spec.fields.items()
+        if not kinds or f.kind in kinds
+    ]
+
+
+def _filter_row(side: str, index: int, layer: str | None, lang: str) -> html.Div:
+    return html.Div(
+        className="analyze-filter-row",
+        children=[
+            dcc.Dropdown(
+                id=ids.row(ids.WHERE_FIELD, side, index),
+                options=field_options(layer, lang),
+                placeholder=i18n.text("analyze.field", lang),
+                className="analyze-field",
+            ),
+            dcc.Dropdown(
+                id=ids.row(ids.WHERE_OP, side, index),
+                options=list(form.ALL_OPERATORS),
+                value="=",
+                clearable=False,
+                className="analyze-op",
+            ),
+            dcc.Input(
+                id=ids.row(ids.WHERE_VALUE, side, index),
+                type="text",
+                placeholder=i18n.text("analyze.value", lang),
+                className="analyze-value",
+            ),
+        ],
+    )
+
+
+def _time_row(field_id: str, hours_id: str, until_id: str, layer: str | None, lang: str):
+    return html.Div(
+        className="analyze-time-row",
+        children=[
+            dcc.Dropdown(
+                id=field_id,
+                options=field_options(layer, lang, ("timestamp",)),
+                placeholder=i18n.text("analyze.time_field", lang),
+                className="analyze-field",
+            ),
+            dcc.Input(
+                id=hours_id,
+                type="number",
+                min=0,
+                placeholder=i18n.text("analyze.last_hours", lang),
+                className="analyze-hours",
+            ),
+            dcc.Input(
+                id=until_id,
+                type="text",
+                placeholder=i18n.text("analyze.until", lang),
+                className="analyze-until",
+            ),
+        ],
+    )
+
+
+def _section(key: str, *children) -> html.Section:
+    return html.Section(
+        className="analyze-section", children=[html.H3(t(key), className="analyze-h"), *children]
+    )
+
+
+def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
+    """The question form."""
+    subject = form.Form().subject
+    return html.Aside(
+        className="analyze-panel",
+        children=[
+            html.H2(t("analyze.title"), className="analyze-title"),
+            _section(
+                "analyze.presets",
+                *(
+                    html.Button(
+                        t(f"analyze.preset.{name}"),
+                        id=ids.preset(name),
+                        className="analyze-preset",
+                    )
+                    for name in PRESET_NAMES
+                ),
+            ),
+            _section(
+                "analyze.subject",
+                dcc.Dropdown(
+                    id=ids.SUBJECT,
+                    options=_layer_options(form.subject_layers(), lang),
+                    value=subject,
+                    clearable=False,
+                ),
+            ),
+            _section(
+                "analyze.where",
+                *(_filter_row("subject", i, subject, lang) for i in range(form.ROWS["subject"])),
+            ),
+            _section(
+                "analyze.time",
+                _time_row(ids.TIME_FIELD, ids.TIME_HOURS, ids.TIME_UNTIL, subject, lang),
+            ),
+            _section(
+                "analyze.area",
+                dcc.RadioItems(
+                    id=ids.AREA_MODE,
+                    options=[
+                        {"label": i18n.text(k, lang), "value": m}
+                        for m, k in zip(
+                            AREA_MODES,
+                            (
+                                "analyze.area_any",
+                                "export.area_unit",
+                                "export.area_polygon",
+                                "export.area_bbox",
+                            ),
+                            strict=True,
+                        )
+                    ],
+                    value="any",
+                    inline=True,
+                    className="analyze-radio",
+                ),
+                dcc.Dropdown(
+                    id=ids.AREA,
+                    options=export_files.area_options(areas, lang),
+                    placeholder=i18n.text("export.area_pick", lang),
+                ),
+                dcc.Input(
+                    id=ids.BBOX,
+                    type="text",
+                    placeholder="minx,miny,maxx,maxy",
+                    className="analyze-bbox",
+                ),
+            ),
+            _section(
+                "analyze.near",
+                dcc.Checklist(
+                    id=ids.NEAR_ON,
+                    options=[{"label": i18n.text("analyze.near_on", lang), "value": "on"}],
+                    value=[],
+                    inline=True,
+                    className="analyze-radio",
+                ),
+                html.Div(
+                    className="analyze-near-row",
+                    children=[
+                        dcc.RadioItems(
+                            id=ids.NEAR_MODE,
+                            options=[
+                                {
+                                    "label": i18n.text("analyze.near_within", lang),
+                                    "value": "within",
+                                },
+                                {
+                                    "label": i18n.text("analyze.near_beyond", lang),
+                                    "value": "beyond",
+                                },
+                            ],
+                            value="within",
+                            inline=True,
+                            className="analyze-radio",
+                        ),
+                        dcc.Input(
+                            id=ids.NEAR_DISTANCE,
+                            type="number",
+                            min=0,
+                            placeholder=i18n.text("analyze.distance", lang),
+                            className="analyze-distance",
+                        ),
+                    ],
+                ),
+                dcc.Dropdown(
+                    id=ids.NEAR_LAYER,
+                    options=_layer_options(form.reference_layers(), lang),
+                    placeholder=i18n.text("analyze.near_layer", lang),
+                ),
+                *(_filter_row("near", i, None, lang) for i in range(form.ROWS["near"])),
+                _time_row(
+                    ids.NEAR_TIME_FIELD, ids.NEAR_TIME_HOURS, ids.NEAR_TIME_UNTIL, None, lang
+                ),
+            ),
+            _section(
+                "analyze.nearest",
+                html.Div(t("analyze.nearest_hint"), className="analyze-hint"),
+                html.Div(
+                    className="analyze-near-row",
+                    children=[
+                        dcc.Input(
+                            id=ids.NEAREST_POINT,
+                            type="text",
+                            placeholder="lon,lat",
+                            className="analyze-bbox",
+                        ),
+                        dcc.Input(
+                            id=ids.NEAREST_N,
+                            type="number",
+                            min=1,
+                            placeholder="N",
+                            className="analyze-distance",
+                        ),
+                    ],
+                ),
+            ),
+            html.Div(
+                className="analyze-actions",
+                children=[
+                    html.Button(t("analyze.run"), id=ids.RUN, className="analyze-run"),
+                    html.Button(t("analyze.csv"), id=ids.CSV, className="analyze-csv"),
+                ],
+            ),
+            html.Div(id=ids.STATUS, className="analyze-status", role="status"),
+            dcc.Download(id=ids.DOWNLOAD),
+        ],
+    )
+
+
+def map_view(areas: list[export_files.AreaItem]) -> dl.Map:
+    """The map: district outlines, the answer, the drawing tools."""
+    lon, lat = context.settings().city_center
+    zoom = 12
+    extent = export_files.union_extent(areas)
+    if extent is not None:
+        lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
+        zoom = fit_zoom(extent, *FIT_PIXELS)
+    outlines = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": a.geometry, "properties": {}}
+            for a in areas
+            if a.level == "district"
+        ],
+    }
+    return dl.Map(
+        id=ids.MAP,
+        center=[lat, lon],
+        zoom=zoom,
+        attributionControl=False,
+        className="analyze-map",
+        children=[
+            dl.GeoJSON(data=outlines, style=OUTLINE, interactive=False),
+            dl.GeoJSON(id=ids.RESULT, data=None, style=RESULT_STYLE, pointToLayer=POINT),
+            dl.FeatureGroup([dl.EditControl(id=ids.DRAW, draw=DRAW_OPTIONS)]),
+            dl.ScaleControl(position="bottomleft", imperial=False),
+        ],
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    """The page: form left, map right, the answer's table below the map."""
+    lang = _lang()
+    if not guard.allowed(PATH):
+        return guard.forbidden(lang)
+    areas = export_files.areas(context.store_url(), context.page_viewer())
+    return html.Div(
+        className="analyze-page",
+        children=[
+            dcc.Store(id=ids.SPEC, data=None),
+            panel(areas, lang),
+            html.Div(
+                className="analyze-main",
+                children=[
+                    map_view(areas),
+                    html.Div(
+                        className="analyze-answer",
+                        children=[
+                            html.Div(
+                                id=ids.SUMMARY,
+                                className="analyze-summary",
+                                children=t("analyze.empty"),
+                            ),
+                            html.Div(id=ids.TABLE, className="analyze-table"),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+# --- answers as page content ----------------------------------------------------------------
+
+
+def summary_text(answer: AnalysisAnswer, lang: str) -> str:
+    """One line: how many found and shown (people and withheld groups for counts)."""
+    meta = answer.meta
+    if meta.get("by") == "building":
+        return i18n.text("analyze.people", lang).format(
+            people=meta["people"],
+            total=meta["total"],
+            withheld=meta["withheld_groups"],
+            min=meta["min_count"],
+        )
+    return i18n.text("analyze.count", lang).format(total=meta["total"], count=meta["count"])
+
+
+def table(answer: AnalysisAnswer, lang: str) -> html.Table:
+    """The answer's table (first :data:`TABLE_ROWS` rows), headers in ``lang``."""
+    head = html.Tr([html.Th(pick(label, lang)) for _, label in answer.columns])
+    body = [
+        html.Tr([html.Td("" if v is None else str(v)) for v in row], **{"data-row": str(i)})
+        for i, row in enumerate(answer.rows[:TABLE_ROWS])
+    ]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="analyze-result-table")
+
+
+def viewport(answer: AnalysisAnswer) -> object:
+    """A map viewport fitting the answer's features (no change when there are none)."""
+    points = [(x, y) for x, y in answer.points if x is not None and y is not None]
+    if not points:
+        return dash.no_update
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    pad = 0.002
+    return {
+        "bounds": [[min(ys) - pad, min(xs) - pad], [max(ys) + pad, max(xs) + pad]],
+        "transition": "fitBounds",
+    }
+
+
+def _error_text(exc: Exception, lang: str) -> str:
+    if isinstance(exc, QuestionError):
+        reason = f"{pick(exc.as_dict()['title'], lang)} — {exc}"
+    else:
+        reason = str(exc)
+    return i18n.text("analyze.error", lang).format(reason=reason)
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+_SUBJECT_ROWS = {"side": "subject", "row": ALL}
+_NEAR_ROWS = {"side": "near", "row": ALL}
+
+
+def _rows(kind: str, side: dict) -> dict:
+    return {"type": kind, **side}
+
+
+@callback(
+    Output(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "options"),
+    Output(ids.TIME_FIELD, "options"),
+    Input(ids.SUBJECT, "value"),
+    Input(shell_ids.LANG_SWITCH, "value"),
+    State(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "id"),
+)
+def subject_fields(layer: str, lang: str, row_ids: list):
+    """The subject's fields in the filter rows and its time fields."""
+    guard.require(PATH)
+    lang = i18n.language(lang)
+    options = field_options(layer, lang)
+    return [options for _ in row_ids], field_options(layer, lang, ("timestamp",))
+
+
+@callback(
+    Output(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "options"),
+    Output(ids.NEAR_TIME_FIELD, "options"),
+    Input(ids.NEAR_LAYER, "value"),
+    Input(shell_ids.LANG_SWITCH, "value"),
+    State(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "id"),
+)
+def near_fields(layer: str | None, lang: str, row_ids: list):
+    """The reference layer's fields in its filter row and its time fields."""
+    guard.require(PATH)
+    lang = i18n.language(lang)
+    options = field_options(layer, lang)
+    return [options for _ in row_ids], field_options(layer, lang, ("timestamp",))
+
+
+def _row_values(rows: list[form.Filter], count: int) -> tuple[list, list, list]:
+    padded = rows[:count] + [form.Filter() for _ in range(count - len(rows[:count]))]
+    return (
+        [r.field for r in padded],
+        [r.op or "=" for r in padded],
+        [r.value or "" for r in padded],
+    )
+
+
+@callback(
+    Output(ids.SUBJECT, "value"),
+    Output(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "value"),
+    Output(_rows(ids.WHERE_OP, _SUBJECT_ROWS), "value"),
+    Output(_rows(ids.WHERE_VALUE, _SUBJECT_ROWS), "value"),
+    Output(ids.TIME_FIELD, "value"),
+    Output(ids.TIME_HOURS, "value"),
+    Output(ids.AREA_MODE, "value"),
+    Output(ids.NEAR_ON, "value"),
+    Output(ids.NEAR_LAYER, "value"),
+    Output(ids.NEAR_MODE, "value"),
+    Output(ids.NEAR_DISTANCE, "value"),
+    Output(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "value"),
+    Output(_rows(ids.WHERE_OP, _NEAR_ROWS), "value"),
+    Output(_rows(ids.WHERE_VALUE, _NEAR_ROWS), "value"),
+    Output(ids.NEAR_TIME_FIELD, "value"),
+    Output(ids.NEAR_TIME_HOURS, "value"),
+    Output(ids.NEAREST_N, "value"),
+    Output(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "options", allow_duplicate=True),
+    Output(ids.TIME_FIELD, "options", allow_duplicate=True),
+    Output(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "options", allow_duplicate=True),
+    Output(ids.NEAR_TIME_FIELD, "options", allow_duplicate=True),
+    Input({"type": ids.PRESET, "name": ALL}, "n_clicks"),
+    State(shell_ids.LANG_SWITCH, "value"),
+    prevent_initial_call=True,
+)
+def apply_preset(_clicks, lang):
+    """Fill the form with a preset question (the end of time windows is left as is); the
+    field lists come along, so the dropdowns keep the values they are given."""
+    guard.require(PATH)
+    lang = i18n.language(lang)
+    name = (ctx.triggered_id or {}).get("name")
+    if name not in form.PRESETS or not any(_clicks):
+        raise PreventUpdate
+    preset = form.PRESETS[name]
+    subject_options = field_options(preset.subject, lang)
+    near_options = field_options(preset.near_layer, lang)
+    return (
+        preset.subject,
+        *_row_values(preset.where, form.ROWS["subject"]),
+        preset.time.field,
+        preset.time.hours,
+        preset.area_mode,
+        ["on"] if preset.near_on else [],
+        preset.near_layer,
+        preset.near_mode,
+        preset.near_distance,
+        *_row_values(preset.near_where, form.ROWS["near"]),
+        preset.near_time.field,
+        preset.near_time.hours,
+        preset.nearest_n,
+        [subject_options for _ in range(form.ROWS["subject"])],
+        field_options(preset.subject, lang, ("timestamp",)),
+        [near_options for _ in range(form.ROWS["near"])],
+        field_options(preset.near_layer, lang, ("timestamp",)),
+    )
+
+
+@callback(
+    Output(ids.NEAREST_POINT, "value"),
+    Input(ids.MAP, "clickData"),
+    prevent_initial_call=True,
+)
+def nearest_point(click):
+    """A map click sets the point of the nearest-N search."""
+    guard.require(PATH)
+    latlng = (click or {}).get("latlng")
+    if not latlng:
+        raise PreventUpdate
+    lat, lon = (latlng["lat"], latlng["lng"]) if isinstance(latlng, dict) else latlng
+    return f"{lon:.6f},{lat:.6f}"
+
+
+FORM_STATES = (
+    State(ids.SUBJECT, "value"),
+    State(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "value"),
+    State(_rows(ids.WHERE_OP, _SUBJECT_ROWS), "value"),
+    State(_rows(ids.WHERE_VALUE, _SUBJECT_ROWS), "value"),
+    State(ids.TIME_FIELD, "value"),
+    State(ids.TIME_HOURS, "value"),
+    State(ids.TIME_UNTIL, "value"),
+    State(ids.AREA_MODE, "value"),
+    State(ids.AREA, "value"),
+    State(ids.BBOX, "value"),
+    State(ids.DRAW, "geojson"),
+    State(ids.NEAR_ON, "value"),
+    State(ids.NEAR_LAYER, "value"),
+    State(ids.NEAR_MODE, "value"),
+    State(ids.NEAR_DISTANCE, "value"),
+    State(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "value"),
+    State(_rows(ids.WHERE_OP, _NEAR_ROWS), "value"),
+    State(_rows(ids.WHERE_VALUE, _NEAR_ROWS), "value"),
+    State(ids.NEAR_TIME_FIELD, "value"),
+    State(ids.NEAR_TIME_HOURS, "value"),
+    State(ids.NEAR_TIME_UNTIL, "value"),
+    State(ids.NEAREST_N, "value"),
+    State(ids.NEAREST_POINT, "value"),
+)
+
+
+def form_of(*values) -> form.Form:
+    """The :class:`~pages.analyze_form.Form` of the values of :data:`FORM_STATES`."""
+    (subject, s_fields, s_ops, s_values, t_field, t_hours, t_until, area_mode, area, bbox,
+     drawn, near_on, n_layer, n_mode, n_distance, n_fields, n_ops, n_values, nt_field,
+     nt_hours, nt_until, nearest_n, nearest_point) = values  # fmt: skip
+
+    def filters(fields, ops, texts) -> list[form.Filter]:
+        return [form.Filter(f, o, v) for f, o, v in zip(fields, ops, texts, strict=True)]
+
+    return form.Form(
+        subject=subject,
+        where=filters(s_fields, s_ops, s_values),
+        time=form.TimeWindow(t_field, t_hours, t_until),
+        area_mode=area_mode or "any",
+        area=area,
+        bbox=bbox,
+        drawn=drawn,
+        near_on=bool(near_on),
+        near_layer=n_layer,
+        near_mode=n_mode or "within",
+        near_distance=n_distance,
+        near_where=filters(n_fields, n_ops, n_values),
+        near_time=form.TimeWindow(nt_field, nt_hours, nt_until),
+        nearest_n=nearest_n,
+        nearest_point=nearest_point,
+    )
+
+
+@callback(
+    Output(ids.RESULT, "data"),
+    Output(ids.TABLE, "children"),
+    Output(ids.SUMMARY, "children"),
+    Output(ids.SPEC, "data"),
+    Output(ids.STATUS, "children"),
+    Output(ids.MAP, "viewport"),
+    Input(ids.RUN, "n_clicks"),
+    *FORM_STATES,
+    State(shell_ids.LANG_SWITCH, "value"),
+    prevent_initial_call=True,
+)
+def run(_clicks, *values):
+    """Ask the question of the form for the caller; the answer on map, table and summary."""
+    guard.require(PATH)
+    lang = i18n.language(values[-1])
+    try:
+        spec = form.build_spec(form_of(*values[:-1]))
+        answer = ask(context.store_url(), spec, context.viewer(), context.settings())
+    except (form.FormError, QuestionError, QuestionTimeout) as exc:
+        message = _error_text(exc, lang)
+        return None, None, message, None, message, dash.no_update
+    data = {"type": "FeatureCollection", "features": answer.features}
+    text = summary_text(answer, lang)
+    summary = html.Span(
+        text,
+        **{"data-total": str(answer.meta["total"]), "data-count": str(len(answer.rows))},
+    )
+    return data, table(answer, lang), summary, spec, form.spec_text(spec), viewport(answer)
+
+
+@callback(
+    Output(ids.DOWNLOAD, "data"),
+    Input(ids.CSV, "n_clicks"),
+    State(ids.SPEC, "data"),
+    prevent_initial_call=True,
+)
+def download_csv(_clicks, spec):
+    """The last answer's table as CSV (UTF-8 with BOM), asked again for the caller."""
+    guard.require(PATH)
+    if not spec:
+        raise PreventUpdate
+    try:
+        answer = ask(context.store_url(), spec, context.viewer(), context.settings())
+    except (QuestionError, QuestionTimeout):
+        raise PreventUpdate from None
+    name = f"onemap-{answer.meta['layer']}-analysis.csv"
+    return dcc.send_string("\ufeff" + answer.to_csv(), name)

@@ -1,0 +1,46 @@
+"""Component ids of the analyst's page (``/analyze``), in one place for page and tests."""
+
+from __future__ import annotations
+
+MAP = "analyze-map"
+PRESET = "analyze-preset"
+"""Type of the preset buttons: ``{"type": PRESET, "name": <preset>}``."""
+SUBJECT = "analyze-subject"
+WHERE_FIELD = "analyze-where-field"
+WHERE_OP = "analyze-where-op"
+WHERE_VALUE = "analyze-where-value"
+"""Types of the filter rows: ``{"type": …, "side": "subject"|"near", "row": i}``."""
+TIME_FIELD = "analyze-time-field"
+TIME_HOURS = "analyze-time-hours"
+TIME_UNTIL = "analyze-time-until"
+AREA_MODE = "analyze-area-mode"
+AREA = "analyze-area"
+BBOX = "analyze-bbox"
+DRAW = "analyze-draw"
+NEAR_ON = "analyze-near-on"
+NEAR_LAYER = "analyze-near-layer"
+NEAR_MODE = "analyze-near-mode"
+NEAR_DISTANCE = "analyze-near-distance"
+NEAR_TIME_FIELD = "analyze-near-time-field"
+NEAR_TIME_HOURS = "analyze-near-time-hours"
+NEAR_TIME_UNTIL = "analyze-near-time-until"
+NEAREST_N = "analyze-nearest-n"
+NEAREST_POINT = "analyze-nearest-point"
+RUN = "analyze-run"
+CSV = "analyze-csv"
+DOWNLOAD = "analyze-download"
+SPEC = "analyze-spec"
+SUMMARY = "analyze-summary"
+TABLE = "analyze-table"
+RESULT = "analyze-result"
+STATUS = "analyze-status"
+
+
+def row(kind: str, side: str, index: int) -> dict[str, object]:
+    """The id of part ``kind`` (field/op/value) of filter row ``index`` on ``side``."""
+    return {"type": kind, "side": side, "row": index}
+
+
+def preset(name: str) -> dict[str, str]:
+    """The id of preset button ``name``."""
+    return {"type": PRESET, "name": name}

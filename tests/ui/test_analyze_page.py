@@ -1,0 +1,190 @@
+"""The analyst's page in headless Chromium: the three preset questions answered on map, table
+and CSV, equal to independent brute-force SQL; the form edited by hand; roles refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import text
+
+from geodata.engine import get_engine
+from geodata.features import WEDGE_SQL
+from layers.residents import MIN_COUNT
+from pages import analyze_ids as ids
+from pages.analyze_form import RESULT_COLOR, TABLE_ROWS
+from tests.ui.conftest import DEFAULT_VIEWPORT
+
+RESULT_PATHS = f"path[stroke='{RESULT_COLOR}']"
+
+
+def _rows(url: str, sql: str, **params) -> list:
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def _tall(url: str, floors: int, distance: float) -> set[int]:
+    """Buildings over ``floors`` farther than ``distance`` m from every hydrant (geodesic)."""
+    sql = """SELECT b.id FROM building b WHERE b.floors > :f AND coalesce((
+        SELECT min(ST_Distance(b.geom::geography, h.geom::geography))
+        FROM facility h WHERE h.kind = 'hydrant'), 1e9) > :d"""
+    return {r[0] for r in _rows(url, sql, f=floors, d=distance)}
+
+
+def _lanes(url: str) -> set[int]:
+    """Fire lanes no camera's field-of-view wedge touches."""
+    sql = f"""SELECT l.id FROM facility l WHERE l.kind = 'fire_lane' AND NOT EXISTS (
+        SELECT 1 FROM (SELECT {WEDGE_SQL} AS w FROM device t WHERE t.kind = 'camera') c
+        WHERE ST_Intersects(l.geom, c.w))"""
+    return {r[0] for r in _rows(url, sql)}
+
+
+def _elderly(url: str, until: str, hours: float) -> dict[int, int]:
+    """Elderly people living alone per building within 300 m of a gas alarm in the window."""
+    sql = """SELECT h.building_id, count(*) FROM resident r JOIN house h ON h.id = r.house_id
+        WHERE r.status = 'active' AND 'elderly_alone' = ANY(r.care_tags) AND EXISTS (
+            SELECT 1 FROM event e WHERE e.category = 'alarm.gas'
+            AND e.reported_at >= CAST(:until AS timestamptz) - make_interval(hours => :h)
+            AND e.reported_at < CAST(:until AS timestamptz)
+            AND ST_Distance(r.geom::geography, e.geom::geography) <= 300)
+        GROUP BY 1"""
+    return dict(_rows(url, sql, until=until, h=hours))
+
+
+@pytest.fixture
+def analyst(browser, sign_in, app_server) -> Page:
+    """The page as the analyst; afterwards no script error and no request to another origin."""
+    page = sign_in(browser, "analyst", DEFAULT_VIEWPORT)
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(app_server + "analyze", wait_until="networkidle")
+    expect(page.locator(f"#{ids.RUN}")).to_be_visible()
+    yield page
+    assert not page.errors, page.errors
+    assert [r for r in page.requests if not r.startswith(app_server)] == []
+    page.context.close()
+
+
+def _preset(page: Page, name: str) -> None:
+    page.locator(f'button[id*=\'"name":"{name}"\']').click()
+
+
+def _ask(page: Page) -> int:
+    """Ask, wait for a new answer, return its total."""
+    summary = page.locator(f"#{ids.SUMMARY}")
+    before = summary.inner_text()
+    page.locator(f"#{ids.RUN}").click()
+    expect(summary).not_to_have_text(before)
+    cell = summary.locator("[data-total]")
+    expect(cell).to_be_visible()
+    return int(cell.get_attribute("data-total"))
+
+
+def _table(page: Page) -> list[list[str]]:
+    rows = page.locator(f"#{ids.TABLE} tbody tr")
+    return [r.locator("td").all_inner_texts() for r in rows.all()]
+
+
+def _fill(page: Page, element_id: str, value: str) -> None:
+    page.locator(f"[id='{element_id}']").fill(value)
+
+
+def _row_input(kind: str, side: str, index: int) -> str:
+    return f'[id=\'{{"row":{index},"side":"{side}","type":"{kind}"}}\']'
+
+
+def test_tall_buildings_far_from_hydrants(analyst: Page, demo_url, tmp_path, artifacts):
+    _preset(analyst, "tall")
+    expect(analyst.locator(f"#{ids.NEAR_DISTANCE}")).to_have_value("150")
+    expected = _tall(demo_url, 18, 150)
+    assert _ask(analyst) == len(expected)
+    assert {int(r[0]) for r in _table(analyst)} == expected
+    # the same question edited by hand: over 6 floors, beyond 60 m (a non-empty answer)
+    analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0)).fill("6")
+    _fill(analyst, ids.NEAR_DISTANCE, "60")
+    expected = _tall(demo_url, 6, 60)
+    assert 0 < len(expected) <= TABLE_ROWS
+    assert _ask(analyst) == len(expected)
+    assert {int(r[0]) for r in _table(analyst)} == expected
+    expect(analyst.locator(f"#{ids.MAP} {RESULT_PATHS}")).to_have_count(len(expected))
+    analyst.screenshot(path=str(artifacts / "analyze-tall-buildings.png"))
+    with analyst.expect_download() as info:
+        analyst.locator(f"#{ids.CSV}").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    table = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert {int(r["id"]) for r in table} == expected
+    assert all(int(r["floors"]) > 6 for r in table)
+
+
+def test_fire_lanes_no_camera_covers(analyst: Page, demo_url, artifacts):
+    expected = _lanes(demo_url)
+    lanes = _rows(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")[0][0]
+    assert 0 < len(expected) < lanes
+    _preset(analyst, "lanes")
+    assert _ask(analyst) == len(expected)
+    assert {int(r[0]) for r in _table(analyst)} == expected
+    expect(analyst.locator(f"#{ids.MAP} {RESULT_PATHS}")).to_have_count(len(expected))
+    analyst.screenshot(path=str(artifacts / "analyze-fire-lanes.png"))
+
+
+@pytest.mark.parametrize("hours", [24, 24 * 30])
+def test_elderly_alone_near_gas_alarms_as_counts(analyst: Page, demo_url, artifacts, hours):
+    """The preset's 24 h window ending just after the city's last gas alarm (the demo city's
+    clock is in the past), and a month: shown groups and the number withheld equal SQL."""
+    last = _rows(demo_url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")
+    until = (last[0][0] + timedelta(seconds=1)).isoformat()
+    expected = _elderly(demo_url, until, hours)
+    assert expected, "the window holds residents near the last gas alarm"
+    shown = {b: n for b, n in expected.items() if n >= MIN_COUNT}
+    _preset(analyst, "elderly")
+    expect(analyst.locator(f"#{ids.NEAR_TIME_HOURS}")).to_have_value("24")
+    _fill(analyst, ids.NEAR_TIME_HOURS, str(hours))
+    _fill(analyst, ids.NEAR_TIME_UNTIL, until)
+    assert _ask(analyst) == len(shown)
+    assert {int(r[0]): int(r[2]) for r in _table(analyst)} == shown
+    summary = analyst.locator(f"#{ids.SUMMARY}").inner_text()
+    buildings, people, withheld, least = (int(n) for n in re.findall(r"\d+", summary))
+    assert (buildings, people) == (len(shown), sum(shown.values()))
+    assert (withheld, least) == (len(expected) - len(shown), MIN_COUNT)
+    analyst.screenshot(path=str(artifacts / f"analyze-elderly-{hours}h.png"))
+
+
+def test_bad_entries_are_explained_not_asked(analyst: Page):
+    _preset(analyst, "tall")
+    analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0)).fill("many")
+    analyst.locator(f"#{ids.RUN}").click()
+    expect(analyst.locator(f"#{ids.SUMMARY}")).to_contain_text("'many' is not a number")
+    _fill(analyst, ids.NEAR_DISTANCE, "999999")
+    analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0)).fill("18")
+    analyst.locator(f"#{ids.RUN}").click()
+    expect(analyst.locator(f"#{ids.SUMMARY}")).to_contain_text("超出限制")
+    assert analyst.locator(f"#{ids.TABLE} tr").count() == 0
+
+
+def test_leader_may_ask(browser, sign_in, app_server):
+    page = sign_in(browser, "leader", DEFAULT_VIEWPORT)
+    page.goto(app_server + "analyze", wait_until="networkidle")
+    expect(page.locator(f"#{ids.RUN}")).to_be_visible()
+    page.context.close()
+
+
+def test_grid_worker_is_refused(browser, sign_in, app_server, artifacts):
+    page = sign_in(browser, "grid", {"width": 1280, "height": 800})
+    response = page.goto(app_server + "analyze", wait_until="networkidle")
+    assert response.status == 403
+    expect(page.locator("body")).to_contain_text("您的角色无权访问此页面")
+    page.goto(app_server, wait_until="networkidle")
+    page.evaluate(
+        "window.history.pushState({}, '', '/analyze');"
+        "window.dispatchEvent(new PopStateEvent('popstate'))"
+    )
+    expect(page.locator(".page-forbidden")).to_contain_text("您的角色无权访问此页面")
+    assert page.locator(f"#{ids.RUN}").count() == 0
+    page.screenshot(path=str(artifacts / "analyze-grid-refused.png"))
+    page.context.close()
