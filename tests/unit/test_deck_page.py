@@ -10,7 +10,8 @@ from geodata.settings import PROJECT_ROOT
 
 @pytest.fixture(scope="module")
 def twin():
-    dash.Dash(__name__, use_pages=True, pages_folder=str(PROJECT_ROOT / "pages"))
+    # named as app.py names the app, so the page modules register under the same names
+    dash.Dash("app", use_pages=True, pages_folder=str(PROJECT_ROOT / "pages"))
     from pages import twin
 
     return twin

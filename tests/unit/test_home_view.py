@@ -17,7 +17,7 @@ LARGE = (117.200, 31.800, 117.370, 31.930)
 
 @pytest.fixture(scope="module")
 def home():
-    dash.Dash(__name__, use_pages=True, pages_folder=str(PROJECT_ROOT / "pages"))
+    dash.Dash("app", use_pages=True, pages_folder=str(PROJECT_ROOT / "pages"))  # as app.py
     from pages import home
 
     return home
