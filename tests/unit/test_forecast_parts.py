@@ -1,0 +1,83 @@
+"""The pure parts of the stored forecast: intervals, model choice, daily grids, version, tasks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics import forecast as fc
+from analytics import forecast_store as fs
+from analytics.forecast_exec import IN_PROCESS, executor_name, map_tasks
+from analytics.forecast_layer import interval_label
+from geodata.settings import Settings
+from tests.unit.test_forecast_features import synthetic_events
+
+
+def test_poisson_interval_is_the_central_80_percent():
+    low, high = fs.poisson_interval(np.array([0.0, 0.5, 10.0]))
+    assert low.tolist() == [0, 0, 6] and high.tolist() == [0, 1, 14]
+
+
+def test_few_training_rows_fall_back_to_the_glm():
+    def grid(periods: int, cells: int) -> fc.Grid:
+        ids = np.array([f"c{i}" for i in range(cells)], dtype=object)
+        edges = pd.date_range("2025-01-01", periods=periods + 1, freq="7D", tz="UTC")
+        counts = np.zeros((periods, cells), dtype=np.int64)
+        return fc.Grid(ids, edges, counts, 8, pd.DataFrame())
+
+    assert fs.config_for(grid(12, 34)) == fs.SMALL_DATA_CONFIG  # 8 × 34 rows
+    assert fs.config_for(grid(52, 418)) == fs.CONFIG  # 48 × 418 rows
+    assert fs.config_for(grid(12, 34), fs.SMALL_DATA_CONFIG) == fs.SMALL_DATA_CONFIG
+
+
+def test_daily_counts_make_the_grid_the_events_make():
+    events = synthetic_events(weeks=20)
+    grid = fc.build_grid(events, 8, 7)
+    ev = grid.events
+    daily = (
+        pd.DataFrame({"cell": ev["cell"], "day": ev["time"].dt.floor("D")})
+        .groupby(["cell", "day"])
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    again = fc.grid_from_daily(daily, grid.cells, grid.edges, 8)
+    np.testing.assert_array_equal(again.counts, grid.counts)
+    assert again.counts.sum() == len(ev) > 0
+
+
+def test_predict_next_without_any_incident_is_zero():
+    ids = np.array(["a", "b"], dtype=object)
+    edges = pd.date_range("2025-01-01", periods=11, freq="7D", tz="UTC")
+    empty = fc.Grid(ids, edges, np.zeros((10, 2), dtype=np.int64), 8, pd.DataFrame())
+    assert fc.predict_next(empty).tolist() == [0.0, 0.0]
+
+
+def test_the_model_version_follows_the_configuration():
+    version = fs.model_version()
+    assert version == fs.model_version() and version.startswith("hgb-") and len(version) == 16
+    assert fs.model_version(fc.ModelConfig(max_iter=50)) != version
+
+
+def split(item: int, by: int) -> tuple[int, int]:
+    """A task: quotient and remainder of the item by the shared divisor."""
+    return divmod(item, by)
+
+
+def test_tasks_run_in_process_in_order_without_a_scheduler():
+    assert map_tasks(split, [7, 9, 11], None, by=4) == [(1, 3), (2, 1), (2, 3)]
+    assert (
+        executor_name(None) == IN_PROCESS and executor_name("tcp://h:8786") == "dask tcp://h:8786"
+    )
+
+
+def test_the_scheduler_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("ONEMAP_DASK_SCHEDULER", raising=False)
+    assert Settings().dask_scheduler is None
+    monkeypatch.setenv("ONEMAP_DASK_SCHEDULER", "tcp://10.0.0.5:8786")
+    assert Settings().dask_scheduler == "tcp://10.0.0.5:8786"
+
+
+def test_the_tooltip_label_has_the_interval_in_both_languages():
+    label = interval_label(3, 9, 30)
+    assert label == {"zh": "未来30天 · 80% 区间 3–9 起", "en": "next 30 days · 80% interval 3–9"}
