@@ -82,14 +82,15 @@ def _point_in(url: str, area_id: int) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def incidents(url, grids) -> Iterator[dict[str, int]]:
-    """Incidents of our own: three in my grid (reported), one in the other grid; deleted
+    """Incidents of our own: four in my grid (reported), one in the other grid; deleted
     afterwards, so tests counting the city's incidents see it as built."""
     made: dict[str, int] = {}
     now = datetime.now(UTC)
     with get_engine(url).begin() as conn:
         ensure_taxonomy(conn)  # idempotent: the app seeds it at start
         with Session(bind=conn) as session:
-            for key, grid in (("a", "mine"), ("b", "mine"), ("c", "mine"), ("x", "other")):
+            for key in ("a", "b", "c", "d", "x"):
+                grid = "other" if key == "x" else "mine"
                 lon, lat = _point_in(url, grids[grid][0])
                 made[key] = workflow.create_incident(
                     session, category="environment.litter", lon=lon, lat=lat, now=now,
@@ -432,3 +433,39 @@ def test_analyst_callbacks_answer_nothing_and_admin_must_choose(app, url):
     assert out["grid-task-list"]["children"][0]["props"]["children"] == (
         "No open incidents in the grid."
     )
+
+
+def test_admin_who_chose_a_grid_sees_and_handles_its_tasks(app, url, grids, incidents):
+    admin = Dash(signed_in(app.server.test_client(), api_token(url, "admin")))
+    mine = grids["mine"][0]
+    values = {"grid-refresh": 0, "grid-choose": mine, "lang-switch": "en", "grid-selected": None}
+    out = admin.call("grid-task-list", "grid-refresh", values, "grid-refresh.data")
+    with get_engine(url).connect() as conn:
+        expected = conn.execute(
+            text("SELECT id FROM event WHERE area_id = :g AND status = ANY(:s) "
+                 "ORDER BY severity DESC, due_at NULLS LAST, id"),
+            {"g": mine, "s": list(workflow.OPEN_STATUSES)},
+        ).scalars().all()  # fmt: skip
+    assert _events_in_cards(out["grid-task-list"]["children"]) == expected[:200]
+    assert incidents["c"] in expected
+    body = {
+        "grid-act": [({"type": "grid-act", "action": "accept"}, 1)],
+        "grid-selected": incidents["c"], "grid-note": "admin", "grid-photo": None,
+        "grid-choose": None, "lang-switch": "en", "grid-refresh": 0,
+    }  # fmt: skip
+    out = admin.call("grid-message", "grid-act", body, _pressed("accept"))
+    assert "not in your grids" in _texts(out["grid-message"]["children"])  # no grid chosen
+    assert _status(url, incidents["c"]) == "reported"
+    out = admin.call("grid-message", "grid-act", body | {"grid-choose": mine}, _pressed("accept"))
+    assert "now Accepted" in _texts(out["grid-message"]["children"])
+    assert _status(url, incidents["c"]) == "accepted"
+
+
+def test_an_oversized_photo_is_refused(worker, url, incidents, data_dir):
+    big = PNG + b"\0" * (5 * 1024 * 1024)
+    photo = "data:image/png;base64," + base64.b64encode(big).decode()
+    before = _logs(url, incidents["d"])
+    out = _act(Dash(worker), incidents["d"], "escalate", "", photo)
+    assert "at most 5242880" in _texts(out["grid-message"]["children"])
+    assert _status(url, incidents["d"]) == "reported" and _logs(url, incidents["d"]) == before
+    assert not (data_dir / PHOTO_DIR / str(incidents["d"])).exists()
