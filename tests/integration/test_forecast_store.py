@@ -171,3 +171,9 @@ def test_older_runs_are_kept_and_a_short_history_is_refused(run, demo_url):
         fs.compute_forecast(demo_url, 8, (14,))
     with pytest.raises(fs.ForecastError, match="resolution"):
         fs.compute_forecast(demo_url, 7)
+
+
+def test_an_empty_store_is_refused_and_nothing_is_stored(store_url):
+    with pytest.raises(fs.ForecastError, match="no incidents"):
+        fs.run_forecast(store_url)
+    assert rows_of(store_url, "SELECT count(*) FROM forecast_run")[0][0] == 0
