@@ -34,11 +34,20 @@ def _exists(conn: psycopg.Connection, query: sql.Composable, params: tuple = ())
     return bool(conn.execute(sql.SQL("SELECT EXISTS ({})").format(query), params).fetchone()[0])
 
 
-def eligible(conn: psycopg.Connection, schema: LayerSchema, source: str, fields: list[str]) -> bool:
-    """True when every row of this import can only be new (call with the table locked)."""
+def eligible(
+    conn: psycopg.Connection, schema: LayerSchema, source: str, fields: list[str],
+    total: int | None,
+) -> bool:  # fmt: skip
+    """True when every row of this import can only be new (call with the table locked) and
+    the load's size is known before it starts: the file states its row count (``total``) or
+    the table is empty. (A CSV into a filled table goes staged, where the rows are counted
+    before deciding to set the indexes aside, rather than maintaining them row by row through
+    a large load.)"""
     if schema.name not in LAYERS:
         return False
     table = sql.Identifier(schema.table)
+    if total is None and _exists(conn, sql.SQL("SELECT 1 FROM {}").format(table)):
+        return False
     if _exists(conn, sql.SQL("SELECT 1 FROM {} WHERE source = %s").format(table), (source,)):
         return False
     links = sql.SQL("SELECT 1 FROM source_link WHERE entity_table = %s AND source = %s")

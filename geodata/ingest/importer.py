@@ -221,7 +221,7 @@ def _run(
     run = _run_staged
     if direct_ok:
         write.lock_table(conn, schema)
-        if direct.eligible(conn, schema, report.source, fields):
+        if direct.eligible(conn, schema, report.source, fields, reader.total):
             run = _run_direct
     report.path = "direct" if run is _run_direct else "staged"
     run(conn, reader, rules, report, rejects, progress, fields, areas, check_offset=check_offset)

@@ -114,9 +114,12 @@ def test_failed_bulk_load_changes_nothing(url, tmp_path, monkeypatch):
         assert conn.execute(text("SELECT count(*) FROM device")).scalar_one() == rows
 
 
-def _typed_devices(tmp_path, n: int, name: str = "typed.csv") -> tuple:
+def _typed_devices(tmp_path, n: int, name: str = "typed.gpkg", changes=None) -> tuple:
     """Devices with every kind of column the direct COPY encodes (text, vocabulary, float,
-    time with zone) and some empty values."""
+    time with zone) and some empty values, as a GeoPackage (which states its row count) or
+    a CSV; ``changes`` maps (row position, column) to a value to put there."""
+    import geopandas as gpd
+
     settings = Settings()
     w, s, e, nn = settings.city_extent
     rng = np.random.default_rng(11)
@@ -134,9 +137,26 @@ def _typed_devices(tmp_path, n: int, name: str = "typed.csv") -> tuple:
             "lat": rng.uniform(s, nn, n),
         }
     )
+    for (i, column), value in (changes or {}).items():
+        frame.loc[i, column] = value
     path = tmp_path / name
-    frame.to_csv(path, index=False)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        points = gpd.points_from_xy(frame.pop("lon"), frame.pop("lat"))
+        gpd.GeoDataFrame(frame, geometry=points, crs=4326).to_file(path)
     return path, settings
+
+
+@pytest.fixture
+def direct_runs(monkeypatch) -> list:
+    """One entry per import that took the direct path."""
+    from geodata.ingest import importer
+
+    ran: list = []
+    real = importer._run_direct
+    monkeypatch.setattr(importer, "_run_direct", lambda *a, **k: ran.append(1) or real(*a, **k))
+    return ran
 
 
 STORED = """
@@ -151,21 +171,20 @@ def _stored(url: str, source: str) -> list[tuple]:
 
 
 @pytest.mark.parametrize("bulk_rows", [1000, defer.BULK_ROWS])
-def test_direct_path_stores_what_the_staged_path_stores(url, tmp_path, monkeypatch, bulk_rows):
+def test_direct_path_stores_what_the_staged_path_stores(
+    url, tmp_path, monkeypatch, bulk_rows, direct_runs
+):
     from geodata.cells import h3_cell
-    from geodata.ingest import direct, importer
+    from geodata.ingest import direct
 
     path, settings = _typed_devices(tmp_path, 2500)
     monkeypatch.setattr(defer, "BULK_ROWS", bulk_rows)
     with get_engine(url).connect() as conn:
         before = conn.execute(text(CATALOG)).one()
-    ran = []
-    real = importer._run_direct
-    monkeypatch.setattr(importer, "_run_direct", lambda *a, **k: ran.append(1) or real(*a, **k))
     fast = import_file(url, path, "devices", settings, source=f"direct{bulk_rows}")
     monkeypatch.setattr(direct, "eligible", lambda *a: False)
     slow = import_file(url, path, "devices", settings, source=f"staged{bulk_rows}")
-    assert ran == [1]
+    assert direct_runs == [1] and (fast.path, slow.path) == ("direct", "staged")
     assert fast.counts == slow.counts and fast.counts["inserted"] == 2500
     direct_rows = _stored(url, f"direct{bulk_rows}")
     assert direct_rows == _stored(url, f"staged{bulk_rows}")
@@ -185,36 +204,44 @@ def test_direct_path_stores_what_the_staged_path_stores(url, tmp_path, monkeypat
 
 @pytest.mark.parametrize("bulk_rows", [1000, defer.BULK_ROWS])
 def test_direct_path_repeated_id_names_the_row_and_changes_nothing(
-    url, tmp_path, monkeypatch, bulk_rows
+    url, tmp_path, monkeypatch, bulk_rows, direct_runs
 ):
-    path, settings = _typed_devices(tmp_path, 2000)
-    frame = pd.read_csv(path)
-    frame.loc[1800, "id"] = frame.loc[5, "id"]  # file row 1801 repeats row 6
-    frame.to_csv(path, index=False)
+    # file row 1801 repeats row 6's id
+    path, settings = _typed_devices(tmp_path, 2000, changes={(1800, "id"): "d-5"})
     monkeypatch.setattr(defer, "BULK_ROWS", bulk_rows)
     with get_engine(url).connect() as conn:
         before = conn.execute(text(CATALOG)).one()
         rows = conn.execute(text("SELECT count(*) FROM device")).scalar_one()
     with pytest.raises(ImportRejected) as err:
         import_file(url, path, "devices", settings, source=f"repeats{bulk_rows}")
+    assert direct_runs == [1]  # tried directly first, then staged
     assert "row 1801" in str(err.value) and "duplicate id 'd-5' (first in row 6)" in str(err.value)
     with get_engine(url).connect() as conn:
         assert conn.execute(text(CATALOG)).one() == before
         assert conn.execute(text("SELECT count(*) FROM device")).scalar_one() == rows
 
 
-def test_direct_path_fallback_writes_each_reject_once(url, tmp_path):
-    path, settings = _typed_devices(tmp_path, 300)
-    frame = pd.read_csv(path)
-    frame.loc[10, "kind"] = "teapot"
-    frame.loc[200, "id"] = frame.loc[0, "id"]
-    frame.to_csv(path, index=False)
+def test_direct_path_fallback_writes_each_reject_once(url, tmp_path, direct_runs):
+    changes = {(10, "kind"): "teapot", (200, "id"): "d-0"}
+    path, settings = _typed_devices(tmp_path, 300, changes=changes)
     rejects = tmp_path / "rejects.csv"
     report = import_file(url, path, "devices", settings, source="half_bad", skip_bad=rejects)
     listed = pd.read_csv(rejects)
     assert listed["row"].tolist() == [11, 201]
     assert listed["field"].tolist() == ["kind", "id"]
     assert report.counts["rejected"] == 2 and report.counts["inserted"] == 298
+    assert direct_runs == [1] and report.path == "staged"
+
+
+def test_csv_into_a_filled_table_goes_staged(url, tmp_path, direct_runs):
+    """A CSV does not state its row count: into a table holding rows, the staged path counts
+    them before deciding to set the indexes aside."""
+    path, settings = _typed_devices(tmp_path, 50, "typed.csv")
+    with get_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM device")).scalar_one() > 0
+    report = import_file(url, path, "devices", settings, source="csv_late")
+    assert report.path == "staged" and direct_runs == []
+    assert report.counts["inserted"] == 50
 
 
 def test_binary_copy_round_trip(url):
