@@ -1,5 +1,8 @@
 """``import_file``: one file into one layer, in one transaction (a failed import changes
-nothing). Stream → validate → COPY into a TEMP stage → fuse → set-based writes → import_run."""
+nothing). Stream → validate → COPY into a TEMP stage → fuse → set-based writes → import_run;
+or, for a source's first import of a bulk-friendly layer, stream → validate → COPY straight
+into the table (:mod:`geodata.ingest.direct`), falling back to the staged path when the file
+repeats an id or key. Both COPY in the binary format, a batch at a time."""
 
 from __future__ import annotations
 
