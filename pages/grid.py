@@ -116,7 +116,7 @@ def grid_picker(grids: list[grid_desk.Grid], viewer: Viewer, lang: str) -> html.
     label = "name_en" if lang == "en" else "name"
     options = [{"label": getattr(g, label) or g.name, "value": g.id} for g in grids]
     value = grids[0].id if viewer.area_ids is not None and len(grids) == 1 else None
-    hint = "grid.choose_hint" if viewer.area_ids is None else "grid.choose"
+    hint = "grid.choose_hint" if viewer.area_ids is None else None
     if viewer.area_ids is not None and not grids:
         hint = "grid.none"
     return html.Div(
@@ -131,7 +131,7 @@ def grid_picker(grids: list[grid_desk.Grid], viewer: Viewer, lang: str) -> html.
                 placeholder=i18n.text("grid.choose", lang),
                 className="grid-choose",
             ),
-            t(hint, lang, className="grid-picker-hint"),
+            t(hint, lang, className="grid-picker-hint") if hint else None,
         ],
     )
 
@@ -381,17 +381,22 @@ def show_task(selected: object, _refresh: int, lang: str, grid: object) -> list:
 @callback(
     Output({"type": gid.TAB, "tab": ALL}, "label"),
     Output(gid.CATEGORY, "options"),
+    Output({"type": gid.LAYER, "layer": ALL}, "hideout"),
     Input(ids.LANG_SWITCH, "value"),
     State({"type": gid.TAB, "tab": ALL}, "id"),
     State(gid.CATEGORIES, "data"),
+    State({"type": gid.LAYER, "layer": ALL}, "id"),
     prevent_initial_call=True,
 )
-def relabel(lang: str, tab_ids: list[dict], categories: list[dict]):
-    """Tab titles and category names in the chosen language."""
+def relabel(lang: str, tab_ids: list[dict], categories: list[dict], layer_ids: list[dict]):
+    """Tab titles, category names and the map's tooltips in the chosen language."""
     guard.require(PATH)
     lang = i18n.language(lang)
     labels = [i18n.text(f"grid.tab_{tid['tab']}", lang) for tid in tab_ids]
-    return labels, category_options(categories or [], lang)
+    strings = {key: i18n.text(key, lang) for key in MAP_STRINGS}
+    by_id = {layer.id: layer for layer in _map_layers(context.viewer().role)}
+    hideouts = [map_layer(by_id[lid["layer"]], lang, strings).hideout for lid in layer_ids]
+    return labels, category_options(categories or [], lang), hideouts
 
 
 @callback(

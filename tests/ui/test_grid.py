@@ -231,3 +231,20 @@ def test_an_analyst_gets_the_forbidden_message(browser, sign_in, app_server):
     assert page.locator(".grid-task, .grid-resident").count() == 0
     assert [r for r in requests if not r.startswith(app_server)] == []
     page.context.close()
+
+
+def test_switching_to_english_relabels_the_page(tablet, demo_url, my_grid):
+    total = _sql(
+        demo_url,
+        "SELECT count(*) FROM event WHERE area_id = :g AND status = ANY(:s)",
+        g=my_grid["grid"],
+        s=OPEN,
+    )[0][0]
+    tablet.click(".lang-switch-label:has-text('EN')")
+    tablet.wait_for_selector("text=My tasks", timeout=TIMEOUT)
+    tablet.wait_for_function(
+        "t => document.querySelector('#grid-task-count').innerText === t",
+        arg=f"{total} open incidents",
+        timeout=TIMEOUT,
+    )
+    assert tablet.locator(".grid-tab", has_text="Residents in care").count() == 1
