@@ -34,7 +34,9 @@
     var m = meta.layers[key];
     if (!m) { return null; }
     var layerId = key === "areas" ? (area && area.child) || m.layer : m.layer;
-    var q = ["bbox=" + view.bbox, "zoom=" + view.zoom];
+    var wide = view.span > (m.point_span || 0);
+    var zoom = m.max_zoom && wide ? Math.min(view.zoom, m.max_zoom) : view.zoom;
+    var q = ["bbox=" + view.bbox, "zoom=" + zoom];
     Object.keys(m.params || {}).forEach(function (k) {
       q.push(k + "=" + encodeURIComponent(m.params[k]));
     });
@@ -69,7 +71,7 @@
       box = area.bbox;  /* the map flies there next: fetch for where it will be */
       z = fitZoom(box, el);
     }
-    var view = {bbox: bboxText(box), zoom: Math.round(z * 100) / 100};
+    var view = {bbox: bboxText(box), zoom: Math.round(z * 100) / 100, span: box[2] - box[0]};
     var seq = ++state.seq;
     var jobs = ids.map(function (id) {
       var url = layerUrl(id.layer, view, area, meta);

@@ -168,13 +168,12 @@ def refresh_payload(page) -> dict:
     return json.loads(caught.value.post_data)
 
 
-def with_area(payload: dict, area: int) -> dict:
-    """``payload`` with the selected area set to ``area``."""
-    out = json.loads(json.dumps(payload))
-    for item in out["inputs"]:
-        if item["id"] == "wall-area":
-            item["value"] = {"id": area}
-    return out
+def drill(page, area: int) -> None:
+    """Click area ``area`` on the wall's map and wait for its layers."""
+    page.locator(f"path.wall-area-{area}").dispatch_event("click")
+    page.wait_for_function(
+        "id => (window.onemap.wall.summary || {}).areasOf === id", arg=area, timeout=60_000
+    )
 
 
 def replay(base: str, token: str, payload: dict, repeat: int) -> float:
@@ -273,9 +272,15 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
               f"requests to other origins: {len(other)}")  # fmt: skip
         print(f"  cold, ms after navigation: {parts(cold)}")
         print(f"  warm, ms after navigation: {parts(warm)}")
+        timing = page.evaluate("window.onemap.twin.timing")
+        print("  3D panel (warm):", ", ".join(f"{k} {v:.0f}" for k, v in timing.items()))
         payload = refresh_payload(page)
         page.wait_for_timeout(1500)
         urls = layer_urls(page)
+        drill(page, district)
+        district_payload = refresh_payload(page)
+        page.wait_for_timeout(1500)
+        district_urls = layer_urls(page)
         browser.close()
     baseline = timed(_get(base + "api/layers", token), repeat)
     district_urls = {
@@ -284,7 +289,7 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
         else u
         for k, u in urls.items()
     }
-    runs = (("city", payload, urls), (f"district {district}", with_area(payload, district),
+    runs = (("city", payload, urls), (f"district {district}", district_payload,
                                        district_urls))  # fmt: skip
     for label, body, layer_urls_ in runs:
         callback = replay(base, token, body, repeat)

@@ -44,7 +44,12 @@ MAP_LAYERS: dict[str, tuple[str, dict[str, str], bool]] = {
 """Wall layer key → (registry layer, fixed query parameters, clipped to the selected area),
 bottom first. The ``areas`` layer's registry id follows the selection (districts → streets →
 communities → grids). Sensors in alarm are drawn for the area's box, not clipped to its polygon
-(clipping 300k devices to a district polygon costs about a second at 2 million residents)."""
+(clipping 300k devices to a district polygon costs about a second at 2 million residents), and
+as H3 counts over views wider than :data:`POINT_SPAN` degrees: asked for at zoom
+:data:`ALARM_ZOOM` at most there (as points, from zoom 15, a district's thousand alarms cost
+about a second); a community's or grid's view gets the points."""
+ALARM_ZOOM = 14.0
+POINT_SPAN = 0.03
 
 
 def _number(value: int) -> str:
@@ -217,7 +222,13 @@ def layer_meta() -> dict[str, object]:
         "map": wid.MAP,
         "token": uuid.uuid4().hex,
         "layers": {
-            key: {"layer": layer_id, "params": params, "area": clipped}
+            key: {
+                "layer": layer_id,
+                "params": params,
+                "area": clipped,
+                "max_zoom": ALARM_ZOOM if key == "alarms" else None,
+                "point_span": POINT_SPAN,
+            }
             for key, (layer_id, params, clipped) in MAP_LAYERS.items()
         },
     }
