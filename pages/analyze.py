@@ -68,6 +68,24 @@ def field_options(layer: str | None, lang: str, kinds: tuple[str, ...] = ()) -> 
     ]
 
 
+def area_mode_options(lang: str) -> list[dict[str, str]]:
+    keys = ("analyze.area_any", "export.area_unit", "export.area_polygon", "export.area_bbox")
+    return [
+        {"label": i18n.text(k, lang), "value": m} for m, k in zip(AREA_MODES, keys, strict=True)
+    ]
+
+
+def near_mode_options(lang: str) -> list[dict[str, str]]:
+    return [
+        {"label": i18n.text("analyze.near_within", lang), "value": "within"},
+        {"label": i18n.text("analyze.near_beyond", lang), "value": "beyond"},
+    ]
+
+
+def near_on_options(lang: str) -> list[dict[str, str]]:
+    return [{"label": i18n.text("analyze.near_on", lang), "value": "on"}]
+
+
 def _filter_row(side: str, index: int, layer: str | None, lang: str) -> html.Div:
     return html.Div(
         className="analyze-filter-row",
@@ -167,19 +185,7 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                 "analyze.area",
                 dcc.RadioItems(
                     id=ids.AREA_MODE,
-                    options=[
-                        {"label": i18n.text(k, lang), "value": m}
-                        for m, k in zip(
-                            AREA_MODES,
-                            (
-                                "analyze.area_any",
-                                "export.area_unit",
-                                "export.area_polygon",
-                                "export.area_bbox",
-                            ),
-                            strict=True,
-                        )
-                    ],
+                    options=area_mode_options(lang),
                     value="any",
                     inline=True,
                     className="analyze-radio",
@@ -200,7 +206,7 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                 "analyze.near",
                 dcc.Checklist(
                     id=ids.NEAR_ON,
-                    options=[{"label": i18n.text("analyze.near_on", lang), "value": "on"}],
+                    options=near_on_options(lang),
                     value=[],
                     inline=True,
                     className="analyze-radio",
@@ -613,3 +619,27 @@ def download_csv(_clicks, spec):
         raise PreventUpdate from None
     name = f"onemap-{answer.meta['layer']}-analysis.csv"
     return dcc.send_string("\ufeff" + answer.to_csv(), name)
+
+
+@callback(
+    Output(ids.SUBJECT, "options"),
+    Output(ids.NEAR_LAYER, "options"),
+    Output(ids.AREA_MODE, "options"),
+    Output(ids.NEAR_MODE, "options"),
+    Output(ids.NEAR_ON, "options"),
+    Output(ids.AREA, "options"),
+    Input(shell_ids.LANG_SWITCH, "value"),
+)
+def relabel(lang: str):
+    """Option labels in the chosen language (the shell's ``t()`` texts switch by themselves)."""
+    guard.require(PATH)
+    lang = i18n.language(lang)
+    areas = export_files.areas(context.store_url(), context.viewer())
+    return (
+        _layer_options(form.subject_layers(), lang),
+        _layer_options(form.reference_layers(), lang),
+        area_mode_options(lang),
+        near_mode_options(lang),
+        near_on_options(lang),
+        export_files.area_options(areas, lang),
+    )

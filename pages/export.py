@@ -252,7 +252,7 @@ def selection(mode: str, area: str | None, geojson: dict | None, bbox: str | Non
             raise FeatureQueryError("polygon", "draw a polygon or rectangle on the map")
         return {"polygon": polygon}
     if mode == "bbox" and bbox:
-        return {"bbox": ",".join(f"{v:g}" for v in BBox.parse(bbox).as_list())}
+        return {"bbox": ",".join(str(v) for v in BBox.parse(bbox).as_list())}
     return {}
 
 
@@ -439,4 +439,25 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
     return (
         dcc.send_bytes(result.content, result.name),
         i18n.text("export.done", lang).format(n=f"{total:,}"),
+    )
+
+
+@callback(
+    Output(ids.LAYERS, "options"),
+    Output(ids.AREA_MODE, "options"),
+    Output(ids.AREA, "options"),
+    Output(ids.AREA, "placeholder"),
+    Input(shell_ids.LANG_SWITCH, "value"),
+)
+def relabel(lang: str):
+    """Option labels in the chosen language (the shell's ``t()`` texts switch by themselves)."""
+    guard.require(PATH)
+    lang = i18n.language(lang)
+    viewer = context.viewer()
+    items = export_files.areas(context.store_url(), viewer)
+    return (
+        layer_options(viewer, lang),
+        mode_options(lang),
+        export_files.area_options(items, lang),
+        i18n.text("export.area_pick", lang),
     )

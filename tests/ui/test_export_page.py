@@ -270,3 +270,35 @@ def test_grid_worker_is_refused(browser, sign_in, app_server, artifacts):
     assert page.locator(f"#{ids.LAYERS}").count() == 0
     page.screenshot(path=str(artifacts / "export-grid-refused.png"))
     page.context.close()
+
+
+def test_bbox_of_the_map_view_matches_sql(planner: Page, demo_url):
+    _tick_layer(planner, "公共设施")
+    _mode(planner, "矩形范围")
+    planner.locator(f"#{ids.MAP} .leaflet-control-zoom-in").click()
+    bbox = planner.locator(f"#{ids.BBOX}")
+    for _ in range(20):  # the map reports its view once the zoom has ended
+        planner.locator(f"#{ids.BBOX_FROM_MAP}").click()
+        if bbox.input_value():
+            break
+        planner.wait_for_timeout(250)
+    expect(bbox).to_have_value(re.compile(r"^[\d.]+,[\d.]+,[\d.]+,[\d.]+$"))
+    minx, miny, maxx, maxy = (float(v) for v in bbox.input_value().split(","))
+    expected = _rows(
+        demo_url,
+        "SELECT count(*) FROM facility WHERE ST_Intersects(geom, "
+        "ST_MakeEnvelope(:a, :b, :c, :d, 4326))",
+        a=minx,
+        b=miny,
+        c=maxx,
+        d=maxy,
+    )[0][0]
+    assert 0 < expected < _rows(demo_url, "SELECT count(*) FROM facility")[0][0]
+    _wait_count(planner, "facilities", expected)
+
+
+def test_english_labels(planner: Page):
+    planner.locator("#lang-switch").get_by_text("EN", exact=True).click()
+    expect(planner.locator(f"#{ids.DOWNLOAD_BUTTON}")).to_have_text("Download")
+    expect(planner.locator(f"#{ids.LAYERS}")).to_contain_text("Buildings")
+    expect(planner.locator(f"#{ids.AREA_MODE}")).to_contain_text("Governance area")
