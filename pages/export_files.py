@@ -169,7 +169,7 @@ def _export_one(
     path = folder / file_name(layer_id, fmt, filters)
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
         write(rows, source, fields, fmt, path)
-    if source.table in getattr(service, "AUDITED_TABLES", ()):
+    if source.table in service.AUDITED_TABLES:
         detail = {"layer": layer_id, "format": fmt.id, "rows": rows.count, "page": "/export"}
         detail |= {k: str(v) for k, v in vars(filters).items() if v is not None}
         with get_engine(provider.url).begin() as conn:

@@ -244,3 +244,37 @@ def test_english_labels(analyst: Page):
     assert _ask(analyst) >= 0
     expect(analyst.locator(f"#{ids.SUMMARY}")).to_contain_text("found")
     expect(analyst.locator(f"#{ids.TABLE} th").first).to_have_text("ID")
+
+
+def test_within_a_drawn_polygon(analyst: Page, demo_url):
+    """Buildings over 6 floors beyond 60 m of a hydrant, inside a triangle drawn on the map."""
+    _preset(analyst, "tall")
+    analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0)).fill("6")
+    _fill(analyst, ids.NEAR_DISTANCE, "60")
+    analyst.locator(f"#{ids.AREA_MODE}").get_by_text("在地图上绘制", exact=True).click()
+    analyst.locator(f"#{ids.MAP} a.leaflet-draw-draw-polygon").click()
+    box = analyst.locator(f"#{ids.MAP}").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    points = [(cx - 250, cy - 180), (cx + 250, cy - 150), (cx + 40, cy + 200)]
+    for x, y in [*points, points[0]]:
+        analyst.mouse.move(x - 5, y - 5)
+        analyst.mouse.move(x, y, steps=5)
+        analyst.mouse.down()
+        analyst.mouse.up()
+    total = _ask(analyst)
+    spec = json.loads(analyst.locator(f"#{ids.STATUS}").inner_text())
+    polygon = json.dumps(spec["within"]["polygon"])
+    inside = {
+        r[0]
+        for r in _rows(
+            demo_url,
+            "SELECT id FROM building WHERE ST_Intersects(geom, "
+            "ST_SetSRID(ST_GeomFromGeoJSON(:p), 4326))",
+            p=polygon,
+        )
+    }
+    expected = _tall(demo_url, 6, 60) & inside
+    everywhere = _tall(demo_url, 6, 60)
+    assert 0 < len(expected) < len(everywhere)
+    assert total == len(expected)
+    assert {int(r[0]) for r in _table(analyst)} == expected

@@ -302,3 +302,29 @@ def test_english_labels(planner: Page):
     expect(planner.locator(f"#{ids.DOWNLOAD_BUTTON}")).to_have_text("Download")
     expect(planner.locator(f"#{ids.LAYERS}")).to_contain_text("Buildings")
     expect(planner.locator(f"#{ids.AREA_MODE}")).to_contain_text("Governance area")
+
+
+def test_admin_resident_export_is_audited(browser, sign_in, app_server, demo_url, tmp_path):
+    """Records of people (without identifiers) leave only for roles allowed the layer, and
+    each such export writes an audit row naming the account, layer and row count."""
+    admin = Viewer(role="admin")
+    if "residents" not in {s.id for s in layers_for(admin)}:
+        pytest.fail("admins may export the residents layer (without identifiers)")
+    page = sign_in(browser, "admin", DEFAULT_VIEWPORT)
+    page.goto(app_server + "export", wait_until="networkidle")
+    before = _rows(demo_url, "SELECT coalesce(max(id), 0) FROM audit_log")[0][0]
+    _tick_layer(page, "居民")
+    _format(page, "CSV")
+    expected = _rows(demo_url, "SELECT count(*) FROM resident")[0][0]
+    _wait_count(page, "residents", expected)
+    path = _download(page, tmp_path)
+    assert len(pyogrio.read_dataframe(path)) == expected
+    rows = _rows(
+        demo_url,
+        "SELECT username, action, object_type, detail FROM audit_log WHERE id > :b",
+        b=before,
+    )
+    assert [(u, a, o, d["rows"]) for u, a, o, d in rows] == [
+        ("admin", "export", "residents", expected)
+    ]
+    page.context.close()
