@@ -225,7 +225,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with store(args) as url:
-        print(f"store: {scale_of(url)}")
+        print(f"store: {scale_of(url)}; load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores")  # fmt: skip
         password, token = leader(url)
         district = busiest_district(url)
         port = free_port()
@@ -273,7 +274,12 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
         print(f"  cold, ms after navigation: {parts(cold)}")
         print(f"  warm, ms after navigation: {parts(warm)}")
         timing = page.evaluate("window.onemap.twin.timing")
-        print("  3D panel (warm):", ", ".join(f"{k} {v:.0f}" for k, v in timing.items()))
+        drawn = page.evaluate(
+            "Object.fromEntries(Object.entries(window.onemap.twin.meta)"
+            ".filter(([, m]) => m).map(([k, m]) => [k, m.count]))"
+        )
+        print("  3D panel (warm):", ", ".join(f"{k} {v:.0f}" for k, v in timing.items()),
+              "ms; features/cells drawn:", drawn)  # fmt: skip
         payload = refresh_payload(page)
         page.wait_for_timeout(1500)
         urls = layer_urls(page)
@@ -283,12 +289,6 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
         district_urls = layer_urls(page)
         browser.close()
     baseline = timed(_get(base + "api/layers", token), repeat)
-    district_urls = {
-        k: u.replace("/api/layers/districts?", "/api/layers/streets?") + f"&area={district}"
-        if k.startswith("map ")
-        else u
-        for k, u in urls.items()
-    }
     runs = (("city", payload, urls), (f"district {district}", district_payload,
                                        district_urls))  # fmt: skip
     for label, body, layer_urls_ in runs:
