@@ -30,6 +30,9 @@ from geodata.viewer import Viewer
 AREAS = "areas"
 """The export layer of governance areas (the area picker and the outlines on the map)."""
 MAX_AREAS = 5000
+MAX_PAGE_FEATURES = 250_000
+"""Most features one download from the page may hold: the file travels inside a callback
+answer (base64); larger exports go through the streamed ``/api/export`` URLs."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,13 @@ def export(
     if refused:
         raise FeatureQueryError("layers", f"role {viewer.role!r} may not export {refused[0]!r}")
     provider = ChosenFields(url, chosen)
+    total = sum(provider.count(export_layer(layer), filters, viewer) for layer in layer_ids)
+    if total > MAX_PAGE_FEATURES:
+        raise FeatureQueryError(
+            "area",
+            f"{total:,} features are more than a page download holds ({MAX_PAGE_FEATURES:,}); "
+            "narrow the area or use the script URLs below",
+        )
     folder = Path(tempfile.mkdtemp(prefix="onemap-export-page-"))
     try:
         written = [

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from analytics.question_spec import parse_question
 from analytics.questions import ask
 from geodata.engine import get_engine
 from geodata.features import WEDGE_SQL
@@ -20,7 +21,15 @@ from geodata.settings import Settings
 from geodata.viewer import Viewer
 from layers.residents import MIN_COUNT
 from pages import analyze_ids as ids
-from pages.analyze_form import RESULT_COLOR, TABLE_ROWS
+from pages.analyze_form import (
+    PRESETS,
+    RESULT_COLOR,
+    TABLE_ROWS,
+    Filter,
+    Form,
+    FormError,
+    build_spec,
+)
 from tests.ui.conftest import DEFAULT_VIEWPORT
 
 RESULT_PATHS = f"path[stroke='{RESULT_COLOR}']"
@@ -278,3 +287,36 @@ def test_within_a_drawn_polygon(analyst: Page, demo_url):
     assert 0 < len(expected) < len(everywhere)
     assert total == len(expected)
     assert {int(r[0]) for r in _table(analyst)} == expected
+
+
+# --- the form as a question (no browser) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_are_questions_the_engine_accepts(name):
+    question = parse_question(build_spec(PRESETS[name]))
+    assert question.layer.name == PRESETS[name].subject
+    assert len(question.near) == 1 and question.near[0].layer.name == PRESETS[name].near_layer
+
+
+def test_form_values_take_the_fields_kinds():
+    spec = build_spec(
+        Form(
+            subject="buildings",
+            where=[Filter("floors", "between", "6, 18"), Filter("use", "in", "residential,mixed")],
+            area_mode="bbox",
+            bbox="117.2,31.8,117.3,31.9",
+            nearest_n=3,
+            nearest_point="117.25,31.85",
+        )
+    )
+    assert spec["where"] == [
+        {"field": "floors", "op": "between", "value": [6, 18]},
+        {"field": "use", "op": "in", "value": ["residential", "mixed"]},
+    ]
+    assert spec["within"] == {"bbox": [117.2, 31.8, 117.3, 31.9]}
+    assert spec["nearest"] == {"point": [117.25, 31.85], "n": 3}
+    with pytest.raises(FormError, match="'x' is not a number"):
+        build_spec(Form(subject="buildings", where=[Filter("floors", ">", "x")]))
+    with pytest.raises(FormError, match="draw a polygon"):
+        build_spec(Form(subject="buildings", area_mode="polygon"))

@@ -16,8 +16,11 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from geodata.engine import get_engine
+from geodata.exports import Filters
 from geodata.exports.fields import allowed_fields
+from geodata.features import FeatureQueryError
 from geodata.viewer import Viewer
+from pages import export_files
 from pages import export_ids as ids
 from pages.export_files import layers_for
 from tests.ui.conftest import DEFAULT_VIEWPORT
@@ -328,3 +331,43 @@ def test_admin_resident_export_is_audited(browser, sign_in, app_server, demo_url
         ("admin", "export", "residents", expected)
     ]
     page.context.close()
+
+
+# --- the page's export service (no browser) ---------------------------------------------------
+
+
+def test_chosen_fields_never_exceed_the_allow_list(demo_url, tmp_path):
+    result = export_files.export(
+        demo_url,
+        ["buildings"],
+        "csv",
+        Filters(),
+        {"buildings": ["name", "phone", "password_hash", "floors"]},
+        PLANNER,
+    )
+    path = tmp_path / result.name
+    path.write_bytes(result.content)
+    frame = pyogrio.read_dataframe(path)
+    assert set(frame.columns) == {"WKT", "name", "floors", "geometry"}  # GDAL keeps the WKT text
+    assert (
+        len(frame)
+        == result.counts["buildings"]
+        == _rows(demo_url, "SELECT count(*) FROM building")[0][0]
+    )
+    with pytest.raises(FeatureQueryError, match="choose at least one field"):
+        export_files.export(demo_url, ["buildings"], "csv", Filters(), {"buildings": []}, PLANNER)
+
+
+def test_layers_the_role_may_not_take_are_refused(demo_url):
+    refused = {s.id for s in export_files.EXPORT_LAYERS.values()} - {
+        s.id for s in layers_for(PLANNER)
+    }
+    assert "residents" in refused
+    with pytest.raises(FeatureQueryError, match="may not export 'residents'"):
+        export_files.export(demo_url, ["residents"], "csv", Filters(), {}, PLANNER)
+
+
+def test_page_downloads_are_capped(demo_url, monkeypatch):
+    monkeypatch.setattr(export_files, "MAX_PAGE_FEATURES", 10)
+    with pytest.raises(FeatureQueryError, match="more than a page download holds"):
+        export_files.export(demo_url, ["buildings"], "gpkg", Filters(), {}, PLANNER)
