@@ -7,7 +7,8 @@ afterwards), or else a demo city built at ``--scale`` (default 40: ≈2 million 
 
 - **first full render**: navigation to ``/wall`` until the KPI tiles, the map's four layers,
   the trend chart and the 3D panel's first data are all drawn (cold profile, then a reload).
-  Baseline: the home map ``/`` until its first layer answer is drawn, same browser.
+  Baselines: the home map ``/`` until its first layer answer is drawn, and the 3D page
+  ``/twin`` until its first frame with data (software WebGL), same browser.
 - **live refresh, server-side**: the wall's refresh callback (``/_dash-update-component``, the
   payload the browser sends on a live tick) and the four map-layer requests a tick refetches,
   replayed over HTTP; best of ``--repeat``, for the whole city and for the busiest district.
@@ -61,6 +62,13 @@ WALL_READY = (
     " requestAnimationFrame(() => { seen.all = performance.now(); resolve(seen); }); }"
     " else { setTimeout(poll, 20); } })(); })"
 )
+TWIN_READY = """() => new Promise(resolve => {
+    (function poll() {
+        const t = window.onemap && window.onemap.twin;
+        if (t && t.loaded > 0) { requestAnimationFrame(() => resolve(performance.now())); }
+        else { setTimeout(poll, 20); }
+    })();
+})"""
 HOME_READY = """() => new Promise(resolve => {
     (function poll() {
         if (document.querySelector('.leaflet-overlay-pane path, .leaflet-overlay-pane svg g')) {
@@ -268,18 +276,21 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
         home = render(page, base, "", HOME_READY)
         cold = render(page, base, "wall", WALL_READY)
         warm = render(page, base, "wall", WALL_READY)
-        print(f"first full render of /wall at 1920×1080: cold {cold['all']:.0f} ms, "
-              f"warm {warm['all']:.0f} ms (budget 3000 ms); baseline: home map / {home:.0f} ms; "
-              f"requests to other origins: {len(other)}")  # fmt: skip
-        print(f"  cold, ms after navigation: {parts(cold)}")
-        print(f"  warm, ms after navigation: {parts(warm)}")
         timing = page.evaluate("window.onemap.twin.timing")
         drawn = page.evaluate(
             "Object.fromEntries(Object.entries(window.onemap.twin.meta)"
             ".filter(([, m]) => m).map(([k, m]) => [k, m.count]))"
         )
+        twin_page = render(page, base, "twin", TWIN_READY)
+        print(f"first full render of /wall at 1920×1080: cold {cold['all']:.0f} ms, "
+              f"warm {warm['all']:.0f} ms (budget 3000 ms); baselines: home map / {home:.0f} ms, "
+              f"3D twin /twin {twin_page:.0f} ms; "
+              f"requests to other origins: {len(other)}")  # fmt: skip
+        print(f"  cold, ms after navigation: {parts(cold)}")
+        print(f"  warm, ms after navigation: {parts(warm)}")
         print("  3D panel (warm):", ", ".join(f"{k} {v:.0f}" for k, v in timing.items()),
               "ms; features/cells drawn:", drawn)  # fmt: skip
+        render(page, base, "wall", WALL_READY)
         payload = refresh_payload(page)
         page.wait_for_timeout(1500)
         urls = layer_urls(page)

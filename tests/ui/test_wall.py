@@ -241,3 +241,27 @@ def test_grid_worker_is_refused(browser, sign_in, app_server):
     assert page.locator("#wall-kpi-open").count() == 0
     assert not [r for r in requests if "/api/layers" in r or "_dash-update-component" in r]
     page.context.close()
+
+
+def test_wall_in_english(wall, demo_url):
+    from analytics.wall_kpis import CATEGORY_NAMES
+
+    figures = shows(wall, demo_url)
+    wall.locator(".lang-switch").get_by_text("EN", exact=True).click()
+    wall.wait_for_function(
+        "() => (document.querySelector('.wall-crumb') || {}).innerText === 'Whole city'",
+        timeout=TIMEOUT,
+    )
+    with get_engine(demo_url).connect() as conn:
+        category = conn.execute(
+            text("SELECT category FROM event WHERE id = :id"), {"id": figures["latest"]}
+        ).scalar_one()
+    first = wall.locator("#wall-ticker li .wall-ticker-cat").first
+    wall.wait_for_function(
+        "n => (document.querySelector('#wall-ticker li .wall-ticker-cat') || {}).innerText === n",
+        arg=CATEGORY_NAMES[category]["en"],
+        timeout=TIMEOUT,
+    )
+    assert first.inner_text() == CATEGORY_NAMES[category]["en"]
+    assert wall.locator(".wall-tile-open .wall-tile-label").inner_text() == "Open incidents"
+    assert number(tile(wall, "open")) == figures["open"]
