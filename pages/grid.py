@@ -519,6 +519,7 @@ def submit_report(clicks, category, description, picked, grid, lang, refresh):
     Input(gid.GRID_PICK, "value"),
     Input(ids.LANG_SWITCH, "value"),
     Input(gid.REFRESH, "data"),
+    prevent_initial_call=True,  # the page opens on the tasks tab
 )
 def show_residents(tab: str, grid: object, lang: str, _refresh: int):
     """The care list, only while its tab is open; each showing is audited."""
@@ -545,6 +546,7 @@ def show_residents(tab: str, grid: object, lang: str, _refresh: int):
     Input(gid.GRID_PICK, "value"),
     Input(ids.LANG_SWITCH, "value"),
     Input(gid.REFRESH, "data"),
+    prevent_initial_call=True,  # the page opens on the tasks tab
 )
 def show_devices(tab: str, grid: object, lang: str, _refresh: int):
     """The grid's devices and their state, while the tab is open."""
