@@ -128,8 +128,25 @@
     return s;
   }
 
+  /* Opened straight at /wall (a wall's kiosk browser): start fetching and compiling the deck.gl
+   * bundle now, beside Dash's own scripts, instead of after the layout arrives. Any digest in
+   * the URL redirects to the current bundle (api/deck.py); the 3D panel's own call later gets
+   * the same promise (assets/deck_glue.js loads the bundle once). */
+  function preloadDeck() {
+    var deck = (window.onemap || {}).deck;
+    var prefix = "/";
+    try {
+      prefix = JSON.parse(document.getElementById("_dash-config").textContent)
+        .requests_pathname_prefix || "/";
+    } catch (e) { /* keep "/" */ }
+    if (deck && deck.loadBundle && window.location.pathname === prefix + "wall") {
+      deck.loadBundle(prefix + "vendor/deck.gl/current/deck.js").catch(function () {});
+    }
+  }
+
   window.onemap = window.onemap || {};
   window.onemap.wall = state;
+  preloadDeck();
   window.onemap.wallMap = {areaStyle: areaStyle};
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     onemap_wall: {layers: layers, tick: tick, scale: scale}
