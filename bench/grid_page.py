@@ -166,6 +166,8 @@ def run(url: str, repeat: int) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work slows every figure)")
     print("first full render at 1280×800 (navigation → last response of the first view):")
     print(line("/grid (grid worker)", grid_cold, grid_warm))
     print(line("baseline /login", login_cold, login_warm))
