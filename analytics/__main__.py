@@ -1,5 +1,6 @@
-"""Analytics command line: ``python -m analytics backtest --events PATH_OR_LAYER …`` and
-``python -m analytics forecast [--horizon 7|30] [--cell-res 8|9]``.
+"""Analytics command line: ``python -m analytics backtest --events PATH_OR_LAYER …``,
+``python -m analytics forecast [--horizon 7|30] [--cell-res 8|9]`` and
+``python -m analytics coverage [--refresh]`` (the precomputed camera coverage gaps).
 
 Both run in-process, or on the Dask cluster named by ``ONEMAP_DASK_SCHEDULER``."""
 
@@ -133,6 +134,32 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Say whether the precomputed coverage gaps are current; with ``--refresh``, recompute."""
+    from analytics.coverage import gap_state, refresh_gaps
+    from geodata.engine import get_engine
+    from geodata.settings import get_settings
+    from geodata.store import open_store
+
+    url = open_store(get_settings()).url
+    with get_engine(url).connect() as conn:
+        state = gap_state(conn)
+    if state is None:
+        raise SystemExit(
+            "coverage: the store has no coverage_gap table; run python -m geodata migrate"
+        )
+    if args.refresh:
+        started = time.perf_counter()
+        state, counts = refresh_gaps(url)
+        lines = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in counts.items())
+        print(f"coverage gaps refreshed: {lines} ({time.perf_counter() - started:.1f} s)")
+    when = f"{state.refreshed_at:%Y-%m-%d %H:%M:%S %Z}" if state.refreshed_at else "never"
+    changed = f"{state.changed_at:%Y-%m-%d %H:%M:%S %Z}" if state.changed_at else "never"
+    status = "current" if state.fresh else "STALE (the layer computes live)"
+    print(f"precomputed gaps: {status}; refreshed {when}; last camera/line change {changed}")
+    return 0 if state.fresh else 1
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m analytics", description=__doc__)
@@ -155,6 +182,9 @@ def parser() -> argparse.ArgumentParser:
     )
     fc.add_argument("--cell-res", type=int, default=8, choices=(8, 9), help="H3 resolution")
     fc.set_defaults(func=cmd_forecast)
+    cv = sub.add_parser("coverage", help="state of the precomputed camera coverage gaps")
+    cv.add_argument("--refresh", action="store_true", help="recompute them for every line")
+    cv.set_defaults(func=cmd_coverage)
     return p
 
 

@@ -2,7 +2,13 @@
 
 - :func:`camera_coverage`: the length of fire lanes (``facility`` kind ``fire_lane``) or roads
   inside any camera's field-of-view wedge (the map's wedge SQL, :data:`WEDGE_SQL`), its share,
-  and the uncovered parts as geometries (the ``coverage_gaps`` layer, :func:`provide`).
+  and the uncovered parts as geometries, computed live.
+- :func:`refresh_gaps` precomputes the same per line into ``coverage_gap`` (migration 0010;
+  ``python -m analytics coverage --refresh``); the ``coverage_gaps`` layer (:func:`provide`)
+  reads it by the lines in view while it is current, else computes live and says why.
+  Statement-level triggers on ``device``, ``facility`` and ``road`` bump
+  ``coverage_gap_state.version``; a refresh records the version it saw, so "current" means
+  no camera or line changed since.
 - :func:`hydrant_gaps`: buildings farther than ``coverage_hydrant_m`` from every hydrant.
 - :func:`service_gaps`: homes of residents needing care (``coverage_care_tags``) farther than
   ``coverage_service_walk_m`` from a community service centre, walking the road network with
@@ -21,6 +27,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection, text
@@ -120,32 +127,137 @@ def _camera_margin(conn: Connection, deg_per_m: float) -> float:
 # --- cameras over lines ------------------------------------------------------------------------
 
 
+UNION_SQL = """LEFT JOIN LATERAL (
+    SELECT ST_Union(c.g ORDER BY c.id) AS u FROM {wedges} c
+    WHERE c.g && t.geom AND ST_Intersects(t.geom, c.g)
+) s ON TRUE"""
+"""The union of the wedges touching line ``t`` (in id order, so every way of computing a
+line's gap unions the same wedges the same way and gets the same geometry)."""
+
+MEASURES = """ST_Length(t.geom::geography) AS length_m,
+       CASE WHEN s.u IS NULL THEN 0
+            ELSE ST_Length(ST_Intersection(t.geom, s.u)::geography) END AS covered_m,
+       CASE WHEN s.u IS NULL THEN t.geom ELSE ST_Difference(t.geom, s.u) END AS gap"""
+"""A line's geodesic length, the length inside the wedges and the uncovered part."""
+
+
 def lines_sql(kind: str, where: str) -> str:
-    """Per line of ``kind`` matching ``where`` (over alias ``t``): id, name, length, covered
-    length, and the uncovered part as GeoJSON (only when ``:gaps``). Each camera's wedge is
-    built once and finds the lines it touches through their spatial index."""
+    """Per line of ``kind`` matching ``where`` (over alias ``t`` and the view ``env``): id,
+    name, length, covered length, and the uncovered part as GeoJSON (only when ``:gaps``),
+    computed live. Wedges are built once, for the cameras within reach of the lines (all of
+    each line, not only the part in view)."""
     table, condition = LINES[kind]
     return f"""WITH {ENVELOPE},
-cams AS (
-    SELECT c.geom, {wedge_sql("c")} AS g FROM device c, env
-    WHERE c.kind = 'camera' AND c.geom && ST_Expand(env.g, :margin) OFFSET 0
+lines AS MATERIALIZED (
+    SELECT t.id, t.name, t.geom FROM "{table}" t, env WHERE {condition} AND {where}
 ),
-seen AS (
-    SELECT t.id, ST_Union(c.g) AS u
-    FROM cams c JOIN "{table}" t ON t.geom && ST_Expand(c.geom, :margin)
-         AND ST_Intersects(t.geom, c.g), env
-    WHERE {condition} AND {where} GROUP BY t.id
-)
-SELECT t.id, t.name, ST_Length(t.geom::geography),
-       CASE WHEN s.u IS NULL THEN 0 ELSE ST_Length(ST_Intersection(t.geom, s.u)::geography) END,
-       CASE WHEN :gaps THEN ST_AsGeoJSON(
-           CASE WHEN s.u IS NULL THEN t.geom ELSE ST_Difference(t.geom, s.u) END, {DIGITS}) END
-FROM "{table}" t CROSS JOIN env LEFT JOIN seen s ON s.id = t.id
+cams AS MATERIALIZED (
+    SELECT c.id, {wedge_sql("c")} AS g FROM device c
+    WHERE c.kind = 'camera' AND c.geom && ST_Expand(
+        ST_SetSRID((SELECT ST_Extent(geom) FROM lines)::geometry, 4326), :margin)
+),
+measured AS (SELECT t.id, t.name, {MEASURES} FROM lines t {UNION_SQL.format(wedges="cams")})
+SELECT id, name, length_m, covered_m,
+       CASE WHEN :gaps THEN ST_AsGeoJSON(gap, {DIGITS}) END
+FROM measured ORDER BY id"""
+
+
+def stored_sql(kind: str, where: str) -> str:
+    """The same rows as :func:`lines_sql`, read from the precomputed ``coverage_gap``."""
+    table, condition = LINES[kind]
+    return f"""WITH {ENVELOPE}
+SELECT t.id, t.name, g.length_m, g.covered_m,
+       CASE WHEN :gaps THEN ST_AsGeoJSON(g.geom, {DIGITS}) END
+FROM "{table}" t CROSS JOIN env
+JOIN coverage_gap g ON g.kind = '{kind}' AND g.line_id = t.id
 WHERE {condition} AND {where} ORDER BY t.id"""
 
 
+WEDGES_SQL = f"""CREATE TEMP TABLE cov_wedge ON COMMIT DROP AS
+SELECT c.id, {wedge_sql("c")} AS g FROM device c WHERE c.kind = 'camera'"""
+
+REFRESH_SQL = """INSERT INTO coverage_gap (kind, line_id, length_m, covered_m, geom)
+SELECT :kind, t.id, {measures} FROM "{table}" t {union} WHERE {condition}"""
+
+REFRESH_LOCK = 0x0C0FE6A9
+"""Advisory lock key serialising refreshes (two at once would insert the same rows)."""
+
+STATE_SQL = """SELECT version, changed_at, refreshed_version, refreshed_at
+FROM coverage_gap_state WHERE id = 1"""
+
+
+@dataclass(frozen=True)
+class GapState:
+    """Whether the precomputed gaps are current: the change count and when it last moved,
+    and the count and time of the last refresh (None: never refreshed)."""
+
+    version: int
+    changed_at: datetime | None
+    refreshed_version: int | None
+    refreshed_at: datetime | None
+
+    @property
+    def fresh(self) -> bool:
+        """No camera, fire lane or road changed since the last refresh."""
+        return self.refreshed_version == self.version
+
+
+def gap_state(conn: Connection) -> GapState | None:
+    """The precomputed gaps' state (None when the store predates migration 0010; never
+    refreshed when a reset emptied the state table)."""
+    if conn.execute(text("SELECT to_regclass('coverage_gap_state')")).scalar() is None:
+        return None
+    row = conn.execute(text(STATE_SQL)).first()
+    return GapState(*row) if row else GapState(0, None, None, None)  # emptied: never refreshed
+
+
+def refresh_gaps(url: str) -> tuple[GapState, dict[str, int]]:
+    """Recompute ``coverage_gap`` for every fire lane and road (one transaction, one refresh at
+    a time; readers see the old rows until it commits) and record the change count it saw.
+    Returns the new state and the lines per kind."""
+    counts: dict[str, int] = {}
+    with get_engine(url).begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
+        conn.execute(text("INSERT INTO coverage_gap_state (id) VALUES (1) ON CONFLICT DO NOTHING"))
+        (version,) = conn.execute(text("SELECT version FROM coverage_gap_state WHERE id = 1")).one()
+        conn.execute(text(WEDGES_SQL))
+        conn.execute(text("CREATE INDEX ON cov_wedge USING gist (g)"))
+        conn.execute(text("ANALYZE cov_wedge"))
+        conn.execute(text("DELETE FROM coverage_gap"))
+        for kind, (table, condition) in LINES.items():
+            sql = REFRESH_SQL.format(
+                measures=MEASURES,
+                table=table,
+                union=UNION_SQL.format(wedges="cov_wedge"),
+                condition=condition,
+            )
+            counts[kind] = conn.execute(text(sql), {"kind": kind}).rowcount
+        conn.execute(
+            text(
+                "UPDATE coverage_gap_state SET refreshed_version = :v, refreshed_at = now() "
+                "WHERE id = 1"
+            ),
+            {"v": version},
+        )
+        state = GapState(*conn.execute(text(STATE_SQL)).one())
+    return state, counts
+
+
+def _gap_properties(kind: str, row) -> dict[str, object]:
+    fid, name, length, covered = row[:4]
+    return {
+        "kind": "fire_lane" if kind == "fire_lanes" else "road",
+        "line_id": fid,
+        "name": name,
+        "length_m": round(length, 1),
+        "uncovered_m": round(length - covered, 1),
+        "covered_share": round(covered / length, 4) if length else None,
+    }
+
+
 def _gap_feature(kind: str, row) -> dict[str, object] | None:
-    fid, name, length, covered, geometry = row
+    """The GeoJSON feature of a line's uncovered part (None when nothing is uncovered)."""
+    fid, _, length, covered, geometry = row
     if geometry is None or length - covered < 0.01:
         return None
     geom = json.loads(geometry)
@@ -155,23 +267,43 @@ def _gap_feature(kind: str, row) -> dict[str, object] | None:
         "type": "Feature",
         "id": f"{kind}-{fid}",
         "geometry": geom,
-        "properties": {
-            "kind": "fire_lane" if kind == "fire_lanes" else "road",
-            "line_id": fid,
-            "name": name,
-            "length_m": round(length, 1),
-            "uncovered_m": round(length - covered, 1),
-            "covered_share": round(covered / length, 4) if length else None,
-        },
+        "properties": _gap_properties(kind, row),
     }
 
 
-def _lines(conn: Connection, kind: str, viewer: Viewer, bbox, gaps: bool, deg_per_m: float) -> list:
-    params: dict[str, object] = {"gaps": gaps, "margin": _camera_margin(conn, deg_per_m)}
+def _gap_text(kind: str, row) -> str | None:
+    """:func:`_gap_feature` as compact JSON text, the geometry copied as PostGIS wrote it (its
+    GeoJSON is already compact, so the text is what ``json.dumps`` of the dict would give)
+    instead of parsed and written again."""
+    fid, _, length, covered, geometry = row
+    if geometry is None or length - covered < 0.01 or geometry.endswith(":[]}"):
+        return None  # no coordinates / no member geometries: empty
+    props = json.dumps(_gap_properties(kind, row), ensure_ascii=False, separators=(",", ":"))
+    return f'{{"type":"Feature","id":"{kind}-{fid}","geometry":{geometry},"properties":{props}}}'
+
+
+def _lines(
+    conn: Connection,
+    kind: str,
+    viewer: Viewer,
+    bbox,
+    gaps: bool,
+    deg_per_m: float,
+    stored: bool = False,
+    statements: list | None = None,
+) -> list:
+    """The rows of :func:`lines_sql` (or, with ``stored``, :func:`stored_sql`) for the lines
+    of ``kind`` in ``bbox`` the viewer may see; each statement run is added to ``statements``."""
+    params: dict[str, object] = {"gaps": gaps}
+    if not stored:
+        params["margin"] = _camera_margin(conn, deg_per_m)
     minx, miny, maxx, maxy = bbox or (-180.0, -90.0, 180.0, 90.0)
     params |= {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
     where = f"t.geom && env.g AND {_scope(conn, viewer, 't', params)}"
-    return conn.execute(text(lines_sql(kind, where)), params).all()
+    sql = (stored_sql if stored else lines_sql)(kind, where)
+    if statements is not None:
+        statements.append((sql, params))
+    return conn.execute(text(sql), params).all()
 
 
 def camera_coverage(
@@ -182,7 +314,8 @@ def camera_coverage(
     bbox: tuple[float, float, float, float] | None = None,
     gaps: bool = False,
 ) -> LineCoverage:
-    """How much of the fire lanes (or roads) the viewer may see lies in a camera's view."""
+    """How much of the fire lanes (or roads) the viewer may see lies in a camera's view
+    (computed live, whatever the precomputed gaps say)."""
     if kind not in LINES:
         raise ValueError(f"kind must be one of {', '.join(LINES)}, not {kind!r}")
     deg_per_m = degrees_per_metre(settings.city_extent)
@@ -199,26 +332,50 @@ def camera_coverage(
     )
 
 
+def _stale_note(state: GapState | None) -> dict[str, str]:
+    """Why the answer was computed live (zh/en)."""
+    if state is None:
+        return {
+            "zh": "存储尚无预计算的盲区表（迁移 0010），本次实时计算。",
+            "en": "The store has no precomputed gaps (migration 0010); computed live.",
+        }
+    when = f"{state.changed_at:%Y-%m-%d %H:%M:%S} UTC" if state.changed_at else "?"
+    if state.refreshed_at is None:
+        zh, en = "预计算的盲区从未刷新", "The precomputed gaps were never refreshed"
+    else:
+        done = f"{state.refreshed_at:%Y-%m-%d %H:%M:%S} UTC"
+        zh = f"预计算的盲区（{done}）早于摄像头/道路的最新变更（{when}）"
+        en = f"The precomputed gaps ({done}) are older than the latest camera/line change ({when})"
+    return {
+        "zh": f"{zh}，本次实时计算；请运行 python -m analytics coverage --refresh。",
+        "en": f"{en}; computed live. Run python -m analytics coverage --refresh.",
+    }
+
+
 def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
-    """The ``coverage_gaps`` layer: uncovered parts of fire lanes and roads in the bbox."""
+    """The ``coverage_gaps`` layer: uncovered parts of fire lanes and roads in the bbox, read
+    from the precomputed ``coverage_gap`` when it is current, else computed live (and the
+    answer's ``note`` and ``coverage.precomputed`` say so)."""
     from geodata.settings import get_settings
 
     kinds = [k for k in LINES if k in query.filters.get("of", tuple(LINES))]
     deg_per_m = degrees_per_metre(get_settings().city_extent)
     started = time.perf_counter()
-    features: list[dict[str, object]] = []
+    features: list[str] = []
     totals = {"length_m": 0.0, "covered_m": 0.0}
     box = (query.bbox.minx, query.bbox.miny, query.bbox.maxx, query.bbox.maxy)
     with get_engine(run.url).connect() as conn:
+        state = gap_state(conn)
+        stored = state is not None and state.fresh
         for kind in kinds:
-            rows = _lines(conn, kind, viewer, box, True, deg_per_m)
+            rows = _lines(conn, kind, viewer, box, True, deg_per_m, stored, run.answer.statements)
             totals["length_m"] += sum(r[2] for r in rows)
             totals["covered_m"] += sum(r[3] for r in rows)
-            features += [f for f in (_gap_feature(kind, r) for r in rows) if f]
+            features += [f for f in (_gap_text(kind, r) for r in rows) if f]
     run.answer.sql_seconds += time.perf_counter() - started
     capped = len(features) > query.limit
     features = features[: query.limit]
-    run.answer.features_json = json.dumps(features, ensure_ascii=False, separators=(",", ":"))
+    run.answer.features_json = f"[{','.join(features)}]"
     share = totals["covered_m"] / totals["length_m"] if totals["length_m"] else None
     run.answer.meta |= {
         "count": len(features),
@@ -228,8 +385,14 @@ def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
             "length_m": round(totals["length_m"], 1),
             "covered_m": round(totals["covered_m"], 1),
             "share": round(share, 4) if share is not None else None,
+            "precomputed": stored,
+            "refreshed_at": state.refreshed_at.isoformat()
+            if state and state.refreshed_at
+            else None,
         },
     }
+    if not stored:
+        run.answer.meta["note"] = _stale_note(state)
 
 
 # --- hydrants ----------------------------------------------------------------------------------

@@ -729,3 +729,54 @@ class Forecast(Base):
     expected: Mapped[float] = mapped_column(Float, nullable=False)
     low: Mapped[int] = mapped_column(Integer, nullable=False, comment="lower end of the interval")
     high: Mapped[int] = mapped_column(Integer, nullable=False, comment="upper end of the interval")
+
+
+# --- camera coverage gaps (analytics.coverage): precomputed per line, and their freshness -------
+
+
+class CoverageGap(Base):
+    """One fire lane or road: its length, the length cameras see and the uncovered part
+    (``python -m analytics coverage --refresh``; the ``coverage_gaps`` layer reads it)."""
+
+    __tablename__ = "coverage_gap"
+    __table_args__ = (
+        PrimaryKeyConstraint("kind", "line_id"),
+        CheckConstraint("kind IN ('fire_lanes', 'roads')", name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, comment="fire_lanes or roads")
+    line_id: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, comment="facility.id or road.id"
+    )
+    length_m: Mapped[float] = mapped_column(
+        Float, nullable=False, comment="geodesic length of the line"
+    )
+    covered_m: Mapped[float] = mapped_column(
+        Float, nullable=False, comment="length inside any camera's view"
+    )
+    geom: Mapped[object | None] = mapped_column(
+        Geometry(srid=SRID, spatial_index=True),
+        nullable=True,
+        comment="the uncovered part (empty when all is covered)",
+    )
+
+
+class CoverageGapState(Base):
+    """The one row saying whether ``coverage_gap`` is current: triggers on device, facility
+    and road bump ``version``; a refresh stores the version it computed at."""
+
+    __tablename__ = "coverage_gap_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(
+        BigInteger,
+        nullable=False,
+        server_default=text("0"),
+        comment="bumped by every change of cameras, fire lanes or roads",
+    )
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    refreshed_version: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, comment="the version coverage_gap was computed at (NULL: never)"
+    )
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

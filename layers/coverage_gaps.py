@@ -3,7 +3,9 @@
 Served by the ``coverage_gaps`` provider (:func:`analytics.coverage.provide`): for the lines in
 view, the parts no camera's field-of-view wedge covers, with each line's covered share; the
 answer's ``coverage`` says the share of length covered in view. ``?of=fire_lanes|roads``
-limits it to one kind of line.
+limits it to one kind of line. The gaps are precomputed (``python -m analytics coverage
+--refresh``); when cameras or lines changed since, the answer is computed live and its ``note``
+and ``coverage.precomputed`` say so.
 """
 
 from layers.base import Filter, Layer, LegendItem, PopupField

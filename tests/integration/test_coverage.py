@@ -156,3 +156,167 @@ def test_coverage_gaps_layer_serves_uncovered_parts_in_view(client, demo_url, se
     assert body["count"] == len(direct.gaps) > 0
     assert {f["properties"]["kind"] for f in body["features"]} == {"fire_lane"}
     assert all(f["geometry"]["type"] in ("LineString", "MultiLineString") for f in body["features"])
+
+
+# --- the precomputed gaps (migration 0010) -------------------------------------------------------
+
+
+def _extent(url: str) -> tuple[float, float, float, float]:
+    box = _one(url, "SELECT ST_Extent(geom)::geometry::box2d::text FROM road")[0]
+    minx, miny, maxx, maxy = (float(v) for v in box[4:-1].replace(" ", ",").split(","))
+    return minx, miny, maxx, maxy
+
+
+def _layer(url: str, viewer: Viewer, bbox: tuple[float, float, float, float]):
+    from geodata.features import FeatureProvider, LayerQuery
+    from layers.registry import get_layer
+
+    layer = get_layer("coverage_gaps")
+    args = {"bbox": ",".join(str(v) for v in bbox), "zoom": "15"}
+    return FeatureProvider(url).answer(layer, LayerQuery.from_args(layer, args, 5000), viewer)
+
+
+def _live(url: str, viewer: Viewer, settings: Settings, bbox) -> list[dict]:
+    return [
+        f
+        for kind in coverage.LINES
+        for f in coverage.camera_coverage(url, viewer, settings, kind, bbox, gaps=True).gaps
+    ]
+
+
+def _touch(url: str, sql: str) -> None:
+    with get_engine(url).begin() as conn:
+        conn.execute(text(sql))
+
+
+def _version(url: str) -> int:
+    return _one(url, "SELECT version FROM coverage_gap_state")[0]
+
+
+def test_refresh_stores_every_line_and_the_layer_reads_the_same_answer(demo_url, settings):
+    state, counts = coverage.refresh_gaps(demo_url)
+    lanes, roads = _one(
+        demo_url,
+        "SELECT (SELECT count(*) FROM facility WHERE kind = 'fire_lane'), "
+        "(SELECT count(*) FROM road)",
+    )
+    assert counts == {"fire_lanes": lanes, "roads": roads} and state.fresh
+    assert _one(demo_url, "SELECT count(*) FROM coverage_gap")[0] == lanes + roads
+    bbox = _extent(demo_url)
+    answer = _layer(demo_url, ANALYST, bbox)
+    live = _live(demo_url, ANALYST, settings, bbox)
+    assert answer.meta["coverage"]["precomputed"] is True and "note" not in answer.meta
+    assert len(live) == answer.meta["count"] > 0
+    # the stored answer is the live one to the byte (same geometry, same JSON)
+    assert answer.features_json == json.dumps(live, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_stored_gaps_equal_the_union_of_all_wedges(demo_url):
+    coverage.refresh_gaps(demo_url)
+    (worst,) = _one(
+        demo_url,
+        f"""WITH u AS (SELECT ST_Union({WEDGE_SQL}) AS g FROM device t WHERE t.kind = 'camera')
+        SELECT max(abs(g.covered_m - ST_Length(ST_Intersection(r.geom, u.g)::geography)))
+        FROM coverage_gap g JOIN road r ON g.kind = 'roads' AND r.id = g.line_id, u""",
+    )
+    assert worst < 0.01
+
+
+def test_a_view_counts_cameras_beyond_it_that_see_a_line_crossing_it(demo_url, settings):
+    """A road crossing the edge of a small view is covered by cameras outside it, too."""
+    (lon, lat) = _one(
+        demo_url,
+        "SELECT ST_X(ST_Centroid(ST_Extent(geom))), ST_Y(ST_Centroid(ST_Extent(geom))) FROM road",
+    )
+    bbox = (lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)
+    whole = {
+        f["id"]: f["properties"]["uncovered_m"] for f in _live(demo_url, ANALYST, settings, None)
+    }
+    small = _live(demo_url, ANALYST, settings, bbox)
+    assert small and all(f["properties"]["uncovered_m"] == whole[f["id"]] for f in small)
+
+
+def test_a_camera_change_makes_the_layer_say_so_and_compute_live(demo_url, settings):
+    coverage.refresh_gaps(demo_url)
+    camera, heading = _one(
+        demo_url,
+        "SELECT id, heading FROM device WHERE kind = 'camera' AND fov < 360 ORDER BY id LIMIT 1",
+    )
+    before = _version(demo_url)
+    _touch(demo_url, "UPDATE device SET status = status, last_value = 1 WHERE kind = 'smoke'")
+    assert _version(demo_url) == before  # readings and status do not touch coverage
+    bbox = _extent(demo_url)
+    stored = _layer(demo_url, ANALYST, bbox)
+    try:
+        _touch(
+            demo_url, f"UPDATE device SET heading = mod({heading} + 180, 360) WHERE id = {camera}"
+        )
+        assert _version(demo_url) == before + 1
+        stale = _layer(demo_url, ANALYST, bbox)
+        assert stale.meta["coverage"]["precomputed"] is False
+        assert "analytics coverage --refresh" in stale.meta["note"]["en"]
+        moved = _live(demo_url, ANALYST, settings, bbox)
+        assert json.loads(stale.features_json) == moved
+        assert stale.features_json != stored.features_json  # the turned camera sees elsewhere
+        coverage.refresh_gaps(demo_url)
+        again = _layer(demo_url, ANALYST, bbox)
+        assert again.meta["coverage"]["precomputed"] is True
+        assert again.features_json == stale.features_json
+    finally:
+        _touch(demo_url, f"UPDATE device SET heading = {heading} WHERE id = {camera}")
+        coverage.refresh_gaps(demo_url)
+    assert _layer(demo_url, ANALYST, bbox).features_json == stored.features_json
+
+
+def test_a_scoped_viewer_sees_only_its_areas_gaps_from_the_stored_answer(demo_url, settings):
+    coverage.refresh_gaps(demo_url)
+    street = _one(demo_url, "SELECT id FROM area WHERE level = 'street' ORDER BY id LIMIT 1")[0]
+    with get_engine(demo_url).connect() as conn:
+        mine = set(
+            conn.execute(
+                text(
+                    """WITH RECURSIVE sub AS (SELECT id FROM area WHERE id = :a
+                    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id)
+                    SELECT 'fire_lanes-' || id FROM facility
+                    WHERE kind = 'fire_lane' AND area_id IN (SELECT id FROM sub)
+                    UNION SELECT 'roads-' || id FROM road WHERE area_id IN (SELECT id FROM sub)"""
+                ),
+                {"a": street},
+            ).scalars()
+        )
+    viewer = Viewer("leader", (street,))
+    bbox = _extent(demo_url)
+    answer = _layer(demo_url, viewer, bbox)
+    got = json.loads(answer.features_json)
+    assert answer.meta["coverage"]["precomputed"] is True
+    assert got and {f["id"] for f in got} <= mine
+    assert got == _live(demo_url, viewer, settings, bbox)
+    assert len(got) < _layer(demo_url, ANALYST, bbox).meta["count"]
+
+
+def test_the_coverage_command_refreshes_and_reports(demo_url, monkeypatch, capsys):
+    from analytics.__main__ import main
+    from geodata.settings import get_settings
+
+    _touch(demo_url, "UPDATE road SET geom = geom WHERE id = (SELECT min(id) FROM road)")
+    monkeypatch.setenv("DATABASE_URL", demo_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["coverage"]) == 1
+        assert "STALE" in capsys.readouterr().out
+        assert main(["coverage", "--refresh"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    (lanes,) = _one(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")
+    assert f"{lanes:,} fire lanes" in out and "current" in out
+
+
+def test_a_store_reset_leaves_the_gaps_stale_not_missing(conn):
+    conn.execute(text("DELETE FROM coverage_gap_state"))
+    emptied = coverage.gap_state(conn)
+    assert emptied is not None and not emptied.fresh and emptied.refreshed_at is None
+    conn.execute(text("TRUNCATE road"))  # the trigger brings the state row back, stale
+    state = coverage.gap_state(conn)
+    assert state is not None and state.version == 1 and not state.fresh
+    assert state.changed_at is not None
