@@ -20,7 +20,7 @@
     var w = Math.max(bbox[2] - bbox[0], 1e-6), h = Math.max(bbox[3] - bbox[1], 1e-6) / Math.cos(lat);
     var z = Math.min(Math.log2(360 * el.clientWidth / (256 * w)),
                      Math.log2(360 * el.clientHeight / (256 * h)));
-    return Math.max(8, Math.min(19, Math.floor(z)));
+    return Math.max(8, Math.min(19, Math.floor(z * 4) / 4));  /* the map's zoomSnap: 0.25 */
   }
 
   function bboxText(b) {
@@ -92,12 +92,45 @@
         state.applied += 1;
         var body = JSON.parse(text);
         next[key] = summary(body);
+        if (key === "alarms" && body.aggregate) { body = asDots(body); }
         if (key === "areas") { next.areasOf = (area && area.id) || null; }
         return body;
       });
       state.summary = next;
       return [data, next];
     });
+  }
+
+  /* H3 counts of sensors in alarm as dots at the cells' centres (the map's hexagons are the
+   * open incidents; the two must not look alike). */
+  function asDots(body) {
+    var features = (body.features || []).map(function (f) {
+      var ring = ((f.geometry || {}).coordinates || [[]])[0] || [];
+      if (f.geometry && f.geometry.type === "MultiPolygon") { ring = ring[0] || []; }
+      var n = Math.max(ring.length - 1, 1), x = 0, y = 0;
+      for (var i = 0; i < n; i++) { x += ring[i][0]; y += ring[i][1]; }
+      return Object.assign({}, f, {geometry: {type: "Point", coordinates: [x / n, y / n]}});
+    });
+    return Object.assign({}, body, {features: features});
+  }
+
+  /* Styles of the wall's map beside the shared ones (assets/onemap_map.js): the risk forecast
+   * as outlines over the filled incident hexagons; alarm dots sized by their count. */
+  function riskStyle(feature, context) {
+    var color = window.onemap.map.style(feature, context).fillColor || "#f59e0b";
+    return {stroke: true, color: color, weight: 1.5, opacity: 0.9, fill: true,
+            fillColor: color, fillOpacity: 0.06};
+  }
+
+  function alarmStyle(feature, context) {
+    var s = window.onemap.map.style(feature, context);
+    var p = feature.properties || {};
+    if (p.aggregate) {
+      var r = 4 + 2.5 * Math.log2(Math.max(p.count || 1, 1));
+      return {stroke: true, color: "#fecaca", weight: 1, fillColor: s.fillColor,
+              fillOpacity: 0.9, radius: r};
+    }
+    return s;
   }
 
   function tick(n, current) {
@@ -147,7 +180,7 @@
   window.onemap = window.onemap || {};
   window.onemap.wall = state;
   preloadDeck();
-  window.onemap.wallMap = {areaStyle: areaStyle};
+  window.onemap.wallMap = {areaStyle: areaStyle, riskStyle: riskStyle, alarmStyle: alarmStyle};
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     onemap_wall: {layers: layers, tick: tick, scale: scale}
   });

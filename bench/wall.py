@@ -291,6 +291,10 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
         print("  3D panel (warm):", ", ".join(f"{k} {v:.0f}" for k, v in timing.items()),
               "ms; features/cells drawn:", drawn)  # fmt: skip
         render(page, base, "wall", WALL_READY)
+        shot = ROOT / ".onemap" / "artifacts" / "wall_bench.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot))
+        print(f"  screenshot: {shot.relative_to(ROOT)}")
         payload = refresh_payload(page)
         page.wait_for_timeout(1500)
         urls = layer_urls(page)

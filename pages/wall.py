@@ -81,6 +81,7 @@ def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
         minZoom=8,
         maxZoom=19,
         zoomControl=False,
+        zoomSnap=0.25,
         attributionControl=False,
         children=[
             *wall_view.map_layers(lang),

@@ -49,6 +49,12 @@ as H3 counts over views wider than :data:`POINT_SPAN` degrees: asked for at zoom
 :data:`ALARM_ZOOM` at most there (as points, from zoom 15, a district's thousand alarms cost
 about a second); a community's or grid's view gets the points."""
 ALARM_ZOOM = 14.0
+STYLES = {
+    "areas": "onemap.wallMap.areaStyle",
+    "risk": "onemap.wallMap.riskStyle",
+    "alarms": "onemap.wallMap.alarmStyle",
+}
+"""Wall layers styled by assets/wall.js (the others by the home map's assets/onemap_map.js)."""
 POINT_SPAN = 0.03
 
 
@@ -240,9 +246,7 @@ def map_layers(lang: str) -> list[dl.GeoJSON]:
         dl.GeoJSON(
             id=wid.layer(key),
             data={"type": "FeatureCollection", "features": []},
-            style={
-                "variable": "onemap.wallMap.areaStyle" if key == "areas" else "onemap.map.style"
-            },
+            style={"variable": STYLES.get(key, "onemap.map.style")},
             onEachFeature={"variable": "onemap.map.onEachFeature"},
             pointToLayer={"variable": "onemap.map.pointToLayer"},
             hideout=_hideout(key, lang),
