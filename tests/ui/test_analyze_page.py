@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from analytics.question_catalog import LAYERS
 from analytics.question_spec import parse_question
 from analytics.questions import ask
 from geodata.engine import get_engine
@@ -31,6 +32,7 @@ from pages.analyze_form import (
     build_spec,
 )
 from tests.ui.conftest import DEFAULT_VIEWPORT
+from tests.ui.test_export_page import _pick_area
 
 RESULT_PATHS = f"path[stroke='{RESULT_COLOR}']"
 
@@ -84,7 +86,13 @@ def analyst(browser, sign_in, app_server) -> Page:
 
 
 def _preset(page: Page, name: str) -> None:
+    """Click a preset and wait until the form holds it (its first filter value)."""
     page.locator(f'button[id*=\'"name":"{name}"\']').click()
+    value = PRESETS[name].where[0].value
+    expect(page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value(value)
+    title = LAYERS[PRESETS[name].near_layer].title
+    either = "|".join(re.escape(title[lang]) for lang in ("zh", "en"))
+    expect(page.locator(f"#{ids.NEAR_LAYER}")).to_contain_text(re.compile(either))
 
 
 def _ask(page: Page) -> int:
@@ -217,9 +225,7 @@ def test_nearest_to_a_clicked_point_inside_an_area(analyst: Page, demo_url, arti
                JOIN area c ON c.id = g.parent_id WHERE c.parent_id = s.id) DESC LIMIT 1""",
     )[0][0]
     analyst.locator(f"#{ids.AREA_MODE}").get_by_text("行政区划", exact=True).click()
-    analyst.locator(f"#{ids.AREA}").click()
-    analyst.keyboard.type(street)
-    analyst.get_by_role("option", name=re.compile(re.escape(f"({street})"))).first.click()
+    _pick_area(analyst, ids.AREA, street)
     box = analyst.locator(f"#{ids.MAP}").bounding_box()
     analyst.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     point = analyst.locator(f"#{ids.NEAREST_POINT}")
