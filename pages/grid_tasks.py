@@ -28,39 +28,25 @@ def _name(row: dict, lang: str) -> str:
 
 
 def task_card(task: dict, lang: str, now: datetime, selected: bool) -> html.Button:
-    """One tappable task: severity, title, category, status, tier and due time."""
+    """One tappable task: severity, title, then id · category · status · due (few components:
+    a busy grid lists up to 200)."""
     overdue = task["due_at"] is not None and task["due_at"] < now
     classes = ["grid-task", f"sev-{task['severity']}"]
     classes += ["selected"] if selected else []
     classes += ["overdue"] if overdue else []
-    due = when(task["due_at"], lang)
+    due_key = "grid.overdue" if overdue else "grid.due"
+    due = f"{i18n.text(due_key, lang)} {when(task['due_at'], lang)}"
+    status = i18n.text(f"grid.event.{task['status']}", lang)
     return html.Button(
         id=gid.task(task["id"]),
         className=" ".join(classes),
         **{"data-event": str(task["id"]), "data-status": task["status"]},
         children=[
             html.Span(str(task["severity"]), className="grid-task-sev"),
+            html.Span(task["title"], className="grid-task-title"),
             html.Span(
-                className="grid-task-main",
-                children=[
-                    html.Span(task["title"], className="grid-task-title"),
-                    html.Span(
-                        f"#{task['id']} · {_name(task, lang)}", className="grid-task-category"
-                    ),
-                ],
-            ),
-            html.Span(
-                className="grid-task-side",
-                children=[
-                    html.Span(
-                        i18n.text(f"grid.event.{task['status']}", lang),
-                        className="grid-task-status",
-                    ),
-                    html.Span(
-                        f"{i18n.text('grid.overdue' if overdue else 'grid.due', lang)} {due}",
-                        className="grid-task-due",
-                    ),
-                ],
+                f"#{task['id']} · {_name(task, lang)} · {status} · {due}",
+                className="grid-task-meta",
             ),
         ],
     )
@@ -123,12 +109,9 @@ def task_panel(task: dict | None, shown: list[str], lang: str) -> list:
     ]
 
 
-def _tags(tags: list[str], lang: str) -> list[html.Span]:
-    return [
-        html.Span(vocab.CARE_TAGS[t][lang], className=f"grid-tag tag-{t}")
-        for t in tags
-        if t in vocab.CARE_TAGS
-    ]
+def _tags(tags: list[str], lang: str) -> str:
+    """Care tags as one line of names."""
+    return "、".join(vocab.CARE_TAGS[t][lang] for t in tags if t in vocab.CARE_TAGS)
 
 
 def _door(row: dict, lang: str) -> str:
@@ -144,19 +127,20 @@ def _door(row: dict, lang: str) -> str:
 
 
 def resident_rows(rows: list[dict], lang: str, year: int) -> list[html.Div]:
-    """The care list: name, age, tags, phone, door activity."""
+    """The care list: name; age, tags, phone; door activity (few components per row: the list
+    is long and each component costs render time on a tablet)."""
+    age = i18n.text("grid.age", lang)
     return [
         html.Div(
-            className="grid-resident",
+            className="grid-resident" + (" alone" if "elderly_alone" in r["care_tags"] else ""),
             **{"data-resident": str(r["id"])},
             children=[
                 html.Span(r["name"] or "—", className="grid-resident-name"),
                 html.Span(
-                    i18n.text("grid.age", lang).format(n=year - r["birth_year"]),
-                    className="grid-resident-age",
+                    f"{age.format(n=year - r['birth_year'])} · {_tags(r['care_tags'], lang)}"
+                    f" · {r['phone'] or ''}",
+                    className="grid-resident-info",
                 ),
-                html.Span(_tags(r["care_tags"], lang), className="grid-resident-tags"),
-                html.Span(r["phone"] or "", className="grid-resident-phone"),
                 html.Span(_door(r, lang), className="grid-resident-door"),
             ],
         )
@@ -165,23 +149,20 @@ def resident_rows(rows: list[dict], lang: str, year: int) -> list[html.Div]:
 
 
 def device_rows(rows: list[dict], lang: str) -> list[html.Div]:
-    """The device list: kind, serial, state and last seen."""
+    """The device list: state; kind, serial and last seen (two components per row)."""
+    seen = i18n.text("grid.last_seen", lang)
     return [
         html.Div(
             className=f"grid-device dev-{d['status']}",
             **{"data-device": str(d["id"])},
             children=[
                 html.Span(
-                    vocab.DEVICE_KINDS.get(d["kind"], {}).get(lang, d["kind"]),
-                    className="grid-device-kind",
-                ),
-                html.Span(d["serial"] or f"#{d['id']}", className="grid-device-serial"),
-                html.Span(
                     i18n.text(f"grid.status.{d['status']}", lang), className="grid-device-status"
                 ),
                 html.Span(
-                    f"{i18n.text('grid.last_seen', lang)} {when(d['last_seen'], lang)}",
-                    className="grid-device-seen",
+                    f"{vocab.DEVICE_KINDS.get(d['kind'], {}).get(lang, d['kind'])} "
+                    f"{d['serial'] or '#' + str(d['id'])} · {seen} {when(d['last_seen'], lang)}",
+                    className="grid-device-info",
                 ),
             ],
         )
