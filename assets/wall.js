@@ -140,7 +140,9 @@
     if (state.received === null) {
       state.received = received;
       state.at = now;
-      return noUpdate();
+      /* the language remembered by the browser is not the server's default: the figures'
+       * own texts (notes, chart, ticker) follow with one refresh */
+      return document.documentElement.lang === "en" ? (current || 0) + 1 : noUpdate();
     }
     if (received !== state.received || now - state.at >= REFRESH_MS) {
       state.received = received;

@@ -170,7 +170,7 @@ def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:
 
 def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[html.Button]:
     """The breadcrumb: the top (whole city / all my areas) and each area down to the selected."""
-    top = i18n.text("wall.all_scoped" if scoped else "wall.all", lang)
+    top = t("wall.all_scoped" if scoped else "wall.all", lang)
     chain = selection.chain if selection else ()
     buttons = [html.Button(top, id=wid.crumb(None), className="wall-crumb")]
     for ref in chain:

@@ -265,3 +265,11 @@ def test_wall_in_english(wall, demo_url):
     assert first.inner_text() == CATEGORY_NAMES[category]["en"]
     assert wall.locator(".wall-tile-open .wall-tile-label").inner_text() == "Open incidents"
     assert number(tile(wall, "open")) == figures["open"]
+    # the browser remembers the language: after a reload the figures' own texts follow it
+    wall.reload(wait_until="domcontentloaded")
+    wall.wait_for_function(
+        "() => /^of [0-9,]+ received$/.test("
+        "(document.getElementById('wall-kpi-closure_30d-note') || {}).innerText || '')",
+        timeout=TIMEOUT,
+    )
+    assert wall.locator(".wall-crumb").first.inner_text() == "Whole city"
