@@ -14,7 +14,7 @@ afterwards), or else a demo city built at ``--scale`` (default 40: ≈2 million 
   replayed over HTTP; best of ``--repeat``, for the whole city and for the busiest district.
   Baseline: ``GET /api/layers`` (the layer list: auth + routing, no data).
 
-    .venv/bin/python bench/wall.py --template layersdev_s40
+    .venv/bin/python bench/wall.py --template layersdev_s40 --forecast
 """
 
 from __future__ import annotations
@@ -230,11 +230,22 @@ def main() -> None:
     parser.add_argument("--template", help="copy this database of the embedded cluster")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the copy or build")
+    parser.add_argument(
+        "--forecast", action="store_true", help="store a 7-day risk forecast run first"
+    )
     args = parser.parse_args()
 
     with store(args) as url:
         print(f"store: {scale_of(url)}; load average {os.getloadavg()[0]:.1f} on "
               f"{os.cpu_count()} cores")  # fmt: skip
+        if args.forecast:
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "analytics", "forecast", "--horizon", "7"],
+                cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True,
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            print(f"risk forecast run stored in {time.perf_counter() - started:.1f} s")
         password, token = leader(url)
         district = busiest_district(url)
         port = free_port()

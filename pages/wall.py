@@ -6,7 +6,7 @@ its layers are fetched clientside from ``/api/layers/<id>`` (assets/wall.js). Cl
 drills down district → street → community → grid; the breadcrumb goes back. KPI tiles, the
 30-day trend and the ticker come from :mod:`analytics.wall_kpis` for the signed-in viewer and the
 selected area. Live: assets/wall.js bumps a tick store when ``/api/live`` reports a change (and
-every ``REFRESH_S``), and the callbacks update data props only (text, figure, GeoJSON data).
+every 30 s), and the callbacks update data props only (text, figure, GeoJSON data).
 """
 
 from __future__ import annotations
