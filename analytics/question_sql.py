@@ -225,6 +225,10 @@ def _feature_columns(layer: LayerSpec) -> tuple[tuple[str, Text], ...]:
     return tuple((name, spec.label) for name, spec in layer.fields.items() if spec.shown)
 
 
+METRES_PER_DEGREE = 110_000
+"""A little under the shortest degree of latitude (110,574 m): boxes err on the large side."""
+
+
 def rows_plan(question: Question, ctx: Context) -> Plan:
     """Features of the subject layer, newest/first by id, at most ``limit``, with the total."""
     sql = where_sql(question, ctx)
@@ -237,10 +241,19 @@ def rows_plan(question: Question, ctx: Context) -> Plan:
         nearest = question.nearest
         point = f"ST_SetSRID(ST_MakePoint({sql.bind(nearest.lon)}, {sql.bind(nearest.lat)}), 4326)"
         limit = sql.bind(min(nearest.n, question.limit))
-        text = f"""SELECT {selected}, {position},
+        # The index orders by degrees, not metres: its N nearest give a radius that holds the
+        # true N nearest; the rows in that radius's box are then ranked in metres.
+        text = f"""WITH knn AS (
+    SELECT t.geom FROM "{layer.table}" t WHERE {sql.where()}
+    ORDER BY t.geom <-> {point} LIMIT {limit}),
+radius AS (
+    SELECT max(ST_Distance(geom::geography, {point}::geography)) AS m FROM knn)
+SELECT {selected}, {position},
        round(ST_Distance(t.geom::geography, {point}::geography)::numeric, 1)::float8
-FROM "{layer.table}" t WHERE {sql.where()}
-ORDER BY t.geom <-> {point}, t.id LIMIT {limit}"""
+FROM "{layer.table}" t, radius
+WHERE {sql.where()}
+  AND t.geom && ST_Expand({point}, radius.m / ({METRES_PER_DEGREE} * cos(radians(ST_Y({point})))))
+ORDER BY ST_Distance(t.geom::geography, {point}::geography), t.id LIMIT {limit}"""
         return Plan(text, sql.params, (*columns, DISTANCE_COLUMN), False, True)
     limit = sql.bind(question.limit)
     text = f"""SELECT {selected}, {position}, count(*) OVER () AS total

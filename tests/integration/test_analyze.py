@@ -246,6 +246,28 @@ def test_nearest_returns_n_in_order_of_distance(demo_url, settings):
     assert distances == [r[0] for r in expected] and len(distances) == 4
 
 
+@pytest.mark.parametrize("offset", [(0.0, 0.0), (0.004, -0.002), (-0.003, 0.005)])
+def test_nearest_buildings_are_ranked_in_metres_not_degrees(demo_url, settings, offset):
+    lon, lat = _rows(
+        demo_url,
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(loc)) c FROM building) x",
+    )[0]
+    point = [round(lon + offset[0], 6), round(lat + offset[1], 6)]
+    answer = ask(
+        demo_url, {"layer": "buildings", "nearest": {"point": point, "n": 8}}, ANALYST, settings
+    )
+    expected = _rows(
+        demo_url,
+        """SELECT round(ST_Distance(geom::geography,
+               ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography)::numeric, 1)::float8 AS d
+        FROM building ORDER BY ST_Distance(geom::geography,
+               ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography), id LIMIT 8""",
+        x=point[0],
+        y=point[1],
+    )
+    assert [row[-1] for row in answer.rows] == [r[0] for r in expected]
+
+
 def test_questions_run_read_only_with_a_timeout(demo_url, settings):
     with questions.read_only(demo_url, 5) as conn:
         assert conn.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
