@@ -243,6 +243,17 @@ def refresh_gaps(url: str) -> tuple[GapState, dict[str, int]]:
     return state, counts
 
 
+def refresh_if_stale(url: str) -> bool:
+    """Refresh the precomputed gaps when a camera, fire lane or road changed since the last
+    refresh (one cheap query when nothing did); True when it refreshed."""
+    with get_engine(url).connect() as conn:
+        state = gap_state(conn)
+    if state is None or state.fresh:
+        return False
+    refresh_gaps(url)
+    return True
+
+
 def _gap_properties(kind: str, row) -> dict[str, object]:
     fid, name, length, covered = row[:4]
     return {

@@ -35,6 +35,7 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
         credentials = settings.data_dir / DEMO_CREDENTIALS if store.embedded else None
         _accounts(store.url, built or credentials is not None, credentials, progress)
         _seed_taxonomy(store.url, progress)
+        _refresh_coverage(store.url, progress)
     except BaseException:
         store.close()
         raise
@@ -59,6 +60,15 @@ def _accounts(
         announce_demo_accounts(url, credentials, progress)
     else:
         progress("no accounts yet: python -m geodata user add NAME --role admin")
+
+
+def _refresh_coverage(url: str, progress: Callable[[str], None]) -> None:
+    """Precompute the camera coverage gaps if cameras, fire lanes or roads changed."""
+    from analytics.coverage import refresh_if_stale
+
+    started = time.perf_counter()
+    if refresh_if_stale(url):
+        progress(f"camera coverage gaps: refreshed in {time.perf_counter() - started:.1f} s")
 
 
 def _seed_taxonomy(url: str, progress: Callable[[str], None]) -> None:

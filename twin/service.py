@@ -65,6 +65,18 @@ def sweep_once(
     return out
 
 
+def refresh_derived(store_url: str) -> None:
+    """Bring precomputed analysis up to date after the sweep (camera coverage gaps, when a
+    camera, fire lane or road changed); failures are logged, never fatal."""
+    from analytics.coverage import refresh_if_stale  # analytics builds on the twin's store
+
+    try:
+        if refresh_if_stale(store_url):
+            log.info("camera coverage gaps refreshed")
+    except Exception:
+        log.exception("coverage refresh failed")
+
+
 @dataclass
 class Background:
     """What :func:`start_background` started."""
@@ -122,6 +134,7 @@ def start_background(
         def loop() -> None:
             while not bg._stop.wait(settings.twin_sweep_interval_s):
                 sweep_once(store_url, clock.now(), settings, jobs)
+                refresh_derived(store_url)
                 bg.sweeps += 1
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)

@@ -7,6 +7,7 @@ import os
 import pytest
 from sqlalchemy import text
 
+from analytics.coverage import gap_state
 from geodata.bootstrap import prepare
 from geodata.demo.accounts import DEMO_ACCOUNTS
 from geodata.engine import get_engine
@@ -37,6 +38,16 @@ def test_prepare_builds_the_demo_once_then_reuses_the_store(fresh_url):
     assert roles == {u: role for u, (role, _name) in DEMO_ACCOUNTS.items()}
     printed = [m.split() for m in messages if m.startswith("  ") and len(m.split()) == 3]
     assert {p[0]: p[1] for p in printed} == roles  # name, role and password on the console
+    with get_engine(store.url).connect() as conn:
+        assert gap_state(conn).fresh  # camera coverage gaps precomputed for the map
+        stored = conn.execute(text("SELECT count(*) FROM coverage_gap")).scalar_one()
+        lines = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM road) + "
+                "(SELECT count(*) FROM facility WHERE kind = 'fire_lane')"
+            )
+        ).scalar_one()
+    assert stored == lines > 0
 
     messages.clear()
     again = prepare(settings, progress=messages.append)

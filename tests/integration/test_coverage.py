@@ -268,6 +268,26 @@ def test_a_camera_change_makes_the_layer_say_so_and_compute_live(demo_url, setti
     assert _layer(demo_url, ANALYST, bbox).features_json == stored.features_json
 
 
+def test_the_twins_background_loop_refreshes_stale_gaps_only(demo_url):
+    from twin.service import refresh_derived
+
+    coverage.refresh_gaps(demo_url)
+    camera, heading = _one(
+        demo_url, "SELECT id, heading FROM device WHERE kind = 'camera' ORDER BY id LIMIT 1"
+    )
+    assert coverage.refresh_if_stale(demo_url) is False  # nothing changed: nothing done
+    try:
+        _touch(
+            demo_url, f"UPDATE device SET heading = mod({heading} + 90, 360) WHERE id = {camera}"
+        )
+        refresh_derived(demo_url)
+        with get_engine(demo_url).connect() as conn:
+            assert coverage.gap_state(conn).fresh
+    finally:
+        _touch(demo_url, f"UPDATE device SET heading = {heading} WHERE id = {camera}")
+        coverage.refresh_gaps(demo_url)
+
+
 def test_a_scoped_viewer_sees_only_its_areas_gaps_from_the_stored_answer(demo_url, settings):
     coverage.refresh_gaps(demo_url)
     street = _one(demo_url, "SELECT id FROM area WHERE level = 'street' ORDER BY id LIMIT 1")[0]
