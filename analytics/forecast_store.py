@@ -30,7 +30,7 @@ import inspect
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 
 import h3
@@ -463,3 +463,16 @@ def run_forecast(
     run_id = store_run(url, result)
     result.seconds["store"] = time.perf_counter() - clock
     return run_id, result
+
+
+def refresh_forecast(url: str, max_age: timedelta, scheduler: str | None = None) -> int | None:
+    """Run and store a forecast when the newest run is older than ``max_age`` (or there is
+    none) and the store holds incidents; returns the new run's id, else None."""
+    with get_engine(url).connect() as conn:
+        newest, incidents = conn.execute(
+            text("SELECT (SELECT max(finished_at) FROM forecast_run), EXISTS (SELECT 1 FROM event)")
+        ).one()
+    if not incidents or (newest is not None and datetime.now(UTC) - newest < max_age):
+        return None
+    run_id, _result = run_forecast(url, scheduler=scheduler)
+    return run_id

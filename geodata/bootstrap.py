@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from geodata.settings import Settings
@@ -36,6 +37,8 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
         _accounts(store.url, built or credentials is not None, credentials, progress)
         _seed_taxonomy(store.url, progress)
         _refresh_coverage(store.url, progress)
+        if built:
+            _first_forecast(store.url, settings, progress)
     except BaseException:
         store.close()
         raise
@@ -69,6 +72,16 @@ def _refresh_coverage(url: str, progress: Callable[[str], None]) -> None:
     started = time.perf_counter()
     if refresh_if_stale(url):
         progress(f"camera coverage gaps: refreshed in {time.perf_counter() - started:.1f} s")
+
+
+def _first_forecast(url: str, settings: Settings, progress: Callable[[str], None]) -> None:
+    """Store a risk forecast for a new demo city, so the risk layer has something to show."""
+    from analytics.forecast_store import refresh_forecast
+
+    started = time.perf_counter()
+    run = refresh_forecast(url, timedelta(0), settings.dask_scheduler)
+    if run is not None:
+        progress(f"risk forecast run {run} stored in {time.perf_counter() - started:.1f} s")
 
 
 def _seed_taxonomy(url: str, progress: Callable[[str], None]) -> None:

@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )
 
+    forecast_refresh_hours: float = Field(
+        default=24.0,
+        description="The app's background loop stores a new risk forecast when the newest is "
+        "older than this (0: never; python -m analytics forecast runs one by hand).",
+    )
+
     # --- accounts and sessions (geodata.accounts, api.auth) -----------------------------------
     session_hours: float = Field(default=12.0, description="A login lasts this long.")
     login_max_failures: int = Field(

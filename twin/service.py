@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -65,16 +65,27 @@ def sweep_once(
     return out
 
 
-def refresh_derived(store_url: str) -> None:
-    """Bring precomputed analysis up to date after the sweep (camera coverage gaps, when a
-    camera, fire lane or road changed); failures are logged, never fatal."""
+def refresh_derived(store_url: str, settings: Settings) -> None:
+    """Bring precomputed analysis up to date after the sweep: camera coverage gaps when a
+    camera, fire lane or road changed, the risk forecast when it is older than
+    ``forecast_refresh_hours``; failures are logged, never fatal."""
     from analytics.coverage import refresh_if_stale  # analytics builds on the twin's store
+    from analytics.forecast_store import refresh_forecast
 
     try:
         if refresh_if_stale(store_url):
             log.info("camera coverage gaps refreshed")
     except Exception:
         log.exception("coverage refresh failed")
+    if settings.forecast_refresh_hours <= 0:
+        return
+    try:
+        age = timedelta(hours=settings.forecast_refresh_hours)
+        run = refresh_forecast(store_url, age, settings.dask_scheduler)
+        if run is not None:
+            log.info("risk forecast run %s stored", run)
+    except Exception:
+        log.exception("forecast refresh failed")
 
 
 @dataclass
@@ -134,7 +145,7 @@ def start_background(
         def loop() -> None:
             while not bg._stop.wait(settings.twin_sweep_interval_s):
                 sweep_once(store_url, clock.now(), settings, jobs)
-                refresh_derived(store_url)
+                refresh_derived(store_url, settings)
                 bg.sweeps += 1
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)

@@ -48,8 +48,14 @@ def test_prepare_builds_the_demo_once_then_reuses_the_store(fresh_url):
             )
         ).scalar_one()
     assert stored == lines > 0
+    runs = "SELECT count(*) FROM forecast_run"
+    with get_engine(store.url).connect() as conn:
+        assert conn.execute(text(runs)).scalar_one() == 1  # the risk layer has a forecast
+        assert conn.execute(text("SELECT count(*) FROM forecast")).scalar_one() > 0
 
     messages.clear()
     again = prepare(settings, progress=messages.append)
     assert feature_counts(again.url) == first
     assert not any("building the demo city" in m for m in messages)
+    with get_engine(again.url).connect() as conn:
+        assert conn.execute(text(runs)).scalar_one() == 1  # not recomputed at each start

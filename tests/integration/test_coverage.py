@@ -280,7 +280,7 @@ def test_the_twins_background_loop_refreshes_stale_gaps_only(demo_url):
         _touch(
             demo_url, f"UPDATE device SET heading = mod({heading} + 90, 360) WHERE id = {camera}"
         )
-        refresh_derived(demo_url)
+        refresh_derived(demo_url, Settings(database_url=demo_url, forecast_refresh_hours=0))
         with get_engine(demo_url).connect() as conn:
             assert coverage.gap_state(conn).fresh
     finally:

@@ -177,3 +177,17 @@ def test_an_empty_store_is_refused_and_nothing_is_stored(store_url):
     with pytest.raises(fs.ForecastError, match="no incidents"):
         fs.run_forecast(store_url)
     assert rows_of(store_url, "SELECT count(*) FROM forecast_run")[0][0] == 0
+
+
+def test_the_background_refresh_runs_only_when_the_newest_run_is_old(run, demo_url):
+    from datetime import timedelta
+
+    count = "SELECT count(*) FROM forecast_run"
+    with get_engine(demo_url).connect() as conn:
+        before = conn.execute(text(count)).scalar_one()
+    assert fs.refresh_forecast(demo_url, timedelta(hours=24)) is None  # the fixture's is new
+    new = fs.refresh_forecast(demo_url, timedelta(0))
+    with get_engine(demo_url).connect() as conn:
+        assert conn.execute(text(count)).scalar_one() == before + 1
+        newest = conn.execute(text("SELECT max(id) FROM forecast_run")).scalar_one()
+    assert new == newest
