@@ -273,6 +273,14 @@ class Device(FeatureMixin, Base):
             "last_seen",
             postgresql_where=text("status <> 'offline'"),
         ),
+        # devices in alarm (a few among hundreds of thousands): the wall's tile and map layer
+        Index("ix_device_alarm_area", "area_id", postgresql_where=text("status = 'alarm'")),
+        Index(
+            "ix_device_alarm_geom",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text("status = 'alarm'"),
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
