@@ -35,6 +35,7 @@ PAGE_ROLES: Mapping[str, frozenset[str]] = {
     "/export": frozenset({"planner", "analyst", "admin"}),
     "/analyze": frozenset({"analyst", "planner", "leader", "admin"}),
     "/audit": frozenset({"admin"}),
+    "/assessment": frozenset({"leader", "analyst", "admin"}),
 }
 """Pages open to some roles only; every other page is open to every signed-in role."""
 

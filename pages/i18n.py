@@ -26,6 +26,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.export": {"zh": "数据导出", "en": "Export"},
     "nav.analyze": {"zh": "空间分析", "en": "Analyse"},
     "nav.audit": {"zh": "审计日志", "en": "Audit trail"},
+    "nav.assessment": {"zh": "监督考核", "en": "Assessment"},
     "home.layers": {"zh": "图层", "en": "Layers"},
     "home.legend": {"zh": "图例", "en": "Legend"},
     "home.zoom": {"zh": "缩放级别", "en": "Zoom"},

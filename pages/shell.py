@@ -20,6 +20,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/grid", "nav.grid"),
     ("/export", "nav.export"),
     ("/analyze", "nav.analyze"),
+    ("/assessment", "nav.assessment"),
     ("/audit", "nav.audit"),
 )
 """Header links ``(path, i18n key)``. A new page adds one entry here and its key to

@@ -30,6 +30,7 @@ PAGES = {
     "/export": {"planner", "analyst", "admin"},
     "/analyze": {"analyst", "planner", "leader", "admin"},
     "/audit": {"admin"},
+    "/assessment": {"leader", "analyst", "admin"},
 }
 ID_NUMBER = re.compile(rb"(?<!\d)\d{17}[\dXx](?!\d)")
 PHONE = re.compile(rb"(?<!\d)1[3-9]\d{9}(?!\d)")
