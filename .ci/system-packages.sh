@@ -40,6 +40,17 @@ if [ -z "${ONEMAP_MQTT_URL:-}" ] && ! command -v mosquitto >/dev/null 2>&1 \
         && [ ! -x /usr/sbin/mosquitto ]; then
     missing+=(mosquitto)
 fi
+# A CJK font for the Chinese labels of the assessment report's charts (English without one).
+have_cjk_font() {
+    local font
+    for font in /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+            /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+            /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; do
+        [ -e "$font" ] && return 0
+    done
+    return 1
+}
+have_cjk_font || missing+=(fonts-wqy-microhei)
 if [ "$mode" = test ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)  # GDAL's own tools judge our files

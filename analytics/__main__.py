@@ -1,14 +1,17 @@
 """Analytics command line: ``python -m analytics backtest --events PATH_OR_LAYER …``,
 ``python -m analytics forecast [--horizon 7|30] [--cell-res 8|9]`` and
-``python -m analytics coverage [--refresh]`` (the precomputed camera coverage gaps).
+``python -m analytics coverage [--refresh]`` (the precomputed camera coverage gaps) and
+``python -m analytics assessment --by grid --from DATE --to DATE [--csv/--png/--pdf PATH]``.
 
-Both run in-process, or on the Dask cluster named by ``ONEMAP_DASK_SCHEDULER``."""
+Backtests and forecasts run in-process, or on the Dask cluster named by
+``ONEMAP_DASK_SCHEDULER``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +24,9 @@ CSV_COLUMNS = {
     "category": ("category", "offense_description", "service_name", "type"),
 }
 STORE_LAYERS = {"events": "event", "event": "event"}
+MEASURES = ("on_time_rate", "closure_rate", "median_hours", "p90_hours", "escalation_rate",
+            "reopen_rate", "received")  # fmt: skip
+"""What ``assessment --measure`` ranks by (:data:`analytics.assessment.RANK_BY`)."""
 
 
 def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -160,6 +166,43 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0 if state.fresh else 1
 
 
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_assessment(args: argparse.Namespace) -> int:
+    """Print the assessment ranking of a period and write the asked report files."""
+    from analytics.assessment_report import build_report, day_range, write_report
+    from geodata.settings import get_settings
+    from geodata.store import open_store
+
+    try:
+        start, end = day_range(args.date_from, args.date_to)
+    except ValueError as exc:
+        raise SystemExit(f"assessment: {exc}") from None
+    url = open_store(get_settings()).url
+    report = build_report(url, args.by, start, end, category=args.category, measure=args.measure)
+    print(
+        f"assessment per {args.by}, incidents received {args.date_from} … {args.date_to} "
+        f"(Asia/Shanghai){f', category {args.category}' if args.category else ''}: "
+        f"{len(report.rows)} units, {sum(r['received'] for r in report.rows):,} incidents"
+    )
+    for row in report.rows[: args.top]:
+        name = row["name"] if row["name"] is not None else row["unit"]
+        rate = "–" if row[report.measure] is None else f"{row[report.measure]:.3g}"
+        print(f"  {row['rank']:>3}  {name!s:<24} received {row['received']:>6,}  "
+              f"{report.measure} {rate}")  # fmt: skip
+    written = write_report(
+        report, csv_path=args.csv, png_path=args.png, pdf_path=args.pdf, lang=args.lang
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m analytics", description=__doc__)
@@ -185,6 +228,22 @@ def parser() -> argparse.ArgumentParser:
     cv = sub.add_parser("coverage", help="state of the precomputed camera coverage gaps")
     cv.add_argument("--refresh", action="store_true", help="recompute them for every line")
     cv.set_defaults(func=cmd_coverage)
+    asm = sub.add_parser("assessment", help="assessment ranking and report (CSV, PNG, PDF)")
+    asm.add_argument("--by", required=True, choices=("grid", "street", "district", "department"))
+    asm.add_argument("--from", dest="date_from", required=True, type=_date, help="first day")
+    asm.add_argument("--to", dest="date_to", required=True, type=_date, help="last day (included)")
+    asm.add_argument("--category", help="a category code or group (e.g. fire_safety)")
+    asm.add_argument(
+        "--measure",
+        choices=MEASURES,
+        help="rank and chart by this measure (default: on-time, then closure rate, then median)",
+    )
+    asm.add_argument("--csv", type=Path, help="write the ranking rows as CSV here")
+    asm.add_argument("--png", type=Path, help="write the charts as PNG here")
+    asm.add_argument("--pdf", type=Path, help="write the charts as PDF here")
+    asm.add_argument("--lang", default="zh", choices=("zh", "en"), help="labels of the charts")
+    asm.add_argument("--top", type=int, default=10, help="units printed (default 10)")
+    asm.set_defaults(func=cmd_assessment)
     return p
 
 

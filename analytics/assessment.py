@@ -23,6 +23,11 @@ and optionally of one category (its code, or a group prefix: ``fire_safety`` mat
   ``department`` is the incident's own, else its category's; ``category`` is the code.
 - **rank**: 1 = best by ``rank_by`` (default: on-time rate, then closure rate, then median time);
   ties share a rank.
+- **scope** (``areas``, e.g. a scoped leader's ``viewer.area_ids``): only incidents whose
+  ``area_id`` lies in those areas or below them (``parent_id``, else the covering ``area_id``, as
+  :mod:`analytics.wall_kpis`), and for an area grouping only units in those areas or below them —
+  a leader of one street sees its communities and grids, not the district around it.
+  ``areas=()`` means nothing; ``None`` (the default) the whole store.
 """
 
 from __future__ import annotations
@@ -67,6 +72,13 @@ _ANCESTORS = """
     ),
     unit_of AS (SELECT id AS area_id, anc AS unit FROM up WHERE lvl = :level),"""
 
+_SCOPE = """
+    scope(id) AS (
+        SELECT id FROM area WHERE id = ANY(:scope)
+        UNION
+        SELECT c.id FROM area c JOIN scope ON COALESCE(c.parent_id, c.area_id) = scope.id
+    ),"""
+
 _KEYS = {
     "department": ("COALESCE(e.department, c.department)", "NULL"),
     "category": ("e.category", "NULL"),
@@ -92,7 +104,9 @@ _METRICS = """
     count(*) FILTER (WHERE secs < 0) AS bad_times"""
 
 
-def _sql(by: str, rank_by: Sequence[str], category: str | None, bucket: bool) -> str:
+def _sql(
+    by: str, rank_by: Sequence[str], category: str | None, bucket: bool, scoped: bool = False
+) -> str:
     """The query text for grouping ``by`` (all variable parts come from whitelists)."""
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}; one of {GROUPINGS}")
@@ -107,13 +121,17 @@ def _sql(by: str, rank_by: Sequence[str], category: str | None, bucket: bool) ->
     where = "e.reported_at >= :start AND e.reported_at < :end"
     if category is not None:
         where += " AND (e.category = :category OR e.category LIKE :category_group)"
+    if scoped:
+        where += " AND e.area_id IN (SELECT id FROM scope)"
+        if area:
+            where += " AND u.unit IN (SELECT id FROM scope)"
     period = "date_trunc(:period, e.reported_at AT TIME ZONE :tz)" if bucket else "NULL"
     name = "ar.name" if area else "NULL"
     name_join = "LEFT JOIN area ar ON ar.id = s.unit" if area else ""
     order = ", ".join(f"{m} {RANK_BY[m]}" for m in rank_by)
     part = "PARTITION BY bucket " if bucket else ""
     return f"""
-    WITH RECURSIVE {_ANCESTORS if area else ""}
+    WITH RECURSIVE {_ANCESTORS if area else ""}{_SCOPE if scoped else ""}
     ev AS (
         SELECT {key} AS unit, {period} AS bucket, e.id,
                e.status = 'closed' AND e.closed_at IS NOT NULL AS closed,
@@ -141,8 +159,10 @@ def _sql(by: str, rank_by: Sequence[str], category: str | None, bucket: bool) ->
     """
 
 
-def _params(start, end, category, by, **extra) -> dict:
+def _params(start, end, category, by, areas=None, **extra) -> dict:
     params = {"start": start, "end": end, **extra}
+    if areas is not None:
+        params["scope"] = [int(a) for a in areas]
     if category is not None:
         params |= {"category": category, "category_group": _like_escape(category) + ".%"}
     if by in AREA_LEVELS:
@@ -162,12 +182,14 @@ def assess(
     *,
     category: str | None = None,
     rank_by: Sequence[str] = DEFAULT_RANK,
+    areas: Sequence[int] | None = None,
 ) -> list[dict]:
     """Assessment rows (see :data:`COLUMNS`) per unit of ``by`` for incidents received in
-    ``[start, end)``, best first."""
-    sql = _sql(by, rank_by, category, bucket=False)
+    ``[start, end)``, best first; only inside ``areas`` when given (see the module's scope)."""
+    sql = _sql(by, rank_by, category, bucket=False, scoped=areas is not None)
+    params = _params(start, end, category, by, areas)
     with get_engine(url).connect() as conn:
-        rows = conn.execute(text(sql), _params(start, end, category, by)).mappings().all()
+        rows = conn.execute(text(sql), params).mappings().all()
     return [{c: r[c] for c in COLUMNS} for r in rows]
 
 
@@ -181,13 +203,15 @@ def trend(
     category: str | None = None,
     tz: str = "UTC",
     rank_by: Sequence[str] = DEFAULT_RANK,
+    areas: Sequence[int] | None = None,
 ) -> list[dict]:
     """The assessment per ``period`` (week or month …, starting in time zone ``tz``) and unit
-    of ``by``: rows with ``bucket`` (naive local start of the period) first, ranked per bucket."""
+    of ``by``: rows with ``bucket`` (naive local start of the period) first, ranked per bucket;
+    only inside ``areas`` when given."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; one of {PERIODS}")
-    sql = _sql(by, rank_by, category, bucket=True)
-    params = _params(start, end, category, by, period=period, tz=tz)
+    sql = _sql(by, rank_by, category, bucket=True, scoped=areas is not None)
+    params = _params(start, end, category, by, areas, period=period, tz=tz)
     with get_engine(url).connect() as conn:
         rows = conn.execute(text(sql), params).mappings().all()
     return [{"bucket": r["bucket"], **{c: r[c] for c in COLUMNS}} for r in rows]
