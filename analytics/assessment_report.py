@@ -6,7 +6,9 @@
   where no incident had a due time) get no bar and a "–" label.
 - **received vs closed**: per day, week or month (:func:`trend_period`, in the city's time zone)
   the incidents received and how many of those are closed now (the cohort of the period, as the
-  assessment counts them — not what was closed during the period).
+  assessment counts them — not what was closed during the period). The trend counts every
+  incident of the period, category and scope, also one outside every unit of an area level (none
+  in the demo city), which the ranking leaves out; with no unit in the ranking it is empty.
 - **time to close**: the median and 90th percentile hours of the same periods.
 
 Drawn with matplotlib (Agg, no pyplot: no global figure state). Chinese labels need a CJK font
@@ -156,7 +158,10 @@ def build_report(
     scope = None if areas is None else tuple(int(a) for a in areas)
     period = period or trend_period(start, end)
     rows = assess(url, by, start, end, category=category, rank_by=rank_by, areas=scope)
-    periods = trend(url, start, end, period=period, category=category, tz=CITY_TZ.key, areas=scope)
+    periods = []
+    if rows:  # no unit of the level (e.g. a district for a street's leader): no trend either
+        periods = trend(url, start, end, period=period, category=category, tz=CITY_TZ.key,
+                        areas=scope)  # fmt: skip
     return Report(by, start, end, rank_by[0], period, rows, periods, category, scope)
 
 
