@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import h3
@@ -32,12 +33,16 @@ if TYPE_CHECKING:
 LEVELS = 6
 HEAT_POINT_DIGITS = 5
 _h3 = h3.api.basic_int
+_ASCII_JSON = json.JSONEncoder(separators=(",", ":")).encode
+"""Compact JSON, ASCII-escaped (hexagon properties); built once, not per feature."""
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON, UTF-8 kept (features given as dicts)."""
+_NO_EXTRA: Mapping[str, object] = MappingProxyType({})
+"""No extra properties (shared, read-only)."""
 
 
-@lru_cache(maxsize=200_000)
 def hexagon_geometry(cell: int) -> str:
-    """The GeoJSON polygon of an H3 cell as text (rounded to ~1 m; cached as text, so a
-    thousand hexagons cost a string join, not a thousand nested lists)."""
+    """The GeoJSON polygon of an H3 cell as text (rounded to ~1 m)."""
     ring = [(round(lng, 5), round(lat, 5)) for lat, lng in _h3.cell_to_boundary(cell)]
     ring.append(ring[0])
     coords = ",".join(f"[{x},{y}]" for x, y in ring)
@@ -45,9 +50,31 @@ def hexagon_geometry(cell: int) -> str:
 
 
 @lru_cache(maxsize=200_000)
+def _hexagon_head(cell: int) -> str:
+    """A hexagon feature's text up to its first two properties (cached per cell, so a thousand
+    hexagons cost a string join, not a thousand polygons and nested lists)."""
+    key = h3.int_to_str(cell)
+    return (
+        f'{{"type":"Feature","id":"{key}","geometry":{hexagon_geometry(cell)},'
+        f'"properties":{{"aggregate":true,"h3":"{key}"'
+    )
+
+
+@lru_cache(maxsize=200_000)
 def cell_centre(cell: int) -> tuple[float, float]:
     lat, lng = _h3.cell_to_latlng(cell)
     return round(lng, HEAT_POINT_DIGITS), round(lat, HEAT_POINT_DIGITS)
+
+
+@lru_cache(maxsize=200_000)
+def _heat_head(cell: int) -> str:
+    """A heatmap point's text up to its first two properties (cached per cell)."""
+    x, y = cell_centre(cell)
+    return (
+        f'{{"type":"Feature","id":"{h3.int_to_str(cell)}",'
+        f'"geometry":{{"type":"Point","coordinates":[{x!r},{y!r}]}},'
+        f'"properties":{{"aggregate":true,"heat":true'
+    )
 
 
 @lru_cache(maxsize=16)
@@ -68,18 +95,29 @@ def levels(values: Sequence[float], sqrt: bool) -> list[int]:
 
 def hexagon_feature(cell: int, properties: dict[str, object]) -> str:
     """A GeoJSON feature (text) of one H3 cell with its aggregate properties."""
-    key = h3.int_to_str(cell)
-    props = json.dumps({"aggregate": True, "h3": key, **properties}, separators=(",", ":"))
-    geometry = hexagon_geometry(cell)
-    return f'{{"type":"Feature","id":"{key}","geometry":{geometry},"properties":{props}}}'
+    if "aggregate" in properties or "h3" in properties:  # overrides keep their place
+        key = h3.int_to_str(cell)
+        props = _ASCII_JSON({"aggregate": True, "h3": key, **properties})
+        geometry = hexagon_geometry(cell)
+        return f'{{"type":"Feature","id":"{key}","geometry":{geometry},"properties":{props}}}'
+    return hexagon_text(cell, _ASCII_JSON(properties)[1:-1])
+
+
+def hexagon_text(cell: int, members: str) -> str:
+    """A hexagon feature whose properties after ``aggregate`` and ``h3`` are the JSON object
+    members ``members`` (text such as ``"count":3,"level":1``; empty for none)."""
+    head = _hexagon_head(cell)
+    return f"{head},{members}}}}}" if members else f"{head}}}}}"
+
+
+def _count_members(n: int, level: int) -> str:
+    """The members of ``{"count": n, "value": n, "level": level}`` (ints) as JSON text."""
+    return f'"count":{n},"value":{n},"level":{level}'
 
 
 def _finish(run: Runner, features: list[dict | str], capped: bool, **aggregate: object) -> None:
     """Set the answer's features (dicts or ready GeoJSON text) and its aggregate metadata."""
-    texts = [
-        f if isinstance(f, str) else json.dumps(f, ensure_ascii=False, separators=(",", ":"))
-        for f in features
-    ]
+    texts = [f if isinstance(f, str) else _JSON(f) for f in features]
     run.answer.features_json = "[" + ",".join(texts) + "]"
     run.answer.meta |= {"count": len(features), "aggregate": aggregate}
     if capped:
@@ -148,9 +186,10 @@ def counts(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None
     resolution = h3_resolution(query.zoom)
     rows = run.all(h3_counts_sql(layer, where.sql, resolution), params)
     shown = rows[: query.limit]
-    styled = _value_properties([n for _, n in shown], "count")
+    classes = levels([n for _, n in shown], sqrt=True)
     features = [
-        hexagon_feature(cell, {"count": n, **s}) for (cell, n), s in zip(shown, styled, strict=True)
+        hexagon_text(cell, _count_members(n, c))
+        for (cell, n), c in zip(shown, classes, strict=True)
     ]
     _finish(
         run, features, len(rows) > query.limit, by="h3", h3_resolution=resolution, property="count"
@@ -225,13 +264,16 @@ def residents(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> N
         (care_properties(r[1], r[2], layer.min_count or 1).get("share") or 0) if care else r[1]
         for r in shown
     ]
+    min_count = layer.min_count or 1
     features = []
-    for row, style in zip(shown, _value_properties(values, metric), strict=True):
-        props = {"count": row[1], **care_properties(row[1], row[2], layer.min_count or 1), **style}
-        if by_building:
-            features.append(_building_feature(row[0], row[3], props))
-        else:
-            features.append(hexagon_feature(row[0], props))
+    if care:
+        for row, style in zip(shown, _value_properties(values, metric), strict=True):
+            props = {"count": row[1], **care_properties(row[1], row[2], min_count), **style}
+            members = _JSON(props)[1:-1] if by_building else _ASCII_JSON(props)[1:-1]
+            features.append(_resident_feature(row, members, by_building))
+    else:
+        for row, level in zip(shown, levels(values, sqrt=True), strict=True):
+            features.append(_resident_feature(row, _count_members(row[1], level), by_building))
     how = {"by": "building"} if by_building else {"by": "h3", "h3_resolution": resolution}
     _finish(
         run,
@@ -244,13 +286,20 @@ def residents(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> N
     )
 
 
-def _building_feature(building: int, geometry: str, props: dict[str, object]) -> dict:
-    return {
-        "type": "Feature",
-        "id": f"building-{building}",
-        "geometry": json.loads(geometry),
-        "properties": {"aggregate": True, "building": building, **props},
-    }
+def _resident_feature(row: Sequence, members: str, by_building: bool) -> str:
+    """The feature text of a resident group row ``(key, n, k[, geometry])``."""
+    return (
+        _building_feature(row[0], row[3], members) if by_building else hexagon_text(row[0], members)
+    )
+
+
+def _building_feature(building: int, geometry: str, members: str) -> str:
+    """A building's feature text: its GeoJSON geometry as the store wrote it, and the property
+    members after ``aggregate`` and ``building``."""
+    return (
+        f'{{"type":"Feature","id":"building-{building}","geometry":{geometry},'
+        f'"properties":{{"aggregate":true,"building":{building},{members}}}}}'
+    )
 
 
 # --- incident heatmap: weighted points ----------------------------------------------------------
@@ -271,22 +320,11 @@ def heatmap(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
         heat_sql(layer, where.sql, resolution), where.params | {"fetch": query.limit + 1}
     )
     shown = rows[: query.limit]
-    styled = _value_properties([n for _, n, _ in shown], "count")
+    classes = levels([n for _, n, _ in shown], sqrt=True)
     features = [
-        {
-            "type": "Feature",
-            "id": h3.int_to_str(cell),
-            "geometry": {"type": "Point", "coordinates": list(cell_centre(cell))},
-            "properties": {
-                "aggregate": True,
-                "heat": True,
-                "count": n,
-                "weight": n,
-                "severity_sum": int(s),
-                **st,
-            },
-        }
-        for (cell, n, s), st in zip(shown, styled, strict=True)
+        f'{_heat_head(cell)},"count":{n},"weight":{n},"severity_sum":{int(s)},'
+        f'"value":{n},"level":{c}}}}}'
+        for (cell, n, s), c in zip(shown, classes, strict=True)
     ]
     _finish(
         run, features, len(rows) > query.limit, by="h3", h3_resolution=resolution, property="weight"
@@ -328,7 +366,7 @@ def hexagons(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> No
         rows = run.all(
             h3_counts_sql(source, where.sql, resolution), where.params | {"fetch": query.limit + 1}
         )
-        raw, care = [(c, n, {}) for c, n in rows], None
+        raw, care = [(c, n, _NO_EXTRA) for c, n in rows], None
     _hexagon_answer(
         run, raw[: query.limit], len(raw) > query.limit, metric, resolution, of=source.id, care=care
     )
@@ -341,7 +379,7 @@ def _at_cells(query: LayerQuery) -> LayerQuery:
     )
 
 
-def _metric_value(metric: str, n: int, extra: dict[str, object], resolution: int) -> float:
+def _metric_value(metric: str, n: int, extra: Mapping[str, object], resolution: int) -> float:
     if metric == "density":
         return round(n / cell_area_km2(resolution), 2)
     if metric == "share":
@@ -353,10 +391,12 @@ def _hexagon_answer(
     run: Runner, raw: list, capped: bool, metric: str, resolution: int, **about: object
 ) -> None:
     values = [_metric_value(metric, n, extra, resolution) for _, n, extra in raw]
-    styled = _value_properties(values, metric)
+    classes = levels(values, sqrt=metric != "share")
     features = [
-        hexagon_feature(cell, {"count": n, **extra, "metric": metric, **s})
-        for (cell, n, extra), s in zip(raw, styled, strict=True)
+        hexagon_text(cell, f'"count":{n},"metric":"{metric}","value":{v!r},"level":{c}')
+        if not extra  # values are floats: repr is their JSON text
+        else hexagon_feature(cell, {"count": n, **extra, "metric": metric, "value": v, "level": c})
+        for (cell, n, extra), v, c in zip(raw, values, classes, strict=True)
     ]
     _finish(
         run,
