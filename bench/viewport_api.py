@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app
 from bench.common import bench_token, session_cookies
 from geodata.engine import get_engine, normalize_url
-from geodata.features import FeatureProvider, LayerQuery
+from geodata.features import FeatureProvider, LayerQuery, read_connection
 from geodata.settings import PROJECT_ROOT, Settings
 from geodata.viewer import PUBLIC
 from layers.registry import LAYERS, get_layer
@@ -65,9 +65,10 @@ def data_centre(url: str) -> tuple[float, float]:
 
 
 def time_sql(url: str, statements: list[tuple[str, dict]]) -> float:
-    """Seconds to run ``statements`` and fetch all rows (the bare SQL of one request)."""
+    """Seconds to run ``statements`` and fetch all rows (the bare SQL of one request), on one
+    pooled connection in autocommit, as the provider runs them (:class:`Runner`)."""
     started = time.perf_counter()
-    with get_engine(url).connect() as conn:
+    with read_connection(url) as conn:
         for sql, params in statements:
             conn.execute(text(sql), params).all()
     return time.perf_counter() - started
