@@ -438,6 +438,7 @@ def translate(lang: str | None) -> tuple[list, str, list, list]:
 @callback(
     Output(TABLE, "data"),
     Output(TABLE, "columns"),
+    Output(TABLE, "sort_by"),
     Output(TREND, "figure"),
     Output(SUMMARY, "children"),
     Input(DATES, "start_date"),
@@ -448,7 +449,7 @@ def translate(lang: str | None) -> tuple[list, str, list, list]:
     Input(shell_ids.LANG_SWITCH, "value"),
 )
 def show(start, end, by, category, measure, lang):
-    """The ranking, the trend and the summary of the filters."""
+    """The ranking (in rank order: a column sort is cleared), the trend and the summary."""
     guard.require(PATH)
     lang = i18n.language(lang)
     report = _report(start, end, by, category, measure)
@@ -456,6 +457,7 @@ def show(start, end, by, category, measure, lang):
     return (
         table_rows(report.rows, lang),
         _columns(lang),
+        [],
         trend_figure(report, lang),
         summary(report, lang, scoped),
     )

@@ -79,23 +79,23 @@ def test_leader_ranks_streets_sorts_and_downloads(
         page.locator("#assessment-by").get_by_text("街道", exact=True).click()
         first, last = last_days(demo_url, 90)
         expected = assess(demo_url, "street", *ar.day_range(first, last))
-        assert len(expected) >= 2 and sum(r["received"] for r in expected) > 100
+        assert len(expected) >= 2
         wait_for_rows(page, expected)
         assert table(page) == [shown(r) for r in expected]
         start, end = page.locator("#assessment-dates"), page.locator("#assessment-dates-end-date")
         assert (start.input_value(), end.input_value()) == (str(first), str(last))
+        received = sum(r["received"] for r in expected)
+        assert received > 100
         summary = page.inner_text("#assessment-summary")
-        assert (
-            f"{len(expected)} 个单位，受理 {sum(r['received'] for r in expected):,} 件" in summary
-        )
+        assert f"{len(expected)} 个单位，受理 {received:,} 件" in summary
 
-        # sortable: by received, ascending then descending
+        # sortable: a click on the header's arrows sorts by received, ascending
         header = page.locator('#assessment-table th[data-dash-column="received"]')
         header.locator(".column-header--sort").click()
         by_received = sorted(r["received"] for r in expected)
-        received = page.locator('#assessment-table td[data-dash-column="received"]')
-        expect(received.first).to_have_text(str(by_received[0]))
-        assert [int(v) for v in received.all_inner_texts()] == by_received
+        counts = page.locator('#assessment-table td[data-dash-column="received"]')
+        expect(counts.first).to_have_text(str(by_received[0]))
+        assert [int(v) for v in counts.all_inner_texts()] == by_received
 
         with page.expect_download() as csv_download:
             page.click("#assessment-csv")
@@ -118,6 +118,21 @@ def test_leader_ranks_streets_sorts_and_downloads(
         weekly = ar.build_report(demo_url, "street", *ar.day_range(first, last)).trend
         assert bars.count() == len(weekly) > 10
         page.screenshot(path=str(artifacts / "assessment-leader.png"))
+
+        # one category group (the sort is cleared: rank order again), then English
+        page.locator("#assessment-category").click()
+        page.keyboard.type("消防安全")
+        page.keyboard.press("Enter")
+        fire = assess(demo_url, "street", *ar.day_range(first, last), category="fire_safety")
+        assert 0 < sum(r["received"] for r in fire) < received
+        wait_for_rows(page, fire)
+        assert table(page) == [shown(r) for r in fire]
+        page.locator(".lang-switch").get_by_text("EN", exact=True).click()
+        expect(header).to_contain_text("Received")
+        expect(page.locator("#assessment-summary")).to_contain_text(
+            f"{len(fire)} units, {sum(r['received'] for r in fire):,} incidents received"
+        )
+        assert table(page) == [shown(r) for r in fire]
         assert not errors, errors
         assert [u for u in requests if not u.startswith(app_server)] == []
     finally:
