@@ -46,6 +46,10 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
         external_stylesheets=[],
         title=i18n.text("app.document_title", i18n.language(settings.language)),
         update_title=None,
+        # No validation layout: Dash would build it from every page's layout once, for whoever
+        # asked first, and send it to every client (pages differ by role: that is not ours to
+        # share); the pages' own tests check their callbacks.
+        suppress_callback_exceptions=True,
     )
     app.server.config[SETTINGS_KEY] = settings
     app.server.config[STORE_URL_KEY] = store_url

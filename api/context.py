@@ -31,7 +31,6 @@ def viewer() -> Viewer:
 
 
 def page_viewer() -> Viewer:
-    """The viewer a page layout is built for. Dash also builds every page's layout once, unasked,
-    to check the pages (on the first request, whatever its route): that pass gets
-    :data:`~geodata.viewer.PUBLIC`, and nothing it builds is sent to anyone."""
+    """The viewer a page layout is built for: the signed-in viewer (the gate set it), else
+    :data:`~geodata.viewer.PUBLIC` for a layout built outside a signed-in request."""
     return g.get("viewer") or PUBLIC

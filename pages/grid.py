@@ -383,12 +383,15 @@ def show_task(selected: object, _refresh: int, lang: str, grid: object) -> list:
     Output(gid.CATEGORY, "options"),
     Output({"type": gid.LAYER, "layer": ALL}, "hideout"),
     Input(ids.LANG_SWITCH, "value"),
+    Input(gid.CATEGORY, "id"),  # only where this page is shown (the switch is on every page)
     State({"type": gid.TAB, "tab": ALL}, "id"),
     State(gid.CATEGORIES, "data"),
     State({"type": gid.LAYER, "layer": ALL}, "id"),
     prevent_initial_call=True,
 )
-def relabel(lang: str, tab_ids: list[dict], categories: list[dict], layer_ids: list[dict]):
+def relabel(
+    lang: str, _page: str, tab_ids: list[dict], categories: list[dict], layer_ids: list[dict]
+):
     """Tab titles, category names and the map's tooltips in the chosen language."""
     guard.require(PATH)
     lang = i18n.language(lang)
