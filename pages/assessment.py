@@ -39,6 +39,8 @@ PNG = "assessment-png"
 PDF = "assessment-pdf"
 DOWNLOAD = "assessment-download"
 
+PAGE_SIZE = 50
+"""Table rows per page (a city has thousands of grids; sorting still covers them all)."""
 PRESETS = (7, 30, 90)
 DEFAULT_PRESET = 30
 DEFAULT_MEASURE = "default"
@@ -241,7 +243,8 @@ def layout(**_query: str) -> html.Div:
                         data=[],
                         sort_action="native",
                         sort_mode="single",
-                        page_action="none",
+                        page_action="native",
+                        page_size=PAGE_SIZE,
                         style_table={"height": "100%", "overflowY": "auto"},
                         style_header={
                             "backgroundColor": "#0f172a",
@@ -326,12 +329,14 @@ def _report(
 
 
 def table_rows(rows: list[dict], lang: str) -> list[dict]:
-    """The table's rows: the assessment rows with a display name."""
+    """The table's rows: the shown columns of the assessment rows, with a display name."""
     none = i18n.text("assessment.none", lang)
     out = []
     for row in rows:
         name = row["name"] if row["name"] is not None else row["unit"]
-        out.append({**row, "name": none if name is None else str(name)})
+        out.append(
+            {**{c: row[c] for c in TABLE_COLUMNS}, "name": none if name is None else str(name)}
+        )
     return out
 
 
