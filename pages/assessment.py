@@ -431,8 +431,9 @@ def apply_preset(days: int | None, latest: str | None) -> tuple[str, str]:
     Output(MEASURE, "options"),
     Output(PRESET, "options"),
     Input(shell_ids.LANG_SWITCH, "value"),
+    Input(CATEGORY, "id"),  # only where this page is shown (the switch is on every page)
 )
-def translate(lang: str | None) -> tuple[list, str, list, list]:
+def translate(lang: str | None, _page: str) -> tuple[list, str, list, list]:
     """The dropdown and preset labels in the chosen language."""
     guard.require(PATH)
     lang = i18n.language(lang)

@@ -2,8 +2,9 @@
 
 Facts checked: for the 90-day preset and the street grouping the table's rows are the assess()
 rows of that period (rank, name, every figure as formatted); sorting by a column reorders them;
-the CSV download is those rows and the PNG / PDF downloads are real files of the charts; nothing
-is requested from another origin; a leader scoped to one street sees only its grids; a grid
+the CSV download is those rows and the PNG / PDF downloads are real files of the charts; a
+category filter and the English switch keep them; no console error and nothing requested from
+another origin; a leader scoped to one street sees only its grids; a grid
 worker and a planner get the forbidden message.
 """
 
@@ -79,6 +80,7 @@ def test_leader_ranks_streets_sorts_and_downloads(
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     try:
         page.goto(app_server + "assessment", wait_until="networkidle")
         page.wait_for_selector('#assessment-table td[data-dash-column="name"]')
