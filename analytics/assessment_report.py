@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -111,8 +111,6 @@ class Report:
     trend: list[dict]
     category: str | None = None
     areas: tuple[int, ...] | None = None
-    chart: dict[str, list] = field(default_factory=dict)
-    """What the last :func:`figure` drew (labels and values per chart), for checking."""
 
 
 def day_range(first: date, last: date, tz: ZoneInfo = CITY_TZ) -> tuple[datetime, datetime]:
@@ -207,8 +205,7 @@ def _format(measure: str, value: float | None) -> str:
 
 
 def figure(report: Report, lang: str = "zh") -> Figure:
-    """The three charts of the report on one figure (English when no CJK font is installed).
-    ``report.chart`` is set to the labels and values drawn."""
+    """The three charts of the report on one figure (English when no CJK font is installed)."""
     family = cjk_font()
     lang = lang if lang in ("zh", "en") and family else "en"
     units = report.rows[:CHART_UNITS]
@@ -275,15 +272,6 @@ def figure(report: Report, lang: str = "zh") -> Figure:
     for ax in (trend_ax, hours_ax):
         ax.tick_params(axis="x", labelsize=8, labelrotation=30)
         ax.grid(axis="y", color="#e5e7eb")
-    report.chart = {
-        "labels": labels,
-        "values": values,
-        "buckets": buckets,
-        "received": received,
-        "closed": closed,
-        "median_hours": median,
-        "p90_hours": p90,
-    }
     return fig
 
 
