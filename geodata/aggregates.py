@@ -89,8 +89,10 @@ def levels(values: Sequence[float], sqrt: bool) -> list[int]:
     top = max(values, default=0)
     if top <= 0:
         return [0 for _ in values]
-    scale = (lambda v: math.sqrt(v / top)) if sqrt else (lambda v: v / top)
-    return [min(LEVELS - 1, int(scale(max(v, 0)) * LEVELS)) for v in values]
+    last, root = LEVELS - 1, math.sqrt
+    if sqrt:
+        return [min(last, int(root(v / top) * LEVELS)) if v > 0 else 0 for v in values]
+    return [min(last, int(v / top * LEVELS)) if v > 0 else 0 for v in values]
 
 
 def hexagon_feature(cell: int, properties: dict[str, object]) -> str:
