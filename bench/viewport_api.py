@@ -5,9 +5,10 @@
 For every layer at several zooms (bbox = the view of a 1600×900 screen around the data's
 centre) it times the whole request through the Flask app (parse, SQL, JSON, gzip) and, in the
 same run, the bare SQL statements the provider executed (same text, same parameters, on the
-same pooled engine) and prints p95 of both and their ratio. Then the bytes of the whole-city
-first view (every default layer's answer, gzip as the browser receives it) and, with
-``--browser``, the first map paint in headless Chromium and the bytes it transferred.
+same pooled engine) and prints p95 of both and their ratio, and the p50 of the sign-in lookup
+inside the API time (``auth p50``: the gate's, one indexed query per request). Then the bytes
+of the whole-city first view (every default layer's answer, gzip as the browser receives it)
+and, with ``--browser``, the first map paint in headless Chromium and the bytes it transferred.
 """
 
 from __future__ import annotations
@@ -74,6 +75,31 @@ def time_sql(url: str, statements: list[tuple[str, dict]]) -> float:
     return time.perf_counter() - started
 
 
+class SignInTimer:
+    """Times the gate's sign-in lookup (:func:`api.auth._lookup`) inside each request, so its
+    share of the API time can be printed (the lookup is the gate's, not the layer API's)."""
+
+    def __init__(self) -> None:
+        import api.auth
+
+        self.seconds: list[float] = []
+        self._lookup = api.auth._lookup
+
+        def timed(kind: str, secret: str) -> object:
+            started = time.perf_counter()
+            try:
+                return self._lookup(kind, secret)
+            finally:
+                self.seconds.append(time.perf_counter() - started)
+
+        api.auth._lookup = timed
+
+    def take(self) -> float:
+        """Seconds of lookups since the last call."""
+        total, self.seconds = sum(self.seconds), []
+        return total
+
+
 def time_request(client, path: str) -> tuple[float, int]:
     started = time.perf_counter()
     response = client.get(path, headers={"Accept-Encoding": "gzip"})
@@ -98,18 +124,21 @@ def last_month(url: str) -> str | None:
     return f"{(last - timedelta(days=29)).isoformat()}/{last.isoformat()}"
 
 
-def bench_layers(url: str, runs: int) -> None:
+def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
     settings = Settings(database_url=url)
     client = signed_in(create_app(settings, url).server.test_client(), bench_token(url))
     provider = FeatureProvider(url)
     lon, lat = data_centre(url)
     window = last_month(url)
+    sign_in = SignInTimer()
     print(
         f"{'layer':18} {'zoom':>4} {'features':>8} {'gz KB':>7} {'api p95':>8} "
-        f"{'sql p95':>8} {'ratio':>6} {'api p50':>8} {'sql p50':>8} {'ratio':>6}"
+        f"{'sql p95':>8} {'ratio':>6} {'api p50':>8} {'sql p50':>8} {'ratio':>6} {'auth p50':>8}"
     )
     worst = 0.0
     for layer in LAYERS:
+        if only and layer.id not in only:
+            continue
         for zoom in ZOOMS:
             bbox = view_bbox(lon, lat, zoom)
             path = f"/api/layers/{layer.id}?bbox={bbox}&zoom={zoom}{extra_params(layer.id, window)}"
@@ -118,10 +147,12 @@ def bench_layers(url: str, runs: int) -> None:
             )
             answer = provider.answer(layer, query, PUBLIC)
             time_request(client, path)  # warm
-            api, sql, size = [], [], 0
+            api, sql, auth, size = [], [], [], 0
+            sign_in.take()
             for _ in range(runs):
                 elapsed, size = time_request(client, path)
                 api.append(elapsed)
+                auth.append(sign_in.take())
                 sql.append(time_sql(url, answer.statements) if answer.statements else 0.0)
             a, s = p95(api) * 1000, p95(sql) * 1000
             ratio = a / s if s > 0.05 else float("nan")
@@ -131,7 +162,7 @@ def bench_layers(url: str, runs: int) -> None:
             print(
                 f"{layer.id:18} {zoom:>4} {answer.meta['count']:>8} {size / 1024:>7.1f} "
                 f"{a:>7.1f}ms {s:>7.1f}ms {ratio:>6.2f} "
-                f"{m_api:>7.1f}ms {m_sql:>7.1f}ms {median_ratio:>6.2f}"
+                f"{m_api:>7.1f}ms {m_sql:>7.1f}ms {median_ratio:>6.2f} {p50(auth) * 1000:>6.2f}ms"
             )
     print(f"worst api p95: {worst:.1f} ms")
 
@@ -213,6 +244,7 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("DATABASE_URL"), required=False)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--browser", action="store_true", help="also time the first paint")
+    parser.add_argument("--layers", help="comma-separated layer ids (default: every layer)")
     args = parser.parse_args()
     if not args.url:
         parser.error("--url (or DATABASE_URL) is required")
@@ -220,7 +252,11 @@ def main() -> None:
     with get_engine(url).connect() as conn:
         people = conn.execute(text("SELECT count(*) FROM resident")).scalar_one()
     print(f"store: {people} residents")
-    bench_layers(url, args.runs)
+    only = set(args.layers.split(",")) if args.layers else None
+    unknown = sorted((only or set()) - {layer.id for layer in LAYERS})
+    if unknown:
+        parser.error(f"--layers: no layer {', '.join(unknown)}")
+    bench_layers(url, args.runs, only)
     first_view_bytes(url)
     if args.browser:
         browser_paint(url)
