@@ -6,6 +6,7 @@ pages hold their own callbacks, the providers hold the SQL.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -89,6 +90,8 @@ def main() -> None:
     try:
         background = start_background(settings, store.url)
         app = create_app(settings, store.url)
+        gc.collect()
+        gc.freeze()  # start-up objects leave the collector's scans: fewer long pauses later
         log.info("OneMap serving on http://%s:%s", settings.host, settings.port)
         serve(
             app.server, host=settings.host, port=settings.port,

@@ -54,7 +54,8 @@ DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/")
 def _lookup(kind: str, secret: str) -> tuple[Viewer, str | None] | None:
     """The viewer (and CSRF token, for sessions) of a session cookie or bearer token. Looked up
     on every request, so a sign-out, a revoked token or a disabled account counts at once."""
-    with get_engine(context.store_url()).connect() as conn:
+    engine = get_engine(context.store_url())
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if kind == "session":
             found = session_identity(conn, secret)
             identity, csrf = found if found else (None, None)
