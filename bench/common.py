@@ -82,19 +82,16 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def _bench_user(role: str, areas: tuple[str, ...]) -> str:
+    return "_".join(("bench", role, *areas))[:64]
+
+
 def bench_account(url: str, role: str = "analyst", areas: tuple[str, ...] = ()) -> int:
     """The id of the benchmark account with ``role`` (and area codes), created on first use."""
     from geodata import accounts
 
-    username = "_".join(("bench", role, *areas))[:64]
     with get_engine(url).begin() as conn:
-        found = conn.execute(
-            text("SELECT id FROM account WHERE username = :u"), {"u": username}
-        ).scalar_one_or_none()
-        if found is None:
-            password = accounts.new_password()
-            found = accounts.add_account(conn, username, role, password, list(areas))
-    return found
+        return accounts.ensure_account(conn, _bench_user(role, areas), role, list(areas))
 
 
 def bench_token(url: str, role: str = "analyst", areas: tuple[str, ...] = ()) -> str:
@@ -103,7 +100,7 @@ def bench_token(url: str, role: str = "analyst", areas: tuple[str, ...] = ()) ->
 
     bench_account(url, role, areas)
     with get_engine(url).begin() as conn:
-        return accounts.issue_token(conn, "_".join(("bench", role, *areas))[:64], "bench")
+        return accounts.issue_token(conn, _bench_user(role, areas), "bench")
 
 
 def session_cookies(

@@ -116,6 +116,19 @@ def add_account(
     return account_id
 
 
+def ensure_account(
+    conn: Connection, username: str, role: str, area_codes: list[str] | None = None
+) -> int:
+    """The id of account ``username``, created with ``role``, the areas and a random password
+    when it does not exist yet (for scripts that sign in with a token: tests, benches)."""
+    found = conn.execute(
+        text("SELECT id FROM account WHERE username = :u"), {"u": username}
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    return add_account(conn, username, role, new_password(), area_codes)
+
+
 def set_scope(conn: Connection, username: str, area_codes: list[str]) -> None:
     """Replace the areas an account works in (empty: the whole city, except grid workers)."""
     account_id = _account_id(conn, username)

@@ -23,6 +23,7 @@ from pages import analyze_form as form
 from pages import analyze_ids as ids
 from pages import export_files, guard, i18n
 from pages import ids as shell_ids
+from pages.drawing import DRAW_OPTIONS
 from pages.home import fit_zoom
 from pages.i18n import pick
 from pages.shell import t
@@ -34,14 +35,6 @@ PRESET_NAMES = ("elderly", "tall", "lanes")
 AREA_MODES = ("any", "area", "polygon", "bbox")
 TABLE_ROWS = form.TABLE_ROWS
 FIT_PIXELS = (1100, 760)
-DRAW_OPTIONS = {
-    "polygon": {"allowIntersection": False, "showArea": False},
-    "rectangle": True,
-    "polyline": False,
-    "circle": False,
-    "marker": False,
-    "circlemarker": False,
-}
 OUTLINE = {"color": "#5eead4", "weight": 1, "fill": False}
 RESULT_STYLE = {"color": form.RESULT_COLOR, "weight": 3, "fillOpacity": 0.35}
 POINT = {"variable": "onemapAnalyze.point"}

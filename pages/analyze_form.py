@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
+from pages.drawing import drawn_polygons
 
 SIDES = ("subject", "near")
 ROWS = {"subject": 2, "near": 1}
@@ -143,11 +144,7 @@ def _numbers(text: str, count: int, part: str) -> list[float]:
 
 def drawn_polygon(geojson: dict | None) -> dict | None:
     """The last polygon drawn on the map (a GeoJSON geometry), or None."""
-    polygons = [
-        f["geometry"]
-        for f in (geojson or {}).get("features", [])
-        if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
-    ]
+    polygons = drawn_polygons(geojson)
     return polygons[-1] if polygons else None
 
 

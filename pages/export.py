@@ -31,6 +31,7 @@ from geodata.viewer import Viewer
 from pages import export_files, guard, i18n
 from pages import export_ids as ids
 from pages import ids as shell_ids
+from pages.drawing import DRAW_OPTIONS, drawn_polygons
 from pages.home import fit_zoom
 from pages.i18n import pick
 from pages.shell import t
@@ -46,14 +47,6 @@ FORMAT_LABELS = {
 }
 DEFAULT_FORMAT = "gpkg"
 AREA_MODES = ("city", "unit", "polygon", "bbox")
-DRAW_OPTIONS = {
-    "polygon": {"allowIntersection": False, "showArea": False},
-    "rectangle": True,
-    "polyline": False,
-    "circle": False,
-    "marker": False,
-    "circlemarker": False,
-}
 FIT_PIXELS = (1100, 760)
 """The map area the areas are fitted into on first view (a desktop screen minus the form)."""
 OUTLINE = {"color": "#5eead4", "weight": 1, "fill": False}
@@ -232,11 +225,7 @@ def layout(**_query: str) -> html.Div:
 
 def drawn_polygon(geojson: dict | None) -> str | None:
     """The polygons drawn on the map as one GeoJSON geometry text (None when none)."""
-    shapes = [
-        shape(f["geometry"])
-        for f in (geojson or {}).get("features", [])
-        if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
-    ]
+    shapes = [shape(g) for g in drawn_polygons(geojson)]
     if not shapes:
         return None
     return json.dumps(mapping(shapely.union_all(shapes)))

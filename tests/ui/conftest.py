@@ -113,6 +113,12 @@ def demo_accounts(demo_url) -> dict[str, str]:
     return create_demo_accounts(demo_url)
 
 
+def as_browser(url: str, cookies: list[dict]) -> urllib.request.Request:
+    """A request for ``url`` carrying a browser context's cookies (its session)."""
+    header = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    return urllib.request.Request(url, headers={"Cookie": header})
+
+
 def log_in(page: Page, base: str, username: str, password: str) -> None:
     """Sign in through the login form, as a person would."""
     page.goto(base + "login", wait_until="domcontentloaded")

@@ -13,14 +13,14 @@ import urllib.request
 
 import pytest
 
+from tests.ui.conftest import as_browser
+
 pytestmark = pytest.mark.slow
 
 
 def _status_with_cookies(base: str, path: str, cookies: list[dict]) -> int:
-    header = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
-    request = urllib.request.Request(base + path, headers={"Cookie": header})
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:
+        with urllib.request.urlopen(as_browser(base + path, cookies), timeout=20) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from geodata.engine import get_engine
-from tests.ui.conftest import launch
+from tests.ui.conftest import as_browser, launch
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +93,7 @@ def _meta(page, overlay: str) -> dict:
 
 def _api(page, base: str, path: str) -> dict:
     """The API's answer to ``path`` for the page's signed-in account (its session cookie)."""
-    cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
-    request = urllib.request.Request(base.rstrip("/") + path, headers={"Cookie": cookies})
+    request = as_browser(base.rstrip("/") + path, page.context.cookies())
     with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
