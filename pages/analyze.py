@@ -622,7 +622,7 @@ def download_csv(_clicks, spec):
     Output(ids.NEAR_ON, "options"),
     Output(ids.AREA, "options"),
     Input(shell_ids.LANG_SWITCH, "value"),
-    Input(ids.SUBJECT, "id"),  # only where this page is shown (the switch is on every page)
+    Input(ids.SUBJECT, "id"),  # fires when the page appears, not on other pages
 )
 def relabel(lang: str, _page: str):
     """Option labels in the chosen language (the shell's ``t()`` texts switch by themselves)."""

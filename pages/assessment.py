@@ -431,7 +431,7 @@ def apply_preset(days: int | None, latest: str | None) -> tuple[str, str]:
     Output(MEASURE, "options"),
     Output(PRESET, "options"),
     Input(shell_ids.LANG_SWITCH, "value"),
-    Input(CATEGORY, "id"),  # only where this page is shown (the switch is on every page)
+    Input(CATEGORY, "id"),  # fires when the page appears, not on other pages
 )
 def translate(lang: str | None, _page: str) -> tuple[list, str, list, list]:
     """The dropdown and preset labels in the chosen language."""

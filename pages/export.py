@@ -437,7 +437,7 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
     Output(ids.AREA, "options"),
     Output(ids.AREA, "placeholder"),
     Input(shell_ids.LANG_SWITCH, "value"),
-    Input(ids.LAYERS, "id"),  # only where this page is shown (the switch is on every page)
+    Input(ids.LAYERS, "id"),  # fires when the page appears, not on other pages
 )
 def relabel(lang: str, _page: str):
     """Option labels in the chosen language (the shell's ``t()`` texts switch by themselves)."""

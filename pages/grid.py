@@ -383,7 +383,7 @@ def show_task(selected: object, _refresh: int, lang: str, grid: object) -> list:
     Output(gid.CATEGORY, "options"),
     Output({"type": gid.LAYER, "layer": ALL}, "hideout"),
     Input(ids.LANG_SWITCH, "value"),
-    Input(gid.CATEGORY, "id"),  # only where this page is shown (the switch is on every page)
+    Input(gid.CATEGORY, "id"),  # fires when the page appears, not on other pages
     State({"type": gid.TAB, "tab": ALL}, "id"),
     State(gid.CATEGORIES, "data"),
     State({"type": gid.LAYER, "layer": ALL}, "id"),
