@@ -25,7 +25,7 @@ grid's border still serves it). People are reported as counts per building, grou
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -39,6 +39,9 @@ from geodata.engine import get_engine
 from geodata.layer_sql import ENVELOPE
 from geodata.settings import Settings
 from geodata.viewer import Viewer
+
+Execute = Callable[[str, dict], list]
+"""Runs a statement with its parameters and returns its rows."""
 
 if TYPE_CHECKING:
     from geodata.features import Runner
@@ -111,16 +114,24 @@ class ServiceGaps:
 
 def _scope(conn: Connection, viewer: Viewer, alias: str, params: dict[str, object]) -> str:
     """The clause keeping ``alias`` rows inside the viewer's areas (and its parameters)."""
+    return _scope_by(_executor(conn), viewer, alias, params)
+
+
+def _executor(conn: Connection) -> Execute:
+    """Run a statement on ``conn`` and fetch its rows."""
+    return lambda sql, params: conn.execute(text(sql), params).all()
+
+
+def _scope_by(run: Execute, viewer: Viewer, alias: str, params: dict[str, object]) -> str:
+    """:func:`_scope` through ``run``."""
     if viewer.area_ids is None:
         return "TRUE"
-    params["scope"] = list(conn.execute(text(_SUBTREE), {"ids": list(viewer.area_ids)}).scalars())
+    params["scope"] = [r[0] for r in run(_SUBTREE, {"ids": list(viewer.area_ids)})]
     return f"{alias}.area_id = ANY(:scope)"
 
 
-def _camera_margin(conn: Connection, deg_per_m: float) -> float:
-    reach = conn.execute(
-        text("SELECT coalesce(max(range_m), 0) FROM device WHERE kind = 'camera'")
-    ).scalar_one()
+def _camera_margin(run: Execute, deg_per_m: float) -> float:
+    (reach,) = run("SELECT coalesce(max(range_m), 0) FROM device WHERE kind = 'camera'", {})[0]
     return float(reach) * deg_per_m + 1e-9
 
 
@@ -143,9 +154,9 @@ MEASURES = """ST_Length(t.geom::geography) AS length_m,
 
 def lines_sql(kind: str, where: str) -> str:
     """Per line of ``kind`` matching ``where`` (over alias ``t`` and the view ``env``): id,
-    name, length, covered length, and the uncovered part as GeoJSON (only when ``:gaps``),
-    computed live. Wedges are built once, for the cameras within reach of the lines (all of
-    each line, not only the part in view)."""
+    name, length, covered length and the uncovered part (``gap``), computed live. Wedges are
+    built once, for the cameras within reach of the lines (all of each line, not only the
+    part in view)."""
     table, condition = LINES[kind]
     return f"""WITH {ENVELOPE},
 lines AS MATERIALIZED (
@@ -157,20 +168,69 @@ cams AS MATERIALIZED (
         ST_SetSRID((SELECT ST_Extent(geom) FROM lines)::geometry, 4326), :margin)
 ),
 measured AS (SELECT t.id, t.name, {MEASURES} FROM lines t {UNION_SQL.format(wedges="cams")})
-SELECT id, name, length_m, covered_m,
-       CASE WHEN :gaps THEN ST_AsGeoJSON(gap, {DIGITS}) END
-FROM measured ORDER BY id"""
+SELECT id, name, length_m, covered_m, gap FROM measured"""
 
 
 def stored_sql(kind: str, where: str) -> str:
     """The same rows as :func:`lines_sql`, read from the precomputed ``coverage_gap``."""
     table, condition = LINES[kind]
     return f"""WITH {ENVELOPE}
-SELECT t.id, t.name, g.length_m, g.covered_m,
-       CASE WHEN :gaps THEN ST_AsGeoJSON(g.geom, {DIGITS}) END
+SELECT t.id, t.name, g.length_m, g.covered_m, g.geom AS gap
 FROM "{table}" t CROSS JOIN env
 JOIN coverage_gap g ON g.kind = '{kind}' AND g.line_id = t.id
-WHERE {condition} AND {where} ORDER BY t.id"""
+WHERE {condition} AND {where}"""
+
+
+def rows_sql(measured: str) -> str:
+    """The rows of ``measured`` by id, the gap as GeoJSON only when ``:gaps``."""
+    return f"""SELECT id, name, length_m, covered_m,
+       CASE WHEN :gaps THEN ST_AsGeoJSON(gap, {DIGITS}) END
+FROM ({measured}) m ORDER BY id"""
+
+
+GAP = "gap IS NOT NULL AND length_m - covered_m >= 0.01 AND NOT ST_IsEmpty(gap)"
+"""A line with an uncovered part worth drawing (as :func:`_gap_feature` decides)."""
+
+
+def _json_float(column: str) -> str:
+    """SQL text of float ``column`` as Python's ``json.dumps`` writes it (shortest repr,
+    ``.0`` on whole numbers, ``null`` for NULL)."""
+    whole = f"trunc({column})::bigint::text || '.0'"
+    written = f"CASE WHEN {column} = trunc({column}) THEN {whole} ELSE {column}::text END"
+    return f"coalesce({written}, 'null')"
+
+
+def _feature_text_sql(kind: str) -> str:
+    """SQL text of a row of ``shown`` as a GeoJSON feature: compact ``json.dumps`` of
+    :func:`_gap_feature`."""
+    short = "fire_lane" if kind == "fire_lanes" else "road"
+    return f"""'{{"type":"Feature","id":"{kind}-' || id || '","geometry":'
+    || ST_AsGeoJSON(gap, {DIGITS}) || ',"properties":{{"kind":"{short}","line_id":' || id
+    || ',"name":' || coalesce(to_json(name)::text, 'null')
+    || ',"length_m":' || {_json_float("length_1")}
+    || ',"uncovered_m":' || {_json_float("uncovered_1")}
+    || ',"covered_share":' || {_json_float("share_4")} || '}}}}'"""
+
+
+def _rounded(expr: str, digits: int) -> str:
+    return f"round(({expr})::numeric, {digits})::float8"
+
+
+def page_sql(kind: str, measured: str) -> str:
+    """Totals of the lines of ``measured`` (length, covered length, gaps) and the first
+    ``:limit`` gaps by id as GeoJSON feature texts, all in one statement."""
+    return f"""WITH m AS MATERIALIZED ({measured}),
+page AS (SELECT * FROM m WHERE {GAP} ORDER BY id LIMIT :limit),
+shown AS (
+    SELECT id, name, gap, {_rounded("length_m", 1)} AS length_1,
+           {_rounded("length_m - covered_m", 1)} AS uncovered_1,
+           {_rounded("covered_m / NULLIF(length_m, 0)", 4)} AS share_4
+    FROM page
+)
+SELECT (SELECT coalesce(sum(length_m ORDER BY id), 0) FROM m),
+       (SELECT coalesce(sum(covered_m ORDER BY id), 0) FROM m),
+       (SELECT count(*) FROM m WHERE {GAP}),
+       (SELECT coalesce(array_agg({_feature_text_sql(kind)} ORDER BY id), '{{}}') FROM shown)"""
 
 
 WEDGES_SQL = f"""CREATE TEMP TABLE cov_wedge ON COMMIT DROP AS
@@ -282,39 +342,23 @@ def _gap_feature(kind: str, row) -> dict[str, object] | None:
     }
 
 
-def _gap_text(kind: str, row) -> str | None:
-    """:func:`_gap_feature` as compact JSON text, the geometry copied as PostGIS wrote it (its
-    GeoJSON is already compact, so the text is what ``json.dumps`` of the dict would give)
-    instead of parsed and written again."""
-    fid, _, length, covered, geometry = row
-    if geometry is None or length - covered < 0.01 or geometry.endswith(":[]}"):
-        return None  # no coordinates / no member geometries: empty
-    props = json.dumps(_gap_properties(kind, row), ensure_ascii=False, separators=(",", ":"))
-    return f'{{"type":"Feature","id":"{kind}-{fid}","geometry":{geometry},"properties":{props}}}'
-
-
-def _lines(
-    conn: Connection,
+def _measured(
+    run: Execute,
     kind: str,
     viewer: Viewer,
     bbox,
-    gaps: bool,
     deg_per_m: float,
-    stored: bool = False,
-    statements: list | None = None,
-) -> list:
-    """The rows of :func:`lines_sql` (or, with ``stored``, :func:`stored_sql`) for the lines
-    of ``kind`` in ``bbox`` the viewer may see; each statement run is added to ``statements``."""
-    params: dict[str, object] = {"gaps": gaps}
+    stored: bool,
+    params: dict[str, object],
+) -> str:
+    """The measured-lines SQL (:func:`lines_sql`, or :func:`stored_sql` with ``stored``) for
+    the lines of ``kind`` in ``bbox`` the viewer may see; fills ``params``."""
     if not stored:
-        params["margin"] = _camera_margin(conn, deg_per_m)
+        params["margin"] = _camera_margin(run, deg_per_m)
     minx, miny, maxx, maxy = bbox or (-180.0, -90.0, 180.0, 90.0)
     params |= {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
-    where = f"t.geom && env.g AND {_scope(conn, viewer, 't', params)}"
-    sql = (stored_sql if stored else lines_sql)(kind, where)
-    if statements is not None:
-        statements.append((sql, params))
-    return conn.execute(text(sql), params).all()
+    where = f"t.geom && env.g AND {_scope_by(run, viewer, 't', params)}"
+    return (stored_sql if stored else lines_sql)(kind, where)
 
 
 def camera_coverage(
@@ -330,8 +374,10 @@ def camera_coverage(
     if kind not in LINES:
         raise ValueError(f"kind must be one of {', '.join(LINES)}, not {kind!r}")
     deg_per_m = degrees_per_metre(settings.city_extent)
+    params: dict[str, object] = {"gaps": gaps}
     with get_engine(url).connect() as conn:
-        rows = _lines(conn, kind, viewer, bbox, gaps, deg_per_m)
+        run = _executor(conn)
+        rows = run(rows_sql(_measured(run, kind, viewer, bbox, deg_per_m, False, params)), params)
     features = [f for f in (_gap_feature(kind, r) for r in rows) if f] if gaps else []
     return LineCoverage(
         kind=kind,
@@ -363,38 +409,45 @@ def _stale_note(state: GapState | None) -> dict[str, str]:
     }
 
 
+def _gap_state(run: Runner) -> GapState | None:
+    """:func:`gap_state` on the answer's connection."""
+    if run.all("SELECT to_regclass('coverage_gap_state')", {})[0][0] is None:
+        return None
+    rows = run.all(STATE_SQL, {})
+    return GapState(*rows[0]) if rows else GapState(0, None, None, None)
+
+
 def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
     """The ``coverage_gaps`` layer: uncovered parts of fire lanes and roads in the bbox, read
     from the precomputed ``coverage_gap`` when it is current, else computed live (and the
-    answer's ``note`` and ``coverage.precomputed`` say so)."""
+    answer's ``note`` and ``coverage.precomputed`` say so). The totals, the cap and the
+    features' JSON are made in SQL: a city view holds ~10,000 lines, only the first
+    ``limit`` gaps by kind and id are sent."""
     from geodata.settings import get_settings
 
     kinds = [k for k in LINES if k in query.filters.get("of", tuple(LINES))]
     deg_per_m = degrees_per_metre(get_settings().city_extent)
-    started = time.perf_counter()
     features: list[str] = []
-    totals = {"length_m": 0.0, "covered_m": 0.0}
+    length = covered = 0.0
+    gaps = 0
     box = (query.bbox.minx, query.bbox.miny, query.bbox.maxx, query.bbox.maxy)
-    with get_engine(run.url).connect() as conn:
-        state = gap_state(conn)
-        stored = state is not None and state.fresh
-        for kind in kinds:
-            rows = _lines(conn, kind, viewer, box, True, deg_per_m, stored, run.answer.statements)
-            totals["length_m"] += sum(r[2] for r in rows)
-            totals["covered_m"] += sum(r[3] for r in rows)
-            features += [f for f in (_gap_text(kind, r) for r in rows) if f]
-    run.answer.sql_seconds += time.perf_counter() - started
-    capped = len(features) > query.limit
-    features = features[: query.limit]
+    state = _gap_state(run)
+    stored = state is not None and state.fresh
+    for kind in kinds:
+        params: dict[str, object] = {"limit": query.limit - len(features)}
+        measured = _measured(run.all, kind, viewer, box, deg_per_m, stored, params)
+        ((kind_length, kind_covered, kind_gaps, texts),) = run.all(page_sql(kind, measured), params)
+        length, covered, gaps = length + kind_length, covered + kind_covered, gaps + kind_gaps
+        features += texts
     run.answer.features_json = f"[{','.join(features)}]"
-    share = totals["covered_m"] / totals["length_m"] if totals["length_m"] else None
+    share = covered / length if length else None
     run.answer.meta |= {
         "count": len(features),
-        "capped": capped,
+        "capped": gaps > query.limit,
         "coverage": {
             "of": kinds,
-            "length_m": round(totals["length_m"], 1),
-            "covered_m": round(totals["covered_m"], 1),
+            "length_m": round(length, 1),
+            "covered_m": round(covered, 1),
             "share": round(share, 4) if share is not None else None,
             "precomputed": stored,
             "refreshed_at": state.refreshed_at.isoformat()
