@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, text
 
 from geodata import vocab
@@ -265,16 +266,29 @@ def _scope(conn: Connection, account_id: int) -> tuple[int, ...]:
     return tuple(rows.scalars())
 
 
+def _prepared_row(conn: Connection, sql: str, token: str):
+    """The row of one of the per-request identity statements for ``token`` (by its hash),
+    run through the driver and prepared on the server: these run on every request, and
+    SQLAlchemy's statement handling cost more than the query itself."""
+    cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)
+    return cursor.execute(sql, (token_hash(token),), prepare=True).fetchone()
+
+
+_SESSION_SQL = (
+    f"SELECT {_IDENTITY_COLUMNS}, s.csrf_token FROM web_session s "
+    "JOIN account a ON a.id = s.account_id "
+    "WHERE s.token_hash = %s AND s.expires_at > now() AND a.active"
+)
+_TOKEN_SQL = (
+    f"SELECT {_IDENTITY_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id "
+    "WHERE t.token_hash = %s AND NOT t.revoked AND a.active "
+    "AND (t.expires_at IS NULL OR t.expires_at > now())"
+)
+
+
 def session_identity(conn: Connection, token: str) -> tuple[Identity, str] | None:
     """``(identity, CSRF token)`` of a live session of an active account, else None."""
-    row = conn.execute(
-        text(
-            f"SELECT {_IDENTITY_COLUMNS}, s.csrf_token FROM web_session s "
-            "JOIN account a ON a.id = s.account_id "
-            "WHERE s.token_hash = :h AND s.expires_at > now() AND a.active"
-        ),
-        {"h": token_hash(token)},
-    ).first()
+    row = _prepared_row(conn, _SESSION_SQL, token)
     return (_identity(row), row.csrf_token) if row else None
 
 
@@ -300,14 +314,7 @@ def issue_token(conn: Connection, username: str, name: str, days: float | None =
 
 def token_identity(conn: Connection, token: str) -> Identity | None:
     """The identity of a valid (unrevoked, unexpired) API token of an active account."""
-    row = conn.execute(
-        text(
-            f"SELECT {_IDENTITY_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id "
-            "WHERE t.token_hash = :h AND NOT t.revoked AND a.active "
-            "AND (t.expires_at IS NULL OR t.expires_at > now())"
-        ),
-        {"h": token_hash(token)},
-    ).first()
+    row = _prepared_row(conn, _TOKEN_SQL, token)
     return _identity(row) if row else None
 
 
