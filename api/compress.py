@@ -2,8 +2,9 @@
 
 GeoJSON compresses 5–8×, Dash's bundles about 3–4×: without it the first view moves ~1.8 MB.
 Fingerprinted Dash bundles (``/_dash-component-suites/…``, immutable) are compressed once per
-process and kept; everything else is compressed per response. Installed through the layers
-blueprint (``after_app_request``), so ``app.py`` needs no change.
+process and kept; everything else is compressed per response with ISA-L's gzip (``isal``:
+the same gzip format, 4–8× faster than zlib's fastest level and ~10% smaller on GeoJSON).
+Installed through the layers blueprint (``after_app_request``), so ``app.py`` needs no change.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import gzip
 from functools import lru_cache
 
 from flask import Blueprint, Response, request
+from isal import igzip
 
 MIN_BYTES = 1024
-LEVEL = 1
-"""Per-response level: about twice as fast as 5 on GeoJSON for ~20% more bytes (a 370 KB answer:
-1.3 ms instead of 2.6 ms); bundles, compressed once, get 9."""
+LEVEL = 2
+"""Per-response ISA-L level (0–3): a 376 KB answer in 0.33 ms to 65 KB, where zlib's level 1
+took 1.27 ms to 72 KB; bundles, compressed once, get zlib's 9."""
 COMPRESSIBLE = (
     "application/json",
     "application/geo+json",
@@ -55,7 +57,7 @@ def compressed(response: Response) -> Response:
     if request.path.startswith(IMMUTABLE_PREFIX):
         packed = _packed_bundle(request.full_path, body)
     else:
-        packed = gzip.compress(body, compresslevel=LEVEL, mtime=0)
+        packed = igzip.compress(body, compresslevel=LEVEL, mtime=0)
     response.set_data(packed)
     response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
