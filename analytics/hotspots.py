@@ -2,9 +2,10 @@
 
 Counting happens in SQL (``GROUP BY`` the stored ``h3_r9`` or the r8 derived from it, over
 ``event.reported_at`` in the window and the layer's category/status/severity filters, the
-selected area and the viewer's scope). The statistic runs in Python with esda's ``G_Local``
-(``star=True``, binary weights) on a libpysal ``W`` built from H3 adjacency
-(``grid_disk(cell, 1)``).
+selected area and the viewer's scope). The statistic runs in Python over H3 adjacency
+(``grid_disk(cell, 1)``, binary weights with the cell itself): the analytical z-score with
+numpy (the moments of esda's ``G_Local(star=True, transform='B')``, which the unit tests hold
+it equal to), and esda's ``G_Local`` on a libpysal ``W`` for permutations.
 
 Study region: every cell with an incident plus every cell within :data:`RINGS` rings of one,
 with a count of zero. Without the zero cells Gi* would compare busy cells only with other busy
@@ -21,10 +22,13 @@ significant.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import h3
@@ -48,6 +52,9 @@ SEED = 20260701
 CONFIDENCE = ((99, 2.576, 0.01), (95, 1.960, 0.05), (90, 1.645, 0.10))
 """(confidence %, two-sided |z| threshold, p threshold), strictest first."""
 NOT_SIGNIFICANT = "ns"
+_h3 = h3.api.basic_int
+_mv = h3.api.memview_int
+"""h3's memoryview API: a cell's disk as a buffer, so many disks join into one array."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ CLASSES: tuple[HotspotClass, ...] = (
 )
 """Low to high: a class's index is its ``level`` (the layer's ramp is these colours)."""
 CLASS_INDEX = {c.code: i for i, c in enumerate(CLASSES)}
+CODES = tuple(c.code for c in CLASSES)
 
 
 @dataclass(frozen=True)
@@ -83,53 +91,123 @@ class Hotspots:
     p: np.ndarray
     classes: tuple[str, ...]
     permutations: int
+    levels: np.ndarray
+    """Class index of each cell (into :data:`CLASSES`; ``classes`` as numbers)."""
 
     def of(self, code: str) -> list[int]:
         """The cells of class ``code``."""
-        return [int(c) for c, k in zip(self.cells, self.classes, strict=True) if k == code]
+        return self.cells[self.levels == CLASS_INDEX[code]].tolist()
+
+
+def disks(cells: np.ndarray, k: int = 1) -> np.ndarray:
+    """Row ``i``: the cells within ``k`` rings of ``cells[i]`` (itself included), as int64;
+    ``-1`` pads the shorter disks near the twelve pentagons."""
+    size = 1 + 3 * k * (k + 1)
+    ids = np.asarray(cells, dtype=np.int64).tolist()
+    flat = np.frombuffer(b"".join([_mv.grid_disk(c, k) for c in ids]), dtype=np.int64)
+    if flat.size == size * len(ids):
+        return flat.reshape(len(ids), size)
+    out = np.full((len(ids), size), -1, dtype=np.int64)  # a pentagon among them
+    for row, cell in enumerate(ids):
+        disk = _h3.grid_disk(cell, k)
+        out[row, : len(disk)] = disk
+    return out
+
+
+def _region_and_rows(counted: np.ndarray, rings: int) -> tuple[np.ndarray, np.ndarray]:
+    """The study region of the (unique) ``counted`` cells and its one-ring disks."""
+    around = disks(counted, rings)
+    region = np.unique(around[around >= 0])
+    if rings != 1:
+        return region, disks(region, 1)
+    rows = np.empty((len(region), 7), dtype=np.int64)
+    mine = np.searchsorted(region, counted)
+    rows[mine] = around  # a counted cell's disk is already known
+    zero = np.ones(len(region), dtype=bool)
+    zero[mine] = False
+    rows[zero] = disks(region[zero], 1)
+    return region, rows
 
 
 def study_region(counted: Iterable[int], rings: int = RINGS) -> np.ndarray:
     """Sorted cells with incidents plus those within ``rings`` rings of one."""
-    cells: set[int] = set()
-    for cell in counted:
-        cells.update(h3.api.basic_int.grid_disk(int(cell), rings))
-    return np.array(sorted(cells), dtype=np.int64)
+    cells = np.unique(np.fromiter((int(c) for c in counted), dtype=np.int64))
+    around = disks(cells, rings)
+    return np.unique(around[around >= 0])
 
 
-def adjacency(cells: np.ndarray) -> W:
+def neighbour_index(cells: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Positions in ``cells`` (sorted) of each cell's one-ring disk, itself included; ``-1``
+    where the neighbour is not in ``cells``. ``rows``: the disks, if already known."""
+    rows = disks(cells, 1) if rows is None else rows
+    if not len(cells):
+        return np.empty(rows.shape, dtype=np.int64)
+    at = np.minimum(np.searchsorted(cells, rows), len(cells) - 1)
+    return np.where(cells[at] == rows, at, -1)
+
+
+def adjacency(cells: np.ndarray, index: np.ndarray | None = None) -> W:
     """Binary H3-adjacency weights (the six touching cells present in ``cells``)."""
     from libpysal.weights import W  # esda/libpysal take seconds to import: only when used
 
-    present = set(cells.tolist())
-    disk = h3.api.basic_int.grid_disk
-    neighbours = {c: [n for n in disk(c, 1) if n != c and n in present] for c in cells.tolist()}
+    index = neighbour_index(cells) if index is None else index
+    ids = cells.tolist()
+    neighbours = {
+        c: [ids[j] for j in row if j >= 0 and j != i]
+        for i, (c, row) in enumerate(zip(ids, index.tolist(), strict=True))
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # islands are legal: Gi* keeps the cell itself
-        return W(neighbours, id_order=cells.tolist(), silence_warnings=True)
+        return W(neighbours, id_order=ids, silence_warnings=True)
+
+
+def class_levels(z: np.ndarray, p_sim: np.ndarray | None = None) -> np.ndarray:
+    """Class index (into :data:`CLASSES`) of each cell: hot/cold at the strictest confidence
+    met (by ``|z|``, or by ``p_sim`` with the sign of z), else not significant."""
+    z = np.asarray(z, dtype=float)
+    out = np.full(len(z), CLASS_INDEX[NOT_SIGNIFICANT], dtype=np.int64)
+    signed = np.isfinite(z) & (z != 0)
+    hot = z > 0
+    for level, z_min, p_max in reversed(CONFIDENCE):  # weakest first: stricter ones overwrite
+        met = signed & (np.asarray(p_sim) <= p_max if p_sim is not None else np.abs(z) >= z_min)
+        out[met & hot] = CLASS_INDEX[f"hot{level}"]
+        out[met & ~hot] = CLASS_INDEX[f"cold{level}"]
+    return out
 
 
 def classify(z: np.ndarray, p_sim: np.ndarray | None = None) -> tuple[str, ...]:
     """Class codes: hot/cold at the strictest confidence met, else not significant."""
-    out = []
-    for i, zi in enumerate(z.tolist()):
-        code = NOT_SIGNIFICANT
-        for level, z_min, p_max in CONFIDENCE:
-            met = p_sim[i] <= p_max if p_sim is not None else abs(zi) >= z_min
-            if met and zi != 0 and math.isfinite(zi):
-                code = f"{'hot' if zi > 0 else 'cold'}{level}"
-                break
-        out.append(code)
-    return tuple(out)
+    return tuple(CODES[i] for i in class_levels(z, p_sim).tolist())
 
 
-def gi_star(cells: np.ndarray, counts: np.ndarray, permutations: int = 0) -> Hotspots:
-    """Getis-Ord Gi* of ``counts`` on ``cells`` (analytical, or permutations seeded)."""
-    y = np.asarray(counts, dtype=float)
-    n = len(y)
-    if n < 3 or y.sum() == 0 or np.all(y == y[0]):  # no variation: nothing stands out
-        zeros = np.zeros(n)
-        return Hotspots(cells, y, zeros, np.ones(n), (NOT_SIGNIFICANT,) * n, permutations)
+def gi_star_z(y: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Analytical Gi* z-scores, binary weights with the cell itself (esda's ``G_Local``
+    ``star=True, transform='B'`` moments), ``index`` from :func:`neighbour_index`.
+    Undefined scores (a cell whose disk is the whole region) are 0."""
+    present = index >= 0
+    local = np.where(present, y[index], 0.0).sum(axis=1)
+    cardinality = present.sum(axis=1).astype(float)
+    n, total = len(y), y.sum()
+    mean = total / n
+    variance = (y**2).sum() / n - mean**2
+    expected = cardinality / n
+    spread = cardinality * (n - cardinality) / (n - 1) * (1 / n**2) * (variance / mean**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (local / total - expected) / np.sqrt(spread)
+    return np.nan_to_num(z)
+
+
+def two_sided_p(z: np.ndarray) -> np.ndarray:
+    """Two-sided normal p-value of ``z`` (at most 1)."""
+    from scipy.special import ndtr
+
+    return np.minimum(2 * ndtr(-np.abs(z)), 1.0)
+
+
+def _permuted(
+    y: np.ndarray, cells: np.ndarray, index: np.ndarray, permutations: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """esda's ``G_Local`` with conditional permutations (seeded): (z, two-sided p_sim)."""
     from esda.getisord import G_Local
 
     with warnings.catch_warnings():
@@ -137,28 +215,59 @@ def gi_star(cells: np.ndarray, counts: np.ndarray, permutations: int = 0) -> Hot
         warnings.simplefilter("ignore", DeprecationWarning)  # esda's note on `alternative`
         g = G_Local(
             y,
-            adjacency(cells),
+            adjacency(cells, index),
             transform="B",
             star=True,
             permutations=permutations,
             keep_simulations=False,
             n_jobs=1,
-            seed=SEED if permutations else None,
+            seed=SEED,
         )
     z = np.nan_to_num(np.asarray(g.Zs, dtype=float))
-    p = 2 * np.asarray(g.p_sim if permutations else g.p_norm, dtype=float)  # two-sided
-    return Hotspots(
-        cells, y, z, np.minimum(p, 1.0), classify(z, p if permutations else None), permutations
-    )
+    return z, np.minimum(2 * np.asarray(g.p_sim, dtype=float), 1.0)
+
+
+def gi_star(
+    cells: np.ndarray, counts: np.ndarray, permutations: int = 0, index: np.ndarray | None = None
+) -> Hotspots:
+    """Getis-Ord Gi* of ``counts`` on ``cells`` (analytical, or permutations seeded);
+    ``index``: :func:`neighbour_index` of ``cells``, if already known."""
+    y = np.asarray(counts, dtype=float)
+    n = len(y)
+    if n < 3 or y.sum() == 0 or np.all(y == y[0]):  # no variation: nothing stands out
+        levels = np.full(n, CLASS_INDEX[NOT_SIGNIFICANT], dtype=np.int64)
+        ns = (NOT_SIGNIFICANT,) * n
+        return Hotspots(cells, y, np.zeros(n), np.ones(n), ns, permutations, levels)
+    index = neighbour_index(cells) if index is None else index
+    if permutations:
+        z, p = _permuted(y, cells, index, permutations)
+        levels = class_levels(z, p)
+    else:
+        z = gi_star_z(y, index)
+        p = two_sided_p(z)
+        levels = class_levels(z)
+    classes = tuple(CODES[i] for i in levels.tolist())
+    return Hotspots(cells, y, z, p, classes, permutations, levels)
+
+
+def hotspots_of_arrays(
+    counted: np.ndarray, counts: np.ndarray, rings: int = RINGS, permutations: int = 0
+) -> Hotspots:
+    """Gi* over the study region of ``counted`` (unique cells) holding ``counts`` incidents."""
+    counted = np.asarray(counted, dtype=np.int64)
+    region, rows = _region_and_rows(counted, rings)
+    y = np.zeros(len(region))
+    y[np.searchsorted(region, counted)] = counts
+    return gi_star(region, y, permutations, neighbour_index(region, rows))
 
 
 def hotspots_of_counts(
     counted: Mapping[int, int], rings: int = RINGS, permutations: int = 0
 ) -> Hotspots:
     """Gi* over the study region of ``counted`` (cell → incidents; other cells count 0)."""
-    cells = study_region(counted, rings)
-    counts = np.array([counted.get(int(c), 0) for c in cells], dtype=float)
-    return gi_star(cells, counts, permutations)
+    cells = np.fromiter((int(c) for c in counted), dtype=np.int64, count=len(counted))
+    counts = np.fromiter(counted.values(), dtype=float, count=len(counted))
+    return hotspots_of_arrays(cells, counts, rings, permutations)
 
 
 # --- the store: counting in SQL ------------------------------------------------------------------
@@ -172,11 +281,14 @@ FROM "{layer.source}" AS t WHERE {where} GROUP BY 1"""
 
 def cell_counts(
     run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer, resolution: int
-) -> dict[int, int]:
-    """Incidents per cell in the query's window, filters, area and the viewer's scope."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Incidents per cell (unique cells, counts) in the query's window, filters, area and the
+    viewer's scope."""
     where = conditions(layer, query, viewer, "TRUE")
     params = {k: v for k, v in where.params.items() if k not in query.bbox.params()}
-    return {int(c): int(n) for c, n in run.all(counts_sql(layer, where.sql, resolution), params)}
+    rows = run.all(counts_sql(layer, where.sql, resolution), params)
+    cells = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return cells, np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
 
 
 def resolution_of(query: LayerQuery) -> int:
@@ -188,7 +300,8 @@ def _in_view(cells: np.ndarray, query: LayerQuery, resolution: int) -> np.ndarra
     """Mask of cells whose centre lies in the bbox grown by one cell edge."""
     edge = h3.average_hexagon_edge_length(resolution, "km") / 111.0
     b = query.bbox
-    centres = np.array([h3.api.basic_int.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
+    flat = chain.from_iterable(map(_h3.cell_to_latlng, cells.tolist()))
+    centres = np.fromiter(flat, dtype=float, count=2 * len(cells)).reshape(-1, 2)
     lat, lng = centres[:, 0], centres[:, 1]
     return (
         (lng >= b.minx - edge)
@@ -198,34 +311,60 @@ def _in_view(cells: np.ndarray, query: LayerQuery, resolution: int) -> np.ndarra
     )
 
 
-def properties(spots: Hotspots, i: int) -> dict[str, object]:
-    """The feature properties of study cell ``i``."""
-    code = spots.classes[i]
+def properties_of_class(code: str) -> dict[str, object]:
+    """The properties every cell of class ``code`` shares."""
     cls = CLASSES[CLASS_INDEX[code]]
-    confidence = int(code[-2:]) if code != NOT_SIGNIFICANT else None
     return {
-        "count": int(spots.counts[i]),
-        "z": round(float(spots.z[i]), 3),
-        "p": round(float(spots.p[i]), 4),
         "class": code,
-        "confidence": confidence,
+        "confidence": int(code[-2:]) if code != NOT_SIGNIFICANT else None,
         "level": CLASS_INDEX[code],
         "name": cls.zh,
         "name_en": cls.en,
     }
 
 
+def properties(spots: Hotspots, i: int) -> dict[str, object]:
+    """The feature properties of study cell ``i``."""
+    return {
+        "count": int(spots.counts[i]),
+        "z": round(float(spots.z[i]), 3),
+        "p": round(float(spots.p[i]), 4),
+        **properties_of_class(spots.classes[i]),
+    }
+
+
+@cache
+def _class_members(level: int) -> str:
+    """:func:`properties_of_class` of class ``level`` as JSON object members (ASCII text)."""
+    return json.dumps(properties_of_class(CODES[level]), separators=(",", ":"))[1:-1]
+
+
+def members(spots: Hotspots, i: int) -> str:
+    """:func:`properties` of study cell ``i`` as JSON object members (text, same bytes)."""
+    z, p = round(float(spots.z[i]), 3), round(float(spots.p[i]), 4)
+    if not (math.isfinite(z) and math.isfinite(p)):  # JSON spells these its own way
+        return json.dumps(properties(spots, i), separators=(",", ":"))[1:-1]
+    head = f'"count":{int(spots.counts[i])},"z":{z!r},"p":{p!r}'
+    return f"{head},{_class_members(int(spots.levels[i]))}"
+
+
+def strongest_in_view(spots: Hotspots, query: LayerQuery, resolution: int) -> np.ndarray:
+    """Positions of the study cells in view, strongest |z| first (ties: by cell id)."""
+    shown = np.flatnonzero(_in_view(spots.cells, query, resolution))
+    return shown[np.lexsort((spots.cells[shown], -np.abs(spots.z[shown])))]
+
+
 def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
     """The ``hotspots`` provider: Gi* classes of the study cells in view, strongest first."""
-    from geodata.aggregates import _finish, hexagon_feature
+    from geodata.aggregates import _finish, hexagon_text
 
     resolution = resolution_of(query)
-    spots = hotspots_of_counts(cell_counts(run, layer, query, viewer, resolution))
-    shown = np.flatnonzero(_in_view(spots.cells, query, resolution)) if len(spots.cells) else []
-    order = sorted(shown, key=lambda i: (-abs(float(spots.z[i])), int(spots.cells[i])))
-    kept = order[: query.limit]
-    features = [hexagon_feature(int(spots.cells[i]), properties(spots, i)) for i in kept]
-    tally = {c.code: spots.classes.count(c.code) for c in CLASSES}
+    spots = hotspots_of_arrays(*cell_counts(run, layer, query, viewer, resolution))
+    order = strongest_in_view(spots, query, resolution)
+    kept = order[: query.limit].tolist()
+    cells = spots.cells.tolist()
+    features = [hexagon_text(cells[i], members(spots, i)) for i in kept]
+    tally = np.bincount(spots.levels, minlength=len(CLASSES)).tolist()
     _finish(
         run,
         features,
@@ -238,5 +377,5 @@ def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
         rings=RINGS,
         study_cells=len(spots.cells),
         incidents=int(spots.counts.sum()),
-        classes=tally,
+        classes=dict(zip(CODES, tally, strict=True)),
     )

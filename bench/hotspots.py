@@ -2,9 +2,10 @@
 
 Builds the demo city into a fresh database (or uses ``--url``), tops its incidents up to
 ``--incidents`` by copying them in SQL, then times the ``hotspots`` layer's whole answer
-(count SQL, study region, H3 weights, esda Gi*, hexagon features) for the city bbox and the
+(count SQL, study region, H3 adjacency, numpy Gi*, hexagon features) for the city bbox and the
 last 365 days, best of ``--repeat``, against the bare counting SQL it runs, timed in the same
-run as baseline.
+run as baseline, and each Python stage (none cached between calls) with esda's ``G_Local``
+on the same input for reference. ``--incidents 0`` leaves a ``--url`` database as it is.
 
     .venv/bin/python bench/hotspots.py --scale 0.25 --incidents 1000000
 """
@@ -15,11 +16,13 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np
 from sqlalchemy import text
 
 from analytics import hotspots as hs
@@ -53,27 +56,47 @@ def run(url: str, repeat: int, resolution: int) -> None:
     base = best(baseline, repeat)
     whole = best(lambda: provider.answer(layer, query, PUBLIC), repeat)
     agg = answer.meta["aggregate"]
-    counted = {c: k for c, k in zip(*_counts(url, sql, params), strict=True)}
-    region = best(lambda: hs.study_region(counted), repeat)
-    cells = hs.study_region(counted)
-    weights = best(lambda: hs.adjacency(cells), repeat)
-    y = [counted.get(int(c), 0) for c in cells]
-    gi = best(lambda: hs.gi_star(cells, y), repeat)
+    counted, counts = _counts(url, sql, params)
+    stages = _stages(counted, counts, repeat)
     print(f"{n:,} incidents; window {window.start:%Y-%m-%d} … {window.end:%Y-%m-%d}: "
           f"{agg['incidents']:,} in {len(counted):,} r{resolution} cells, "
           f"study region {agg['study_cells']:,} cells, {answer.meta['count']} sent")  # fmt: skip
-    print(f"baseline (bare counting SQL): {base * 1000:7.0f} ms")
-    print(f"  study region {region * 1000:.0f} ms, H3 weights {weights * 1000:.0f} ms, "
-          f"Gi* {gi * 1000:.0f} ms")  # fmt: skip
+    print(f"baseline (bare counting SQL): {base * 1000:7.1f} ms")
+    print("  Python stages (no caches): "
+          + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in stages.items()))  # fmt: skip
     verdict = "under" if whole < 2 else "OVER"
-    print(f"hotspot layer, whole answer:  {whole * 1000:7.0f} ms  ({whole / base:.2f}× baseline; "
+    print(f"hotspot layer, whole answer:  {whole * 1000:7.1f} ms  ({whole / base:.2f}× baseline; "
           f"{verdict} the 2 s target)  classes {agg['classes']}")  # fmt: skip
 
 
-def _counts(url: str, sql: str, params: dict) -> tuple[list[int], list[int]]:
+def _stages(counted: np.ndarray, counts: np.ndarray, repeat: int) -> dict[str, float]:
+    """Best seconds of each Python stage of the layer, and of esda's G_Local for reference."""
+    region, rows = hs._region_and_rows(counted, hs.RINGS)
+    y = np.zeros(len(region))
+    y[np.searchsorted(region, counted)] = counts
+    index = hs.neighbour_index(region, rows)
+    weights = hs.adjacency(region, index)
+    return {
+        "study region + disks": best(lambda: hs._region_and_rows(counted, hs.RINGS), repeat),
+        "neighbour index": best(lambda: hs.neighbour_index(region, rows), repeat),
+        "Gi* (numpy, classes)": best(lambda: hs.gi_star(region, y, index=index), repeat),
+        "all of these": best(lambda: hs.hotspots_of_arrays(counted, counts), repeat),
+        "esda G_Local (reference, W built)": best(lambda: _esda(y, weights), repeat),
+    }
+
+
+def _esda(y: np.ndarray, weights: object) -> None:
+    from esda.getisord import G_Local
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        G_Local(y, weights, transform="B", star=True, permutations=0, keep_simulations=False)
+
+
+def _counts(url: str, sql: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
     with get_engine(url).connect() as conn:
         rows = conn.execute(text(sql), params).all()
-    return [int(r[0]) for r in rows], [int(r[1]) for r in rows]
+    return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], float)
 
 
 def main() -> None:
