@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app
+from app import create_app, freeze_startup_objects
 from bench.common import bench_token, session_cookies
 from geodata.engine import get_engine, normalize_url
 from geodata.features import FeatureProvider, LayerQuery, read_connection
@@ -127,6 +127,7 @@ def last_month(url: str) -> str | None:
 def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
     settings = Settings(database_url=url)
     client = signed_in(create_app(settings, url).server.test_client(), bench_token(url))
+    freeze_startup_objects()  # as the served app does after start-up
     provider = FeatureProvider(url)
     lon, lat = data_centre(url)
     window = last_month(url)
@@ -136,6 +137,7 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
         f"{'sql p95':>8} {'ratio':>6} {'api p50':>8} {'sql p50':>8} {'ratio':>6} {'auth p50':>8}"
     )
     worst = 0.0
+    medians: list[tuple[str, float, float]] = []
     for layer in LAYERS:
         if only and layer.id not in only:
             continue
@@ -159,18 +161,35 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
             m_api, m_sql = p50(api) * 1000, p50(sql) * 1000
             median_ratio = m_api / m_sql if m_sql > 0.05 else float("nan")
             worst = max(worst, a)
+            if m_sql > 0.05:
+                medians.append((f"{layer.id} z{zoom}", m_api, m_sql))
             print(
                 f"{layer.id:18} {zoom:>4} {answer.meta['count']:>8} {size / 1024:>7.1f} "
                 f"{a:>7.1f}ms {s:>7.1f}ms {ratio:>6.2f} "
                 f"{m_api:>7.1f}ms {m_sql:>7.1f}ms {median_ratio:>6.2f} {p50(auth) * 1000:>6.2f}ms"
             )
     print(f"worst api p95: {worst:.1f} ms")
+    print_ratio_summary(medians)
+
+
+def print_ratio_summary(medians: list[tuple[str, float, float]]) -> None:
+    """How many layer-zooms keep the p50 ratio within 1.5, how slow the SQL of those that do
+    not is, and the fixed cost of a request (API minus SQL where the SQL is under 2 ms)."""
+    over = [(name, a, s) for name, a, s in medians if a / s > 1.5]
+    print(f"p50 ratio <= 1.5: {len(medians) - len(over)} of {len(medians)} layer-zooms")
+    if over:
+        slowest = max(over, key=lambda m: m[2])
+        print(f"  over 1.5: {len(over)}, slowest SQL among them {slowest[2]:.1f} ms ({slowest[0]})")
+    small = [a - s for _, a, s in medians if s < 2.0]
+    if small:
+        print(f"  fixed cost per request (p50 api - sql, SQL < 2 ms): {p50(small):.2f} ms")
 
 
 def first_view_bytes(url: str) -> None:
     """Bytes of the data of the whole-city first view (default layers, gzip)."""
     settings = Settings(database_url=url)
     client = signed_in(create_app(settings, url).server.test_client(), bench_token(url))
+    freeze_startup_objects()  # as the served app does after start-up
     window = last_month(url)
     for name, zoom in (("whole city", 11), ("home (zoom 14)", 14)):
         lon, lat = data_centre(url) if zoom == 14 else settings.city_center
