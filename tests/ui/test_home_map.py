@@ -13,6 +13,17 @@ from sqlalchemy import text
 from geodata.engine import get_engine
 
 PATHS = ".leaflet-overlay-pane path"
+FILLED_SHARE = """() => {
+    const map = document.querySelector('.leaflet-container').getBoundingClientRect();
+    const boxes = [...document.querySelectorAll('.leaflet-overlay-pane path')]
+        .map(p => p.getBoundingClientRect()).filter(b => b.width > 0 || b.height > 0);
+    const w = Math.min(map.right, Math.max(...boxes.map(b => b.right)))
+        - Math.max(map.left, Math.min(...boxes.map(b => b.left)));
+    const h = Math.min(map.bottom, Math.max(...boxes.map(b => b.bottom)))
+        - Math.max(map.top, Math.min(...boxes.map(b => b.top)));
+    return Math.max(w / map.width, h / map.height);
+}"""
+"""The larger share of the map's width or height the drawn features span."""
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +50,13 @@ def test_home_map_loads_layers_by_viewport_offline_and_switches_language(
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
     lat, lon = a_building(demo_url)
+
+    # The first view frames the whole city: what is drawn fills much of the map.
+    page.goto(base, wait_until="networkidle")
+    page.wait_for_function(f"document.querySelectorAll('{PATHS}').length > 0")
+    drawn = page.evaluate(FILLED_SHARE)
+    assert drawn >= 0.4, f"the city fills only {drawn:.0%} of the first view"
+    page.screenshot(path=str(artifacts / "home_map_city.png"))
 
     # Zoom 14 near buildings: districts and grids drawn, buildings as H3 counts.
     page.goto(f"{base}?lat={lat}&lon={lon}&zoom=14", wait_until="networkidle")
