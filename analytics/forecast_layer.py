@@ -11,6 +11,9 @@ which model version ran when; with no run stored, the collection is empty and th
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import h3
@@ -75,9 +78,11 @@ ORDER BY f.expected DESC, f.unit_id LIMIT :fetch"""
 def level(value: float, top: float | None) -> int:
     """Colour class 0..5 of an expected count against the slice's largest (square-root scale,
     as the other count layers)."""
-    from geodata.aggregates import levels
+    from geodata.aggregates import LEVELS
 
-    return levels([value, top or 0.0], sqrt=True)[0] if top else 0
+    if not top or top <= 0 or value <= 0:
+        return 0
+    return min(LEVELS - 1, int(math.sqrt(value / max(top, value)) * LEVELS))
 
 
 def interval_label(low: int, high: int, horizon: int) -> Text:
@@ -110,6 +115,29 @@ def forecast_properties(
         "name": label["zh"],
         "name_en": label["en"],
     }
+
+
+def _cell_members(horizon: int, group: str) -> Callable[[tuple], str]:
+    """A function writing :func:`forecast_properties` of a row as JSON object members (text),
+    the parts shared by every cell of the answer written once: hundreds of cells per view."""
+    from geodata.aggregates import _ASCII_JSON
+
+    @lru_cache(maxsize=1024)
+    def labels(low: int, high: int) -> str:
+        label = interval_label(low, high, horizon)
+        return _ASCII_JSON({"name": label["zh"], "name_en": label["en"]})[1:-1]
+
+    shared = _ASCII_JSON({"interval": INTERVAL, "horizon_days": horizon, "group": group})[1:-1]
+
+    def members(row: tuple) -> str:
+        _, expected, low, high, top = row[:5]
+        e, lo, hi = float(expected), int(low), int(high)
+        return (
+            f'"expected":{round(e, 3)!r},"low":{lo},"high":{hi},{shared},'
+            f'"count":{round(e, 1)!r},"level":{level(e, top)},{labels(lo, hi)}'
+        )
+
+    return members
 
 
 def run_note(run: tuple, horizon: int) -> Text:
@@ -145,13 +173,13 @@ def _missing_note(run: tuple, horizon: int, group: str) -> Text | None:
 
 def _h3_features(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> list:
     """Hexagon features of the forecast cells in view, highest first (at most limit + 1)."""
-    from geodata.aggregates import hexagon_feature
+    from geodata.aggregates import hexagon_text
 
     scope, scope_params = _scope_sql(query, viewer, POINT)
     margin = h3.average_hexagon_edge_length(params["res"], "km") / 111.0
     rows = run.all(cells_sql(scope), params | scope_params | {"margin": margin})
-    h, g = params["h"], params["g"]
-    return [hexagon_feature(int(r[0]), forecast_properties(r, h, g)) for r in rows]
+    members = _cell_members(params["h"], params["g"])
+    return [hexagon_text(int(r[0]), members(r)) for r in rows]
 
 
 def _grid_features(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> list:

@@ -81,3 +81,28 @@ def test_the_scheduler_comes_from_the_environment(monkeypatch):
 def test_the_tooltip_label_has_the_interval_in_both_languages():
     label = interval_label(3, 9, 30)
     assert label == {"zh": "未来30天 · 80% 区间 3–9 起", "en": "next 30 days · 80% interval 3–9"}
+
+
+def test_the_cells_text_is_the_json_of_their_properties():
+    import json
+
+    from analytics.forecast_layer import _cell_members, forecast_properties, level
+    from geodata.aggregates import hexagon_text, levels
+
+    members = _cell_members(30, "fire_safety")
+    top = 41.25
+    for row in [
+        (1, 41.25, 31, 52, top),
+        (2, 3.0, 0, 6, top),
+        (3, 0.0, 0, 0, top),
+        (4, 7.0004, 3, 12, None),
+    ]:
+        cell = 0x88309A4C81FFFFF
+        feature = json.loads(hexagon_text(cell, members(row)))
+        want = forecast_properties(row, 30, "fire_safety")
+        assert {
+            k: v for k, v in feature["properties"].items() if k not in ("aggregate", "h3")
+        } == want
+        assert list(feature["properties"])[2:] == list(want)  # same order as the dict
+        expected = levels([row[1], top], sqrt=True)[0] if row[4] else 0
+        assert level(row[1], row[4]) == expected
