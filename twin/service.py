@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from twin.mqtt import Subscriber
 log = logging.getLogger("onemap.twin")
 
 SWEEPS = (("twin.rules", "sweep"), ("twin.workflow", "escalate_overdue"))
+FIRST_SWEEP_DONE = "first sweep done"
+"""Logged once the sweeper's first pass (at start-up) has committed."""
 
 
 def _sweep_jobs() -> list[tuple[str, Callable]]:
@@ -143,10 +146,15 @@ def start_background(
         jobs = _sweep_jobs()
 
         def loop() -> None:
-            while not bg._stop.wait(settings.twin_sweep_interval_s):
+            while True:  # the first sweep at once: overdue work is escalated on start-up
+                started = time.monotonic()
                 sweep_once(store_url, clock.now(), settings, jobs)
                 refresh_derived(store_url, settings)
                 bg.sweeps += 1
+                if bg.sweeps == 1:
+                    log.info(FIRST_SWEEP_DONE + " in %.1f s", time.monotonic() - started)
+                if bg._stop.wait(settings.twin_sweep_interval_s):
+                    return
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)
         bg.sweeper.start()

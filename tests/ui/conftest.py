@@ -47,6 +47,19 @@ def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 90) 
     raise TimeoutError(f"app.py did not serve {base} within {timeout} s")
 
 
+def _wait_for_first_sweep(log: Path, proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Wait until the app's sweeper has made its start-up pass: the test city's open incidents
+    are weeks past due, and that pass escalates them (no due time then falls within 30 min),
+    so tests comparing pages with SQL do not race it."""
+    from twin.service import FIRST_SWEEP_DONE
+
+    deadline = time.monotonic() + timeout
+    while FIRST_SWEEP_DONE not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"no {FIRST_SWEEP_DONE!r} from app.py:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Folder for screenshots (outside git)."""
@@ -67,6 +80,7 @@ def app_server(demo_url, tmp_path_factory) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_serving(base, proc)
+        _wait_for_first_sweep(log, proc)
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)
