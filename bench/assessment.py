@@ -43,14 +43,15 @@ def run(url: str, repeat: int) -> None:
     base = best(baseline, repeat)
     print(f"{n:,} incidents, {logs:,} log rows; window {start:%Y-%m-%d} … {end:%Y-%m-%d}")
     print(f"baseline SELECT count(*) FROM event: {base * 1000:.0f} ms")
-    total = 0.0
+    times = []
     for by in GROUPINGS:
         units = len(assess(url, by, start, end))
         t = best(lambda by=by: assess(url, by, start, end), repeat)
-        total += t
+        times.append(t)
         print(f"  by {by:<10} {units:>6} units  {t * 1000:7.0f} ms  ({t / base:.1f}× baseline)")
-    verdict = "under" if total / len(GROUPINGS) < 1 else "OVER"
-    print(f"mean per table {total / len(GROUPINGS) * 1000:.0f} ms ({verdict} the 1 s target)")
+    verdict = "every table under" if max(times) < 1 else "OVER"
+    print(f"mean per table {sum(times) / len(times) * 1000:.0f} ms, slowest "
+          f"{max(times) * 1000:.0f} ms ({verdict} the 1 s target)")  # fmt: skip
 
 
 def main() -> None:

@@ -136,6 +136,25 @@ class Area(FeatureMixin, Base):
     )
 
 
+class AreaUnit(Base):
+    """Every area with each of its ancestors and itself (up by ``parent_id``, else the covering
+    ``area_id``): the assessment's units and scopes without a recursive query. Derived data,
+    rebuilt by a statement-level trigger on ``area`` (migration 0012); never written directly."""
+
+    __tablename__ = "area_unit"
+    __table_args__ = (
+        PrimaryKeyConstraint("area_id", "unit"),
+        # a level's units in order, each with its areas (the assessment reads them unit by unit)
+        Index("ix_area_unit_level_unit", "level", "unit", "area_id"),
+    )
+
+    area_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    unit: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, comment="the area itself or one of its ancestors"
+    )
+    level: Mapped[str] = mapped_column(String(16), nullable=False, comment="the unit's level")
+
+
 class Road(FeatureMixin, Base):
     """A road or path (from OSM or a transport department), for maps and network distances."""
 
@@ -495,6 +514,14 @@ class EventLog(Base):
             "ix_event_log_escalate_reopen",
             "action",
             "event_id",
+            postgresql_where=text("action IN ('escalate', 'reopen')"),
+        ),
+        # the same rows with their time: read without visiting the table (migration 0012)
+        Index(
+            "ix_event_log_escalate_reopen_event_at",
+            "event_id",
+            "at",
+            postgresql_include=["action"],
             postgresql_where=text("action IN ('escalate', 'reopen')"),
         ),
     )

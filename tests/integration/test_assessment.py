@@ -219,3 +219,152 @@ def test_csv_report_and_bad_inputs(hand_url):
         assess(hand_url, "grid", h(0), h(1), rank_by=["id; DROP TABLE event"])
     with pytest.raises(ValueError, match="period"):
         trend(hand_url, h(0), h(1), period="fortnight")
+
+
+# --- the figures are percentile_cont's own, on the demo city -------------------------------------
+
+REFERENCE = """
+    WITH RECURSIVE up(id, anc, lvl, n) AS (
+        SELECT id, id, level, 0 FROM area
+        UNION ALL
+        SELECT up.id, p.id, p.level, up.n + 1
+        FROM up JOIN area a ON a.id = up.anc
+        JOIN area p ON p.id = COALESCE(a.parent_id, a.area_id)
+        WHERE up.n < 6
+    )
+    SELECT {key} AS unit, count(*) AS received,
+           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
+               ORDER BY EXTRACT(EPOCH FROM e.closed_at - e.reported_at)::float8)
+               FILTER (WHERE e.status = 'closed' AND e.closed_at >= e.reported_at) AS q
+    FROM event e {join}
+    WHERE e.reported_at >= :start AND e.reported_at < :end
+    GROUP BY 1
+"""
+"""The plain query the assessment replaced: a recursive walk up the areas and one sort per unit."""
+
+REFERENCE_KEYS = {
+    "district": ("up.anc", "JOIN up ON up.id = e.area_id AND up.lvl = 'district'"),
+    "grid": ("up.anc", "JOIN up ON up.id = e.area_id AND up.lvl = 'grid'"),
+    "department": ("COALESCE(e.department, c.department)",
+                   "LEFT JOIN event_category c ON c.code = e.category"),
+    "category": ("e.category", ""),
+    "all": ("'all'", ""),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("by", list(REFERENCE_KEYS))
+def test_percentiles_are_exactly_percentile_cont(demo_url, by):
+    """Per-unit branches (areas) and per-bin counting (the rest) give the very floats of one
+    percentile_cont query, unit by unit."""
+    with get_engine(demo_url).connect() as conn:
+        last = conn.execute(text("SELECT max(reported_at) FROM event")).scalar_one()
+        start, end = last - timedelta(days=120), last + timedelta(seconds=1)
+        key, join = REFERENCE_KEYS[by]
+        sql = text(REFERENCE.format(key=key, join=join))
+        expected = {r.unit: r for r in conn.execute(sql, {"start": start, "end": end})}
+    rows = assess(demo_url, by, start, end)
+    assert {r["unit"] for r in rows} == set(expected) and len(rows) == len(expected)
+    assert sum(r["received"] for r in rows) == sum(e.received for e in expected.values())
+    timed = 0
+    for row in rows:
+        q = expected[row["unit"]].q
+        assert row["received"] == expected[row["unit"]].received
+        if q is None:
+            assert row["median_hours"] is None and row["p90_hours"] is None
+        else:
+            timed += 1
+            assert (row["median_hours"], row["p90_hours"]) == (q[0] / 3600.0, q[1] / 3600.0)
+    assert timed > 0
+
+
+# --- area_unit follows the areas ------------------------------------------------------------
+
+CLOSURE = """
+    WITH RECURSIVE up(area_id, unit) AS (
+        SELECT id, id FROM area
+        UNION
+        SELECT up.area_id, COALESCE(a.parent_id, a.area_id) FROM up JOIN area a ON a.id = up.unit
+        WHERE COALESCE(a.parent_id, a.area_id) IS NOT NULL
+    )
+    SELECT up.area_id, up.unit, p.level FROM up JOIN area p ON p.id = up.unit
+"""
+
+
+def _add_area(conn, name: str, level: str, depth: int, parent: int | None, box) -> int:
+    """An area (its covering area_id assigned by the store's trigger)."""
+    return conn.execute(
+        text(
+            "INSERT INTO area (level, depth, name, parent_id, geom, loc, h3_r7, h3_r9) "
+            "VALUES (:level, :depth, :name, :parent, ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, "
+            "4326)), ST_SetSRID(ST_MakePoint((:x0 + :x1) / 2, (:y0 + :y1) / 2), 4326), 0, 0) "
+            "RETURNING id"
+        ),
+        {"level": level, "depth": depth, "name": name, "parent": parent,
+         "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]},
+    ).scalar_one()  # fmt: skip
+
+
+def _units(conn, area_id: int) -> dict[str, int]:
+    rows = conn.execute(
+        text("SELECT level, unit FROM area_unit WHERE area_id = :a"), {"a": area_id}
+    ).all()
+    return dict(rows)
+
+
+def test_area_unit_follows_inserts_reparenting_and_deletes(conn):
+    d = _add_area(conn, "u-district", "district", 1, None, (50, 50, 52, 52))
+    s1 = _add_area(conn, "u-street-1", "street", 2, d, (50, 50, 51, 52))
+    s2 = _add_area(conn, "u-street-2", "street", 2, d, (51, 50, 52, 52))
+    g = _add_area(conn, "u-grid", "grid", 4, s1, (50.2, 50.2, 50.4, 50.4))
+    # no declared parent: the covering street (assigned spatially) is the parent
+    loose = _add_area(conn, "u-loose", "grid", 4, None, (51.5, 51.5, 51.6, 51.6))
+    assert _units(conn, g) == {"grid": g, "street": s1, "district": d}
+    assert _units(conn, loose) == {"grid": loose, "street": s2, "district": d}
+    assert _units(conn, d) == {"district": d}
+
+    conn.execute(text("UPDATE area SET parent_id = :s WHERE id = :g"), {"s": s2, "g": g})
+    assert _units(conn, g) == {"grid": g, "street": s2, "district": d}
+    # a new level in between: the grid's community, the community under street 1
+    c = _add_area(conn, "u-community", "community", 3, s1, (50.1, 50.1, 50.5, 50.5))
+    conn.execute(text("UPDATE area SET parent_id = :c WHERE id = :g"), {"c": c, "g": g})
+    assert _units(conn, g) == {"grid": g, "community": c, "street": s1, "district": d}
+
+    conn.execute(text("DELETE FROM area WHERE id = :g"), {"g": g})
+    assert _units(conn, g) == {}
+    assert _units(conn, c) == {"community": c, "street": s1, "district": d}
+    assert _units(conn, loose) == {"grid": loose, "street": s2, "district": d}
+    stored = set(conn.execute(text("SELECT area_id, unit, level FROM area_unit")).all())
+    assert stored == set(conn.execute(text(CLOSURE)).all())
+
+
+def test_scoped_trend_by_grid_and_a_unit_without_department(hand_url):
+    """Per day and grid inside one street's scope; per department with an incident whose
+    department is unknown (its own and its category's are both empty)."""
+    with get_engine(hand_url).connect() as conn:
+        street, g1 = conn.execute(
+            text("SELECT (SELECT id FROM area WHERE name = 'test-s'), "
+                 "(SELECT id FROM area WHERE name = 'test-g1')")
+        ).one()  # fmt: skip
+    span, day = (h(-1), h(100)), datetime(2025, 3, 3)  # the one day (naive, as buckets are)
+    days = trend(hand_url, *span, period="day", by="grid", category="test", areas=[street])
+    assert {(r["bucket"], r["name"]) for r in days} == {
+        (day, "test-g1"),
+        (day, "test-g2"),
+    }
+    assert sum(r["received"] for r in days) == 6
+    (only,) = trend(hand_url, *span, period="day", by="grid", category="test", areas=[g1])
+    assert (only["unit"], only["received"], only["closed"], only["median_hours"]) == (
+        g1,
+        4,
+        2,
+        20.0,
+    )
+    assert trend(hand_url, *span, period="day", by="street", category="test", areas=[g1]) == []
+
+    with get_engine(hand_url).begin() as conn:
+        conn.execute(text("UPDATE event SET department = NULL WHERE category = 'test.hand' "
+                          "AND department = 'roads'"))  # fmt: skip
+    depts = {r["unit"]: r for r in assess(hand_url, "department", *span, category="test")}
+    assert set(depts) == {"water", None}
+    assert (depts[None]["received"], depts[None]["escalated"]) == (2, 1)
+    assert depts[None]["median_hours"] is None  # neither was closed
