@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,9 @@ from geodata.layer_query import LayerQuery
 from geodata.layer_sql import ENVELOPE, precision, tolerance
 from geodata.viewer import Viewer
 from layers.base import Layer, Text
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON, UTF-8 kept (grid features), as :mod:`geodata.aggregates` writes dicts."""
 
 if TYPE_CHECKING:
     from geodata.features import Runner
@@ -37,6 +40,9 @@ FROM forecast_run ORDER BY started_at DESC, id DESC LIMIT 1"""
 SLICE = "f.run_id = :run AND f.horizon_days = :h AND f.category_group = :g AND f.unit = :u"
 TOP = f"(SELECT max(f.expected) FROM forecast f WHERE {SLICE})"
 POINT = "ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326)"
+NEAR = """f.lon BETWEEN :minx - :margin AND :maxx + :margin
+  AND f.lat BETWEEN :miny - :margin AND :maxy + :margin"""
+"""A cell's centre is in the bbox grown by ``:margin``."""
 
 
 def _scope_sql(query: LayerQuery, viewer: Viewer, point: str) -> tuple[str, dict[str, object]]:
@@ -60,9 +66,31 @@ def cells_sql(scope: str) -> str:
     """Forecast cells of one run slice whose centre is in the bbox grown by ``:margin``."""
     return f"""SELECT f.unit_id, f.expected, f.low, f.high, {TOP} AS top
 FROM forecast f
-WHERE {SLICE} AND f.lon BETWEEN :minx - :margin AND :maxx + :margin
-  AND f.lat BETWEEN :miny - :margin AND :maxy + :margin{scope}
+WHERE {SLICE} AND {NEAR}{scope}
 ORDER BY f.expected DESC, f.unit_id LIMIT :fetch"""
+
+
+def texts_sql(scope: str) -> str:
+    """The stored feature texts of the cells :func:`cells_sql` selects, joined highest first,
+    with how many matched (at most ``:fetch``) and how many lack a text."""
+    return f"""WITH c AS (
+SELECT f.unit_id, f.expected, f.feature
+FROM forecast f
+WHERE {SLICE} AND {NEAR}{scope}
+ORDER BY f.expected DESC, f.unit_id LIMIT :fetch)
+SELECT count(*), count(*) - count(c.feature),
+       string_agg(c.feature, ',' ORDER BY c.expected DESC, c.unit_id)
+FROM c"""
+
+
+FEATURE_START = ',{"type":"Feature",'
+"""Where a feature after the first starts in joined feature texts (a ``"`` inside a JSON string
+is escaped, so this only occurs between features)."""
+
+
+def drop_last(texts: str) -> str:
+    """Joined feature texts without the last feature."""
+    return texts[: max(texts.rfind(FEATURE_START), 0)]
 
 
 def grids_sql(scope: str) -> str:
@@ -140,6 +168,31 @@ def _cell_members(horizon: int, group: str) -> Callable[[tuple], str]:
     return members
 
 
+def cell_features(
+    cells: Sequence[int],
+    expected: Sequence[float],
+    low: Sequence[int],
+    high: Sequence[int],
+    horizon: int,
+    group: str,
+) -> list[str]:
+    """The GeoJSON feature text of every H3 cell of one run slice (as the layer answers it),
+    ``level`` against the slice's largest expected count: written once when a run is stored."""
+    top = max(expected, default=None)
+    members = _cell_members(horizon, group)
+    return [
+        _hexagon_text(int(c), members((c, e, lo, hi, top)))
+        for c, e, lo, hi in zip(cells, expected, low, high, strict=True)
+    ]
+
+
+def _hexagon_text(cell: int, members: str) -> str:
+    """:func:`geodata.aggregates.hexagon_text` (imported late, as the other uses here)."""
+    from geodata.aggregates import hexagon_text
+
+    return hexagon_text(cell, members)
+
+
 def run_note(run: tuple, horizon: int) -> Text:
     """Which model version ran when, and what the numbers mean (zh/en)."""
     _, version, started, _, _, _, _, origin, _ = run
@@ -171,15 +224,19 @@ def _missing_note(run: tuple, horizon: int, group: str) -> Text | None:
     return None
 
 
-def _h3_features(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> list:
-    """Hexagon features of the forecast cells in view, highest first (at most limit + 1)."""
-    from geodata.aggregates import hexagon_text
-
+def _h3_answer(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> tuple[str, int]:
+    """The hexagon features in view as joined JSON text, highest first (at most limit), and how
+    many cells matched (at most limit + 1). Stored texts when the run has them, else written
+    here from the rows (runs stored before migration 0013)."""
     scope, scope_params = _scope_sql(query, viewer, POINT)
     margin = h3.average_hexagon_edge_length(params["res"], "km") / 111.0
-    rows = run.all(cells_sql(scope), params | scope_params | {"margin": margin})
+    params = params | scope_params | {"margin": margin}
+    n, missing, texts = run.all(texts_sql(scope), params)[0]
+    if not missing:
+        return (drop_last(texts) if n > query.limit else texts or ""), n
+    rows = run.all(cells_sql(scope), params)
     members = _cell_members(params["h"], params["g"])
-    return [hexagon_text(int(r[0]), members(r)) for r in rows]
+    return ",".join(_hexagon_text(int(r[0]), members(r)) for r in rows[: query.limit]), len(rows)
 
 
 def _grid_features(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> list:
@@ -205,8 +262,6 @@ def _grid_features(run: Runner, query: LayerQuery, viewer: Viewer, params: dict)
 
 def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
     """The ``forecast`` provider: the latest run's cells or grids in view, highest first."""
-    from geodata.aggregates import _finish
-
     horizon = int(query.option("horizon", str(HORIZONS[0])))
     group, unit = query.option("group", ALL), query.option("unit", UNITS[0])
     latest = run.all(LATEST_RUN_SQL, {})
@@ -220,8 +275,11 @@ def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
         return
     params = query.bbox.params() | {"run": last[0], "h": horizon, "g": group, "u": unit}
     params |= {"fetch": query.limit + 1, "res": last[4]}
-    fetch = _h3_features if unit == "h3" else _grid_features
-    features = fetch(run, query, viewer, params)
+    if unit == "h3":
+        texts, n = _h3_answer(run, query, viewer, params)
+    else:
+        grids = _grid_features(run, query, viewer, params)
+        texts, n = ",".join(map(_JSON, grids[: query.limit])), len(grids)
     run.answer.meta |= {
         "note": run_note(last, horizon),
         "forecast": _about(last, horizon, group, unit),
@@ -229,7 +287,16 @@ def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
     how = (
         {"by": "h3", "h3_resolution": last[4]} if unit == "h3" else {"by": "area", "level": "grid"}
     )
-    _finish(run, features[: query.limit], len(features) > query.limit, **how, property="expected")
+    _finish(run, texts, n, query.limit, **how, property="expected")
+
+
+def _finish(run: Runner, texts: str, n: int, limit: int, **aggregate: object) -> None:
+    """Set the answer's features (joined JSON text of at most ``limit``) and metadata, as
+    :func:`geodata.aggregates._finish` does for a list."""
+    run.answer.features_json = f"[{texts}]"
+    run.answer.meta |= {"count": min(n, limit), "aggregate": aggregate}
+    if n > limit:
+        run.answer.meta["capped"] = True
 
 
 def _about(run: tuple, horizon: int, group: str, unit: str) -> dict[str, object]:

@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 from analytics import forecast as fc
 from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVAL, RESOLUTIONS
 from analytics.forecast_exec import executor_name, map_tasks
+from analytics.forecast_layer import cell_features
 from analytics.hotspots import study_region
 from geodata.bulk import copy_rows, raw_connection
 from geodata.engine import get_engine
@@ -68,6 +69,7 @@ FORECAST_COLUMNS = (
     "expected",
     "low",
     "high",
+    "feature",
 )
 
 
@@ -357,6 +359,7 @@ def forecast_rows(
             ("grid", grids["id"].to_numpy(), grids["lon"], grids["lat"], per_grid),
         ):
             low, high = poisson_interval(mu)
+            texts = h3_features(ids, mu, low, high, horizon, group) if unit == "h3" else None
             parts.append(
                 pd.DataFrame(
                     {
@@ -369,10 +372,31 @@ def forecast_rows(
                         "expected": np.asarray(mu, dtype=float),
                         "low": low,
                         "high": high,
+                        "feature": texts,
                     }
                 )
             )
     return pd.concat(parts, ignore_index=True)
+
+
+def h3_features(
+    cells: np.ndarray,
+    expected: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    horizon: int,
+    group: str,
+) -> list[str]:
+    """The layer's GeoJSON feature text of each cell of one (horizon, group) slice, from the
+    values as stored (Python floats and ints round-trip exactly through float8/int4)."""
+    return cell_features(
+        np.asarray(cells, dtype=np.int64).tolist(),
+        np.asarray(expected, dtype=float).tolist(),
+        low.tolist(),
+        high.tolist(),
+        horizon,
+        group,
+    )
 
 
 INSERT_RUN_SQL = """INSERT INTO forecast_run (model_version, started_at, finished_at, cell_res,

@@ -764,6 +764,11 @@ class Forecast(Base):
     expected: Mapped[float] = mapped_column(Float, nullable=False)
     low: Mapped[int] = mapped_column(Integer, nullable=False, comment="lower end of the interval")
     high: Mapped[int] = mapped_column(Integer, nullable=False, comment="upper end of the interval")
+    feature: Mapped[str | None] = mapped_column(
+        Text,
+        nullable=True,
+        comment="GeoJSON feature of an H3 row as the layer serves it (NULL: grid, older run)",
+    )
 
 
 # --- camera coverage gaps (analytics.coverage): precomputed per line, and their freshness -------

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from analytics import forecast_store as fs
-from analytics.forecast_layer import NO_RUN
+from analytics.forecast_layer import NO_RUN, forecast_properties
 from app import create_app
+from geodata.aggregates import hexagon_feature
 from geodata.engine import get_engine
 from geodata.features import BBox, FeatureProvider, LayerQuery
 from geodata.settings import Settings
@@ -28,8 +29,10 @@ def rows_of(url: str, sql: str, **params) -> list:
         return conn.execute(text(sql), params).all()
 
 
-def answer(url: str, bbox: BBox = CITY, viewer: Viewer = PUBLIC, **filters: str) -> dict:
-    query = LayerQuery(bbox, 12.0, 5000, None, {k: (v,) for k, v in filters.items()})
+def answer(
+    url: str, bbox: BBox = CITY, viewer: Viewer = PUBLIC, limit: int = 5000, **filters: str
+) -> dict:
+    query = LayerQuery(bbox, 12.0, limit, None, {k: (v,) for k, v in filters.items()})
     return FeatureProvider(url).answer(LAYER, query, viewer).as_dict()
 
 
@@ -167,3 +170,98 @@ def test_the_api_serves_the_layer(runs, demo_url):
     body = json.loads(response.data)
     assert body["forecast"]["run_id"] == runs[1] and body["forecast"]["unit"] == "grid"
     assert body["count"] == len(slice_rows(demo_url, runs[1], 30, "all", "grid")) > 0
+
+
+def todays_features(url: str, run_id: int, horizon: int, group: str, cells: set[int]) -> list:
+    """What the layer wrote per cell before the texts were stored: ``hexagon_feature`` of
+    ``forecast_properties`` with the slice's top, highest first."""
+    rows = rows_of(
+        url,
+        "SELECT unit_id, expected, low, high, max(expected) OVER () FROM forecast "
+        "WHERE run_id = :r AND horizon_days = :h AND category_group = :g AND unit = 'h3' "
+        "ORDER BY expected DESC, unit_id",
+        r=run_id,
+        h=horizon,
+        g=group,
+    )
+    return [
+        json.loads(hexagon_feature(int(r[0]), forecast_properties(r, horizon, group)))
+        for r in rows
+        if int(r[0]) in cells
+    ]
+
+
+def shown(body: dict) -> set[int]:
+    return {h3.str_to_int(f["id"]) for f in body["features"]}
+
+
+@pytest.mark.parametrize("horizon,group", [(7, "all"), (30, "care")])
+def test_stored_texts_answer_what_the_cells_gave(runs, demo_url, horizon, group):
+    latest = runs[1]
+    stored = rows_of(
+        demo_url,
+        "SELECT count(feature), count(*) FROM forecast WHERE run_id = :r AND unit = 'h3'",
+        r=latest,
+    )[0]
+    assert stored[0] == stored[1] > 0
+    body = answer(demo_url, horizon=str(horizon), group=group)
+    assert body["features"] == todays_features(demo_url, latest, horizon, group, shown(body))
+    assert body["count"] == len(body["features"]) > 0 and not body.get("capped")
+
+
+def test_a_grid_workers_stored_texts_are_the_cells_of_their_grid(runs, demo_url):
+    latest = runs[1]
+    grid_id = rows_of(
+        demo_url,
+        "SELECT a.id FROM area a JOIN forecast f ON ST_Intersects(a.geom, "
+        "ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326)) WHERE a.level = 'grid' AND f.run_id = :r "
+        "AND f.unit = 'h3' AND f.horizon_days = 7 AND f.category_group = 'all' "
+        "GROUP BY a.id ORDER BY count(*) DESC, a.id LIMIT 1",
+        r=latest,
+    )[0][0]
+    body = answer(demo_url, viewer=Viewer(role="grid_worker", area_ids=(grid_id,)))
+    assert 0 < len(body["features"]) < answer(demo_url)["count"]
+    assert body["features"] == todays_features(demo_url, latest, 7, "all", shown(body))
+
+
+def test_the_cap_keeps_the_highest_whole_features(runs, demo_url):
+    full = answer(demo_url)["features"]
+    body = answer(demo_url, limit=3)
+    assert body["features"] == full[:3] and body["count"] == 3 and body["capped"] is True
+    assert not answer(demo_url, limit=len(full)).get("capped")
+
+
+def test_a_run_stored_without_texts_answers_the_same(runs, demo_url):
+    """Runs stored before migration 0013 have no texts: the layer writes the features."""
+    slices = ({}, {"horizon": "30", "group": "care"})
+    before = [answer(demo_url, **filters) for filters in slices]
+    capped = answer(demo_url, limit=3)
+    with get_engine(demo_url).begin() as conn:
+        copy = conn.execute(
+            text(
+                "INSERT INTO forecast_run (model_version, started_at, finished_at, cell_res, "
+                "horizons, groups, history_from, origin, incidents, config) "
+                "SELECT model_version, started_at + interval '1 second', finished_at, cell_res, "
+                "horizons, groups, history_from, origin, incidents, config FROM forecast_run "
+                "WHERE id = :r RETURNING id"
+            ),
+            {"r": runs[1]},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO forecast (run_id, horizon_days, category_group, unit, unit_id, lon, "
+                "lat, expected, low, high) SELECT :c, horizon_days, category_group, unit, "
+                "unit_id, lon, lat, expected, low, high FROM forecast WHERE run_id = :r"
+            ),
+            {"c": copy, "r": runs[1]},
+        )
+    try:
+        for filters, old in zip(slices, before, strict=True):
+            again = answer(demo_url, **filters)
+            assert again["forecast"]["run_id"] == copy
+            assert again["features"] == old["features"] and again["count"] == old["count"]
+        again = answer(demo_url, limit=3)
+        assert again["features"] == capped["features"] and again["capped"] is True
+    finally:
+        with get_engine(demo_url).begin() as conn:
+            conn.execute(text("DELETE FROM forecast_run WHERE id = :c"), {"c": copy})

@@ -106,3 +106,30 @@ def test_the_cells_text_is_the_json_of_their_properties():
         assert list(feature["properties"])[2:] == list(want)  # same order as the dict
         expected = levels([row[1], top], sqrt=True)[0] if row[4] else 0
         assert level(row[1], row[4]) == expected
+
+
+def test_stored_cell_features_are_the_layers_features_against_the_slice_top():
+    from analytics.forecast_layer import forecast_properties
+    from geodata.aggregates import hexagon_feature
+
+    cells = np.array([0x88309A4C81FFFFF, 0x88309A4C83FFFFF, 0x88309A4C85FFFFF], dtype=np.int64)
+    expected = np.array([2.5, 41.25, 0.0])
+    low, high = fs.poisson_interval(expected)
+    texts = fs.h3_features(cells, expected, low, high, 7, "care")
+    for cell, e, lo, hi, got in zip(cells, expected, low, high, texts, strict=True):
+        row = (int(cell), float(e), int(lo), int(hi), 41.25)
+        assert got == hexagon_feature(int(cell), forecast_properties(row, 7, "care"))
+
+
+def test_dropping_the_last_feature_keeps_the_others_whole():
+    import json
+
+    from analytics.forecast_layer import drop_last
+    from geodata.aggregates import hexagon_text
+
+    feats = [
+        hexagon_text(0x88309A4C81FFFFF, f'"name":"a{i},{{\\"type\\":\\"Feature\\","')
+        for i in range(3)
+    ]
+    assert json.loads(f"[{drop_last(','.join(feats))}]") == [json.loads(f) for f in feats[:2]]
+    assert drop_last(feats[0]) == ""
