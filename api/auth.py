@@ -23,6 +23,7 @@ from flask import Blueprint, Flask, Response, g, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from api import context
+from api.identity_cache import cache_for
 from geodata import access
 from geodata.accounts import (
     LoginRefused,
@@ -30,6 +31,7 @@ from geodata.accounts import (
     open_session,
     session_identity,
     sign_in,
+    token_hash,
     token_identity,
 )
 from geodata.engine import get_engine
@@ -52,16 +54,22 @@ DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/")
 
 
 def _lookup(kind: str, secret: str) -> tuple[Viewer, str | None] | None:
-    """The viewer (and CSRF token, for sessions) of a session cookie or bearer token. Looked up
-    on every request, so a sign-out, a revoked token or a disabled account counts at once."""
-    engine = get_engine(context.store_url())
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if kind == "session":
-            found = session_identity(conn, secret)
-            identity, csrf = found if found else (None, None)
-        else:
-            identity, csrf = token_identity(conn, secret), None
-    return (access.viewer_of(identity), csrf) if identity else None
+    """The viewer (and CSRF token, for sessions) of a session cookie or bearer token: what
+    this process remembers (:mod:`api.identity_cache`: forgotten as soon as the store says an
+    account, scope, session or token changed), else the store's answer."""
+    url = context.store_url()
+    return cache_for(url).lookup(_cache_key(kind, secret), lambda: _load(url, kind, secret))
+
+
+def _cache_key(kind: str, secret: str) -> str:
+    return f"{kind}:{token_hash(secret)}"
+
+
+def _load(url: str, kind: str, secret: str):
+    """``((viewer, CSRF token), expires_at)`` of a session or token from the store, or None."""
+    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        found = (session_identity if kind == "session" else token_identity)(conn, secret)
+    return ((access.viewer_of(found.identity), found.csrf), found.expires_at) if found else None
 
 
 def _bearer() -> str | None:
@@ -296,6 +304,7 @@ def logout() -> Response:
     if token:
         with get_engine(context.store_url()).begin() as conn:
             close_session(conn, token)
+        cache_for(context.store_url()).forget(_cache_key("session", token))
     response = redirect("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

@@ -275,21 +275,35 @@ def _prepared_row(conn: Connection, sql: str, token: str):
 
 
 _SESSION_SQL = (
-    f"SELECT {_IDENTITY_COLUMNS}, s.csrf_token FROM web_session s "
+    f"SELECT {_IDENTITY_COLUMNS}, s.csrf_token, s.expires_at FROM web_session s "
     "JOIN account a ON a.id = s.account_id "
     "WHERE s.token_hash = %s AND s.expires_at > now() AND a.active"
 )
 _TOKEN_SQL = (
-    f"SELECT {_IDENTITY_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id "
+    f"SELECT {_IDENTITY_COLUMNS}, NULL AS csrf_token, t.expires_at "
+    "FROM api_token t JOIN account a ON a.id = t.account_id "
     "WHERE t.token_hash = %s AND NOT t.revoked AND a.active "
     "AND (t.expires_at IS NULL OR t.expires_at > now())"
 )
 
 
-def session_identity(conn: Connection, token: str) -> tuple[Identity, str] | None:
-    """``(identity, CSRF token)`` of a live session of an active account, else None."""
-    row = _prepared_row(conn, _SESSION_SQL, token)
-    return (_identity(row), row.csrf_token) if row else None
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a valid session or API token belongs to, the session's CSRF token (None for
+    tokens) and when the session or token expires (None: never)."""
+
+    identity: Identity
+    csrf: str | None
+    expires_at: datetime | None
+
+
+def _signed_in(row) -> SignedIn | None:
+    return SignedIn(_identity(row), row.csrf_token, row.expires_at) if row else None
+
+
+def session_identity(conn: Connection, token: str) -> SignedIn | None:
+    """The identity behind a live session of an active account, else None."""
+    return _signed_in(_prepared_row(conn, _SESSION_SQL, token))
 
 
 def close_session(conn: Connection, token: str) -> None:
@@ -312,10 +326,9 @@ def issue_token(conn: Connection, username: str, name: str, days: float | None =
     return token
 
 
-def token_identity(conn: Connection, token: str) -> Identity | None:
-    """The identity of a valid (unrevoked, unexpired) API token of an active account."""
-    row = _prepared_row(conn, _TOKEN_SQL, token)
-    return _identity(row) if row else None
+def token_identity(conn: Connection, token: str) -> SignedIn | None:
+    """The identity behind a valid (unrevoked, unexpired) API token of an active account."""
+    return _signed_in(_prepared_row(conn, _TOKEN_SQL, token))
 
 
 def list_accounts(conn: Connection) -> list[dict]:

@@ -103,6 +103,11 @@ class LiveHub:
     def seq(self) -> int:
         return self._seq
 
+    @property
+    def listening(self) -> bool:
+        """Whether the listener is connected and LISTENing now."""
+        return self._ready.is_set()
+
     def subscribe(self, wait: float = 5.0) -> Subscription:
         """A new subscription; starts the listener and waits until it LISTENs."""
         self.start(wait)
