@@ -33,6 +33,7 @@ from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from geodata.viewer import PUBLIC, Viewer
 from layers.registry import LAYERS
 from tests.conftest import api_token, signed_in
+from twin.live import stop_hub
 
 PII_NAMES = ("隐私测试员甲", "隐私测试员乙")
 PII_PHONES = ("19900001111", "19900002222")
@@ -79,7 +80,8 @@ def _admin(url: str, statement: str) -> None:
 @pytest.fixture(scope="module")
 def city(demo_url) -> str:
     """A copy of the session's demo city (CREATE DATABASE … TEMPLATE), plus the fixtures."""
-    get_engine(demo_url).dispose()  # a template must have no open connections
+    get_engine(demo_url).dispose()  # a template must have no open connections: not the
+    stop_hub(demo_url)  # pool's, not the live listener's (restarted by the next request)
     template = make_url(demo_url).database
     name = f"onemap_test_export_{os.getpid()}"
     _admin(demo_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
