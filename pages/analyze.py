@@ -24,7 +24,7 @@ from pages import analyze_ids as ids
 from pages import export_files, guard, i18n
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS
-from pages.home import fit_zoom
+from pages.home import fit_view
 from pages.i18n import pick
 from pages.shell import t
 
@@ -35,6 +35,7 @@ PRESET_NAMES = ("elderly", "tall", "lanes")
 AREA_MODES = ("any", "area", "polygon", "bbox")
 TABLE_ROWS = form.TABLE_ROWS
 FIT_PIXELS = (1100, 760)
+CITY_ZOOM = 12
 OUTLINE = {"color": "#5eead4", "weight": 1, "fill": False}
 RESULT_STYLE = {"color": form.RESULT_COLOR, "weight": 3, "fillOpacity": 0.35}
 POINT = {"variable": "onemapAnalyze.point"}
@@ -279,12 +280,9 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
 
 def map_view(areas: list[export_files.AreaItem]) -> dl.Map:
     """The map: district outlines, the answer, the drawing tools."""
-    lon, lat = context.settings().city_center
-    zoom = 12
-    extent = export_files.union_extent(areas)
-    if extent is not None:
-        lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
-        zoom = fit_zoom(extent, *FIT_PIXELS)
+    center, zoom = fit_view(
+        export_files.union_extent(areas), FIT_PIXELS, context.settings().city_center, CITY_ZOOM
+    )
     outlines = {
         "type": "FeatureCollection",
         "features": [
@@ -295,7 +293,7 @@ def map_view(areas: list[export_files.AreaItem]) -> dl.Map:
     }
     return dl.Map(
         id=ids.MAP,
-        center=[lat, lon],
+        center=center,
         zoom=zoom,
         attributionControl=False,
         className="analyze-map",

@@ -32,7 +32,7 @@ from pages import export_files, guard, i18n
 from pages import export_ids as ids
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS, drawn_polygons
-from pages.home import fit_zoom
+from pages.home import fit_view
 from pages.i18n import pick
 from pages.shell import t
 
@@ -49,6 +49,7 @@ DEFAULT_FORMAT = "gpkg"
 AREA_MODES = ("city", "unit", "polygon", "bbox")
 FIT_PIXELS = (1100, 760)
 """The map area the areas are fitted into on first view (a desktop screen minus the form)."""
+CITY_ZOOM = 12
 OUTLINE = {"color": "#5eead4", "weight": 1, "fill": False}
 SELECTED = {"color": "#fbbf24", "weight": 2, "fillOpacity": 0.08}
 
@@ -180,15 +181,12 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
 
 def map_view(items: list[export_files.AreaItem]) -> dl.Map:
     """The map: district outlines, the chosen area, and the drawing tools."""
-    lon, lat = context.settings().city_center
-    zoom = 12
-    extent = export_files.union_extent(items)
-    if extent is not None:
-        lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
-        zoom = fit_zoom(extent, *FIT_PIXELS)
+    center, zoom = fit_view(
+        export_files.union_extent(items), FIT_PIXELS, context.settings().city_center, CITY_ZOOM
+    )
     return dl.Map(
         id=ids.MAP,
-        center=[lat, lon],
+        center=center,
         zoom=zoom,
         attributionControl=False,
         className="export-map",

@@ -28,7 +28,7 @@ from layers.base import Layer
 from layers.registry import layers_for
 from pages import grid_ids as gid
 from pages import grid_tasks, guard, i18n, ids
-from pages.home import fit_zoom
+from pages.home import fit_view
 from pages.shell import t
 from twin import grid_desk
 from twin.clock import SystemClock
@@ -77,11 +77,8 @@ def _layer_meta(role: str) -> dict[str, object]:
 
 def fitted_view(box: tuple[float, float, float, float] | None) -> dict[str, object]:
     """Centre ``[lat, lon]`` and zoom showing ``box`` in the map (the city centre without)."""
-    if box is None:
-        lon, lat = context.settings().city_center
-        return {"center": [lat, lon], "zoom": CITY_ZOOM}
-    centre = [(box[1] + box[3]) / 2, (box[0] + box[2]) / 2]
-    return {"center": centre, "zoom": fit_zoom(box, *MAP_PIXELS)}
+    center, zoom = fit_view(box, MAP_PIXELS, context.settings().city_center, CITY_ZOOM)
+    return {"center": center, "zoom": zoom}
 
 
 def map_layer(layer: Layer, lang: str, strings: dict[str, str]) -> dl.GeoJSON:

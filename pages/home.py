@@ -89,17 +89,28 @@ def fit_zoom(extent: tuple[float, float, float, float], width: int, height: int)
     return max(MIN_ZOOM, min(MAX_ZOOM, math.floor(zoom)))
 
 
+def fit_view(
+    extent: tuple[float, float, float, float] | None,
+    pixels: tuple[int, int],
+    center: tuple[float, float],
+    zoom: float,
+) -> tuple[list[float], float]:
+    """Centre ``[lat, lon]`` and zoom showing ``extent`` (lon/lat) in a map of ``pixels``;
+    without an extent, ``center`` (lon, lat) at ``zoom``."""
+    if extent is None:
+        lon, lat = center
+        return [lat, lon], zoom
+    lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
+    return [lat, lon], fit_zoom(extent, *pixels)
+
+
 def initial_view(
     settings: Settings, query: dict[str, str], extent: tuple[float, float, float, float] | None
 ) -> tuple[list[float], float]:
     """Centre ``[lat, lon]`` and zoom of the first view: the whole city (its areas' extent
     fitted to a typical screen), or a deep link ``/?lat=…&lon=…&zoom=…`` (each part that is
     missing or out of range falls back)."""
-    lon, lat = settings.city_center
-    zoom = INITIAL_ZOOM
-    if extent is not None:
-        lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
-        zoom = fit_zoom(extent, *FIT_PIXELS)
+    (lat, lon), zoom = fit_view(extent, FIT_PIXELS, settings.city_center, INITIAL_ZOOM)
     lat = _number(query.get("lat"), -85, 85) or lat
     lon = _number(query.get("lon"), -180, 180) or lon
     zoom = _number(query.get("zoom"), MIN_ZOOM, MAX_ZOOM) or zoom

@@ -32,6 +32,7 @@ dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), n
 CLOCK_MS = 1000
 MAP_PIXELS = (900, 800)
 """About the map's size at 1920×1080: the first zoom before the map fits the area itself."""
+CITY_ZOOM = 12
 TWIN_OVERLAYS = ("buildings", "hexagons")
 """The 3D panel: buildings and incident columns (alarms are on the map; a second sensors
 query per live tick would cost ~150 ms at 2 million residents)."""
@@ -70,11 +71,7 @@ def _panel(title_key: str, lang: str, *children, class_name: str = "") -> html.S
 
 
 def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
-    lon, lat = context.settings().city_center
-    zoom = 12
-    if bbox:
-        lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-        zoom = home.fit_zoom(bbox, *MAP_PIXELS)
+    center, zoom = home.fit_view(bbox, MAP_PIXELS, context.settings().city_center, CITY_ZOOM)
     return dl.Map(
         id=wid.MAP,
         className="wall-map",
@@ -87,7 +84,7 @@ def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
             *wall_view.map_layers(lang),
             dl.ScaleControl(position="bottomleft", imperial=False),
         ],
-        center=[lat, lon],
+        center=center,
         zoom=zoom,
         viewport=wall_view.viewport(bbox),
     )
