@@ -181,15 +181,8 @@ JOIN coverage_gap g ON g.kind = '{kind}' AND g.line_id = t.id
 WHERE {condition} AND {where}"""
 
 
-def rows_sql(measured: str) -> str:
-    """The rows of ``measured`` by id, the gap as GeoJSON only when ``:gaps``."""
-    return f"""SELECT id, name, length_m, covered_m,
-       CASE WHEN :gaps THEN ST_AsGeoJSON(gap, {DIGITS}) END
-FROM ({measured}) m ORDER BY id"""
-
-
 GAP = "gap IS NOT NULL AND length_m - covered_m >= 0.01 AND NOT ST_IsEmpty(gap)"
-"""A line with an uncovered part worth drawing (as :func:`_gap_feature` decides)."""
+"""A line with an uncovered part worth drawing."""
 
 
 def _json_float(column: str) -> str:
@@ -201,8 +194,8 @@ def _json_float(column: str) -> str:
 
 
 def _feature_text_sql(kind: str) -> str:
-    """SQL text of a row of ``shown`` as a GeoJSON feature: compact ``json.dumps`` of
-    :func:`_gap_feature`."""
+    """SQL text of a row of ``shown`` as a GeoJSON feature of its uncovered part (compact, as
+    ``json.dumps`` writes it)."""
     short = "fire_lane" if kind == "fire_lanes" else "road"
     return f"""'{{"type":"Feature","id":"{kind}-' || id || '","geometry":'
     || ST_AsGeoJSON(gap, {DIGITS}) || ',"properties":{{"kind":"{short}","line_id":' || id
@@ -217,8 +210,9 @@ def _rounded(expr: str, digits: int) -> str:
 
 
 def page_sql(kind: str, measured: str) -> str:
-    """Totals of the lines of ``measured`` (length, covered length, gaps) and the first
-    ``:limit`` gaps by id as GeoJSON feature texts, all in one statement."""
+    """Totals of the lines of ``measured`` (length, covered length, lines, lines no camera
+    sees, gaps) and the first ``:limit`` gaps by id (NULL: all) as GeoJSON feature texts, in
+    one statement."""
     return f"""WITH m AS MATERIALIZED ({measured}),
 page AS (SELECT * FROM m WHERE {GAP} ORDER BY id LIMIT :limit),
 shown AS (
@@ -229,6 +223,7 @@ shown AS (
 )
 SELECT (SELECT coalesce(sum(length_m ORDER BY id), 0) FROM m),
        (SELECT coalesce(sum(covered_m ORDER BY id), 0) FROM m),
+       (SELECT count(*) FROM m), (SELECT count(*) FROM m WHERE covered_m = 0),
        (SELECT count(*) FROM m WHERE {GAP}),
        (SELECT coalesce(array_agg({_feature_text_sql(kind)} ORDER BY id), '{{}}') FROM shown)"""
 
@@ -265,10 +260,15 @@ class GapState:
 def gap_state(conn: Connection) -> GapState | None:
     """The precomputed gaps' state (None when the store predates migration 0010; never
     refreshed when a reset emptied the state table)."""
-    if conn.execute(text("SELECT to_regclass('coverage_gap_state')")).scalar() is None:
+    return _state(_executor(conn))
+
+
+def _state(run: Execute) -> GapState | None:
+    """:func:`gap_state` through ``run``."""
+    if run("SELECT to_regclass('coverage_gap_state')", {})[0][0] is None:
         return None
-    row = conn.execute(text(STATE_SQL)).first()
-    return GapState(*row) if row else GapState(0, None, None, None)  # emptied: never refreshed
+    rows = run(STATE_SQL, {})
+    return GapState(*rows[0]) if rows else GapState(0, None, None, None)  # emptied: never
 
 
 def refresh_gaps(url: str) -> tuple[GapState, dict[str, int]]:
@@ -314,34 +314,6 @@ def refresh_if_stale(url: str) -> bool:
     return True
 
 
-def _gap_properties(kind: str, row) -> dict[str, object]:
-    fid, name, length, covered = row[:4]
-    return {
-        "kind": "fire_lane" if kind == "fire_lanes" else "road",
-        "line_id": fid,
-        "name": name,
-        "length_m": round(length, 1),
-        "uncovered_m": round(length - covered, 1),
-        "covered_share": round(covered / length, 4) if length else None,
-    }
-
-
-def _gap_feature(kind: str, row) -> dict[str, object] | None:
-    """The GeoJSON feature of a line's uncovered part (None when nothing is uncovered)."""
-    fid, _, length, covered, geometry = row
-    if geometry is None or length - covered < 0.01:
-        return None
-    geom = json.loads(geometry)
-    if not geom.get("coordinates") and not geom.get("geometries"):
-        return None
-    return {
-        "type": "Feature",
-        "id": f"{kind}-{fid}",
-        "geometry": geom,
-        "properties": _gap_properties(kind, row),
-    }
-
-
 def _measured(
     run: Execute,
     kind: str,
@@ -374,18 +346,18 @@ def camera_coverage(
     if kind not in LINES:
         raise ValueError(f"kind must be one of {', '.join(LINES)}, not {kind!r}")
     deg_per_m = degrees_per_metre(settings.city_extent)
-    params: dict[str, object] = {"gaps": gaps}
+    params: dict[str, object] = {"limit": None if gaps else 0}
     with get_engine(url).connect() as conn:
         run = _executor(conn)
-        rows = run(rows_sql(_measured(run, kind, viewer, bbox, deg_per_m, False, params)), params)
-    features = [f for f in (_gap_feature(kind, r) for r in rows) if f] if gaps else []
+        measured = _measured(run, kind, viewer, bbox, deg_per_m, False, params)
+        ((length, covered, lines, untouched, _, texts),) = run(page_sql(kind, measured), params)
     return LineCoverage(
         kind=kind,
-        lines=len(rows),
-        length_m=round(sum(r[2] for r in rows), 1),
-        covered_m=round(sum(r[3] for r in rows), 1),
-        uncovered_lines=sum(1 for r in rows if r[3] == 0),
-        gaps=features,
+        lines=lines,
+        length_m=round(length, 1),
+        covered_m=round(covered, 1),
+        uncovered_lines=untouched,
+        gaps=[json.loads(t) for t in texts],
     )
 
 
@@ -409,14 +381,6 @@ def _stale_note(state: GapState | None) -> dict[str, str]:
     }
 
 
-def _gap_state(run: Runner) -> GapState | None:
-    """:func:`gap_state` on the answer's connection."""
-    if run.all("SELECT to_regclass('coverage_gap_state')", {})[0][0] is None:
-        return None
-    rows = run.all(STATE_SQL, {})
-    return GapState(*rows[0]) if rows else GapState(0, None, None, None)
-
-
 def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
     """The ``coverage_gaps`` layer: uncovered parts of fire lanes and roads in the bbox, read
     from the precomputed ``coverage_gap`` when it is current, else computed live (and the
@@ -431,12 +395,14 @@ def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
     length = covered = 0.0
     gaps = 0
     box = (query.bbox.minx, query.bbox.miny, query.bbox.maxx, query.bbox.maxy)
-    state = _gap_state(run)
+    state = _state(run.all)
     stored = state is not None and state.fresh
     for kind in kinds:
         params: dict[str, object] = {"limit": query.limit - len(features)}
         measured = _measured(run.all, kind, viewer, box, deg_per_m, stored, params)
-        ((kind_length, kind_covered, kind_gaps, texts),) = run.all(page_sql(kind, measured), params)
+        ((kind_length, kind_covered, _, _, kind_gaps, texts),) = run.all(
+            page_sql(kind, measured), params
+        )
         length, covered, gaps = length + kind_length, covered + kind_covered, gaps + kind_gaps
         features += texts
     run.answer.features_json = f"[{','.join(features)}]"
