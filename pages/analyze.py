@@ -210,16 +210,7 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                     children=[
                         dcc.RadioItems(
                             id=ids.NEAR_MODE,
-                            options=[
-                                {
-                                    "label": i18n.text("analyze.near_within", lang),
-                                    "value": "within",
-                                },
-                                {
-                                    "label": i18n.text("analyze.near_beyond", lang),
-                                    "value": "beyond",
-                                },
-                            ],
+                            options=near_mode_options(lang),
                             value="within",
                             inline=True,
                             className="analyze-radio",
@@ -395,6 +386,12 @@ def _rows(kind: str, side: dict) -> dict:
     return {"type": kind, **side}
 
 
+def field_lists(layer: str | None, lang: str, rows: int) -> tuple[list[list[dict]], list[dict]]:
+    """The field options of ``layer`` for each of ``rows`` filter rows, and its time fields."""
+    options = field_options(layer, lang)
+    return [options for _ in range(rows)], field_options(layer, lang, ("timestamp",))
+
+
 @callback(
     Output(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "options"),
     Output(ids.TIME_FIELD, "options"),
@@ -405,9 +402,7 @@ def _rows(kind: str, side: dict) -> dict:
 def subject_fields(layer: str, lang: str, row_ids: list):
     """The subject's fields in the filter rows and its time fields."""
     guard.require(PATH)
-    lang = i18n.language(lang)
-    options = field_options(layer, lang)
-    return [options for _ in row_ids], field_options(layer, lang, ("timestamp",))
+    return field_lists(layer, i18n.language(lang), len(row_ids))
 
 
 @callback(
@@ -420,9 +415,7 @@ def subject_fields(layer: str, lang: str, row_ids: list):
 def near_fields(layer: str | None, lang: str, row_ids: list):
     """The reference layer's fields in its filter row and its time fields."""
     guard.require(PATH)
-    lang = i18n.language(lang)
-    options = field_options(layer, lang)
-    return [options for _ in row_ids], field_options(layer, lang, ("timestamp",))
+    return field_lists(layer, i18n.language(lang), len(row_ids))
 
 
 def _row_values(rows: list[form.Filter], count: int) -> tuple[list, list, list]:
@@ -469,8 +462,6 @@ def apply_preset(_clicks, lang):
     if name not in form.PRESETS or not any(_clicks):
         raise PreventUpdate
     preset = form.PRESETS[name]
-    subject_options = field_options(preset.subject, lang)
-    near_options = field_options(preset.near_layer, lang)
     return (
         preset.subject,
         *_row_values(preset.where, form.ROWS["subject"]),
@@ -485,10 +476,8 @@ def apply_preset(_clicks, lang):
         preset.near_time.field,
         preset.near_time.hours,
         preset.nearest_n,
-        [subject_options for _ in range(form.ROWS["subject"])],
-        field_options(preset.subject, lang, ("timestamp",)),
-        [near_options for _ in range(form.ROWS["near"])],
-        field_options(preset.near_layer, lang, ("timestamp",)),
+        *field_lists(preset.subject, lang, form.ROWS["subject"]),
+        *field_lists(preset.near_layer, lang, form.ROWS["near"]),
     )
 
 
