@@ -129,77 +129,57 @@ def _preset_options(lang: str) -> list[dict[str, object]]:
     return [{"label": i18n.text("assessment.days", lang).format(n=n), "value": n} for n in PRESETS]
 
 
+def _field(key: str, lang: str, control, *, tag=html.Label, wide: bool = False):
+    """One filter: its title above its control."""
+    return tag(
+        className="assessment-field assessment-wide" if wide else "assessment-field",
+        children=[t(key, lang), control],
+    )
+
+
+def _radio(component_id: str, options: list[dict[str, object]], value: object) -> dcc.RadioItems:
+    return dcc.RadioItems(
+        id=component_id, options=options, value=value, inline=True, className="assessment-radio"
+    )
+
+
 def _controls(lang: str, latest: date) -> html.Div:
     first, last = preset_dates(latest, DEFAULT_PRESET)
+    dates = dcc.DatePickerRange(
+        id=DATES,
+        start_date=first.isoformat(),
+        end_date=last.isoformat(),
+        display_format="YYYY-MM-DD",
+        minimum_nights=0,
+        first_day_of_week=1,
+    )
+    category = dcc.Dropdown(
+        id=CATEGORY,
+        options=_category_options(lang),
+        placeholder=i18n.text("assessment.category_all", lang),
+        clearable=True,
+        className="assessment-dropdown",
+    )
+    measure = dcc.Dropdown(
+        id=MEASURE,
+        options=_measure_options(lang),
+        value=DEFAULT_MEASURE,
+        clearable=False,
+        className="assessment-dropdown",
+    )
     return html.Div(
         className="assessment-controls",
         children=[
-            html.Label(
-                className="assessment-field",
-                children=[
-                    t("assessment.period", lang),
-                    dcc.DatePickerRange(
-                        id=DATES,
-                        start_date=first.isoformat(),
-                        end_date=last.isoformat(),
-                        display_format="YYYY-MM-DD",
-                        minimum_nights=0,
-                        first_day_of_week=1,
-                    ),
-                ],
+            _field("assessment.period", lang, dates),
+            _field(
+                "assessment.preset",
+                lang,
+                _radio(PRESET, _preset_options(lang), DEFAULT_PRESET),
+                tag=html.Div,
             ),
-            html.Div(
-                className="assessment-field",
-                children=[
-                    t("assessment.preset", lang),
-                    dcc.RadioItems(
-                        id=PRESET,
-                        options=_preset_options(lang),
-                        value=DEFAULT_PRESET,
-                        inline=True,
-                        className="assessment-radio",
-                    ),
-                ],
-            ),
-            html.Div(
-                className="assessment-field",
-                children=[
-                    t("assessment.by", lang),
-                    dcc.RadioItems(
-                        id=BY,
-                        options=_by_options(lang),
-                        value="grid",
-                        inline=True,
-                        className="assessment-radio",
-                    ),
-                ],
-            ),
-            html.Label(
-                className="assessment-field assessment-wide",
-                children=[
-                    t("assessment.category", lang),
-                    dcc.Dropdown(
-                        id=CATEGORY,
-                        options=_category_options(lang),
-                        placeholder=i18n.text("assessment.category_all", lang),
-                        clearable=True,
-                        className="assessment-dropdown",
-                    ),
-                ],
-            ),
-            html.Label(
-                className="assessment-field assessment-wide",
-                children=[
-                    t("assessment.measure", lang),
-                    dcc.Dropdown(
-                        id=MEASURE,
-                        options=_measure_options(lang),
-                        value=DEFAULT_MEASURE,
-                        clearable=False,
-                        className="assessment-dropdown",
-                    ),
-                ],
-            ),
+            _field("assessment.by", lang, _radio(BY, _by_options(lang), "grid"), tag=html.Div),
+            _field("assessment.category", lang, category, wide=True),
+            _field("assessment.measure", lang, measure, wide=True),
         ],
     )
 
