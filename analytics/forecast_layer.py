@@ -11,7 +11,6 @@ which model version ran when; with no run stored, the collection is empty and th
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -19,13 +18,11 @@ from typing import TYPE_CHECKING
 import h3
 
 from analytics.forecast_common import ALL, HORIZONS, INTERVAL, UNITS
+from geodata.aggregates import _ASCII_JSON, _JSON, hexagon_text, levels
 from geodata.layer_query import LayerQuery
 from geodata.layer_sql import ENVELOPE, precision, tolerance
 from geodata.viewer import Viewer
 from layers.base import Layer, Text
-
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-"""Compact JSON, UTF-8 kept (grid features), as :mod:`geodata.aggregates` writes dicts."""
 
 if TYPE_CHECKING:
     from geodata.features import Runner
@@ -106,11 +103,7 @@ ORDER BY f.expected DESC, f.unit_id LIMIT :fetch"""
 def level(value: float, top: float | None) -> int:
     """Colour class 0..5 of an expected count against the slice's largest (square-root scale,
     as the other count layers)."""
-    from geodata.aggregates import LEVELS
-
-    if not top or top <= 0 or value <= 0:
-        return 0
-    return min(LEVELS - 1, int(math.sqrt(value / max(top, value)) * LEVELS))
+    return levels([value, top or 0.0], sqrt=True)[0] if top else 0
 
 
 def interval_label(low: int, high: int, horizon: int) -> Text:
@@ -148,7 +141,6 @@ def forecast_properties(
 def _cell_members(horizon: int, group: str) -> Callable[[tuple], str]:
     """A function writing :func:`forecast_properties` of a row as JSON object members (text),
     the parts shared by every cell of the answer written once: hundreds of cells per view."""
-    from geodata.aggregates import _ASCII_JSON
 
     @lru_cache(maxsize=1024)
     def labels(low: int, high: int) -> str:
@@ -181,16 +173,9 @@ def cell_features(
     top = max(expected, default=None)
     members = _cell_members(horizon, group)
     return [
-        _hexagon_text(int(c), members((c, e, lo, hi, top)))
+        hexagon_text(int(c), members((c, e, lo, hi, top)))
         for c, e, lo, hi in zip(cells, expected, low, high, strict=True)
     ]
-
-
-def _hexagon_text(cell: int, members: str) -> str:
-    """:func:`geodata.aggregates.hexagon_text` (imported late, as the other uses here)."""
-    from geodata.aggregates import hexagon_text
-
-    return hexagon_text(cell, members)
 
 
 def run_note(run: tuple, horizon: int) -> Text:
@@ -236,7 +221,7 @@ def _h3_answer(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> 
         return (drop_last(texts) if n > query.limit else texts or ""), n
     rows = run.all(cells_sql(scope), params)
     members = _cell_members(params["h"], params["g"])
-    return ",".join(_hexagon_text(int(r[0]), members(r)) for r in rows[: query.limit]), len(rows)
+    return ",".join(hexagon_text(int(r[0]), members(r)) for r in rows[: query.limit]), len(rows)
 
 
 def _grid_features(run: Runner, query: LayerQuery, viewer: Viewer, params: dict) -> list:
