@@ -28,7 +28,7 @@ from layers.base import Layer
 from layers.registry import layers_for
 from pages import grid_ids as gid
 from pages import grid_tasks, guard, i18n, ids
-from pages.home import fit_view
+from pages.home import fit_view, map_strings
 from pages.shell import t
 from twin import grid_desk
 from twin.clock import SystemClock
@@ -44,7 +44,6 @@ TABS = ("tasks", "report", "residents", "devices")
 CITY_ZOOM = 12
 MAP_PIXELS = (620, 660)
 """The map's size on a 1280×800 tablet (a little less, so the grid fits with a margin)."""
-MAP_STRINGS = ("map.count", "map.people", "map.share", "map.suppressed", "map.per_km2")
 
 
 # --- layout ------------------------------------------------------------------------------------
@@ -92,7 +91,7 @@ def map_layer(layer: Layer, lang: str, strings: dict[str, str]) -> dl.GeoJSON:
 
 def grid_map(role: str, box: tuple[float, float, float, float] | None, lang: str) -> dl.Map:
     """The map fitted to the worker's grids; tapping it picks a report location."""
-    strings = {key: i18n.text(key, lang) for key in MAP_STRINGS}
+    strings = map_strings(lang)
     return dl.Map(
         id=gid.MAP,
         **fitted_view(box),
@@ -393,7 +392,7 @@ def relabel(
     guard.require(PATH)
     lang = i18n.language(lang)
     labels = [i18n.text(f"grid.tab_{tid['tab']}", lang) for tid in tab_ids]
-    strings = {key: i18n.text(key, lang) for key in MAP_STRINGS}
+    strings = map_strings(lang)
     by_id = {layer.id: layer for layer in _map_layers(context.viewer().role)}
     hideouts = [map_layer(by_id[lid["layer"]], lang, strings).hideout for lid in layer_ids]
     return labels, category_options(categories or [], lang), hideouts

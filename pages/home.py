@@ -37,7 +37,7 @@ TIME_LAYER = "incidents"
 STRING_KEYS = ("map.count", "map.people", "map.share", "map.suppressed", "map.per_km2")
 
 
-def _strings(lang: str) -> dict[str, str]:
+def map_strings(lang: str) -> dict[str, str]:
     """The strings the map's clientside functions use, in ``lang``."""
     return {key: i18n.text(key, lang) for key in STRING_KEYS}
 
@@ -156,7 +156,7 @@ def map_view(
         children=[
             *tile_layer(settings),
             *(
-                leaflet.geojson(layer, ids.layer_geojson(layer.id), lang, _strings(lang))
+                leaflet.geojson(layer, ids.layer_geojson(layer.id), lang, map_strings(lang))
                 for layer in layers
             ),
             dl.ScaleControl(position="bottomleft", imperial=False),
@@ -293,5 +293,7 @@ def relabel(lang: str, toggle_ids: list[dict], legend_ids: list[dict], geojson_i
     groups = home_panel.groups(layers)
     options = [home_panel.layer_options(groups[tid["group"]], lang) for tid in toggle_ids]
     legends = [home_panel.legend_rows(by_id[lid["layer"]], lang) for lid in legend_ids]
-    hideouts = [leaflet.hideout(by_id[gid["layer"]], lang, _strings(lang)) for gid in geojson_ids]
+    hideouts = [
+        leaflet.hideout(by_id[gid["layer"]], lang, map_strings(lang)) for gid in geojson_ids
+    ]
     return options, legends, hideouts
