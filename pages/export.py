@@ -61,9 +61,14 @@ def _lang() -> str:
     return i18n.language(context.settings().language)
 
 
+def layer_titles(viewer: Viewer, lang: str) -> dict[str, str]:
+    """The titles in ``lang`` of the export layers the viewer may take, by layer id."""
+    return {s.id: pick(s.title, lang) for s in export_files.layers_for(viewer)}
+
+
 def layer_options(viewer: Viewer, lang: str) -> list[dict[str, str]]:
     """Checklist options: the export layers the viewer may take."""
-    return [{"label": pick(s.title, lang), "value": s.id} for s in export_files.layers_for(viewer)]
+    return [{"label": title, "value": id_} for id_, title in layer_titles(viewer, lang).items()]
 
 
 def mode_options(lang: str) -> list[dict[str, str]]:
@@ -278,7 +283,7 @@ def field_lists(layers: list[str], lang: str, values: list, checklist_ids: list[
     lang = i18n.language(lang)
     viewer = context.viewer()
     kept = {cid["layer"]: v for cid, v in zip(checklist_ids, values, strict=True)}
-    titles = {s.id: pick(s.title, lang) for s in export_files.layers_for(viewer)}
+    titles = layer_titles(viewer, lang)
     boxes = []
     for layer in layers or []:
         names = [f.name for f in export_files.fields_for(layer, viewer)]
@@ -368,7 +373,7 @@ def summary(layers, chosen, fmt, lang):
     if not layers:
         return i18n.text("export.no_layers", lang), []
     viewer = context.viewer()
-    titles = {s.id: pick(s.title, lang) for s in export_files.layers_for(viewer)}
+    titles = layer_titles(viewer, lang)
     rows, links = [], []
     try:
         filters = filters_of(chosen)
