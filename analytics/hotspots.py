@@ -23,7 +23,6 @@ significant.
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -341,9 +340,7 @@ def _class_members(level: int) -> str:
 
 def members(spots: Hotspots, i: int) -> str:
     """:func:`properties` of study cell ``i`` as JSON object members (text, same bytes)."""
-    z, p = round(float(spots.z[i]), 3), round(float(spots.p[i]), 4)
-    if not (math.isfinite(z) and math.isfinite(p)):  # JSON spells these its own way
-        return json.dumps(properties(spots, i), separators=(",", ":"))[1:-1]
+    z, p = round(float(spots.z[i]), 3), round(float(spots.p[i]), 4)  # finite: see gi_star
     head = f'"count":{int(spots.counts[i])},"z":{z!r},"p":{p!r}'
     return f"{head},{_class_members(int(spots.levels[i]))}"
 
