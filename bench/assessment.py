@@ -11,9 +11,7 @@ assess` per grid, street office, district and department over the last year, bes
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from analytics.assessment import assess
-from bench.common import best, scratch_demo, top_up_incidents
+from bench.common import add_incident_args, best, incident_demo
 from geodata.engine import get_engine
 
 GROUPINGS = ("grid", "street", "district", "department")
@@ -56,21 +54,10 @@ def run(url: str, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=0.25)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--incidents", type=int, default=1_000_000)
+    add_incident_args(parser, scale=0.25)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--url", help="use this demo database instead of building one")
-    parser.add_argument("--keep", action="store_true", help="keep the built database")
     args = parser.parse_args()
-    if args.url:
-        top_up_incidents(args.url, args.incidents, with_logs=True)
-        run(args.url, args.repeat)
-        return
-    with scratch_demo(f"assessment_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
-        started = time.perf_counter()
-        n = top_up_incidents(url, args.incidents, with_logs=True)
-        print(f"topped up to {n:,} incidents in {time.perf_counter() - started:.0f} s")
+    with incident_demo(args, "assessment", with_logs=True) as url:
         run(url, args.repeat)
 
 

@@ -1,15 +1,22 @@
-"""What several benchmarks share: a scratch demo database, more incidents, best-of timing."""
+"""What several benchmarks share: a scratch demo database, more incidents, best-of timing,
+the app served on a free port."""
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
 
 from geodata.engine import get_engine
-from geodata.settings import Settings
+from geodata.settings import PROJECT_ROOT, Settings
 from geodata.store import embedded_store, scratch_database
 
 _NOT_COPIED = {"id", "source", "source_id", "created_at", "updated_at"}
@@ -29,6 +36,64 @@ def scratch_demo(label: str, scale: float, seed: int, *, keep: bool = False) -> 
         yield url
         if keep:
             print(f"kept {url}")
+
+
+def add_incident_args(parser: argparse.ArgumentParser, scale: float) -> None:
+    """The options of a benchmark on a demo city topped up with incidents."""
+    parser.add_argument("--scale", type=float, default=scale)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--url", help="use this demo database instead of building one")
+    parser.add_argument("--keep", action="store_true", help="keep the built database")
+
+
+@contextmanager
+def incident_demo(
+    args: argparse.Namespace, label: str, *, with_logs: bool = False
+) -> Iterator[str]:
+    """``--url`` or else a scratch demo city (``label``), topped up to ``--incidents`` (and,
+    ``with_logs``, their logs); see :func:`add_incident_args`."""
+    if args.url:
+        top_up_incidents(args.url, args.incidents, with_logs=with_logs)
+        yield args.url
+        return
+    with scratch_demo(f"{label}_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
+        started = time.perf_counter()
+        n = top_up_incidents(url, args.incidents, with_logs=with_logs)
+        print(f"topped up to {n:,} incidents in {time.perf_counter() - started:.0f} s")
+        yield url
+
+
+@contextmanager
+def serve_app(url: str, *, timeout: float = 180) -> Iterator[str]:
+    """``python app.py`` on ``url`` at a free port (output discarded); yields its base URL
+    once ``/login`` answers and stops it (SIGTERM) afterwards."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, **quiet)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_serving(base, proc, timeout)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + "login", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"app.py did not serve {base}")
 
 
 def top_up_incidents(url: str, target: int, *, with_logs: bool = False) -> int:

@@ -14,7 +14,6 @@ worker processes).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from sqlalchemy import text
 
 from analytics import forecast_store as fs
 from analytics.forecast_common import HORIZONS, RESOLUTIONS
-from bench.common import best, scratch_demo, top_up_incidents
+from bench.common import add_incident_args, best, incident_demo
 from geodata.engine import get_engine
 
 TARGET_S = 300.0
@@ -88,22 +87,11 @@ def run(url: str, resolution: int, with_dask: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=40.0)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--incidents", type=int, default=1_000_000)
+    add_incident_args(parser, scale=40.0)
     parser.add_argument("--res", type=int, default=8, choices=RESOLUTIONS)
     parser.add_argument("--dask", action="store_true", help="also time the run on Dask")
-    parser.add_argument("--url", help="use this demo database instead of building one")
-    parser.add_argument("--keep", action="store_true", help="keep the built database")
     args = parser.parse_args()
-    if args.url:
-        top_up_incidents(args.url, args.incidents)
-        run(args.url, args.res, args.dask)
-        return
-    with scratch_demo(f"forecast_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
-        started = time.perf_counter()
-        n = top_up_incidents(url, args.incidents)
-        print(f"topped up to {n:,} incidents in {time.perf_counter() - started:.0f} s")
+    with incident_demo(args, "forecast") as url:
         run(url, args.res, args.dask)
 
 

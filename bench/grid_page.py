@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,11 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.common import session_cookies  # noqa: E402
+from bench.common import scratch_demo, serve_app, session_cookies  # noqa: E402
 from geodata.engine import get_engine  # noqa: E402
-from geodata.settings import Settings  # noqa: E402
-from geodata.store import drop_database, embedded_store, migrate, recreate_database  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
 from tests.ui.conftest import launch  # noqa: E402
 
 TABLET = {"width": 1280, "height": 800}
@@ -56,19 +49,6 @@ SLOWEST = """n => performance.getEntriesByType('resource')
     .filter(e => e.name.includes('/api/') || e.name.includes('/_dash-update'))
     .sort((a, b) => b.duration - a.duration).slice(0, n)
     .map(e => [e.name.replace(location.origin, '').slice(0, 60), Math.round(e.duration)])"""
-
-
-def _wait(base: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(base + "login", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"app.py did not serve {base}")
 
 
 def busiest_grid(url: str) -> tuple[str, int]:
@@ -130,13 +110,7 @@ def run(url: str, repeat: int) -> None:
         f"store: {counts[0]:,} residents, {counts[1]:,} incidents, {counts[2]:,} devices; "
         f"grid {code} has {residents:,} residents"
     )
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        _wait(base, proc)
+    with serve_app(url) as base:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
@@ -163,9 +137,6 @@ def run(url: str, repeat: int) -> None:
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot))
             browser.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work slows every figure)")
     print("first full render at 1280×800 (navigation → last response of the first view):")
@@ -197,21 +168,8 @@ def main() -> None:
     if args.url:
         run(args.url, args.repeat)
         return
-    from geodata.demo import build_demo
-
-    store = embedded_store(Settings(database_url=None))
-    store.start()
-    name = f"onemap_bench_grid_{os.getpid()}"
-    url = recreate_database(store.url(), name)
-    try:
-        migrate(url)
-        started = time.perf_counter()
-        build_demo(url, scale=args.scale, seed=args.seed)
-        print(f"demo city scale {args.scale:g}: built in {time.perf_counter() - started:.1f} s")
+    with scratch_demo(f"grid_{os.getpid()}", args.scale, args.seed) as url:
         run(url, args.repeat)
-    finally:
-        get_engine(url).dispose()
-        drop_database(store.url(), name)
 
 
 if __name__ == "__main__":

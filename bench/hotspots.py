@@ -13,9 +13,7 @@ on the same input for reference. ``--incidents 0`` leaves a ``--url`` database a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 from sqlalchemy import text
 
 from analytics import hotspots as hs
-from bench.common import best, scratch_demo, top_up_incidents
+from bench.common import add_incident_args, best, incident_demo
 from geodata.engine import get_engine
 from geodata.features import BBox, FeatureProvider, LayerQuery, TimeWindow
 from geodata.viewer import PUBLIC
@@ -101,22 +99,11 @@ def _counts(url: str, sql: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=0.25)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--incidents", type=int, default=1_000_000)
+    add_incident_args(parser, scale=0.25)
     parser.add_argument("--res", type=int, default=8, choices=hs.RESOLUTIONS)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--url", help="use this demo database instead of building one")
-    parser.add_argument("--keep", action="store_true", help="keep the built database")
     args = parser.parse_args()
-    if args.url:
-        top_up_incidents(args.url, args.incidents)
-        run(args.url, args.repeat, args.res)
-        return
-    with scratch_demo(f"hotspots_{os.getpid()}", args.scale, args.seed, keep=args.keep) as url:
-        started = time.perf_counter()
-        n = top_up_incidents(url, args.incidents)
-        print(f"topped up to {n:,} incidents in {time.perf_counter() - started:.0f} s")
+    with incident_demo(args, "hotspots") as url:
         run(url, args.repeat, args.res)
 
 

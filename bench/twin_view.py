@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.common import session_cookies  # noqa: E402
+from bench.common import scratch_demo, serve_app, session_cookies  # noqa: E402
 from geodata.engine import get_engine  # noqa: E402
-from geodata.settings import Settings  # noqa: E402
-from geodata.store import drop_database, embedded_store, migrate, recreate_database  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
 from tests.ui.conftest import launch  # noqa: E402
 
 SOFTWARE_WEBGL = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
@@ -63,19 +56,6 @@ def _part(url: str) -> str:
     if "/vendor/deck.gl/" in url:
         return "deck"
     return "dash" if "/_dash-component-suites/" in url else "page"
-
-
-def _wait(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(base + "login", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"app.py did not serve {base}")
 
 
 def _centre(url: str) -> tuple[float, float]:
@@ -130,35 +110,11 @@ def report(label: str, v: Visit, base: str) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--url", help="use this database instead of building the demo")
-    parser.add_argument("--zoom", type=float, default=15.6, help="2D-scale zoom of the view")
-    args = parser.parse_args()
-
-    store = embedded_store(Settings(database_url=None))
-    name = f"onemap_bench_twin_{os.getpid()}"
-    url = args.url
-    if url is None:
-        from geodata.demo import build_demo
-
-        store.start()
-        url = recreate_database(store.url(), name)
-        migrate(url)
-        started = time.perf_counter()
-        build_demo(url, scale=args.scale, seed=args.seed)
-        print(f"demo city scale {args.scale:g}: built in {time.perf_counter() - started:.1f} s")
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        _wait(base, proc)
+def show(url: str, zoom: float) -> None:
+    """Serve ``url`` and load the twin's first view cold and warm."""
+    with serve_app(url, timeout=120) as base:
         lat, lon = _centre(url)
-        target = f"{base}twin?lat={lat:.6f}&lon={lon:.6f}&zoom={args.zoom:g}"
+        target = f"{base}twin?lat={lat:.6f}&lon={lon:.6f}&zoom={zoom:g}"
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
@@ -184,12 +140,21 @@ def main() -> None:
             page.screenshot(path=str(shot))
             print(f"screenshot: {shot.relative_to(ROOT)}")
             browser.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-        if args.url is None:
-            get_engine(url).dispose()
-            drop_database(store.url(), name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--url", help="use this database instead of building the demo")
+    parser.add_argument("--zoom", type=float, default=15.6, help="2D-scale zoom of the view")
+    args = parser.parse_args()
+
+    if args.url:
+        show(args.url, args.zoom)
+        return
+    with scratch_demo(f"twin_{os.getpid()}", args.scale, args.seed) as url:
+        show(url, args.zoom)
 
 
 if __name__ == "__main__":

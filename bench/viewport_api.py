@@ -17,7 +17,6 @@ import argparse
 import gzip
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,10 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app, freeze_startup_objects
-from bench.common import bench_token, session_cookies
+from bench.common import bench_token, serve_app, session_cookies
 from geodata.engine import get_engine, normalize_url
 from geodata.features import FeatureProvider, LayerQuery, read_connection
-from geodata.settings import PROJECT_ROOT, Settings
+from geodata.settings import Settings
 from geodata.viewer import PUBLIC
 from layers.registry import LAYERS, get_layer
 from tests.conftest import signed_in
@@ -210,45 +209,29 @@ def browser_paint(url: str) -> None:
     """First map paint and bytes transferred for the home page in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import free_port
-    from tests.ui.conftest import CHROMIUM_ARGS, _wait_until_serving
+    from tests.ui.conftest import CHROMIUM_ARGS
 
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_serving(base, proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for label, query in (("cold", "?zoom=11"), ("warm cache", "?zoom=11")):
-                context = browser.new_context(viewport={"width": SCREEN[0], "height": SCREEN[1]})
-                context.add_cookies(session_cookies(url, base))
-                page = context.new_page()
-                sizes: list[int] = []
-                page.on("response", lambda r, sizes=sizes: sizes.append(_encoded_size(r)))
-                started = time.perf_counter()
-                page.goto(base + query)
-                page.wait_for_function(
-                    "document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
-                )
-                paint = time.perf_counter() - started
-                page.wait_for_load_state("networkidle")
-                print(
-                    f"first map paint ({label}): {paint * 1000:.0f} ms; "
-                    f"transferred {sum(sizes) / 1024:.0f} KB in {len(sizes)} responses"
-                )
-                context.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with serve_app(url, timeout=90) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for label, query in (("cold", "?zoom=11"), ("warm cache", "?zoom=11")):
+            context = browser.new_context(viewport={"width": SCREEN[0], "height": SCREEN[1]})
+            context.add_cookies(session_cookies(url, base))
+            page = context.new_page()
+            sizes: list[int] = []
+            page.on("response", lambda r, sizes=sizes: sizes.append(_encoded_size(r)))
+            started = time.perf_counter()
+            page.goto(base + query)
+            page.wait_for_function(
+                "document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
+            )
+            paint = time.perf_counter() - started
+            page.wait_for_load_state("networkidle")
+            print(
+                f"first map paint ({label}): {paint * 1000:.0f} ms; "
+                f"transferred {sum(sizes) / 1024:.0f} KB in {len(sizes)} responses"
+            )
+            context.close()
+        browser.close()
 
 
 def _encoded_size(response) -> int:

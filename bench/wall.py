@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import serve_app  # noqa: E402
 from geodata import accounts  # noqa: E402
 from geodata.engine import get_engine  # noqa: E402
 from geodata.settings import Settings  # noqa: E402
 from geodata.store import drop_database, embedded_store, migrate  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
 from tests.ui.conftest import launch, log_in  # noqa: E402
 
 SOFTWARE_WEBGL = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
@@ -248,30 +247,8 @@ def main() -> None:
             print(f"risk forecast run stored in {time.perf_counter() - started:.1f} s")
         password, token = leader(url)
         district = busiest_district(url)
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "ONEMAP_PORT": str(port)}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)
-        base = f"http://127.0.0.1:{port}/"
-        try:
-            _wait(base, proc)
+        with serve_app(url) as base:
             run(base, password, token, district, args.repeat)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-
-
-def _wait(base: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(base + "login", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"app.py did not serve {base}")
 
 
 def run(base: str, password: str, token: str, district: int, repeat: int) -> None:
