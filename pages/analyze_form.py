@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
 from pages.drawing import drawn_polygons
 
-SIDES = ("subject", "near")
 ROWS = {"subject": 2, "near": 1}
 """Filter rows on each side of the form."""
 ALL_OPERATORS: tuple[str, ...] = tuple(
@@ -81,12 +80,6 @@ def subject_layers() -> list[LayerSpec]:
 def reference_layers() -> list[LayerSpec]:
     """Layers a question may measure distances to."""
     return [spec for spec in LAYERS.values() if spec.reference]
-
-
-def time_fields(layer: str | None) -> list[str]:
-    """The timestamp fields of ``layer``."""
-    spec = LAYERS.get(layer or "")
-    return [n for n, f in spec.fields.items() if f.kind == "timestamp"] if spec else []
 
 
 def _scalar(kind: str, text: str, part: str) -> object:
