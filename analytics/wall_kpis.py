@@ -49,13 +49,8 @@ CHILD_LEVEL = {
 """The level of the areas drawn (and clickable) under a selection of each level."""
 CATEGORY_NAMES = {c.code: {"zh": c.name_zh, "en": c.name_en} for c in DEFAULT_TAXONOMY}
 
-_SUBTREE = """
-    WITH RECURSIVE sub(id) AS (
-        SELECT id FROM area WHERE id = ANY(:roots)
-        UNION
-        SELECT c.id FROM area c JOIN sub ON COALESCE(c.parent_id, c.area_id) = sub.id
-    )
-    SELECT id FROM sub"""
+_SUBTREE = "SELECT area_id FROM area_unit WHERE unit = ANY(:roots)"
+"""The roots and every area below them (by ``parent_id``, else the covering ``area_id``)."""
 
 _CHAIN = """
     WITH RECURSIVE up(id, n) AS (
