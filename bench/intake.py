@@ -43,6 +43,7 @@ from geodata.engine import get_engine
 from geodata.models import Device
 from geodata.settings import Settings
 from geodata.store import embedded_store, scratch_database
+from tests.conftest import free_port
 from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
 from twin.mqtt import Subscriber, client
@@ -51,14 +52,6 @@ from twin.taxonomy import ensure_taxonomy
 DB = "onemap_bench_intake"
 GATEWAY = "bench-gw"
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _point(i: int) -> str:
