@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml  # PyYAML: installed with dask and dash-leaflet, so never skipped
 from pyproj import Geod
 from sqlalchemy import text
 
@@ -43,7 +44,6 @@ W3 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 @pytest.fixture(scope="module")
 def swagger() -> dict:
-    yaml = pytest.importorskip("yaml")
     return yaml.safe_load(shared_data("open311-spec", "georeport_v2-1_swagger.yaml").read_text())
 
 
