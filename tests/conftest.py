@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from geodata.embedded import EmbeddedStore, port_in_use
@@ -34,6 +35,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def until(fact: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Whether ``fact()`` holds within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while not fact():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def sql_rows(url: str, sql: str, **params) -> list:
+    """The rows of one query on the store at ``url``."""
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def sql_scalar(url: str, sql: str, **params):
+    """The one value of one query (exactly one row) on the store at ``url``."""
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
 
 
 def shared_data(*parts: str) -> Path:
@@ -117,6 +140,15 @@ def signed_in(client, token: str):
     """A Flask test client that sends ``token`` with every request."""
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
+
+
+def api_client(url: str, role: str = "analyst", **settings):
+    """A test client of the app on the store at ``url`` (``settings`` over the defaults),
+    sending a new API token of a test account with ``role``."""
+    from app import create_app
+
+    client = create_app(Settings(database_url=url, **settings), url).server.test_client()
+    return signed_in(client, api_token(url, role))
 
 
 @pytest.fixture(scope="session")

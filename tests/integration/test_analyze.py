@@ -15,12 +15,11 @@ from sqlalchemy.exc import InternalError
 
 from analytics import questions
 from analytics.questions import QuestionTimeout, ask
-from app import create_app
-from geodata.engine import get_engine
 from geodata.features import WEDGE_SQL
 from geodata.settings import Settings
 from geodata.viewer import Viewer
 from layers.residents import MIN_COUNT
+from tests.conftest import api_client, sql_rows
 
 ANALYST = Viewer(role="analyst")
 ADMIN = Viewer(role="admin")
@@ -61,11 +60,6 @@ def _elderly(until: str, hours: float) -> dict:
     }
 
 
-def _rows(url: str, sql: str, **params) -> list:
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).all()
-
-
 @pytest.fixture(scope="module")
 def settings(demo_url) -> Settings:
     return Settings(database_url=demo_url)
@@ -74,7 +68,9 @@ def settings(demo_url) -> Settings:
 @pytest.fixture(scope="module")
 def until(demo_url) -> str:
     """Just after the demo city's last gas alarm: its 24 h window holds at least that one."""
-    last = _rows(demo_url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")[0][0]
+    last = sql_rows(demo_url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")[0][
+        0
+    ]
     return (last + timedelta(seconds=1)).isoformat()
 
 
@@ -83,7 +79,7 @@ def _elderly_oracle(url: str, until: str, hours: float, grid: int | None = None)
     by brute force (every pair's geodesic distance, no index margins); with ``grid``, people
     and alarms of that grid only."""
     inside = "AND r.area_id = :g AND e.area_id = :g" if grid is not None else ""
-    rows = _rows(
+    rows = sql_rows(
         url,
         f"""SELECT h.building_id, count(*) FROM resident r JOIN house h ON h.id = r.house_id
         WHERE r.status = 'active' AND 'elderly_alone' = ANY(r.care_tags) AND EXISTS (
@@ -131,7 +127,7 @@ def test_analysts_get_counts_per_building_with_small_groups_withheld(demo_url, s
 def test_a_grid_worker_sees_every_group_of_its_own_grid(demo_url, settings, until):
     """Unsuppressed counts, and only the grid's own people and alarms (incidents elsewhere
     are not the grid worker's to use)."""
-    grid = _rows(
+    grid = sql_rows(
         demo_url,
         "SELECT area_id FROM event WHERE category = 'alarm.gas' ORDER BY reported_at DESC LIMIT 1",
     )[0][0]
@@ -148,7 +144,7 @@ def test_a_grid_worker_sees_every_group_of_its_own_grid(demo_url, settings, unti
 def test_tall_buildings_beyond_a_hydrant_match_brute_force(demo_url, settings, floors, distance):
     expected = {
         r[0]
-        for r in _rows(
+        for r in sql_rows(
             demo_url,
             """SELECT b.id FROM building b WHERE b.floors > :f AND coalesce((
                 SELECT min(ST_Distance(b.geom::geography, h.geom::geography))
@@ -169,14 +165,14 @@ def test_fire_lanes_no_camera_sees_match_brute_force(demo_url, settings):
     wedges = WEDGE_SQL  # the map's wedge over alias t; cross join every camera, no margins
     expected = {
         r[0]
-        for r in _rows(
+        for r in sql_rows(
             demo_url,
             f"""SELECT l.id FROM facility l WHERE l.kind = 'fire_lane' AND NOT EXISTS (
                 SELECT 1 FROM (SELECT {wedges} AS w FROM device t WHERE t.kind = 'camera') c
                 WHERE ST_Intersects(l.geom, c.w))""",
         )
     }
-    lanes = _rows(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")[0][0]
+    lanes = sql_rows(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")[0][0]
     assert 0 < len(expected) < lanes
     answer = ask(demo_url, LANES, ANALYST, settings)
     assert {row[0] for row in answer.rows} == expected
@@ -210,10 +206,10 @@ def test_both_search_directions_give_the_same_answer(demo_url, settings, monkeyp
 
 
 def test_scope_limits_subjects_to_the_viewers_areas(demo_url, settings):
-    street, code = _rows(
+    street, code = sql_rows(
         demo_url, "SELECT id, code FROM area WHERE level = 'street' ORDER BY id LIMIT 1"
     )[0]
-    expected = _rows(
+    expected = sql_rows(
         demo_url,
         """WITH RECURSIVE sub AS (SELECT id FROM area WHERE id = :a
            UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id)
@@ -237,7 +233,7 @@ def test_nearest_returns_n_in_order_of_distance(demo_url, settings):
     }
     answer = ask(demo_url, spec, ANALYST, settings)
     distances = [row[-1] for row in answer.rows]
-    expected = _rows(
+    expected = sql_rows(
         demo_url,
         """SELECT round(ST_Distance(geom::geography,
                ST_SetSRID(ST_MakePoint(117.283, 31.861), 4326)::geography)::numeric, 1)::float8 d
@@ -248,7 +244,7 @@ def test_nearest_returns_n_in_order_of_distance(demo_url, settings):
 
 @pytest.mark.parametrize("offset", [(0.0, 0.0), (0.004, -0.002), (-0.003, 0.005)])
 def test_nearest_buildings_are_ranked_in_metres_not_degrees(demo_url, settings, offset):
-    lon, lat = _rows(
+    lon, lat = sql_rows(
         demo_url,
         "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(loc)) c FROM building) x",
     )[0]
@@ -256,7 +252,7 @@ def test_nearest_buildings_are_ranked_in_metres_not_degrees(demo_url, settings, 
     answer = ask(
         demo_url, {"layer": "buildings", "nearest": {"point": point, "n": 8}}, ANALYST, settings
     )
-    expected = _rows(
+    expected = sql_rows(
         demo_url,
         """SELECT round(ST_Distance(geom::geography,
                ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography)::numeric, 1)::float8 AS d
@@ -284,13 +280,7 @@ def test_questions_run_read_only_with_a_timeout(demo_url, settings):
 
 @pytest.fixture(scope="module")
 def client(demo_url):
-    app = create_app(Settings(database_url=demo_url), demo_url)
-    test_client = app.server.test_client()
-    try:  # once the lead's authentication lands, requests carry an analyst's token
-        from tests.conftest import api_token, signed_in
-    except ImportError:
-        return test_client
-    return signed_in(test_client, api_token(demo_url, "analyst"))
+    return api_client(demo_url, "analyst")
 
 
 def _post(client, path: str, body: object):
@@ -343,12 +333,12 @@ def test_api_refuses_bad_questions_with_400(client, body, code, path):
 
 
 def test_api_injection_in_free_text_is_only_a_value(client, demo_url):
-    before = _rows(demo_url, "SELECT count(*) FROM building")[0][0]
+    before = sql_rows(demo_url, "SELECT count(*) FROM building")[0][0]
     evil = "x'; DROP TABLE building; --"
     body = {"layer": "buildings", "where": [{"field": "name", "value": evil}]}
     response = _post(client, "/api/analyze", body)
     assert response.status_code == 200 and json.loads(response.data)["total"] == 0
-    assert _rows(demo_url, "SELECT count(*) FROM building")[0][0] == before > 0
+    assert sql_rows(demo_url, "SELECT count(*) FROM building")[0][0] == before > 0
 
 
 def test_api_refuses_a_body_that_is_not_json(client):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlalchemy import text
@@ -23,7 +22,7 @@ from app import create_app
 from geodata import accounts
 from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT, Settings
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_token, signed_in, until
 
 PASSWORD = "correct horse battery"
 
@@ -208,10 +207,7 @@ def test_tokens_open_nothing_once_revoked_expired_or_disabled(app, url):
     for dead in (token, expired, gone, "om_" + "A" * 43):
         # a process may remember the token until the store's notice of the change arrives
         # (api.identity_cache: about a millisecond after the commit)
-        deadline = time.monotonic() + 2
-        while (status := _status(app, dead)) != 401 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert status == 401, dead
+        assert until(lambda t=dead: _status(app, t) == 401, 2.0), dead
 
 
 def _status(app, token: str) -> int:
@@ -239,42 +235,29 @@ def test_weak_passwords_and_unknown_roles_are_refused(url):
 
 
 def test_user_command_line_adds_lists_and_issues_tokens(app, url):
-    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
-    run = [sys.executable, "-m", "geodata", "user"]
+    def user(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "geodata", "user", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+            cwd=PROJECT_ROOT,
+            timeout=60,
+        )
+
     with get_engine(url).connect() as conn:
         grid = conn.execute(text("SELECT code FROM area WHERE level = 'grid' LIMIT 1")).scalar()
-    added = subprocess.run(
-        [*run, "add", "cli_worker", "--role", "grid_worker", "--area", grid, "--password-stdin"],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=60,
-    )
+    added = user(
+        "add", "cli_worker", "--role", "grid_worker", "--area", grid, "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
     assert added.returncode == 0, added.stderr
-    listed = subprocess.run(
-        [*run, "list"], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=60
-    )
+    listed = user("list")
     line = next(x for x in listed.stdout.splitlines() if x.startswith("cli_worker"))
     assert "grid_worker" in line and grid in line and "active" in line
-    issued = subprocess.run(
-        [*run, "token", "cli_worker", "--name", "qgis"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=60,
-    )
-    token = issued.stdout.strip()
+    token = user("token", "cli_worker", "--name", "qgis").stdout.strip()
     assert token.startswith("om_")
     assert signed_in(app.server.test_client(), token).get("/ogc").status_code == 200
-    duplicate = subprocess.run(
-        [*run, "add", "cli_worker", "--role", "planner"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=60,
-    )
+    duplicate = user("add", "cli_worker", "--role", "planner")
     assert duplicate.returncode == 2 and "exists already" in duplicate.stderr

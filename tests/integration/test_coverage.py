@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from analytics import coverage
-from app import create_app
 from geodata.engine import get_engine
 from geodata.features import WEDGE_SQL
 from geodata.settings import Settings
 from geodata.viewer import Viewer
+from tests.conftest import api_client
 
 ANALYST = Viewer(role="analyst")
 TAGS = ["elderly_alone", "disabled", "left_behind_child", "needs_care"]
@@ -133,13 +133,7 @@ def test_without_roads_the_answer_says_straight_line(store_url):
 
 @pytest.fixture(scope="module")
 def client(demo_url):
-    app = create_app(Settings(database_url=demo_url, max_features=5000), demo_url)
-    test_client = app.server.test_client()
-    try:  # once the lead's authentication lands, requests carry an analyst's token
-        from tests.conftest import api_token, signed_in
-    except ImportError:
-        return test_client
-    return signed_in(test_client, api_token(demo_url, "analyst"))
+    return api_client(demo_url, "analyst", max_features=5000)
 
 
 def test_coverage_gaps_layer_serves_uncovered_parts_in_view(client, demo_url, settings):

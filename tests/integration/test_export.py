@@ -20,7 +20,6 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app import create_app
 from geodata.engine import get_engine, normalize_url
 from geodata.exports import Filters, export_format, export_layer_to
 from geodata.exports.cli import operator
@@ -29,10 +28,10 @@ from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
 from geodata.features import BBox, FeatureQueryError
 from geodata.models import Base
-from geodata.settings import PROJECT_ROOT, Settings, get_settings
+from geodata.settings import PROJECT_ROOT, get_settings
 from geodata.viewer import PUBLIC, Viewer
 from layers.registry import LAYERS
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_client, sql_scalar
 from twin.live import stop_hub
 
 PII_NAMES = ("隐私测试员甲", "隐私测试员乙")
@@ -97,13 +96,7 @@ def city(demo_url) -> str:
 
 @pytest.fixture(scope="module")
 def client(city):
-    client = create_app(Settings(database_url=city), city).server.test_client()
-    return signed_in(client, api_token(city, "planner"))
-
-
-def _scalar(url: str, sql: str, **params):
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
+    return api_client(city, "planner")
 
 
 def _export(url: str, layer: str, fmt: str, path: Path, **filters) -> Path:
@@ -125,7 +118,7 @@ def _count(path: Path) -> int:
 
 
 def _table_count(url: str, table: str) -> int:
-    return _scalar(url, f'SELECT count(*) FROM "{table}"')
+    return sql_scalar(url, f'SELECT count(*) FROM "{table}"')
 
 
 def _file_bytes(path: Path) -> bytes:
@@ -163,7 +156,7 @@ def test_geojson_is_rfc7946(city, tmp_path):
     lon, lat = polygons[0].centroid.x, polygons[0].centroid.y
     assert 116 < lon < 118.5 and 30.5 < lat < 33, "lon/lat order"
     cw = next(f for f in doc["features"] if f["properties"]["name"] == CW_BUILDING)
-    stored_ccw = _scalar(
+    stored_ccw = sql_scalar(
         city, "SELECT ST_IsPolygonCCW(geom) FROM building WHERE name = :n", n=CW_BUILDING
     )
     assert not stored_ccw and len(cw["geometry"]["coordinates"][0]) == 2  # exterior + hole
@@ -207,7 +200,7 @@ def test_shapefile_zip_is_utf8_with_a_documented_field_mapping(city, tmp_path):
     df = pyogrio.read_dataframe(_gdal_name(path))
     assert all(len(c) <= 10 for c in df.columns)
     assert {"reported", "bldg_id"} <= set(df.columns)
-    title = _scalar(city, "SELECT title FROM event ORDER BY id LIMIT 1")
+    title = sql_scalar(city, "SELECT title FROM event ORDER BY id LIMIT 1")
     assert title in set(df["title"])  # Chinese text survives the dBASE round trip
 
 
@@ -272,9 +265,9 @@ def test_no_personal_identifier_leaves_in_any_format(city, tmp_path, fmt):
 def test_people_records_go_only_to_personal_data_roles_and_are_audited(client, city, tmp_path):
     refused = client.get("/api/export/residents?format=csv")  # the planner's client
     assert refused.status_code == 403
-    before = _scalar(city, "SELECT count(*) FROM audit_log WHERE object_type = 'residents'")
+    before = sql_scalar(city, "SELECT count(*) FROM audit_log WHERE object_type = 'residents'")
     _export(city, "residents", "csv", tmp_path / "r.csv")
-    rows = _scalar(
+    rows = sql_scalar(
         city,
         "SELECT json_agg(json_build_array(username, action, detail->>'rows') ORDER BY id) "
         "FROM audit_log "
@@ -288,7 +281,7 @@ def test_people_records_go_only_to_personal_data_roles_and_are_audited(client, c
 
 
 def _street(url: str) -> tuple[int, str]:
-    return _scalar(
+    return sql_scalar(
         url,
         "SELECT json_build_array(id, code) FROM area WHERE level = 'street' ORDER BY id LIMIT 1",
     )
@@ -297,7 +290,7 @@ def _street(url: str) -> tuple[int, str]:
 def test_area_filter_takes_the_area_and_all_its_descendants(city, tmp_path):
     street_id, code = _street(city)
     # Independently of the recursive CTE: the street, its communities, their grids.
-    expected = _scalar(
+    expected = sql_scalar(
         city,
         "SELECT count(*) FROM house WHERE area_id = :s OR area_id IN (SELECT id FROM area "
         "WHERE parent_id = :s) OR area_id IN (SELECT g.id FROM area g JOIN area c "
@@ -308,7 +301,7 @@ def test_area_filter_takes_the_area_and_all_its_descendants(city, tmp_path):
     path = _export(city, "houses", "gpkg", tmp_path / "h.gpkg", area=code)
     assert _count(path) == expected
     areas = _export(city, "areas", "geojson", tmp_path / "a.geojson", area=code, level="grid")
-    grids = _scalar(
+    grids = sql_scalar(
         city,
         "SELECT count(*) FROM area g JOIN area c ON g.parent_id = c.id "
         "WHERE g.level = 'grid' AND c.parent_id = :s",
@@ -318,11 +311,11 @@ def test_area_filter_takes_the_area_and_all_its_descendants(city, tmp_path):
 
 
 def test_bbox_filter_keeps_what_intersects(city, tmp_path):
-    x, y = _scalar(
+    x, y = sql_scalar(
         city, "SELECT json_build_array(ST_X(loc), ST_Y(loc)) FROM building ORDER BY id LIMIT 1"
     )
     box = BBox(x - 0.004, y - 0.004, x + 0.004, y + 0.004)
-    expected = _scalar(
+    expected = sql_scalar(
         city,
         "SELECT count(*) FROM building WHERE ST_Intersects(geom, "
         "ST_MakeEnvelope(:a, :b, :c, :d, 4326))",

@@ -11,29 +11,21 @@ import pyogrio
 import pytest
 from sqlalchemy import text
 
-from app import create_app
 from geodata.engine import get_engine
 from geodata.exports.query import MAX_POLYGON_BYTES, MAX_POLYGON_VERTICES
-from geodata.settings import Settings
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_client, sql_scalar
 
 
 @pytest.fixture(scope="module")
 def client(demo_url):
-    client = create_app(Settings(database_url=demo_url), demo_url).server.test_client()
-    return signed_in(client, api_token(demo_url, "planner"))
-
-
-def _scalar(url: str, sql: str, **params):
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
+    return api_client(demo_url, "planner")
 
 
 @pytest.fixture(scope="module")
 def polygon(demo_url) -> dict:
     """A triangle around the middle of the city's buildings (not a box: a bbox would do)."""
     minx, miny, maxx, maxy = (
-        _scalar(demo_url, f"SELECT {f}(ST_Extent(geom)) FROM building")
+        sql_scalar(demo_url, f"SELECT {f}(ST_Extent(geom)) FROM building")
         for f in ("ST_XMin", "ST_YMin", "ST_XMax", "ST_YMax")
     )
     cx, cy, dx, dy = (minx + maxx) / 2, (miny + maxy) / 2, (maxx - minx) / 4, (maxy - miny) / 4
@@ -48,7 +40,7 @@ def _url(layer: str, fmt: str, polygon: object, **extra: str) -> str:
 
 
 def _sql_count(url: str, table: str, polygon: dict, extra: str = "", **params) -> int:
-    return _scalar(
+    return sql_scalar(
         url,
         f"SELECT count(*) FROM {table} t WHERE ST_Intersects(t.geom, "
         f"ST_SetSRID(ST_GeomFromGeoJSON(:p), 4326)) {extra}",
@@ -62,7 +54,7 @@ def test_polygon_export_holds_exactly_the_intersecting_features(
     client, demo_url, polygon, tmp_path: Path, layer, table
 ):
     expected = _sql_count(demo_url, table, polygon)
-    everything = _scalar(demo_url, f"SELECT count(*) FROM {table}")
+    everything = sql_scalar(demo_url, f"SELECT count(*) FROM {table}")
     assert 0 < expected < everything
     response = client.get(_url(layer, "gpkg", polygon))
     assert response.status_code == 200, response.get_json()

@@ -11,14 +11,12 @@ from sqlalchemy import text
 
 from analytics import forecast_store as fs
 from analytics.forecast_layer import NO_RUN, forecast_properties
-from app import create_app
 from geodata.aggregates import hexagon_feature
 from geodata.engine import get_engine
 from geodata.features import BBox, FeatureProvider, LayerQuery
-from geodata.settings import Settings
 from geodata.viewer import PUBLIC, Viewer
 from layers.registry import get_layer
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_client
 
 CITY = BBox(117.0, 31.6, 117.6, 32.1)
 LAYER = get_layer("risk_forecast")
@@ -161,8 +159,7 @@ def test_a_grid_worker_sees_only_the_cells_of_their_grid(runs, demo_url):
 
 
 def test_the_api_serves_the_layer(runs, demo_url):
-    app = create_app(Settings(database_url=demo_url, max_features=5000), demo_url)
-    client = signed_in(app.server.test_client(), api_token(demo_url))
+    client = api_client(demo_url, max_features=5000)
     response = client.get(
         "/api/layers/risk_forecast?bbox=117.0,31.6,117.6,32.1&zoom=12&horizon=30&unit=grid"
     )

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from geodata.engine import get_engine
 from geodata.settings import Settings
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_token, signed_in, sql_rows, sql_scalar
 from twin import workflow
 from twin.grid_desk import PHOTO_DIR
 from twin.taxonomy import ensure_taxonomy
@@ -192,11 +192,8 @@ def _status(url: str, event_id: int) -> str:
 
 
 def _logs(url: str, event_id: int) -> list:
-    with get_engine(url).connect() as conn:
-        return conn.execute(
-            text("SELECT action, actor_id, note FROM event_log WHERE event_id = :i ORDER BY id"),
-            {"i": event_id},
-        ).all()
+    sql = "SELECT action, actor_id, note FROM event_log WHERE event_id = :i ORDER BY id"
+    return sql_rows(url, sql, i=event_id)
 
 
 def _account(url: str, username: str) -> int:
@@ -274,11 +271,8 @@ def test_accept_handle_close_run_the_workflow_and_log_with_a_photo(
 
 
 def _code(url: str, event_id: int) -> str:
-    with get_engine(url).connect() as conn:
-        return conn.execute(
-            text("SELECT a.code FROM event e JOIN area a ON a.id = e.area_id WHERE e.id = :i"),
-            {"i": event_id},
-        ).scalar_one()
+    sql = "SELECT a.code FROM event e JOIN area a ON a.id = e.area_id WHERE e.id = :i"
+    return sql_scalar(url, sql, i=event_id)
 
 
 def test_escalate_moves_the_incident_to_the_street(worker, url, incidents):
@@ -396,14 +390,11 @@ def test_care_list_is_the_sql_list_and_each_showing_is_audited(worker, url, grid
     for rid, row in shown.items():
         assert row["props"]["children"][0]["props"]["children"] == expected[rid]
     dash.call("grid-residents", "grid-tabs", values, "grid-tabs.value")
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT action, object_type, detail FROM audit_log WHERE account_id = :a "
-                "ORDER BY id"
-            ),
-            {"a": account},
-        ).all()
+    rows = sql_rows(
+        url,
+        "SELECT action, object_type, detail FROM audit_log WHERE account_id = :a ORDER BY id",
+        a=account,
+    )
     assert len(rows) == audits + 2
     assert {(r.action, r.object_type) for r in rows[-2:]} == {("view", "resident_identity")}
     assert sorted(rows[-1].detail["resident_ids"]) == sorted(shown)

@@ -6,13 +6,9 @@ import json
 
 import h3
 import pytest
-from sqlalchemy import text
 
 from analytics.hotspots import CLASS_INDEX, CLASSES
-from app import create_app
-from geodata.engine import get_engine
-from geodata.settings import Settings
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_client, sql_rows
 
 CITY_BBOX = "117.0,31.6,117.6,32.1"
 IN_CITY = "ST_Intersects(geom, ST_MakeEnvelope(117.0, 31.6, 117.6, 32.1, 4326))"
@@ -21,8 +17,7 @@ WINDOW = "reported_at >= CAST(:a AS date) AND reported_at < CAST(:b AS date) + 1
 
 @pytest.fixture(scope="module")
 def client(demo_url):
-    app = create_app(Settings(database_url=demo_url, max_features=5000), demo_url)
-    return signed_in(app.server.test_client(), api_token(demo_url))
+    return api_client(demo_url, max_features=5000)
 
 
 def _get(client, path: str) -> dict:
@@ -31,14 +26,9 @@ def _get(client, path: str) -> dict:
     return json.loads(response.data)
 
 
-def _rows(url: str, sql: str, **params) -> list:
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).all()
-
-
 def _window(url: str, days: int) -> tuple[str, str]:
-    last = _rows(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")[0][0]
-    first = _rows(url, "SELECT CAST(:d AS date) - :n", d=last, n=days - 1)[0][0]
+    last = sql_rows(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")[0][0]
+    first = sql_rows(url, "SELECT CAST(:d AS date) - :n", d=last, n=days - 1)[0][0]
     return first.isoformat(), last.isoformat()
 
 
@@ -49,7 +39,7 @@ def test_hotspots_are_classed_hexagons_whose_counts_match_sql(client, demo_url):
     assert agg["h3_resolution"] == 8 and agg["method"] == "Getis-Ord Gi*"
     assert body["capped"] is False and body["count"] == agg["study_cells"] > 0
     expected = dict(
-        _rows(
+        sql_rows(
             demo_url,
             f"SELECT h3_r9, count(*) FROM event WHERE {IN_CITY} AND {WINDOW} GROUP BY 1",
             a=first,
@@ -75,7 +65,7 @@ def test_category_filter_and_resolution_nine(client, demo_url):
     first, last = _window(demo_url, 365)
     path = f"/api/layers/hotspots?bbox={CITY_BBOX}&zoom=12&time={first}/{last}"
     alarms = _get(client, f"{path}&category=alarm&res=9")
-    expected = _rows(
+    expected = sql_rows(
         demo_url,
         f"SELECT count(*) FROM event WHERE {IN_CITY} AND {WINDOW} "
         "AND (category = 'alarm' OR category LIKE 'alarm.%')",

@@ -18,20 +18,10 @@ from app import create_app
 from geodata import accounts
 from geodata.engine import get_engine
 from geodata.settings import Settings
-from tests.conftest import signed_in
+from tests.conftest import signed_in, until
 from twin.live import LiveHub, hub_for
 
 NOTIFY = "SELECT pg_notify('onemap_live', :payload)"
-
-
-def until(fact: Callable[[], bool], seconds: float = 5.0) -> bool:
-    """Whether ``fact()`` holds within ``seconds`` (polled)."""
-    deadline = time.monotonic() + seconds
-    while not fact():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 class Loads:

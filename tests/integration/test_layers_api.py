@@ -11,13 +11,11 @@ import shapely
 from shapely.geometry import box, shape
 from sqlalchemy import text
 
-from app import create_app
 from geodata.cells import h3_cell
 from geodata.engine import get_engine
-from geodata.settings import Settings
 from geodata.store import refresh_resident_stats
 from layers.registry import LAYERS
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_client, sql_scalar
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +26,12 @@ def city_url(demo_url) -> str:
 
 @pytest.fixture(scope="module")
 def client(city_url):
-    app = create_app(Settings(database_url=city_url, max_features=5000), city_url)
-    return signed_in(app.server.test_client(), api_token(city_url))
+    return api_client(city_url, max_features=5000)
 
 
 def _get(client, path: str):
     response = client.get(path)
     return response.status_code, json.loads(response.data)
-
-
-def _scalar(url: str, sql: str, **params):
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
 
 
 def _ids(url: str, sql: str, **params) -> set[int]:
@@ -49,8 +41,8 @@ def _ids(url: str, sql: str, **params) -> set[int]:
 
 def _bbox_around_first_building(url: str, half: float) -> tuple[float, float, float, float]:
     x, y = (
-        _scalar(url, "SELECT ST_X(loc) FROM building ORDER BY id LIMIT 1"),
-        _scalar(url, "SELECT ST_Y(loc) FROM building ORDER BY id LIMIT 1"),
+        sql_scalar(url, "SELECT ST_X(loc) FROM building ORDER BY id LIMIT 1"),
+        sql_scalar(url, "SELECT ST_Y(loc) FROM building ORDER BY id LIMIT 1"),
     )
     return (x - half, y - half, x + half, y + half)
 
@@ -87,7 +79,7 @@ def test_buildings_are_exactly_those_intersecting_the_bbox(client, city_url):
     expected = _ids(city_url, INTERSECTING, a=bbox[0], b=bbox[1], c=bbox[2], d=bbox[3])
     returned = {f["id"] for f in body["features"]}
     assert returned == expected and len(returned) > 0
-    total = _scalar(city_url, "SELECT count(*) FROM building")
+    total = sql_scalar(city_url, "SELECT count(*) FROM building")
     assert total > len(returned), "some buildings must lie outside the bbox"
     window = box(*bbox).buffer(1e-5)
     for feature in body["features"]:
@@ -117,8 +109,7 @@ def test_many_features_are_capped_at_the_limit_with_the_total(client, city_url):
 
 
 def test_settings_max_features_caps_every_request(city_url):
-    app = create_app(Settings(database_url=city_url, max_features=3), city_url)
-    client = signed_in(app.server.test_client(), api_token(city_url))
+    client = api_client(city_url, max_features=3)
     bbox = _param(_bbox_around_first_building(city_url, 0.05))
     status, body = _get(client, f"/api/layers/buildings?bbox={bbox}&zoom=16")
     assert status == 200 and body["capped"] is True and len(body["features"]) == 3
@@ -132,7 +123,7 @@ def test_polygons_are_simplified_when_zoomed_out(client, city_url):
     _, far = _get(client, f"/api/layers/districts?bbox={bbox}&zoom=9")
     assert near["count"] == far["count"] > 0
     assert _vertices(far) < _vertices(near) * 0.8
-    stored = _scalar(
+    stored = sql_scalar(
         city_url,
         "SELECT sum(ST_NPoints(geom)) FROM area WHERE level = 'district' AND id = ANY(:ids)",
         ids=[f["id"] for f in near["features"]],
@@ -144,7 +135,7 @@ def test_buildings_zoomed_out_are_counted_in_h3_cells(client, city_url):
     bbox = _bbox_around_first_building(city_url, 0.05)
     status, body = _get(client, f"/api/layers/buildings?bbox={_param(bbox)}&zoom=13")
     assert status == 200 and body["aggregate"]["h3_resolution"] == 9
-    in_box = _scalar(
+    in_box = sql_scalar(
         city_url,
         "SELECT count(*) FROM building WHERE geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)",
         a=bbox[0],
@@ -204,8 +195,8 @@ AGGREGATE_KEYS |= {"value", "level", "metric"}
 
 
 def _window(url: str, days: int = 30) -> tuple[str, str]:
-    last = _scalar(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")
-    first = _scalar(url, "SELECT (CAST(:d AS date) - :n)", d=last, n=days - 1)
+    last = sql_scalar(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")
+    first = sql_scalar(url, "SELECT (CAST(:d AS date) - :n)", d=last, n=days - 1)
     return first.isoformat(), last.isoformat()
 
 
@@ -227,7 +218,7 @@ def test_incidents_are_cells_zoomed_out_and_points_zoomed_in(client, city_url):
     assert all(f["geometry"]["type"] == "Polygon" for f in out["features"])
     assert "aggregate" not in near and near["count"] > 0
     assert all(f["geometry"]["type"] == "Point" for f in near["features"])
-    expected = _scalar(city_url, WINDOW_SQL, a=first, b=last)
+    expected = sql_scalar(city_url, WINDOW_SQL, a=first, b=last)
     assert sum(f["properties"]["count"] for f in out["features"]) == near["count"] == expected
 
 
@@ -235,7 +226,7 @@ def test_time_window_counts_equal_a_direct_sql_count(client, city_url):
     first, last = _window(city_url, days=7)
     _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=15&time={first}/{last}")
     assert body["time"][0].startswith(first)
-    expected = _scalar(city_url, WINDOW_SQL, a=first, b=last)
+    expected = sql_scalar(city_url, WINDOW_SQL, a=first, b=last)
     assert 0 < body["count"] == expected
     for feature in body["features"]:
         assert first <= feature["properties"]["reported_at"][:10] <= last
@@ -250,30 +241,36 @@ def test_incident_cap_reports_the_total(client, city_url):
     path = f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&time={first}/{last}&limit=10"
     _, body = _get(client, path)
     assert body["capped"] is True and body["count"] == 10
-    assert body["total"] == _scalar(city_url, WINDOW_SQL, a=first, b=last)
+    assert body["total"] == sql_scalar(city_url, WINDOW_SQL, a=first, b=last)
 
 
 def test_status_and_category_filters(client, city_url):
     _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&status=reported,closed")
     assert {f["properties"]["status"] for f in body["features"]} <= {"reported", "closed"}
-    expected = _scalar(city_url, "SELECT count(*) FROM event WHERE status IN ('reported','closed')")
+    expected = sql_scalar(
+        city_url, "SELECT count(*) FROM event WHERE status IN ('reported','closed')"
+    )
     assert body.get("total", body["count"]) == expected
     _, alarms = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&category=alarm")
     assert alarms["count"] > 0
     assert all(f["properties"]["category"].startswith("alarm.") for f in alarms["features"])
     _, smoke = _get(client, f"/api/layers/sensors?bbox={CITY_BBOX}&zoom=16&kind=smoke")
-    assert smoke["count"] == _scalar(city_url, "SELECT count(*) FROM device WHERE kind = 'smoke'")
+    assert smoke["count"] == sql_scalar(
+        city_url, "SELECT count(*) FROM device WHERE kind = 'smoke'"
+    )
 
 
 def test_selected_area_limits_the_other_layers(client, city_url):
-    district = _scalar(city_url, "SELECT id FROM area WHERE level = 'district' ORDER BY id LIMIT 1")
+    district = sql_scalar(
+        city_url, "SELECT id FROM area WHERE level = 'district' ORDER BY id LIMIT 1"
+    )
     _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=16&area={district}")
-    inside = _scalar(
+    inside = sql_scalar(
         city_url,
         "SELECT count(*) FROM event e, area a WHERE a.id = :d AND ST_Intersects(e.loc, a.geom)",
         d=district,
     )
-    assert 0 < body["count"] == inside < _scalar(city_url, "SELECT count(*) FROM event")
+    assert 0 < body["count"] == inside < sql_scalar(city_url, "SELECT count(*) FROM event")
 
 
 @pytest.mark.parametrize("zoom", [10, 12, 14, 16, 18])
@@ -354,7 +351,9 @@ def test_camera_wedges_are_polygons_with_the_cameras_opening_angle(client, city_
 
     geod = Geod(ellps="WGS84")
     _, body = _get(client, f"/api/layers/cameras?bbox={CITY_BBOX}&zoom=17")
-    assert body["count"] == _scalar(city_url, "SELECT count(*) FROM device WHERE kind = 'camera'")
+    assert body["count"] == sql_scalar(
+        city_url, "SELECT count(*) FROM device WHERE kind = 'camera'"
+    )
     checked = 0
     for feature in body["features"]:
         p = feature["properties"]

@@ -12,11 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from api import live as live_api
-from app import create_app
 from geodata.engine import get_engine
-from geodata.settings import Settings
 from geodata.viewer import PUBLIC, Viewer
-from tests.conftest import api_token, signed_in
+from tests.conftest import api_client
 from twin.live import Message, hub_for, visible
 
 SET_STATUS = text("UPDATE event SET status = :s WHERE id = :i")
@@ -25,8 +23,7 @@ PAYLOAD_KEYS = {"kind", "op", "id", "status", "level", "severity", "category", "
 
 @pytest.fixture(scope="module")
 def client(demo_url):
-    app = create_app(Settings(database_url=demo_url), demo_url)
-    return signed_in(app.server.test_client(), api_token(demo_url))
+    return api_client(demo_url)
 
 
 class SseReader:
