@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -164,15 +165,22 @@ def sign_in(app_server, demo_accounts, tmp_path_factory) -> Callable[..., Page]:
     return open_page
 
 
-@pytest.fixture
-def page(browser, app_server, sign_in):
-    """A 1600x900 page signed in as the analyst; afterwards, no script errors and no request to
-    another origin."""
-    page = sign_in(browser, "analyst", DEFAULT_VIEWPORT)
+@contextmanager
+def watched(page: Page, base: str) -> Iterator[Page]:
+    """``page``, recording its requests and script errors; on leaving, no script error and no
+    request to an origin other than ``base``, then its context is closed."""
     page.requests, page.errors = [], []
     page.on("request", lambda r: page.requests.append(r.url))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     yield page
     assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
+    assert [r for r in page.requests if not r.startswith(base)] == []
     page.context.close()
+
+
+@pytest.fixture
+def page(browser, app_server, sign_in):
+    """A 1600x900 page signed in as the analyst; afterwards, no script errors and no request to
+    another origin."""
+    with watched(sign_in(browser, "analyst", DEFAULT_VIEWPORT), app_server) as page:
+        yield page

@@ -11,12 +11,10 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import text
 
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import parse_question
 from analytics.questions import ask
-from geodata.engine import get_engine
 from geodata.features import WEDGE_SQL
 from geodata.settings import Settings
 from geodata.viewer import Viewer
@@ -31,15 +29,11 @@ from pages.analyze_form import (
     FormError,
     build_spec,
 )
-from tests.ui.conftest import DEFAULT_VIEWPORT
+from tests.conftest import sql_rows
+from tests.ui.conftest import DEFAULT_VIEWPORT, watched
 from tests.ui.test_export_page import _pick_area
 
 RESULT_PATHS = f"path[stroke='{RESULT_COLOR}']"
-
-
-def _rows(url: str, sql: str, **params) -> list:
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).all()
 
 
 def _tall(url: str, floors: int, distance: float) -> set[int]:
@@ -47,7 +41,7 @@ def _tall(url: str, floors: int, distance: float) -> set[int]:
     sql = """SELECT b.id FROM building b WHERE b.floors > :f AND coalesce((
         SELECT min(ST_Distance(b.geom::geography, h.geom::geography))
         FROM facility h WHERE h.kind = 'hydrant'), 1e9) > :d"""
-    return {r[0] for r in _rows(url, sql, f=floors, d=distance)}
+    return {r[0] for r in sql_rows(url, sql, f=floors, d=distance)}
 
 
 def _lanes(url: str) -> set[int]:
@@ -55,7 +49,7 @@ def _lanes(url: str) -> set[int]:
     sql = f"""SELECT l.id FROM facility l WHERE l.kind = 'fire_lane' AND NOT EXISTS (
         SELECT 1 FROM (SELECT {WEDGE_SQL} AS w FROM device t WHERE t.kind = 'camera') c
         WHERE ST_Intersects(l.geom, c.w))"""
-    return {r[0] for r in _rows(url, sql)}
+    return {r[0] for r in sql_rows(url, sql)}
 
 
 def _elderly(url: str, until: str, hours: float) -> dict[int, int]:
@@ -67,22 +61,16 @@ def _elderly(url: str, until: str, hours: float) -> dict[int, int]:
             AND e.reported_at < CAST(:until AS timestamptz)
             AND ST_Distance(r.geom::geography, e.geom::geography) <= 300)
         GROUP BY 1"""
-    return dict(_rows(url, sql, until=until, h=hours))
+    return dict(sql_rows(url, sql, until=until, h=hours))
 
 
 @pytest.fixture
 def analyst(browser, sign_in, app_server) -> Page:
     """The page as the analyst; afterwards no script error and no request to another origin."""
-    page = sign_in(browser, "analyst", DEFAULT_VIEWPORT)
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(app_server + "analyze", wait_until="networkidle")
-    expect(page.locator(f"#{ids.RUN}")).to_be_visible()
-    yield page
-    assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.context.close()
+    with watched(sign_in(browser, "analyst", DEFAULT_VIEWPORT), app_server) as page:
+        page.goto(app_server + "analyze", wait_until="networkidle")
+        expect(page.locator(f"#{ids.RUN}")).to_be_visible()
+        yield page
 
 
 def _preset(page: Page, name: str) -> None:
@@ -145,7 +133,7 @@ def test_tall_buildings_far_from_hydrants(analyst: Page, demo_url, tmp_path, art
 
 def test_fire_lanes_no_camera_covers(analyst: Page, demo_url, artifacts):
     expected = _lanes(demo_url)
-    lanes = _rows(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")[0][0]
+    lanes = sql_rows(demo_url, "SELECT count(*) FROM facility WHERE kind = 'fire_lane'")[0][0]
     assert 0 < len(expected) < lanes
     _preset(analyst, "lanes")
     assert _ask(analyst) == len(expected)
@@ -158,7 +146,7 @@ def test_fire_lanes_no_camera_covers(analyst: Page, demo_url, artifacts):
 def test_elderly_alone_near_gas_alarms_as_counts(analyst: Page, demo_url, artifacts, hours):
     """The preset's 24 h window ending just after the city's last gas alarm (the demo city's
     clock is in the past), and a month: shown groups and the number withheld equal SQL."""
-    last = _rows(demo_url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")
+    last = sql_rows(demo_url, "SELECT max(reported_at) FROM event WHERE category = 'alarm.gas'")
     until = (last[0][0] + timedelta(seconds=1)).isoformat()
     expected = _elderly(demo_url, until, hours)
     assert expected, "the window holds residents near the last gas alarm"
@@ -218,7 +206,7 @@ def test_nearest_to_a_clicked_point_inside_an_area(analyst: Page, demo_url, arti
 
     (The engine orders nearest by planar degrees, ``geom <-> point``: not always the
     geodesic order — reported to its owner, so not asserted here.)"""
-    street = _rows(
+    street = sql_rows(
         demo_url,
         """SELECT s.code FROM area s WHERE s.level = 'street' ORDER BY (
                SELECT count(*) FROM building b JOIN area g ON g.id = b.area_id
@@ -239,7 +227,7 @@ def test_nearest_to_a_clicked_point_inside_an_area(analyst: Page, demo_url, arti
     answer = ask(demo_url, spec, Viewer(role="analyst"), Settings(database_url=demo_url))
     table = _table(analyst)
     assert [int(r[0]) for r in table] == [row[0] for row in answer.rows]
-    inside = _rows(
+    inside = sql_rows(
         demo_url,
         """WITH RECURSIVE s AS (SELECT id FROM area WHERE code = :c
                UNION SELECT a.id FROM area a JOIN s ON a.parent_id = s.id)
@@ -281,7 +269,7 @@ def test_within_a_drawn_polygon(analyst: Page, demo_url):
     polygon = json.dumps(spec["within"]["polygon"])
     inside = {
         r[0]
-        for r in _rows(
+        for r in sql_rows(
             demo_url,
             "SELECT id FROM building WHERE ST_Intersects(geom, "
             "ST_SetSRID(ST_GeomFromGeoJSON(:p), 4326))",

@@ -11,10 +11,8 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from sqlalchemy import text
 
-from geodata.engine import get_engine
-from tests.conftest import api_token
+from tests.conftest import api_token, sql_scalar
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +26,8 @@ def _export_residents(app_server: str, token: str) -> None:
         assert response.status == 200
 
 
-def _scalar(url: str, sql: str, **params):
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
-
-
 def test_admin_reads_the_audit_trail_and_filters_it(browser, sign_in, app_server, demo_url):
-    grid = _scalar(demo_url, "SELECT code FROM area WHERE level = 'grid' ORDER BY code LIMIT 1")
+    grid = sql_scalar(demo_url, "SELECT code FROM area WHERE level = 'grid' ORDER BY code LIMIT 1")
     _export_residents(app_server, api_token(demo_url, "grid_worker", (grid,)))
     worker = f"test_grid_worker_{grid}"
     page = sign_in(browser, "admin", {"width": 1600, "height": 900})
@@ -43,9 +36,9 @@ def test_admin_reads_the_audit_trail_and_filters_it(browser, sign_in, app_server
         page.wait_for_selector("#audit-table tr")
         first = page.locator("#audit-table tr").first.locator("td").all_inner_texts()
         assert first[1:5] == [worker, "export", "residents", first[4]]
-        grid_id = _scalar(demo_url, "SELECT id FROM area WHERE code = :c", c=grid)
+        grid_id = sql_scalar(demo_url, "SELECT id FROM area WHERE code = :c", c=grid)
         assert first[4] == str(grid_id) and '"format": "csv"' in first[5]
-        total = _scalar(
+        total = sql_scalar(
             demo_url, "SELECT count(*) FROM audit_log WHERE at >= now() - interval '30 days'"
         )
         assert page.inner_text("#audit-count") == str(min(total, 500))

@@ -13,9 +13,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import text
 
-from geodata.engine import get_engine
 from geodata.exports import Filters
 from geodata.exports.fields import allowed_fields
 from geodata.features import FeatureQueryError
@@ -23,7 +21,8 @@ from geodata.viewer import Viewer
 from pages import export_files
 from pages import export_ids as ids
 from pages.export_files import layers_for
-from tests.ui.conftest import DEFAULT_VIEWPORT
+from tests.conftest import sql_rows
+from tests.ui.conftest import DEFAULT_VIEWPORT, watched
 
 PLANNER = Viewer(role="planner")
 ID_NUMBER = re.compile(
@@ -36,13 +35,8 @@ PHONE = re.compile(rb"(?<!\d)1[3-9]\d{9}(?!\d)")
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
-def _rows(url: str, sql: str, **params) -> list:
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).all()
-
-
 def _subtree_count(url: str, table: str, code: str) -> int:
-    return _rows(
+    return sql_rows(
         url,
         f"""WITH RECURSIVE s AS (SELECT id FROM area WHERE code = :c
             UNION SELECT a.id FROM area a JOIN s ON a.parent_id = s.id)
@@ -54,16 +48,10 @@ def _subtree_count(url: str, table: str, code: str) -> int:
 @pytest.fixture
 def planner(browser, sign_in, app_server) -> Page:
     """The export page as the planner; afterwards no script error and no other origin."""
-    page = sign_in(browser, "planner", DEFAULT_VIEWPORT)
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(app_server + "export", wait_until="networkidle")
-    expect(page.locator(f"#{ids.LAYERS}")).to_be_visible()
-    yield page
-    assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.context.close()
+    with watched(sign_in(browser, "planner", DEFAULT_VIEWPORT), app_server) as page:
+        page.goto(app_server + "export", wait_until="networkidle")
+        expect(page.locator(f"#{ids.LAYERS}")).to_be_visible()
+        yield page
 
 
 def _tick_layer(page: Page, title: str) -> None:
@@ -125,7 +113,7 @@ def _click_map(page: Page, x: float, y: float) -> None:
 
 def _street(url: str) -> str:
     """The street with the most buildings (some, not all of them)."""
-    return _rows(
+    return sql_rows(
         url,
         """SELECT s.code FROM area s JOIN area g ON g.parent_id IN (
                SELECT c.id FROM area c WHERE c.parent_id = s.id) OR g.parent_id = s.id
@@ -144,7 +132,7 @@ def test_layers_are_those_the_role_may_take(planner: Page):
 def test_area_export_holds_exactly_the_sql_count(planner: Page, demo_url, tmp_path, artifacts):
     code = _street(demo_url)
     expected = _subtree_count(demo_url, "building", code)
-    total = _rows(demo_url, "SELECT count(*) FROM building")[0][0]
+    total = sql_rows(demo_url, "SELECT count(*) FROM building")[0][0]
     assert 0 < expected < total
     _tick_layer(planner, "建筑")
     _wait_count(planner, "buildings", total)
@@ -166,7 +154,7 @@ def test_area_export_holds_exactly_the_sql_count(planner: Page, demo_url, tmp_pa
     ids_in_file = set(pyogrio.read_dataframe(path, fid_as_index=True).index)
     assert ids_in_file == {
         r[0]
-        for r in _rows(
+        for r in sql_rows(
             demo_url,
             """WITH RECURSIVE s AS (SELECT id FROM area WHERE code = :c
                UNION SELECT a.id FROM area a JOIN s ON a.parent_id = s.id)
@@ -191,13 +179,13 @@ def test_drawn_polygon_export_matches_sql(planner: Page, demo_url, tmp_path, art
     query = urllib.parse.parse_qs(urllib.parse.urlparse(link.inner_text()).query)
     polygon = query["polygon"][0]
     assert json.loads(polygon)["type"] == "Polygon"
-    expected = _rows(
+    expected = sql_rows(
         demo_url,
         "SELECT count(*) FROM device WHERE ST_Intersects(geom, "
         "ST_SetSRID(ST_GeomFromGeoJSON(:p), 4326))",
         p=polygon,
     )[0][0]
-    assert 0 < expected < _rows(demo_url, "SELECT count(*) FROM device")[0][0]
+    assert 0 < expected < sql_rows(demo_url, "SELECT count(*) FROM device")[0][0]
     assert _count_shown(planner, "devices") == expected
     _format(planner, "GeoJSON")
     planner.screenshot(path=str(artifacts / "export-planner-polygon.png"))
@@ -228,7 +216,7 @@ def _values(dataset: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def resident_names(demo_url) -> set[str]:
-    return {r[0] for r in _rows(demo_url, "SELECT DISTINCT name FROM resident_identity")}
+    return {r[0] for r in sql_rows(demo_url, "SELECT DISTINCT name FROM resident_identity")}
 
 
 @pytest.mark.parametrize("label", ["GeoJSON", "GeoPackage", "CSV", "Shapefile (zip)"])
@@ -296,7 +284,7 @@ def test_bbox_of_the_map_view_matches_sql(planner: Page, demo_url):
         planner.wait_for_timeout(250)
     expect(bbox).to_have_value(re.compile(r"^[\d.]+,[\d.]+,[\d.]+,[\d.]+$"))
     minx, miny, maxx, maxy = (float(v) for v in bbox.input_value().split(","))
-    expected = _rows(
+    expected = sql_rows(
         demo_url,
         "SELECT count(*) FROM facility WHERE ST_Intersects(geom, "
         "ST_MakeEnvelope(:a, :b, :c, :d, 4326))",
@@ -305,7 +293,7 @@ def test_bbox_of_the_map_view_matches_sql(planner: Page, demo_url):
         c=maxx,
         d=maxy,
     )[0][0]
-    assert 0 < expected < _rows(demo_url, "SELECT count(*) FROM facility")[0][0]
+    assert 0 < expected < sql_rows(demo_url, "SELECT count(*) FROM facility")[0][0]
     _wait_count(planner, "facilities", expected)
 
 
@@ -324,14 +312,14 @@ def test_admin_resident_export_is_audited(browser, sign_in, app_server, demo_url
         pytest.fail("admins may export the residents layer (without identifiers)")
     page = sign_in(browser, "admin", DEFAULT_VIEWPORT)
     page.goto(app_server + "export", wait_until="networkidle")
-    before = _rows(demo_url, "SELECT coalesce(max(id), 0) FROM audit_log")[0][0]
+    before = sql_rows(demo_url, "SELECT coalesce(max(id), 0) FROM audit_log")[0][0]
     _tick_layer(page, "居民")
     _format(page, "CSV")
-    expected = _rows(demo_url, "SELECT count(*) FROM resident")[0][0]
+    expected = sql_rows(demo_url, "SELECT count(*) FROM resident")[0][0]
     _wait_count(page, "residents", expected)
     path = _download(page, tmp_path)
     assert len(pyogrio.read_dataframe(path)) == expected
-    rows = _rows(
+    rows = sql_rows(
         demo_url,
         "SELECT username, action, object_type, detail FROM audit_log WHERE id > :b",
         b=before,
@@ -361,7 +349,7 @@ def test_chosen_fields_never_exceed_the_allow_list(demo_url, tmp_path):
     assert (
         len(frame)
         == result.counts["buildings"]
-        == _rows(demo_url, "SELECT count(*) FROM building")[0][0]
+        == sql_rows(demo_url, "SELECT count(*) FROM building")[0][0]
     )
     with pytest.raises(FeatureQueryError, match="choose at least one field"):
         export_files.export(demo_url, ["buildings"], "csv", Filters(), {"buildings": []}, PLANNER)

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.engine import get_engine
+from tests.conftest import sql_rows
+from tests.ui.conftest import watched
 from twin import workflow
 from twin.taxonomy import ensure_taxonomy
 
@@ -75,34 +77,23 @@ def my_incidents(demo_url, my_grid) -> Iterator[list[int]]:
 @pytest.fixture
 def tablet(browser, sign_in, app_server, my_incidents) -> Iterator[Page]:
     """The grid worker's page at 1280×800; afterwards no script errors, no other origins."""
-    page = sign_in(browser, "grid", TABLET)
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(app_server + "grid", wait_until="domcontentloaded")
-    page.wait_for_selector(".grid-task", timeout=TIMEOUT)
-    yield page
-    assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.context.close()
-
-
-def _sql(url: str, sql: str, **params: object) -> list:
-    with get_engine(url).connect() as conn:
-        return conn.execute(text(sql), params).all()
+    with watched(sign_in(browser, "grid", TABLET), app_server) as page:
+        page.goto(app_server + "grid", wait_until="domcontentloaded")
+        page.wait_for_selector(".grid-task", timeout=TIMEOUT)
+        yield page
 
 
 def _audits(url: str, account: int) -> int:
     sql = (
         "SELECT count(*) FROM audit_log WHERE account_id = :a AND object_type = 'resident_identity'"
     )
-    return _sql(url, sql, a=account)[0][0]
+    return sql_rows(url, sql, a=account)[0][0]
 
 
 def test_tasks_residents_devices_are_the_grids(tablet, demo_url, my_grid, my_incidents, artifacts):
     expected = [
         r.id
-        for r in _sql(
+        for r in sql_rows(
             demo_url,
             "SELECT id FROM event WHERE area_id = :g AND status = ANY(:s) "
             "ORDER BY severity DESC, due_at NULLS LAST, id",
@@ -129,7 +120,7 @@ def test_tasks_residents_devices_are_the_grids(tablet, demo_url, my_grid, my_inc
     tablet.click("text=关爱对象")
     tablet.wait_for_selector(".grid-resident", timeout=TIMEOUT)
     names = dict(
-        _sql(
+        sql_rows(
             demo_url,
             "SELECT r.id, i.name FROM resident r JOIN resident_identity i ON i.resident_id = r.id "
             f"WHERE r.area_id = :g AND r.status = 'active' AND r.care_tags && {CARE}::varchar[]",
@@ -144,7 +135,7 @@ def test_tasks_residents_devices_are_the_grids(tablet, demo_url, my_grid, my_inc
     assert len(shown) == min(len(names), 200) and len(shown) > 0
     assert all(names[rid] == name for rid, name in shown)
     assert _audits(demo_url, my_grid["account"]) == before + 1
-    detail = _sql(
+    detail = sql_rows(
         demo_url,
         "SELECT detail FROM audit_log WHERE account_id = :a ORDER BY id DESC LIMIT 1",
         a=my_grid["account"],
@@ -153,8 +144,8 @@ def test_tasks_residents_devices_are_the_grids(tablet, demo_url, my_grid, my_inc
 
     tablet.click("text=我的设备")
     tablet.wait_for_selector(".grid-device", timeout=TIMEOUT)
-    devices = {r.id for r in _sql(demo_url, "SELECT id FROM device WHERE area_id = :g",
-                                  g=my_grid["grid"])}  # fmt: skip
+    devices = {r.id for r in sql_rows(demo_url, "SELECT id FROM device WHERE area_id = :g",
+                                      g=my_grid["grid"])}  # fmt: skip
     listed = tablet.eval_on_selector_all(".grid-device", "els => els.map(e => +e.dataset.device)")
     assert set(listed) == devices or (len(listed) == 200 and set(listed) <= devices)
 
@@ -173,9 +164,9 @@ def test_accepting_a_task_writes_the_log_and_changes_the_status(
     tablet.click(".grid-act-accept")
     tablet.wait_for_selector(".grid-ok", timeout=TIMEOUT)
     assert f"事件 {event_id}" in tablet.inner_text(".grid-message")
-    status = _sql(demo_url, "SELECT status FROM event WHERE id = :i", i=event_id)[0][0]
+    status = sql_rows(demo_url, "SELECT status FROM event WHERE id = :i", i=event_id)[0][0]
     assert status == "accepted"
-    logs = _sql(
+    logs = sql_rows(
         demo_url,
         "SELECT action, actor_id, note FROM event_log WHERE event_id = :i ORDER BY id",
         i=event_id,
@@ -201,7 +192,7 @@ def test_report_from_the_device_location(tablet, demo_url, my_grid):
     tablet.click(".grid-submit")
     tablet.wait_for_selector(".grid-ok", timeout=TIMEOUT)
     event_id = int("".join(c for c in tablet.inner_text(".grid-message") if c.isdigit()))
-    row = _sql(
+    row = sql_rows(
         demo_url,
         "SELECT status, area_id, category, description FROM event WHERE id = :i",
         i=event_id,
@@ -234,7 +225,7 @@ def test_an_analyst_gets_the_forbidden_message(browser, sign_in, app_server):
 
 
 def test_switching_to_english_relabels_the_page(tablet, demo_url, my_grid):
-    total = _sql(
+    total = sql_rows(
         demo_url,
         "SELECT count(*) FROM event WHERE area_id = :g AND status = ANY(:s)",
         g=my_grid["grid"],

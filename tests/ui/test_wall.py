@@ -10,6 +10,8 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from geodata.engine import get_engine
+from tests.conftest import sql_scalar
+from tests.ui.conftest import watched
 
 FULL_HD = {"width": 1920, "height": 1080}
 UHD = {"width": 3840, "height": 2160}
@@ -97,16 +99,10 @@ def shows(page: Page, url: str, area: int | None = None) -> dict[str, int]:
 @pytest.fixture
 def wall(browser, sign_in, app_server) -> Iterator[Page]:
     """The leader's wall at 1920×1080, recording requests and script errors."""
-    page = sign_in(browser, "leader", FULL_HD)
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(app_server + "wall", wait_until="domcontentloaded")
-    page.wait_for_selector("#wall-kpi-open", timeout=TIMEOUT)
-    yield page
-    assert not page.errors, page.errors
-    assert [r for r in page.requests if not r.startswith(app_server)] == []
-    page.context.close()
+    with watched(sign_in(browser, "leader", FULL_HD), app_server) as page:
+        page.goto(app_server + "wall", wait_until="domcontentloaded")
+        page.wait_for_selector("#wall-kpi-open", timeout=TIMEOUT)
+        yield page
 
 
 def _layers_loaded(page: Page) -> dict:
@@ -193,14 +189,12 @@ def test_drill_down_and_back(wall, demo_url):
     )
     summary = wall.evaluate("window.onemap.wall.summary")
     assert summary["hex"]["sum"] == figures["open"]
-    with get_engine(demo_url).connect() as conn:
-        communities = conn.execute(
-            text(
-                "SELECT count(*) FROM area c, area s WHERE s.id = :s AND c.level = 'community' "
-                "AND ST_Intersects(c.loc, s.geom)"
-            ),
-            {"s": street},
-        ).scalar()
+    communities = sql_scalar(
+        demo_url,
+        "SELECT count(*) FROM area c, area s WHERE s.id = :s AND c.level = 'community' "
+        "AND ST_Intersects(c.loc, s.geom)",
+        s=street,
+    )
     assert summary["areas"]["count"] == communities
     wall.locator(".wall-crumb").first.click()
     shows(wall, demo_url)
