@@ -307,6 +307,7 @@ def layout(**_query: str) -> html.Div:
         className="analyze-page",
         children=[
             dcc.Store(id=ids.SPEC, data=None),
+            dcc.Store(id=ids.LABELS_LANG, data=lang),
             panel(areas, lang),
             html.Div(
                 className="analyze-main",
@@ -608,13 +609,15 @@ def download_csv(_clicks, spec):
     Output(ids.NEAR_MODE, "options"),
     Output(ids.NEAR_ON, "options"),
     Output(ids.AREA, "options"),
+    Output(ids.LABELS_LANG, "data"),
     Input(shell_ids.LANG_SWITCH, "value"),
     Input(ids.SUBJECT, "id"),  # fires when the page appears, not on other pages
+    State(ids.LABELS_LANG, "data"),
 )
-def relabel(lang: str, _page: str):
+def relabel(lang: str, _page: str, shown: str | None):
     """Option labels in the chosen language (the shell's ``t()`` texts switch by themselves)."""
     guard.require(PATH)
-    lang = i18n.language(lang)
+    lang = i18n.labels_to_write(lang, shown)
     areas = export_files.areas(context.store_url(), context.viewer())
     return (
         _layer_options(form.subject_layers(), lang),
@@ -623,4 +626,5 @@ def relabel(lang: str, _page: str):
         near_mode_options(lang),
         near_on_options(lang),
         export_files.area_options(areas, lang),
+        lang,
     )

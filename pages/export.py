@@ -217,6 +217,7 @@ def layout(**_query: str) -> html.Div:
         children=[
             dcc.Store(id=ids.AREA_INDEX, data=index),
             dcc.Store(id=ids.SELECTION, data={}),
+            dcc.Store(id=ids.LABELS_LANG, data=lang),
             panel(viewer, items, lang),
             map_view(items),
         ],
@@ -439,13 +440,15 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
     Output(ids.AREA_MODE, "options"),
     Output(ids.AREA, "options"),
     Output(ids.AREA, "placeholder"),
+    Output(ids.LABELS_LANG, "data"),
     Input(shell_ids.LANG_SWITCH, "value"),
     Input(ids.LAYERS, "id"),  # fires when the page appears, not on other pages
+    State(ids.LABELS_LANG, "data"),
 )
-def relabel(lang: str, _page: str):
+def relabel(lang: str, _page: str, shown: str | None):
     """Option labels in the chosen language (the shell's ``t()`` texts switch by themselves)."""
     guard.require(PATH)
-    lang = i18n.language(lang)
+    lang = i18n.labels_to_write(lang, shown)
     viewer = context.viewer()
     items = export_files.areas(context.store_url(), viewer)
     return (
@@ -453,4 +456,5 @@ def relabel(lang: str, _page: str):
         mode_options(lang),
         export_files.area_options(items, lang),
         i18n.text("export.area_pick", lang),
+        lang,
     )

@@ -289,3 +289,15 @@ def pick(value: dict[str, str], lang: str) -> str:
 def language(value: str | None) -> str:
     """A supported language code (the default for anything else)."""
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def labels_to_write(value: str | None, shown: str | None) -> str:
+    """The language a page's relabel callback must write its labels in, or PreventUpdate when
+    the page already shows them in it (the page's first appearance in the language it was
+    built in: no store query, and no re-render under a user already typing)."""
+    from dash.exceptions import PreventUpdate
+
+    lang = language(value)
+    if lang == shown:
+        raise PreventUpdate
+    return lang
