@@ -91,6 +91,7 @@ def city(demo_url) -> str:
         yield url
     finally:
         get_engine(url).dispose()
+        stop_hub(url)  # its listener would keep retrying the dropped copy
         _admin(demo_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
