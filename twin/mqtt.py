@@ -100,7 +100,8 @@ class Subscriber:
         self.incidents: list[int] = []
         self._queue: queue.Queue[_Message] = queue.Queue()
         self._stop = threading.Event()
-        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        """Set once the broker acknowledged the subscription (before: messages would be lost)."""
         self._keys: dict[str, str] = {}
         self._keys_at = 0.0
         self._client = client(client_id or f"onemap-intake-{uuid.uuid4().hex[:8]}", clean=False)
@@ -110,6 +111,7 @@ class Subscriber:
         self._client.reconnect_delay_set(0.5, 10)
         self._client.max_inflight_messages_set(1000)
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._worker = threading.Thread(target=self._run, name="onemap-mqtt-intake", daemon=True)
@@ -120,11 +122,16 @@ class Subscriber:
             log.warning("MQTT connect refused: %s", reason_code)
             return
         client.subscribe(self.topic, qos=1)
-        self._connected.set()
         log.info("MQTT subscriber connected to %s:%s (%s)", self.host, self.port, self.topic)
 
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
+        if any(rc.is_failure for rc in reason_codes):
+            log.warning("MQTT subscription to %s refused: %s", self.topic, reason_codes)
+            return
+        self._subscribed.set()
+
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
-        self._connected.clear()
+        self._subscribed.clear()
         if not self._stop.is_set():
             log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
@@ -133,11 +140,12 @@ class Subscriber:
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self, wait: float = 10.0) -> Subscriber:
-        """Connect (retrying in the background) and start consuming."""
+        """Connect (retrying in the background) and start consuming; waits up to ``wait``
+        seconds for the broker to acknowledge the subscription."""
         self._client.connect_async(self.host, self.port, keepalive=30)
         self._client.loop_start()
         self._worker.start()
-        if wait and not self._connected.wait(wait):
+        if wait and not self._subscribed.wait(wait):
             log.warning("MQTT broker %s:%s not reachable yet; still trying", self.host, self.port)
         return self
 
