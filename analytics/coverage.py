@@ -36,8 +36,8 @@ from sqlalchemy.exc import DBAPIError
 from analytics.question_sql import degrees_per_metre, wedge_sql
 from analytics.questions import min_count
 from geodata.engine import get_engine
-from geodata.layer_sql import ENVELOPE
 from geodata.settings import Settings
+from geodata.spatial_sql import ENVELOPE
 from geodata.viewer import Viewer
 
 Execute = Callable[[str, dict], list]

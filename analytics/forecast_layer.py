@@ -20,7 +20,8 @@ import h3
 from analytics.forecast_common import ALL, HORIZONS, INTERVAL, UNITS
 from geodata.aggregates import _ASCII_JSON, _JSON, hexagon_text, levels
 from geodata.layer_query import LayerQuery
-from geodata.layer_sql import ENVELOPE, precision, tolerance
+from geodata.layer_sql import precision, tolerance
+from geodata.spatial_sql import ENVELOPE
 from geodata.viewer import Viewer
 from layers.base import Layer, Text
 

@@ -9,7 +9,6 @@ first. Cameras are measured by their field-of-view wedge, the same SQL the map d
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from analytics.question_catalog import (
@@ -20,7 +19,7 @@ from analytics.question_catalog import (
     Text,
 )
 from analytics.question_spec import Condition, Near, Question, TimeSpan
-from geodata.features import WEDGE_SQL
+from geodata.spatial_sql import camera_wedge
 
 DIGITS = 7
 METRES_PER_DEGREE = 111_320.0
@@ -29,9 +28,9 @@ COMPARISONS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def wedge_sql(alias: str) -> str:
-    """The camera field-of-view wedge (the map's :data:`geodata.features.WEDGE_SQL`) of
+    """The camera field-of-view wedge (the map's, :func:`geodata.spatial_sql.camera_wedge`) of
     row ``alias``."""
-    return re.sub(r"\bt\.", f"{alias}.", WEDGE_SQL)
+    return camera_wedge(alias)
 
 
 def degrees_per_metre(extent: tuple[float, float, float, float]) -> float:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import h3
 
 from geodata.layer_query import FeatureQueryError, LayerQuery
-from geodata.layer_sql import ENVELOPE, cell_sql, conditions, h3_resolution, precision, tolerance
+from geodata.layer_sql import cell_sql, conditions, h3_resolution, precision, tolerance
+from geodata.spatial_sql import ENVELOPE
 from geodata.viewer import Viewer
 from layers.base import Layer
 

@@ -52,3 +52,7 @@ class WorkflowError(OneMapError):
         super().__init__(message)
         self.event_id = event_id
         self.action = action
+
+
+class LayerForbiddenError(OneMapError, PermissionError):
+    """The viewer's role may not see the layer (or export source) asked for."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 
 from geodata import aggregates
 from geodata.engine import get_engine
-from geodata.errors import OneMapError
+from geodata.errors import LayerForbiddenError
 from geodata.layer_query import (  # noqa: F401  (re-exported: the API and tests import them here)
     BBox,
     FeatureQueryError,
@@ -28,7 +28,6 @@ from geodata.layer_query import (  # noqa: F401  (re-exported: the API and tests
     parse_zoom,
 )
 from geodata.layer_sql import (  # noqa: F401
-    ENVELOPE,
     check_table,
     conditions,
     degrees_per_pixel,
@@ -36,28 +35,13 @@ from geodata.layer_sql import (  # noqa: F401
     precision,
     tolerance,
 )
+from geodata.spatial_sql import ENVELOPE, WEDGE_SQL
 from geodata.viewer import Viewer
 from layers.base import Layer
 
 _table = check_table  # the name the unit tests use
-WEDGE_STEPS = 12
 WEDGE_MARGIN_DEG = 0.003
 """Cameras up to ~300 m outside the bbox still have their wedge drawn."""
-WEDGE_SQL = f"""CASE
-  WHEN t.heading IS NULL OR t.fov IS NULL OR t.range_m IS NULL THEN t.geom
-  WHEN t.fov >= 360 THEN ST_Buffer(t.loc::geography, t.range_m, 'quad_segs=6')::geometry
-  ELSE ST_MakePolygon(ST_MakeLine(
-    ARRAY[t.loc]
-    || ARRAY(
-        SELECT ST_Project(t.loc::geography, t.range_m,
-                          radians(t.heading - t.fov / 2 + t.fov * i / {WEDGE_STEPS}.0))::geometry
-        FROM generate_series(0, {WEDGE_STEPS}) AS i)
-    || ARRAY[t.loc]))
-END"""
-
-
-class LayerForbiddenError(OneMapError, PermissionError):
-    """The viewer's role may not see the layer."""
 
 
 @dataclass

@@ -23,7 +23,6 @@ from layers.base import Layer
 
 PIXEL_FRACTION = 0.5
 """Simplification tolerance, in pixels at the requested zoom."""
-ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
 SCOPE = (
     "EXISTS (SELECT 1 FROM area s WHERE s.id = ANY(:scope) "
     "AND (ST_Intersects(s.geom, t.loc) OR ST_Intersects(t.geom, s.loc)))"
