@@ -6,7 +6,7 @@ Code reads a setting through its group: ``settings.store.database_url``, ``setti
 
 People configure a setting by its *flat name*, the name it had before the grouping: the
 environment variable ``ONEMAP_<FLAT_NAME>`` (any case; JSON for dicts and tuples, e.g.
-``ONEMAP_OPEN311_API_KEYS='{"miniapp": "key"}'``, ``ONEMAP_CITY_EXTENT='[116.7, 30.9, 118, 32.6]'``),
+``ONEMAP_OPEN311_API_KEYS='{"miniapp": "key"}'``, ``ONEMAP_CITY_EXTENT='[116.7, 30.9, 118, 32.6]'``)
 or the keyword ``Settings(<flat_name>=...)``. The store's URL is also read from plain
 ``DATABASE_URL``, which wins over ``ONEMAP_DATABASE_URL``. :data:`FLAT_NAMES` is the one table
 from flat names to ``group.field``; both the environment and keyword arguments go through it.
@@ -102,7 +102,9 @@ class LoginSettings(_Group):
     """Accounts and sessions (geodata.accounts, api.auth)."""
 
     session_hours: float = Field(default=12.0, description="A login lasts this long.")
-    max_failures: int = Field(default=5, description="Failed logins in a row that lock an account …")
+    max_failures: int = Field(
+        default=5, description="Failed logins in a row that lock an account …"
+    )
     lockout_minutes: float = Field(default=15.0, description="… for this long.")
     cookie_secure: bool = Field(
         default=False,
