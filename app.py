@@ -45,7 +45,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
         serve_locally=True,
         external_scripts=[],
         external_stylesheets=[],
-        title=i18n.text("app.document_title", i18n.language(settings.language)),
+        title=i18n.text("app.document_title", i18n.language(settings.web.language)),
         update_title=None,
         # No validation layout: Dash would build it from every page's layout once, for whoever
         # asked first, and send it to every client (pages differ by role: that is not ours to
@@ -63,7 +63,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     app.server.register_blueprint(open311_blueprint)
     app.server.register_blueprint(analyze_blueprint)
     auth.install(app.server)
-    app.layout = lambda: shell.layout(settings.language, _signed_in())
+    app.layout = lambda: shell.layout(settings.web.language, _signed_in())
     return app
 
 
@@ -98,10 +98,10 @@ def main() -> None:
         background = start_background(settings, store.url)
         app = create_app(settings, store.url)
         freeze_startup_objects()
-        log.info("OneMap serving on http://%s:%s", settings.host, settings.port)
+        log.info("OneMap serving on http://%s:%s", settings.web.host, settings.web.port)
         serve(
-            app.server, host=settings.host, port=settings.port,
-            threads=settings.web_threads, ident="OneMap",
+            app.server, host=settings.web.host, port=settings.web.port,
+            threads=settings.web.threads, ident="OneMap",
         )  # fmt: skip
     except KeyboardInterrupt:
         log.info("stopping")

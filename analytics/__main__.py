@@ -104,7 +104,7 @@ def _scheduler() -> str | None:
     """The Dask scheduler of the settings (None: in-process)."""
     from geodata.settings import get_settings
 
-    return get_settings().dask_scheduler
+    return get_settings().analytics.dask_scheduler
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

@@ -345,7 +345,7 @@ def camera_coverage(
     (computed live, whatever the precomputed gaps say)."""
     if kind not in LINES:
         raise ValueError(f"kind must be one of {', '.join(LINES)}, not {kind!r}")
-    deg_per_m = degrees_per_metre(settings.city_extent)
+    deg_per_m = degrees_per_metre(settings.city.extent)
     params: dict[str, object] = {"limit": None if gaps else 0}
     with get_engine(url).connect() as conn:
         run = _executor(conn)
@@ -390,7 +390,7 @@ def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> Non
     from geodata.settings import get_settings
 
     kinds = [k for k in LINES if k in query.filters.get("of", tuple(LINES))]
-    deg_per_m = degrees_per_metre(get_settings().city_extent)
+    deg_per_m = degrees_per_metre(get_settings().city.extent)
     features: list[str] = []
     length = covered = 0.0
     gaps = 0
@@ -445,12 +445,12 @@ def hydrant_gaps(
 ) -> BuildingGaps:
     """Buildings (in the viewer's areas) with no hydrant within ``distance_m`` (default: the
     ``coverage_hydrant_m`` setting); each with the distance to its nearest hydrant."""
-    distance = settings.coverage_hydrant_m if distance_m is None else distance_m
+    distance = settings.analytics.coverage_hydrant_m if distance_m is None else distance_m
     if distance < 0:
         raise ValueError("distance_m cannot be negative")
     params: dict[str, object] = {
         "distance": distance,
-        "margin": distance * degrees_per_metre(settings.city_extent) + 1e-9,
+        "margin": distance * degrees_per_metre(settings.city.extent) + 1e-9,
         "limit": limit,
     }
     with get_engine(url).connect() as conn:
@@ -615,15 +615,15 @@ def service_gaps(
 ) -> ServiceGaps:
     """Homes of residents needing care, in the viewer's areas, farther than ``distance_m``
     (default ``coverage_service_walk_m``) from every community service centre."""
-    distance = settings.coverage_service_walk_m if distance_m is None else distance_m
+    distance = settings.analytics.coverage_service_walk_m if distance_m is None else distance_m
     if distance < 0:
         raise ValueError("distance_m cannot be negative")
     method, reason = _method(url)
     least = min_count(viewer)
     params: dict[str, object] = {
         "distance": distance,
-        "tags": list(settings.coverage_care_tags),
-        "margin": distance * degrees_per_metre(settings.city_extent) + 1e-9,
+        "tags": list(settings.analytics.coverage_care_tags),
+        "margin": distance * degrees_per_metre(settings.city.extent) + 1e-9,
         "min_count": least,
         "limit": limit,
     }

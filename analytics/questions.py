@@ -91,10 +91,10 @@ def _csv_value(value: object) -> object:
 def limits(settings: Settings) -> Limits:
     """The question limits of ``settings``."""
     return Limits(
-        max_features=settings.analyze_max_features,
-        max_distance_m=settings.analyze_max_distance_m,
-        max_polygon_vertices=settings.analyze_max_polygon_vertices,
-        extent=settings.city_extent,
+        max_features=settings.analytics.analyze_max_features,
+        max_distance_m=settings.analytics.analyze_max_distance_m,
+        max_polygon_vertices=settings.analytics.analyze_max_polygon_vertices,
+        extent=settings.city.extent,
     )
 
 
@@ -184,7 +184,7 @@ def context(
         area_ids=_area_ids(conn, question),
         scope_ids=_scope_ids(conn, viewer),
         camera_reach_m=_camera_reach(conn, question),
-        deg_per_m=question_sql.degrees_per_metre(settings.city_extent),
+        deg_per_m=question_sql.degrees_per_metre(settings.city.extent),
         min_count=min_count(viewer),
     )
     return dataclasses.replace(ctx, by_reference=_by_reference(conn, question, ctx))
@@ -249,19 +249,19 @@ def ask(
     """The answer to question ``spec`` (JSON-like) for ``viewer`` from the store at ``url``.
 
     Raises :class:`QuestionError` for a question that cannot be asked and
-    :class:`QuestionTimeout` when it runs longer than ``settings.analyze_timeout_s``.
+    :class:`QuestionTimeout` when it runs longer than ``settings.analytics.analyze_timeout_s``.
     """
     question = parse_question(spec, limits(settings), now)
     started = time.perf_counter()
     try:
-        with read_only(url, settings.analyze_timeout_s) as conn:
+        with read_only(url, settings.analytics.analyze_timeout_s) as conn:
             ctx = context(conn, question, viewer, settings)
             plan = question_sql.plan(question, ctx)
             rows = conn.execute(text(plan.sql), plan.params).all()
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
             raise QuestionTimeout(
-                f"the question took longer than {settings.analyze_timeout_s:g} s; "
+                f"the question took longer than {settings.analytics.analyze_timeout_s:g} s; "
                 "narrow the area, the time window or the filters"
             ) from None
         raise

@@ -162,7 +162,7 @@ _PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 
 def _lang() -> str:
     asked = request.values.get("lang")
-    return i18n.language(asked or context.settings().language)
+    return i18n.language(asked or context.settings().web.language)
 
 
 def _page(lang: str, body: str, status: int = 200) -> Response:
@@ -227,7 +227,7 @@ def _login_form(lang: str, csrf: str, error: str | None = None, username: str = 
 
 
 def _secure() -> bool:
-    return request.is_secure or context.settings().cookie_secure
+    return request.is_secure or context.settings().login.cookie_secure
 
 
 def _with_login_csrf(response: Response, csrf: str) -> Response:
@@ -247,7 +247,7 @@ def login_page() -> Response:
 
 def _refusal_text(refused: LoginRefused, lang: str) -> str:
     if refused.reason == "locked":
-        minutes = context.settings().login_lockout_minutes
+        minutes = context.settings().login.lockout_minutes
         return i18n.text("login.locked", lang).format(minutes=f"{minutes:g}")
     return i18n.text("login.bad_credentials", lang)
 
@@ -270,8 +270,8 @@ def login() -> Response:
             engine,
             username,
             request.form.get("password", "")[:1024],
-            max_failures=settings.login_max_failures,
-            lockout=timedelta(minutes=settings.login_lockout_minutes),
+            max_failures=settings.login.max_failures,
+            lockout=timedelta(minutes=settings.login.lockout_minutes),
         )
     except LoginRefused as refused:
         body = _login_form(lang, cookie_csrf, _refusal_text(refused, lang), username)
@@ -280,7 +280,7 @@ def login() -> Response:
         token, csrf = open_session(
             conn,
             identity.account_id,
-            timedelta(hours=settings.session_hours),
+            timedelta(hours=settings.login.session_hours),
             request.remote_addr,
         )
     target = _safe_next(request.form.get("next")) or access.home_page(identity.role)
@@ -288,7 +288,7 @@ def login() -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(settings.session_hours * 3600),
+        max_age=int(settings.login.session_hours * 3600),
         httponly=True,
         samesite="Lax",
         secure=_secure(),

@@ -53,7 +53,7 @@ def list_layers() -> ResponseReturnValue:
 def layer_features(layer_id: str) -> ResponseReturnValue:
     """GeoJSON of one layer for the viewport (features zoomed in, aggregates zoomed out)."""
     layer = get_layer(layer_id)
-    query = LayerQuery.from_args(layer, request.args, context.settings().max_features)
+    query = LayerQuery.from_args(layer, request.args, context.settings().web.max_features)
     answer = FeatureProvider(context.store_url()).answer(layer, query, context.viewer())
     response = Response(answer.to_json(), content_type=GEOJSON)
     response.headers["Server-Timing"] = f"db;dur={answer.sql_seconds * 1000:.1f}"

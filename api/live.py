@@ -5,7 +5,7 @@ viewer) and then sends one ``data:`` line per change (``id: <process>-<seq>``), 
 comments as heartbeats, and ends after :data:`MAX_STREAM_SECONDS` (the browser's
 ``EventSource`` reconnects and replays what it missed through ``Last-Event-ID``). Not
 compressed or buffered (``text/event-stream`` is not in :mod:`api.compress`'s list; waitress
-flushes each chunk). Each stream holds one server thread, so at most ``settings.live_streams`` run
+flushes each chunk). Each stream holds a server thread, so at most ``settings.web.live_streams`` run
 per process; beyond that the answer is 503 and clients poll ``/api/live?poll=<last id>``,
 which answers at once with JSON ``{"id", "messages", "layers"}`` (``"reset": true`` when
 the messages since that id are not known here: refetch).
@@ -29,8 +29,8 @@ blueprint = Blueprint("live_api", __name__, url_prefix="/api/live")
 
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAM_SECONDS = 300.0
-# SSE streams per process: ``settings.live_streams`` (each holds one of the server's
-# ``settings.web_threads`` threads; the rest stay for the API).
+# SSE streams per process: ``settings.web.live_streams`` (each holds one of the server's
+# ``settings.web.threads`` threads; the rest stay for the API).
 RETRY_MS = 1000
 STREAM_HEADERS = {
     "Cache-Control": "no-cache",
@@ -107,7 +107,7 @@ def live() -> ResponseReturnValue:
     viewer = context.viewer()
     if "poll" in request.args:
         return _poll(hub, viewer, request.args["poll"])
-    if hub.subscribers >= context.settings().live_streams:
+    if hub.subscribers >= context.settings().web.live_streams:
         response = jsonify({"error": "too many live streams: poll /api/live?poll=", "status": 503})
         response.status_code = 503
         response.headers["Retry-After"] = "30"

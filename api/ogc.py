@@ -109,7 +109,7 @@ def landing() -> ResponseReturnValue:
     settings = context.settings()
     return _json(
         {
-            "title": f"OneMap {settings.city_name} 社区一张图",
+            "title": f"OneMap {settings.city.name} 社区一张图",
             "description": "Governance areas, buildings, homes, roads, facilities, devices and "
             "incidents of the community digital twin (OGC API – Features).",
             "links": [
@@ -129,7 +129,7 @@ def conformance() -> ResponseReturnValue:
 
 
 def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
-    lang = context.settings().language
+    lang = context.settings().web.language
     other = "en" if lang == "zh" else "zh"
     body: dict[str, object] = {
         "id": source.id,

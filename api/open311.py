@@ -51,7 +51,9 @@ def _locale() -> str:
     if asked[:2] in LOCALES:
         return asked[:2]
     best = request.accept_languages.best_match(LOCALES)
-    return best or (context.settings().language if context.settings().language in LOCALES else "zh")
+    return best or (
+        context.settings().web.language if context.settings().web.language in LOCALES else "zh"
+    )
 
 
 def _xml(root: str, value) -> bytes:
@@ -89,7 +91,7 @@ def _error(exc: Open311Error) -> ResponseReturnValue:
 
 @blueprint.before_request
 def _jurisdiction() -> None:
-    wanted = context.settings().open311_jurisdiction_id
+    wanted = context.settings().open311.jurisdiction_id
     given = request.values.get("jurisdiction_id")
     if wanted and given and given != wanted:
         raise Open311Error(404, f"jurisdiction_id {given!r} not found; this is {wanted!r}")
@@ -113,7 +115,7 @@ def _client() -> str:
     key = request.values.get("api_key", "")
     if not key:
         raise Open311Error(403, "api_key was not provided -- can't proceed with create_request")
-    for name, known in context.settings().open311_api_keys.items():
+    for name, known in context.settings().open311.api_keys.items():
         if hmac.compare_digest(key.encode(), known.encode()):
             return name
     raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request")

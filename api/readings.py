@@ -38,16 +38,16 @@ def post_readings() -> Response:
     if not key:
         return _json({"error": "missing X-Gateway-Key header"}, 401)
     length = request.content_length
-    if length is not None and length > settings.twin_max_body_bytes:
-        return _json({"error": f"body larger than {settings.twin_max_body_bytes} bytes"}, 413)
+    if length is not None and length > settings.twin.max_body_bytes:
+        return _json({"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413)
     engine = get_engine(context.store_url())
     with Session(engine) as session:
         gateway = authenticate(session, key)
     if gateway is None:
         return _json({"error": "unknown or inactive gateway key"}, 401)
     raw = request.get_data(cache=False)
-    if len(raw) > settings.twin_max_body_bytes:
-        return _json({"error": f"body larger than {settings.twin_max_body_bytes} bytes"}, 413)
+    if len(raw) > settings.twin.max_body_bytes:
+        return _json({"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -55,8 +55,8 @@ def post_readings() -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
         return _json({"error": 'body must be an object {"readings": [...]}'}, 400)
     readings = body["readings"]
-    if len(readings) > settings.twin_max_batch:
-        return _json({"error": f"more than {settings.twin_max_batch} readings in one batch"}, 413)
+    if len(readings) > settings.twin.max_batch:
+        return _json({"error": f"more than {settings.twin.max_batch} readings in one batch"}, 413)
     for attempt in range(RETRIES):
         try:
             with engine.begin() as conn:

@@ -198,8 +198,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         points, grid = Path(tmp) / "points.fgb", Path(tmp) / "grid.geojson"
         t = time.perf_counter()
-        write_points(points, args.rows, settings.city_extent)
-        write_grid(grid, settings.city_extent)
+        write_points(points, args.rows, settings.city.extent)
+        write_grid(grid, settings.city.extent)
         size = points.stat().st_size / 1e6
         print(f"wrote {args.rows:,} points ({size:.0f} MB FlatGeobuf) in "
               f"{time.perf_counter() - t:.1f} s")  # fmt: skip

@@ -191,7 +191,7 @@ def first_view_bytes(url: str) -> None:
     freeze_startup_objects()  # as the served app does after start-up
     window = last_month(url)
     for name, zoom in (("whole city", 11), ("home (zoom 14)", 14)):
-        lon, lat = data_centre(url) if zoom == 14 else settings.city_center
+        lon, lat = data_centre(url) if zoom == 14 else settings.city.center
         bbox = view_bbox(lon, lat, zoom)
         total = raw = 0
         for layer in LAYERS:

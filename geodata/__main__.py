@@ -35,7 +35,7 @@ def cmd_start(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_stop(settings: Settings, _args: argparse.Namespace) -> int:
-    if settings.database_url:
+    if settings.store.database_url:
         print("DATABASE_URL is set: the external server is not OneMap's to stop", file=sys.stderr)
         return 1
     embedded_store(settings).stop()
@@ -44,7 +44,7 @@ def cmd_stop(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
-    if settings.database_url:
+    if settings.store.database_url:
         print("external store (DATABASE_URL)")
         return 0
     store = embedded_store(settings)
@@ -74,7 +74,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         store.url,
         scale=args.scale,
         seed=args.seed,
-        id_hash_key=settings.id_hash_key,
+        id_hash_key=settings.privacy.id_hash_key,
         progress=lambda msg: print(f"  {msg}", flush=True),
     )
     print(
@@ -85,7 +85,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from geodata.bootstrap import DEMO_CREDENTIALS
     from geodata.demo.accounts import announce_demo_accounts
 
-    kept = settings.data_dir / DEMO_CREDENTIALS if store.embedded else None
+    kept = settings.store.data_dir / DEMO_CREDENTIALS if store.embedded else None
     announce_demo_accounts(store.url, kept, print)
     return 0
 
@@ -117,10 +117,10 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     demo.add_argument(
         "--scale",
         type=float,
-        default=settings.demo_scale,
+        default=settings.demo.scale,
         help="size multiplier (1 ≈ 60k residents; 40 ≈ 2 million)",
     )
-    demo.add_argument("--seed", type=int, default=settings.demo_seed)
+    demo.add_argument("--seed", type=int, default=settings.demo.seed)
     demo.add_argument("--reset", action="store_true", help="empty the store first")
     demo.set_defaults(fn=cmd_demo)
     for name in COMMAND_MODULES:

@@ -25,15 +25,15 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
         if built:
             from geodata.demo import build_demo
 
-            progress(f"empty store: building the demo city (scale {settings.demo_scale:g})")
+            progress(f"empty store: building the demo city (scale {settings.demo.scale:g})")
             build_demo(
                 store.url,
-                scale=settings.demo_scale,
-                seed=settings.demo_seed,
-                id_hash_key=settings.id_hash_key,
+                scale=settings.demo.scale,
+                seed=settings.demo.seed,
+                id_hash_key=settings.privacy.id_hash_key,
                 progress=progress,
             )
-        credentials = settings.data_dir / DEMO_CREDENTIALS if store.embedded else None
+        credentials = settings.store.data_dir / DEMO_CREDENTIALS if store.embedded else None
         _accounts(store.url, built or credentials is not None, credentials, progress)
         _seed_taxonomy(store.url, progress)
         _refresh_coverage(store.url, progress)
@@ -79,7 +79,7 @@ def _first_forecast(url: str, settings: Settings, progress: Callable[[str], None
     from analytics.forecast_store import refresh_forecast
 
     started = time.perf_counter()
-    run = refresh_forecast(url, timedelta(0), settings.dask_scheduler)
+    run = refresh_forecast(url, timedelta(0), settings.analytics.dask_scheduler)
     if run is not None:
         progress(f"risk forecast run {run} stored in {time.perf_counter() - started:.1f} s")
 

@@ -31,17 +31,17 @@ class Store:
 def embedded_store(settings: Settings) -> EmbeddedStore:
     """The embedded cluster described by ``settings`` (not started)."""
     return EmbeddedStore(
-        root=settings.data_dir,
-        port=settings.embedded_port,
-        database=settings.embedded_db,
-        pg_bin=settings.pg_bin,
+        root=settings.store.data_dir,
+        port=settings.store.embedded_port,
+        database=settings.store.embedded_db,
+        pg_bin=settings.store.pg_bin,
     )
 
 
 def open_store(settings: Settings) -> Store:
     """Return the store to use, starting the embedded cluster when no DATABASE_URL is set."""
-    if settings.database_url:
-        return Store(url=normalize_url(settings.database_url))
+    if settings.store.database_url:
+        return Store(url=normalize_url(settings.store.database_url))
     embedded = embedded_store(settings)
     embedded.start()
     return Store(url=embedded.url(), embedded=embedded)

@@ -43,7 +43,7 @@ POINT = {"variable": "onemapAnalyze.point"}
 
 
 def _lang() -> str:
-    return i18n.language(context.settings().language)
+    return i18n.language(context.settings().web.language)
 
 
 def _layer_options(specs, lang: str) -> list[dict[str, str]]:
@@ -272,7 +272,7 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
 def map_view(areas: list[export_files.AreaItem]) -> dl.Map:
     """The map: district outlines, the answer, the drawing tools."""
     center, zoom = fit_view(
-        export_files.union_extent(areas), FIT_PIXELS, context.settings().city_center, CITY_ZOOM
+        export_files.union_extent(areas), FIT_PIXELS, context.settings().city.center, CITY_ZOOM
     )
     outlines = {
         "type": "FeatureCollection",

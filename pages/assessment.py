@@ -200,7 +200,7 @@ def _downloads(lang: str) -> html.Div:
 def layout(**_query: str) -> html.Div:
     """Filters, the summary, the ranking table, the trend and the downloads (filled by
     :func:`show`)."""
-    lang = i18n.language(context.settings().language)
+    lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
     latest = ar.latest_day(context.store_url())

@@ -66,7 +66,7 @@ def _filters(lang: str) -> html.Div:
 
 def layout(**_query: str) -> html.Div:
     """The filters and the table (filled by :func:`show`)."""
-    lang = i18n.language(context.settings().language)
+    lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
     head = html.Tr([html.Th(t(f"audit.col.{c}", lang)) for c in COLUMNS])

@@ -58,7 +58,7 @@ SELECTED = {"color": "#fbbf24", "weight": 2, "fillOpacity": 0.08}
 
 
 def _lang() -> str:
-    return i18n.language(context.settings().language)
+    return i18n.language(context.settings().web.language)
 
 
 def layer_titles(viewer: Viewer, lang: str) -> dict[str, str]:
@@ -187,7 +187,7 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
 def map_view(items: list[export_files.AreaItem]) -> dl.Map:
     """The map: district outlines, the chosen area, and the drawing tools."""
     center, zoom = fit_view(
-        export_files.union_extent(items), FIT_PIXELS, context.settings().city_center, CITY_ZOOM
+        export_files.union_extent(items), FIT_PIXELS, context.settings().city.center, CITY_ZOOM
     )
     return dl.Map(
         id=ids.MAP,

@@ -76,7 +76,7 @@ def _layer_meta(role: str) -> dict[str, object]:
 
 def fitted_view(box: tuple[float, float, float, float] | None) -> dict[str, object]:
     """Centre ``[lat, lon]`` and zoom showing ``box`` in the map (the city centre without)."""
-    center, zoom = fit_view(box, MAP_PIXELS, context.settings().city_center, CITY_ZOOM)
+    center, zoom = fit_view(box, MAP_PIXELS, context.settings().city.center, CITY_ZOOM)
     return {"center": center, "zoom": zoom}
 
 
@@ -228,7 +228,7 @@ def side_panel(categories: list[dict], lang: str) -> html.Div:
 
 def layout(**_query: str) -> html.Div:
     """The page: the map on the left, the tabs on the right."""
-    lang = i18n.language(context.settings().language)
+    lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
     viewer = context.page_viewer()
@@ -447,7 +447,7 @@ def act(clicks, selected, note, photo, grid, lang, refresh):
         if not isinstance(selected, int):
             raise grid_desk.OutOfScope("no incident chosen")
         data = decode_upload(photo)
-        pair = (context.settings().data_dir, data) if data is not None else None
+        pair = (context.settings().store.data_dir, data) if data is not None else None
         status = grid_desk.act(
             context.store_url(), context.viewer(), _grid(grid), selected, action, note, _now(),
             photo=pair,

@@ -110,7 +110,7 @@ def initial_view(
     """Centre ``[lat, lon]`` and zoom of the first view: the whole city (its areas' extent
     fitted to a typical screen), or a deep link ``/?lat=…&lon=…&zoom=…`` (each part that is
     missing or out of range falls back)."""
-    (lat, lon), zoom = fit_view(extent, FIT_PIXELS, settings.city_center, INITIAL_ZOOM)
+    (lat, lon), zoom = fit_view(extent, FIT_PIXELS, settings.city.center, INITIAL_ZOOM)
     lat = _number(query.get("lat"), -85, 85) or lat
     lon = _number(query.get("lon"), -180, 180) or lon
     zoom = _number(query.get("zoom"), MIN_ZOOM, MAX_ZOOM) or zoom
@@ -126,7 +126,9 @@ def initial_layers(layers: tuple[Layer, ...], query: dict[str, str]) -> list[str
 
 def tile_layer(settings: Settings) -> list[dl.TileLayer]:
     """The opt-in online tile layer (none by default: nothing from other origins)."""
-    tiles = basemaps.provider(settings.basemap, settings.basemap_url, settings.tianditu_key)
+    tiles = basemaps.provider(
+        settings.web.basemap, settings.web.basemap_url, settings.web.tianditu_key
+    )
     if tiles is None:
         return []
     options = {"subdomains": tiles.subdomains} if tiles.subdomains else {}
@@ -151,7 +153,7 @@ def map_view(
         zoom=zoom,
         minZoom=MIN_ZOOM,
         maxZoom=MAX_ZOOM,
-        attributionControl=settings.basemap != "own",
+        attributionControl=settings.web.basemap != "own",
         className="home-map",
         children=[
             *tile_layer(settings),
@@ -166,14 +168,16 @@ def map_view(
 
 
 def _basemap_meta(settings: Settings) -> dict[str, float] | None:
-    tiles = basemaps.provider(settings.basemap, settings.basemap_url, settings.tianditu_key)
-    return basemaps.gcj_shift(tiles, *settings.city_center)
+    tiles = basemaps.provider(
+        settings.web.basemap, settings.web.basemap_url, settings.web.tianditu_key
+    )
+    return basemaps.gcj_shift(tiles, *settings.city.center)
 
 
 def layout(**query: str) -> html.Div:
     """The page: the map filling the screen, the layer panel and the time bar over it."""
     settings = context.settings()
-    lang = i18n.language(settings.language)
+    lang = i18n.language(settings.web.language)
     layers = _visible_layers()
     center, zoom = initial_view(settings, query, city_extent(context.store_url()))
     shown = initial_layers(layers, query)

@@ -393,8 +393,8 @@ def panel(
 def layout(**query: str) -> html.Div:
     """The page: the deck filling the screen with the panel over it."""
     settings = context.settings()
-    lang = i18n.language(settings.language)
-    view = initial_view(settings.city_center, query)
+    lang = i18n.language(settings.web.language)
+    view = initial_view(settings.city.center, query)
     items = overlays()
     extent = _incident_extent()
     window = default_window(extent, DEFAULT_WINDOW_DAYS)

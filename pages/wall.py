@@ -54,7 +54,7 @@ def _window(now: datetime) -> str:
 
 
 def _twin_panel(bbox: tuple[float, ...] | None, lang: str, now: datetime) -> html.Div:
-    lon, lat = context.settings().city_center
+    lon, lat = context.settings().city.center
     if bbox:
         lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
     view = deck.View(lat, lon, TWIN_ZOOM, TWIN_PITCH, TWIN_BEARING)
@@ -71,7 +71,7 @@ def _panel(title_key: str, lang: str, *children, class_name: str = "") -> html.S
 
 
 def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
-    center, zoom = home.fit_view(bbox, MAP_PIXELS, context.settings().city_center, CITY_ZOOM)
+    center, zoom = home.fit_view(bbox, MAP_PIXELS, context.settings().city.center, CITY_ZOOM)
     return dl.Map(
         id=wid.MAP,
         className="wall-map",
@@ -92,7 +92,7 @@ def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
 
 def layout(**_query: str) -> html.Div:
     """The wall for the signed-in viewer (the forbidden message for other roles)."""
-    lang = i18n.language(context.settings().language)
+    lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
     viewer = context.page_viewer()

@@ -49,7 +49,7 @@ class EmbeddedBroker:
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedBroker:
         """The broker ``settings`` describe (``<data_dir>/mqtt``, ``mqtt_port``)."""
-        return cls(settings.data_dir / "mqtt", settings.mqtt_port, settings.mqtt_bin)
+        return cls(settings.store.data_dir / "mqtt", settings.mqtt.port, settings.mqtt.bin)
 
     @property
     def url(self) -> str:
@@ -133,7 +133,7 @@ class EmbeddedBroker:
 
 def port_file_url(settings: Settings) -> str | None:
     """URL of the embedded broker another process of this data dir started, if any."""
-    path = settings.data_dir / "mqtt" / "port"
+    path = settings.store.data_dir / "mqtt" / "port"
     try:
         port = int(path.read_text().strip())
     except (OSError, ValueError):

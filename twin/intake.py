@@ -124,9 +124,9 @@ def parse_ts(raw: object, now: datetime, settings: Settings) -> datetime:
         raise Rejected(f"ts is not ISO-8601: {raw[:40]!r}") from None
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise Rejected("ts has no time zone")
-    if ts > now + timedelta(seconds=settings.twin_max_clock_skew_s):
+    if ts > now + timedelta(seconds=settings.twin.max_clock_skew_s):
         raise Rejected("ts is in the future")
-    if ts < now - timedelta(days=settings.twin_max_age_days):
+    if ts < now - timedelta(days=settings.twin.max_age_days):
         raise Rejected("ts is too old")
     return ts
 
@@ -314,7 +314,7 @@ def _validate(
 
 
 def _status(kind: str, value: float | None, payload: dict | None, settings: Settings) -> str:
-    threshold = settings.twin_alarm_thresholds.get(kind)
+    threshold = settings.twin.alarm_thresholds.get(kind)
     if threshold is not None and value is not None and value >= threshold:
         return "alarm"
     if payload is not None and payload.get("alarm") is True:

@@ -94,7 +94,7 @@ class Subscriber:
         self.settings = settings
         self.store_url = store_url
         self.clock = clock or _UTCClock()
-        self.topic = settings.mqtt_topic
+        self.topic = settings.mqtt.topic
         self.host, self.port, user, password = parse_url(mqtt_url)
         self.counts: Counter[str] = Counter()
         self.incidents: list[int] = []
@@ -196,8 +196,8 @@ class Subscriber:
         except queue.Empty:
             return []
         batch = [first]
-        deadline = time.monotonic() + self.settings.mqtt_batch_wait_s
-        while len(batch) < self.settings.mqtt_batch_size:
+        deadline = time.monotonic() + self.settings.mqtt.batch_wait_s
+        while len(batch) < self.settings.mqtt.batch_size:
             left = deadline - time.monotonic()
             try:
                 batch.append(
@@ -247,8 +247,8 @@ class Subscriber:
                 if not isinstance(readings, list):
                     rejects.append((gateway, "readings must be a list", body))
                     continue
-                if len(readings) > self.settings.twin_max_batch:
-                    reason = f"more than {self.settings.twin_max_batch} readings in one message"
+                if len(readings) > self.settings.twin.max_batch:
+                    reason = f"more than {self.settings.twin.max_batch} readings in one message"
                     rejects.append((gateway, reason, {"readings": len(readings)}))
                     continue
                 per_gateway.setdefault(gateway, []).extend(readings)

@@ -247,10 +247,10 @@ def _locate(session: Session, settings: Settings, report: Report, errors: list[s
         lon = _float("long", report.long, errors)
         if lat is None or lon is None:
             return None
-        x0, y0, x1, y1 = settings.city_extent
+        x0, y0, x1, y1 = settings.city.extent
         if not (x0 <= lon <= x1 and y0 <= lat <= y1):
             errors.append(
-                f"lat/long ({lat}, {lon}) is outside {settings.city_name} "
+                f"lat/long ({lat}, {lon}) is outside {settings.city.name} "
                 f"(long {x0}…{x1}, lat {y0}…{y1}, WGS84)"
             )
             return None
@@ -325,9 +325,9 @@ def find_duplicate(
             "lat": lat,
             "cat": category,
             "open": list(OPEN_STATUSES),
-            "since": now - timedelta(hours=settings.open311_duplicate_hours),
+            "since": now - timedelta(hours=settings.open311.duplicate_hours),
             "now": now,
-            "r": settings.open311_duplicate_radius_m,
+            "r": settings.open311.duplicate_radius_m,
         },
     ).scalar()
 

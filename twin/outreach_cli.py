@@ -20,7 +20,7 @@ from twin.outreach import OutreachError, outreach_list, record_send, send_to_pro
 
 def cmd_outreach(settings: Settings, args: argparse.Namespace) -> int:
     """List (and optionally write or send) the residents to contact about one incident."""
-    if args.send and not settings.outreach_webhook_url:
+    if args.send and not settings.outreach.webhook_url:
         print("error: --send needs ONEMAP_OUTREACH_WEBHOOK_URL", file=sys.stderr)
         return 2
     actor = f"cli:{getpass.getuser()}"
@@ -33,13 +33,13 @@ def cmd_outreach(settings: Settings, args: argparse.Namespace) -> int:
             if args.send:
                 result = send_to_provider(
                     rows,
-                    settings.outreach_webhook_url,
+                    settings.outreach.webhook_url,
                     event_id=args.event_id,
-                    secret=settings.outreach_webhook_secret,
-                    timeout=settings.outreach_timeout_s,
-                    retries=settings.outreach_retries,
+                    secret=settings.outreach.webhook_secret,
+                    timeout=settings.outreach.timeout_s,
+                    retries=settings.outreach.retries,
                 )
-                record_send(session, args.event_id, actor, settings.outreach_webhook_url, result)
+                record_send(session, args.event_id, actor, settings.outreach.webhook_url, result)
     except OutreachError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -57,8 +57,8 @@ def add_arguments(p: argparse.ArgumentParser, settings: Settings) -> None:
     p.add_argument(
         "--radius",
         type=float,
-        default=settings.outreach_radius_m,
-        help=f"metres around the incident (default {settings.outreach_radius_m:g})",
+        default=settings.outreach.radius_m,
+        help=f"metres around the incident (default {settings.outreach.radius_m:g})",
     )
     p.add_argument("--csv", metavar="PATH", help="write the list as CSV (names and phones)")
     p.add_argument("--send", action="store_true", help="post the list to the provider webhook")

@@ -80,11 +80,11 @@ def refresh_derived(store_url: str, settings: Settings) -> None:
             log.info("camera coverage gaps refreshed")
     except Exception:
         log.exception("coverage refresh failed")
-    if settings.forecast_refresh_hours <= 0:
+    if settings.analytics.forecast_refresh_hours <= 0:
         return
     try:
-        age = timedelta(hours=settings.forecast_refresh_hours)
-        run = refresh_forecast(store_url, age, settings.dask_scheduler)
+        age = timedelta(hours=settings.analytics.forecast_refresh_hours)
+        run = refresh_forecast(store_url, age, settings.analytics.dask_scheduler)
         if run is not None:
             log.info("risk forecast run %s stored", run)
     except Exception:
@@ -124,7 +124,7 @@ def start_background(
     """Start the broker (embedded unless ``mqtt_url``), the MQTT intake and the sweeper."""
     clock = clock or SystemClock()
     broker = None
-    mqtt_url = settings.mqtt_url
+    mqtt_url = settings.mqtt.url
     if not mqtt_url:
         try:
             broker = EmbeddedBroker.from_settings(settings).start()
@@ -153,7 +153,7 @@ def start_background(
                 bg.sweeps += 1
                 if bg.sweeps == 1:
                     log.info(FIRST_SWEEP_DONE + " in %.1f s", time.monotonic() - started)
-                if bg._stop.wait(settings.twin_sweep_interval_s):
+                if bg._stop.wait(settings.twin.sweep_interval_s):
                     return
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)

@@ -160,7 +160,7 @@ def _pick(devices: list[Dev], kind: str, rng: random.Random) -> Dev:
 
 def gas_leak(devices, rng, settings, store_url) -> tuple[Scenario, dict, set[int]]:
     dev = _pick(devices, "gas", rng)
-    threshold = settings.twin_alarm_thresholds.get("gas", 20.0)
+    threshold = settings.twin.alarm_thresholds.get("gas", 20.0)
     ramp = [1.5, 3.0, 6.0, 10.0, threshold * 0.8, threshold * 1.3, threshold * 2.0]
 
     def step(now: datetime, tick: int) -> list[dict]:
@@ -180,7 +180,7 @@ def elderly_inactive(devices, rng, settings, store_url) -> tuple[Scenario, dict,
                     "AND 'elderly_alone' = ANY(r.care_tags) AND NOT EXISTS ("
                     "SELECT 1 FROM reading x WHERE x.device_id = d.id AND x.ts > :since)"
                 ),
-                {"since": datetime.now(UTC) - timedelta(hours=settings.twin_door_inactive_hours)},
+                {"since": datetime.now(UTC) - timedelta(hours=settings.rules.door_inactive_hours)},
             ).scalars()
         )
     pool = [d for d in devices if d.kind == "door" and d.id in ids] or [
@@ -189,7 +189,7 @@ def elderly_inactive(devices, rng, settings, store_url) -> tuple[Scenario, dict,
     if not pool:
         raise SystemExit("the demo city has no door sensor this gateway may report for")
     dev = rng.choice(pool)
-    quiet = timedelta(hours=settings.twin_door_inactive_hours + 1)
+    quiet = timedelta(hours=settings.rules.door_inactive_hours + 1)
 
     def heartbeat(t: datetime) -> dict:
         return {"device": dev.serial, "ts": _iso(t), "value": 0, "payload": {"event": "heartbeat"}}
@@ -245,7 +245,7 @@ def fire_lane(devices, rng, settings, store_url) -> tuple[Scenario, dict, set[in
         ).scalar()
     dev = next((d for d in devices if d.id == near), None) or _pick(devices, "camera", rng)
     track = f"t-{rng.randrange(10**5)}"
-    parked = timedelta(minutes=settings.twin_fire_lane_minutes + 2)
+    parked = timedelta(minutes=settings.rules.fire_lane_minutes + 2)
 
     def detection(t: datetime) -> dict:
         return {
@@ -270,7 +270,7 @@ def dogs(devices, rng, settings, store_url) -> tuple[Scenario, dict, set[int]]:
         raise SystemExit("the demo city has no camera this gateway may report for")
     cell = rng.choice(cams).h3_r9
     here = [d for d in cams if d.h3_r9 == cell]
-    k = settings.twin_dog_sightings
+    k = settings.rules.dog_sightings
 
     def step(now: datetime, tick: int) -> list[dict]:
         if tick >= k:
@@ -357,7 +357,7 @@ class MqttSender:
 def _mqtt_url(settings: Settings, given: str | None) -> str:
     from twin.broker import port_file_url
 
-    url = given or settings.mqtt_url or port_file_url(settings)
+    url = given or settings.mqtt.url or port_file_url(settings)
     if not url:
         raise SystemExit("no MQTT broker: start the app (make run) or pass --mqtt-url")
     return url
@@ -401,7 +401,7 @@ def run(
         raise SystemExit("no devices to simulate: build the demo city first (make run)")
     log(f"gateway {GATEWAY}: {len(devices)} devices ({assigned} newly assigned)")
     if via == "http":
-        sender = HttpSender(url or f"http://{settings.host}:{settings.port}", key)
+        sender = HttpSender(url or f"http://{settings.web.host}:{settings.web.port}", key)
     elif via == "mqtt":
         sender = MqttSender(_mqtt_url(settings, url), GATEWAY, key)
     else:

@@ -164,9 +164,9 @@ def import_file(
                 "(re-importing identical rows updates them); map one with --map id=COLUMN"
             )
         rules = Rules(
-            schema, resolved, src_crs, tuple(settings.city_extent), timezone,
-            settings.id_hash_key, secret_columns=_secret_columns(schema, resolved),
-            not_null=_not_null(schema), city=settings.city_name,
+            schema, resolved, src_crs, tuple(settings.city.extent), timezone,
+            settings.privacy.id_hash_key, secret_columns=_secret_columns(schema, resolved),
+            not_null=_not_null(schema), city=settings.city.name,
         )  # fmt: skip
         rejects = _Rejects(skip_bad)
         try:

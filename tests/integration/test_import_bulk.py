@@ -44,7 +44,7 @@ def _areas(url: str, tmp_path) -> None:
     import shapely
 
     settings = Settings()
-    w, s, e, n = settings.city_extent
+    w, s, e, n = settings.city.extent
     cx, cy = (w + e) / 2, (s + n) / 2
     layers = {
         "district": [shapely.box(cx - 0.2, cy - 0.2, cx + 0.2, cy + 0.2)],
@@ -62,7 +62,7 @@ def _areas(url: str, tmp_path) -> None:
 
 def _points(tmp_path, n: int) -> tuple:
     settings = Settings()
-    w, s, e, nn = settings.city_extent
+    w, s, e, nn = settings.city.extent
     cx, cy = (w + e) / 2, (s + nn) / 2
     rng = np.random.default_rng(7)
     lon = np.round(rng.uniform(cx - 0.25, cx + 0.25, n), 2)  # many points on area edges
@@ -121,7 +121,7 @@ def _typed_devices(tmp_path, n: int, name: str = "typed.gpkg", changes=None) -> 
     import geopandas as gpd
 
     settings = Settings()
-    w, s, e, nn = settings.city_extent
+    w, s, e, nn = settings.city.extent
     rng = np.random.default_rng(11)
     frame = pd.DataFrame(
         {

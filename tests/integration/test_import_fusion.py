@@ -127,7 +127,7 @@ def test_residents_with_the_same_id_number_merge(url, tmp_path):
         url,
         "SELECT r.source_id, i.name, i.phone, i.id_hash FROM resident r "
         "JOIN resident_identity i ON i.resident_id = r.id WHERE r.source_id = 'P1'",
-    ) == [("P1", "张伟", "13800001111", hash_id_number(id_number(1), settings.id_hash_key))]
+    ) == [("P1", "张伟", "13800001111", hash_id_number(id_number(1), settings.privacy.id_hash_key))]
     assert rows(url, "SELECT source, source_id, matched_by FROM source_link") == [
         ("civil", "C7", "id_hash")
     ]

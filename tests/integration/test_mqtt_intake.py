@@ -179,7 +179,9 @@ def test_messages_published_while_the_subscriber_is_down_are_delivered(broker, w
 
 
 def test_background_service_uses_external_broker_and_sweeps(broker, mqtt_url_db, world):
-    settings = SETTINGS.model_copy(update={"mqtt_url": broker.url})
+    settings = SETTINGS.model_copy(
+        update={"mqtt": SETTINGS.mqtt.model_copy(update={"url": broker.url})}
+    )
     bg = start_background(settings, mqtt_url_db, client_id="onemap-test-bg")
     try:
         assert bg.broker is None and bg.mqtt_url == broker.url
@@ -210,7 +212,12 @@ def test_background_service_uses_external_broker_and_sweeps(broker, mqtt_url_db,
 
 
 def test_background_service_starts_and_stops_its_own_broker(tmp_path, mqtt_url_db):
-    settings = SETTINGS.model_copy(update={"data_dir": tmp_path, "mqtt_port": 0})
+    settings = SETTINGS.model_copy(
+        update={
+            "store": SETTINGS.store.model_copy(update={"data_dir": tmp_path}),
+            "mqtt": SETTINGS.mqtt.model_copy(update={"port": 0}),
+        }
+    )
     bg = start_background(settings, mqtt_url_db, sweep=False, client_id="onemap-test-own")
     try:
         assert bg.broker.running()
@@ -222,7 +229,10 @@ def test_background_service_starts_and_stops_its_own_broker(tmp_path, mqtt_url_d
 
 def test_without_mosquitto_the_app_keeps_http_intake_and_the_sweeper(tmp_path, mqtt_url_db):
     settings = SETTINGS.model_copy(
-        update={"data_dir": tmp_path, "mqtt_bin": tmp_path / "no-mosquitto"}
+        update={
+            "store": SETTINGS.store.model_copy(update={"data_dir": tmp_path}),
+            "mqtt": SETTINGS.mqtt.model_copy(update={"bin": tmp_path / "no-mosquitto"}),
+        }
     )
     bg = start_background(settings, mqtt_url_db)
     try:

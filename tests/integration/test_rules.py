@@ -34,7 +34,11 @@ SETTINGS = Settings(
 LON, LAT = 117.2205, 31.8205
 # door sensors heartbeat hourly: keep the offline rule out of the welfare tests
 WELFARE = SETTINGS.model_copy(
-    update={"twin_offline_minutes": 14 * 24 * 60, "twin_offline_minutes_by_kind": {}}
+    update={
+        "rules": SETTINGS.rules.model_copy(
+            update={"offline_minutes": 14 * 24 * 60, "offline_minutes_by_kind": {}}
+        )
+    }
 )
 
 
@@ -379,7 +383,8 @@ def test_silent_device_goes_offline_with_one_maintenance_incident(db, building):
 
 
 def test_each_kind_has_its_own_offline_timeout(db, building):
-    settings = SETTINGS.model_copy(update={"twin_offline_minutes_by_kind": {"door": 180.0}})
+    rules = SETTINGS.rules.model_copy(update={"offline_minutes_by_kind": {"door": 180.0}})
+    settings = SETTINGS.model_copy(update={"rules": rules})
     door = add_device(db, "door", building=building, last_seen=T0, status="online")
     smoke = add_device(db, "smoke", building=building, last_seen=T0, status="online")
     first = sweep(db, T0 + timedelta(minutes=90), settings)  # an hourly heartbeat is not late
@@ -430,8 +435,10 @@ def test_sweep_over_the_demo_city_is_set_based_and_capped(demo_url):
                 text("SELECT count(*) FROM device WHERE last_seen <= :c"),
                 {"c": now - timedelta(minutes=30)},
             )
-            flat = SETTINGS.model_copy(update={"twin_offline_minutes_by_kind": {}})  # 30 min
-            capped = flat.model_copy(update={"twin_sweep_max_incidents": 25})
+            rules = SETTINGS.rules.model_copy(update={"offline_minutes_by_kind": {}})  # 30 min
+            flat = SETTINGS.model_copy(update={"rules": rules})
+            rules = flat.rules.model_copy(update={"sweep_max_incidents": 25})
+            capped = flat.model_copy(update={"rules": rules})
             created = sweep(db, now, capped)
             assert silent > 25 and len(created) == 25
             offline = db.scalar(text("SELECT count(*) FROM device WHERE status = 'offline'"))

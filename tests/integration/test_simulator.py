@@ -184,7 +184,7 @@ def test_elderly_inactive_then_a_sweep_raises_a_welfare_check(intake, sim_url):
 
 
 def settings_hours() -> int:
-    return int(SETTINGS.twin_door_inactive_hours)
+    return int(SETTINGS.rules.door_inactive_hours)
 
 
 def rejects(url: str) -> list:

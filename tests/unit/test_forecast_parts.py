@@ -73,9 +73,9 @@ def test_tasks_run_in_process_in_order_without_a_scheduler():
 
 def test_the_scheduler_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("ONEMAP_DASK_SCHEDULER", raising=False)
-    assert Settings().dask_scheduler is None
+    assert Settings().analytics.dask_scheduler is None
     monkeypatch.setenv("ONEMAP_DASK_SCHEDULER", "tcp://10.0.0.5:8786")
-    assert Settings().dask_scheduler == "tcp://10.0.0.5:8786"
+    assert Settings().analytics.dask_scheduler == "tcp://10.0.0.5:8786"
 
 
 def test_the_tooltip_label_has_the_interval_in_both_languages():

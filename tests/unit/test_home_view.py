@@ -51,5 +51,5 @@ def test_first_view_is_the_city_unless_a_deep_link_says_otherwise(home):
     assert center == pytest.approx([31.86, 117.2825]) and zoom == home.fit_zoom(SMALL, 1400, 800)
     center, zoom = home.initial_view(settings, {"lat": "31.9", "zoom": "17"}, SMALL)
     assert center == pytest.approx([31.9, 117.2825]) and zoom == 17
-    lon, lat = settings.city_center
+    lon, lat = settings.city.center
     assert home.initial_view(settings, {}, None) == ([lat, lon], home.INITIAL_ZOOM)

@@ -66,8 +66,8 @@ def dense_window(rows: list[ReadingIn], k: int, window: timedelta) -> list[Readi
 
 
 def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) -> list[Hit]:
-    window = timedelta(hours=settings.twin_dog_window_hours)
-    k = settings.twin_dog_sightings
+    window = timedelta(hours=settings.rules.dog_window_hours)
+    k = settings.rules.dog_sightings
     times: dict[int, list[datetime]] = {}
     for r in batch.readings:
         d = batch.devices.get(r.device_id)
@@ -119,7 +119,7 @@ def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) 
                     "h3_r9": h3.int_to_str(cell),
                     "sightings": len(found),
                     "threshold": k,
-                    "window_hours": settings.twin_dog_window_hours,
+                    "window_hours": settings.rules.dog_window_hours,
                     "device_ids": sorted({r.device_id for r in found}),
                     "readings": cap_readings(found),
                 },

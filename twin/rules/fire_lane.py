@@ -82,7 +82,7 @@ def blocked_run(
 
 
 def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) -> list[Hit]:
-    minutes, gap_minutes = settings.twin_fire_lane_minutes, settings.twin_fire_lane_gap_minutes
+    minutes, gap_minutes = settings.rules.fire_lane_minutes, settings.rules.fire_lane_gap_minutes
     reach = timedelta(minutes=minutes + gap_minutes)
     times: dict[int, list[datetime]] = {}
     for r, d in batch.of_kind("camera"):

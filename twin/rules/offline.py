@@ -62,17 +62,17 @@ FIND = text(
 
 
 def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
-    by_kind = settings.twin_offline_minutes_by_kind
+    by_kind = settings.rules.offline_minutes_by_kind
     limits = {
         "now": now,
-        "minutes": settings.twin_offline_minutes,
+        "minutes": settings.rules.offline_minutes,
         "by_kind": json.dumps(by_kind),
     }
     session.execute(MARK_OFFLINE, limits)
-    rows = session.execute(FIND, limits | {"cap": settings.twin_sweep_max_incidents, "rule": NAME})
+    rows = session.execute(FIND, limits | {"cap": settings.rules.sweep_max_incidents, "rule": NAME})
     hits = []
     for r in rows:
-        minutes = by_kind.get(r.kind, settings.twin_offline_minutes)
+        minutes = by_kind.get(r.kind, settings.rules.offline_minutes)
         silent_since = r.last_seen or r.installed_at
         hits.append(
             Hit(

@@ -1,7 +1,7 @@
 """Smoke or gas alarm → a high-severity incident at the device, residents of its building listed.
 
 A reading alarms when its value is at or above the kind's threshold in
-``settings.twin_alarm_thresholds`` (the same thresholds the intake uses for ``device.status``:
+``settings.twin.alarm_thresholds`` (the same thresholds the intake uses for ``device.status``:
 gas in %LEL, smoke obscuration %/m) or its payload carries ``"alarm": true``. Alarm readings
 older than ``twin_alarm_max_age_minutes`` (a late backlog) raise nothing, and neither do ones
 from before the last incident of the device was closed.
@@ -35,14 +35,14 @@ TITLES = {"smoke": "烟感报警 Smoke alarm", "gas": "燃气泄漏报警 Gas le
 
 def is_alarm(kind: str, value: float | None, payload: dict | None, settings: Settings) -> bool:
     """Whether one reading of a ``kind`` device is an alarm."""
-    threshold = settings.twin_alarm_thresholds.get(kind)
+    threshold = settings.twin.alarm_thresholds.get(kind)
     if threshold is not None and value is not None and value >= threshold:
         return True
     return bool(payload) and payload.get("alarm") is True
 
 
 def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) -> list[Hit]:
-    oldest = now - timedelta(minutes=settings.twin_alarm_max_age_minutes)
+    oldest = now - timedelta(minutes=settings.rules.alarm_max_age_minutes)
     alarms: dict[int, list[ReadingIn]] = {}
     for r, d in batch.of_kind(*KINDS):
         if oldest <= r.ts <= now and is_alarm(d.kind, r.value, r.payload, settings):
@@ -77,7 +77,7 @@ def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) 
                 trigger={
                     "rule": NAME,
                     "kind": d.kind,
-                    "threshold": settings.twin_alarm_thresholds.get(d.kind),
+                    "threshold": settings.twin.alarm_thresholds.get(d.kind),
                     "readings": cap_readings(rows),
                     "building_id": d.building_id,
                     "residents": people,

@@ -96,7 +96,7 @@ TITLES = {
 
 
 def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
-    hours = {"inactive": settings.twin_door_inactive_hours, "away": settings.twin_door_out_hours}
+    hours = {"inactive": settings.rules.door_inactive_hours, "away": settings.rules.door_out_hours}
     rows = session.execute(
         FIND,
         {
@@ -104,7 +104,7 @@ def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
             "rule": NAME,
             "inactive_cutoff": now - timedelta(hours=hours["inactive"]),
             "away_cutoff": now - timedelta(hours=hours["away"]),
-            "cap": settings.twin_sweep_max_incidents,
+            "cap": settings.rules.sweep_max_incidents,
         },
     )
     hits = []
