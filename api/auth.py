@@ -15,8 +15,10 @@ import hmac
 import html
 import secrets
 from datetime import timedelta
+from typing import TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from geodata.accounts import LoginRefused, close_session, open_session, sign_in
 from geodata.engine import get_engine
@@ -26,6 +28,7 @@ from web.gate import CSRF_COOKIE, SESSION_COOKIE
 
 blueprint = Blueprint("auth", __name__)
 
+R = TypeVar("R", bound=BaseResponse)
 HOME_PAGE_KEY = "ONEMAP_HOME_PAGE"
 """Config key of ``home_page(role)``: where a role lands after signing in."""
 
@@ -74,7 +77,7 @@ def _secure() -> bool:
     return request.is_secure or context.settings().cookie_secure
 
 
-def _with_login_csrf(response: Response, csrf: str) -> Response:
+def _with_login_csrf(response: R, csrf: str) -> R:
     response.set_cookie(
         CSRF_COOKIE, csrf, httponly=False, samesite="Strict", secure=_secure(), path="/"
     )
@@ -97,7 +100,7 @@ def _refusal_text(refused: LoginRefused, lang: str) -> str:
 
 
 @blueprint.post("/login")
-def login() -> Response:
+def login() -> BaseResponse:
     """Check the credentials; on success start a session and go to the role's page."""
     lang = language()
     cookie_csrf = request.cookies.get(CSRF_COOKIE, "")
@@ -143,7 +146,7 @@ def login() -> Response:
 
 
 @blueprint.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """End the session and clear its cookies (CSRF-checked by the gate)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
