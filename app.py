@@ -18,19 +18,21 @@ from waitress import serve
 
 from api import auth, layers_blueprint
 from api.analyze import blueprint as analyze_blueprint
-from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.deck import blueprint as deck_blueprint
 from api.export import blueprint as export_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
+from api.open311 import error_answer as open311_error
 from api.readings import blueprint as readings_blueprint
 from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from geodata.viewer import Viewer
-from pages import i18n, shell
+from pages import routes, shell
 from twin.live import stop_hub
 from twin.service import start_background
+from web import compress, errors, gate, i18n
+from web.context import SETTINGS_KEY, STORE_URL_KEY
 
 log = logging.getLogger("onemap")
 
@@ -52,24 +54,40 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
         # share); the pages' own tests check their callbacks.
         suppress_callback_exceptions=True,
     )
-    app.server.config[SETTINGS_KEY] = settings
-    app.server.config[STORE_URL_KEY] = store_url
-    app.server.register_blueprint(layers_blueprint)
-    app.server.register_blueprint(deck_blueprint)
-    app.server.register_blueprint(export_blueprint)
-    app.server.register_blueprint(ogc_blueprint)
-    app.server.register_blueprint(live_blueprint)
-    app.server.register_blueprint(readings_blueprint)
-    app.server.register_blueprint(open311_blueprint)
-    app.server.register_blueprint(analyze_blueprint)
-    auth.install(app.server)
+    server = app.server
+    server.config[SETTINGS_KEY] = settings
+    server.config[STORE_URL_KEY] = store_url
+    compress.install(server)
+    for blueprint in (
+        layers_blueprint,
+        deck_blueprint,
+        export_blueprint,
+        ogc_blueprint,
+        live_blueprint,
+        readings_blueprint,
+        open311_blueprint,
+        analyze_blueprint,
+    ):
+        server.register_blueprint(blueprint)
+    errors.install(
+        server,
+        {
+            layers_blueprint: errors.json_error,
+            export_blueprint: errors.json_error,
+            analyze_blueprint: errors.json_error,
+            ogc_blueprint: errors.ogc_error,
+            open311_blueprint: open311_error,
+        },
+    )
+    auth.install(server, home_page=routes.home_page)
+    gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
     app.layout = lambda: shell.layout(settings.web.language, _signed_in())
     return app
 
 
 def _signed_in() -> Viewer | None:
     """The signed-in viewer while serving a request (None when Dash checks the layout)."""
-    return auth.current_viewer() if has_request_context() else None
+    return gate.current_viewer() if has_request_context() else None
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:

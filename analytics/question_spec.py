@@ -50,20 +50,22 @@ PROBLEMS: dict[str, dict[str, str]] = {
 
 
 class QuestionError(OneMapError, ValueError):
-    """A question that cannot be asked as written: where (``path``), what (``code``), why."""
+    """A question that cannot be asked as written: where (``path``), what (``code``, one of
+    :data:`PROBLEMS`), why."""
+
+    status = 400
 
     def __init__(self, path: str, code: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path, self.code, self.detail = path, code, message
 
+    def details(self) -> dict[str, object]:
+        """The problem's code, its zh/en title and where in the question it is."""
+        return {"code": self.code, "title": dict(PROBLEMS[self.code]), "path": self.path}
+
     def as_dict(self) -> dict[str, object]:
-        """The JSON body of a 400 answer."""
-        return {
-            "error": str(self),
-            "code": self.code,
-            "title": dict(PROBLEMS[self.code]),
-            "path": self.path,
-        }
+        """The JSON body of a 400 answer (without its ``status``)."""
+        return {"error": str(self), **self.details()}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
@@ -49,6 +50,14 @@ UNSUPPRESSED_ROLES = frozenset({"admin"})
 
 class QuestionTimeout(OneMapError):
     """The question ran longer than the statement timeout (narrow the area or the filters)."""
+
+    status = 504
+    code = "timeout"
+    TITLE: ClassVar[dict[str, str]] = {"zh": "查询超时", "en": "Question timed out"}
+
+    def details(self) -> dict[str, object]:
+        """The code and the zh/en title of the problem."""
+        return {"code": self.code, "title": dict(self.TITLE)}
 
 
 @dataclass

@@ -2,9 +2,9 @@
 
 The body is a question (see :mod:`analytics.question_spec`); the answer is a GeoJSON
 FeatureCollection with a ``table`` (columns with zh/en labels, rows) and metadata, or the table
-as a CSV download. The viewer comes only from :func:`api.context.viewer`. A question that
+as a CSV download. The viewer comes only from :func:`web.context.viewer`. A question that
 cannot be asked answers 400 with ``error``, ``code``, zh/en ``title`` and ``path``; one that
-runs past the statement timeout answers 504.
+runs past the statement timeout answers 504 (:func:`web.errors.json_error`).
 """
 
 from __future__ import annotations
@@ -13,29 +13,13 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from analytics.question_spec import QuestionError
-from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
-from api import context
+from analytics.questions import AnalysisAnswer, ask
+from web import context
 
 blueprint = Blueprint("analyze_api", __name__, url_prefix="/api")
 
 MAX_BODY_BYTES = 512 * 1024
 """Largest question body (a drawn polygon of the allowed vertex count fits easily)."""
-
-
-@blueprint.errorhandler(QuestionError)
-def _bad_question(exc: QuestionError) -> ResponseReturnValue:
-    return jsonify({**exc.as_dict(), "status": 400}), 400
-
-
-@blueprint.errorhandler(QuestionTimeout)
-def _timeout(exc: QuestionTimeout) -> ResponseReturnValue:
-    body = {
-        "error": str(exc),
-        "code": "timeout",
-        "title": {"zh": "查询超时", "en": "Question timed out"},
-        "status": 504,
-    }
-    return jsonify(body), 504
 
 
 def _question() -> object:

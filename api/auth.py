@@ -1,196 +1,43 @@
-"""Sign-in, sign-out and the gate every request passes.
+"""Sign-in and sign-out (the gate every request passes is :mod:`web.gate`).
 
 - ``GET/POST /login``: a plain HTML form (works without JavaScript); on success a session
   cookie (HttpOnly, SameSite=Lax, Secure over HTTPS or when ``cookie_secure``) and a CSRF cookie
-  the Dash renderer echoes as ``X-CSRFToken`` on its callbacks.
-- ``POST /logout``: ends the session (CSRF-checked like every state-changing request).
-- The gate (:func:`install`): every page and every ``/api``, ``/ogc`` and export route needs a
-  session or ``Authorization: Bearer <API token>``; the device intake (``X-Gateway-Key``) and
-  Open311 (its own keys) are exempt, as are static assets. Unsigned page visits are sent to the
-  login page; everything else gets 401. Pages limited to some roles answer 403 to the others.
+  the Dash renderer echoes as ``X-CSRFToken`` on its callbacks; then the page asked for
+  (``next``), else the role's home page (the pages' rule, handed to :func:`install` by
+  ``app.py``).
+- ``POST /logout``: ends the session (CSRF-checked by the gate like every state-changing
+  request).
 """
 
 from __future__ import annotations
 
 import hmac
 import html
-import json
 import secrets
-import urllib.parse
 from datetime import timedelta
+from typing import TypeVar
 
-from flask import Blueprint, Flask, Response, g, redirect, request
+from flask import Blueprint, Flask, Response, current_app, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from api import context
-from api.identity_cache import cache_for
-from geodata import access
-from geodata.accounts import (
-    LoginRefused,
-    close_session,
-    open_session,
-    session_identity,
-    sign_in,
-    token_hash,
-    token_identity,
-)
+from geodata.accounts import LoginRefused, close_session, open_session, sign_in
 from geodata.engine import get_engine
-from geodata.viewer import Viewer
-from pages import i18n
+from web import context, gate, i18n
+from web.card_page import card_page, language
+from web.gate import CSRF_COOKIE, SESSION_COOKIE
 
 blueprint = Blueprint("auth", __name__)
 
-SESSION_COOKIE = "onemap_session"
-CSRF_COOKIE = "_csrf_token"
-"""The cookie name the Dash renderer reads to send ``X-CSRFToken`` with every callback."""
-CSRF_HEADER = "X-CSRFToken"
-OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/open311/")
-OPEN_PATHS = frozenset({"/login", "/api/readings", "/_favicon.ico", "/favicon.ico"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/")
+R = TypeVar("R", bound=BaseResponse)
+HOME_PAGE_KEY = "ONEMAP_HOME_PAGE"
+"""Config key of ``home_page(role)``: where a role lands after signing in."""
 
 
-# --- who is asking ---------------------------------------------------------------------------
-
-
-def _lookup(kind: str, secret: str) -> tuple[Viewer, str | None] | None:
-    """The viewer (and CSRF token, for sessions) of a session cookie or bearer token: what
-    this process remembers (:mod:`api.identity_cache`: forgotten as soon as the store says an
-    account, scope, session or token changed), else the store's answer."""
-    url = context.store_url()
-    return cache_for(url).lookup(_cache_key(kind, secret), lambda: _load(url, kind, secret))
-
-
-def _cache_key(kind: str, secret: str) -> str:
-    return f"{kind}:{token_hash(secret)}"
-
-
-def _load(url: str, kind: str, secret: str):
-    """``((viewer, CSRF token), expires_at)`` of a session or token from the store, or None."""
-    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        found = (session_identity if kind == "session" else token_identity)(conn, secret)
-    return ((access.viewer_of(found.identity), found.csrf), found.expires_at) if found else None
-
-
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def _identify() -> tuple[Viewer, str | None, str] | None:
-    """``(viewer, CSRF token, how)`` of the request, or None when it carries no valid identity."""
-    bearer = _bearer()
-    if bearer:
-        found = _lookup("token", bearer)
-        return (found[0], None, "token") if found else None
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        found = _lookup("session", cookie)
-        return (found[0], found[1], "session") if found else None
-    return None
-
-
-# --- the gate --------------------------------------------------------------------------------
-
-
-def _is_open(path: str) -> bool:
-    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
-
-
-def _wants_page(path: str) -> bool:
-    """A person's browser opening a page (not a script, not a data or form request)."""
-    return (
-        request.method in ("GET", "HEAD")
-        and not path.startswith(DATA_PREFIXES)
-        and "text/html" in request.headers.get("Accept", "")
-    )
-
-
-def _json_error(message: str, status: int) -> Response:
-    response = Response(json.dumps({"error": message}), status, mimetype="application/json")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="OneMap"'
-    return response
-
-
-def _csrf_ok(expected: str | None) -> bool:
-    sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
-    return bool(expected) and hmac.compare_digest(sent, expected or "")
-
-
-def _gate() -> BaseResponse | None:
-    """Before every request: identify it, or refuse it."""
-    path = request.path
-    if _is_open(path):
-        return None
-    who = _identify()
-    if who is None:
-        if _wants_page(path):
-            target = request.full_path.rstrip("?")
-            return redirect("/login?" + urllib.parse.urlencode({"next": target}))
-        return _json_error("sign in required (session or Authorization: Bearer token)", 401)
-    viewer, csrf, how = who
-    if request.method not in SAFE_METHODS and how == "session" and not _csrf_ok(csrf):
-        return _json_error("CSRF token missing or wrong", 403)
-    if not access.may_open(viewer.role, path):
-        return _forbidden_page(viewer) if _wants_page(path) else _json_error("forbidden", 403)
-    g.viewer = viewer
-    return None
-
-
-def install(server: Flask) -> None:
-    """Put the gate in front of every route of ``server`` and add the login routes."""
+def install(server: Flask, *, home_page: gate.HomePage) -> None:
+    """Add the sign-in and sign-out routes to ``server``; ``home_page(role)`` says where a
+    role lands after signing in."""
+    server.config[HOME_PAGE_KEY] = home_page
     server.register_blueprint(blueprint)
-    server.before_request(_gate)
-
-
-def current_viewer() -> Viewer | None:
-    """The viewer the gate identified for this request (None outside the gate)."""
-    return g.get("viewer")
-
-
-# --- pages -----------------------------------------------------------------------------------
-
-_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><link rel="stylesheet" href="/assets/onemap.css"></head>
-<body class="login-body"><main class="login-card">
-<h1 class="login-title">◈ {app}</h1><p class="login-sub">{subtitle}</p>{body}
-<p class="login-lang"><a href="{other_href}">{other_label}</a></p></main></body></html>"""
-
-
-def _lang() -> str:
-    asked = request.values.get("lang")
-    return i18n.language(asked or context.settings().web.language)
-
-
-def _page(lang: str, body: str, status: int = 200) -> Response:
-    other = "en" if lang == "zh" else "zh"
-    args = {k: v for k, v in request.args.items() if k != "lang"} | {"lang": other}
-    page = _PAGE.format(
-        lang="zh-CN" if lang == "zh" else "en",
-        title=html.escape(i18n.text("login.title", lang)),
-        app=html.escape(i18n.text("app.title", lang)),
-        subtitle=html.escape(i18n.text("app.subtitle", lang)),
-        body=body,
-        other_href=html.escape(request.path + "?" + urllib.parse.urlencode(args)),
-        other_label=i18n.LANGUAGES[other],
-    )
-    response = Response(page, status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
-
-
-def _forbidden_page(viewer: Viewer) -> Response:
-    lang = _lang()
-    body = (
-        f'<p class="login-error">{html.escape(i18n.text("login.forbidden", lang))}</p>'
-        f'<p><a href="{access.home_page(viewer.role)}">{html.escape(i18n.text("login.home", lang))}'
-        "</a></p>"
-    )
-    return _page(lang, body, 403)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -230,7 +77,7 @@ def _secure() -> bool:
     return request.is_secure or context.settings().login.cookie_secure
 
 
-def _with_login_csrf(response: Response, csrf: str) -> Response:
+def _with_login_csrf(response: R, csrf: str) -> R:
     response.set_cookie(
         CSRF_COOKIE, csrf, httponly=False, samesite="Strict", secure=_secure(), path="/"
     )
@@ -240,9 +87,9 @@ def _with_login_csrf(response: Response, csrf: str) -> Response:
 @blueprint.get("/login")
 def login_page() -> Response:
     """The sign-in form (with a fresh pre-session CSRF token)."""
-    lang = _lang()
+    lang = language()
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    return _with_login_csrf(_page(lang, _login_form(lang, csrf)), csrf)
+    return _with_login_csrf(card_page(lang, _login_form(lang, csrf)), csrf)
 
 
 def _refusal_text(refused: LoginRefused, lang: str) -> str:
@@ -253,15 +100,15 @@ def _refusal_text(refused: LoginRefused, lang: str) -> str:
 
 
 @blueprint.post("/login")
-def login() -> Response:
+def login() -> BaseResponse:
     """Check the credentials; on success start a session and go to the role's page."""
-    lang = _lang()
+    lang = language()
     cookie_csrf = request.cookies.get(CSRF_COOKIE, "")
     form_csrf = request.form.get("csrf_token", "")
     if not cookie_csrf or not hmac.compare_digest(cookie_csrf, form_csrf):
         fresh = secrets.token_urlsafe(32)
         body = _login_form(lang, fresh, i18n.text("login.expired", lang))
-        return _with_login_csrf(_page(lang, body, 400), fresh)
+        return _with_login_csrf(card_page(lang, body, 400), fresh)
     settings = context.settings()
     username = request.form.get("username", "").strip()[:64]
     engine = get_engine(context.store_url())
@@ -275,7 +122,7 @@ def login() -> Response:
         )
     except LoginRefused as refused:
         body = _login_form(lang, cookie_csrf, _refusal_text(refused, lang), username)
-        return _page(lang, body, 401)
+        return card_page(lang, body, 401)
     with engine.begin() as conn:
         token, csrf = open_session(
             conn,
@@ -283,7 +130,8 @@ def login() -> Response:
             timedelta(hours=settings.login.session_hours),
             request.remote_addr,
         )
-    target = _safe_next(request.form.get("next")) or access.home_page(identity.role)
+    home_page: gate.HomePage = current_app.config[HOME_PAGE_KEY]
+    target = _safe_next(request.form.get("next")) or home_page(identity.role)
     response = redirect(target, 303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -298,13 +146,13 @@ def login() -> Response:
 
 
 @blueprint.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """End the session and clear its cookies (CSRF-checked by the gate)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with get_engine(context.store_url()).begin() as conn:
             close_session(conn, token)
-        cache_for(context.store_url()).forget(_cache_key("session", token))
+        gate.forget_session(token)
     response = redirect("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

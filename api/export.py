@@ -7,8 +7,9 @@
 The same code path as ``python -m geodata export`` (:func:`geodata.exports.export_layer_to`),
 for the request's viewer and its field allow-list. The file is written to a temporary folder,
 then streamed from disk with ``Content-Disposition: attachment`` and removed when sent.
-Authentication arrives later: until then every request exports as the public viewer (which
-never gets personal identifiers, like every role).
+The viewer is the one the gate identified (:mod:`web.gate`: a session or an API token); a bad
+parameter answers 400, an unknown layer 404, one the role may not take 403
+(:func:`web.errors.json_error`).
 """
 
 from __future__ import annotations
@@ -17,37 +18,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, request, send_file
 from flask.typing import ResponseReturnValue
 
-from api import context
 from geodata.exports import Filters, export_format, export_layer_to, file_name
 from geodata.exports.query import parse_area, parse_level, parse_polygon
-from geodata.exports.sources import UnknownSourceError, export_layer
-from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
+from geodata.exports.sources import export_layer
+from geodata.features import BBox, FeatureQueryError
+from web import context
 
 blueprint = Blueprint("export_api", __name__, url_prefix="/api/export")
 
 PARAMETERS = ("format", "area", "bbox", "polygon", "level")
-
-
-def _error(status: int, message: str, **extra: object) -> ResponseReturnValue:
-    return jsonify({"error": message, "status": status, **extra}), status
-
-
-@blueprint.errorhandler(FeatureQueryError)
-def _bad_request(exc: FeatureQueryError) -> ResponseReturnValue:
-    return _error(400, str(exc), field=exc.field)
-
-
-@blueprint.errorhandler(UnknownSourceError)
-def _not_found(exc: UnknownSourceError) -> ResponseReturnValue:
-    return _error(404, str(exc))
-
-
-@blueprint.errorhandler(LayerForbiddenError)
-def _forbidden(exc: LayerForbiddenError) -> ResponseReturnValue:
-    return _error(403, str(exc))
 
 
 def _filters() -> Filters:

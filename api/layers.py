@@ -6,7 +6,9 @@ selected governance area), ``limit`` and the layer's filters (``status``, ``cate
 ``kind``, ``severity``, ``care``, ``of``, ``metric``; comma-separated values). The answer is a
 GeoJSON FeatureCollection with ``count``, ``capped`` (and ``total`` when capped), ``aggregate``
 when it holds counts, and ``note`` when the layer has nothing to draw at that zoom.
-Responses (and the app's JS/CSS) are gzip-compressed when accepted (:mod:`api.compress`).
+A bad parameter answers 400 (naming it in ``field``), an unknown layer 404, a layer the role
+may not see 403 (:func:`web.errors.json_error`). Responses are gzip-compressed when accepted
+(:mod:`web.compress`).
 """
 
 from __future__ import annotations
@@ -14,32 +16,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from api import compress, context
-from geodata.features import FeatureProvider, FeatureQueryError, LayerForbiddenError, LayerQuery
-from layers.registry import UnknownLayerError, get_layer, layers_for
+from geodata.features import FeatureProvider, LayerQuery
+from layers.registry import get_layer, layers_for
+from web import context
 
 blueprint = Blueprint("layers_api", __name__, url_prefix="/api/layers")
-compress.install(blueprint)
 GEOJSON = "application/geo+json"
-
-
-def _error(status: int, message: str, **extra: object) -> ResponseReturnValue:
-    return jsonify({"error": message, "status": status, **extra}), status
-
-
-@blueprint.errorhandler(FeatureQueryError)
-def _bad_request(exc: FeatureQueryError) -> ResponseReturnValue:
-    return _error(400, str(exc), field=exc.field)
-
-
-@blueprint.errorhandler(UnknownLayerError)
-def _not_found(exc: UnknownLayerError) -> ResponseReturnValue:
-    return _error(404, exc.args[0])
-
-
-@blueprint.errorhandler(LayerForbiddenError)
-def _forbidden(exc: LayerForbiddenError) -> ResponseReturnValue:
-    return _error(403, str(exc))
 
 
 @blueprint.get("")

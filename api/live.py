@@ -4,7 +4,7 @@ The stream starts with ``event: hello`` (which layers each message kind affects,
 viewer) and then sends one ``data:`` line per change (``id: <process>-<seq>``), ``: ping``
 comments as heartbeats, and ends after :data:`MAX_STREAM_SECONDS` (the browser's
 ``EventSource`` reconnects and replays what it missed through ``Last-Event-ID``). Not
-compressed or buffered (``text/event-stream`` is not in :mod:`api.compress`'s list; waitress
+compressed or buffered (``text/event-stream`` is not in :mod:`web.compress`'s list; waitress
 flushes each chunk). Each stream holds a server thread, so at most ``settings.web.live_streams`` run
 per process; beyond that the answer is 503 and clients poll ``/api/live?poll=<last id>``,
 which answers at once with JSON ``{"id", "messages", "layers"}`` (``"reset": true`` when
@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from api import context
 from geodata.viewer import Viewer
 from layers.registry import layers_for
 from twin.live import LiveHub, Message, hub_for, visible
+from web import context
 
 blueprint = Blueprint("live_api", __name__, url_prefix="/api/live")
 

@@ -11,8 +11,12 @@ and field allow-list as the exports, so nothing here can publish a column an exp
   also carry ``after=<last id>`` so deep pages cost an index seek, not an OFFSET scan)
 - ``/ogc/collections/{id}/items/{featureId}``
 
-JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Authentication
-arrives later: until then the public viewer.
+JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Every request needs
+a session or an API token (``Authorization: Bearer …``; the gate, :mod:`web.gate`, answers 401
+without one), and reads as that viewer: a role sees only its collections, a grid worker only the
+features of its grids. Errors answer in the OGC API's shape, ``{"code", "description",
+"status"}`` (:func:`web.errors.ogc_error`): 400 ``InvalidParameterValue``, 403 ``Forbidden``,
+404 ``NotFound``.
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ import math
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
-from api import context
+from geodata.errors import OneMapError
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
 from geodata.exports.sources import COLLECTIONS, Source, UnknownSourceError, collection
 from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
+from web import context
+from web.responses import JSON, json_response
 
 blueprint = Blueprint("ogc_api", __name__, url_prefix="/ogc")
 
-JSON = "application/json"
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -46,33 +51,11 @@ ITEMS_PARAMETERS = frozenset({"f", "bbox", "datetime", "limit", "offset", "after
 OTHER_PARAMETERS = frozenset({"f"})
 
 
-class NotFound(LookupError):
+class NotFound(OneMapError, LookupError):
     """A feature that is not there (or not the viewer's)."""
 
-
-def _error(status: int, code: str, message: str) -> Response:
-    body = json.dumps({"code": code, "description": message, "status": status})
-    return Response(body, status=status, mimetype=JSON)
-
-
-@blueprint.errorhandler(FeatureQueryError)
-def _bad_request(exc: FeatureQueryError) -> Response:
-    return _error(400, "InvalidParameterValue", str(exc))
-
-
-@blueprint.errorhandler(UnknownSourceError)
-@blueprint.errorhandler(NotFound)
-def _not_found(exc: Exception) -> Response:
-    return _error(404, "NotFound", str(exc.args[0]) if exc.args else "not found")
-
-
-@blueprint.errorhandler(LayerForbiddenError)
-def _forbidden(exc: LayerForbiddenError) -> Response:
-    return _error(403, "Forbidden", str(exc))
-
-
-def _json(body: object, mimetype: str = JSON) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), mimetype=mimetype)
+    status = 404
+    code = "NotFound"
 
 
 def _check_params(allowed: frozenset[str]) -> None:
@@ -107,7 +90,7 @@ def landing() -> ResponseReturnValue:
     """The landing page: what this API is and where its parts are."""
     _check_params(OTHER_PARAMETERS)
     settings = context.settings()
-    return _json(
+    return json_response(
         {
             "title": f"OneMap {settings.city.name} 社区一张图",
             "description": "Governance areas, buildings, homes, roads, facilities, devices and "
@@ -125,7 +108,7 @@ def landing() -> ResponseReturnValue:
 @blueprint.get("/conformance")
 def conformance() -> ResponseReturnValue:
     _check_params(OTHER_PARAMETERS)
-    return _json({"conformsTo": list(CONFORMANCE)})
+    return json_response({"conformsTo": list(CONFORMANCE)})
 
 
 def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
@@ -163,7 +146,7 @@ def collections() -> ResponseReturnValue:
             described.append(_describe(source, provider.extent(source, viewer)))
         except LayerForbiddenError:
             continue
-    return _json(
+    return json_response(
         {
             "links": [_link(_url(".collections"), "self", JSON)],
             "collections": described,
@@ -182,7 +165,7 @@ def _source(collection_id: str) -> Source:
 def collection_doc(collection_id: str) -> ResponseReturnValue:
     _check_params(OTHER_PARAMETERS)
     source = _source(collection_id)
-    return _json(_describe(source, _provider().extent(source, context.viewer())))
+    return json_response(_describe(source, _provider().extent(source, context.viewer())))
 
 
 def _bbox(value: str | None) -> BBox | None:
@@ -284,7 +267,7 @@ def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
         _link(_url(".item", collection_id=collection_id, feature_id=feature_id), "self", GEOJSON),
         _link(_url(".collection_doc", collection_id=collection_id), "collection", JSON),
     ]
-    return _json(feature, GEOJSON)
+    return json_response(feature, mimetype=GEOJSON)
 
 
 def _parameter(name: str, schema: dict, description: str, where: str = "query") -> dict:
@@ -373,4 +356,4 @@ def openapi() -> ResponseReturnValue:
         "servers": [{"url": _url(".landing").rstrip("/")}],
         "paths": paths,
     }
-    return _json(doc, OPENAPI)
+    return json_response(doc, mimetype=OPENAPI)

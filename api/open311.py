@@ -5,7 +5,8 @@
   other value gets 404.
 * POST needs ``api_key`` (form or query): Open311 clients have their own keys
   (``open311_api_keys``, client name → key); missing or wrong → 403, as the spec says.
-* Errors are ``[{"code": status, "description": …}]`` (``<errors><error>…`` in XML).
+* Errors are ``[{"code": status, "description": …}]`` (``<errors><error>…`` in XML):
+  :func:`error_answer`, the shape ``app.py`` registers for this blueprint.
 * Language: ``locale`` (``zh``, ``en``, ``en_US`` …) or Accept-Language; default the app's.
 * Time: the app's clock under ``CLOCK_KEY`` (tests put a FixedClock there), else the wall clock.
 The logic lives in :mod:`twin.open311`; this module only speaks HTTP.
@@ -21,11 +22,12 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from api import context
 from geodata.engine import session_scope
+from geodata.errors import OneMapError
 from twin import open311
 from twin.clock import SystemClock
 from twin.open311 import Open311Error, Report
+from web import context
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
 CLOCK_KEY = "ONEMAP_CLOCK"
@@ -83,8 +85,12 @@ def _answer(fmt: str, root: str, value, status: int = 200) -> ResponseReturnValu
     return response
 
 
-@blueprint.errorhandler(Open311Error)
-def _error(exc: Open311Error) -> ResponseReturnValue:
+def error_answer(exc: OneMapError) -> ResponseReturnValue:
+    """Open311's error list, in the format the request asked for (registered by ``app.py``
+    through :func:`web.errors.install`). Only Open311's own errors are answered so; any other
+    error is left to Flask (a 500), like every error outside the errors this API defines."""
+    if not isinstance(exc, Open311Error):
+        raise exc
     fmt = (request.view_args or {}).get("fmt", "json")
     return _answer(fmt, "errors", exc.body(), exc.status)
 

@@ -17,17 +17,14 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api import context
 from geodata.engine import get_engine
 from twin.gateways import authenticate
 from twin.intake import ingest
+from web import context
+from web.responses import json_response
 
 blueprint = Blueprint("readings", __name__)
 RETRIES = 3
-
-
-def _json(body: dict, status: int) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status, mimetype="application/json")
 
 
 @blueprint.post("/api/readings")
@@ -36,32 +33,38 @@ def post_readings() -> Response:
     settings = context.settings()
     key = request.headers.get("X-Gateway-Key")
     if not key:
-        return _json({"error": "missing X-Gateway-Key header"}, 401)
+        return json_response({"error": "missing X-Gateway-Key header"}, 401)
     length = request.content_length
     if length is not None and length > settings.twin.max_body_bytes:
-        return _json({"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413)
+        return json_response(
+            {"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413
+        )
     engine = get_engine(context.store_url())
     with Session(engine) as session:
         gateway = authenticate(session, key)
     if gateway is None:
-        return _json({"error": "unknown or inactive gateway key"}, 401)
+        return json_response({"error": "unknown or inactive gateway key"}, 401)
     raw = request.get_data(cache=False)
     if len(raw) > settings.twin.max_body_bytes:
-        return _json({"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413)
+        return json_response(
+            {"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413
+        )
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
-        return _json({"error": f"body is not JSON: {exc}"}, 400)
+        return json_response({"error": f"body is not JSON: {exc}"}, 400)
     if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
-        return _json({"error": 'body must be an object {"readings": [...]}'}, 400)
+        return json_response({"error": 'body must be an object {"readings": [...]}'}, 400)
     readings = body["readings"]
     if len(readings) > settings.twin.max_batch:
-        return _json({"error": f"more than {settings.twin.max_batch} readings in one batch"}, 413)
+        return json_response(
+            {"error": f"more than {settings.twin.max_batch} readings in one batch"}, 413
+        )
     for attempt in range(RETRIES):
         try:
             with engine.begin() as conn:
                 result = ingest(conn, gateway.name, readings, "http", datetime.now(UTC), settings)
-            return _json(result.as_dict(), 200)
+            return json_response(result.as_dict(), 200)
         except OperationalError as exc:  # deadlock / serialization with a concurrent batch
             if attempt == RETRIES - 1 or not isinstance(
                 exc.orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure

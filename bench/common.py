@@ -175,8 +175,8 @@ def session_cookies(
     ``context.add_cookies`` (a signed-in browser without going through the form)."""
     from datetime import timedelta
 
-    from api.auth import CSRF_COOKIE, SESSION_COOKIE
     from geodata import accounts
+    from web.gate import CSRF_COOKIE, SESSION_COOKIE
 
     account = bench_account(url, role, areas)
     with get_engine(url).begin() as conn:

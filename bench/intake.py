@@ -221,8 +221,8 @@ def bench_http(url: str, key: str, rows: list[dict], batch: int = 1000) -> dict:
     from flask import Flask
     from waitress.server import create_server
 
-    from api.context import SETTINGS_KEY, STORE_URL_KEY
     from api.readings import blueprint
+    from web.context import SETTINGS_KEY, STORE_URL_KEY
 
     app = Flask("bench")
     app.config[SETTINGS_KEY] = Settings()

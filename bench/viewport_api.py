@@ -75,14 +75,14 @@ def time_sql(url: str, statements: list[tuple[str, dict]]) -> float:
 
 
 class SignInTimer:
-    """Times the gate's sign-in lookup (:func:`api.auth._lookup`) inside each request, so its
+    """Times the gate's sign-in lookup (:func:`web.gate._lookup`) inside each request, so its
     share of the API time can be printed (the lookup is the gate's, not the layer API's)."""
 
     def __init__(self) -> None:
-        import api.auth
+        import web.gate
 
         self.seconds: list[float] = []
-        self._lookup = api.auth._lookup
+        self._lookup = web.gate._lookup
 
         def timed(kind: str, secret: str) -> object:
             started = time.perf_counter()
@@ -91,7 +91,7 @@ class SignInTimer:
             finally:
                 self.seconds.append(time.perf_counter() - started)
 
-        api.auth._lookup = timed
+        web.gate._lookup = timed
 
     def take(self) -> float:
         """Seconds of lookups since the last call."""

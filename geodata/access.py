@@ -1,5 +1,6 @@
-"""Scoping and privacy in one place: who a signed-in account reads as, which pages a role
-opens, who may see personal identifiers, and the audit trail of every such view.
+"""Scoping and privacy in one place: who a signed-in account reads as, who may see personal
+identifiers, and the audit trail of every such view (which page a role may open is the pages'
+business: :mod:`pages.routes`).
 
 The pages, the API, the OGC API and exports all take a :class:`~geodata.viewer.Viewer` built
 here. Rules (PIPL: least privilege, purpose limitation, accountability):
@@ -15,7 +16,6 @@ here. Rules (PIPL: least privilege, purpose limitation, accountability):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -28,25 +28,6 @@ IDENTIFIER_ROLES = frozenset({"grid_worker", "admin"})
 
 SCOPED_ROLES = frozenset({"grid_worker", "leader"})
 """Roles whose reads are limited to the areas of their account scope."""
-
-PAGE_ROLES: Mapping[str, frozenset[str]] = {
-    "/wall": frozenset({"leader", "admin"}),
-    "/grid": frozenset({"grid_worker", "admin"}),
-    "/export": frozenset({"planner", "analyst", "admin"}),
-    "/analyze": frozenset({"analyst", "planner", "leader", "admin"}),
-    "/audit": frozenset({"admin"}),
-    "/assessment": frozenset({"leader", "analyst", "admin"}),
-}
-"""Pages open to some roles only; every other page is open to every signed-in role."""
-
-HOME_PAGE = {
-    "leader": "/wall",
-    "grid_worker": "/grid",
-    "planner": "/export",
-    "analyst": "/analyze",
-    "admin": "/",
-}
-"""Where each role lands after signing in."""
 
 
 def viewer_of(identity: Identity) -> Viewer:
@@ -62,17 +43,6 @@ def viewer_of(identity: Identity) -> Viewer:
         account_id=identity.account_id,
         username=identity.username,
     )
-
-
-def may_open(role: str, path: str) -> bool:
-    """True when ``role`` may open the page at ``path``."""
-    allowed = PAGE_ROLES.get(path.rstrip("/") or "/")
-    return allowed is None or role in allowed
-
-
-def home_page(role: str) -> str:
-    """The page a role lands on after signing in."""
-    return HOME_PAGE.get(role, "/")
 
 
 def may_see_identifiers(viewer: Viewer) -> bool:

@@ -1,8 +1,20 @@
-"""Typed errors with messages a user can act on."""
+"""Typed errors with messages a user can act on, each with the HTTP status it answers with."""
 
 
 class OneMapError(Exception):
-    """Base class of OneMap's own errors."""
+    """Base class of OneMap's own errors.
+
+    ``status`` and ``code`` say how the web answers one raised in an API (:mod:`web.errors`):
+    its HTTP status and its error code (the ``code`` of the OGC API's error body). The default,
+    500, marks a fault rather than an answer: such an error is left to Flask like any other.
+    """
+
+    status: int = 500
+    code: str = "ServerError"
+
+    def details(self) -> dict[str, object]:
+        """What a JSON error body holds besides ``error`` (the message) and ``status``."""
+        return {}
 
 
 class StoreError(OneMapError):
@@ -48,6 +60,9 @@ class WorkflowError(OneMapError):
     illegal from its status, not allowed for the actor, or missing a required reason); nothing
     was changed. ``event_id`` and ``action`` say which."""
 
+    status = 409
+    code = "Conflict"
+
     def __init__(self, message: str, *, event_id: int | None = None, action: str | None = None):
         super().__init__(message)
         self.event_id = event_id
@@ -56,3 +71,6 @@ class WorkflowError(OneMapError):
 
 class LayerForbiddenError(OneMapError, PermissionError):
     """The viewer's role may not see the layer (or export source) asked for."""
+
+    status = 403
+    code = "Forbidden"

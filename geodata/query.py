@@ -19,9 +19,16 @@ MAX_BBOX_SPAN = 30.0
 class FeatureQueryError(OneMapError, ValueError):
     """A feature request that cannot be answered as asked (the message says why)."""
 
+    status = 400
+    code = "InvalidParameterValue"
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+    def details(self) -> dict[str, object]:
+        """The parameter that is wrong."""
+        return {"field": self.field}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geodata.errors import OneMapError
 from layers import (
     buildings,
     cameras,
@@ -24,8 +25,14 @@ from layers import (
 from layers.base import Layer
 
 
-class UnknownLayerError(KeyError):
+class UnknownLayerError(OneMapError, KeyError):
     """No layer has the id asked for."""
+
+    status = 404
+    code = "NotFound"
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:

@@ -18,15 +18,15 @@ from dash.exceptions import PreventUpdate
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import QuestionError
 from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
-from api import context
 from pages import analyze_form as form
 from pages import analyze_ids as ids
-from pages import export_files, guard, i18n
+from pages import export_files, guard
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS
 from pages.home import fit_view
-from pages.i18n import pick
 from pages.shell import t
+from web import context, i18n
+from web.i18n import pick
 
 PATH = "/analyze"
 dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="analyze")

@@ -18,11 +18,11 @@ from dash.dash_table.Format import Format, Scheme
 from dash.exceptions import PreventUpdate
 
 from analytics import assessment_report as ar
-from api import context
-from pages import guard, i18n
+from pages import guard
 from pages import ids as shell_ids
 from pages.shell import t
 from twin.taxonomy import DEFAULT_TAXONOMY
+from web import context, i18n
 
 PATH = "/assessment"
 DATES = "assessment-dates"

@@ -8,11 +8,11 @@ import json
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from api import context
 from geodata.access import audit_trail
 from geodata.engine import get_engine
-from pages import guard, i18n
+from pages import guard
 from pages.shell import t
+from web import context, i18n
 
 PATH = "/audit"
 USER = "audit-user"

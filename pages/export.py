@@ -20,7 +20,6 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from shapely.geometry import mapping, shape
 
-from api import context
 from geodata.exports import Filters
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import parse_area, parse_polygon
@@ -28,13 +27,14 @@ from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
 from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
 from geodata.viewer import Viewer
-from pages import export_files, guard, i18n
+from pages import export_files, guard
 from pages import export_ids as ids
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS, drawn_polygons
 from pages.home import fit_view
-from pages.i18n import pick
 from pages.shell import t
+from web import context, i18n
+from web.i18n import pick
 
 PATH = "/export"
 dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="export")

@@ -20,18 +20,18 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, d
 from dash.exceptions import PreventUpdate
 from flask import request
 
-from api import context
 from geodata.errors import OneMapError
 from geodata.viewer import Viewer
 from layers import leaflet
 from layers.base import Layer
 from layers.registry import layers_for
 from pages import grid_ids as gid
-from pages import grid_tasks, guard, i18n, ids
+from pages import grid_tasks, guard, ids
 from pages.home import fit_view, map_strings
 from pages.shell import t
 from twin import grid_desk
 from twin.clock import SystemClock
+from web import context, i18n
 
 PATH = "/grid"
 dash.register_page(__name__, path=PATH, title=i18n.text("grid.title"), name="grid")

@@ -9,8 +9,8 @@ from dash import dcc, html
 
 from geodata import vocab
 from pages import grid_ids as gid
-from pages import i18n
 from twin.grid_desk import UI_ACTIONS
+from web import i18n
 
 TIME_FORMAT = "%m-%d %H:%M"
 

@@ -1,6 +1,6 @@
-"""Role checks for pages and their callbacks (the rules live in :mod:`geodata.access`).
+"""Role checks for pages and their callbacks (the rules live in :mod:`pages.routes`).
 
-The gate (:mod:`api.auth`) refuses a direct visit to a page the role may not open, but Dash
+The gate (:mod:`web.gate`) refuses a direct visit to a page the role may not open, but Dash
 also switches pages in the browser and any signed-in client can call any callback: so a page's
 layout starts with :func:`allowed` and each of its data callbacks with :func:`require`.
 """
@@ -10,19 +10,18 @@ from __future__ import annotations
 from dash import html
 from dash.exceptions import PreventUpdate
 
-from api import context
-from geodata import access
-from pages import i18n
+from pages import routes
+from web import context, i18n
 
 
 def allowed(path: str) -> bool:
     """True when the viewer building this page's layout may open ``path``."""
-    return access.may_open(context.page_viewer().role, path)
+    return routes.may_open(context.page_viewer().role, path)
 
 
 def require(path: str) -> None:
     """In a callback of the page at ``path``: stop (no update) unless the caller may open it."""
-    if not access.may_open(context.viewer().role, path):
+    if not routes.may_open(context.viewer().role, path):
         raise PreventUpdate
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dash import dcc, html
 
 from layers.base import GROUPS, Layer
-from pages import i18n, ids
+from pages import ids
 from pages.shell import t
+from web import i18n
 
 SWATCH_SHAPES = {"line": "swatch swatch-line", "point": "swatch swatch-dot"}
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
-from geodata import access
 from geodata.viewer import Viewer
-from pages import i18n, ids
+from pages import ids, routes
+from web import i18n
 
 NAV: tuple[tuple[str, str], ...] = (
     ("/", "nav.map"),
@@ -24,7 +24,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/audit", "nav.audit"),
 )
 """Header links ``(path, i18n key)``. A new page adds one entry here and its key to
-:data:`pages.i18n.STRINGS` (e.g. ``("/twin", "nav.twin")``)."""
+:data:`web.i18n.STRINGS` (e.g. ``("/twin", "nav.twin")``)."""
 
 
 def t(key: str, lang: str = i18n.DEFAULT_LANGUAGE, **props: object) -> html.Span:
@@ -55,7 +55,7 @@ def nav(lang: str, role: str | None = None) -> html.Nav:
         children=[
             dcc.Link(t(key, lang), href=dash.get_relative_path(path), className="app-nav-link")
             for path, key in NAV
-            if role is None or access.may_open(role, path)
+            if role is None or routes.may_open(role, path)
         ],
     )
 

@@ -17,14 +17,14 @@ import dash
 from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from api import context
 from api.deck import bundle_path
 from geodata.features import time_extent
 from layers import deck
 from layers.base import Layer, Text
 from layers.registry import UnknownLayerError, get_layer
-from pages import i18n, ids
+from pages import ids
 from pages.shell import t
+from web import context, i18n
 
 # --- ids of this page (only used here and handed to the glue through the spec) ---------------
 DECK = "twin-deck"
@@ -65,7 +65,7 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 _clash = sorted(k for k in STRINGS if k in i18n.STRINGS and i18n.STRINGS[k] != STRINGS[k])
 if _clash:
-    raise ValueError(f"twin strings clash with pages.i18n: {_clash}")
+    raise ValueError(f"twin strings clash with web.i18n: {_clash}")
 i18n.STRINGS.update(STRINGS)  # registered once at import, like the page itself
 
 dash.register_page(

@@ -19,12 +19,12 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, d
 from dash.exceptions import PreventUpdate
 
 from analytics import wall_kpis
-from api import context
 from geodata.viewer import Viewer
 from layers import deck
-from pages import guard, home, i18n, ids, twin, wall_view
+from pages import guard, home, ids, twin, wall_view
 from pages import wall_ids as wid
 from pages.shell import t
+from web import context, i18n
 
 PATH = "/wall"
 dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="wall")

@@ -17,10 +17,10 @@ from layers import leaflet
 from layers.events import SEVERITY_COLORS
 from layers.ramps import FIRE
 from layers.registry import get_layer
-from pages import i18n
 from pages import wall_ids as wid
 from pages.shell import t
 from twin.workflow import OPEN_STATUSES
+from web import i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
 AREA_LAYERS = {

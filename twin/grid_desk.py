@@ -62,6 +62,9 @@ SUBTREE = """
 class OutOfScope(OneMapError):
     """An id or location outside the viewer's grids (or a grid the viewer did not choose)."""
 
+    status = 403
+    code = "Forbidden"
+
 
 @dataclass(frozen=True)
 class Grid:

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geodata.errors import OneMapError
 from geodata.models import EventLog, EventReporter
 from geodata.privacy import mask_name, mask_phone
 from geodata.settings import Settings
@@ -45,8 +46,11 @@ MAX_DESCRIPTION = 4000
 SOURCE = "open311"
 
 
-class Open311Error(Exception):
-    """One or more errors to answer with, as ``[{"code": …, "description": …}]``."""
+class Open311Error(OneMapError):
+    """One or more errors to answer with, as ``[{"code": …, "description": …}]``; ``status``
+    (400, 403 or 404) is the HTTP status and each error's code."""
+
+    code = "Open311Error"
 
     def __init__(self, status: int, *descriptions: str) -> None:
         super().__init__("; ".join(descriptions))

@@ -28,6 +28,9 @@ OGR_TYPES = {
 class UnknownSourceError(OneMapError, KeyError):
     """No export layer or collection has the id asked for."""
 
+    status = 404
+    code = "NotFound"
+
     def __str__(self) -> str:
         return str(self.args[0])
 

@@ -5,7 +5,7 @@ send ``{"kind": "identity"}`` on ``onemap_live`` (delivered on commit) whenever 
 changed at least one row that an identity lookup reads: an account updated or deleted (role,
 scope, disabled …), a scope row added, changed or removed, a session or token updated or
 deleted (sign-out, revocation), or any of these tables truncated. New sessions and tokens send
-nothing: nothing is remembered about a key before it exists. See :mod:`api.identity_cache`.
+nothing: nothing is remembered about a key before it exists. See :mod:`web.identity_cache`.
 
 Revision ID: 0014
 Revises: 0013

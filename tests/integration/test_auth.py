@@ -206,7 +206,7 @@ def test_tokens_open_nothing_once_revoked_expired_or_disabled(app, url):
         accounts.set_active(conn, "auth_gone", False)
     for dead in (token, expired, gone, "om_" + "A" * 43):
         # a process may remember the token until the store's notice of the change arrives
-        # (api.identity_cache: about a millisecond after the commit)
+        # (web.identity_cache: about a millisecond after the commit)
         assert until(lambda t=dead: _status(app, t) == 401, 2.0), dead
 
 

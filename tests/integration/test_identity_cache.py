@@ -1,4 +1,4 @@
-"""The per-process identity cache (api.identity_cache) on a real store and live listener, and
+"""The per-process identity cache (web.identity_cache) on a real store and live listener, and
 the gate using it: remembered identities are forgotten when the store's triggers say an
 account, scope, session or token changed, when they expire, and nothing is remembered while
 the listener is down."""
@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from api.identity_cache import IdentityCache, cache_for
 from app import create_app
 from geodata import accounts
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from tests.conftest import signed_in, until
 from twin.live import LiveHub, hub_for
+from web.identity_cache import IdentityCache, cache_for
 
 NOTIFY = "SELECT pg_notify('onemap_live', :payload)"
 

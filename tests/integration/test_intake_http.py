@@ -14,7 +14,6 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.readings import blueprint
 from geodata.engine import get_engine
 from geodata.models import Device
@@ -23,6 +22,7 @@ from tests.conftest import _fresh_database
 from tests.integration.factories import point
 from twin.gateways import add_gateway
 from twin.intake import ingest
+from web.context import SETTINGS_KEY, STORE_URL_KEY
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

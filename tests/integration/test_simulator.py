@@ -14,7 +14,6 @@ from flask import Flask
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from api.context import SETTINGS_KEY, STORE_URL_KEY
 from api.readings import blueprint
 from app import create_app
 from geodata.demo import build_demo
@@ -25,6 +24,7 @@ from twin import simulate
 from twin.broker import EmbeddedBroker
 from twin.mqtt import Subscriber
 from twin.taxonomy import ensure_taxonomy
+from web.context import SETTINGS_KEY, STORE_URL_KEY
 
 SETTINGS = Settings(mqtt_batch_wait_s=0.02)
 

@@ -20,7 +20,7 @@ from geodata.features import (
 from layers.base import Layer, LegendItem
 from layers.leaflet import hideout
 from layers.registry import LAYERS, UnknownLayerError, _unique, get_layer, layers_for
-from pages import i18n
+from web import i18n
 
 
 def test_registry_lists_every_layer_bottom_up():

@@ -14,7 +14,7 @@ from layers import basemaps
 from layers.base import GROUPS, POINT_CAP
 from layers.leaflet import hideout
 from layers.registry import LAYERS, get_layer
-from pages import i18n
+from web import i18n
 
 
 def test_every_layer_is_in_a_panel_group_with_a_legend_and_roles():

@@ -1,4 +1,8 @@
-"""What API views need from the app they run in: settings, store URL, the viewer."""
+"""What views, pages and callbacks need from the app they run in: settings, store URL, the viewer.
+
+``app.py`` puts the settings and the store URL in the server's config under :data:`SETTINGS_KEY`
+and :data:`STORE_URL_KEY`; the gate (:mod:`web.gate`) puts the request's viewer in ``g``.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ def store_url() -> str:
 
 
 def viewer() -> Viewer:
-    """The viewer of the current request, identified by the gate (:mod:`api.auth`); a request
+    """The viewer of the current request, identified by the gate (:mod:`web.gate`); a request
     that reached a view without one is refused (fail closed)."""
     found = g.get("viewer")
     if found is None:

@@ -4,7 +4,7 @@ GeoJSON compresses 5–8×, Dash's bundles about 3–4×: without it the first v
 Fingerprinted Dash bundles (``/_dash-component-suites/…``, immutable) are compressed once per
 process and kept; everything else is compressed per response with ISA-L's gzip (``isal``:
 the same gzip format, 4–8× faster than zlib's fastest level and ~10% smaller on GeoJSON).
-Installed through the layers blueprint (``after_app_request``), so ``app.py`` needs no change.
+``app.py`` installs it on the server (:func:`install`): every response of the app passes it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 from functools import lru_cache
 
-from flask import Blueprint, Response, request
+from flask import Flask, Response, request
 from isal import igzip
 
 MIN_BYTES = 1024
@@ -64,6 +64,6 @@ def compressed(response: Response) -> Response:
     return response
 
 
-def install(blueprint: Blueprint) -> None:
-    """Compress every response of the app the blueprint is registered on."""
-    blueprint.after_app_request(compressed)
+def install(server: Flask) -> None:
+    """Compress every response of ``server`` (when the client accepts it and it is worth it)."""
+    server.after_request(compressed)

@@ -1,6 +1,6 @@
 """Who a session cookie or API token belongs to, remembered per process.
 
-The gate (:mod:`api.auth`) identifies every request; asking the store costs a pool checkout
+The gate (:mod:`web.gate`) identifies every request; asking the store costs a pool checkout
 and a query (~0.25 ms, as much as the whole work of a small map request). So each process
 remembers what it found (never what it did not find) and forgets:
 

@@ -1,0 +1,43 @@
+"""The small HTML pages served outside Dash: a card with the product name, a body and a link
+to the other language (the sign-in form of :mod:`api.auth`, the gate's "forbidden" page)."""
+
+from __future__ import annotations
+
+import html
+import urllib.parse
+
+from flask import Response, request
+
+from web import context, i18n
+
+_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><link rel="stylesheet" href="/assets/onemap.css"></head>
+<body class="login-body"><main class="login-card">
+<h1 class="login-title">◈ {app}</h1><p class="login-sub">{subtitle}</p>{body}
+<p class="login-lang"><a href="{other_href}">{other_label}</a></p></main></body></html>"""
+
+
+def language() -> str:
+    """The language asked for (``lang``), else the app's."""
+    asked = request.values.get("lang")
+    return i18n.language(asked or context.settings().web.language)
+
+
+def card_page(lang: str, body: str, status: int = 200) -> Response:
+    """The card page holding ``body`` (HTML) in ``lang``, never cached nor framed."""
+    other = "en" if lang == "zh" else "zh"
+    args = {k: v for k, v in request.args.items() if k != "lang"} | {"lang": other}
+    page = _PAGE.format(
+        lang="zh-CN" if lang == "zh" else "en",
+        title=html.escape(i18n.text("login.title", lang)),
+        app=html.escape(i18n.text("app.title", lang)),
+        subtitle=html.escape(i18n.text("app.subtitle", lang)),
+        body=body,
+        other_href=html.escape(request.path + "?" + urllib.parse.urlencode(args)),
+        other_label=i18n.LANGUAGES[other],
+    )
+    response = Response(page, status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
