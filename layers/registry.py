@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geodata import catalogue
 from layers import (
     buildings,
     cameras,
@@ -28,17 +29,20 @@ class UnknownLayerError(KeyError):
     """No layer has the id asked for."""
 
 
-def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
-    """``layers`` unchanged, after checking their ids are unique."""
+def _checked(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """``layers`` unchanged, after checking their ids are unique and each ``source`` is a table
+    of the catalogue (:class:`geodata.catalogue.UnknownTableError` otherwise)."""
     ids = [layer.id for layer in layers]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"duplicate layer ids: {duplicates}")
+    for layer in layers:
+        catalogue.table(layer.source)
     return layers
 
 
 # Drawing order: first is at the bottom.
-LAYERS: tuple[Layer, ...] = _unique(
+LAYERS: tuple[Layer, ...] = _checked(
     (
         districts.LAYER,
         streets.LAYER,
