@@ -29,20 +29,24 @@ class UnknownLayerError(KeyError):
     """No layer has the id asked for."""
 
 
-def _checked(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
-    """``layers`` unchanged, after checking their ids are unique and each ``source`` is a table
-    of the catalogue (:class:`geodata.catalogue.UnknownTableError` otherwise)."""
+def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """``layers`` unchanged, after checking their ids are unique."""
     ids = [layer.id for layer in layers]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"duplicate layer ids: {duplicates}")
-    for layer in layers:
-        catalogue.table(layer.source)
     return layers
 
 
+def _check_sources(layers: tuple[Layer, ...]) -> None:
+    """Refuse a layer whose ``source`` is not a table of the catalogue
+    (:class:`geodata.catalogue.UnknownTableError` names the known ones)."""
+    for layer in layers:
+        catalogue.table(layer.source)
+
+
 # Drawing order: first is at the bottom.
-LAYERS: tuple[Layer, ...] = _checked(
+LAYERS: tuple[Layer, ...] = _unique(
     (
         districts.LAYER,
         streets.LAYER,
@@ -63,6 +67,7 @@ LAYERS: tuple[Layer, ...] = _checked(
         incidents.LAYER,
     )
 )
+_check_sources(LAYERS)
 _BY_ID = {layer.id: layer for layer in LAYERS}
 
 
