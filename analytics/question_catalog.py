@@ -1,21 +1,21 @@
 """What an analyst question may name: layers, their fields and the operators per field kind.
 
-Everything here is an allow-list. A question names layers and fields by these keys; the SQL
-identifiers come only from this module, never from the question. Values are checked against
-the field's kind (and vocabulary, where it has one) and then bound as parameters.
+Everything here is an allow-list. A question layer is a view of a table of
+:mod:`geodata.catalogue` (maybe narrowed to fixed rows) with that table's analyst fields (kind,
+label, vocabulary). A question names layers and fields by these keys; the SQL identifiers come
+only from the catalogue, never from the question. Values are checked against the field's kind
+(and vocabulary, where it has one) and then bound as parameters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
-from geodata import vocab
+from geodata import catalogue
+from geodata.catalogue import AnalystField, AnalystKind, Text
 
-Kind = Literal["text", "code", "int", "float", "timestamp", "tags", "bool"]
-Text = dict[str, str]
-
-OPERATORS: dict[Kind, tuple[str, ...]] = {
+OPERATORS: dict[AnalystKind, tuple[str, ...]] = {
     "text": ("=", "!=", "in"),
     "code": ("=", "!=", "in"),
     "int": ("=", "!=", "<", "<=", ">", ">=", "between", "in"),
@@ -28,25 +28,13 @@ OPERATORS: dict[Kind, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class FieldSpec:
-    """A field a question may filter on or get back: its column, kind and accepted values."""
-
-    column: str
-    kind: Kind
-    label: Text
-    values: tuple[str, ...] | None = None
-    shown: bool = True
-    """Sent back as a column of the answer's table."""
-
-
-@dataclass(frozen=True)
 class LayerSpec:
     """A layer a question may ask about (``subject``) or measure distances to (``reference``)."""
 
     name: str
     table: str
     title: Text
-    fields: dict[str, FieldSpec]
+    fields: dict[str, AnalystField]
     fixed: tuple[tuple[str, str], ...] = ()
     """Rows always kept: ``column = value`` (e.g. ``kind = 'camera'``)."""
     subject: bool = True
@@ -58,144 +46,53 @@ class LayerSpec:
     scoped_reference: bool = False
     """As a reference layer, limited to the viewer's areas (case data), not city-wide."""
 
-    def field(self, name: str) -> FieldSpec | None:
+    def field(self, name: str) -> AnalystField | None:
         """The field called ``name`` (None if the layer has none)."""
         return self.fields.get(name)
 
 
-def _f(column: str, kind: Kind, zh: str, en: str, values=None, shown: bool = True) -> FieldSpec:
-    return FieldSpec(column, kind, {"zh": zh, "en": en}, tuple(values) if values else None, shown)
+def _layer(
+    name: str,
+    table: str,
+    title: Text | None = None,
+    omit: tuple[str, ...] = (),
+    **options: Any,
+) -> LayerSpec:
+    """A question layer over catalogue table ``table``: its analyst fields but ``omit``, under
+    ``title`` (default: the table's)."""
+    entry = catalogue.table(table)
+    fields = {key: f for key, f in entry.analyst.items() if key not in omit}
+    return LayerSpec(name, entry.name, title or dict(entry.title), fields, **options)
 
 
-_ID = _f("id", "int", "编号", "ID")
-_DEVICE_FIELDS = {
-    "id": _ID,
-    "kind": _f("kind", "code", "类型", "Kind", vocab.DEVICE_KINDS),
-    "status": _f("status", "code", "状态", "Status", vocab.DEVICE_STATUS),
-    "serial": _f("serial", "text", "序列号", "Serial"),
-    "model": _f("model", "text", "型号", "Model", shown=False),
-    "last_seen": _f("last_seen", "timestamp", "最近上报", "Last seen"),
-    "last_value": _f("last_value", "float", "最近读数", "Last value"),
-    "installed_at": _f("installed_at", "timestamp", "安装时间", "Installed", shown=False),
-    "building_id": _f("building_id", "int", "建筑编号", "Building ID", shown=False),
-}
+_FIELD_OF_VIEW = ("heading", "fov", "range_m")
 
 LAYERS: dict[str, LayerSpec] = {
     spec.name: spec
     for spec in (
-        LayerSpec(
+        _layer(
             "residents",
             "resident",
             {"zh": "居民（按楼栋计数）", "en": "Residents (counts per building)"},
-            {
-                "care_tags": _f("care_tags", "tags", "关爱标签", "Care tags", vocab.CARE_TAGS),
-                "sex": _f("sex", "code", "性别", "Sex", vocab.SEXES),
-                "birth_year": _f("birth_year", "int", "出生年份", "Birth year"),
-                "hukou": _f("hukou", "code", "户籍", "Hukou", vocab.HUKOU),
-                "household_role": _f(
-                    "household_role", "code", "户内关系", "Household role", vocab.HOUSEHOLD_ROLES
-                ),
-            },
             fixed=(("status", "active"),),
             reference=False,
             counts_per_building=True,
         ),
-        LayerSpec(
-            "buildings",
-            "building",
-            {"zh": "建筑", "en": "Buildings"},
-            {
-                "id": _ID,
-                "name": _f("name", "text", "名称", "Name"),
-                "use": _f("use", "code", "用途", "Use", vocab.BUILDING_USES),
-                "floors": _f("floors", "int", "层数", "Floors"),
-                "height": _f("height", "float", "高度 (米)", "Height (m)"),
-                "year_built": _f("year_built", "int", "建成年份", "Year built"),
-            },
-        ),
-        LayerSpec(
-            "houses",
-            "house",
-            {"zh": "房屋（户）", "en": "Homes"},
-            {
-                "id": _ID,
-                "building_id": _f("building_id", "int", "建筑编号", "Building ID"),
-                "unit": _f("unit", "int", "单元", "Unit"),
-                "floor": _f("floor", "int", "楼层", "Floor"),
-                "floor_area": _f("floor_area", "float", "面积 (㎡)", "Floor area (m²)"),
-                "occupancy": _f("occupancy", "code", "居住状态", "Occupancy", vocab.OCCUPANCY),
-            },
-        ),
-        LayerSpec(
-            "devices",
-            "device",
-            {"zh": "物联设备", "en": "Devices"},
-            _DEVICE_FIELDS,
-        ),
-        LayerSpec(
+        _layer("buildings", "building"),
+        _layer("houses", "house", {"zh": "房屋（户）", "en": "Homes"}),
+        _layer("devices", "device", {"zh": "物联设备", "en": "Devices"}, omit=_FIELD_OF_VIEW),
+        _layer(
             "cameras",
             "device",
             {"zh": "视频监控（视场）", "en": "Cameras (field of view)"},
-            {
-                **{k: v for k, v in _DEVICE_FIELDS.items() if k != "kind"},
-                "heading": _f("heading", "float", "朝向 (°)", "Heading (°)"),
-                "fov": _f("fov", "float", "视场角 (°)", "Field of view (°)"),
-                "range_m": _f("range_m", "float", "可视距离 (米)", "Range (m)"),
-            },
+            omit=("kind",),
             fixed=(("kind", "camera"),),
             wedge=True,
         ),
-        LayerSpec(
-            "facilities",
-            "facility",
-            {"zh": "公共设施", "en": "Facilities"},
-            {
-                "id": _ID,
-                "kind": _f("kind", "code", "类型", "Kind", vocab.FACILITY_KINDS),
-                "name": _f("name", "text", "名称", "Name"),
-                "status": _f("status", "code", "状态", "Status", ("ok", "damaged", "maintenance")),
-                "capacity": _f("capacity", "int", "容量", "Capacity"),
-            },
-        ),
-        LayerSpec(
-            "incidents",
-            "event",
-            {"zh": "事件", "en": "Incidents"},
-            {
-                "id": _ID,
-                "category": _f("category", "text", "类别", "Category"),
-                "severity": _f("severity", "int", "等级", "Severity"),
-                "status": _f("status", "code", "状态", "Status", vocab.EVENT_STATUS),
-                "level": _f("level", "code", "处置层级", "Tier", vocab.HANDLING_LEVELS),
-                "reported_at": _f("reported_at", "timestamp", "上报时间", "Reported"),
-                "due_at": _f("due_at", "timestamp", "限办时间", "Due", shown=False),
-                "closed_at": _f("closed_at", "timestamp", "办结时间", "Closed", shown=False),
-                "department": _f("department", "text", "处置部门", "Department", shown=False),
-            },
-            scoped_reference=True,
-        ),
-        LayerSpec(
-            "organisations",
-            "organization",
-            {"zh": "组织", "en": "Organisations"},
-            {
-                "id": _ID,
-                "kind": _f("kind", "code", "类型", "Kind", vocab.ORGANIZATION_KINDS),
-                "name": _f("name", "text", "名称", "Name"),
-                "employees": _f("employees", "int", "从业人数", "Employees"),
-            },
-        ),
-        LayerSpec(
-            "roads",
-            "road",
-            {"zh": "道路", "en": "Roads"},
-            {
-                "id": _ID,
-                "name": _f("name", "text", "名称", "Name"),
-                "kind": _f("kind", "code", "等级", "Class", vocab.ROAD_KINDS),
-                "lanes": _f("lanes", "int", "车道数", "Lanes"),
-            },
-        ),
+        _layer("facilities", "facility", {"zh": "公共设施", "en": "Facilities"}),
+        _layer("incidents", "event", scoped_reference=True),
+        _layer("organisations", "organization"),
+        _layer("roads", "road"),
     )
 }
 """Every layer a question may name, by its key."""

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import shapely
 from shapely.geometry import shape
 
-from analytics.question_catalog import LAYERS, OPERATORS, FieldSpec, LayerSpec
+from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
+from geodata.catalogue import AnalystField
 from geodata.errors import OneMapError
 from geodata.layer_query import MAX_FILTER_VALUES
 
@@ -82,7 +83,7 @@ class Limits:
 class Condition:
     """``field op value`` on a layer (value already checked against the field's kind)."""
 
-    field: FieldSpec
+    field: AnalystField
     op: str
     value: object
 
@@ -91,7 +92,7 @@ class Condition:
 class TimeSpan:
     """``start <= field < end`` (either end open when None)."""
 
-    field: FieldSpec
+    field: AnalystField
     start: dt.datetime | None
     end: dt.datetime | None
 
@@ -214,7 +215,7 @@ def _layer(value: object, path: str, role: str) -> LayerSpec:
     return spec
 
 
-def _field(layer: LayerSpec, value: object, path: str) -> FieldSpec:
+def _field(layer: LayerSpec, value: object, path: str) -> AnalystField:
     spec = layer.field(value) if isinstance(value, str) else None
     if spec is None:
         raise QuestionError(
@@ -226,7 +227,7 @@ def _field(layer: LayerSpec, value: object, path: str) -> FieldSpec:
     return spec
 
 
-def _scalar(spec: FieldSpec, value: object, path: str) -> object:
+def _scalar(spec: AnalystField, value: object, path: str) -> object:
     """One value of ``spec``'s kind (and vocabulary)."""
     if spec.kind == "int":
         return _int(value, path, -(2**31), 2**31 - 1)
@@ -249,7 +250,7 @@ def _scalar(spec: FieldSpec, value: object, path: str) -> object:
     return text
 
 
-def _value(spec: FieldSpec, op: str, value: object, path: str) -> object:
+def _value(spec: AnalystField, op: str, value: object, path: str) -> object:
     if op in ("in", "between"):
         if not isinstance(value, list):
             raise QuestionError(path, "bad_value", f"{op!r} needs a list of values")

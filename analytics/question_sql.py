@@ -1,24 +1,23 @@
 """A checked :class:`~analytics.question_spec.Question` as one parametrised PostGIS query.
 
-Identifiers (tables, columns) come from the catalog (:mod:`analytics.question_catalog`); every
-value from the question is a bound parameter. Distances are geodesic (``geography``) metres;
-a degree box around each feature (``ST_Expand``) lets the GiST indexes pick the candidates
-first. Cameras are measured by their field-of-view wedge, the same SQL the map draws.
+Identifiers (tables, columns) come from the catalogue (:mod:`analytics.question_catalog`, a view
+of :mod:`geodata.catalogue`); every value from the question is a bound parameter, collected by
+a :class:`~geodata.conditions.Conditions` (``named`` placeholders). Distances are geodesic
+(``geography``) metres; a degree box around each feature (``ST_Expand``) lets the GiST indexes
+pick the candidates first. Cameras are measured by their field-of-view wedge, the same SQL the
+map draws.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from analytics.question_catalog import (
-    BUILDING_COUNT_COLUMNS,
-    DISTANCE_COLUMN,
-    FieldSpec,
-    LayerSpec,
-    Text,
-)
+from analytics.question_catalog import BUILDING_COUNT_COLUMNS, DISTANCE_COLUMN, LayerSpec
 from analytics.question_spec import Condition, Near, Question, TimeSpan
+from geodata import catalogue
+from geodata.catalogue import AnalystField, Text
+from geodata.conditions import Conditions
 from geodata.spatial_sql import camera_wedge
 
 DIGITS = 7
@@ -38,26 +37,6 @@ def degrees_per_metre(extent: tuple[float, float, float, float]) -> float:
     shortest at the highest latitude), with a safety margin."""
     lat = max(abs(extent[1]), abs(extent[3]))
     return SAFETY / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
-
-
-@dataclass
-class Sql:
-    """A WHERE clause under construction with its parameters (names unique per query)."""
-
-    clauses: list[str] = field(default_factory=list)
-    params: dict[str, object] = field(default_factory=dict)
-
-    def bind(self, value: object) -> str:
-        """A fresh parameter placeholder holding ``value``."""
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def add(self, clause: str) -> None:
-        self.clauses.append(clause)
-
-    def where(self) -> str:
-        return " AND ".join(self.clauses) or "TRUE"
 
 
 @dataclass(frozen=True)
@@ -84,39 +63,45 @@ class Plan:
     nearest: bool
 
 
-def _column(alias: str, spec: FieldSpec) -> str:
+def _column(alias: str, spec: AnalystField) -> str:
     return f'{alias}."{spec.column}"'
 
 
-def _condition(sql: Sql, alias: str, cond: Condition) -> str:
+def _scope_column(alias: str, layer: LayerSpec) -> str:
+    """The column of row ``alias`` that area filters and the viewer's scope apply to (the
+    catalogue's scope rule of the layer's table: its area subtree)."""
+    return f"{alias}.{catalogue.table(layer.table).scope.column}"
+
+
+def _condition(where: Conditions, alias: str, cond: Condition) -> str:
     col = _column(alias, cond.field)
     if cond.op == "has":
-        return f"{col} @> CAST({sql.bind([cond.value])} AS varchar[])"
+        return f"{col} @> CAST({where.bind([cond.value])} AS varchar[])"
     if cond.op == "in":
-        return f"{col} = ANY({sql.bind(list(cond.value))})"
+        return f"{col} = ANY({where.bind(list(cond.value))})"
     if cond.op == "between":
         low, high = cond.value
-        return f"{col} BETWEEN {sql.bind(low)} AND {sql.bind(high)}"
-    return f"{col} {COMPARISONS[cond.op]} {sql.bind(cond.value)}"
+        return f"{col} BETWEEN {where.bind(low)} AND {where.bind(high)}"
+    return f"{col} {COMPARISONS[cond.op]} {where.bind(cond.value)}"
 
 
-def _time(sql: Sql, alias: str, span: TimeSpan | None) -> list[str]:
+def _time(where: Conditions, alias: str, span: TimeSpan | None) -> list[str]:
     if span is None:
         return []
     col = _column(alias, span.field)
     out = []
     if span.start is not None:
-        out.append(f"{col} >= {sql.bind(span.start)}")
+        out.append(f"{col} >= {where.bind(span.start)}")
     if span.end is not None:
-        out.append(f"{col} < {sql.bind(span.end)}")
+        out.append(f"{col} < {where.bind(span.end)}")
     return out
 
 
-def _rows_of(sql: Sql, alias: str, layer: LayerSpec, conds, span) -> list[str]:
+def _rows_of(where: Conditions, alias: str, layer: LayerSpec, conds, span) -> list[str]:
     """The fixed rows, conditions and time span of ``layer`` on ``alias``."""
-    out = [f'{alias}."{c}" = {sql.bind(v)}' for c, v in layer.fixed]
-    out += [_condition(sql, alias, c) for c in conds]
-    return out + _time(sql, alias, span)
+    out = [f'{alias}."{c}" = {where.bind(v)}' for c, v in layer.fixed]
+    out += [_condition(where, alias, c) for c in conds]
+    return out + _time(where, alias, span)
 
 
 def geometry(layer: LayerSpec, alias: str) -> str:
@@ -124,100 +109,102 @@ def geometry(layer: LayerSpec, alias: str) -> str:
     return wedge_sql(alias) if layer.wedge else f"{alias}.geom"
 
 
-def _reference_rows(sql: Sql, near: Near, ctx: Context) -> list[str]:
+def _reference_rows(where: Conditions, near: Near, ctx: Context) -> list[str]:
     """The reference layer's own rows: fixed, conditions, time, and scope for case data."""
-    rows = _rows_of(sql, "r", near.layer, near.conditions, near.time)
+    rows = _rows_of(where, "r", near.layer, near.conditions, near.time)
     if near.layer.scoped_reference and ctx.scope_ids is not None:
-        rows.append(f"r.area_id = ANY({sql.bind(ctx.scope_ids)})")
+        rows.append(f"{_scope_column('r', near.layer)} = ANY({where.bind(ctx.scope_ids)})")
     return rows
 
 
-def _close(sql: Sql, near: Near, ctx: Context, subject: str, other: str) -> str:
+def _close(where: Conditions, near: Near, ctx: Context, subject: str, other: str) -> str:
     """``subject`` (alias) lies within the distance of reference ``r`` measured by ``other``."""
     reach = near.distance_m + (ctx.camera_reach_m if near.layer.wedge else 0.0)
-    margin = sql.bind(reach * ctx.deg_per_m + 1e-9)
+    margin = where.bind(reach * ctx.deg_per_m + 1e-9)
     box = f"r.geom && ST_Expand({subject}.geom, {margin})"
     box += f" AND {subject}.geom && ST_Expand(r.geom, {margin})"  # either index may drive
     if near.distance_m == 0:
         return f"{box} AND ST_Intersects({subject}.geom, {other})"
-    metres = sql.bind(near.distance_m)
+    metres = where.bind(near.distance_m)
     return f"{box} AND ST_DWithin({subject}.geom::geography, ({other})::geography, {metres})"
 
 
-def _near_per_row(sql: Sql, near: Near, ctx: Context) -> str:
+def _near_per_row(where: Conditions, near: Near, ctx: Context) -> str:
     """``[NOT] EXISTS`` a reference feature close to row ``t`` (driven by the subject rows)."""
     inner = [
-        *_reference_rows(sql, near, ctx),
-        _close(sql, near, ctx, "t", geometry(near.layer, "r")),
+        *_reference_rows(where, near, ctx),
+        _close(where, near, ctx, "t", geometry(near.layer, "r")),
     ]
     negation = "NOT " if near.beyond else ""
     return f'{negation}EXISTS (SELECT 1 FROM "{near.layer.table}" r WHERE {" AND ".join(inner)})'
 
 
-def _near_by_reference(sql: Sql, near: Near, ctx: Context, question: Question) -> str:
+def _near_by_reference(where: Conditions, near: Near, ctx: Context, question: Question) -> str:
     """``t.id [NOT] IN`` the subject rows close to some reference feature, found from the
     reference side: each reference feature (its wedge built once) probes the subject's index,
     the subject's own filters applied before any distance is measured."""
     subject = question.layer
-    ref = " AND ".join(_reference_rows(sql, near, ctx)) or "TRUE"
-    own = _rows_of(sql, "t2", subject, question.conditions, question.time)
+    ref = " AND ".join(_reference_rows(where, near, ctx)) or "TRUE"
+    own = _rows_of(where, "t2", subject, question.conditions, question.time)
     fixed = "".join(f" AND {clause}" for clause in own)
     found = (
         f"SELECT t2.id FROM (SELECT r.geom, {geometry(near.layer, 'r')} AS g "
         f'FROM "{near.layer.table}" r WHERE {ref} OFFSET 0) r '
-        f'JOIN "{subject.table}" t2 ON {_close(sql, near, ctx, "t2", "r.g")}{fixed}'
+        f'JOIN "{subject.table}" t2 ON {_close(where, near, ctx, "t2", "r.g")}{fixed}'
     )
     return f"t.id {'NOT ' if near.beyond else ''}IN ({found})"
 
 
-def _near(sql: Sql, near: Near, ctx: Context, question: Question, by_reference: bool) -> str:
+def _near(
+    where: Conditions, near: Near, ctx: Context, question: Question, by_reference: bool
+) -> str:
     if by_reference:
-        return _near_by_reference(sql, near, ctx, question)
-    return _near_per_row(sql, near, ctx)
+        return _near_by_reference(where, near, ctx, question)
+    return _near_per_row(where, near, ctx)
 
 
-def count_sql(sql: Sql, table: str, alias: str, clauses: list[str], cap: int) -> str:
-    """How many rows match ``clauses`` (counting stops at ``cap``)."""
-    where = " AND ".join(clauses) or "TRUE"
+def count_sql(where: Conditions, table: str, alias: str, cap: int) -> str:
+    """How many rows of ``table`` (as ``alias``) match ``where`` (counting stops at ``cap``)."""
+    limit = where.bind(cap)
     return (
-        f'SELECT count(*) FROM (SELECT 1 FROM "{table}" {alias} WHERE {where} '
-        f"LIMIT {sql.bind(cap)}) AS x"
+        f'SELECT count(*) FROM (SELECT 1 FROM "{table}" {alias} WHERE {where.sql} '
+        f"LIMIT {limit}) AS x"
     )
 
 
 def subject_count(question: Question, cap: int) -> tuple[str, dict[str, object]]:
     """SQL counting the subject rows of the question's own filters (up to ``cap``)."""
-    sql = Sql()
-    clauses = _rows_of(sql, "t", question.layer, question.conditions, question.time)
-    return count_sql(sql, question.layer.table, "t", clauses, cap), sql.params
+    where = Conditions()
+    where.extend(_rows_of(where, "t", question.layer, question.conditions, question.time))
+    return count_sql(where, question.layer.table, "t", cap), where.params
 
 
 def reference_count(near: Near, ctx: Context, cap: int) -> tuple[str, dict[str, object]]:
     """SQL counting the reference rows of a near clause (up to ``cap``)."""
-    sql = Sql()
-    return count_sql(sql, near.layer.table, "r", _reference_rows(sql, near, ctx), cap), sql.params
+    where = Conditions()
+    where.extend(_reference_rows(where, near, ctx))
+    return count_sql(where, near.layer.table, "r", cap), where.params
 
 
-def where_sql(question: Question, ctx: Context) -> Sql:
+def where_sql(question: Question, ctx: Context) -> Conditions:
     """The WHERE clause over the subject rows ``t``."""
-    sql = Sql()
+    where = Conditions()
     layer = question.layer
-    for clause in _rows_of(sql, "t", layer, question.conditions, question.time):
-        sql.add(clause)
+    where.extend(_rows_of(where, "t", layer, question.conditions, question.time))
     within = question.within
     if ctx.area_ids is not None:
-        sql.add(f"t.area_id = ANY({sql.bind(ctx.area_ids)})")
+        where.add(f"{_scope_column('t', layer)} = ANY({where.bind(ctx.area_ids)})")
     if within is not None and within.polygon_geojson is not None:
-        shape = f"ST_SetSRID(ST_GeomFromGeoJSON({sql.bind(within.polygon_geojson)}), 4326)"
-        sql.add(f"ST_Intersects(t.geom, {shape})")
+        shape = f"ST_SetSRID(ST_GeomFromGeoJSON({where.bind(within.polygon_geojson)}), 4326)"
+        where.add(f"ST_Intersects(t.geom, {shape})")
     if within is not None and within.bbox is not None:
-        box = ", ".join(sql.bind(v) for v in within.bbox)
-        sql.add(f"ST_Intersects(t.geom, ST_MakeEnvelope({box}, 4326))")
+        box = ", ".join(where.bind(v) for v in within.bbox)
+        where.add(f"ST_Intersects(t.geom, ST_MakeEnvelope({box}, 4326))")
     if ctx.scope_ids is not None:
-        sql.add(f"t.area_id = ANY({sql.bind(ctx.scope_ids)})")
+        where.add(f"{_scope_column('t', layer)} = ANY({where.bind(ctx.scope_ids)})")
     for near, by_reference in zip(question.near, ctx.by_reference, strict=True):
-        sql.add(_near(sql, near, ctx, question, by_reference))
-    return sql
+        where.add(_near(where, near, ctx, question, by_reference))
+    return where
 
 
 def _feature_columns(layer: LayerSpec) -> tuple[tuple[str, Text], ...]:
@@ -230,7 +217,7 @@ METRES_PER_DEGREE = 110_000
 
 def rows_plan(question: Question, ctx: Context) -> Plan:
     """Features of the subject layer, newest/first by id, at most ``limit``, with the total."""
-    sql = where_sql(question, ctx)
+    where = where_sql(question, ctx)
     layer = question.layer
     columns = _feature_columns(layer)
     selected = ", ".join(_column("t", layer.fields[name]) for name, _ in columns)
@@ -238,39 +225,41 @@ def rows_plan(question: Question, ctx: Context) -> Plan:
     position = f"ST_X(t.loc), ST_Y(t.loc), {geom}"
     if question.nearest is not None:
         nearest = question.nearest
-        point = f"ST_SetSRID(ST_MakePoint({sql.bind(nearest.lon)}, {sql.bind(nearest.lat)}), 4326)"
-        limit = sql.bind(min(nearest.n, question.limit))
+        point = (
+            f"ST_SetSRID(ST_MakePoint({where.bind(nearest.lon)}, {where.bind(nearest.lat)}), 4326)"
+        )
+        limit = where.bind(min(nearest.n, question.limit))
         # The index orders by degrees, not metres: its N nearest give a radius that holds the
         # true N nearest; the rows in that radius's box are then ranked in metres.
         text = f"""WITH knn AS (
-    SELECT t.geom FROM "{layer.table}" t WHERE {sql.where()}
+    SELECT t.geom FROM "{layer.table}" t WHERE {where.sql}
     ORDER BY t.geom <-> {point} LIMIT {limit}),
 radius AS (
     SELECT max(ST_Distance(geom::geography, {point}::geography)) AS m FROM knn)
 SELECT {selected}, {position},
        round(ST_Distance(t.geom::geography, {point}::geography)::numeric, 1)::float8
 FROM "{layer.table}" t, radius
-WHERE {sql.where()}
+WHERE {where.sql}
   AND t.geom && ST_Expand({point}, radius.m / ({METRES_PER_DEGREE} * cos(radians(ST_Y({point})))))
 ORDER BY ST_Distance(t.geom::geography, {point}::geography), t.id LIMIT {limit}"""
-        return Plan(text, sql.params, (*columns, DISTANCE_COLUMN), False, True)
-    limit = sql.bind(question.limit)
+        return Plan(text, where.params, (*columns, DISTANCE_COLUMN), False, True)
+    limit = where.bind(question.limit)
     text = f"""SELECT {selected}, {position}, count(*) OVER () AS total
-FROM "{layer.table}" t WHERE {sql.where()}
+FROM "{layer.table}" t WHERE {where.sql}
 ORDER BY t.id LIMIT {limit}"""
-    return Plan(text, sql.params, columns, False, False)
+    return Plan(text, where.params, columns, False, False)
 
 
 def counts_plan(question: Question, ctx: Context) -> Plan:
     """People of the subject per building (groups under ``min_count`` withheld), the largest
     first; with the number of groups and people shown and of groups withheld."""
-    sql = where_sql(question, ctx)
-    least = sql.bind(ctx.min_count)
-    limit = sql.bind(question.limit)
+    where = where_sql(question, ctx)
+    least = where.bind(ctx.min_count)
+    limit = where.bind(question.limit)
     text = f"""WITH hits AS (
     SELECT h.building_id AS b, count(*) AS n
     FROM "{question.layer.table}" t JOIN house h ON h.id = t.house_id
-    WHERE {sql.where()} GROUP BY 1
+    WHERE {where.sql} GROUP BY 1
 ), shown AS (SELECT b, n FROM hits WHERE n >= {least}),
 page AS (
     SELECT s.b, bl.name, s.n, ST_X(bl.loc) AS x, ST_Y(bl.loc) AS y,
@@ -281,7 +270,7 @@ SELECT (SELECT count(*) FROM shown), (SELECT coalesce(sum(n), 0) FROM shown)::bi
        (SELECT count(*) FROM hits WHERE n < {least}),
        coalesce((SELECT json_agg(json_build_array(b, name, n, x, y, g) ORDER BY n DESC, b)
                  FROM page), '[]'::json)::text"""
-    return Plan(text, sql.params, BUILDING_COUNT_COLUMNS, True, False)
+    return Plan(text, where.params, BUILDING_COUNT_COLUMNS, True, False)
 
 
 def plan(question: Question, ctx: Context) -> Plan:

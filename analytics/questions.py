@@ -6,7 +6,7 @@ query (:mod:`analytics.question_sql`) and runs it in a read-only transaction wit
 timeout. No text from the question becomes SQL.
 
 Privacy: residents are answered only as counts per building. Buildings with fewer than
-:data:`layers.residents.MIN_COUNT` matching people are withheld (their number is reported)
+:data:`geodata.privacy.MIN_COUNT` matching people are withheld (their number is reported)
 unless the viewer is an admin, or a grid worker (whose scope is its own grids).
 Scope: every subject row lies in the viewer's areas (the subtrees of ``area_ids``). Reference
 layers of public things (hydrants, cameras, buildings …) count city-wide — a hydrant across
@@ -30,13 +30,13 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from analytics import question_sql
-from analytics.question_catalog import Text
 from analytics.question_spec import Limits, Question, QuestionError, parse_question
+from geodata.catalogue import Text
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
+from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
 from geodata.viewer import Viewer
-from layers.residents import MIN_COUNT
 
 _SUBTREE = """WITH RECURSIVE sub AS (
     SELECT id FROM area WHERE {start}

@@ -1,8 +1,9 @@
 """OGC API – Features (Part 1: Core, GeoJSON, OpenAPI 3.0) at ``/ogc``, over our providers.
 
-A small blueprint rather than pygeoapi: the collections are our layer registry and feature
-tables, served by :class:`geodata.exports.provider.TableProvider` with the same viewer scope
-and field allow-list as the exports, so nothing here can publish a column an export may not.
+A small blueprint rather than pygeoapi: the collections (:mod:`layers.collections`) are our
+layer registry and the catalogue's feature tables, served by
+:class:`geodata.exports.provider.TableProvider` with the same viewer scope and field allow-list
+as the exports, so nothing here can publish a column an export may not.
 
 - ``/ogc`` landing page, ``/ogc/conformance``, ``/ogc/api`` (OpenAPI 3.0 document)
 - ``/ogc/collections``, ``/ogc/collections/{id}``
@@ -28,11 +29,12 @@ import math
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
-from geodata.errors import OneMapError
+from geodata.errors import LayerForbiddenError, OneMapError
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
-from geodata.exports.sources import COLLECTIONS, Source, UnknownSourceError, collection
-from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
+from geodata.exports.sources import Source, UnknownSourceError
+from geodata.query import BBox, FeatureQueryError
+from layers.collections import COLLECTIONS, collection
 from web import context
 from web.responses import JSON, json_response
 

@@ -1,9 +1,13 @@
-"""Personal identifiers: keyed hashing of ID numbers and masking for display."""
+"""Personal data: the small-cell rule, keyed hashing of ID numbers and masking for display."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+
+MIN_COUNT = 5
+"""Smallest group of people shown as a count (map cells, buildings, answers): fewer are withheld
+so that no one can be singled out."""
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geodata import catalogue
 from geodata.errors import OneMapError
 from layers import (
     buildings,
@@ -44,6 +45,13 @@ def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
     return layers
 
 
+def _check_sources(layers: tuple[Layer, ...]) -> None:
+    """Refuse a layer whose ``source`` is not a table of the catalogue
+    (:class:`geodata.catalogue.UnknownTableError` names the known ones)."""
+    for layer in layers:
+        catalogue.table(layer.source)
+
+
 # Drawing order: first is at the bottom.
 LAYERS: tuple[Layer, ...] = _unique(
     (
@@ -66,6 +74,7 @@ LAYERS: tuple[Layer, ...] = _unique(
         incidents.LAYER,
     )
 )
+_check_sources(LAYERS)
 _BY_ID = {layer.id: layer for layer in LAYERS}
 
 

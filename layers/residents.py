@@ -7,10 +7,9 @@ with ``?care=<tag>`` adds the number and share with that care tag (suppressed be
 """
 
 from geodata import vocab
+from geodata.privacy import MIN_COUNT
 from layers.base import Filter, Layer, LegendItem
 from layers.ramps import VIOLET, ramp_legend
-
-MIN_COUNT = 5
 
 LAYER = Layer(
     id="residents",

@@ -2,12 +2,13 @@
 
 Every bulk read that leaves OneMap — file exports (CLI and ``/api/export``) and the OGC API —
 selects its columns through :func:`allowed_fields`, so they cannot disagree. It is an
-allow-list: a column not named here is never exported. Personal identifiers
-(``resident_identity``: name, ID-number hash, phone) are not named anywhere and the module
-refuses, on import, any policy that would name them; the residents layer goes out without them.
+allow-list, kept with each table in :mod:`geodata.catalogue`: a column not named there is never
+exported. Personal identifiers (``resident_identity``: name, ID-number hash, phone) are not
+named anywhere and this module refuses, on import, any policy that would name them; the
+residents layer goes out without them.
 
-Roles: authentication arrives later. Until then one policy (key ``"*"``) serves every role;
-a role that needs more (or less) gets its own entry in :data:`POLICY`, checked the same way.
+Roles: one policy (key ``"*"``) serves every role; a role that needs more (or less) gets its
+own entry in a table's ``export``, checked the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Literal
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, SmallInteger, String, Text
 
+from geodata import catalogue
 from geodata.models import Base
 from geodata.viewer import Viewer
 
@@ -27,103 +29,19 @@ NEVER_EXPORTED_TABLES = frozenset({"resident_identity", "account", "account_scop
 NEVER_EXPORTED_COLUMNS = frozenset({"id_hash", "phone", "password_hash"})
 """Column names refused wherever they appear."""
 
-_COMMON = ("id", "area_id", "h3_r7", "h3_r9")
-_PROVENANCE = ("source", "source_id")
 
-POLICY: dict[str, dict[str, tuple[str, ...]]] = {
-    "*": {
-        "area": (
-            "id",
-            "code",
-            "name",
-            "name_en",
-            "level",
-            "depth",
-            "parent_id",
-            "area_id",
-            "h3_r7",
-            "h3_r9",
-            *_PROVENANCE,
-        ),
-        "road": (*_COMMON, "name", "kind", "oneway", "lanes", *_PROVENANCE),
-        "building": (
-            *_COMMON,
-            "name",
-            "address",
-            "use",
-            "floors",
-            "height",
-            "year_built",
-            *_PROVENANCE,
-        ),
-        "house": (
-            *_COMMON,
-            "building_id",
-            "unit",
-            "floor",
-            "room",
-            "floor_area",
-            "occupancy",
-            *_PROVENANCE,
-        ),
-        # No provenance for people: a departmental source_id is itself a personal key.
-        "resident": (
-            *_COMMON,
-            "house_id",
-            "sex",
-            "birth_year",
-            "household_role",
-            "hukou",
-            "status",
-            "care_tags",
-        ),
-        "organization": (
-            *_COMMON,
-            "kind",
-            "name",
-            "credit_code",
-            "address",
-            "employees",
-            "building_id",
-            *_PROVENANCE,
-        ),
-        "device": (
-            *_COMMON,
-            "kind",
-            "serial",
-            "model",
-            "status",
-            "last_seen",
-            "last_value",
-            "heading",
-            "fov",
-            "range_m",
-            "building_id",
-            "house_id",
-            "installed_at",
-            *_PROVENANCE,
-        ),
-        "facility": (*_COMMON, "kind", "name", "status", "capacity", *_PROVENANCE),
-        # No free-text description: reporters write names and phone numbers into it.
-        "event": (
-            *_COMMON,
-            "category",
-            "severity",
-            "status",
-            "level",
-            "title",
-            "reported_at",
-            "due_at",
-            "resolved_at",
-            "closed_at",
-            "device_id",
-            "building_id",
-            "rule",
-            *_PROVENANCE,
-        ),
-    },
-}
-"""Exported columns per role (``"*"``: every role without an entry of its own) and table."""
+def _policy() -> dict[str, dict[str, tuple[str, ...]]]:
+    """The catalogue's export allow-lists as role → table → columns."""
+    policy: dict[str, dict[str, tuple[str, ...]]] = {}
+    for table in catalogue.TABLES.values():
+        for role, columns in table.export.items():
+            policy.setdefault(role, {})[table.name] = columns
+    return policy
+
+
+POLICY: dict[str, dict[str, tuple[str, ...]]] = _policy()
+"""Exported columns per role (``"*"``: every role without an entry of its own) and table, as
+the catalogue (:mod:`geodata.catalogue`, each table's ``export``) lists them."""
 
 SHAPEFILE_NAMES: dict[str, str] = {
     "household_role": "hh_role",
@@ -205,11 +123,11 @@ _FIELDS = _check(POLICY)
 
 def exportable_tables(viewer: Viewer) -> frozenset[str]:
     """Tables ``viewer`` may export at all."""
-    policy = POLICY.get(viewer.role, POLICY["*"])
+    policy = POLICY.get(viewer.role, POLICY[catalogue.EVERY_OTHER_ROLE])
     return frozenset(policy)
 
 
 def allowed_fields(table: str, viewer: Viewer) -> tuple[Field, ...]:
     """The columns of ``table`` that ``viewer`` may take out of the store (maybe none)."""
-    role = viewer.role if viewer.role in POLICY else "*"
+    role = viewer.role if viewer.role in POLICY else catalogue.EVERY_OTHER_ROLE
     return _FIELDS.get((role, table), ())

@@ -16,11 +16,11 @@ import psycopg
 import pyarrow as pa
 
 from geodata.bulk import raw_connection
+from geodata.errors import LayerForbiddenError
 from geodata.exports import query
 from geodata.exports.fields import Field, allowed_fields
 from geodata.exports.query import Filters
 from geodata.exports.sources import Source
-from geodata.features import LayerForbiddenError
 from geodata.viewer import Viewer
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -105,11 +105,11 @@ class TableProvider:
         lonlat = lonlat and source.is_point
         with raw_connection(self.url) as conn:
             try:
-                where, params = query.conditions(conn, source, filters, viewer)
-                sql = query.export_sql(source, fields, where, lonlat)
+                where = query.conditions(conn, source, filters, viewer)
+                sql = query.export_sql(source, fields, where.sql, lonlat)
                 with conn.cursor(name="onemap_export", binary=True) as cursor:
                     cursor.itersize = BATCH_ROWS
-                    cursor.execute(sql, params)
+                    cursor.execute(sql, where.params)
                     schema = _schema(source, fields, lonlat)
                     yield Rows(schema, _batches(cursor, schema))
             finally:
@@ -119,8 +119,9 @@ class TableProvider:
         fields = self.fields(source, viewer)
         with raw_connection(self.url) as conn:
             try:
-                where, params = query.conditions(conn, source, filters, viewer)
-                return conn.execute(build(source, fields, where), params | extra).fetchone()
+                where = query.conditions(conn, source, filters, viewer)
+                sql = build(source, fields, where.sql)
+                return conn.execute(sql, where.params | extra).fetchone()
             finally:
                 conn.rollback()
 

@@ -1,7 +1,8 @@
 """What to select: filters, the WHERE clause (with the viewer's scope) and the SELECT lists.
 
-SQL is written for psycopg (``%(name)s`` placeholders); identifiers come from the sources and
-the field allow-list, never from the request, and every value is bound. Geometries leave the
+SQL is written for psycopg (``%(name)s`` placeholders, a :class:`~geodata.conditions.Conditions`
+in ``pyformat`` style); identifiers come from the sources and the field allow-list, never from
+the request, and every value is bound. Geometries leave the
 store snapped to 1e-7° (about 1 cm; 7 decimals in text formats) with polygon exteriors
 counter-clockwise (RFC 7946 right-hand rule).
 """
@@ -17,9 +18,10 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from geodata import vocab
+from geodata.conditions import Conditions
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
-from geodata.features import BBox, FeatureQueryError
+from geodata.query import BBox, FeatureQueryError
 from geodata.viewer import Viewer
 
 DIGITS = 7
@@ -151,56 +153,49 @@ def _subtree(conn: psycopg.Connection, start: str, params: dict) -> list[int]:
 
 def conditions(
     conn: psycopg.Connection, source: Source, filters: Filters, viewer: Viewer
-) -> tuple[str, dict[str, object]]:
+) -> Conditions:
     """The WHERE clause of ``source`` under ``filters`` and ``viewer``'s scope, with values.
 
-    ``--area``: rows whose area (``area_id``; for areas themselves ``id``) is the area of that
-    code or any of its descendants along ``parent_id``. Raises :class:`FeatureQueryError` for
-    an unknown code or a filter that does not apply to ``source``.
+    ``--area`` and the viewer's scope follow the catalogue's scope rule of the table: rows whose
+    scope column (``area_id``; for areas themselves ``id``) is the area of that code (or one of
+    the viewer's areas) or any of its descendants along ``parent_id``. Raises
+    :class:`FeatureQueryError` for an unknown code or a filter that does not apply to ``source``.
     """
-    clauses, params = ["TRUE"], {}
+    where = Conditions("pyformat")
     for i, (column, value) in enumerate(source.where):
-        clauses.append(f't."{column}" = %(w{i})s')
-        params[f"w{i}"] = value
+        where.add(f't."{column}" = {where.bind(value, f"w{i}")}')
     for i, (column, value) in enumerate(source.exclude):
-        clauses.append(f't."{column}" IS DISTINCT FROM %(x{i})s')
-        params[f"x{i}"] = value
-    area_column = "t.id" if source.table == "area" else "t.area_id"
+        where.add(f't."{column}" IS DISTINCT FROM {where.bind(value, f"x{i}")}')
+    area_column = f"t.{source.scope.column}"
     if filters.level is not None:
         if source.table != "area" or source.where:
             raise FeatureQueryError("level", f"applies to the areas layer only, not {source.id!r}")
-        clauses.append("t.level = %(level)s")
-        params["level"] = filters.level
+        where.add(f"t.level = {where.bind(filters.level, 'level')}")
     if filters.bbox is not None:
-        clauses.append(
-            "ST_Intersects(t.geom, ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326))"
+        where.add(
+            "ST_Intersects(t.geom, ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326))",
+            **filters.bbox.params(),
         )
-        params |= filters.bbox.params()
     if filters.polygon is not None:
-        clauses.append("ST_Intersects(t.geom, ST_SetSRID(ST_GeomFromGeoJSON(%(polygon)s), 4326))")
-        params["polygon"] = filters.polygon
+        polygon = where.bind(filters.polygon, "polygon")
+        where.add(f"ST_Intersects(t.geom, ST_SetSRID(ST_GeomFromGeoJSON({polygon}), 4326))")
     if filters.area is not None:
         ids = _subtree(conn, "code = %(code)s", {"code": filters.area})
         if not ids:
             raise FeatureQueryError("area", f"no area has code {filters.area!r}")
-        clauses.append(f"{area_column} = ANY(%(area_ids)s)")
-        params["area_ids"] = ids
+        where.add(f"{area_column} = ANY({where.bind(ids, 'area_ids')})")
     if viewer.area_ids is not None:
         ids = _subtree(conn, "id = ANY(%(ids)s)", {"ids": list(viewer.area_ids)})
-        clauses.append(f"{area_column} = ANY(%(scope_ids)s)")
-        params["scope_ids"] = ids
+        where.add(f"{area_column} = ANY({where.bind(ids, 'scope_ids')})")
     if filters.interval is not None and source.temporal:
         start, end = filters.interval
         if start is not None:
-            clauses.append(f't."{source.temporal}" >= %(t_start)s')
-            params["t_start"] = start
+            where.add(f't."{source.temporal}" >= {where.bind(start, "t_start")}')
         if end is not None:
-            clauses.append(f't."{source.temporal}" <= %(t_end)s')
-            params["t_end"] = end
+            where.add(f't."{source.temporal}" <= {where.bind(end, "t_end")}')
     if filters.after is not None:
-        clauses.append("t.id > %(after)s")
-        params["after"] = filters.after
-    return " AND ".join(clauses), params
+        where.add(f"t.id > {where.bind(filters.after, 'after')}")
+    return where
 
 
 def export_sql(source: Source, fields: tuple[Field, ...], where: str, lonlat: bool) -> str:

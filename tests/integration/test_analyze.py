@@ -16,9 +16,9 @@ from sqlalchemy.exc import InternalError
 from analytics import questions
 from analytics.questions import QuestionTimeout, ask
 from geodata.features import WEDGE_SQL
+from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
 from geodata.viewer import Viewer
-from layers.residents import MIN_COUNT
 from tests.conftest import api_client, sql_rows
 
 ANALYST = Viewer(role="analyst")

@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 from api.ogc import CONFORMANCE, CRS84, MAX_LIMIT
 from app import create_app
 from geodata.engine import get_engine
-from geodata.exports.sources import COLLECTIONS
 from geodata.settings import Settings
+from layers.collections import COLLECTIONS
 from tests.conftest import api_token, signed_in
 
 GEOJSON = "application/geo+json"

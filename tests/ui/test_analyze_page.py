@@ -16,9 +16,9 @@ from analytics.question_catalog import LAYERS
 from analytics.question_spec import parse_question
 from analytics.questions import ask
 from geodata.features import WEDGE_SQL
+from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
 from geodata.viewer import Viewer
-from layers.residents import MIN_COUNT
 from pages import analyze_ids as ids
 from pages.analyze_form import (
     PRESETS,
