@@ -29,7 +29,7 @@ from shapely.geometry import shape
 
 from analytics.question_catalog import LAYERS, OPERATORS, FieldSpec, LayerSpec
 from geodata.errors import OneMapError
-from geodata.layer_query import MAX_FILTER_VALUES
+from geodata.query import MAX_FILTER_VALUES
 
 MAX_TEXT = 200
 MAX_FILTERS = 20

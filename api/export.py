@@ -21,10 +21,11 @@ from flask import Blueprint, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
 from api import context
+from geodata.errors import LayerForbiddenError
 from geodata.exports import Filters, export_format, export_layer_to, file_name
 from geodata.exports.query import parse_area, parse_level, parse_polygon
 from geodata.exports.sources import UnknownSourceError, export_layer
-from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
+from geodata.query import BBox, FeatureQueryError
 
 blueprint = Blueprint("export_api", __name__, url_prefix="/api/export")
 

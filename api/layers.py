@@ -15,7 +15,10 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from api import compress, context
-from geodata.features import FeatureProvider, FeatureQueryError, LayerForbiddenError, LayerQuery
+from geodata.errors import LayerForbiddenError
+from geodata.query import FeatureQueryError
+from layers import engine
+from layers.query import LayerQuery
 from layers.registry import UnknownLayerError, get_layer, layers_for
 
 blueprint = Blueprint("layers_api", __name__, url_prefix="/api/layers")
@@ -54,7 +57,7 @@ def layer_features(layer_id: str) -> ResponseReturnValue:
     """GeoJSON of one layer for the viewport (features zoomed in, aggregates zoomed out)."""
     layer = get_layer(layer_id)
     query = LayerQuery.from_args(layer, request.args, context.settings().max_features)
-    answer = FeatureProvider(context.store_url()).answer(layer, query, context.viewer())
+    answer = engine.answer(context.store_url(), layer, query, context.viewer(), context.settings())
     response = Response(answer.to_json(), content_type=GEOJSON)
     response.headers["Server-Timing"] = f"db;dur={answer.sql_seconds * 1000:.1f}"
     return response

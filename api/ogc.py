@@ -25,10 +25,11 @@ from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
 from api import context
+from geodata.errors import LayerForbiddenError
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
 from geodata.exports.sources import COLLECTIONS, Source, UnknownSourceError, collection
-from geodata.features import BBox, FeatureQueryError, LayerForbiddenError
+from geodata.query import BBox, FeatureQueryError
 
 blueprint = Blueprint("ogc_api", __name__, url_prefix="/ogc")
 

@@ -7,7 +7,7 @@ with ``?care=<tag>`` adds the number and share with that care tag (suppressed be
 """
 
 from geodata import vocab
-from layers.base import Filter, Layer, LegendItem
+from layers.base import Filter, Layer, LegendItem, ProviderName
 from layers.ramps import VIOLET, ramp_legend
 
 MIN_COUNT = 5
@@ -18,7 +18,7 @@ LAYER = Layer(
     source="resident",
     geometry="polygon",
     group="things",
-    provider="residents",
+    provider=ProviderName.RESIDENTS,
     min_zoom=9,
     aggregate_below_zoom=16,
     min_count=MIN_COUNT,

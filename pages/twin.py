@@ -19,9 +19,9 @@ from dash.exceptions import PreventUpdate
 
 from api import context
 from api.deck import bundle_path
-from geodata.features import time_extent
 from layers import deck
 from layers.base import Layer, Text
+from layers.engine import time_extent
 from layers.registry import UnknownLayerError, get_layer
 from pages import i18n, ids
 from pages.shell import t

@@ -11,7 +11,7 @@ from geodata.exports.query import Filters, parse_area, parse_level
 from geodata.exports.service import export_format, export_layer_to
 from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
-from geodata.features import BBox
+from geodata.query import BBox
 from geodata.settings import Settings
 from geodata.store import open_store
 from geodata.viewer import Viewer

@@ -19,7 +19,7 @@ from shapely.geometry import mapping, shape
 from geodata import vocab
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
-from geodata.features import BBox, FeatureQueryError
+from geodata.query import BBox, FeatureQueryError
 from geodata.viewer import Viewer
 
 DIGITS = 7

@@ -12,7 +12,7 @@ from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters
 from geodata.exports.sources import export_layer
 from geodata.exports.writers import FORMATS, Format, write
-from geodata.features import FeatureQueryError
+from geodata.query import FeatureQueryError
 from geodata.viewer import Viewer
 
 AUDITED_TABLES = frozenset({"resident"})
