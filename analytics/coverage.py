@@ -4,8 +4,9 @@
   inside any camera's field-of-view wedge (the map's wedge SQL, :data:`WEDGE_SQL`), its share,
   and the uncovered parts as geometries, computed live.
 - :func:`refresh_gaps` precomputes the same per line into ``coverage_gap`` (migration 0010;
-  ``python -m analytics coverage --refresh``); the ``coverage_gaps`` layer (:func:`provide`)
-  reads it by the lines in view while it is current, else computes live and says why.
+  ``python -m analytics coverage --refresh``); :func:`gap_page` reads it for the lines in a
+  bbox while it is current (:func:`state_by`), else computes live — the ``coverage_gaps``
+  layer (:mod:`layers.providers.coverage_gaps`) is made from it and says which.
   Statement-level triggers on ``device``, ``facility`` and ``road`` bump
   ``coverage_gap_state.version``; a refresh records the version it saw, so "current" means
   no camera or line changed since.
@@ -28,7 +29,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -42,11 +43,6 @@ from geodata.viewer import Viewer
 
 Execute = Callable[[str, dict], list]
 """Runs a statement with its parameters and returns its rows."""
-
-if TYPE_CHECKING:
-    from geodata.features import Runner
-    from geodata.layer_query import LayerQuery
-    from layers.base import Layer
 
 LineKind = Literal["fire_lanes", "roads"]
 LINES: dict[str, tuple[str, str]] = {
@@ -260,10 +256,10 @@ class GapState:
 def gap_state(conn: Connection) -> GapState | None:
     """The precomputed gaps' state (None when the store predates migration 0010; never
     refreshed when a reset emptied the state table)."""
-    return _state(_executor(conn))
+    return state_by(_executor(conn))
 
 
-def _state(run: Execute) -> GapState | None:
+def state_by(run: Execute) -> GapState | None:
     """:func:`gap_state` through ``run``."""
     if run("SELECT to_regclass('coverage_gap_state')", {})[0][0] is None:
         return None
@@ -361,68 +357,23 @@ def camera_coverage(
     )
 
 
-def _stale_note(state: GapState | None) -> dict[str, str]:
-    """Why the answer was computed live (zh/en)."""
-    if state is None:
-        return {
-            "zh": "存储尚无预计算的盲区表（迁移 0010），本次实时计算。",
-            "en": "The store has no precomputed gaps (migration 0010); computed live.",
-        }
-    when = f"{state.changed_at:%Y-%m-%d %H:%M:%S} UTC" if state.changed_at else "?"
-    if state.refreshed_at is None:
-        zh, en = "预计算的盲区从未刷新", "The precomputed gaps were never refreshed"
-    else:
-        done = f"{state.refreshed_at:%Y-%m-%d %H:%M:%S} UTC"
-        zh = f"预计算的盲区（{done}）早于摄像头/道路的最新变更（{when}）"
-        en = f"The precomputed gaps ({done}) are older than the latest camera/line change ({when})"
-    return {
-        "zh": f"{zh}，本次实时计算；请运行 python -m analytics coverage --refresh。",
-        "en": f"{en}; computed live. Run python -m analytics coverage --refresh.",
-    }
-
-
-def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
-    """The ``coverage_gaps`` layer: uncovered parts of fire lanes and roads in the bbox, read
-    from the precomputed ``coverage_gap`` when it is current, else computed live (and the
-    answer's ``note`` and ``coverage.precomputed`` say so). The totals, the cap and the
-    features' JSON are made in SQL: a city view holds ~10,000 lines, only the first
-    ``limit`` gaps by kind and id are sent."""
-    from geodata.settings import get_settings
-
-    kinds = [k for k in LINES if k in query.filters.get("of", tuple(LINES))]
-    deg_per_m = degrees_per_metre(get_settings().city.extent)
-    features: list[str] = []
-    length = covered = 0.0
-    gaps = 0
-    box = (query.bbox.minx, query.bbox.miny, query.bbox.maxx, query.bbox.maxy)
-    state = _state(run.all)
-    stored = state is not None and state.fresh
-    for kind in kinds:
-        params: dict[str, object] = {"limit": query.limit - len(features)}
-        measured = _measured(run.all, kind, viewer, box, deg_per_m, stored, params)
-        ((kind_length, kind_covered, _, _, kind_gaps, texts),) = run.all(
-            page_sql(kind, measured), params
-        )
-        length, covered, gaps = length + kind_length, covered + kind_covered, gaps + kind_gaps
-        features += texts
-    run.answer.features_json = f"[{','.join(features)}]"
-    share = covered / length if length else None
-    run.answer.meta |= {
-        "count": len(features),
-        "capped": gaps > query.limit,
-        "coverage": {
-            "of": kinds,
-            "length_m": round(length, 1),
-            "covered_m": round(covered, 1),
-            "share": round(share, 4) if share is not None else None,
-            "precomputed": stored,
-            "refreshed_at": state.refreshed_at.isoformat()
-            if state and state.refreshed_at
-            else None,
-        },
-    }
-    if not stored:
-        run.answer.meta["note"] = _stale_note(state)
+def gap_page(
+    run: Execute,
+    kind: str,
+    viewer: Viewer,
+    bbox: tuple[float, float, float, float],
+    deg_per_m: float,
+    stored: bool,
+    limit: int,
+) -> tuple[float, float, int, int, int, list[str]]:
+    """The lines of ``kind`` in ``bbox`` the viewer may see, read from the precomputed gaps
+    (``stored``) or computed live, in one statement: their length, covered length, how many
+    lines, how many no camera sees, how many have a gap, and the first ``limit`` gaps by id as
+    GeoJSON feature texts (made in SQL)."""
+    params: dict[str, object] = {"limit": limit}
+    measured = _measured(run, kind, viewer, bbox, deg_per_m, stored, params)
+    ((length, covered, lines, untouched, gaps, texts),) = run(page_sql(kind, measured), params)
+    return length, covered, lines, untouched, gaps, texts
 
 
 # --- hydrants ----------------------------------------------------------------------------------

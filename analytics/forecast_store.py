@@ -42,14 +42,14 @@ from sqlalchemy import text
 from threadpoolctl import threadpool_limits
 
 from analytics import forecast as fc
+from analytics.forecast_cells import cell_features
 from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVAL, RESOLUTIONS
 from analytics.forecast_exec import executor_name, map_tasks
-from analytics.forecast_layer import cell_features
 from analytics.hotspots import study_region
 from geodata.bulk import copy_rows, raw_connection
+from geodata.cells import cell_sql
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
-from geodata.layer_sql import cell_sql
 
 CONFIG = fc.ModelConfig()
 """The model: the configuration the Boston backtest chose on its validation origins."""

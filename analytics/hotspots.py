@@ -1,11 +1,12 @@
 """Hot and cold spots (热点/冷点分析): Getis-Ord Gi* over incident counts per H3 cell.
 
-Counting happens in SQL (``GROUP BY`` the stored ``h3_r9`` or the r8 derived from it, over
-``event.reported_at`` in the window and the layer's category/status/severity filters, the
-selected area and the viewer's scope). The statistic runs in Python over H3 adjacency
-(``grid_disk(cell, 1)``, binary weights with the cell itself): the analytical z-score with
-numpy (the moments of esda's ``G_Local(star=True, transform='B')``, which the unit tests hold
-it equal to), and esda's ``G_Local`` on a libpysal ``W`` for permutations.
+Counting happens in SQL (the ``hotspots`` layer's provider, :mod:`layers.providers.hotspots`:
+``GROUP BY`` the stored ``h3_r9`` or the r8 derived from it, over ``event.reported_at`` in the
+window and the layer's category/status/severity filters, the selected area and the viewer's
+scope); this module takes those counts and returns the classes. The statistic runs in Python
+over H3 adjacency (``grid_disk(cell, 1)``, binary weights with the cell itself): the analytical
+z-score with numpy (the moments of esda's ``G_Local(star=True, transform='B')``, which the unit
+tests hold it equal to), and esda's ``G_Local`` on a libpysal ``W`` for permutations.
 
 Study region: every cell with an incident plus every cell within :data:`RINGS` rings of one,
 with a count of zero. Without the zero cells Gi* would compare busy cells only with other busy
@@ -22,26 +23,19 @@ significant.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING
 
 import h3
 import numpy as np
 
-from geodata.layer_query import LayerQuery
-from geodata.layer_sql import cell_sql, conditions
-from geodata.viewer import Viewer
-from layers.base import Layer
+from geodata.query import BBox
 
 if TYPE_CHECKING:
     from libpysal.weights import W
-
-    from geodata.features import Runner
 
 RESOLUTIONS = (8, 9)
 DEFAULT_RESOLUTION = 8
@@ -269,36 +263,13 @@ def hotspots_of_counts(
     return hotspots_of_arrays(cells, counts, rings, permutations)
 
 
-# --- the store: counting in SQL ------------------------------------------------------------------
+# --- which cells are in view -------------------------------------------------------------------
 
 
-def counts_sql(layer: Layer, where: str, resolution: int) -> str:
-    """Incidents per H3 cell over the whole study area (no bbox: the region is city-wide)."""
-    return f"""SELECT {cell_sql(resolution)} AS cell, count(*) AS n
-FROM "{layer.source}" AS t WHERE {where} GROUP BY 1"""
-
-
-def cell_counts(
-    run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer, resolution: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Incidents per cell (unique cells, counts) in the query's window, filters, area and the
-    viewer's scope."""
-    where = conditions(layer, query, viewer, "TRUE")
-    params = {k: v for k, v in where.params.items() if k not in query.bbox.params()}
-    rows = run.all(counts_sql(layer, where.sql, resolution), params)
-    cells = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return cells, np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
-
-
-def resolution_of(query: LayerQuery) -> int:
-    """The H3 resolution asked for (``?res=8|9``; 8 by default)."""
-    return int(query.option("res", str(DEFAULT_RESOLUTION)))
-
-
-def _in_view(cells: np.ndarray, query: LayerQuery, resolution: int) -> np.ndarray:
-    """Mask of cells whose centre lies in the bbox grown by one cell edge."""
+def _in_view(cells: np.ndarray, bbox: BBox, resolution: int) -> np.ndarray:
+    """Mask of cells whose centre lies in ``bbox`` grown by one cell edge."""
     edge = h3.average_hexagon_edge_length(resolution, "km") / 111.0
-    b = query.bbox
+    b = bbox
     flat = chain.from_iterable(map(_h3.cell_to_latlng, cells.tolist()))
     centres = np.fromiter(flat, dtype=float, count=2 * len(cells)).reshape(-1, 2)
     lat, lng = centres[:, 0], centres[:, 1]
@@ -310,69 +281,7 @@ def _in_view(cells: np.ndarray, query: LayerQuery, resolution: int) -> np.ndarra
     )
 
 
-def properties_of_class(code: str) -> dict[str, object]:
-    """The properties every cell of class ``code`` shares."""
-    cls = CLASSES[CLASS_INDEX[code]]
-    return {
-        "class": code,
-        "confidence": int(code[-2:]) if code != NOT_SIGNIFICANT else None,
-        "level": CLASS_INDEX[code],
-        "name": cls.zh,
-        "name_en": cls.en,
-    }
-
-
-def properties(spots: Hotspots, i: int) -> dict[str, object]:
-    """The feature properties of study cell ``i``."""
-    return {
-        "count": int(spots.counts[i]),
-        "z": round(float(spots.z[i]), 3),
-        "p": round(float(spots.p[i]), 4),
-        **properties_of_class(spots.classes[i]),
-    }
-
-
-@cache
-def _class_members(level: int) -> str:
-    """:func:`properties_of_class` of class ``level`` as JSON object members (ASCII text)."""
-    return json.dumps(properties_of_class(CODES[level]), separators=(",", ":"))[1:-1]
-
-
-def members(spots: Hotspots, i: int) -> str:
-    """:func:`properties` of study cell ``i`` as JSON object members (text, same bytes)."""
-    z, p = round(float(spots.z[i]), 3), round(float(spots.p[i]), 4)  # finite: see gi_star
-    head = f'"count":{int(spots.counts[i])},"z":{z!r},"p":{p!r}'
-    return f"{head},{_class_members(int(spots.levels[i]))}"
-
-
-def strongest_in_view(spots: Hotspots, query: LayerQuery, resolution: int) -> np.ndarray:
+def strongest_in_view(spots: Hotspots, bbox: BBox, resolution: int) -> np.ndarray:
     """Positions of the study cells in view, strongest |z| first (ties: by cell id)."""
-    shown = np.flatnonzero(_in_view(spots.cells, query, resolution))
+    shown = np.flatnonzero(_in_view(spots.cells, bbox, resolution))
     return shown[np.lexsort((spots.cells[shown], -np.abs(spots.z[shown])))]
-
-
-def provide(run: Runner, layer: Layer, query: LayerQuery, viewer: Viewer) -> None:
-    """The ``hotspots`` provider: Gi* classes of the study cells in view, strongest first."""
-    from geodata.aggregates import _finish, hexagon_text
-
-    resolution = resolution_of(query)
-    spots = hotspots_of_arrays(*cell_counts(run, layer, query, viewer, resolution))
-    order = strongest_in_view(spots, query, resolution)
-    kept = order[: query.limit].tolist()
-    cells = spots.cells.tolist()
-    features = [hexagon_text(cells[i], members(spots, i)) for i in kept]
-    tally = np.bincount(spots.levels, minlength=len(CLASSES)).tolist()
-    _finish(
-        run,
-        features,
-        len(order) > query.limit,
-        by="h3",
-        h3_resolution=resolution,
-        property="class",
-        method="Getis-Ord Gi*",
-        inference="analytical z" if not spots.permutations else "permutations",
-        rings=RINGS,
-        study_cells=len(spots.cells),
-        incidents=int(spots.counts.sum()),
-        classes=dict(zip(CODES, tally, strict=True)),
-    )

@@ -30,7 +30,7 @@ from shapely.geometry import shape
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
 from geodata.catalogue import AnalystField
 from geodata.errors import OneMapError
-from geodata.layer_query import MAX_FILTER_VALUES
+from geodata.query import MAX_FILTER_VALUES
 
 MAX_TEXT = 200
 MAX_FILTERS = 20

@@ -24,7 +24,7 @@ from flask.typing import ResponseReturnValue
 from geodata.exports import Filters, export_format, export_layer_to, file_name
 from geodata.exports.query import parse_area, parse_level, parse_polygon
 from geodata.exports.sources import export_layer
-from geodata.features import BBox, FeatureQueryError
+from geodata.query import BBox, FeatureQueryError
 from web import context
 
 blueprint = Blueprint("export_api", __name__, url_prefix="/api/export")

@@ -16,7 +16,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from geodata.features import FeatureProvider, LayerQuery
+from layers import engine
+from layers.query import LayerQuery
 from layers.registry import get_layer, layers_for
 from web import context
 
@@ -36,7 +37,7 @@ def layer_features(layer_id: str) -> ResponseReturnValue:
     """GeoJSON of one layer for the viewport (features zoomed in, aggregates zoomed out)."""
     layer = get_layer(layer_id)
     query = LayerQuery.from_args(layer, request.args, context.settings().web.max_features)
-    answer = FeatureProvider(context.store_url()).answer(layer, query, context.viewer())
+    answer = engine.answer(context.store_url(), layer, query, context.viewer(), context.settings())
     response = Response(answer.to_json(), content_type=GEOJSON)
     response.headers["Server-Timing"] = f"db;dur={answer.sql_seconds * 1000:.1f}"
     return response

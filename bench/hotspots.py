@@ -26,8 +26,11 @@ from sqlalchemy import text
 from analytics import hotspots as hs
 from bench.common import add_incident_args, best, incident_demo
 from geodata.engine import get_engine
-from geodata.features import BBox, FeatureProvider, LayerQuery, TimeWindow
+from geodata.query import BBox, TimeWindow
+from geodata.settings import get_settings
 from geodata.viewer import PUBLIC
+from layers import engine
+from layers.query import LayerQuery
 from layers.registry import get_layer
 
 
@@ -43,8 +46,8 @@ def run(url: str, repeat: int, resolution: int) -> None:
     window = TimeWindow(last - timedelta(days=365), last + timedelta(seconds=1))
     layer = get_layer("hotspots")
     query = LayerQuery(BBox(*nums), 12.0, 5000, window, {"res": (str(resolution),)})
-    provider = FeatureProvider(url)
-    answer = provider.answer(layer, query, PUBLIC)  # warm: esda import, hexagon cache
+    settings = get_settings()
+    answer = engine.answer(url, layer, query, PUBLIC, settings)  # warm: esda import, hexagon cache
     (sql, params) = answer.statements[0]
 
     def baseline() -> None:
@@ -52,7 +55,7 @@ def run(url: str, repeat: int, resolution: int) -> None:
             conn.execute(text(sql), params).all()
 
     base = best(baseline, repeat)
-    whole = best(lambda: provider.answer(layer, query, PUBLIC), repeat)
+    whole = best(lambda: engine.answer(url, layer, query, PUBLIC, settings), repeat)
     agg = answer.meta["aggregate"]
     counted, counts = _counts(url, sql, params)
     stages = _stages(counted, counts, repeat)

@@ -28,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app, freeze_startup_objects
 from bench.common import bench_token, serve_app, session_cookies
 from geodata.engine import get_engine, normalize_url
-from geodata.features import FeatureProvider, LayerQuery, read_connection
 from geodata.settings import Settings
 from geodata.viewer import PUBLIC
+from layers import engine
+from layers.engine import read_connection
+from layers.query import LayerQuery
 from layers.registry import LAYERS, get_layer
 from tests.conftest import signed_in
 
@@ -127,7 +129,6 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
     settings = Settings(database_url=url)
     client = signed_in(create_app(settings, url).server.test_client(), bench_token(url))
     freeze_startup_objects()  # as the served app does after start-up
-    provider = FeatureProvider(url)
     lon, lat = data_centre(url)
     window = last_month(url)
     sign_in = SignInTimer()
@@ -146,7 +147,7 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
             query = LayerQuery.from_args(
                 layer, dict(p.split("=", 1) for p in path.split("?", 1)[1].split("&")), 5000
             )
-            answer = provider.answer(layer, query, PUBLIC)
+            answer = engine.answer(url, layer, query, PUBLIC, settings)
             time_request(client, path)  # warm
             api, sql, auth, size = [], [], [], 0
             sign_in.take()

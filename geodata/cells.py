@@ -1,12 +1,23 @@
-"""Representative points and H3 cells of feature geometries (computed on write).
+"""Representative points and H3 cells of feature geometries (computed on write), and the
+SQL and GeoJSON text of those cells for their readers.
 
 ``loc`` is the point a feature is located at: the point itself, the middle of a line, or a point
 on the surface of a polygon. H3 cells are stored as 64-bit integers at :data:`H3_RESOLUTIONS`.
+
+Other resolutions: coarser cells (r5, r6) and r8 are derived in SQL from the stored integers by
+the H3 bit layout (:func:`cell_sql`) — a parent cell is the child with its resolution field set
+and the digits below it set to 7 (binary 111) — so no H3 extension is needed in PostgreSQL and
+grouping stays one integer expression.
+
+:func:`hexagon_text` writes a cell as the GeoJSON feature the map's hexagon layers send; the
+stored risk forecast keeps the same text per cell (migration 0013), so the writer sits here,
+below both the layers engine and analytics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import h3
 import numpy as np
@@ -82,3 +93,41 @@ def location_columns(geom: BaseGeometry) -> dict[str, object]:
     for res in H3_RESOLUTIONS:
         cols[f"h3_r{res}"] = h3_cell(p.x, p.y, res)
     return cols
+
+
+def cell_sql(resolution: int, alias: str = "t") -> str:
+    """SQL of the H3 cell (bigint) of a row at ``resolution`` (0..9), from its stored
+    ``h3_r7``/``h3_r9``."""
+    if resolution in (7, 9):
+        return f"{alias}.h3_r{resolution}"
+    if not 0 <= resolution <= 9:
+        raise ValueError(f"H3 resolution {resolution} is not stored or derivable")
+    child = f"{alias}.h3_r7" if resolution < 7 else f"{alias}.h3_r9"
+    low_bits = (1 << (3 * (15 - resolution))) - 1
+    return f"(({child} & ~(15::bigint << 52)) | ({resolution}::bigint << 52) | {low_bits}::bigint)"
+
+
+def hexagon_geometry(cell: int) -> str:
+    """The GeoJSON polygon of an H3 cell as text (rounded to ~1 m)."""
+    ring = [(round(lng, 5), round(lat, 5)) for lat, lng in h3.api.basic_int.cell_to_boundary(cell)]
+    ring.append(ring[0])
+    coords = ",".join(f"[{x},{y}]" for x, y in ring)
+    return f'{{"type":"Polygon","coordinates":[[{coords}]]}}'
+
+
+@lru_cache(maxsize=200_000)
+def _hexagon_head(cell: int) -> str:
+    """A hexagon feature's text up to its first two properties (cached per cell, so a thousand
+    hexagons cost a string join, not a thousand polygons and nested lists)."""
+    key = h3.int_to_str(cell)
+    return (
+        f'{{"type":"Feature","id":"{key}","geometry":{hexagon_geometry(cell)},'
+        f'"properties":{{"aggregate":true,"h3":"{key}"'
+    )
+
+
+def hexagon_text(cell: int, members: str) -> str:
+    """A hexagon feature whose properties after ``aggregate`` and ``h3`` are the JSON object
+    members ``members`` (text such as ``"count":3,"level":1``; empty for none)."""
+    head = _hexagon_head(cell)
+    return f"{head},{members}}}}}" if members else f"{head}}}}}"

@@ -14,6 +14,8 @@ from geodata.errors import OneMapError
 
 MAX_BBOX_SPAN = 30.0
 """Largest bbox side in degrees: more than any city view at the map's minimum zoom."""
+MAX_FILTER_VALUES = 50
+"""Most values one filter parameter may list (``?status=a,b,…``)."""
 
 
 class FeatureQueryError(OneMapError, ValueError):

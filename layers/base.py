@@ -3,12 +3,14 @@
 A layer says where its data comes from (``source`` table, ``where``/``exclude`` rows, a named
 ``provider`` for layers that are not plain features), when it is drawn (zoom range, the zoom
 below which it is aggregated to H3 cells or admin areas), how (style, legend, popup fields) and
-who may see it. Everything here is data; the SQL lives in :mod:`geodata.features`.
+who may see it. Everything here is data; the engine that answers a layer is
+:mod:`layers.engine`, its providers are in :mod:`layers.providers`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 Text = dict[str, str]
@@ -16,8 +18,22 @@ Text = dict[str, str]
 
 GeometryKind = Literal["polygon", "line", "point", "mixed"]
 Group = Literal["base", "things", "events", "analysis"]
-Provider = Literal["features", "residents", "heatmap", "hexagons", "forecast", "hotspots"]
-"""How the layer is served: plain features of its table, or one of the special providers."""
+
+
+class ProviderName(StrEnum):
+    """How the layer is served: plain features of its table (counted per H3 cell or area when
+    zoomed out), or one of the special providers. :data:`layers.providers.registry.PROVIDERS`
+    has exactly one provider per name (checked at import)."""
+
+    FEATURES = "features"
+    RESIDENTS = "residents"
+    HEATMAP = "heatmap"
+    HEXAGONS = "hexagons"
+    FORECAST = "forecast"
+    HOTSPOTS = "hotspots"
+    COVERAGE_GAPS = "coverage_gaps"
+
+
 Shape = Literal["as_is", "fov_wedge"]
 """The drawn geometry: the stored one, or a camera's field-of-view wedge built in SQL."""
 AggregateBy = Literal["h3", "area"]
@@ -121,7 +137,7 @@ class Layer:
     value_labels: dict[str, dict[str, Text]] = field(default_factory=dict)
     """zh/en labels of coded values of other columns (``{'kind': {'smoke': {…}}}``)."""
     group: Group = "base"
-    provider: Provider = "features"
+    provider: ProviderName = ProviderName.FEATURES
     shape: Shape = "as_is"
     filters: tuple[Filter, ...] = ()
     time_column: str | None = None

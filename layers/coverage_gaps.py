@@ -1,6 +1,6 @@
 """Camera coverage gaps (监控盲区): parts of fire lanes and roads outside every camera's view.
 
-Served by the ``coverage_gaps`` provider (:func:`analytics.coverage.provide`): for the lines in
+Served by the ``coverage_gaps`` provider (:mod:`layers.providers.coverage_gaps`): for the lines in
 view, the parts no camera's field-of-view wedge covers, with each line's covered share; the
 answer's ``coverage`` says the share of length covered in view. ``?of=fire_lanes|roads``
 limits it to one kind of line. The gaps are precomputed (``python -m analytics coverage
@@ -8,7 +8,7 @@ limits it to one kind of line. The gaps are precomputed (``python -m analytics c
 and ``coverage.precomputed`` say so.
 """
 
-from layers.base import Filter, Layer, LegendItem, PopupField
+from layers.base import Filter, Layer, LegendItem, PopupField, ProviderName
 
 COLORS = {"fire_lane": "#f43f5e", "road": "#f59e0b"}
 LABELS = {
@@ -22,7 +22,7 @@ LAYER = Layer(
     source="facility",
     geometry="line",
     group="analysis",
-    provider="coverage_gaps",
+    provider=ProviderName.COVERAGE_GAPS,
     min_zoom=13,
     filters=(Filter("of", None, ("fire_lanes", "roads")),),
     style={"weight": 3, "opacity": 0.95},

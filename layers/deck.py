@@ -21,7 +21,7 @@ from typing import Literal
 
 import pydeck as pdk
 
-from layers.base import Layer, Text
+from layers.base import Layer, ProviderName, Text
 
 RGBA = list[int]
 Style = Literal["auto", "outline", "beacon", "points"]
@@ -269,9 +269,9 @@ def render(overlay: Overlay) -> pdk.Layer:
         return outline(overlay)
     if overlay.style == "points":
         return shapes(overlay)
-    if layer.provider == "heatmap":
+    if layer.provider == ProviderName.HEATMAP:
         return heatmap(overlay)
-    if layer.provider == "hexagons":
+    if layer.provider == ProviderName.HEXAGONS:
         return hexagon_columns(overlay)
     if layer.extrusion is not None:
         return extruded(overlay)

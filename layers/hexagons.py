@@ -8,7 +8,7 @@ apply when ``of`` is incidents.
 
 from geodata import vocab
 from layers import events
-from layers.base import Filter, Layer
+from layers.base import Filter, Layer, ProviderName
 from layers.ramps import BLUE, ramp_legend
 
 SOURCES = ("incidents", "residents", "organisations", "sensors", "cameras", "facilities")
@@ -20,7 +20,7 @@ LAYER = Layer(
     source="event",
     geometry="polygon",
     group="analysis",
-    provider="hexagons",
+    provider=ProviderName.HEXAGONS,
     min_zoom=8,
     filters=(
         Filter("of", None, SOURCES),

@@ -1,14 +1,14 @@
 """Hot and cold spots (热点分析): Getis-Ord Gi* classes of incident counts per H3 cell.
 
-Served by the ``hotspots`` provider (:mod:`analytics.hotspots`); the time window and the
-category/status/severity filters are those of the incident layers, ``?res=8|9`` the H3
-resolution (8 by default). Each hexagon's ``level`` is its class index, so the ramp below is
-the class colours (cold 99 % … hot 99 %).
+Served by the ``hotspots`` provider (:mod:`layers.providers.hotspots`, with the statistic of
+:mod:`analytics.hotspots`); the time window and the category/status/severity filters are those
+of the incident layers, ``?res=8|9`` the H3 resolution (8 by default). Each hexagon's ``level``
+is its class index, so the ramp below is the class colours (cold 99 % … hot 99 %).
 """
 
 from analytics.hotspots import CLASSES, RESOLUTIONS
 from layers import events
-from layers.base import Filter, Layer, LegendItem
+from layers.base import Filter, Layer, LegendItem, ProviderName
 
 LAYER = Layer(
     id="hotspots",
@@ -16,7 +16,7 @@ LAYER = Layer(
     source="event",
     geometry="polygon",
     group="analysis",
-    provider="hotspots",
+    provider=ProviderName.HOTSPOTS,
     min_zoom=8,
     filters=(Filter("res", None, tuple(str(r) for r in RESOLUTIONS)), *events.FILTERS),
     time_column=events.TIME_COLUMN,

@@ -5,7 +5,7 @@ discs. Weight = number of incidents in the cell (``count``) plus ``severity_sum`
 """
 
 from layers import events
-from layers.base import Layer
+from layers.base import Layer, ProviderName
 from layers.ramps import FIRE, ramp_legend
 
 LAYER = Layer(
@@ -14,7 +14,7 @@ LAYER = Layer(
     source="event",
     geometry="point",
     group="events",
-    provider="heatmap",
+    provider=ProviderName.HEATMAP,
     min_zoom=8,
     filters=events.FILTERS,
     time_column=events.TIME_COLUMN,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dash_leaflet as dl
 
-from layers.base import Layer
+from layers.base import Layer, ProviderName
 from layers.ramps import BLUE
 
 JS_NAMESPACE = "onemap.map"
@@ -49,7 +49,7 @@ def hideout(layer: Layer, lang: str, strings: dict[str, str]) -> dict[str, objec
         "popup": [{"name": f.name, "label": f.label[lang]} for f in layer.popup],
         "aggregateColors": list(layer.ramp or AGGREGATE_COLORS),
         "unit": (layer.unit or {}).get(lang, ""),
-        "heat": layer.provider == "heatmap",
+        "heat": layer.provider == ProviderName.HEATMAP,
         "strings": strings,
     }
 

@@ -8,7 +8,7 @@ with ``?care=<tag>`` adds the number and share with that care tag (suppressed be
 
 from geodata import vocab
 from geodata.privacy import MIN_COUNT
-from layers.base import Filter, Layer, LegendItem
+from layers.base import Filter, Layer, LegendItem, ProviderName
 from layers.ramps import VIOLET, ramp_legend
 
 LAYER = Layer(
@@ -17,7 +17,7 @@ LAYER = Layer(
     source="resident",
     geometry="polygon",
     group="things",
-    provider="residents",
+    provider=ProviderName.RESIDENTS,
     min_zoom=9,
     aggregate_below_zoom=16,
     min_count=MIN_COUNT,

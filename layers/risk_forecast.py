@@ -1,14 +1,14 @@
 """Risk forecast (风险预测): the latest stored run of ``python -m analytics forecast``.
 
-Served by the ``forecast`` provider (:mod:`analytics.forecast_layer`): H3 hexagons (or grids,
-``?unit=grid``) coloured by the incidents expected over ``?horizon=7|30`` days, for the
-category group ``?group=<code>`` (``all`` by default), with the 80% interval in the tooltip and
-the model version and run time in the answer's note. No run stored: an empty collection with a
-note saying how to make one.
+Served by the ``forecast`` provider (:mod:`layers.providers.forecast`, from the cells stored by
+:mod:`analytics.forecast_store`): H3 hexagons (or grids, ``?unit=grid``) coloured by the
+incidents expected over ``?horizon=7|30`` days, for the category group ``?group=<code>``
+(``all`` by default), with the 80% interval in the tooltip and the model version and run time
+in the answer's note. No run stored: an empty collection with a note saying how to make one.
 """
 
 from analytics.forecast_common import HORIZONS, UNITS
-from layers.base import Filter, Layer
+from layers.base import Filter, Layer, ProviderName
 from layers.ramps import HEAT, ramp_legend
 
 LAYER = Layer(
@@ -17,7 +17,7 @@ LAYER = Layer(
     source="event",
     geometry="polygon",
     group="analysis",
-    provider="forecast",
+    provider=ProviderName.FORECAST,
     min_zoom=8,
     filters=(
         Filter("horizon", None, tuple(str(h) for h in HORIZONS)),

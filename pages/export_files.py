@@ -24,7 +24,7 @@ from geodata.exports.fields import Field, allowed_fields
 from geodata.exports.provider import TableProvider
 from geodata.exports.sources import EXPORT_LAYERS, Source, export_layer
 from geodata.exports.writers import write
-from geodata.features import FeatureQueryError
+from geodata.query import FeatureQueryError
 from geodata.viewer import Viewer
 
 AREAS = "areas"

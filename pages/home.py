@@ -16,10 +16,10 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, dcc, html
 
-from geodata.features import city_extent, time_extent
 from geodata.settings import Settings
 from layers import basemaps, leaflet
 from layers.base import Layer
+from layers.engine import city_extent, time_extent
 from layers.registry import get_layer, layers_for
 from pages import home_panel, home_time, ids
 from web import context, i18n

@@ -18,9 +18,9 @@ from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc,
 from dash.exceptions import PreventUpdate
 
 from api.deck import bundle_path
-from geodata.features import time_extent
 from layers import deck
 from layers.base import Layer, Text
+from layers.engine import time_extent
 from layers.registry import UnknownLayerError, get_layer
 from pages import ids
 from pages.shell import t

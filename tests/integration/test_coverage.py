@@ -10,9 +10,12 @@ from sqlalchemy import text
 
 from analytics import coverage
 from geodata.engine import get_engine
-from geodata.features import WEDGE_SQL
-from geodata.settings import Settings
+from geodata.settings import Settings, get_settings
+from geodata.spatial_sql import WEDGE_SQL
 from geodata.viewer import Viewer
+from layers import engine
+from layers.query import LayerQuery
+from layers.registry import get_layer
 from tests.conftest import api_client
 
 ANALYST = Viewer(role="analyst")
@@ -162,12 +165,10 @@ def _extent(url: str) -> tuple[float, float, float, float]:
 
 
 def _layer(url: str, viewer: Viewer, bbox: tuple[float, float, float, float]):
-    from geodata.features import FeatureProvider, LayerQuery
-    from layers.registry import get_layer
-
     layer = get_layer("coverage_gaps")
     args = {"bbox": ",".join(str(v) for v in bbox), "zoom": "15"}
-    return FeatureProvider(url).answer(layer, LayerQuery.from_args(layer, args, 5000), viewer)
+    query = LayerQuery.from_args(layer, args, 5000)
+    return engine.answer(url, layer, query, viewer, get_settings())
 
 
 def _live(url: str, viewer: Viewer, settings: Settings, bbox) -> list[dict]:

@@ -26,8 +26,8 @@ from geodata.exports.cli import operator
 from geodata.exports.fields import POLICY, allowed_fields
 from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
-from geodata.features import BBox, FeatureQueryError
 from geodata.models import Base
+from geodata.query import BBox, FeatureQueryError
 from geodata.settings import PROJECT_ROOT, get_settings
 from geodata.viewer import PUBLIC, Viewer
 from layers.registry import LAYERS

@@ -10,11 +10,15 @@ import pytest
 from sqlalchemy import text
 
 from analytics import forecast_store as fs
-from analytics.forecast_layer import NO_RUN, forecast_properties
-from geodata.aggregates import hexagon_feature
+from analytics.forecast_cells import forecast_properties
 from geodata.engine import get_engine
-from geodata.features import BBox, FeatureProvider, LayerQuery
+from geodata.query import BBox
+from geodata.settings import get_settings
 from geodata.viewer import PUBLIC, Viewer
+from layers import engine
+from layers.geojson import hexagon_feature
+from layers.providers.forecast import NO_RUN
+from layers.query import LayerQuery
 from layers.registry import get_layer
 from tests.conftest import api_client
 
@@ -31,7 +35,7 @@ def answer(
     url: str, bbox: BBox = CITY, viewer: Viewer = PUBLIC, limit: int = 5000, **filters: str
 ) -> dict:
     query = LayerQuery(bbox, 12.0, limit, None, {k: (v,) for k, v in filters.items()})
-    return FeatureProvider(url).answer(LAYER, query, viewer).as_dict()
+    return engine.answer(url, LAYER, query, viewer, get_settings()).as_dict()
 
 
 def slice_rows(url: str, run_id: int, horizon: int, group: str, unit: str) -> dict[int, tuple]:

@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from analytics import forecast as fc
 from analytics import forecast_store as fs
+from geodata.cells import cell_sql
 from geodata.engine import get_engine
-from geodata.layer_sql import cell_sql
 
 
 def rows_of(url: str, sql: str, **params) -> list:

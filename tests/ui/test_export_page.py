@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from geodata.exports import Filters
 from geodata.exports.fields import allowed_fields
-from geodata.features import FeatureQueryError
+from geodata.query import FeatureQueryError
 from geodata.viewer import Viewer
 from pages import export_files
 from pages import export_ids as ids

@@ -7,8 +7,8 @@ import pandas as pd
 
 from analytics import forecast as fc
 from analytics import forecast_store as fs
+from analytics.forecast_cells import interval_label
 from analytics.forecast_exec import IN_PROCESS, executor_name, map_tasks
-from analytics.forecast_layer import interval_label
 from geodata.settings import Settings
 from tests.unit.test_forecast_features import synthetic_events
 
@@ -86,10 +86,11 @@ def test_the_tooltip_label_has_the_interval_in_both_languages():
 def test_the_cells_text_is_the_json_of_their_properties():
     import json
 
-    from analytics.forecast_layer import _cell_members, forecast_properties, level
-    from geodata.aggregates import hexagon_text, levels
+    from analytics.forecast_cells import cell_members, forecast_properties, level
+    from analytics.levels import levels
+    from geodata.cells import hexagon_text
 
-    members = _cell_members(30, "fire_safety")
+    members = cell_members(30, "fire_safety")
     top = 41.25
     for row in [
         (1, 41.25, 31, 52, top),
@@ -109,8 +110,8 @@ def test_the_cells_text_is_the_json_of_their_properties():
 
 
 def test_stored_cell_features_are_the_layers_features_against_the_slice_top():
-    from analytics.forecast_layer import forecast_properties
-    from geodata.aggregates import hexagon_feature
+    from analytics.forecast_cells import forecast_properties
+    from layers.geojson import hexagon_feature
 
     cells = np.array([0x88309A4C81FFFFF, 0x88309A4C83FFFFF, 0x88309A4C85FFFFF], dtype=np.int64)
     expected = np.array([2.5, 41.25, 0.0])
@@ -124,8 +125,8 @@ def test_stored_cell_features_are_the_layers_features_against_the_slice_top():
 def test_dropping_the_last_feature_keeps_the_others_whole():
     import json
 
-    from analytics.forecast_layer import drop_last
-    from geodata.aggregates import hexagon_text
+    from geodata.cells import hexagon_text
+    from layers.providers.forecast import drop_last
 
     feats = [
         hexagon_text(0x88309A4C81FFFFF, f'"name":"a{i},{{\\"type\\":\\"Feature\\","')

@@ -14,12 +14,11 @@ from analytics.hotspots import (
     classify,
     disks,
     hotspots_of_counts,
-    members,
     neighbour_index,
-    properties,
     study_region,
 )
-from geodata.aggregates import _ASCII_JSON
+from layers.geojson import ASCII_JSON
+from layers.providers.hotspots import members, properties
 from layers.registry import get_layer
 
 _h3 = h3.api.basic_int
@@ -208,4 +207,4 @@ def test_vectorised_classes_equal_the_scalar_rule():
 def test_feature_members_are_the_json_of_the_properties():
     spots = hotspots_of_counts(_random_field(5))
     for i in range(len(spots.cells)):
-        assert members(spots, i) == _ASCII_JSON(properties(spots, i))[1:-1]
+        assert members(spots, i) == ASCII_JSON(properties(spots, i))[1:-1]

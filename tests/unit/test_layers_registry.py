@@ -6,20 +6,12 @@ import math
 
 import pytest
 
-from geodata.features import (
-    BBox,
-    FeatureQueryError,
-    _table,
-    degrees_per_pixel,
-    h3_resolution,
-    parse_limit,
-    parse_zoom,
-    precision,
-    tolerance,
-)
+from geodata.query import BBox, FeatureQueryError
 from layers.base import Layer, LegendItem
 from layers.leaflet import hideout
+from layers.query import parse_limit, parse_zoom
 from layers.registry import LAYERS, UnknownLayerError, _unique, get_layer, layers_for
+from layers.sql import check_table, degrees_per_pixel, h3_resolution, precision, tolerance
 from web import i18n
 
 
@@ -47,7 +39,7 @@ def test_registry_lists_every_layer_bottom_up():
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.id)
 def test_every_layer_names_real_columns_and_both_languages(layer):
-    table = _table(layer)
+    table = check_table(layer)
     assert table.name == layer.source
     assert layer.title["zh"] and layer.title["en"]
     for item in layer.legend:
@@ -87,7 +79,7 @@ def test_a_layer_with_a_column_its_table_lacks_is_rejected():
         label_en=None,
     )
     with pytest.raises(ValueError, match="no column \\['colour'\\]"):
-        _table(bad)
+        check_table(bad)
 
 
 def test_layer_spec_checks_its_zoom_range_and_title():

@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 import h3
 import pytest
 
-from geodata.aggregates import care_properties, levels
-from geodata.layer_query import FeatureQueryError, LayerQuery, TimeWindow, parse_filters
-from geodata.layer_sql import cell_sql
+from analytics.levels import levels
+from geodata.cells import cell_sql
+from geodata.query import FeatureQueryError, TimeWindow
 from layers import basemaps
 from layers.base import GROUPS, POINT_CAP
 from layers.leaflet import hideout
+from layers.providers.residents import care_properties
+from layers.query import LayerQuery, parse_filters
 from layers.registry import LAYERS, get_layer
 from web import i18n
 

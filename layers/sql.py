@@ -1,25 +1,21 @@
-"""SQL building blocks of the layer providers: envelope, WHERE clauses, H3 cells, zoom maths.
+"""SQL building blocks of the layer providers: the checked table, WHERE clauses, zoom maths.
 
 Identifiers come from layer specs and are checked against the models (:func:`check_table`);
-every value is a bound parameter.
-
-H3 resolutions: the store keeps ``h3_r7`` and ``h3_r9`` per row (indexed). Coarser cells (r5,
-r6) and r8 are derived in SQL from those integers by the H3 bit layout — a parent cell is the
-child with its resolution field set and the digits below it set to 7 (binary 111) — so no
-H3 extension is needed in PostgreSQL and grouping stays one integer expression.
+every value is a bound parameter of a :class:`geodata.conditions.Conditions`. The stored H3
+cells of a row at any resolution are :func:`geodata.cells.cell_sql`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 from sqlalchemy import Table
 
-from geodata.layer_query import LayerQuery
+from geodata.conditions import Conditions, escape_like
 from geodata.models import Base
 from geodata.viewer import Viewer
 from layers.base import Layer
+from layers.query import LayerQuery
 
 PIXEL_FRACTION = 0.5
 """Simplification tolerance, in pixels at the requested zoom."""
@@ -52,17 +48,6 @@ def h3_resolution(zoom: float) -> int:
     return next((res for below, res in ZOOM_RESOLUTIONS if zoom < below), 9)
 
 
-def cell_sql(resolution: int, alias: str = "t") -> str:
-    """SQL of the H3 cell (bigint) of a row at ``resolution`` (5..9)."""
-    if resolution in (7, 9):
-        return f"{alias}.h3_r{resolution}"
-    if not 0 <= resolution <= 9:
-        raise ValueError(f"H3 resolution {resolution} is not stored or derivable")
-    child = f"{alias}.h3_r7" if resolution < 7 else f"{alias}.h3_r9"
-    low_bits = (1 << (3 * (15 - resolution))) - 1
-    return f"(({child} & ~(15::bigint << 52)) | ({resolution}::bigint << 52) | {low_bits}::bigint)"
-
-
 def check_table(layer: Layer) -> Table:
     """The model table behind ``layer``, after checking every column it names exists."""
     table = Base.metadata.tables.get(layer.source)
@@ -75,23 +60,7 @@ def check_table(layer: Layer) -> Table:
     return table
 
 
-@dataclass
-class Where:
-    """A WHERE clause under construction: SQL pieces and their bound parameters."""
-
-    clauses: list[str] = field(default_factory=list)
-    params: dict[str, object] = field(default_factory=dict)
-
-    def add(self, clause: str, **params: object) -> None:
-        self.clauses.append(clause)
-        self.params.update(params)
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.clauses) or "TRUE"
-
-
-def _filter_clauses(where: Where, layer: Layer, query: LayerQuery) -> None:
+def _filter_clauses(where: Conditions, layer: Layer, query: LayerQuery) -> None:
     """Row filters of the layer's own spec and of the request."""
     for i, (column, value) in enumerate(layer.where):
         where.add(f't."{column}" = :w{i}', **{f"w{i}": value})
@@ -105,10 +74,7 @@ def _filter_clauses(where: Where, layer: Layer, query: LayerQuery) -> None:
             continue
         column, name = f't."{spec.column}"::text', f"f{i}"
         if spec.prefix:
-            likes = [
-                v.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + ".%"
-                for v in values
-            ]
+            likes = [escape_like(v) + ".%" for v in values]
             where.add(
                 f"({column} = ANY(:{name}) OR {column} LIKE ANY(:{name}l))",
                 **{name: list(values), f"{name}l": likes},
@@ -122,9 +88,10 @@ def _filter_clauses(where: Where, layer: Layer, query: LayerQuery) -> None:
         )
 
 
-def conditions(layer: Layer, query: LayerQuery, viewer: Viewer, spatial: str) -> Where:
-    """The WHERE clause of a query of ``layer``: bbox, spec filters, request, area, scope."""
-    where = Where()
+def conditions(layer: Layer, query: LayerQuery, viewer: Viewer, spatial: str) -> Conditions:
+    """The WHERE clause of a query of ``layer`` over alias ``t``: ``spatial`` (with the bbox's
+    parameters), spec filters, the request's filters and time window, area, viewer's scope."""
+    where = Conditions()
     where.add(spatial, **query.bbox.params())
     _filter_clauses(where, layer, query)
     if query.area_id is not None:

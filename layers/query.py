@@ -1,7 +1,8 @@
 """What a viewport request asks of a layer: bbox, zoom, limit, time window, filters, area.
 
-Parsing turns query-string values into a :class:`LayerQuery` or raises
-:class:`FeatureQueryError` naming the parameter and what was expected.
+The first step of an answer (:mod:`layers.engine`): parsing turns query-string values into a
+:class:`LayerQuery` or raises :class:`FeatureQueryError` naming the parameter and what was
+expected. The values themselves (:class:`BBox`, :class:`TimeWindow`) are in :mod:`geodata.query`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from geodata.query import BBox, FeatureQueryError, TimeWindow
+from geodata.query import MAX_FILTER_VALUES, BBox, FeatureQueryError, TimeWindow
 from layers.base import Layer
 
 MIN_ZOOM, MAX_ZOOM = 0, 22
 STANDARD_PARAMS = frozenset({"bbox", "zoom", "limit", "time", "area"})
-MAX_FILTER_VALUES = 50
 
 
 def parse_zoom(value: str | None) -> float:
