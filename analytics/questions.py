@@ -35,6 +35,7 @@ from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.settings import Settings
 from geodata.viewer import Viewer
+from geodata.vocab import UNSUPPRESSED_ROLES, Role
 from layers.residents import MIN_COUNT
 
 _SUBTREE = """WITH RECURSIVE sub AS (
@@ -43,8 +44,6 @@ _SUBTREE = """WITH RECURSIVE sub AS (
 ) SELECT id FROM sub ORDER BY id"""
 SIZE_CAP = 20_000
 """Row counts that decide which side of a distance search drives it stop here."""
-UNSUPPRESSED_ROLES = frozenset({"admin"})
-"""Roles that see small resident groups anywhere; grid workers see them inside their scope."""
 
 
 class QuestionTimeout(OneMapError):
@@ -102,7 +101,7 @@ def min_count(viewer: Viewer) -> int:
     """The smallest resident group the viewer may see (1: every group)."""
     if viewer.role in UNSUPPRESSED_ROLES:
         return 1
-    if viewer.role == "grid_worker" and viewer.area_ids is not None:
+    if viewer.role == Role.grid_worker and viewer.area_ids is not None:
         return 1
     return MIN_COUNT
 

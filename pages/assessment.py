@@ -19,10 +19,10 @@ from dash.exceptions import PreventUpdate
 
 from analytics import assessment_report as ar
 from api import context
+from geodata.taxonomy import DEFAULT_TAXONOMY
 from pages import guard, i18n
 from pages import ids as shell_ids
 from pages.shell import t
-from twin.taxonomy import DEFAULT_TAXONOMY
 
 PATH = "/assessment"
 DATES = "assessment-dates"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geodata.access import IDENTIFIER_ROLES
 from geodata.errors import OneMapError
 from geodata.models import Base
-from layers.base import ALL_ROLES, Layer, Text
+from geodata.vocab import ALL_ROLES, IDENTIFIER_ROLES
+from layers.base import Layer, Text
 from layers.registry import LAYERS
 
 OGR_TYPES = {
