@@ -25,10 +25,10 @@ from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
 from api.readings import blueprint as readings_blueprint
-from geodata.bootstrap import prepare
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from geodata.viewer import Viewer
 from pages import routes, shell
+from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import start_background
 from web import compress, errors, gate, i18n

@@ -16,6 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.assessment_report import build_report, day_range, write_report
+from analytics.backtest import format_table, run_backtest
+from analytics.coverage import gap_state, refresh_gaps
+from analytics.forecast_store import ForecastError, run_forecast
+from geodata.engine import get_engine
+from geodata.settings import get_settings
+from geodata.store import open_store
+
 # Column names tried, in order, per field of an events CSV (Boston: Long, Lat, OCCURRED_ON_DATE).
 CSV_COLUMNS = {
     "lon": ("lon", "longitude", "long", "lng", "x"),
@@ -50,9 +58,6 @@ def read_events_csv(path: Path) -> pd.DataFrame:
 
 def read_events_layer(layer: str) -> pd.DataFrame:
     """Events (lon, lat, time, category) of a store layer, read through geodata."""
-    from geodata.engine import get_engine
-    from geodata.settings import get_settings
-    from geodata.store import open_store
 
     table = STORE_LAYERS[layer]
     store = open_store(get_settings())
@@ -73,7 +78,6 @@ def read_events(source: str) -> pd.DataFrame:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the rolling-origin backtest and print the table."""
-    from analytics.backtest import format_table, run_backtest
 
     events = read_events(args.events)
     if args.category:
@@ -102,16 +106,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _scheduler() -> str | None:
     """The Dask scheduler of the settings (None: in-process)."""
-    from geodata.settings import get_settings
 
     return get_settings().analytics.dask_scheduler
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Train on the store's incidents, store a forecast run and print what it holds."""
-    from analytics.forecast_store import ForecastError, run_forecast
-    from geodata.settings import get_settings
-    from geodata.store import open_store
 
     store = open_store(get_settings())
     horizons = tuple(args.horizon) if args.horizon else (7, 30)
@@ -142,10 +142,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Say whether the precomputed coverage gaps are current; with ``--refresh``, recompute."""
-    from analytics.coverage import gap_state, refresh_gaps
-    from geodata.engine import get_engine
-    from geodata.settings import get_settings
-    from geodata.store import open_store
 
     url = open_store(get_settings()).url
     with get_engine(url).connect() as conn:
@@ -175,9 +171,6 @@ def _date(value: str) -> date:
 
 def cmd_assessment(args: argparse.Namespace) -> int:
     """Print the assessment ranking of a period and write the asked report files."""
-    from analytics.assessment_report import build_report, day_range, write_report
-    from geodata.settings import get_settings
-    from geodata.store import open_store
 
     try:
         start, end = day_range(args.date_from, args.date_to)

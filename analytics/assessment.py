@@ -54,8 +54,11 @@ from itertools import groupby
 from sqlalchemy import Connection, text
 
 from geodata.engine import get_engine
+from geodata.vocab import AreaLevel, EventStatus
 
-AREA_LEVELS = ("grid", "community", "street", "district")
+AREA_LEVELS = (AreaLevel.grid, AreaLevel.community, AreaLevel.street, AreaLevel.district)
+"""The area levels incidents are grouped by, from the bottom."""
+_CLOSED = f"e.status = '{EventStatus.closed}'"
 GROUPINGS = (*AREA_LEVELS, "department", "category", "all")
 PERIODS = ("day", "week", "month", "quarter", "year")
 
@@ -82,7 +85,7 @@ COLUMNS = ("unit", "name", "received", "closed", "closure_rate", "with_due", "on
 COUNTS = ("received", "closed", "with_due", "on_time", "escalated", "reopened", "bad_times")
 
 SECS = "EXTRACT(EPOCH FROM e.closed_at - e.reported_at)::float8"
-TIMED = "e.status = 'closed' AND e.closed_at >= e.reported_at"
+TIMED = f"{_CLOSED} AND e.closed_at >= e.reported_at"
 BIN = "onemap_close_bin(e.status, e.reported_at, e.closed_at)"
 """An incident's time-to-close bin; written exactly as the statistics on event name it."""
 
@@ -94,11 +97,11 @@ _LOGGED = """(
 ) lg"""
 """Incidents with an escalation or a reopening logged since the window's start."""
 
-_COUNTED = """count(*) AS received,
-    count(*) FILTER (WHERE e.status = 'closed' AND e.closed_at IS NOT NULL) AS closed,
+_COUNTED = f"""count(*) AS received,
+    count(*) FILTER (WHERE {_CLOSED} AND e.closed_at IS NOT NULL) AS closed,
     count(*) FILTER (WHERE e.due_at IS NOT NULL) AS with_due,
-    count(*) FILTER (WHERE e.status = 'closed' AND e.closed_at <= e.due_at) AS on_time,
-    count(*) FILTER (WHERE e.status = 'closed' AND e.closed_at < e.reported_at) AS bad_times"""
+    count(*) FILTER (WHERE {_CLOSED} AND e.closed_at <= e.due_at) AS on_time,
+    count(*) FILTER (WHERE {_CLOSED} AND e.closed_at < e.reported_at) AS bad_times"""
 
 _UNITS = {
     "department": ("COALESCE(e.department, c.department)",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -199,10 +200,8 @@ def poisson_interval(expected: np.ndarray, coverage: float = INTERVAL) -> tuple[
 
 def code_version() -> str:
     """A digest of the forecasting code (this module and :mod:`analytics.forecast`)."""
-    from analytics import forecast_store
-
     digest = hashlib.sha256()
-    for module in (fc, forecast_store):
+    for module in (fc, sys.modules[__name__]):
         digest.update(inspect.getsource(module).encode())
     return digest.hexdigest()[:12]
 

@@ -37,6 +37,7 @@ from geodata.errors import OneMapError
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
 from geodata.viewer import Viewer
+from geodata.vocab import UNSUPPRESSED_ROLES, Role
 
 _SUBTREE = """WITH RECURSIVE sub AS (
     SELECT id FROM area WHERE {start}
@@ -44,8 +45,6 @@ _SUBTREE = """WITH RECURSIVE sub AS (
 ) SELECT id FROM sub ORDER BY id"""
 SIZE_CAP = 20_000
 """Row counts that decide which side of a distance search drives it stop here."""
-UNSUPPRESSED_ROLES = frozenset({"admin"})
-"""Roles that see small resident groups anywhere; grid workers see them inside their scope."""
 
 
 class QuestionTimeout(OneMapError):
@@ -111,7 +110,7 @@ def min_count(viewer: Viewer) -> int:
     """The smallest resident group the viewer may see (1: every group)."""
     if viewer.role in UNSUPPRESSED_ROLES:
         return 1
-    if viewer.role == "grid_worker" and viewer.area_ids is not None:
+    if viewer.role == Role.grid_worker and viewer.area_ids is not None:
         return 1
     return MIN_COUNT
 

@@ -3,7 +3,7 @@ governance area a leader drills into — for one viewer and one selected area.
 
 Definitions (as :mod:`analytics.assessment`, for incidents *received* in a window):
 
-- **open**: status in :data:`twin.workflow.OPEN_STATUSES`; **overdue**: open with ``due_at``
+- **open**: status in :data:`geodata.vocab.OPEN_STATUSES`; **overdue**: open with ``due_at``
   before now; **welfare checks due**: open incidents of category :data:`WELFARE_CATEGORY`.
 - **closure rate**: incidents received in the window (today since local midnight, or the last
   30 days) that are closed (``status = 'closed'`` with a ``closed_at``) / received; None when
@@ -29,22 +29,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from geodata.engine import get_engine
+from geodata.taxonomy import DEFAULT_TAXONOMY
 from geodata.viewer import Viewer
-from twin.taxonomy import DEFAULT_TAXONOMY
-from twin.workflow import OPEN_STATUSES
+from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus, EventStatus
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 """Day boundaries of "today" and the daily trend (the city's local time)."""
 WELFARE_CATEGORY = "care.welfare_check"
 TREND_DAYS = 30
 TICKER_SIZE = 10
-CHILD_LEVEL = {
-    None: "district",
-    "city": "district",
-    "district": "street",
-    "street": "community",
-    "community": "grid",
-    "grid": "grid",
+CHILD_LEVEL: dict[str | None, AreaLevel] = {
+    None: AreaLevel.district,
+    AreaLevel.city: AreaLevel.district,
+    AreaLevel.district: AreaLevel.street,
+    AreaLevel.street: AreaLevel.community,
+    AreaLevel.community: AreaLevel.grid,
+    AreaLevel.grid: AreaLevel.grid,
 }
 """The level of the areas drawn (and clickable) under a selection of each level."""
 CATEGORY_NAMES = {c.code: {"zh": c.name_zh, "en": c.name_en} for c in DEFAULT_TAXONOMY}
@@ -171,7 +171,7 @@ def select_area(url: str, viewer: Viewer, area_id: int) -> Selection | None:
             return None
         refs = tuple(AreaRef(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7])) for r in rows)
         if viewer.area_ids is None:
-            return Selection(refs[-1], tuple(r for r in refs if r.level != "city"))
+            return Selection(refs[-1], tuple(r for r in refs if r.level != AreaLevel.city))
         allowed = _subtree(conn, viewer.area_ids)
     if area_id not in allowed:
         return None
@@ -216,7 +216,8 @@ def _counts(conn: Connection, areas: list[int] | None, now: datetime) -> Kpis:
             "SELECT count(*) FILTER (WHERE reported_at >= :today), "
             "count(*) FILTER (WHERE reported_at >= :today AND closed), count(*), "
             "count(*) FILTER (WHERE closed) FROM ("
-            "SELECT reported_at, status = 'closed' AND closed_at IS NOT NULL AS closed "
+            f"SELECT reported_at, status = '{EventStatus.closed}' AND closed_at IS NOT NULL "
+            "AS closed "
             "FROM event e WHERE reported_at >= :since AND reported_at <= :now"
             f"{_where(areas, 'e')}) w"
         ),
@@ -224,8 +225,8 @@ def _counts(conn: Connection, areas: list[int] | None, now: datetime) -> Kpis:
     ).one()
     alarms = conn.execute(
         text(
-            "SELECT count(*) FROM device d WHERE status = 'alarm' AND kind <> 'camera'"
-            + _where(areas, "d")
+            f"SELECT count(*) FROM device d WHERE status = '{DeviceStatus.alarm}' "
+            "AND kind <> 'camera'" + _where(areas, "d")
         ),
         params,
     ).scalar_one()
@@ -243,7 +244,8 @@ def _trend(conn: Connection, areas: list[int] | None, now: datetime) -> list[Tre
             WHERE reported_at >= :start AND reported_at <= :now{where} GROUP BY 1),
         clo AS (
             SELECT (closed_at AT TIME ZONE :tz)::date AS day, count(*) AS n FROM event e
-            WHERE status = 'closed' AND closed_at >= :start AND closed_at <= :now{where}
+            WHERE status = '{EventStatus.closed}'
+              AND closed_at >= :start AND closed_at <= :now{where}
             GROUP BY 1)
         SELECT d::date, COALESCE(rec.n, 0), COALESCE(clo.n, 0)
         FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') d

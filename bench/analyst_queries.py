@@ -31,9 +31,10 @@ from bench.common import best, scratch_demo
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.viewer import Viewer
+from geodata.vocab import Role
 
 TARGET_S = 1.0
-ANALYST = Viewer(role="analyst")
+ANALYST = Viewer(role=Role.analyst)
 
 
 def examples(until: str) -> dict[str, tuple[str, dict]]:

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT, Settings
 from geodata.store import embedded_store, scratch_database
+from geodata.vocab import CLOSED_SQL
 
 _NOT_COPIED = {"id", "source", "source_id", "created_at", "updated_at"}
 
@@ -115,7 +116,7 @@ def top_up_incidents(url: str, target: int, *, with_logs: bool = False) -> int:
             text(
                 f"INSERT INTO event (source, source_id, {listed}) "
                 f"SELECT 'bench', k || ':' || id, {listed} FROM event, generate_series(1, :n) k "
-                "WHERE rule IS NULL OR status IN ('resolved', 'closed', 'rejected')"
+                f"WHERE rule IS NULL OR status IN {CLOSED_SQL}"
             ),
             {"n": -(-(target - have) // have)},
         )

@@ -40,6 +40,7 @@ from geodata import accounts  # noqa: E402
 from geodata.engine import get_engine  # noqa: E402
 from geodata.settings import Settings  # noqa: E402
 from geodata.store import drop_database, embedded_store, migrate  # noqa: E402
+from geodata.vocab import CLOSED_SQL  # noqa: E402
 from tests.ui.conftest import launch, log_in  # noqa: E402
 
 SOFTWARE_WEBGL = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
@@ -144,7 +145,7 @@ def busiest_district(url: str) -> int:
     sql = (
         "SELECT a.id FROM area a JOIN event e ON e.area_id IS NOT NULL "
         "AND ST_Intersects(e.loc, a.geom) WHERE a.level = 'district' "
-        "AND e.status NOT IN ('resolved', 'closed', 'rejected') "
+        f"AND e.status NOT IN {CLOSED_SQL} "
         "GROUP BY a.id ORDER BY count(*) DESC LIMIT 1"
     )
     with get_engine(url).connect() as conn:

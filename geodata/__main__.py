@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
+from types import ModuleType
 
+from geodata import accounts_cli
+from geodata.demo import build_demo, reset_store
+from geodata.demo.accounts import DEMO_CREDENTIALS, announce_demo_accounts
 from geodata.errors import OneMapError
+from geodata.exports import cli as exports_cli
+from geodata.ingest import cli as ingest_cli
 from geodata.settings import Settings, get_settings
 from geodata.store import embedded_store, feature_counts, migrate, open_store
 
@@ -63,8 +68,6 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Build the demo city (``--reset`` empties the store first)."""
-    from geodata.demo import build_demo, reset_store
-
     store = open_store(settings)
     migrate(store.url)
     if args.reset:
@@ -82,9 +85,6 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"{time.perf_counter() - started:.1f} s:"
     )
     _print_counts(counts)
-    from geodata.bootstrap import DEMO_CREDENTIALS
-    from geodata.demo.accounts import announce_demo_accounts
-
     kept = settings.store.data_dir / DEMO_CREDENTIALS if store.embedded else None
     announce_demo_accounts(store.url, kept, print)
     return 0
@@ -97,11 +97,7 @@ def cmd_counts(settings: Settings, _args: argparse.Namespace) -> int:
 
 # Subcommands that live beside their feature: each module has ``register(subparsers, settings)``
 # adding its parser with ``set_defaults(fn=...)`` where fn(settings, args) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = (
-    "geodata.exports.cli",
-    "geodata.ingest.cli",
-    "geodata.accounts_cli",
-)
+COMMAND_MODULES: tuple[ModuleType, ...] = (exports_cli, ingest_cli, accounts_cli)
 
 
 def parser(settings: Settings) -> argparse.ArgumentParser:
@@ -123,8 +119,8 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=settings.demo.seed)
     demo.add_argument("--reset", action="store_true", help="empty the store first")
     demo.set_defaults(fn=cmd_demo)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, settings)
+    for module in COMMAND_MODULES:
+        module.register(sub, settings)
     return p
 
 

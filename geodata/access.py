@@ -22,12 +22,7 @@ from sqlalchemy import Connection, text
 
 from geodata.accounts import Identity
 from geodata.viewer import Viewer
-
-IDENTIFIER_ROLES = frozenset({"grid_worker", "admin"})
-"""Roles that may see personal identifiers (a grid worker only inside their own grids)."""
-
-SCOPED_ROLES = frozenset({"grid_worker", "leader"})
-"""Roles whose reads are limited to the areas of their account scope."""
+from geodata.vocab import IDENTIFIER_ROLES, SCOPED_ROLES, Role
 
 
 def viewer_of(identity: Identity) -> Viewer:
@@ -35,7 +30,7 @@ def viewer_of(identity: Identity) -> Viewer:
     areas: tuple[int, ...] | None = None
     if identity.role in SCOPED_ROLES:
         areas = identity.areas
-        if identity.role == "leader" and not areas:
+        if identity.role == Role.leader and not areas:
             areas = None  # a leader without a scope is the city's
     return Viewer(
         role=identity.role,

@@ -101,7 +101,7 @@ def add_account(
         raise AccountError(f"unknown role {role!r}; one of {', '.join(vocab.ACCOUNT_ROLES)}")
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise AccountError("a user name is 1-64 printable characters without spaces")
-    if role == "grid_worker" and not area_codes:
+    if role == vocab.Role.grid_worker and not area_codes:
         raise AccountError("a grid worker needs at least one grid (--area CODE)")
     exists = conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
     if exists.first():

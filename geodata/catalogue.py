@@ -21,17 +21,14 @@ from typing import Literal
 from sqlalchemy import DateTime
 
 from geodata import vocab
-from geodata.access import IDENTIFIER_ROLES
 from geodata.errors import OneMapError
 from geodata.models import Base
+from geodata.vocab import ALL_ROLES, IDENTIFIER_ROLES
 
 Text = dict[str, str]
 """A UI string in every language: ``{'zh': …, 'en': …}``."""
 AnalystKind = Literal["text", "code", "int", "float", "timestamp", "tags", "bool"]
 """How an analyst question compares a field (which operators it accepts)."""
-
-EVERY_ROLE = frozenset({"public", *vocab.ACCOUNT_ROLES})
-"""Every role a viewer can have: the public and the account roles."""
 EVERY_OTHER_ROLE = "*"
 """Key of the export allow-list that serves every role without an entry of its own."""
 
@@ -82,7 +79,7 @@ class Table:
     scope: Scope = AREA_SUBTREE
     time_column: str | None = None
     """The timestamp column a time filter (OGC ``datetime``) applies to, if any."""
-    roles: frozenset[str] = EVERY_ROLE
+    roles: frozenset[str] = ALL_ROLES
     """Roles that may see it at all (which fields: :attr:`export`)."""
     collection: bool = True
     """Served by the OGC API (people are not: exports only, under the allow-list)."""

@@ -58,8 +58,7 @@ class Base(DeclarativeBase):
 
 
 def _in(column: str, values) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IN ({quoted})"
+    return f"{column} IN {vocab.sql_list(values)}"
 
 
 def _tags_allowed(column: str, values) -> str:
@@ -278,6 +277,9 @@ class Organization(FeatureMixin, Base):
 # --- 物: devices, readings, facilities ---------------------------------------------------------
 
 
+_ALARM = f"status = '{vocab.DeviceStatus.alarm}'"
+
+
 class Device(FeatureMixin, Base):
     __tablename__ = "device"
     GEOMETRY_TYPE = "POINT"
@@ -290,22 +292,24 @@ class Device(FeatureMixin, Base):
         Index(
             "ix_device_last_seen_reporting",
             "last_seen",
-            postgresql_where=text("status <> 'offline'"),
+            postgresql_where=text(f"status <> '{vocab.DeviceStatus.offline}'"),
         ),
         # devices in alarm (a few among hundreds of thousands): the wall's tile and map layer
-        Index("ix_device_alarm_area", "area_id", postgresql_where=text("status = 'alarm'")),
+        Index("ix_device_alarm_area", "area_id", postgresql_where=text(_ALARM)),
         Index(
             "ix_device_alarm_geom",
             "geom",
             postgresql_using="gist",
-            postgresql_where=text("status = 'alarm'"),
+            postgresql_where=text(_ALARM),
         ),
     )
 
     kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     serial: Mapped[str | None] = mapped_column(String(64), unique=True)
     model: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="online")
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, server_default=vocab.DeviceStatus.online
+    )
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_value: Mapped[float | None] = mapped_column(Float)
     heading: Mapped[float | None] = mapped_column(Float, comment="cameras: degrees from north")
@@ -420,9 +424,7 @@ class Event(FeatureMixin, Base):
             "rule",
             "subject",
             unique=True,
-            postgresql_where=text(
-                "rule IS NOT NULL AND status NOT IN ('resolved', 'closed', 'rejected')"
-            ),
+            postgresql_where=text(f"rule IS NOT NULL AND status NOT IN {vocab.CLOSED_SQL}"),
         ),
     )
 
@@ -430,8 +432,12 @@ class Event(FeatureMixin, Base):
     severity: Mapped[int] = mapped_column(
         SmallInteger, nullable=False, server_default="2", comment="1 low … 4 critical"
     )
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="reported")
-    level: Mapped[str] = mapped_column(String(16), nullable=False, server_default="grid")
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, server_default=vocab.EventStatus.reported
+    )
+    level: Mapped[str] = mapped_column(
+        String(16), nullable=False, server_default=vocab.HandlingLevel.grid
+    )
     title: Mapped[str] = mapped_column(String(256), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[datetime] = mapped_column(

@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from geodata.embedded import EmbeddedStore
 from geodata.engine import get_engine, normalize_url
-from geodata.settings import Settings
+from geodata.models import Base
+from geodata.settings import PROJECT_ROOT, Settings
 
 
 @dataclass
@@ -86,11 +89,6 @@ def scratch_database(server_url: str, name: str, *, keep: bool = False) -> Itera
 
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` to ``revision`` with Alembic (creates PostGIS if missing)."""
-    from alembic import command
-    from alembic.config import Config
-
-    from geodata.settings import PROJECT_ROOT
-
     cfg = Config()
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     cfg.attributes["url"] = url
@@ -108,8 +106,6 @@ def refresh_resident_stats(url: str, *, concurrently: bool = True) -> None:
 
 def feature_counts(url: str) -> dict[str, int]:
     """Row counts of the main tables (exact)."""
-    from geodata.models import Base
-
     names = [t for t in Base.metadata.tables if t not in ("alembic_version",)]
     with get_engine(url).connect() as conn:
         return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PUBLIC_ROLE = "public"
+from geodata.vocab import Role
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Viewer:
         return self.area_ids is not None
 
 
-PUBLIC = Viewer(role=PUBLIC_ROLE, area_ids=None)
+PUBLIC = Viewer(role=Role.public, area_ids=None)
 
 
 def default_viewer() -> Viewer:

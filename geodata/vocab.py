@@ -1,19 +1,90 @@
 """Controlled vocabularies of the community data standard, with zh/en labels.
 
-The database enforces these with CHECK constraints (see ``models``); the UI uses the labels.
+The code sets the code compares against are :class:`~enum.StrEnum` s (roles, incident statuses,
+handling tiers, area levels, device states): a member *is* its code (``Role.admin == "admin"``,
+``str``, ``format``, JSON and ``repr`` give the plain code), and every member is named exactly
+as its value, so a driver that writes an Enum by its name writes the code too. The role and
+status sets every package uses are defined here once, and SQL literals are rendered from them
+(:func:`sql_list`), never typed by hand. The database enforces the sets with CHECK constraints
+(see ``models``); the UI uses the zh/en labels, keyed by the same codes.
 """
 
 from __future__ import annotations
 
-# Governance hierarchy, from the top. ``depth`` is the index in this tuple.
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """A code of a controlled vocabulary; members are named as their values."""
+
+    def __repr__(self) -> str:  # messages listing codes read as before: 'admin', not <Role…>
+        return repr(self.value)
+
+
+def sql_list(codes: Iterable[str]) -> str:
+    """The codes as a SQL list literal: ``('reported', 'dispatched')`` (codes never hold quotes)."""
+    items = [str(c) for c in codes]
+    if not items or any("'" in c for c in items):
+        raise ValueError(f"not a list of plain codes: {items!r}")
+    return "(" + ", ".join(f"'{c}'" for c in items) + ")"
+
+
+# --- who: roles ---------------------------------------------------------------------------------
+
+
+class Role(Code):
+    """Who a viewer reads as: the anonymous public or an account's role."""
+
+    public = "public"
+    leader = "leader"
+    grid_worker = "grid_worker"
+    planner = "planner"
+    analyst = "analyst"
+    admin = "admin"
+
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+"""Every role, the public included (who may see a layer unless it says otherwise)."""
+ACCOUNT_ROLES: tuple[Role, ...] = (
+    Role.leader,
+    Role.grid_worker,
+    Role.planner,
+    Role.analyst,
+    Role.admin,
+)
+"""Roles an account may have (everyone but the public)."""
+IDENTIFIER_ROLES: frozenset[Role] = frozenset({Role.grid_worker, Role.admin})
+"""Roles that may see personal identifiers (a grid worker only inside their own grids)."""
+SCOPED_ROLES: frozenset[Role] = frozenset({Role.grid_worker, Role.leader})
+"""Roles limited to the areas of their account scope: what they read, and (at their tier) the
+incidents they handle."""
+UNSUPPRESSED_ROLES: frozenset[Role] = frozenset({Role.admin})
+"""Roles that see small resident groups anywhere; grid workers see them inside their scope."""
+
+
+# --- where: the governance hierarchy -------------------------------------------------------------
+
+
+class AreaLevel(Code):
+    """Levels of the governance hierarchy, from the top."""
+
+    city = "city"
+    district = "district"
+    street = "street"
+    community = "community"
+    grid = "grid"
+
+
 AREA_LEVELS: dict[str, dict[str, str]] = {
-    "city": {"zh": "市", "en": "City"},
-    "district": {"zh": "区", "en": "District"},
-    "street": {"zh": "街道", "en": "Street office"},
-    "community": {"zh": "社区", "en": "Community"},
-    "grid": {"zh": "网格", "en": "Grid"},
+    AreaLevel.city: {"zh": "市", "en": "City"},
+    AreaLevel.district: {"zh": "区", "en": "District"},
+    AreaLevel.street: {"zh": "街道", "en": "Street office"},
+    AreaLevel.community: {"zh": "社区", "en": "Community"},
+    AreaLevel.grid: {"zh": "网格", "en": "Grid"},
 }
 LEVEL_DEPTH: dict[str, int] = {name: i for i, name in enumerate(AREA_LEVELS)}
+"""An area level's depth: its index from the top (city 0 … grid 4)."""
 
 BUILDING_USES: dict[str, dict[str, str]] = {
     "residential": {"zh": "住宅", "en": "Residential"},
@@ -83,7 +154,17 @@ DEVICE_KINDS: dict[str, dict[str, str]] = {
     "electric": {"zh": "电气火灾监测", "en": "Electrical fire monitor"},
     "manhole": {"zh": "井盖监测", "en": "Manhole cover sensor"},
 }
-DEVICE_STATUS = ("online", "offline", "alarm")
+
+
+class DeviceStatus(Code):
+    """A device's state, as the intake and the offline rule keep it."""
+
+    online = "online"
+    offline = "offline"
+    alarm = "alarm"
+
+
+DEVICE_STATUS: tuple[DeviceStatus, ...] = tuple(DeviceStatus)
 
 FACILITY_KINDS: dict[str, dict[str, str]] = {
     "hydrant": {"zh": "消防栓", "en": "Hydrant"},
@@ -96,15 +177,48 @@ FACILITY_KINDS: dict[str, dict[str, str]] = {
     "elderly_canteen": {"zh": "老年食堂", "en": "Elderly canteen"},
 }
 
-EVENT_STATUS = (
-    "reported",
-    "dispatched",
-    "accepted",
-    "in_progress",
-    "resolved",
-    "closed",
-    "rejected",
-)
-HANDLING_LEVELS = ("grid", "street", "district")
 
-ACCOUNT_ROLES = ("leader", "grid_worker", "planner", "analyst", "admin")
+# --- incidents: statuses and handling tiers ------------------------------------------------------
+
+
+class EventStatus(Code):
+    """An incident's status in the workflow (see :mod:`twin.workflow`)."""
+
+    reported = "reported"
+    dispatched = "dispatched"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+    rejected = "rejected"
+
+
+EVENT_STATUS: tuple[EventStatus, ...] = tuple(EventStatus)
+OPEN_STATUSES: tuple[EventStatus, ...] = (
+    EventStatus.reported,
+    EventStatus.dispatched,
+    EventStatus.accepted,
+    EventStatus.in_progress,
+)
+"""Statuses of an open incident (as the one-open-per-rule-and-subject index counts them)."""
+CLOSED_STATUSES: tuple[EventStatus, ...] = (
+    EventStatus.resolved,
+    EventStatus.closed,
+    EventStatus.rejected,
+)
+"""Statuses of an incident done with (resolved, closed or rejected)."""
+OPEN_SQL = sql_list(OPEN_STATUSES)
+"""``('reported', 'dispatched', 'accepted', 'in_progress')`` for ``status IN …``."""
+CLOSED_SQL = sql_list(CLOSED_STATUSES)
+"""``('resolved', 'closed', 'rejected')`` for ``status IN …``."""
+
+
+class HandlingLevel(Code):
+    """The tier an incident is handled at, from the bottom; escalation moves one up."""
+
+    grid = "grid"
+    street = "street"
+    district = "district"
+
+
+HANDLING_LEVELS: tuple[HandlingLevel, ...] = tuple(HandlingLevel)

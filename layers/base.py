@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from geodata.vocab import ALL_ROLES
+
 Text = dict[str, str]
 """A UI string in every language: ``{'zh': …, 'en': …}``."""
 
@@ -38,7 +40,6 @@ Shape = Literal["as_is", "fov_wedge"]
 """The drawn geometry: the stored one, or a camera's field-of-view wedge built in SQL."""
 AggregateBy = Literal["h3", "area"]
 
-ALL_ROLES = frozenset({"public", "leader", "grid_worker", "planner", "analyst", "admin"})
 LANGUAGES = ("zh", "en")
 POINT_CAP = 2000
 """Features per request for dense point layers: more markers than this in one view are

@@ -6,6 +6,8 @@ from sqlalchemy import create_engine, pool
 
 from geodata.migration_rules import include_object
 from geodata.models import Base
+from geodata.settings import get_settings
+from geodata.store import open_store
 
 config = context.config
 
@@ -14,9 +16,6 @@ def _url() -> str:
     url = config.attributes.get("url")
     if url:
         return url
-    from geodata.settings import get_settings
-    from geodata.store import open_store
-
     return open_store(get_settings()).url
 
 

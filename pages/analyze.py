@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import QuestionError
 from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
+from geodata.vocab import AreaLevel
 from pages import analyze_form as form
 from pages import analyze_ids as ids
 from pages import export_files, guard
@@ -279,7 +280,7 @@ def map_view(areas: list[export_files.AreaItem]) -> dl.Map:
         "features": [
             {"type": "Feature", "geometry": a.geometry, "properties": {}}
             for a in areas
-            if a.level == "district"
+            if a.level == AreaLevel.district
         ],
     }
     return dl.Map(

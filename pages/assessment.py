@@ -18,10 +18,10 @@ from dash.dash_table.Format import Format, Scheme
 from dash.exceptions import PreventUpdate
 
 from analytics import assessment_report as ar
+from geodata.taxonomy import DEFAULT_TAXONOMY
 from pages import guard
 from pages import ids as shell_ids
 from pages.shell import t
-from twin.taxonomy import DEFAULT_TAXONOMY
 from web import context, i18n
 
 PATH = "/assessment"

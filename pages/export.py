@@ -28,6 +28,7 @@ from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
 from geodata.query import BBox, FeatureQueryError
 from geodata.viewer import Viewer
+from geodata.vocab import AreaLevel
 from pages import export_files, guard
 from pages import export_ids as ids
 from pages import ids as shell_ids
@@ -80,7 +81,7 @@ def mode_options(lang: str) -> list[dict[str, str]]:
 
 
 def _outlines(items: list[export_files.AreaItem]) -> dict:
-    top = [a for a in items if a.level == "district"] or items[:1]
+    top = [a for a in items if a.level == AreaLevel.district] or items[:1]
     return {
         "type": "FeatureCollection",
         "features": [

@@ -18,6 +18,7 @@ from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc,
 from dash.exceptions import PreventUpdate
 
 from api.deck import bundle_path
+from geodata.vocab import DeviceStatus
 from layers import deck
 from layers.base import Layer, Text
 from layers.engine import time_extent
@@ -109,7 +110,7 @@ _OVERLAYS: tuple[tuple[str, str, dict[str, object]], ...] = (
         "alarms",
         "sensors",
         {
-            "params": {"status": "alarm"},
+            "params": {"status": DeviceStatus.alarm},
             "style": "beacon",
             "min_zoom": 15,
             "title": {"zh": "报警设备", "en": "Alarms"},
@@ -290,7 +291,9 @@ def legend(items: tuple[deck.Overlay, ...], lang: str) -> list[html.Div]:
         if overlay.ramp and len(rows) == 2:
             rows = [(overlay.ramp[1], rows[0][1]), (overlay.ramp[-2], rows[1][1])]
         if overlay.style == "beacon":
-            rows = [(i.color, i.label) for i in overlay.layer.legend if i.value == "alarm"]
+            rows = [
+                (i.color, i.label) for i in overlay.layer.legend if i.value == DeviceStatus.alarm
+            ]
         blocks.append(_legend_block(overlay.label, rows, lang))
     return blocks
 

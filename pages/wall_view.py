@@ -13,21 +13,21 @@ import dash_leaflet as dl
 from dash import html
 
 from analytics.wall_kpis import CATEGORY_NAMES, CITY_TZ, Kpis, Selection, TickerItem, TrendDay
+from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus
 from layers import leaflet
 from layers.events import SEVERITY_COLORS
 from layers.ramps import FIRE
 from layers.registry import get_layer
 from pages import wall_ids as wid
 from pages.shell import t
-from twin.workflow import OPEN_STATUSES
 from web import i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
 AREA_LAYERS = {
-    "district": "districts",
-    "street": "streets",
-    "community": "communities",
-    "grid": "grids",
+    AreaLevel.district: "districts",
+    AreaLevel.street: "streets",
+    AreaLevel.community: "communities",
+    AreaLevel.grid: "grids",
 }
 ALARM_RAMP = ("#7f1d1d", "#b91c1c", "#dc2626", "#ef4444", "#f87171", "#fecaca")
 
@@ -39,7 +39,7 @@ MAP_LAYERS: dict[str, tuple[str, dict[str, str], bool]] = {
         True,
     ),
     "areas": ("districts", {}, True),
-    "alarms": ("sensors", {"status": "alarm"}, False),
+    "alarms": ("sensors", {"status": DeviceStatus.alarm}, False),
 }
 """Wall layer key → (registry layer, fixed query parameters, clipped to the selected area),
 bottom first. The ``areas`` layer's registry id follows the selection (districts → streets →
@@ -187,7 +187,7 @@ def area_store(selection: Selection | None, bbox: tuple[float, ...] | None) -> d
             "id": None,
             "level": None,
             "bbox": list(bbox) if bbox else None,
-            "child": AREA_LAYERS["district"],
+            "child": AREA_LAYERS[AreaLevel.district],
         }
     return selection.area.as_dict() | {"child": AREA_LAYERS[selection.child_level]}
 

@@ -3,23 +3,25 @@
 ``gateway add NAME [--devices-of-area CODE]`` creates a gateway (or gives it a new key), prints
 the key once — only its SHA-256 is stored — and assigns it the devices of an area that have no
 gateway yet; ``gateway list``; ``gateway disable NAME``. Feature modules beside this one add
-their own subcommands through ``register(subparsers, settings)`` (see ``COMMAND_MODULES``).
+their own subcommands through ``register(subparsers, settings)`` (see ``COMMAND_MODULES``):
+``outreach`` (:mod:`twin.outreach_cli`).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from types import ModuleType
 
 from sqlalchemy import text
 
 from geodata.engine import session_scope
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
+from twin import outreach_cli
 from twin.gateways import add_gateway
 
-COMMAND_MODULES: tuple[str, ...] = ("twin.outreach_cli",)
+COMMAND_MODULES: tuple[ModuleType, ...] = (outreach_cli,)
 
 
 def cmd_gateway_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -80,11 +82,8 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     dis = gw.add_parser("disable", help="refuse a gateway's key from now on")
     dis.add_argument("name")
     dis.set_defaults(fn=cmd_gateway_disable)
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name).register(sub, settings)
-        except ModuleNotFoundError:
-            continue
+    for module in COMMAND_MODULES:
+        module.register(sub, settings)
     return p
 
 

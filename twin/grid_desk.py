@@ -24,6 +24,15 @@ from geodata import access, privacy
 from geodata.engine import get_engine, session_scope
 from geodata.errors import OneMapError, WorkflowError
 from geodata.viewer import Viewer
+from geodata.vocab import (
+    HANDLING_LEVELS,
+    OPEN_STATUSES,
+    AreaLevel,
+    DeviceStatus,
+    EventStatus,
+    HandlingLevel,
+    Role,
+)
 from twin import workflow
 from twin.rules.welfare import OPENING
 
@@ -42,10 +51,10 @@ PHOTO_DIR = "event_photos"
 
 # UI action -> {status it applies to: workflow steps in order}
 UI_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "accept": {"reported": ("dispatch", "accept"), "dispatched": ("accept",)},
-    "handle": {"accepted": ("start",)},
-    "close": {"in_progress": ("resolve", "close"), "resolved": ("close",)},
-    "escalate": {s: ("escalate",) for s in workflow.OPEN_STATUSES},
+    "accept": {EventStatus.reported: ("dispatch", "accept"), EventStatus.dispatched: ("accept",)},
+    "handle": {EventStatus.accepted: ("start",)},
+    "close": {EventStatus.in_progress: ("resolve", "close"), EventStatus.resolved: ("close",)},
+    "escalate": {s: ("escalate",) for s in OPEN_STATUSES},
 }
 """The four buttons of a task: which workflow transitions each one runs from each status."""
 
@@ -89,7 +98,7 @@ def subtree(conn: Connection, roots: tuple[int, ...]) -> tuple[int, ...]:
 
 def grids(conn: Connection, viewer: Viewer) -> list[Grid]:
     """The grids the viewer works (admin: every grid of the city), ordered by code."""
-    where = "level = 'grid'"
+    where = f"level = '{AreaLevel.grid}'"
     params: dict[str, Any] = {}
     if viewer.area_ids is not None:
         where += " AND id = ANY(:ids)"
@@ -108,7 +117,7 @@ def scope(conn: Connection, viewer: Viewer, grid_id: int | None = None) -> tuple
     """The area ids the page reads for ``viewer``: one chosen grid's subtree, or (grid worker,
     no choice) all their grids. An admin must choose a grid (none chosen: nothing). A grid
     outside the viewer's grids raises :class:`OutOfScope`."""
-    if viewer.area_ids is None and viewer.role != "admin":
+    if viewer.area_ids is None and viewer.role != Role.admin:
         raise OutOfScope(f"role {viewer.role!r} has no grids")
     if grid_id is None:
         return () if viewer.area_ids is None else subtree(conn, viewer.area_ids)
@@ -155,7 +164,7 @@ def open_tasks(conn: Connection, area_ids: tuple[int, ...]) -> tuple[list[dict],
     """Open incidents in ``area_ids`` (most severe, then soonest due, first) and their count."""
     if not area_ids:
         return [], 0
-    params = {"ids": list(area_ids), "open": list(workflow.OPEN_STATUSES), "n": TASK_LIMIT}
+    params = {"ids": list(area_ids), "open": list(OPEN_STATUSES), "n": TASK_LIMIT}
     where = "e.area_id = ANY(:ids) AND e.status = ANY(:open)"
     total = conn.execute(text(f"SELECT count(*) FROM event e WHERE {where}"), params).scalar_one()
     rows = conn.execute(
@@ -250,8 +259,9 @@ def devices(conn: Connection, area_ids: tuple[int, ...]) -> tuple[list[dict], di
     rows = conn.execute(
         text(
             "SELECT id, kind, serial, status, last_seen, last_value FROM device "
-            "WHERE area_id = ANY(:ids) ORDER BY CASE status WHEN 'alarm' THEN 0 "
-            "WHEN 'offline' THEN 1 ELSE 2 END, last_seen NULLS FIRST, id LIMIT :n"
+            "WHERE area_id = ANY(:ids) "
+            f"ORDER BY CASE status WHEN '{DeviceStatus.alarm}' THEN 0 "
+            f"WHEN '{DeviceStatus.offline}' THEN 1 ELSE 2 END, last_seen NULLS FIRST, id LIMIT :n"
         ),
         params,
     )
@@ -332,9 +342,9 @@ def steps_for(action: str, status: str) -> tuple[str, ...]:
 def buttons(task: dict, role: str) -> list[str]:
     """The task buttons shown on ``task`` (a row of :func:`open_tasks`) to ``role``: a grid
     worker acts on grid-level incidents only (the workflow checks again on press)."""
-    if role != "admin" and task["level"] != "grid":
+    if role != Role.admin and task["level"] != HandlingLevel.grid:
         return []
-    top = task["level"] == workflow.LEVELS[-1]
+    top = task["level"] == HANDLING_LEVELS[-1]
     return [a for a in UI_ACTIONS if steps_for(a, task["status"]) and not (a == "escalate" and top)]
 
 

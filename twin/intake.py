@@ -14,7 +14,7 @@
   created on demand;
 - device state moves only forward: ``last_seen``/``last_value``/``status`` come from the newest
   stored reading of the batch and only if it is newer than ``last_seen``;
-- then ``twin.rules.on_readings(session, readings, now)`` runs in a savepoint of the same
+- then ``twin.rules.on_readings(session, readings, now, settings)`` runs in a savepoint of the same
   transaction (a failing rule is logged and never loses the readings).
 
 Nothing is committed here: the caller owns the transaction.
@@ -22,8 +22,6 @@ Nothing is committed here: the caller owns the transaction.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import logging
 import math
@@ -35,7 +33,9 @@ import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from geodata.settings import Settings, get_settings
+from geodata.settings import Settings
+from geodata.vocab import DeviceStatus
+from twin import rules
 
 log = logging.getLogger("onemap.intake")
 
@@ -313,13 +313,15 @@ def _validate(
     return good
 
 
-def _status(kind: str, value: float | None, payload: dict | None, settings: Settings) -> str:
+def _status(
+    kind: str, value: float | None, payload: dict | None, settings: Settings
+) -> DeviceStatus:
     threshold = settings.twin.alarm_thresholds.get(kind)
     if threshold is not None and value is not None and value >= threshold:
-        return "alarm"
+        return DeviceStatus.alarm
     if payload is not None and payload.get("alarm") is True:
-        return "alarm"
-    return "online"
+        return DeviceStatus.alarm
+    return DeviceStatus.online
 
 
 def _update_devices(
@@ -343,31 +345,15 @@ def _update_devices(
         )
 
 
-def accepts_settings(fn: object) -> bool:
-    """Whether a rules/workflow entry point takes a ``settings`` argument."""
-    try:
-        return "settings" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _rules_on_readings(
     target: Session | Connection, readings: list[StoredReading], now: datetime, settings: Settings
 ) -> list[int]:
-    try:
-        rules = importlib.import_module("twin.rules")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("twin.rules",):
-            raise
-        return []
-    hook = getattr(rules, "on_readings", None)
-    if hook is None or not readings:
+    if not readings:
         return []
     session = target if isinstance(target, Session) else Session(bind=target)
     try:
         with session.begin_nested():
-            extra = {"settings": settings} if accepts_settings(hook) else {}
-            found = hook(session, readings, now, **extra) or []
+            found = rules.on_readings(session, readings, now, settings)
             session.flush()
         return list(found)
     except Exception:
@@ -381,12 +367,11 @@ def ingest(
     messages: Sequence[object],
     channel: str,
     now: datetime,
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     run_rules: bool = True,
 ) -> IntakeResult:
     """Validate and store one batch from ``gateway``; see the module docstring."""
-    settings = settings or get_settings()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     result = IntakeResult()

@@ -38,7 +38,8 @@ from geodata.errors import OneMapError
 from geodata.models import EventLog, EventReporter
 from geodata.privacy import mask_name, mask_phone
 from geodata.settings import Settings
-from twin.workflow import OPEN_STATUSES, create_incident
+from geodata.vocab import OPEN_STATUSES
+from twin.workflow import create_incident
 
 MAX_SPAN = timedelta(days=90)
 MAX_REQUESTS = 1000

@@ -2,66 +2,63 @@
 
 :func:`start_background` starts, in order, the embedded Mosquitto (unless ``mqtt_url`` names an
 external broker), the MQTT subscriber thread and a sweeper thread that every
-``twin_sweep_interval_s`` runs ``twin.rules.sweep(session, now)`` (time-based rules: silent door
-sensors, offline devices …) and ``twin.workflow.escalate_overdue(session, now)``, each in its
-own transaction. :meth:`Background.stop` stops them in reverse order.
+``twin_sweep_interval_s`` runs ``twin.rules.sweep(session, now, settings)`` (time-based rules:
+silent door sensors, offline devices …) and ``twin.workflow.escalate_overdue(session, now)``,
+each in its own transaction, then brings the precomputed analysis (coverage gaps, the risk
+forecast) up to date. :meth:`Background.stop` stops them in reverse order.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from analytics.coverage import refresh_if_stale
+from analytics.forecast_store import refresh_forecast
 from geodata.engine import get_engine
 from geodata.settings import Settings
+from twin import rules, workflow
 from twin.broker import EmbeddedBroker
 from twin.clock import Clock, SystemClock
-from twin.intake import accepts_settings
 from twin.mqtt import Subscriber
 
 log = logging.getLogger("onemap.twin")
 
-SWEEPS = (("twin.rules", "sweep"), ("twin.workflow", "escalate_overdue"))
 FIRST_SWEEP_DONE = "first sweep done"
 """Logged once the sweeper's first pass (at start-up) has committed."""
 
+SweepJob = Callable[[Session, datetime, Settings], object]
 
-def _sweep_jobs() -> list[tuple[str, Callable]]:
-    jobs = []
-    for module, name in SWEEPS:
-        try:
-            fn = getattr(importlib.import_module(module), name, None)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            fn = None
-        if fn is None:
-            log.warning("%s.%s not available: skipped by the sweeper", module, name)
-        else:
-            jobs.append((f"{module}.{name}", fn))
-    return jobs
+
+def _escalate_overdue(session: Session, now: datetime, _settings: Settings) -> list[int]:
+    return workflow.escalate_overdue(session, now)
+
+
+SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
+    ("twin.rules.sweep", rules.sweep),
+    ("twin.workflow.escalate_overdue", _escalate_overdue),
+)
+"""What the sweeper runs, in order, each as ``job(session, now, settings)``."""
 
 
 def sweep_once(
     store_url: str,
     now: datetime,
-    settings: Settings | None = None,
-    jobs: list[tuple[str, Callable]] | None = None,
+    settings: Settings,
+    jobs: Sequence[tuple[str, SweepJob]] = SWEEP_JOBS,
 ) -> dict:
     """Run every sweep job once, each in its own transaction; returns what each returned."""
     out = {}
-    for label, fn in _sweep_jobs() if jobs is None else jobs:
-        extra = {"settings": settings} if settings is not None and accepts_settings(fn) else {}
+    for label, fn in jobs:
         try:
             with Session(get_engine(store_url)) as session, session.begin():
-                out[label] = fn(session, now, **extra)
+                out[label] = fn(session, now, settings)
         except Exception:
             log.exception("%s failed", label)
             out[label] = None
@@ -72,9 +69,6 @@ def refresh_derived(store_url: str, settings: Settings) -> None:
     """Bring precomputed analysis up to date after the sweep: camera coverage gaps when a
     camera, fire lane or road changed, the risk forecast when it is older than
     ``forecast_refresh_hours``; failures are logged, never fatal."""
-    from analytics.coverage import refresh_if_stale  # analytics builds on the twin's store
-    from analytics.forecast_store import refresh_forecast
-
     try:
         if refresh_if_stale(store_url):
             log.info("camera coverage gaps refreshed")
@@ -143,12 +137,11 @@ def start_background(
             raise
     bg = Background(broker, subscriber, mqtt_url)
     if sweep:
-        jobs = _sweep_jobs()
 
         def loop() -> None:
             while True:  # the first sweep at once: overdue work is escalated on start-up
                 started = time.monotonic()
-                sweep_once(store_url, clock.now(), settings, jobs)
+                sweep_once(store_url, clock.now(), settings)
                 refresh_derived(store_url, settings)
                 bg.sweeps += 1
                 if bg.sweeps == 1:

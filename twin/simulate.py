@@ -40,7 +40,10 @@ from sqlalchemy.orm import Session
 
 from geodata.engine import get_engine
 from geodata.settings import Settings, get_settings
+from geodata.store import open_store
+from twin.broker import port_file_url
 from twin.gateways import add_gateway, assign_unowned
+from twin.mqtt import client, parse_url
 
 SCENARIOS = ("normal", "gas-leak", "elderly-inactive", "fire-lane", "dogs")
 GATEWAY = "simulator"
@@ -328,8 +331,6 @@ class MqttSender:
     """Publish batches (QoS 1) to ``onemap/<gateway>/readings``."""
 
     def __init__(self, mqtt_url: str, gateway: str, key: str, chunk: int = 500) -> None:
-        from twin.mqtt import client, parse_url
-
         host, port, user, password = parse_url(mqtt_url)
         self.topic = f"onemap/{gateway}/readings"
         self.key, self.chunk = key, chunk
@@ -355,8 +356,6 @@ class MqttSender:
 
 
 def _mqtt_url(settings: Settings, given: str | None) -> str:
-    from twin.broker import port_file_url
-
     url = given or settings.mqtt.url or port_file_url(settings)
     if not url:
         raise SystemExit("no MQTT broker: start the app (make run) or pass --mqtt-url")
@@ -444,8 +443,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="app URL (http) or broker URL mqtt://host:port (mqtt)")
     p.add_argument("--seed", type=int)
     args = p.parse_args(argv)
-    from geodata.store import open_store
-
     settings = get_settings()
     store = open_store(settings)
     result = run(

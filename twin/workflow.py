@@ -32,29 +32,40 @@ from sqlalchemy.orm import Session
 from geodata import vocab
 from geodata.errors import WorkflowError
 from geodata.models import Account, AccountScope, Area, Event, EventCategory, EventLog
+from geodata.vocab import (
+    CLOSED_STATUSES,
+    HANDLING_LEVELS,
+    OPEN_STATUSES,
+    SCOPED_ROLES,
+    AreaLevel,
+    EventStatus,
+    HandlingLevel,
+    Role,
+)
 from twin.clock import as_utc
 
-OPEN_STATUSES = ("reported", "dispatched", "accepted", "in_progress")
-"""Statuses of an open incident (as the one-open-per-rule-and-subject index counts them)."""
-LEVELS = vocab.HANDLING_LEVELS
-ROLES = (*vocab.ACCOUNT_ROLES, "system")
+SYSTEM_ROLE = "system"
+"""The role of the workflow's own actor (overdue escalation); no account has it."""
+ROLES = (*vocab.ACCOUNT_ROLES, SYSTEM_ROLE)
 OPEN_RULE_SUBJECT_INDEX = "ux_event_open_rule_subject"
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "dispatch": (frozenset({"reported"}), "dispatched"),
-    "accept": (frozenset({"dispatched"}), "accepted"),
-    "start": (frozenset({"accepted"}), "in_progress"),
-    "resolve": (frozenset({"in_progress"}), "resolved"),
-    "close": (frozenset({"resolved"}), "closed"),
-    "escalate": (frozenset(OPEN_STATUSES), "reported"),
-    "return": (frozenset({"dispatched", "accepted", "in_progress"}), "reported"),
-    "reject": (frozenset({"reported", "dispatched"}), "rejected"),
-    "reopen": (frozenset({"resolved", "closed", "rejected"}), "reported"),
+    "dispatch": (frozenset({EventStatus.reported}), EventStatus.dispatched),
+    "accept": (frozenset({EventStatus.dispatched}), EventStatus.accepted),
+    "start": (frozenset({EventStatus.accepted}), EventStatus.in_progress),
+    "resolve": (frozenset({EventStatus.in_progress}), EventStatus.resolved),
+    "close": (frozenset({EventStatus.resolved}), EventStatus.closed),
+    "escalate": (frozenset(OPEN_STATUSES), EventStatus.reported),
+    "return": (
+        frozenset({EventStatus.dispatched, EventStatus.accepted, EventStatus.in_progress}),
+        EventStatus.reported,
+    ),
+    "reject": (frozenset({EventStatus.reported, EventStatus.dispatched}), EventStatus.rejected),
+    "reopen": (frozenset(CLOSED_STATUSES), EventStatus.reported),
 }
 ACTIONS = tuple(TRANSITIONS)
 REASON_REQUIRED = frozenset({"return", "reject", "reopen"})
-WORKER_ROLES = frozenset({"grid_worker", "leader"})
 
 
 @dataclass(frozen=True)
@@ -71,17 +82,19 @@ class Actor:
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise WorkflowError(f"actor {self.name!r}: unknown role {self.role!r}; one of {ROLES}")
-        if self.level is not None and self.level not in LEVELS:
+        if self.level is not None and self.level not in HANDLING_LEVELS:
             raise WorkflowError(
-                f"actor {self.name!r}: unknown level {self.level!r}; one of {LEVELS}"
+                f"actor {self.name!r}: unknown level {self.level!r}; one of {HANDLING_LEVELS}"
             )
-        if self.role in WORKER_ROLES and self.level is None:
-            raise WorkflowError(f"actor {self.name!r}: a {self.role} needs a level {LEVELS}")
-        if self.role == "grid_worker" and self.level != "grid":
+        if self.role in SCOPED_ROLES and self.level is None:
+            raise WorkflowError(
+                f"actor {self.name!r}: a {self.role} needs a level {HANDLING_LEVELS}"
+            )
+        if self.role == Role.grid_worker and self.level != HandlingLevel.grid:
             raise WorkflowError(f"actor {self.name!r}: a grid_worker works at level 'grid'")
 
 
-SYSTEM = Actor(name="system", role="system")
+SYSTEM = Actor(name="system", role=SYSTEM_ROLE)
 
 
 @dataclass(frozen=True)
@@ -164,8 +177,8 @@ def create_incident(
     fields = dict(
         category=cat.code,
         severity=sev,
-        status="reported",
-        level="grid",
+        status=EventStatus.reported,
+        level=HandlingLevel.grid,
         title=title or cat.name_zh,
         description=description,
         reported_at=now,
@@ -266,7 +279,7 @@ def refusal_reason(
     sources, _ = TRANSITIONS[action]
     if event.status not in sources:
         return f"not allowed from status {event.status!r} (only from {sorted(sources)})"
-    if action == "escalate" and event.level == LEVELS[-1]:
+    if action == "escalate" and event.level == HANDLING_LEVELS[-1]:
         return f"already at the top tier ({event.level!r})"
     if action in REASON_REQUIRED and not (note and note.strip()):
         return "a reason is required (give it as the note)"
@@ -274,11 +287,11 @@ def refusal_reason(
 
 
 def _permission_refusal(session: Session, event: Event, action: str, actor: Actor) -> str | None:
-    if actor.role == "admin":
+    if actor.role == Role.admin:
         return None
-    if actor.role == "system":
+    if actor.role == SYSTEM_ROLE:
         return None if action == "escalate" else "the system may only escalate"
-    if actor.role not in WORKER_ROLES:
+    if actor.role not in SCOPED_ROLES:
         return f"role {actor.role!r} may not handle incidents"
     if actor.level != event.level:
         return f"{actor.name!r} works at level {actor.level!r}; the incident is at {event.level!r}"
@@ -302,7 +315,7 @@ def _apply(session: Session, event: Event, action: str, now: datetime) -> None:
     elif action in ("close", "reject"):
         event.closed_at = now
     elif action == "escalate":
-        event.level = LEVELS[LEVELS.index(event.level) + 1]
+        event.level = HANDLING_LEVELS[HANDLING_LEVELS.index(event.level) + 1]
         event.due_at = due_time(get_category(session, event.category), event.severity, now)
     elif action == "reopen":
         event.resolved_at = None
@@ -351,7 +364,7 @@ def escalate_overdue(session: Session, now: datetime) -> list[int]:
     escalated: list[int] = []
     for event in overdue:
         note = f"overdue: due {event.due_at.isoformat()}"
-        if event.level != LEVELS[-1]:
+        if event.level != HANDLING_LEVELS[-1]:
             transition(session, event.id, "escalate", SYSTEM, note, now=now)
             escalated.append(event.id)
         elif not _flagged_since(session, event.id, event.due_at):
@@ -395,7 +408,11 @@ def area_chain(session: Session, area_id: int | None) -> list[int]:
     return list(rows)
 
 
-_LEVEL_OF_AREA = {"grid": "grid", "community": "street", "street": "street"}
+_LEVEL_OF_AREA = {
+    AreaLevel.grid: HandlingLevel.grid,
+    AreaLevel.community: HandlingLevel.street,
+    AreaLevel.street: HandlingLevel.street,
+}
 
 
 def actor_for_account(session: Session, account_id: int) -> Actor:
@@ -411,11 +428,13 @@ def actor_for_account(session: Session, account_id: int) -> Actor:
     ).all()
     area_ids = tuple(r.id for r in rows) or None
     level: str | None = None
-    if account.role == "grid_worker":
-        level = "grid"
-    elif account.role == "leader":
-        top = min((r.level for r in rows), key=vocab.LEVEL_DEPTH.__getitem__, default="district")
-        level = _LEVEL_OF_AREA.get(top, "district")
+    if account.role == Role.grid_worker:
+        level = HandlingLevel.grid
+    elif account.role == Role.leader:
+        top = min(
+            (r.level for r in rows), key=vocab.LEVEL_DEPTH.__getitem__, default=AreaLevel.district
+        )
+        level = _LEVEL_OF_AREA.get(top, HandlingLevel.district)
     name = account.display_name or account.username
     return Actor(
         name=name, role=account.role, level=level, area_ids=area_ids, account_id=account.id

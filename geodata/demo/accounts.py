@@ -13,13 +13,18 @@ from sqlalchemy import text
 
 from geodata import accounts
 from geodata.engine import get_engine
+from geodata.vocab import Role
 
-DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
-    "leader": ("leader", "演示领导"),
-    "grid": ("grid_worker", "演示网格员"),
-    "planner": ("planner", "演示规划员"),
-    "analyst": ("analyst", "演示分析员"),
-    "admin": ("admin", "演示管理员"),
+DEMO_CREDENTIALS = "demo-accounts.txt"
+"""File in the embedded store's data folder keeping the demo accounts' passwords (readable by
+its owner only), printed again on later starts."""
+
+DEMO_ACCOUNTS: dict[str, tuple[Role, str]] = {
+    "leader": (Role.leader, "演示领导"),
+    "grid": (Role.grid_worker, "演示网格员"),
+    "planner": (Role.planner, "演示规划员"),
+    "analyst": (Role.analyst, "演示分析员"),
+    "admin": (Role.admin, "演示管理员"),
 }
 """username → (role, display name)."""
 
@@ -41,7 +46,7 @@ def create_demo_accounts(url: str) -> dict[str, str]:
             if exists:
                 accounts.set_password(conn, username, password)
             else:
-                areas = [grid] if role == "grid_worker" and grid else []
+                areas = [grid] if role == Role.grid_worker and grid else []
                 accounts.add_account(conn, username, role, password, areas, display_name)
             created[username] = password
     return created

@@ -11,6 +11,7 @@ from geodata.bulk import analyze, copy_rows, raw_connection, sync_sequences
 from geodata.demo.city import generate
 from geodata.demo.tables import TABLE_ORDER, Chunk, columns
 from geodata.errors import DemoError
+from geodata.models import Base
 from geodata.store import refresh_resident_stats
 
 SEQUENCED = ("area", "road", "building", "house", "resident", "organization", "device", "facility",
@@ -100,8 +101,6 @@ def build_demo(
 
 def reset_store(url: str) -> None:
     """Empty every table of the store (``TRUNCATE … RESTART IDENTITY CASCADE``)."""
-    from geodata.models import Base
-
     tables = [sql.Identifier(t) for t in Base.metadata.tables]
     with raw_connection(url) as conn:
         try:

@@ -15,12 +15,13 @@ from geodata.query import BBox
 from geodata.settings import Settings
 from geodata.store import open_store
 from geodata.viewer import Viewer
+from geodata.vocab import Role
 
 
 def operator() -> Viewer:
     """The command line's viewer: whoever holds the store's credentials administers it (the
     whole city, no identifiers — the allow-list has none); audited under ``cli:<login>``."""
-    return Viewer(role="admin", username=f"cli:{getpass.getuser()}")
+    return Viewer(role=Role.admin, username=f"cli:{getpass.getuser()}")
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:

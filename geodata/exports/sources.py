@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from geodata import catalogue
 from geodata.catalogue import Scope, Table, Text
 from geodata.errors import OneMapError
+from geodata.vocab import ALL_ROLES
 
 OGR_TYPES = {
     "POINT": "Point",
@@ -44,7 +45,7 @@ class Source:
     exclude: tuple[tuple[str, str], ...] = ()
     temporal: str | None = None
     """Timestamp column that the OGC ``datetime`` parameter filters on, if any."""
-    roles: frozenset[str] = catalogue.EVERY_ROLE
+    roles: frozenset[str] = ALL_ROLES
     """Roles that may see it at all (a map layer's ``roles``); fields: see ``fields``."""
 
     @property

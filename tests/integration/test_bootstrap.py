@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import text
 
 from analytics.coverage import gap_state
-from geodata.bootstrap import prepare
 from geodata.demo.accounts import DEMO_ACCOUNTS
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import drop_database, feature_counts, recreate_database
+from twin.bootstrap import prepare
 
 SMALL = 0.15
 

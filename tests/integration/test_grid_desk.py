@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from geodata.engine import get_engine
 from geodata.settings import Settings
+from geodata.vocab import OPEN_STATUSES
 from tests.conftest import api_token, signed_in, sql_rows, sql_scalar
 from twin import workflow
 from twin.grid_desk import PHOTO_DIR
@@ -237,7 +238,7 @@ def test_task_list_is_the_sql_list_of_open_incidents_of_my_grid(worker, url, gri
                 "SELECT id FROM event WHERE area_id = :g AND status = ANY(:s) "
                 "ORDER BY severity DESC, due_at NULLS LAST, id"
             ),
-            {"g": grids["mine"][0], "s": list(workflow.OPEN_STATUSES)},
+            {"g": grids["mine"][0], "s": list(OPEN_STATUSES)},
         ).scalars().all()  # fmt: skip
     cards = out["grid-task-list"]["children"]
     assert _events_in_cards(cards) == expected[:200]
@@ -435,7 +436,7 @@ def test_admin_who_chose_a_grid_sees_and_handles_its_tasks(app, url, grids, inci
         expected = conn.execute(
             text("SELECT id FROM event WHERE area_id = :g AND status = ANY(:s) "
                  "ORDER BY severity DESC, due_at NULLS LAST, id"),
-            {"g": mine, "s": list(workflow.OPEN_STATUSES)},
+            {"g": mine, "s": list(OPEN_STATUSES)},
         ).scalars().all()  # fmt: skip
     assert _events_in_cards(out["grid-task-list"]["children"]) == expected[:200]
     assert incidents["c"] in expected

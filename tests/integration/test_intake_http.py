@@ -224,9 +224,14 @@ def test_readings_land_in_month_partitions(client, world, intake_url):
 
 def test_ingest_trusted_path_and_unknown_gateway(intake_url, world):
     with get_engine(intake_url).connect() as conn:
-        res = ingest(conn, None, [{"device": "GAS-X", "ts": ts(3), "value": 2}], "test", NOW)
+        settings = Settings()
+        res = ingest(
+            conn, None, [{"device": "GAS-X", "ts": ts(3), "value": 2}], "test", NOW, settings
+        )
         assert res.stored == 1  # no ownership check on the in-process path
-        res = ingest(conn, "nobody", [{"device": "GAS-1", "ts": ts(3), "value": 2}], "test", NOW)
+        res = ingest(
+            conn, "nobody", [{"device": "GAS-1", "ts": ts(3), "value": 2}], "test", NOW, settings
+        )
         assert (res.stored, res.rejected) == (0, 1)
         assert "gateway" in res.reasons[0][1]
         conn.rollback()

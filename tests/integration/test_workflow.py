@@ -15,7 +15,6 @@ from twin.clock import FixedClock
 from twin.taxonomy import ensure_taxonomy
 from twin.workflow import (
     ACTIONS,
-    LEVELS,
     TRANSITIONS,
     Actor,
     actor_for_account,
@@ -178,7 +177,8 @@ def test_every_legal_transition_moves_and_logs(session, areas, clock, status, le
     _put(session, event, status, level)
     clock.advance(timedelta(hours=1))
     transition(session, event.id, action, ADMIN, "a reason", now=clock.now())
-    to_level = LEVELS[LEVELS.index(level) + 1] if action == "escalate" else level
+    levels = vocab.HANDLING_LEVELS
+    to_level = levels[levels.index(level) + 1] if action == "escalate" else level
     assert (event.status, event.level) == (TRANSITIONS[action][1], to_level)
     assert _log_rows(session, event.id)[-1] == (
         action,

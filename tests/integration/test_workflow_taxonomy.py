@@ -6,7 +6,8 @@ from sqlalchemy import func, select, update
 
 from geodata.demo.categories import CATEGORY_CODES
 from geodata.models import EventCategory
-from twin.taxonomy import DEFAULT_TAXONOMY, ensure_taxonomy
+from geodata.taxonomy import DEFAULT_TAXONOMY
+from twin.taxonomy import ensure_taxonomy
 
 
 def _count(session) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.engine import get_engine
+from geodata.vocab import OPEN_STATUSES
 from tests.conftest import sql_rows
 from tests.ui.conftest import watched
 from twin import workflow
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 TABLET = {"width": 1280, "height": 800}
 TIMEOUT = 30_000
-OPEN = list(workflow.OPEN_STATUSES)
+OPEN = list(OPEN_STATUSES)
 CARE = "ARRAY['elderly_alone','disabled','needs_care','left_behind_child','low_income']"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from geodata.demo.categories import CATEGORY_CODES
-from twin.taxonomy import DEFAULT_TAXONOMY, GROUPS, LEAVES
+from geodata.taxonomy import DEFAULT_TAXONOMY, GROUPS, LEAVES
 
 CODES = {spec.code for spec in DEFAULT_TAXONOMY}
 GB_T_30428_CLASSES = {

@@ -8,8 +8,9 @@ import pytest
 
 from geodata import vocab
 from geodata.errors import WorkflowError
+from geodata.vocab import OPEN_STATUSES
 from twin.clock import FixedClock, SystemClock
-from twin.workflow import ACTIONS, OPEN_STATUSES, REASON_REQUIRED, TRANSITIONS, Actor
+from twin.workflow import ACTIONS, REASON_REQUIRED, TRANSITIONS, Actor
 
 
 def test_every_status_is_known_and_reachable():

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from geodata.settings import Settings, get_settings
+from geodata.settings import Settings
 from twin.clock import as_utc
 from twin.rules import dogs, fire_lane, offline, smoke_gas, welfare
 from twin.rules.base import Batch, Hit, load_batch, raise_incidents
@@ -51,10 +51,9 @@ assert len(set(RULE_NAMES)) == len(RULE_NAMES), "rule names must be unique"
 
 
 def on_readings(
-    session: Session, readings: Iterable[Any], now: datetime, settings: Settings | None = None
+    session: Session, readings: Iterable[Any], now: datetime, settings: Settings
 ) -> list[int]:
     """Run the event-driven rules over freshly stored readings; ids of incidents created."""
-    settings = settings or get_settings()
     now = as_utc(now)
     batch = load_batch(session, readings)
     if not batch.readings:
@@ -63,9 +62,8 @@ def on_readings(
     return raise_incidents(session, hits, now)
 
 
-def sweep(session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
+def sweep(session: Session, now: datetime, settings: Settings) -> list[int]:
     """Run the time-based rules; ids of incidents created."""
-    settings = settings or get_settings()
     now = as_utc(now)
     created: list[int] = []
     for rule in SWEEP_RULES:

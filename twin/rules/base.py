@@ -21,20 +21,22 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-OPEN = ("reported", "dispatched", "accepted", "in_progress")
+from geodata.vocab import OPEN_SQL
+from twin.workflow import create_incident
+
 AFTER = timedelta(microseconds=1)
 """Evidence counts from just after the last closure (timestamps have microsecond precision)."""
 TRIGGER_READINGS_CAP = 20
 """At most this many readings are copied into an incident's trigger (first and last halves)."""
 
 # One row per subject of a rule: is an incident open, and when was the last one done with.
-SUBJECT_HISTORY_SQL = """
+SUBJECT_HISTORY_SQL = f"""
     SELECT subject,
-           bool_or(status IN ('reported', 'dispatched', 'accepted', 'in_progress')) AS open,
+           bool_or(status IN {OPEN_SQL}) AS open,
            max(coalesce(closed_at, resolved_at, reported_at))
-               FILTER (WHERE status NOT IN ('reported', 'dispatched', 'accepted', 'in_progress'))
+               FILTER (WHERE status NOT IN {OPEN_SQL})
                AS done_at
-    FROM event WHERE rule = :rule {where}
+    FROM event WHERE rule = :rule {{where}}
     GROUP BY subject
 """
 
@@ -183,8 +185,6 @@ def residents_by_building(
 
 def raise_incidents(session: Session, hits: Iterable[Hit], now: datetime) -> list[int]:
     """Hand the hits to the workflow; the ids of the incidents created now (open ones are kept)."""
-    from twin.workflow import create_incident
-
     created = []
     for h in hits:
         res = create_incident(

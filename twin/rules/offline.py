@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
+from geodata.vocab import DeviceStatus
 from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso
 
 NAME = "offline"
@@ -36,8 +37,8 @@ CUTOFF = (
 """The silence limit of a device: now minus its kind's timeout (or the default)."""
 
 MARK_OFFLINE = text(
-    "UPDATE device SET status = 'offline' "
-    "WHERE status <> 'offline' AND gateway_id IS NOT NULL "
+    f"UPDATE device SET status = '{DeviceStatus.offline}' "
+    f"WHERE status <> '{DeviceStatus.offline}' AND gateway_id IS NOT NULL "
     f"AND coalesce(last_seen, installed_at) <= {CUTOFF.format(kind='kind')}"
 )
 
@@ -46,7 +47,7 @@ FIND = text(
     WITH ev AS ({SUBJECT_HISTORY_SQL.format(where="")}),
     judged AS (
         SELECT d.*, {CUTOFF.format(kind="d.kind")} AS cutoff FROM device d
-        WHERE d.status = 'offline' AND d.gateway_id IS NOT NULL
+        WHERE d.status = '{DeviceStatus.offline}' AND d.gateway_id IS NOT NULL
     )
     SELECT d.id, d.kind, d.serial, d.last_seen, d.installed_at, d.building_id,
            ST_X(d.loc) AS lon, ST_Y(d.loc) AS lat

@@ -39,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
+from geodata.vocab import DeviceStatus
 from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso
 
 NAME = "welfare"
@@ -67,7 +68,7 @@ FIND = text(
             SELECT r.ts FROM reading r WHERE r.device_id = d.id AND r.ts <= :now
             ORDER BY r.ts LIMIT 1
         ) fr ON true
-        WHERE d.kind = 'door' AND d.status <> 'offline'
+        WHERE d.kind = 'door' AND d.status <> '{DeviceStatus.offline}'
     ),
     home AS (
         SELECT DISTINCT ON (house_id) *,

@@ -1,4 +1,10 @@
-"""Getting the store ready for the app: open it, migrate it, fill an empty one with the demo."""
+"""Getting the store ready for the app: open it, migrate it, fill an empty one with the demo
+city, make sure someone can sign in, seed the incident taxonomy, refresh the camera coverage
+gaps and store a first risk forecast.
+
+It sits in ``twin`` because it wires the store (``geodata``) with what builds on it: the
+taxonomy the workflow needs and the analysis the map shows (``analytics``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from analytics.coverage import refresh_if_stale
+from analytics.forecast_store import refresh_forecast
+from geodata.demo import build_demo
+from geodata.demo.accounts import DEMO_CREDENTIALS, announce_demo_accounts, has_accounts
+from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import Store, is_empty, migrate, open_store
-
-DEMO_CREDENTIALS = "demo-accounts.txt"
-"""File in the embedded store's data folder keeping the demo accounts' passwords (readable by
-its owner only), printed again on later starts."""
+from twin.taxonomy import ensure_taxonomy
 
 
 def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Store:
@@ -23,8 +31,6 @@ def prepare(settings: Settings, progress: Callable[[str], None] = print) -> Stor
         migrate(store.url)
         built = is_empty(store.url)
         if built:
-            from geodata.demo import build_demo
-
             progress(f"empty store: building the demo city (scale {settings.demo.scale:g})")
             build_demo(
                 store.url,
@@ -52,8 +58,6 @@ def _accounts(
     """Make sure someone can sign in: in demo mode (a new demo city, or the embedded store) the
     demo accounts, printed (and kept in ``credentials``, if given); otherwise a hint when there
     is no account at all."""
-    from geodata.demo.accounts import announce_demo_accounts, has_accounts
-
     if has_accounts(url):
         if demo and credentials is not None and credentials.exists():
             progress(f"demo accounts (user, role, password), from {credentials}:")
@@ -67,8 +71,6 @@ def _accounts(
 
 def _refresh_coverage(url: str, progress: Callable[[str], None]) -> None:
     """Precompute the camera coverage gaps if cameras, fire lanes or roads changed."""
-    from analytics.coverage import refresh_if_stale
-
     started = time.perf_counter()
     if refresh_if_stale(url):
         progress(f"camera coverage gaps: refreshed in {time.perf_counter() - started:.1f} s")
@@ -76,8 +78,6 @@ def _refresh_coverage(url: str, progress: Callable[[str], None]) -> None:
 
 def _first_forecast(url: str, settings: Settings, progress: Callable[[str], None]) -> None:
     """Store a risk forecast for a new demo city, so the risk layer has something to show."""
-    from analytics.forecast_store import refresh_forecast
-
     started = time.perf_counter()
     run = refresh_forecast(url, timedelta(0), settings.analytics.dask_scheduler)
     if run is not None:
@@ -86,9 +86,6 @@ def _first_forecast(url: str, settings: Settings, progress: Callable[[str], None
 
 def _seed_taxonomy(url: str, progress: Callable[[str], None]) -> None:
     """Insert the default incident categories that are missing (edited rows are kept)."""
-    from geodata.engine import get_engine
-    from twin.taxonomy import ensure_taxonomy
-
     with get_engine(url).begin() as conn:
         added = ensure_taxonomy(conn)
     if added:
