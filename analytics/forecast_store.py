@@ -46,7 +46,7 @@ from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVA
 from analytics.forecast_exec import executor_name, map_tasks
 from analytics.forecast_layer import cell_features
 from analytics.hotspots import study_region
-from geodata.bulk import copy_rows, raw_connection
+from geodata.bulk import copy_rows, one_value, raw_connection
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.layer_sql import cell_sql
@@ -412,7 +412,7 @@ def store_run(url: str, result: ForecastResult) -> int:
     rows = result.rows
     with raw_connection(url) as conn:
         try:
-            run_id = conn.execute(INSERT_RUN_SQL, record).fetchone()[0]
+            run_id = one_value(conn.execute(INSERT_RUN_SQL, record))
             values = zip(
                 *(rows[c].tolist() for c in FORECAST_COLUMNS[1:]),
                 strict=True,

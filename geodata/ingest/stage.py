@@ -160,7 +160,7 @@ def duplicate_ids(conn: psycopg.Connection, hashed: bool) -> list[RejectedRow]:
     repeated = sql.SQL("SELECT source_id FROM {} GROUP BY source_id HAVING count(*) > 1").format(
         sql.Identifier(STAGE)
     )
-    if conn.execute(sql.SQL("SELECT EXISTS ({})").format(repeated)).fetchone()[0] is False:
+    if bulk.one_value(conn.execute(sql.SQL("SELECT EXISTS ({})").format(repeated))) is False:
         return []
     found = conn.execute(
         sql.SQL(

@@ -15,6 +15,7 @@ import json
 import psycopg
 from psycopg import sql
 
+from geodata.bulk import one_value
 from geodata.ingest.report import ImportReport
 from geodata.ingest.schema import LayerSchema
 from geodata.ingest.stage import STAGE
@@ -201,9 +202,9 @@ def write_identities(conn: psycopg.Connection, fields: list[str], source: str) -
 
 def record_run(conn: psycopg.Connection, report: ImportReport, actor: str | None) -> int:
     """The ``import_run`` row of this import."""
-    return conn.execute(
+    return one_value(conn.execute(
         "INSERT INTO import_run (layer, source, file_name, crs, counts, actor) "
         "VALUES (%s, %s, %s, %s, %s::jsonb, %s) RETURNING id",
         (report.layer, report.source, report.file_name[:256], report.crs[:64],
          json.dumps(report.counts), actor),
-    ).fetchone()[0]  # fmt: skip
+    ))  # fmt: skip
