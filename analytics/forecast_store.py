@@ -32,6 +32,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
+from typing import Any
 
 import h3
 import numpy as np
@@ -101,7 +102,8 @@ class ForecastResult:
     """What one run computed: the forecast rows and the run's record, before storing."""
 
     rows: pd.DataFrame  # FORECAST_COLUMNS without run_id
-    run: dict[str, object]
+    run: dict[str, Any]
+    """The ``forecast_run`` row: model, history span, horizons, config (JSON values)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -175,7 +177,9 @@ def read_exposure(url: str, history: History) -> pd.DataFrame:
     columns = {}
     with get_engine(url).connect() as conn:
         for name, sql in EXPOSURE_SQL.items():
-            values = dict(conn.execute(text(sql.format(cell=cell))).all())
+            values: dict[int | str, float | None] = dict(
+                conn.execute(text(sql.format(cell=cell))).all()
+            )
             column = pd.Series({int(c): float(v) for c, v in values.items() if v is not None})
             column = column.reindex(history.region)
             columns[name] = column if name in MEAN_EXPOSURES else column.fillna(0.0)

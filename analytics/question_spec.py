@@ -57,12 +57,17 @@ class QuestionError(OneMapError, ValueError):
         super().__init__(f"{path}: {message}")
         self.path, self.code, self.detail = path, code, message
 
+    @property
+    def title(self) -> dict[str, str]:
+        """What kind of problem this is, in each language."""
+        return dict(PROBLEMS[self.code])
+
     def as_dict(self) -> dict[str, object]:
         """The JSON body of a 400 answer."""
         return {
             "error": str(self),
             "code": self.code,
-            "title": dict(PROBLEMS[self.code]),
+            "title": self.title,
             "path": self.path,
         }
 

@@ -21,9 +21,10 @@ import datetime as dt
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
@@ -60,7 +61,8 @@ class AnalysisAnswer:
     features: list[dict[str, object]]
     points: list[tuple[float | None, float | None]]
     """Lon/lat of each row's representative point (for the CSV)."""
-    meta: dict[str, object] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """JSON values: what was asked, counts (``total`` …), timings."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON body: a FeatureCollection with ``table`` and the answer's metadata."""
@@ -201,7 +203,7 @@ def _feature(fid: str, geometry: object, props: dict[str, object]) -> dict[str, 
     return {"type": "Feature", "id": fid, "geometry": geom, "properties": props}
 
 
-def _row_answer(question: Question, plan: question_sql.Plan, rows: list) -> AnalysisAnswer:
+def _row_answer(question: Question, plan: question_sql.Plan, rows: Sequence[Any]) -> AnalysisAnswer:
     names = [n for n, _ in plan.columns]
     width = len(names) - (1 if plan.nearest else 0)
     table, features, points = [], [], []

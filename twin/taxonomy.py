@@ -15,19 +15,20 @@ the database (SLAs, departments, names, ``active``) are kept.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from geodata.models import EventCategory
 
 # Hours to close, by severity 1 (low) … 4 (critical).
-ROUTINE = {"1": 72, "2": 48, "3": 24, "4": 8}
-URGENT = {"1": 24, "2": 12, "3": 4, "4": 2}
-ALARM = {"1": 4, "2": 2, "3": 1, "4": 0.5}
-CARE = {"1": 24, "2": 12, "3": 4, "4": 2}
-MAINTENANCE = {"1": 168, "2": 72, "3": 24, "4": 8}
+ROUTINE: dict[str, float] = {"1": 72, "2": 48, "3": 24, "4": 8}
+URGENT: dict[str, float] = {"1": 24, "2": 12, "3": 4, "4": 2}
+ALARM: dict[str, float] = {"1": 4, "2": 2, "3": 1, "4": 0.5}
+CARE: dict[str, float] = {"1": 24, "2": 12, "3": 4, "4": 2}
+MAINTENANCE: dict[str, float] = {"1": 168, "2": 72, "3": 24, "4": 8}
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,6 @@ def ensure_taxonomy(db: Connection | Session) -> int:
     Idempotent; rows already in the table (edited or not) are left as they are.
     """
     rows = [asdict(spec) for spec in DEFAULT_TAXONOMY]
-    table = EventCategory.__table__
+    table = cast(Table, EventCategory.__table__)  # a mapped class's table (typed FromClause)
     stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=["code"])
     return len(db.execute(stmt.returning(table.c.code)).all())

@@ -110,6 +110,8 @@ def location_values(
     coarse = h3_cells(lons, lats, H3_COARSE)
     fine = h3_cells(lons, lats, H3_FINE)
     area = areas.assign(clean.locs) if areas is not None else [None] * len(lons)
+    geom: np.ndarray | list[str]
+    loc: np.ndarray | list[str]
     if binary:
         loc = bulk.point_wkb(lons, lats)
         geom = (

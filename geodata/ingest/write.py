@@ -48,7 +48,9 @@ def lock_table(conn: psycopg.Connection, schema: LayerSchema) -> None:
 def update_fused(conn: psycopg.Connection, schema: LayerSchema, fields: list[str]) -> dict:
     """Entities matched by link or merge gain the values they lack; counts per action."""
     cols = table_fields(schema, fields)
-    sets = [sql.SQL("{c} = COALESCE(t.{c}, s.{c})").format(c=c) for c in _ids(cols)]
+    sets: list[sql.Composable] = [
+        sql.SQL("{c} = COALESCE(t.{c}, s.{c})").format(c=c) for c in _ids(cols)
+    ]
     sets.append(sql.SQL("updated_at = now()"))
     conn.execute(
         sql.SQL(
@@ -99,7 +101,7 @@ def update_own(
 ) -> int:
     """Rows re-imported from their own source overwrite the stored values they carry."""
     target, exprs = _written(schema, fields)
-    sets = [
+    sets: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(c), e) for c, e in zip(target, exprs, strict=True)
     ]
     sets.append(sql.SQL("updated_at = now()"))
