@@ -48,7 +48,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
         external_scripts=[],
         external_stylesheets=[],
         title=i18n.text("app.document_title", i18n.language(settings.web.language)),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash says str; its docs and renderer take None
         # No validation layout: Dash would build it from every page's layout once, for whoever
         # asked first, and send it to every client (pages differ by role: that is not ours to
         # share); the pages' own tests check their callbacks.

@@ -50,6 +50,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import groupby
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -308,7 +309,7 @@ def _percentile(n: int, p: float, value: dict[int, float]) -> float:
 def _targets(groups: list[dict]) -> tuple[dict, dict]:
     """Query 2's parameters (the bins to read, the in-bin ranks wanted) and where each group's
     needed rank is found: ``(group index, rank) -> (bin target index, in-bin rank)``."""
-    params: dict[str, list] = {"t_unit": [], "t_null": [], "t_bucket": [], "t_bin": []}
+    params: dict[str, Any] = {"t_unit": [], "t_null": [], "t_bucket": [], "t_bin": []}
     targets: dict[tuple[int, int], int] = {}
     found: dict[tuple[int, int], tuple[int, int]] = {}
     for i, g in enumerate(groups):
@@ -390,8 +391,8 @@ def _rank(rows: list[dict], rank_by: Sequence[str]) -> list[dict]:
     """``rank() OVER (PARTITION BY bucket ORDER BY rank_by)``; rows ordered by bucket, rank
     and then as given (the queries order units as PostgreSQL does)."""
     out = []
-    for _, part in groupby(rows, key=lambda r: r["bucket"]):
-        part = list(part)
+    for _, group in groupby(rows, key=lambda r: r["bucket"]):
+        part = list(group)
         ordered = sorted(part, key=lambda r: _rank_key(r, rank_by))
         for pos, row in enumerate(ordered):
             same = pos and _rank_key(row, rank_by) == _rank_key(ordered[pos - 1], rank_by)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -212,7 +213,8 @@ def figure(report: Report, lang: str = "zh") -> Figure:
     height = max(7.0, 2.2 + 0.28 * len(units))
     fig = Figure(figsize=(15, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    font = {"family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]}
+    # Text properties (matplotlib's **kwargs of text): the font family list
+    font: dict[str, Any] = {"family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]}
     grid = fig.add_gridspec(2, 2, width_ratios=(1.1, 1))
     rank_ax = fig.add_subplot(grid[:, 0])
     trend_ax = fig.add_subplot(grid[0, 1])

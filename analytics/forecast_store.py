@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
+from typing import Any
 
 import h3
 import numpy as np
@@ -47,7 +48,7 @@ from analytics.forecast_cells import cell_features
 from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVAL, RESOLUTIONS
 from analytics.forecast_exec import executor_name, map_tasks
 from analytics.hotspots import study_region
-from geodata.bulk import copy_rows, raw_connection
+from geodata.bulk import copy_rows, one_value, raw_connection
 from geodata.cells import cell_sql
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
@@ -102,7 +103,8 @@ class ForecastResult:
     """What one run computed: the forecast rows and the run's record, before storing."""
 
     rows: pd.DataFrame  # FORECAST_COLUMNS without run_id
-    run: dict[str, object]
+    run: dict[str, Any]
+    """The ``forecast_run`` row: model, history span, horizons, config (JSON values)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -176,7 +178,9 @@ def read_exposure(url: str, history: History) -> pd.DataFrame:
     columns = {}
     with get_engine(url).connect() as conn:
         for name, sql in EXPOSURE_SQL.items():
-            values = dict(conn.execute(text(sql.format(cell=cell))).all())
+            values: dict[int | str, float | None] = dict(
+                conn.execute(text(sql.format(cell=cell))).all()
+            )
             column = pd.Series({int(c): float(v) for c, v in values.items() if v is not None})
             column = column.reindex(history.region)
             columns[name] = column if name in MEAN_EXPOSURES else column.fillna(0.0)
@@ -411,7 +415,7 @@ def store_run(url: str, result: ForecastResult) -> int:
     rows = result.rows
     with raw_connection(url) as conn:
         try:
-            run_id = conn.execute(INSERT_RUN_SQL, record).fetchone()[0]
+            run_id = one_value(conn.execute(INSERT_RUN_SQL, record))
             values = zip(
                 *(rows[c].tolist() for c in FORECAST_COLUMNS[1:]),
                 strict=True,

@@ -23,6 +23,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import shapely
 from shapely.geometry import shape
@@ -258,7 +259,8 @@ def _value(spec: AnalystField, op: str, value: object, path: str) -> object:
             raise QuestionError(path, "bad_value", "'between' needs [low, high]")
         if not 1 <= len(value) <= MAX_FILTER_VALUES:
             raise QuestionError(path, "too_large", f"1..{MAX_FILTER_VALUES} values, please")
-        values = [_scalar(spec, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        # Values of one kind (spec.kind), so 'between' can compare low and high.
+        values: list[Any] = [_scalar(spec, v, f"{path}[{i}]") for i, v in enumerate(value)]
         if op == "between" and values[0] > values[1]:
             raise QuestionError(path, "bad_value", "'between': low is above high")
         return values
@@ -307,8 +309,8 @@ def _time(layer: LayerSpec, value: object, path: str, now: dt.datetime) -> TimeS
         hours = _number(item["last_hours"], f"{path}.last_hours")
         if not 0 < hours <= MAX_HOURS:
             raise QuestionError(f"{path}.last_hours", "bad_value", f"expected 0 < h ≤ {MAX_HOURS}")
-        end = _instant(item["until"], f"{path}.until") if "until" in item else now
-        return TimeSpan(spec, end - dt.timedelta(hours=hours), end)
+        until = _instant(item["until"], f"{path}.until") if "until" in item else now
+        return TimeSpan(spec, until - dt.timedelta(hours=hours), until)
     if "until" in item:
         raise QuestionError(f"{path}.until", "bad_spec", "until goes with last_hours")
     start = _instant(item["from"], f"{path}.from") if "from" in item else None

@@ -21,10 +21,10 @@ import datetime as dt
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
@@ -68,7 +68,8 @@ class AnalysisAnswer:
     features: list[dict[str, object]]
     points: list[tuple[float | None, float | None]]
     """Lon/lat of each row's representative point (for the CSV)."""
-    meta: dict[str, object] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """JSON values: what was asked, counts (``total`` …), timings."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON body: a FeatureCollection with ``table`` and the answer's metadata."""
@@ -209,7 +210,7 @@ def _feature(fid: str, geometry: object, props: dict[str, object]) -> dict[str, 
     return {"type": "Feature", "id": fid, "geometry": geom, "properties": props}
 
 
-def _row_answer(question: Question, plan: question_sql.Plan, rows: list) -> AnalysisAnswer:
+def _row_answer(question: Question, plan: question_sql.Plan, rows: Sequence[Any]) -> AnalysisAnswer:
     names = [n for n, _ in plan.columns]
     width = len(names) - (1 if plan.nearest else 0)
     table, features, points = [], [], []

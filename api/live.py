@@ -67,9 +67,9 @@ def _stream(hub: LiveHub, viewer: Viewer, last_id: str | None) -> Iterator[str]:
         seq = _last_seq(hub, last_id)
         if last_id:
             missed = hub.since(seq) if seq is not None else None
-            for message in missed if missed is not None else [Message(0, {"kind": "reset"})]:
-                if visible(message, viewer, kinds):
-                    yield _event(message, hub)
+            for old in missed if missed is not None else [Message(0, {"kind": "reset"})]:
+                if visible(old, viewer, kinds):
+                    yield _event(old, hub)
         until = time.monotonic() + MAX_STREAM_SECONDS
         while time.monotonic() < until:
             message = sub.get(HEARTBEAT_SECONDS)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
@@ -79,7 +80,7 @@ def _link(href: str, rel: str, mimetype: str, title: str | None = None) -> dict[
     return link
 
 
-def _url(endpoint: str, **values: object) -> str:
+def _url(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
@@ -206,7 +207,9 @@ def _integer(name: str, default: int, minimum: int) -> int:
 
 
 def _page_url(collection_id: str, offset: int, limit: int, after: int | None = None) -> str:
-    args = {k: v for k, v in request.args.items() if k not in ("offset", "limit", "after")}
+    args: dict[str, str | int] = {
+        k: v for k, v in request.args.items() if k not in ("offset", "limit", "after")
+    }
     if after is not None:
         args["after"] = after
     return _url(".items", collection_id=collection_id, offset=offset, limit=limit, **args)

@@ -18,6 +18,7 @@ import hmac
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -134,7 +135,9 @@ def _report() -> Report:
         match = _ATTRIBUTE.match(key)
         if match:
             attributes.setdefault(match.group(1), []).extend(form.getlist(key))
-    fields = {name: (form.get(name) or None) for name in Report.__dataclass_fields__}
+    fields: dict[str, Any] = {
+        name: (form.get(name) or None) for name in Report.__dataclass_fields__
+    }
     fields["attributes"] = attributes
     return Report(**fields)
 

@@ -72,7 +72,7 @@ def _area_ids(conn: Connection, codes: list[str]) -> list[int]:
     rows = conn.execute(
         text("SELECT code, id FROM area WHERE code = ANY(:codes)"), {"codes": codes}
     ).all()
-    found = dict(rows)
+    found: dict[str, int] = dict(rows)
     missing = [c for c in codes if c not in found]
     if missing:
         raise AccountError(f"no area with code {', '.join(missing)}")
@@ -270,7 +270,9 @@ def _prepared_row(conn: Connection, sql: str, token: str):
     """The row of one of the per-request identity statements for ``token`` (by its hash),
     run through the driver and prepared on the server: these run on every request, and
     SQLAlchemy's statement handling cost more than the query itself."""
-    cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)
+    driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection has its driver's connection
+    cursor = driver.cursor(row_factory=namedtuple_row)
     return cursor.execute(sql, (token_hash(token),), prepare=True).fetchone()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,19 @@ def raw_connection(url: str) -> Iterator[psycopg.Connection]:
     """
     pooled = get_engine(url).raw_connection()
     try:
+        assert pooled.driver_connection is not None  # a checked-out connection has one
         yield pooled.driver_connection
     finally:
         pooled.close()
+
+
+def one_value(cur: psycopg.Cursor) -> Any:
+    """The first column of the one row a statement returned (``count``, ``EXISTS``,
+    ``RETURNING id``)."""
+    row = cur.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row[0]
 
 
 def ewkb_hex(geoms: Sequence | np.ndarray, srid: int = 4326) -> list[str]:
@@ -104,7 +115,7 @@ def column_types(conn: psycopg.Connection, table: str, columns: Sequence[str]) -
         "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
         (table,),
     ).fetchall()
-    types = dict(rows)
+    types: dict[str, str] = dict(rows)
     return [types[c] for c in columns]
 
 

@@ -113,7 +113,8 @@ def _proj(lon: Array, lat: Array, src: str, dst: str) -> tuple[Array, Array]:
 
 def _as_arrays(lon: Any, lat: Any) -> tuple[Array, Array]:
     lon_a, lat_a = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    return np.broadcast_arrays(lon_a, lat_a)
+    lon_b, lat_b = np.broadcast_arrays(lon_a, lat_a)
+    return lon_b, lat_b
 
 
 # --- GCJ-02 and BD-09 ---------------------------------------------------------------------------

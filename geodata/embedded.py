@@ -90,12 +90,15 @@ class EmbeddedStore:
     port: int = 54329
     database: str = "onemap"
     pg_bin: Path | None = None
+    """PostgreSQL's programs as configured (None: found by :func:`find_pg_bin`)."""
+    bin_dir: Path = field(init=False)
+    """PostgreSQL's programs as found."""
     started_here: bool = field(default=False, init=False)
     cluster_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
-        self.pg_bin = find_pg_bin(self.pg_bin)
+        self.bin_dir = find_pg_bin(self.pg_bin)
         self.cluster_dir = self._choose_cluster_dir()
 
     # --- paths -------------------------------------------------------------------------------
@@ -128,7 +131,7 @@ class EmbeddedStore:
     def _run(
         self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess:
-        cmd = [str(self.pg_bin / args[0]), *args[1:]]
+        cmd = [str(self.bin_dir / args[0]), *args[1:]]
         if self._as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -172,9 +175,9 @@ class EmbeddedStore:
                 f"{self.password_file} is missing but a cluster exists in {self.data_dir}; "
                 "restore the password file or remove the folder to start afresh"
             )
-        if not postgis_available(self.pg_bin):
+        if not postgis_available(self.bin_dir):
             raise StoreError(
-                f"PostGIS is not installed for {self.pg_bin.parent}: "
+                f"PostGIS is not installed for {self.bin_dir.parent}: "
                 "apt-get install postgresql-15-postgis-3 (or set DATABASE_URL)"
             )
         self.root.mkdir(parents=True, exist_ok=True)

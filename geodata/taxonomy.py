@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Hours to close, by severity 1 (low) … 4 (critical).
-ROUTINE = {"1": 72, "2": 48, "3": 24, "4": 8}
-URGENT = {"1": 24, "2": 12, "3": 4, "4": 2}
-ALARM = {"1": 4, "2": 2, "3": 1, "4": 0.5}
-CARE = {"1": 24, "2": 12, "3": 4, "4": 2}
-MAINTENANCE = {"1": 168, "2": 72, "3": 24, "4": 8}
+ROUTINE: dict[str, float] = {"1": 72, "2": 48, "3": 24, "4": 8}
+URGENT: dict[str, float] = {"1": 24, "2": 12, "3": 4, "4": 2}
+ALARM: dict[str, float] = {"1": 4, "2": 2, "3": 1, "4": 0.5}
+CARE: dict[str, float] = {"1": 24, "2": 12, "3": 4, "4": 2}
+MAINTENANCE: dict[str, float] = {"1": 168, "2": 72, "3": 24, "4": 8}
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,13 @@ def _literal(value: object) -> str:
     return json.dumps(value)
 
 
+def _number(value: object) -> float:
+    """A numeric style value (``weight``, ``fillOpacity`` …) as a float."""
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
+
+
 def match(prop: str, colors: dict[str, RGBA], default: RGBA) -> str:
     """Expression: the colour of ``properties[prop]`` (loose ``==``, so 3 matches '3')."""
     expr = json.dumps(default)
@@ -148,7 +155,7 @@ def outline(overlay: Overlay) -> pdk.Layer:
     """Area boundaries: thin lines in the layer's colour over a faint fill."""
     style = overlay.layer.style
     color = str(style.get("color", "#64748b"))
-    fill_alpha = int(255 * float(style.get("fillOpacity", 0) or 0) * 0.6)
+    fill_alpha = int(255 * _number(style.get("fillOpacity", 0) or 0) * 0.6)
     return pdk.Layer(
         "GeoJsonLayer",
         **_common(overlay),
@@ -156,7 +163,7 @@ def outline(overlay: Overlay) -> pdk.Layer:
         stroked=True,
         get_fill_color=rgba(str(style.get("fillColor", color)), fill_alpha),
         get_line_color=rgba(color, 210),
-        get_line_width=float(style.get("weight", 1)),
+        get_line_width=_number(style.get("weight", 1)),
         line_width_units="'pixels'",
         line_width_min_pixels=1,
     )
@@ -173,7 +180,7 @@ def lines(overlay: Overlay) -> pdk.Layer:
         stroked=True,
         filled=False,
         get_line_color=get_color,
-        get_line_width=float(layer.style.get("weight", 1.2)),
+        get_line_width=_number(layer.style.get("weight", 1.2)),
         line_width_units="'pixels'",
     )
 
@@ -181,8 +188,8 @@ def lines(overlay: Overlay) -> pdk.Layer:
 def shapes(overlay: Overlay) -> pdk.Layer:
     """Flat polygons (camera wedges …) and points, coloured by ``style_by``; aggregates ramped."""
     layer = overlay.layer
-    alpha = int(255 * float(layer.style.get("fillOpacity", 0.5) or 0.5))
-    radius = float(layer.style.get("radius", 4))
+    alpha = int(255 * _number(layer.style.get("fillOpacity", 0.5) or 0.5))
+    radius = _number(layer.style.get("radius", 4))
     return pdk.Layer(
         "GeoJsonLayer",
         **_common(overlay),
@@ -205,6 +212,7 @@ def shapes(overlay: Overlay) -> pdk.Layer:
 def beacons(overlay: Overlay) -> pdk.Layer:
     """Columns standing on points (alarms): visible between extruded buildings."""
     layer = overlay.layer
+    assert layer.style_by is not None, "beacons are coloured by the layer's style_by"
     color = match(layer.style_by, _value_colors(layer, 255), [239, 68, 68, 255])
     return pdk.Layer(
         "ColumnLayer",

@@ -25,7 +25,7 @@ from pages import export_files, guard
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS
 from pages.home import fit_view
-from pages.shell import t
+from pages.shell import data, t
 from web import context, i18n
 from web.i18n import pick
 
@@ -351,7 +351,7 @@ def table(answer: AnalysisAnswer, lang: str) -> html.Table:
     """The answer's table (first :data:`TABLE_ROWS` rows), headers in ``lang``."""
     head = html.Tr([html.Th(pick(label, lang)) for _, label in answer.columns])
     body = [
-        html.Tr([html.Td("" if v is None else str(v)) for v in row], **{"data-row": str(i)})
+        html.Tr([html.Td("" if v is None else str(v)) for v in row], **data("row", i))
         for i, row in enumerate(answer.rows[:TABLE_ROWS])
     ]
     return html.Table([html.Thead(head), html.Tbody(body)], className="analyze-result-table")
@@ -371,10 +371,7 @@ def viewport(answer: AnalysisAnswer) -> object:
 
 
 def _error_text(exc: Exception, lang: str) -> str:
-    if isinstance(exc, QuestionError):
-        reason = f"{pick(exc.as_dict()['title'], lang)} — {exc}"
-    else:
-        reason = str(exc)
+    reason = f"{pick(exc.title, lang)} — {exc}" if isinstance(exc, QuestionError) else str(exc)
     return i18n.text("analyze.error", lang).format(reason=reason)
 
 

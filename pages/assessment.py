@@ -137,7 +137,7 @@ def _field(key: str, lang: str, control, *, tag=html.Label, wide: bool = False):
     )
 
 
-def _radio(component_id: str, options: list[dict[str, object]], value: object) -> dcc.RadioItems:
+def _radio(component_id: str, options: list[dict[str, object]], value: str | int) -> dcc.RadioItems:
     return dcc.RadioItems(
         id=component_id, options=options, value=value, inline=True, className="assessment-radio"
     )
@@ -217,7 +217,8 @@ def layout(**_query: str) -> html.Div:
             html.Div(
                 className="assessment-body",
                 children=[
-                    dash_table.DataTable(
+                    # dash.dash_table's __init__ is "# type: ignore" as a whole: mypy sees no names
+                    dash_table.DataTable(  # type: ignore[attr-defined]
                         id=TABLE,
                         columns=_columns(lang),
                         data=[],

@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from geodata import vocab
 from pages import grid_ids as gid
+from pages.shell import data
 from twin.grid_desk import UI_ACTIONS
 from web import i18n
 
@@ -133,7 +134,7 @@ def resident_rows(rows: list[dict], lang: str, year: int) -> list[html.Div]:
     return [
         html.Div(
             className="grid-resident" + (" alone" if "elderly_alone" in r["care_tags"] else ""),
-            **{"data-resident": str(r["id"])},
+            **data("resident", r["id"]),
             children=[
                 html.Span(r["name"] or "—", className="grid-resident-name"),
                 html.Span(
@@ -154,7 +155,7 @@ def device_rows(rows: list[dict], lang: str) -> list[html.Div]:
     return [
         html.Div(
             className=f"grid-device dev-{d['status']}",
-            **{"data-device": str(d["id"])},
+            **data("device", d["id"]),
             children=[
                 html.Span(
                     i18n.text(f"grid.status.{d['status']}", lang), className="grid-device-status"

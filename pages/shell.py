@@ -6,6 +6,8 @@ all when the switch changes, so pages only add ``t("key")`` and never a callback
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
@@ -27,9 +29,14 @@ NAV: tuple[tuple[str, str], ...] = (
 :data:`web.i18n.STRINGS` (e.g. ``("/twin", "nav.twin")``)."""
 
 
-def t(key: str, lang: str = i18n.DEFAULT_LANGUAGE, **props: object) -> html.Span:
+def t(key: str, lang: str = i18n.DEFAULT_LANGUAGE, **props: Any) -> html.Span:
     """A text element showing string ``key``, translated when the language changes."""
     return html.Span(i18n.text(key, lang), id=ids.i18n(key), **props)
+
+
+def data(name: str, value: object) -> dict[str, Any]:
+    """A ``data-<name>`` attribute of a component: ``html.Li(..., **data("id", 7))``."""
+    return {f"data-{name}": str(value)}
 
 
 def language_switch(lang: str) -> dcc.RadioItems:

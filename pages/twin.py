@@ -12,6 +12,7 @@ server never sees the data). Deep links: ``/twin?lat=&lon=&zoom=&pitch=&bearing=
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import dash
 from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc, html
@@ -467,7 +468,7 @@ dash.clientside_callback(
     Input(ids.LANG_SWITCH, "value"),
     State(SPEC, "data"),
 )
-def relabel(lang: str, spec: dict[str, object] | None):
+def relabel(lang: str, spec: dict[str, Any] | None):
     """Tooltips, layer titles, options and legend in the chosen language (same view)."""
     lang = i18n.language(lang)
     if spec and spec.get("lang") == lang:

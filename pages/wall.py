@@ -53,7 +53,9 @@ def _window(now: datetime) -> str:
     return f"{last - timedelta(days=wall_kpis.TREND_DAYS - 1)}/{last}"
 
 
-def _twin_panel(bbox: tuple[float, ...] | None, lang: str, now: datetime) -> html.Div:
+def _twin_panel(
+    bbox: tuple[float, float, float, float] | None, lang: str, now: datetime
+) -> html.Div:
     lon, lat = context.settings().city.center
     if bbox:
         lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
@@ -70,7 +72,7 @@ def _panel(title_key: str, lang: str, *children, class_name: str = "") -> html.S
     )
 
 
-def _map(bbox: tuple[float, ...] | None, lang: str) -> dl.Map:
+def _map(bbox: tuple[float, float, float, float] | None, lang: str) -> dl.Map:
     center, zoom = home.fit_view(bbox, MAP_PIXELS, context.settings().city.center, CITY_ZOOM)
     return dl.Map(
         id=wid.MAP,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import dash
 import dash_leaflet as dl
@@ -19,7 +20,7 @@ from layers.events import SEVERITY_COLORS
 from layers.ramps import FIRE
 from layers.registry import get_layer
 from pages import wall_ids as wid
-from pages.shell import t
+from pages.shell import data, t
 from web import i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
@@ -153,7 +154,7 @@ def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:
             html.Li(
                 className=f"wall-ticker-row sev-{item.severity}"
                 + (" wall-ticker-alarm" if item.category.startswith("alarm.") else ""),
-                **{"data-id": str(item.id)},
+                **data("id", item.id),
                 children=[
                     html.Span(_when(item.reported_at), className="wall-ticker-time"),
                     html.Span(
@@ -172,11 +173,14 @@ def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[html.Bu
     """The breadcrumb: the top (whole city / all my areas) and each area down to the selected."""
     top = t("wall.all_scoped" if scoped else "wall.all", lang)
     chain = selection.chain if selection else ()
-    buttons = [html.Button(top, id=wid.crumb(None), className="wall-crumb")]
-    for ref in chain:
+    current = "wall-crumb wall-crumb-current"
+    buttons = [
+        html.Button(top, id=wid.crumb(None), className=current if not chain else "wall-crumb")
+    ]
+    for n, ref in enumerate(chain, 1):
         name = ref.name_en if lang == "en" and ref.name_en else ref.name
-        buttons.append(html.Button(name, id=wid.crumb(ref.id), className="wall-crumb"))
-    buttons[-1].className = "wall-crumb wall-crumb-current"
+        css = current if n == len(chain) else "wall-crumb"
+        buttons.append(html.Button(name, id=wid.crumb(ref.id), className=css))
     return buttons
 
 
@@ -202,7 +206,7 @@ def viewport(bbox: tuple[float, ...] | list[float] | None) -> dict[str, object] 
 
 def _hideout(key: str, lang: str) -> dict[str, object]:
     layer = get_layer(MAP_LAYERS[key][0])
-    out = leaflet.hideout(layer, lang, {})
+    out: dict[str, Any] = leaflet.hideout(layer, lang, {})
     out["popup"] = []
     if key == "areas":
         out["style"] = {

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 from types import ModuleType
+from typing import cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 
 from geodata.engine import session_scope
 from geodata.settings import Settings, get_settings
@@ -58,8 +59,11 @@ def cmd_gateway_list(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_gateway_disable(settings: Settings, args: argparse.Namespace) -> int:
     store = open_store(settings)
     with session_scope(store.url) as session:
-        n = session.execute(
-            text("UPDATE gateway SET active = false WHERE name = :n"), {"n": args.name}
+        n = cast(  # Session.execute is typed Result; a text() UPDATE's result is a CursorResult
+            CursorResult,
+            session.execute(
+                text("UPDATE gateway SET active = false WHERE name = :n"), {"n": args.name}
+            ),
         ).rowcount
     if not n:
         print(f"error: no gateway {args.name!r}", file=sys.stderr)

@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, Result, text
 from sqlalchemy.orm import Session
 
 
@@ -51,7 +52,7 @@ def add_gateway(
         ).scalar_one_or_none()
         if found is None:
             raise ValueError(f"no area with code {area_code!r}")
-        assigned = session.execute(
+        result = session.execute(
             text(
                 "WITH RECURSIVE sub AS (SELECT id FROM area WHERE id = :a "
                 "UNION ALL SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id) "
@@ -59,15 +60,24 @@ def add_gateway(
                 "WHERE gateway_id IS NULL AND area_id IN (SELECT id FROM sub)"
             ),
             {"a": found, "g": gid},
-        ).rowcount
+        )
+        assigned = _rowcount(result)
     return gid, key, assigned
 
 
 def assign_unowned(session: Session, gateway_id: int) -> int:
     """Give every device without a gateway to ``gateway_id``; returns how many."""
-    return session.execute(
-        text("UPDATE device SET gateway_id = :g WHERE gateway_id IS NULL"), {"g": gateway_id}
-    ).rowcount
+    return _rowcount(
+        session.execute(
+            text("UPDATE device SET gateway_id = :g WHERE gateway_id IS NULL"), {"g": gateway_id}
+        )
+    )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE changed (``Session.execute`` is typed ``Result``; a ``text()`` statement's
+    result is a ``CursorResult``)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def authenticate(session: Session, key: str | None, name: str | None = None) -> GatewayInfo | None:

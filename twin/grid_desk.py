@@ -250,7 +250,7 @@ def devices(conn: Connection, area_ids: tuple[int, ...]) -> tuple[list[dict], di
     if not area_ids:
         return [], {}
     params = {"ids": list(area_ids), "n": DEVICE_LIMIT}
-    counts = dict(
+    counts: dict[str, int] = dict(
         conn.execute(
             text("SELECT status, count(*) FROM device WHERE area_id = ANY(:ids) GROUP BY status"),
             params,
@@ -348,7 +348,7 @@ def buttons(task: dict, role: str) -> list[str]:
     return [a for a in UI_ACTIONS if steps_for(a, task["status"]) and not (a == "escalate" and top)]
 
 
-def _event_area(session: Session, event_id: int) -> tuple[int | None, str | None] | None:
+def _event_area(session: Session, event_id: int) -> tuple[int | None, str] | None:
     row = session.execute(
         text("SELECT area_id, status FROM event WHERE id = :i"), {"i": event_id}
     ).first()

@@ -51,7 +51,7 @@ class _UTCClock:
 @dataclass(frozen=True)
 class _Message:
     topic: str
-    payload: bytes
+    payload: bytes | bytearray
     mid: int
     qos: int
 
@@ -108,7 +108,8 @@ class Subscriber:
         self._client.manual_ack_set(True)
         if user:
             self._client.username_pw_set(user, password)
-        self._client.reconnect_delay_set(0.5, 10)
+        # paho annotates the delays as int; they are seconds added to time.time(), 0.5 works
+        self._client.reconnect_delay_set(0.5, 10)  # type: ignore[arg-type]
         self._client.max_inflight_messages_set(1000)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe

@@ -547,10 +547,12 @@ def find_requests(
     else:
         start = parse_w3("start_date", args["start_date"]) if args.get("start_date") else None
         end = parse_w3("end_date", args["end_date"]) if args.get("end_date") else None
-        if start is None and end is None:
-            end = now
-        end = end or start + MAX_SPAN
-        start = start or end - MAX_SPAN
+        if start is None:
+            if end is None:
+                end = now
+            start = end - MAX_SPAN
+        elif end is None:
+            end = start + MAX_SPAN
         if start > end:
             raise Open311Error(400, "start_date is after end_date")
         if end - start > MAX_SPAN:

@@ -31,6 +31,7 @@ def cmd_outreach(settings: Settings, args: argparse.Namespace) -> int:
             if args.csv:
                 Path(args.csv).write_bytes(to_csv(rows))
             if args.send:
+                assert settings.outreach.webhook_url  # checked above
                 result = send_to_provider(
                     rows,
                     settings.outreach.webhook_url,

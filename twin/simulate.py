@@ -34,6 +34,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -44,6 +45,9 @@ from geodata.store import open_store
 from twin.broker import port_file_url
 from twin.gateways import add_gateway, assign_unowned
 from twin.mqtt import client, parse_url
+
+if TYPE_CHECKING:  # paho is imported only when sending over MQTT
+    from paho.mqtt.client import MQTTMessageInfo
 
 SCENARIOS = ("normal", "gas-leak", "elderly-inactive", "fire-lane", "dogs")
 GATEWAY = "simulator"
@@ -340,7 +344,7 @@ class MqttSender:
         self.client.max_inflight_messages_set(200)
         self.client.connect(host, port)
         self.client.loop_start()
-        self.pending = []
+        self.pending: list[MQTTMessageInfo] = []
 
     def send(self, readings: list[dict], result: SimResult) -> None:
         for i in range(0, len(readings), self.chunk):
@@ -399,6 +403,7 @@ def run(
     if not devices:
         raise SystemExit("no devices to simulate: build the demo city first (make run)")
     log(f"gateway {GATEWAY}: {len(devices)} devices ({assigned} newly assigned)")
+    sender: HttpSender | MqttSender
     if via == "http":
         sender = HttpSender(url or f"http://{settings.web.host}:{settings.web.port}", key)
     elif via == "mqtt":
@@ -406,7 +411,8 @@ def run(
     else:
         raise ValueError("via must be mqtt or http")
     result = SimResult(scenario)
-    special, skip = None, set()
+    special: Scenario | None = None
+    skip: set[int] = set()
     if scenario != "normal":
         special, result.focus, skip = SCENARIO_BUILDERS[scenario](devices, rng, settings, store_url)
         log(f"scenario {scenario}: {result.focus}")

@@ -8,8 +8,9 @@ The table is configurable: only missing codes are inserted, so rows edited in th
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,6 @@ def ensure_taxonomy(db: Connection | Session) -> int:
     Idempotent; rows already in the table (edited or not) are left as they are.
     """
     rows = [asdict(spec) for spec in DEFAULT_TAXONOMY]
-    table = EventCategory.__table__
+    table = cast(Table, EventCategory.__table__)  # a mapped class's table (typed FromClause)
     stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=["code"])
     return len(db.execute(stmt.returning(table.c.code)).all())

@@ -203,7 +203,7 @@ def create_incident(
                 session.add(_log(event, "create", actor, None, None, now, note))
                 session.flush()
         except IntegrityError as exc:
-            if rule is None or not _is_constraint(exc, OPEN_RULE_SUBJECT_INDEX):
+            if rule is None or subject is None or not _is_constraint(exc, OPEN_RULE_SUBJECT_INDEX):
                 raise
             existing = open_incident_for(session, rule, subject)
             if existing is not None:
@@ -260,6 +260,8 @@ def transition(
     except IntegrityError as exc:
         if not _is_constraint(exc, OPEN_RULE_SUBJECT_INDEX):
             raise
+        # that index holds only incidents with a rule and a subject
+        assert event.rule is not None and event.subject is not None
         other = open_incident_for(session, event.rule, event.subject)
         raise WorkflowError(
             f"incident {event_id}: cannot {action}: incident {other.id if other else '?'} is "
@@ -363,6 +365,7 @@ def escalate_overdue(session: Session, now: datetime) -> list[int]:
     ).all()
     escalated: list[int] = []
     for event in overdue:
+        assert event.due_at is not None  # selected by due_at < now
         note = f"overdue: due {event.due_at.isoformat()}"
         if event.level != HANDLING_LEVELS[-1]:
             transition(session, event.id, "escalate", SYSTEM, note, now=now)

@@ -125,6 +125,7 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
             if not pool:
                 code, cat = "environment.litter", CATEGORIES["environment.litter"]
         if cat.device_kind:
+            assert pool  # without devices of its kind, the category became litter above
             dev = pool[int(rng.integers(len(pool)))]
             pt = shapely.Point(dev.x, dev.y)
             device_id, building_id, rule = dev.id, dev.building_id, f"{cat.device_kind}_alarm"
@@ -157,7 +158,10 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
         eid = gd.ids.take("event")
         steps = _timeline(rng, severity, level, cat.device_kind is not None)
         reporter = "system" if cat.device_kind else worker
-        entries = [(reported, reporter, "report", None, "reported", None, "grid")]
+        # (at, actor, action, from status, to status, from level, to level)
+        entries: list[tuple[dt.datetime, str, str, str | None, str, str | None, str | None]] = [
+            (reported, reporter, "report", None, "reported", None, "grid")
+        ]
         status, cur_level, resolved, closed = "reported", "grid", None, None
         for hours, action, to_status, from_level, to_level in steps:
             at = (reported + dt.timedelta(hours=hours)).replace(microsecond=0)

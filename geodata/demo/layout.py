@@ -211,7 +211,7 @@ class _Block:
 def _frontage(rng: np.random.Generator, grid: Grid) -> list[tuple[int, str, float]]:
     """(side, building kind, band depth) of the sides lined with shops or office towers."""
     order = sorted(range(4), key=lambda k: (-KIND_RANK[grid.sides[k].kind], k))
-    out = []
+    out: list[tuple[int, str, float]] = []
     for k in order:
         kind = grid.sides[k].kind
         if out and rng.random() >= _FRONTAGE_P[kind]:
@@ -419,7 +419,7 @@ def _compounds(
     va, vb = core.chord(f.at(us, 0.0), f.n) or (0.0, 0.0)
     v = va - 3.0 if south_first else vb + 3.0  # in the back lane, on the service road
     heading = _bearing(-f.n if south_first else f.n)
-    out = []
+    out: list[Compound] = []
     for h in halves:
         members = [i for i, s in enumerate(p.specs) if s.half == h]
         gate = f.at(us + (-3.0 if h == 0 else 3.0), v)

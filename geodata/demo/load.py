@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from psycopg import sql
 
-from geodata.bulk import analyze, copy_rows, raw_connection, sync_sequences
+from geodata.bulk import analyze, copy_rows, one_value, raw_connection, sync_sequences
 from geodata.demo.city import generate
 from geodata.demo.tables import TABLE_ORDER, Chunk, columns
 from geodata.errors import DemoError
@@ -61,7 +61,7 @@ def build_demo(
                     query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(
                         sql.Identifier(table)
                     )
-                    if cur.execute(query).fetchone()[0]:
+                    if one_value(cur.execute(query)):
                         busy.append(table)
                 if busy:
                     raise DemoError(

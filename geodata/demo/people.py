@@ -175,7 +175,7 @@ def make_people(
         hashes.append(
             hash_id_number(_id_number(reg, birth, int(seq[i]), cols["male"][i]), id_hash_key)
         )
-    male = np.asarray(cols["male"], dtype=bool)
+    male_mask = np.asarray(cols["male"], dtype=bool)
     phones: list[str | None] = list(phone_numbers(rng, n))
     no_phone = (ages < 12) | ((ages >= 85) & (rng.random(n) < 0.5))
     for i in np.flatnonzero(no_phone).tolist():
@@ -188,7 +188,7 @@ def make_people(
         hukou=cols["hukou"],
         care_tags=cols["tags"],
         birth_year=birth_year.tolist(),
-        names=person_names(rng, male),
+        names=person_names(rng, male_mask),
         id_hashes=hashes,
         phones=phones,
     )

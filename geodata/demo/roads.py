@@ -135,6 +135,12 @@ def _segments(city: City, line: Line, kinds: list[str | None], name: str) -> lis
     return out
 
 
+def _side(kind: str | None, name: str) -> Side:
+    # A grid's own cell is labelled, so the edge on each of its sides has a road (a kind).
+    assert kind is not None
+    return Side(kind, name)
+
+
 def build_network(city: City) -> Network:
     """The city's roads, and the road along each side (S, E, N, W) of every grid."""
     kinds = _line_kinds(city)
@@ -146,10 +152,10 @@ def build_network(city: City) -> Network:
     for j, i in city.labels:
         south, north, west, east = ("ew", j), ("ew", j + 1), ("ns", i), ("ns", i + 1)
         sides[(j, i)] = (
-            Side(kinds[south][i], names[south]),
-            Side(kinds[east][j], names[east]),
-            Side(kinds[north][i], names[north]),
-            Side(kinds[west][j], names[west]),
+            _side(kinds[south][i], names[south]),
+            _side(kinds[east][j], names[east]),
+            _side(kinds[north][i], names[north]),
+            _side(kinds[west][j], names[west]),
         )
     for grid in city.grids:
         grid.sides = sides[grid.cell]

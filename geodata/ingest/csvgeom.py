@@ -41,6 +41,7 @@ class CSVGeometry:
         """Geometries of a chunk, and a reason for every row whose geometry cannot be read."""
         if self.wkt:
             return _from_wkt(chunk[self.wkt])
+        assert self.lon and self.lat, "a CSV geometry is lon + lat or wkt"
         return _from_lonlat(chunk[self.lon], chunk[self.lat], self.lon, self.lat)
 
 

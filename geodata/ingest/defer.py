@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from geodata.bulk import one_value
+
 BULK_ROWS = 100_000
 MAINTENANCE_MEM = "512MB"
 
@@ -55,10 +57,14 @@ def worth_deferring(conn: psycopg.Connection, table: str, incoming: int | None) 
     if incoming is not None and incoming < BULK_ROWS:
         return False
     bound = 1 if incoming is None else incoming
-    held = conn.execute(
-        sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) x").format(sql.Identifier(table)),
-        (bound,),
-    ).fetchone()[0]
+    held = one_value(
+        conn.execute(
+            sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) x").format(
+                sql.Identifier(table)
+            ),
+            (bound,),
+        )
+    )
     return held < bound
 
 

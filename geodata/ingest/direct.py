@@ -15,6 +15,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from geodata.bulk import one_value
 from geodata.ingest.fuse import KEY_MATCH
 from geodata.ingest.schema import LayerSchema
 from geodata.ingest.stage import UNIQUE_IN_FILE
@@ -31,7 +32,7 @@ class Fallback(Exception):
 
 
 def _exists(conn: psycopg.Connection, query: sql.Composable, params: tuple = ()) -> bool:
-    return bool(conn.execute(sql.SQL("SELECT EXISTS ({})").format(query), params).fetchone()[0])
+    return bool(one_value(conn.execute(sql.SQL("SELECT EXISTS ({})").format(query), params)))
 
 
 def eligible(

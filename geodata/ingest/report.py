@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ class RejectedRow:
     row: int
     field: str
     reason: str
-    values: dict = field(default_factory=dict)
+    values: dict = dataclasses.field(default_factory=dict)  # `field` is the attribute above
 
     def __str__(self) -> str:
         return f"row {self.row}, {self.field}: {self.reason}"

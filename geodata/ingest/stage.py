@@ -110,6 +110,8 @@ def location_values(
     coarse = h3_cells(lons, lats, H3_COARSE)
     fine = h3_cells(lons, lats, H3_FINE)
     area = areas.assign(clean.locs) if areas is not None else [None] * len(lons)
+    geom: np.ndarray | list[str]
+    loc: np.ndarray | list[str]
     if binary:
         loc = bulk.point_wkb(lons, lats)
         geom = (
@@ -160,7 +162,7 @@ def duplicate_ids(conn: psycopg.Connection, hashed: bool) -> list[RejectedRow]:
     repeated = sql.SQL("SELECT source_id FROM {} GROUP BY source_id HAVING count(*) > 1").format(
         sql.Identifier(STAGE)
     )
-    if conn.execute(sql.SQL("SELECT EXISTS ({})").format(repeated)).fetchone()[0] is False:
+    if bulk.one_value(conn.execute(sql.SQL("SELECT EXISTS ({})").format(repeated))) is False:
         return []
     found = conn.execute(
         sql.SQL(

@@ -44,13 +44,12 @@ def parse(field: Field, series: pd.Series, tz: str) -> Parsed:
     """Parse ``series`` as ``field``; missing values become None (required-ness is checked by
     the caller)."""
     missing = is_missing(series)
+    if field.kind == "datetime":
+        return _parse_datetime(field, series, missing, tz)
     parser = {
         "text": _parse_text, "int": _parse_number, "float": _parse_number,
-        "bool": _parse_bool, "datetime": _parse_datetime, "vocab": _parse_vocab,
-        "tags": _parse_tags, "secret": _parse_text,
+        "bool": _parse_bool, "vocab": _parse_vocab, "tags": _parse_tags, "secret": _parse_text,
     }[field.kind]  # fmt: skip
-    if field.kind == "datetime":
-        return parser(field, series, missing, tz)
     return parser(field, series, missing)
 
 
@@ -180,7 +179,8 @@ def _parse_tags(field: Field, series: pd.Series, missing: np.ndarray) -> Parsed:
             values.append(None)
             continue
         items = v if isinstance(v, list | np.ndarray) else _SPLIT.split(str(v).strip("{}[] "))
-        tags, unknown = [], []
+        tags: list[str] = []
+        unknown: list[str] = []
         for item in filter(None, (str(x).strip() for x in items)):
             tag = item if item in field.values else field.synonyms.get(item)
             (tags if tag else unknown).append(tag or item)

@@ -15,6 +15,7 @@ import json
 import psycopg
 from psycopg import sql
 
+from geodata.bulk import one_value
 from geodata.ingest.report import ImportReport
 from geodata.ingest.schema import LayerSchema
 from geodata.ingest.stage import STAGE
@@ -47,7 +48,9 @@ def lock_table(conn: psycopg.Connection, schema: LayerSchema) -> None:
 def update_fused(conn: psycopg.Connection, schema: LayerSchema, fields: list[str]) -> dict:
     """Entities matched by link or merge gain the values they lack; counts per action."""
     cols = table_fields(schema, fields)
-    sets = [sql.SQL("{c} = COALESCE(t.{c}, s.{c})").format(c=c) for c in _ids(cols)]
+    sets: list[sql.Composable] = [
+        sql.SQL("{c} = COALESCE(t.{c}, s.{c})").format(c=c) for c in _ids(cols)
+    ]
     sets.append(sql.SQL("updated_at = now()"))
     conn.execute(
         sql.SQL(
@@ -98,7 +101,7 @@ def update_own(
 ) -> int:
     """Rows re-imported from their own source overwrite the stored values they carry."""
     target, exprs = _written(schema, fields)
-    sets = [
+    sets: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(c), e) for c, e in zip(target, exprs, strict=True)
     ]
     sets.append(sql.SQL("updated_at = now()"))
@@ -201,9 +204,9 @@ def write_identities(conn: psycopg.Connection, fields: list[str], source: str) -
 
 def record_run(conn: psycopg.Connection, report: ImportReport, actor: str | None) -> int:
     """The ``import_run`` row of this import."""
-    return conn.execute(
+    return one_value(conn.execute(
         "INSERT INTO import_run (layer, source, file_name, crs, counts, actor) "
         "VALUES (%s, %s, %s, %s, %s::jsonb, %s) RETURNING id",
         (report.layer, report.source, report.file_name[:256], report.crs[:64],
          json.dumps(report.counts), actor),
-    ).fetchone()[0]  # fmt: skip
+    ))  # fmt: skip

@@ -46,7 +46,7 @@ SWEEP_RULES: tuple[SweepRule, ...] = (
     SweepRule(offline.NAME, offline.scan),
     SweepRule(welfare.NAME, welfare.scan),
 )
-RULE_NAMES = tuple(r.name for r in (*EVENT_RULES, *SWEEP_RULES))
+RULE_NAMES = tuple(r.name for r in EVENT_RULES) + tuple(r.name for r in SWEEP_RULES)
 assert len(set(RULE_NAMES)) == len(RULE_NAMES), "rule names must be unique"
 
 

@@ -63,7 +63,10 @@ def as_reading(obj: Any) -> ReadingIn:
     """A :class:`ReadingIn` from a dict or any object with device_id/ts/value/payload."""
     if isinstance(obj, ReadingIn):
         return obj
-    get = obj.get if isinstance(obj, Mapping) else lambda k: getattr(obj, k, None)
+
+    def get(key: str) -> Any:
+        return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
     return ReadingIn(int(get("device_id")), get("ts"), get("value"), get("payload"))
 
 
@@ -159,7 +162,7 @@ def iso(t: datetime | None) -> str | None:
 
 
 def residents_by_building(
-    session: Session, building_ids: Iterable[int], *, tag: str | None = None
+    session: Session, building_ids: Iterable[int | None], *, tag: str | None = None
 ) -> dict[int, dict[str, Any]]:
     """Active residents per building as ids and counts (never names or phones)."""
     ids = sorted({b for b in building_ids if b is not None})

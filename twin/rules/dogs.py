@@ -40,7 +40,9 @@ SIGHTINGS = text(
 
 
 def is_large_dog(payload: dict | None) -> bool:
-    return bool(payload) and payload.get("detection") == "dog" and payload.get("size") == "large"
+    return (
+        payload is not None and payload.get("detection") == "dog" and payload.get("size") == "large"
+    )
 
 
 def cell_subject(cell: int) -> str:

@@ -44,7 +44,7 @@ DETECTIONS = text(
 
 def is_fire_lane_vehicle(payload: dict | None) -> bool:
     return (
-        bool(payload)
+        payload is not None
         and payload.get("detection") == "vehicle"
         and (payload.get("zone") == "fire_lane")
     )

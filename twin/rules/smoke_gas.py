@@ -15,6 +15,7 @@ through the audited outreach path.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ def is_alarm(kind: str, value: float | None, payload: dict | None, settings: Set
     threshold = settings.twin.alarm_thresholds.get(kind)
     if threshold is not None and value is not None and value >= threshold:
         return True
-    return bool(payload) and payload.get("alarm") is True
+    return payload is not None and payload.get("alarm") is True
 
 
 def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) -> list[Hit]:
@@ -63,7 +64,9 @@ def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) 
     hits = []
     for dev_id, rows in fresh.items():
         d = batch.devices[dev_id]
-        people = residents.get(d.building_id, {"count": 0, "ids": [], "care": {}})
+        people: dict[str, Any] = {"count": 0, "ids": [], "care": {}}
+        if d.building_id is not None:
+            people = residents.get(d.building_id, people)
         hits.append(
             Hit(
                 rule=NAME,
