@@ -115,7 +115,7 @@ def _scope(conn: Connection, viewer: Viewer, alias: str, params: dict[str, objec
 
 def _executor(conn: Connection) -> Execute:
     """Run a statement on ``conn`` and fetch its rows."""
-    return lambda sql, params: conn.execute(text(sql), params).all()
+    return lambda sql, params: list(conn.execute(text(sql), params).all())
 
 
 def _scope_by(run: Execute, viewer: Viewer, alias: str, params: dict[str, object]) -> str:

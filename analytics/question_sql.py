@@ -78,8 +78,10 @@ def _condition(where: Conditions, alias: str, cond: Condition) -> str:
     if cond.op == "has":
         return f"{col} @> CAST({where.bind([cond.value])} AS varchar[])"
     if cond.op == "in":
+        assert isinstance(cond.value, list), "question_spec._value gives 'in' a list"
         return f"{col} = ANY({where.bind(list(cond.value))})"
     if cond.op == "between":
+        assert isinstance(cond.value, list), "question_spec._value gives 'between' [low, high]"
         low, high = cond.value
         return f"{col} BETWEEN {where.bind(low)} AND {where.bind(high)}"
     return f"{col} {COMPARISONS[cond.op]} {where.bind(cond.value)}"

@@ -48,7 +48,7 @@ class Runner:
         started = time.perf_counter()
         if self._conn is None:
             self._conn = read_connection(self.url)
-        rows = self._conn.execute(text(sql), params).all()
+        rows = list(self._conn.execute(text(sql), params).all())
         self.answer.sql_seconds += time.perf_counter() - started
         self.answer.statements.append((sql, params))
         return rows

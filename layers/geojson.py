@@ -46,7 +46,9 @@ class Answer:
         return json.loads(self.to_json())
 
 
-def finish(answer: Answer, features: list[dict | str], capped: bool, **aggregate: object) -> None:
+def finish(
+    answer: Answer, features: Sequence[dict | str], capped: bool, **aggregate: object
+) -> None:
     """Set the answer's features (dicts or ready GeoJSON text) and its aggregate metadata."""
     texts = [f if isinstance(f, str) else JSON(f) for f in features]
     answer.features_json = "[" + ",".join(texts) + "]"

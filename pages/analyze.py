@@ -16,7 +16,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from analytics.question_catalog import LAYERS
-from analytics.question_spec import QuestionError
+from analytics.question_spec import PROBLEMS, QuestionError
 from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
 from geodata.vocab import AreaLevel
 from pages import analyze_form as form
@@ -371,7 +371,9 @@ def viewport(answer: AnalysisAnswer) -> object:
 
 
 def _error_text(exc: Exception, lang: str) -> str:
-    reason = f"{pick(exc.title, lang)} — {exc}" if isinstance(exc, QuestionError) else str(exc)
+    reason = (
+        f"{pick(PROBLEMS[exc.code], lang)} — {exc}" if isinstance(exc, QuestionError) else str(exc)
+    )
     return i18n.text("analyze.error", lang).format(reason=reason)
 
 

@@ -24,7 +24,7 @@ from pages.shell import data, t
 from web import i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
-AREA_LAYERS = {
+AREA_LAYERS: dict[str, str] = {
     AreaLevel.district: "districts",
     AreaLevel.street: "streets",
     AreaLevel.community: "communities",

@@ -33,6 +33,7 @@ import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from geodata.bulk import one_value
 from geodata.settings import Settings
 from geodata.vocab import DeviceStatus
 from twin import rules
@@ -174,7 +175,9 @@ def _raw(conn: Session | Connection) -> psycopg.Connection:
     """The psycopg connection under a session/connection, in its current transaction."""
     if isinstance(conn, Session):
         conn = conn.connection()
-    return conn.connection.driver_connection
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a checked-out connection has its psycopg connection"
+    return driver
 
 
 def _load_devices(
@@ -222,7 +225,7 @@ def ensure_partitions(raw: psycopg.Connection, stamps: Sequence[datetime]) -> li
         try:
             with raw.transaction(), raw.cursor() as cur:
                 cur.execute("SELECT onemap_reading_partition(%s)", (month,))
-                made.append(cur.fetchone()[0])
+                made.append(one_value(cur))
         except psycopg.Error as exc:
             log.warning("partition for %s not created: %s", month, exc)
     return made

@@ -123,6 +123,7 @@ def start_background(
         try:
             broker = EmbeddedBroker.from_settings(settings).start()
             mqtt_url = broker.url
+            assert broker.process is not None, "start() returned: Mosquitto is running"
             log.info("embedded MQTT broker on %s (pid %s)", mqtt_url, broker.process.pid)
         except (OSError, RuntimeError) as exc:  # no mosquitto here: HTTP intake still works
             log.error("MQTT intake off: the embedded broker did not start (%s)", exc)

@@ -76,7 +76,7 @@ def _kind(table: str, column: str) -> Kind:
     if column in SQL_OVERRIDES:
         return "text"
     sa_type = Base.metadata.tables[table].c[column].type
-    for types, kind in (
+    kinds: tuple[tuple[tuple[type, ...], Kind], ...] = (
         ((BigInteger,), "int64"),
         ((SmallInteger,), "int16"),
         ((Integer,), "int32"),
@@ -84,7 +84,8 @@ def _kind(table: str, column: str) -> Kind:
         ((Boolean,), "bool"),
         ((DateTime,), "timestamp"),
         ((String, Text), "text"),
-    ):
+    )
+    for types, kind in kinds:
         if isinstance(sa_type, types):
             return kind
     raise TypeError(f"{table}.{column}: no export type for {sa_type!r}")

@@ -164,7 +164,7 @@ def import_file(
                 "(re-importing identical rows updates them); map one with --map id=COLUMN"
             )
         rules = Rules(
-            schema, resolved, src_crs, tuple(settings.city.extent), timezone,
+            schema, resolved, src_crs, settings.city.extent, timezone,
             settings.privacy.id_hash_key, secret_columns=_secret_columns(schema, resolved),
             not_null=_not_null(schema), city=settings.city.name,
         )  # fmt: skip

@@ -86,7 +86,10 @@ def _h3_answer(ctx: Context, params: dict) -> tuple[str, int]:
     params = params | scope_params | {"margin": margin}
     n, missing, texts = stored_texts(ctx.execute, scope, params)
     if not missing:
-        return (drop_last(texts) if n > query.limit else texts or ""), n
+        if n > query.limit:
+            assert texts is not None, "n > limit >= 0 cells, all with a text: string_agg is set"
+            return drop_last(texts), n
+        return texts or "", n
     rows = cells_in_view(ctx.execute, scope, params)
     members = cell_members(params["h"], params["g"])
     return ",".join(hexagon_text(int(r[0]), members(r)) for r in rows[: query.limit]), len(rows)

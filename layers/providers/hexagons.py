@@ -16,7 +16,7 @@ from layers.base import Layer, ProviderName
 from layers.geojson import Answer, finish, hexagon_feature
 from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX, h3_counts_sql
-from layers.providers.residents import care_properties, resident_groups
+from layers.providers.residents import care_properties, care_share, resident_groups
 from layers.query import LayerQuery
 from layers.registry import get_layer
 from layers.sql import conditions, h3_resolution
@@ -56,6 +56,7 @@ def provide(ctx: Context) -> None:
         raise FeatureQueryError("metric", "share needs of=residents and care=<tag>")
     sub = _source_query(source, query)
     resolution = h3_resolution(query.zoom)
+    raw: list[tuple[int, int, Mapping[str, object]]]
     if source.provider == ProviderName.RESIDENTS:
         care = sub.option("care", "") or None
         rows = resident_groups(ctx.execute, source, _at_cells(sub), viewer, by_building=False)[0]
@@ -81,7 +82,7 @@ def _metric_value(metric: str, n: int, extra: Mapping[str, object], resolution: 
     if metric == "density":
         return round(n / cell_area_km2(resolution), 2)
     if metric == "share":
-        return float(extra.get("share") or 0)
+        return float(care_share(extra))
     return float(n)
 
 

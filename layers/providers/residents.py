@@ -10,7 +10,7 @@ request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from analytics.levels import levels
 from geodata.cells import cell_sql, hexagon_text
@@ -57,6 +57,13 @@ def care_properties(n: int, k: int | None, min_count: int) -> dict[str, object]:
     return {"tagged": k, "share": round(k / n, 4)}
 
 
+def care_share(props: Mapping[str, object]) -> float:
+    """The ``share`` of :func:`care_properties`, 0 when absent or withheld."""
+    share = props.get("share") or 0
+    assert isinstance(share, int | float), "care_properties' share is a float or None"
+    return share
+
+
 def resident_groups(
     execute: Execute, layer: Layer, query: LayerQuery, viewer: Viewer, by_building: bool
 ) -> tuple[list, int | None]:
@@ -93,7 +100,7 @@ def provide(ctx: Context) -> None:
     min_count = layer.min_count or 1
     features = []
     if care:
-        values = [care_properties(r[1], r[2], min_count).get("share") or 0 for r in shown]
+        values = [care_share(care_properties(r[1], r[2], min_count)) for r in shown]
         for row, value, level in zip(shown, values, levels(values, sqrt=False), strict=True):
             props = {"count": row[1], **care_properties(row[1], row[2], min_count)}
             props |= {"value": value, "level": level}
