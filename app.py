@@ -18,20 +18,19 @@ from waitress import serve
 
 from api import auth, layers_blueprint
 from api.analyze import blueprint as analyze_blueprint
-from api.deck import blueprint as deck_blueprint
 from api.export import blueprint as export_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
 from api.readings import blueprint as readings_blueprint
+from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
-from geodata.viewer import Viewer
 from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import start_background
-from web import compress, errors, gate, i18n
+from web import compress, deck_bundle, errors, gate, i18n
 from web.context import SETTINGS_KEY, STORE_URL_KEY
 
 log = logging.getLogger("onemap")
@@ -60,7 +59,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     compress.install(server)
     for blueprint in (
         layers_blueprint,
-        deck_blueprint,
+        deck_bundle.blueprint,
         export_blueprint,
         ogc_blueprint,
         live_blueprint,

@@ -36,10 +36,10 @@ from sqlalchemy.exc import DBAPIError
 
 from analytics.question_sql import degrees_per_metre, wedge_sql
 from analytics.questions import min_count
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.spatial_sql import ENVELOPE
-from geodata.viewer import Viewer
 
 Execute = Callable[[str, dict], list]
 """Runs a statement with its parameters and returns its rows."""

@@ -20,9 +20,9 @@ from functools import lru_cache
 
 from analytics.forecast_common import INTERVAL
 from analytics.levels import levels
+from geodata.accounts.viewer import Viewer
 from geodata.cells import hexagon_text
 from geodata.spatial_sql import ENVELOPE
-from geodata.viewer import Viewer
 
 Text = dict[str, str]
 """A UI string in every language: ``{'zh': …, 'en': …}``."""
@@ -51,7 +51,8 @@ def latest_run(execute: Execute) -> tuple | None:
 
 def scope_sql(area_id: int | None, viewer: Viewer, point: str) -> tuple[str, dict[str, object]]:
     """Clauses keeping ``point`` inside the selected area and the viewer's scope."""
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, object] = {}
     if area_id is not None:
         clauses.append(
             f"ST_Intersects({point}, (SELECT sel.geom FROM area sel WHERE sel.id = :area))"

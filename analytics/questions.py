@@ -31,12 +31,12 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import question_sql
 from analytics.question_spec import Limits, Question, QuestionError, parse_question
+from geodata.accounts.viewer import Viewer
 from geodata.catalogue import Text
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
-from geodata.viewer import Viewer
 from geodata.vocab import UNSUPPRESSED_ROLES, Role
 
 _SUBTREE = """WITH RECURSIVE sub AS (

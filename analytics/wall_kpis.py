@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.taxonomy import DEFAULT_TAXONOMY
-from geodata.viewer import Viewer
 from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus, EventStatus
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")

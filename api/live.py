@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from geodata.viewer import Viewer
+from geodata.accounts.viewer import Viewer
 from layers.registry import layers_for
 from twin.live import LiveHub, Message, hub_for, visible
 from web import context

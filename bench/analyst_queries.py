@@ -28,9 +28,9 @@ from sqlalchemy import text
 from analytics import coverage
 from analytics.questions import ask
 from bench.common import best, scratch_demo
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.settings import Settings
-from geodata.viewer import Viewer
 from geodata.vocab import Role
 
 TARGET_S = 1.0

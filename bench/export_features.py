@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy.engine import make_url
 
+from geodata.accounts.viewer import PUBLIC
 from geodata.engine import get_engine
 from geodata.exports import Filters, export_layer_to
 from geodata.exports.fields import allowed_fields
@@ -31,7 +32,6 @@ from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
 from geodata.settings import Settings
 from geodata.store import drop_database, embedded_store, migrate, recreate_database
-from geodata.viewer import PUBLIC
 
 OGR_OPTIONS = {
     "geojson": ["-f", "GeoJSON", "-lco", "RFC7946=YES"],

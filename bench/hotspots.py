@@ -25,10 +25,10 @@ from sqlalchemy import text
 
 from analytics import hotspots as hs
 from bench.common import add_incident_args, best, incident_demo
+from geodata.accounts.viewer import PUBLIC
 from geodata.engine import get_engine
 from geodata.query import BBox, TimeWindow
 from geodata.settings import get_settings
-from geodata.viewer import PUBLIC
 from layers import engine
 from layers.query import LayerQuery
 from layers.registry import get_layer

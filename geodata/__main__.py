@@ -7,7 +7,7 @@ import sys
 import time
 from types import ModuleType
 
-from geodata import accounts_cli
+from geodata.accounts import cli as accounts_cli
 from geodata.demo import build_demo, reset_store
 from geodata.demo.accounts import DEMO_CREDENTIALS, announce_demo_accounts
 from geodata.errors import OneMapError

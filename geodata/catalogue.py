@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import DateTime
 
@@ -102,9 +102,10 @@ class Table:
         return tuple(dict.fromkeys(n for n in names if n))
 
 
-def _model(name: str) -> type:
+def _model(name: str) -> Any:
+    """The mapped class of table ``name`` (a feature model: ``GEOMETRY_TYPE``, ``__table__``)."""
     for mapper in Base.registry.mappers:
-        if mapper.local_table.name == name:
+        if getattr(mapper.local_table, "name", None) == name:
             return mapper.class_
     raise UnknownTableError(f"catalogue: no model has table {name!r}")
 

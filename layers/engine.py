@@ -16,10 +16,10 @@ import time
 
 from sqlalchemy import Connection, text
 
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.errors import LayerForbiddenError
 from geodata.settings import Settings
-from geodata.viewer import Viewer
 from layers.base import AggregateBy, Layer, ProviderName
 from layers.geojson import Answer
 from layers.providers import area_counts, h3_counts

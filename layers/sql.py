@@ -11,9 +11,9 @@ import math
 
 from sqlalchemy import Table
 
+from geodata.accounts.viewer import Viewer
 from geodata.conditions import Conditions, escape_like
 from geodata.models import Base
-from geodata.viewer import Viewer
 from layers.base import Layer
 from layers.query import LayerQuery
 

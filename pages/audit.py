@@ -8,7 +8,7 @@ import json
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from geodata.access import audit_trail
+from geodata.accounts.access import audit_trail
 from geodata.engine import get_engine
 from pages import guard
 from pages.shell import t

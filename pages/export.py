@@ -20,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from shapely.geometry import mapping, shape
 
+from geodata.accounts.viewer import Viewer
 from geodata.errors import LayerForbiddenError
 from geodata.exports import Filters
 from geodata.exports.provider import TableProvider
@@ -27,7 +28,6 @@ from geodata.exports.query import parse_area, parse_polygon
 from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
 from geodata.query import BBox, FeatureQueryError
-from geodata.viewer import Viewer
 from geodata.vocab import AreaLevel
 from pages import export_files, guard
 from pages import export_ids as ids

@@ -17,7 +17,8 @@ from pathlib import Path
 import shapely
 from shapely.geometry import shape
 
-from geodata import access
+from geodata.accounts import access
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.exports import Filters, export_format, file_name, service
 from geodata.exports.fields import Field, allowed_fields
@@ -25,7 +26,6 @@ from geodata.exports.provider import TableProvider
 from geodata.exports.sources import EXPORT_LAYERS, Source, export_layer
 from geodata.exports.writers import write
 from geodata.query import FeatureQueryError
-from geodata.viewer import Viewer
 
 AREAS = "areas"
 """The export layer of governance areas (the area picker and the outlines on the map)."""

@@ -20,8 +20,8 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, d
 from dash.exceptions import PreventUpdate
 from flask import request
 
+from geodata.accounts.viewer import Viewer
 from geodata.errors import OneMapError
-from geodata.viewer import Viewer
 from layers import leaflet
 from layers.base import Layer
 from layers.registry import layers_for

@@ -11,7 +11,7 @@ from typing import Any
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
-from geodata.viewer import Viewer
+from geodata.accounts.viewer import Viewer
 from pages import ids, routes
 from web import i18n
 

@@ -3,7 +3,7 @@ beacons and camera wedges in deck.gl — the same extent as the 2D map, fully of
 
 The page ships a pydeck ``Deck.to_json()`` spec (:mod:`layers.deck`) in a store; the
 clientside glue (``assets/deck_glue.js``) loads the deck.gl bundle the app serves
-(:mod:`api.deck`), creates the deck once and fills each layer's data from
+(:mod:`web.deck_bundle`), creates the deck once and fills each layer's data from
 ``/api/layers/<id>?bbox=&zoom=[&time=&category=]`` for the view (browser ↔ API, the Dash
 server never sees the data). Deep links: ``/twin?lat=&lon=&zoom=&pitch=&bearing=`` (zoom on the
 2D map's scale); links between 2D and 3D keep the view.
@@ -18,7 +18,6 @@ import dash
 from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from api.deck import bundle_path
 from geodata.vocab import DeviceStatus
 from layers import deck
 from layers.base import Layer, Text
@@ -27,6 +26,7 @@ from layers.registry import UnknownLayerError, get_layer
 from pages import ids
 from pages.shell import t
 from web import context, i18n
+from web.deck_bundle import bundle_path
 
 # --- ids of this page (only used here and handed to the glue through the spec) ---------------
 DECK = "twin-deck"

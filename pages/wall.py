@@ -19,7 +19,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, d
 from dash.exceptions import PreventUpdate
 
 from analytics import wall_kpis
-from geodata.viewer import Viewer
+from geodata.accounts.viewer import Viewer
 from layers import deck
 from pages import guard, home, ids, twin, wall_view
 from pages import wall_ids as wid

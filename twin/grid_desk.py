@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from geodata import access, privacy
+from geodata import privacy
+from geodata.accounts import access
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine, session_scope
 from geodata.errors import OneMapError, WorkflowError
-from geodata.viewer import Viewer
 from geodata.vocab import (
     HANDLING_LEVELS,
     OPEN_STATUSES,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import psycopg
 from sqlalchemy.engine import make_url
 
-from geodata.viewer import Viewer
+from geodata.accounts.viewer import Viewer
 
 log = logging.getLogger(__name__)
 

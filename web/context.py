@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, g
 
+from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.settings import Settings
-from geodata.viewer import PUBLIC, Viewer
 
 SETTINGS_KEY = "ONEMAP_SETTINGS"
 STORE_URL_KEY = "ONEMAP_STORE_URL"
@@ -36,5 +36,5 @@ def viewer() -> Viewer:
 
 def page_viewer() -> Viewer:
     """The viewer a page layout is built for: the signed-in viewer (the gate set it), else
-    :data:`~geodata.viewer.PUBLIC` for a layout built outside a signed-in request."""
+    :data:`~geodata.accounts.viewer.PUBLIC` for a layout built outside a signed-in request."""
     return g.get("viewer") or PUBLIC

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from flask import Flask, Response, g, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from geodata import access
-from geodata.accounts import session_identity, token_hash, token_identity
+from geodata.accounts import access, session_identity, token_hash, token_identity
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
-from geodata.viewer import Viewer
 from web import context, i18n
 from web.card_page import card_page, language
 from web.identity_cache import cache_for

@@ -7,6 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from geodata.accounts.viewer import Viewer
 from geodata.exports.query import Filters, parse_area, parse_level
 from geodata.exports.service import export_format, export_layer_to
 from geodata.exports.sources import EXPORT_LAYERS
@@ -14,7 +15,6 @@ from geodata.exports.writers import FORMATS
 from geodata.query import BBox
 from geodata.settings import Settings
 from geodata.store import open_store
-from geodata.viewer import Viewer
 from geodata.vocab import Role
 
 

@@ -19,8 +19,8 @@ from typing import Literal
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, SmallInteger, String, Text
 
 from geodata import catalogue
+from geodata.accounts.viewer import Viewer
 from geodata.models import Base
-from geodata.viewer import Viewer
 
 Kind = Literal["int16", "int32", "int64", "float", "text", "bool", "timestamp"]
 

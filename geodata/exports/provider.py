@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 import psycopg
 import pyarrow as pa
 
+from geodata.accounts.viewer import Viewer
 from geodata.bulk import raw_connection
 from geodata.errors import LayerForbiddenError
 from geodata.exports import query
 from geodata.exports.fields import Field, allowed_fields
 from geodata.exports.query import Filters
 from geodata.exports.sources import Source
-from geodata.viewer import Viewer
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "int16": pa.int16(),

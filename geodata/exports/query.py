@@ -18,11 +18,11 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from geodata import vocab
+from geodata.accounts.viewer import Viewer
 from geodata.conditions import Conditions
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
 from geodata.query import BBox, FeatureQueryError
-from geodata.viewer import Viewer
 
 DIGITS = 7
 """Decimal digits of exported coordinates (1e-7° ≈ 1 cm)."""

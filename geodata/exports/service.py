@@ -6,14 +6,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from geodata.access import audit
+from geodata.accounts.access import audit
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters
 from geodata.exports.sources import export_layer
 from geodata.exports.writers import FORMATS, Format, write
 from geodata.query import FeatureQueryError
-from geodata.viewer import Viewer
 
 AUDITED_TABLES = frozenset({"resident"})
 """Tables whose exports (records of people, even without identifiers) are audited."""

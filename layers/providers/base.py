@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from geodata.accounts.viewer import Viewer
 from geodata.settings import Settings
-from geodata.viewer import Viewer
 from layers.base import Layer
 from layers.geojson import Answer
 from layers.query import LayerQuery

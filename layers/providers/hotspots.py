@@ -23,8 +23,8 @@ from analytics.hotspots import (
     hotspots_of_arrays,
     strongest_in_view,
 )
+from geodata.accounts.viewer import Viewer
 from geodata.cells import cell_sql, hexagon_text
-from geodata.viewer import Viewer
 from layers.base import Layer
 from layers.geojson import finish
 from layers.providers.base import Context, Execute

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from analytics.levels import levels
+from geodata.accounts.viewer import Viewer
 from geodata.cells import cell_sql, hexagon_text
 from geodata.spatial_sql import ENVELOPE
-from geodata.viewer import Viewer
 from layers.base import Layer
 from layers.geojson import ASCII_JSON, JSON, building_feature, count_members, finish
 from layers.providers.base import Context, Execute

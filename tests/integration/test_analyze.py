@@ -15,10 +15,10 @@ from sqlalchemy.exc import InternalError
 
 from analytics import questions
 from analytics.questions import QuestionTimeout, ask
+from geodata.accounts.viewer import Viewer
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
 from geodata.spatial_sql import WEDGE_SQL
-from geodata.viewer import Viewer
 from tests.conftest import api_client, sql_rows
 
 ANALYST = Viewer(role="analyst")

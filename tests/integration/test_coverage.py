@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from analytics import coverage
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.settings import Settings, get_settings
 from geodata.spatial_sql import WEDGE_SQL
-from geodata.viewer import Viewer
 from layers import engine
 from layers.query import LayerQuery
 from layers.registry import get_layer

@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.engine import get_engine, normalize_url
 from geodata.exports import Filters, export_format, export_layer_to
 from geodata.exports.cli import operator
@@ -29,7 +30,6 @@ from geodata.exports.writers import FORMATS
 from geodata.models import Base
 from geodata.query import BBox, FeatureQueryError
 from geodata.settings import PROJECT_ROOT, get_settings
-from geodata.viewer import PUBLIC, Viewer
 from layers.registry import LAYERS
 from tests.conftest import api_client, sql_scalar
 from twin.live import stop_hub

@@ -11,10 +11,10 @@ from sqlalchemy import text
 
 from analytics import forecast_store as fs
 from analytics.forecast_cells import forecast_properties
+from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.engine import get_engine
 from geodata.query import BBox
 from geodata.settings import get_settings
-from geodata.viewer import PUBLIC, Viewer
 from layers import engine
 from layers.geojson import hexagon_feature
 from layers.providers.forecast import NO_RUN

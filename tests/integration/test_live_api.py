@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from api import live as live_api
+from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.engine import get_engine
-from geodata.viewer import PUBLIC, Viewer
 from tests.conftest import api_client
 from twin.live import Message, hub_for, visible
 

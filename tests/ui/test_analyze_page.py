@@ -15,10 +15,10 @@ from playwright.sync_api import Page, expect
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import parse_question
 from analytics.questions import ask
+from geodata.accounts.viewer import Viewer
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
 from geodata.spatial_sql import WEDGE_SQL
-from geodata.viewer import Viewer
 from pages import analyze_ids as ids
 from pages.analyze_form import (
     PRESETS,

@@ -14,10 +14,10 @@ import pyogrio
 import pytest
 from playwright.sync_api import Page, expect
 
+from geodata.accounts.viewer import Viewer
 from geodata.exports import Filters
 from geodata.exports.fields import allowed_fields
 from geodata.query import FeatureQueryError
-from geodata.viewer import Viewer
 from pages import export_files
 from pages import export_ids as ids
 from pages.export_files import layers_for

@@ -1,4 +1,4 @@
-"""api.deck: the deck.gl bundle of the pydeck wheel, served by the app (no CDN)."""
+"""web.deck_bundle: the deck.gl bundle of the pydeck wheel, served by the app (no CDN)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gzip
 import pytest
 from flask import Flask
 
-from api import deck
+from web import deck_bundle as deck
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Who is looking: the viewer every read takes as an argument (role + scope).
 
-A request's viewer comes from its session or API token (:mod:`geodata.access` builds it);
+A request's viewer comes from its session or API token (:mod:`geodata.accounts.access` builds it);
 :data:`PUBLIC` is the role of internal reads that act for nobody in particular: the governance
 areas and buildings of the whole city and nothing personal.
 """

@@ -2,8 +2,9 @@
 identifiers, and the audit trail of every such view (which page a role may open is the pages'
 business: :mod:`pages.routes`).
 
-The pages, the API, the OGC API and exports all take a :class:`~geodata.viewer.Viewer` built
-here. Rules (PIPL: least privilege, purpose limitation, accountability):
+The pages, the API, the OGC API and exports all take a
+:class:`~geodata.accounts.viewer.Viewer` built here. Rules (PIPL: least privilege, purpose
+limitation, accountability):
 
 - a grid worker reads only inside their grids (``area_ids``: those grids; none set → nothing);
 - a leader reads the areas of their scope, or the whole city when none is set;
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geodata.accounts import Identity
-from geodata.viewer import Viewer
+from geodata.accounts.viewer import Viewer
 from geodata.vocab import IDENTIFIER_ROLES, SCOPED_ROLES, Role
 
 
