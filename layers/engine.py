@@ -2,9 +2,9 @@
 
 parse (:class:`layers.query.LayerQuery`, by the caller) → layer (may the viewer see it, is it
 drawn at this zoom; the registry checked its columns at import) → scope and SQL (the layer's
-provider, :data:`layers.providers.registry.PROVIDERS`, with :mod:`layers.sql`) → run (:class:`Runner`:
-one pooled read connection per answer) → encode (:mod:`layers.geojson`). Plain feature layers
-zoomed out are counted per H3 cell or governance area instead (:data:`AGGREGATES`).
+provider, :data:`layers.providers.registry.PROVIDERS`, with :mod:`layers.sql`) → run
+(:class:`Runner`: one pooled read connection per answer) → encode (:mod:`layers.geojson`). Plain
+feature layers zoomed out are counted per H3 cell or governance area instead (:data:`AGGREGATES`).
 
 Also the extents the map starts from: a layer's time span (:func:`time_extent`) and the city's
 box (:func:`city_extent`).
