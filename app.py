@@ -16,9 +16,10 @@ import dash
 from flask import has_request_context
 from waitress import serve
 
-from api import auth, layers_blueprint
+from api import auth
 from api.analyze import blueprint as analyze_blueprint
 from api.export import blueprint as export_blueprint
+from api.layers import blueprint as layers_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
@@ -66,6 +67,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
         readings_blueprint,
         open311_blueprint,
         analyze_blueprint,
+        auth.blueprint,
     ):
         server.register_blueprint(blueprint)
     errors.install(
@@ -78,7 +80,6 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
             open311_blueprint: open311_error,
         },
     )
-    auth.install(server, home_page=routes.home_page)
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
     app.layout = lambda: shell.layout(settings.web.language, _signed_in())
     return app

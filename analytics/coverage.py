@@ -1,8 +1,8 @@
 """Coverage (覆盖分析): cameras over fire lanes and roads, hydrants, community service centres.
 
 - :func:`camera_coverage`: the length of fire lanes (``facility`` kind ``fire_lane``) or roads
-  inside any camera's field-of-view wedge (the map's wedge SQL, :data:`WEDGE_SQL`), its share,
-  and the uncovered parts as geometries, computed live.
+  inside any camera's field-of-view wedge (the map's wedge, SQL function
+  ``onemap_camera_wedge``), its share, and the uncovered parts as geometries, computed live.
 - :func:`refresh_gaps` precomputes the same per line into ``coverage_gap`` (migration 0010;
   ``python -m analytics coverage --refresh``); :func:`gap_page` reads it for the lines in a
   bbox while it is current (:func:`state_by`), else computes live — the ``coverage_gaps``
@@ -19,14 +19,13 @@
 Lengths and distances are geodesic metres (``geography``). Lines and homes are limited to the
 viewer's areas; cameras, hydrants, centres and roads count city-wide (a hydrant across the
 grid's border still serves it). People are reported as counts per building, groups under
-:data:`layers.residents.MIN_COUNT` withheld unless the viewer may see them
+:data:`geodata.privacy.MIN_COUNT` withheld unless the viewer may see them
 (:func:`analytics.questions.min_count`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -34,15 +33,11 @@ from typing import Literal
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from analytics.question_sql import degrees_per_metre, wedge_sql
 from analytics.questions import min_count
 from geodata.accounts.viewer import Viewer
-from geodata.engine import get_engine
+from geodata.engine import Execute, get_engine
 from geodata.settings import Settings
-from geodata.spatial_sql import ENVELOPE
-
-Execute = Callable[[str, dict], list]
-"""Runs a statement with its parameters and returns its rows."""
+from geodata.spatial_sql import ENVELOPE, camera_wedge, degrees_per_metre
 
 LineKind = Literal["fire_lanes", "roads"]
 LINES: dict[str, tuple[str, str]] = {
@@ -159,7 +154,7 @@ lines AS MATERIALIZED (
     SELECT t.id, t.name, t.geom FROM "{table}" t, env WHERE {condition} AND {where}
 ),
 cams AS MATERIALIZED (
-    SELECT c.id, {wedge_sql("c")} AS g FROM device c
+    SELECT c.id, {camera_wedge("c")} AS g FROM device c
     WHERE c.kind = 'camera' AND c.geom && ST_Expand(
         ST_SetSRID((SELECT ST_Extent(geom) FROM lines)::geometry, 4326), :margin)
 ),
@@ -225,7 +220,7 @@ SELECT (SELECT coalesce(sum(length_m ORDER BY id), 0) FROM m),
 
 
 WEDGES_SQL = f"""CREATE TEMP TABLE cov_wedge ON COMMIT DROP AS
-SELECT c.id, {wedge_sql("c")} AS g FROM device c WHERE c.kind = 'camera'"""
+SELECT c.id, {camera_wedge("c")} AS g FROM device c WHERE c.kind = 'camera'"""
 
 REFRESH_SQL = """INSERT INTO coverage_gap (kind, line_id, length_m, covered_m, geom)
 SELECT :kind, t.id, {measures} FROM "{table}" t {union} WHERE {condition}"""

@@ -14,22 +14,16 @@ when the map pans. Light: no model libraries (the web app imports it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from analytics.forecast_common import INTERVAL
 from analytics.levels import levels
 from geodata.accounts.viewer import Viewer
-from geodata.cells import hexagon_text
+from geodata.cells import ASCII_JSON, hexagon_text
+from geodata.engine import Execute
 from geodata.spatial_sql import ENVELOPE
-
-Text = dict[str, str]
-"""A UI string in every language: ``{'zh': …, 'en': …}``."""
-Execute = Callable[[str, dict], list]
-"""Runs a statement with its parameters and returns its rows."""
-ASCII_JSON = json.JSONEncoder(separators=(",", ":")).encode
-"""Compact JSON, ASCII-escaped (the bytes of the layer's hexagon properties)."""
+from geodata.vocab import Text
 
 LATEST_RUN_SQL = """SELECT id, model_version, started_at, finished_at, cell_res, horizons, groups,
        origin, incidents

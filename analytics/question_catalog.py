@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from geodata import catalogue
-from geodata.catalogue import AnalystField, AnalystKind, Text
+from geodata.catalogue import AnalystField, AnalystKind
+from geodata.vocab import Text
 
 OPERATORS: dict[AnalystKind, tuple[str, ...]] = {
     "text": ("=", "!=", "in"),

@@ -10,33 +10,18 @@ map draws.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from analytics.question_catalog import BUILDING_COUNT_COLUMNS, DISTANCE_COLUMN, LayerSpec
 from analytics.question_spec import Condition, Near, Question, TimeSpan
 from geodata import catalogue
-from geodata.catalogue import AnalystField, Text
+from geodata.catalogue import AnalystField
 from geodata.conditions import Conditions
-from geodata.spatial_sql import camera_wedge
+from geodata.spatial_sql import METRES_PER_DEGREE, camera_wedge
+from geodata.vocab import Text
 
 DIGITS = 7
-METRES_PER_DEGREE = 111_320.0
-SAFETY = 1.05
 COMPARISONS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-def wedge_sql(alias: str) -> str:
-    """The camera field-of-view wedge (the map's, :func:`geodata.spatial_sql.camera_wedge`) of
-    row ``alias``."""
-    return camera_wedge(alias)
-
-
-def degrees_per_metre(extent: tuple[float, float, float, float]) -> float:
-    """Degrees that cover at least one metre anywhere in ``extent`` (longitude is the
-    shortest at the highest latitude), with a safety margin."""
-    lat = max(abs(extent[1]), abs(extent[3]))
-    return SAFETY / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
 
 
 @dataclass(frozen=True)
@@ -108,7 +93,7 @@ def _rows_of(where: Conditions, alias: str, layer: LayerSpec, conds, span) -> li
 
 def geometry(layer: LayerSpec, alias: str) -> str:
     """The geometry a layer is measured and drawn by."""
-    return wedge_sql(alias) if layer.wedge else f"{alias}.geom"
+    return camera_wedge(alias) if layer.wedge else f"{alias}.geom"
 
 
 def _reference_rows(where: Conditions, near: Near, ctx: Context) -> list[str]:
@@ -211,10 +196,6 @@ def where_sql(question: Question, ctx: Context) -> Conditions:
 
 def _feature_columns(layer: LayerSpec) -> tuple[tuple[str, Text], ...]:
     return tuple((name, spec.label) for name, spec in layer.fields.items() if spec.shown)
-
-
-METRES_PER_DEGREE = 110_000
-"""A little under the shortest degree of latitude (110,574 m): boxes err on the large side."""
 
 
 def rows_plan(question: Question, ctx: Context) -> Plan:

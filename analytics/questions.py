@@ -32,12 +32,12 @@ from sqlalchemy.exc import OperationalError
 from analytics import question_sql
 from analytics.question_spec import Limits, Question, QuestionError, parse_question
 from geodata.accounts.viewer import Viewer
-from geodata.catalogue import Text
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
-from geodata.vocab import UNSUPPRESSED_ROLES, Role
+from geodata.spatial_sql import degrees_per_metre
+from geodata.vocab import UNSUPPRESSED_ROLES, Role, Text
 
 _SUBTREE = """WITH RECURSIVE sub AS (
     SELECT id FROM area WHERE {start}
@@ -193,7 +193,7 @@ def context(
         area_ids=_area_ids(conn, question),
         scope_ids=_scope_ids(conn, viewer),
         camera_reach_m=_camera_reach(conn, question),
-        deg_per_m=question_sql.degrees_per_metre(settings.city.extent),
+        deg_per_m=degrees_per_metre(settings.city.extent),
         min_count=min_count(viewer),
     )
     return dataclasses.replace(ctx, by_reference=_by_reference(conn, question, ctx))

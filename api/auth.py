@@ -3,8 +3,8 @@
 - ``GET/POST /login``: a plain HTML form (works without JavaScript); on success a session
   cookie (HttpOnly, SameSite=Lax, Secure over HTTPS or when ``cookie_secure``) and a CSRF cookie
   the Dash renderer echoes as ``X-CSRFToken`` on its callbacks; then the page asked for
-  (``next``), else the role's home page (the pages' rule, handed to :func:`install` by
-  ``app.py``).
+  (``next``), else the role's home page (the pages' rule, handed to :func:`web.gate.install`
+  by ``app.py``).
 - ``POST /logout``: ends the session (CSRF-checked by the gate like every state-changing
   request).
 """
@@ -17,7 +17,7 @@ import secrets
 from datetime import timedelta
 from typing import TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, redirect, request
+from flask import Blueprint, Response, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from geodata.accounts import LoginRefused, close_session, open_session, sign_in
@@ -29,15 +29,6 @@ from web.gate import CSRF_COOKIE, SESSION_COOKIE
 blueprint = Blueprint("auth", __name__)
 
 R = TypeVar("R", bound=BaseResponse)
-HOME_PAGE_KEY = "ONEMAP_HOME_PAGE"
-"""Config key of ``home_page(role)``: where a role lands after signing in."""
-
-
-def install(server: Flask, *, home_page: gate.HomePage) -> None:
-    """Add the sign-in and sign-out routes to ``server``; ``home_page(role)`` says where a
-    role lands after signing in."""
-    server.config[HOME_PAGE_KEY] = home_page
-    server.register_blueprint(blueprint)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -130,8 +121,7 @@ def login() -> BaseResponse:
             timedelta(hours=settings.login.session_hours),
             request.remote_addr,
         )
-    home_page: gate.HomePage = current_app.config[HOME_PAGE_KEY]
-    target = _safe_next(request.form.get("next")) or home_page(identity.role)
+    target = _safe_next(request.form.get("next")) or gate.home_page(identity.role)
     response = redirect(target, 303)
     response.set_cookie(
         SESSION_COOKIE,

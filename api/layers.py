@@ -20,9 +20,9 @@ from layers import engine
 from layers.query import LayerQuery
 from layers.registry import get_layer, layers_for
 from web import context
+from web.responses import GEOJSON
 
 blueprint = Blueprint("layers_api", __name__, url_prefix="/api/layers")
-GEOJSON = "application/geo+json"
 
 
 @blueprint.get("")

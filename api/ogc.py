@@ -37,11 +37,10 @@ from geodata.exports.sources import Source, UnknownSourceError
 from geodata.query import BBox, FeatureQueryError
 from layers.collections import COLLECTIONS, collection
 from web import context
-from web.responses import JSON, json_response
+from web.responses import GEOJSON, JSON, json_response
 
 blueprint = Blueprint("ogc_api", __name__, url_prefix="/ogc")
 
-GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = (

@@ -7,7 +7,7 @@
  * Dash clientside namespace "onemap_deck"; the live deck is window.onemapDeck (for tests). */
 (function () {
   "use strict";
-  var MAX_SPAN = 30;        /* geodata.layer_query.MAX_BBOX_SPAN */
+  var MAX_SPAN = 30;        /* geodata.query.MAX_BBOX_SPAN */
   var DEBOUNCE_MS = 250;
   var DECK_TO_API_ZOOM = 1; /* deck zooms count 512-px tiles, the API's 256-px ones */
   var loading = null;

@@ -1,7 +1,7 @@
 /* OneMap clientside callbacks (namespace "onemap"): run in the browser, no server round trip. */
 (function () {
   "use strict";
-  var MAX_SPAN = 30;  /* matches geodata.layer_query.MAX_BBOX_SPAN */
+  var MAX_SPAN = 30;  /* matches geodata.query.MAX_BBOX_SPAN */
   var DAY_MS = 86400000;
 
   function clamp(v, lo, hi) {

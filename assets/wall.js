@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var REFRESH_MS = 30000;
-  var MAX_SPAN = 30;  /* geodata.layer_query.MAX_BBOX_SPAN */
+  var MAX_SPAN = 30;  /* geodata.query.MAX_BBOX_SPAN */
   var state = {seq: 0, texts: {}, urls: {}, received: null, at: 0, fetches: 0, applied: 0};
 
   function noUpdate() { return window.dash_clientside.no_update; }
@@ -165,7 +165,7 @@
 
   /* Opened straight at /wall (a wall's kiosk browser): start fetching and compiling the deck.gl
    * bundle now, beside Dash's own scripts, instead of after the layout arrives. Any digest in
-   * the URL redirects to the current bundle (api/deck.py); the 3D panel's own call later gets
+   * the URL redirects to the current bundle (web/deck_bundle.py); the 3D panel's own call later gets
    * the same promise (assets/deck_glue.js loads the bundle once). */
   function preloadDeck() {
     var deck = (window.onemap || {}).deck;

@@ -68,7 +68,7 @@ def data_centre(url: str) -> tuple[float, float]:
 
 def time_sql(url: str, statements: list[tuple[str, dict]]) -> float:
     """Seconds to run ``statements`` and fetch all rows (the bare SQL of one request), on one
-    pooled connection in autocommit, as the provider runs them (:class:`Runner`)."""
+    pooled connection in autocommit, as the provider runs them (:class:`layers.engine.Runner`)."""
     started = time.perf_counter()
     with read_connection(url) as conn:
         for sql, params in statements:

@@ -23,10 +23,8 @@ from sqlalchemy import DateTime
 from geodata import vocab
 from geodata.errors import OneMapError
 from geodata.models import Base
-from geodata.vocab import ALL_ROLES, IDENTIFIER_ROLES
+from geodata.vocab import ALL_ROLES, IDENTIFIER_ROLES, Text
 
-Text = dict[str, str]
-"""A UI string in every language: ``{'zh': …, 'en': …}``."""
 AnalystKind = Literal["text", "code", "int", "float", "timestamp", "tags", "bool"]
 """How an analyst question compares a field (which operators it accepts)."""
 EVERY_OTHER_ROLE = "*"

@@ -16,6 +16,7 @@ below both the layers engine and analytics.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -28,6 +29,10 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 H3_RESOLUTIONS = (7, 9)
+ASCII_JSON = json.JSONEncoder(separators=(",", ":")).encode
+"""Compact JSON, ASCII-escaped (hexagon properties); built once, not per feature."""
+JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON, UTF-8 kept (features given as dicts)."""
 SRID = 4326
 _latlng_to_int = h3.api.basic_int.latlng_to_cell
 

@@ -36,15 +36,19 @@ class Conditions:
     def bind(self, value: object, name: str | None = None) -> str:
         """Bind ``value`` (as ``name``, else a fresh ``p<n>``) and return its placeholder."""
         key = name or f"p{len(self.params)}"
-        if key in self.params:
-            raise ValueError(f"parameter {key!r} is bound twice")
-        self.params[key] = value
+        self._keep(key, value)
         return self.placeholder(key)
 
     def add(self, clause: str, **params: object) -> None:
         """Append ``clause`` (its placeholders already written) with the parameters it names."""
         self.clauses.append(clause)
-        self.params.update(params)
+        for key, value in params.items():
+            self._keep(key, value)
+
+    def _keep(self, key: str, value: object) -> None:
+        if key in self.params:
+            raise ValueError(f"parameter {key!r} is bound twice")
+        self.params[key] = value
 
     def extend(self, clauses: Iterable[str]) -> None:
         """Append clauses whose parameters were bound with :meth:`bind`."""

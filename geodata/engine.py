@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
+
+Execute = Callable[[str, dict[str, object]], list]
+"""Runs one SQL statement with its bound parameters and returns its rows."""
 
 
 def normalize_url(url: str) -> str:

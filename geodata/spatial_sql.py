@@ -6,6 +6,8 @@ analysis and analyst questions measure the same polygon.
 
 from __future__ import annotations
 
+import math
+
 ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
 """A CTE ``env(g)``: the bbox of bound parameters ``minx``..``maxy`` (EPSG:4326)."""
 
@@ -21,3 +23,16 @@ def camera_wedge(alias: str = "t") -> str:
 
 WEDGE_SQL = camera_wedge("t")
 """The wedge of row ``t``."""
+
+
+METRES_PER_DEGREE = 110_000
+"""A little under the shortest degree of latitude (110,574 m): boxes and margins derived from it
+err on the large side."""
+SAFETY = 1.05
+
+
+def degrees_per_metre(extent: tuple[float, float, float, float]) -> float:
+    """Degrees that cover at least one metre anywhere in ``extent`` (longitude is the
+    shortest at the highest latitude), with a safety margin."""
+    lat = max(abs(extent[1]), abs(extent[3]))
+    return SAFETY / (METRES_PER_DEGREE * math.cos(math.radians(lat)))

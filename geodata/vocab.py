@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+Text = dict[str, str]
+"""A UI string in every language: ``{'zh': …, 'en': …}``."""
+
 
 class Code(StrEnum):
     """A code of a controlled vocabulary; members are named as their values."""

@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from geodata.vocab import ALL_ROLES
-
-Text = dict[str, str]
-"""A UI string in every language: ``{'zh': …, 'en': …}``."""
+from geodata.vocab import ALL_ROLES, Text
 
 GeometryKind = Literal["polygon", "line", "point", "mixed"]
 Group = Literal["base", "things", "events", "analysis"]

@@ -21,7 +21,8 @@ from typing import Literal
 
 import pydeck as pdk
 
-from layers.base import Layer, ProviderName, Text
+from geodata.vocab import Text
+from layers.base import Layer, ProviderName
 
 RGBA = list[int]
 Style = Literal["auto", "outline", "beacon", "points"]

@@ -1,10 +1,10 @@
 """The layers engine: one viewport request of one layer, answered top-down.
 
-parse (:class:`layers.query.LayerQuery`, by the caller) → layer (may the viewer see it, is its
-table what the spec says, is it drawn at this zoom) → scope and SQL (the layer's provider,
-:data:`layers.providers.registry.PROVIDERS`, with :mod:`layers.sql`) → run (:class:`Runner`:
-one pooled read connection per answer) → encode (:mod:`layers.geojson`). Plain feature layers
-zoomed out are counted per H3 cell or governance area instead (:data:`AGGREGATES`).
+parse (:class:`layers.query.LayerQuery`, by the caller) → layer (may the viewer see it, is it
+drawn at this zoom; the registry checked its columns at import) → scope and SQL (the layer's
+provider, :data:`layers.providers.registry.PROVIDERS`, with :mod:`layers.sql`) → run
+(:class:`Runner`: one pooled read connection per answer) → encode (:mod:`layers.geojson`). Plain
+feature layers zoomed out are counted per H3 cell or governance area instead (:data:`AGGREGATES`).
 
 Also the extents the map starts from: a layer's time span (:func:`time_extent`) and the city's
 box (:func:`city_extent`).
@@ -26,7 +26,6 @@ from layers.providers import area_counts, h3_counts
 from layers.providers.base import Context, Provider
 from layers.providers.registry import PROVIDERS
 from layers.query import LayerQuery
-from layers.sql import check_table
 
 AGGREGATES: dict[AggregateBy, Provider] = {"h3": h3_counts.provide, "area": area_counts.provide}
 """How a ``features`` layer is counted below its ``aggregate_below_zoom``."""
@@ -82,7 +81,6 @@ def answer(url: str, layer: Layer, query: LayerQuery, viewer: Viewer, settings: 
     aggregates); :class:`LayerForbiddenError` when the viewer may not see the layer."""
     if not layer.allows(viewer.role):
         raise LayerForbiddenError(f"role {viewer.role!r} may not see layer {layer.id!r}")
-    check_table(layer)
     run = Runner(url, Answer(meta(layer, query, 0)))
     try:
         if not layer.shown_at(query.zoom):
@@ -102,7 +100,6 @@ def time_extent(url: str, layer: Layer, viewer: Viewer) -> tuple[str, str] | Non
     """First and last day (ISO dates, UTC) of ``layer``'s time column that ``viewer`` may see."""
     if not layer.time_column or not layer.allows(viewer.role):
         return None
-    check_table(layer)
     column = f't."{layer.time_column}"'
     sql = (
         f"SELECT min({column} AT TIME ZONE 'UTC')::date, max({column} AT TIME ZONE 'UTC')::date "

@@ -16,13 +16,9 @@ from functools import lru_cache
 
 import h3
 
-from geodata.cells import hexagon_geometry, hexagon_text
+from geodata.cells import ASCII_JSON, JSON, hexagon_geometry, hexagon_text
 
 HEAT_POINT_DIGITS = 5
-ASCII_JSON = json.JSONEncoder(separators=(",", ":")).encode
-"""Compact JSON, ASCII-escaped (hexagon properties); built once, not per feature."""
-JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-"""Compact JSON, UTF-8 kept (features given as dicts)."""
 _h3 = h3.api.basic_int
 
 

@@ -24,6 +24,7 @@ from layers import (
     streets,
 )
 from layers.base import Layer
+from layers.sql import check_table
 
 
 class UnknownLayerError(OneMapError, KeyError):
@@ -47,9 +48,11 @@ def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
 
 def _check_sources(layers: tuple[Layer, ...]) -> None:
     """Refuse a layer whose ``source`` is not a table of the catalogue
-    (:class:`geodata.catalogue.UnknownTableError` names the known ones)."""
+    (:class:`geodata.catalogue.UnknownTableError` names the known ones) or names a column its
+    table lacks (:func:`layers.sql.check_table`): once at import, not per request."""
     for layer in layers:
         catalogue.table(layer.source)
+        check_table(layer)
 
 
 # Drawing order: first is at the bottom.

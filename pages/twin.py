@@ -18,9 +18,9 @@ import dash
 from dash import MATCH, ClientsideFunction, Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from geodata.vocab import DeviceStatus
+from geodata.vocab import DeviceStatus, Text
 from layers import deck
-from layers.base import Layer, Text
+from layers.base import Layer
 from layers.engine import time_extent
 from layers.registry import UnknownLayerError, get_layer
 from pages import ids

@@ -16,7 +16,7 @@ import html
 import urllib.parse
 from collections.abc import Callable
 
-from flask import Flask, Response, g, redirect, request
+from flask import Flask, Response, current_app, g, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from geodata.accounts import access, session_identity, token_hash, token_identity
@@ -40,6 +40,8 @@ MayOpen = Callable[[str, str], bool]
 """``may_open(role, path)``: True when the role may open the page at ``path``."""
 HomePage = Callable[[str], str]
 """``home_page(role)``: the page the role lands on."""
+HOME_PAGE_KEY = "ONEMAP_HOME_PAGE"
+"""Config key of the pages' ``home_page`` rule (sign-in redirects and refused pages use it)."""
 
 
 # --- who is asking ---------------------------------------------------------------------------
@@ -132,6 +134,12 @@ def _forbidden_page(viewer: Viewer, home_page: HomePage) -> Response:
     return card_page(lang, body, 403)
 
 
+def home_page(role: str) -> str:
+    """Where ``role`` lands (the pages' rule handed to :func:`install`)."""
+    rule: HomePage = current_app.config[HOME_PAGE_KEY]
+    return rule(role)
+
+
 def _gate(may_open: MayOpen, home_page: HomePage) -> BaseResponse | None:
     """Before every request: identify it, or refuse it."""
     path = request.path
@@ -157,6 +165,7 @@ def _gate(may_open: MayOpen, home_page: HomePage) -> BaseResponse | None:
 def install(server: Flask, *, may_open: MayOpen, home_page: HomePage) -> None:
     """Put the gate in front of every route of ``server``, with the pages' rules: which role
     may open which page (``may_open``) and where a refused role is sent (``home_page``)."""
+    server.config[HOME_PAGE_KEY] = home_page
 
     def gate() -> BaseResponse | None:
         return _gate(may_open, home_page)

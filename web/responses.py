@@ -7,6 +7,7 @@ import json
 from flask import Response
 
 JSON = "application/json"
+GEOJSON = "application/geo+json"
 
 
 def json_response(body: object, status: int = 200, mimetype: str = JSON) -> Response:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geodata import catalogue
-from geodata.catalogue import Scope, Table, Text
+from geodata.catalogue import Scope, Table
 from geodata.errors import OneMapError
-from geodata.vocab import ALL_ROLES
+from geodata.vocab import ALL_ROLES, Text
 
 OGR_TYPES = {
     "POINT": "Point",

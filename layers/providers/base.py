@@ -7,18 +7,15 @@ one pooled connection (timed and kept for benches, see :class:`layers.engine.Run
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from geodata.accounts.viewer import Viewer
+from geodata.engine import Execute
 from geodata.settings import Settings
 from layers.base import Layer
 from layers.geojson import Answer
 from layers.query import LayerQuery
-
-Execute = Callable[[str, dict[str, object]], list]
-"""Runs a statement with its bound parameters and returns its rows."""
 
 
 @dataclass(frozen=True)

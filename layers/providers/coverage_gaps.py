@@ -9,7 +9,7 @@ only the first ``limit`` gaps by kind and id are sent.
 from __future__ import annotations
 
 from analytics.coverage import LINES, GapState, gap_page, state_by
-from analytics.question_sql import degrees_per_metre
+from geodata.spatial_sql import degrees_per_metre
 from layers.providers.base import Context
 
 

@@ -26,7 +26,7 @@ from analytics.forecast_cells import (
 )
 from analytics.forecast_common import ALL, HORIZONS, INTERVAL, UNITS
 from geodata.cells import hexagon_text
-from layers.base import Text
+from geodata.vocab import Text
 from layers.geojson import JSON, finish_joined
 from layers.providers.base import Context
 from layers.sql import precision, tolerance

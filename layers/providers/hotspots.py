@@ -7,7 +7,6 @@ and writes the study cells in view as hexagons, strongest |z| first.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 
 import numpy as np
@@ -24,10 +23,11 @@ from analytics.hotspots import (
     strongest_in_view,
 )
 from geodata.accounts.viewer import Viewer
-from geodata.cells import cell_sql, hexagon_text
+from geodata.cells import ASCII_JSON, cell_sql, hexagon_text
+from geodata.engine import Execute
 from layers.base import Layer
 from layers.geojson import finish
-from layers.providers.base import Context, Execute
+from layers.providers.base import Context
 from layers.query import LayerQuery
 from layers.sql import conditions
 
@@ -80,7 +80,7 @@ def properties(spots: Hotspots, i: int) -> dict[str, object]:
 @cache
 def _class_members(level: int) -> str:
     """:func:`properties_of_class` of class ``level`` as JSON object members (ASCII text)."""
-    return json.dumps(properties_of_class(CODES[level]), separators=(",", ":"))[1:-1]
+    return ASCII_JSON(properties_of_class(CODES[level]))[1:-1]
 
 
 def members(spots: Hotspots, i: int) -> str:

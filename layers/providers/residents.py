@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 
 from analytics.levels import levels
 from geodata.accounts.viewer import Viewer
-from geodata.cells import cell_sql, hexagon_text
+from geodata.cells import ASCII_JSON, JSON, cell_sql, hexagon_text
+from geodata.engine import Execute
 from geodata.spatial_sql import ENVELOPE
 from layers.base import Layer
-from layers.geojson import ASCII_JSON, JSON, building_feature, count_members, finish
-from layers.providers.base import Context, Execute
+from layers.geojson import building_feature, count_members, finish
+from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX
 from layers.query import LayerQuery
 from layers.sql import conditions, h3_resolution, precision, tolerance

@@ -8,6 +8,7 @@ import pytest
 
 from analytics import question_sql
 from analytics.question_spec import Limits, QuestionError, parse_question
+from geodata import spatial_sql
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 TALL = {
@@ -143,11 +144,11 @@ def test_both_search_directions_compose():
 
 
 def test_camera_wedges_replace_the_row_alias():
-    wedge = question_sql.wedge_sql("r")
+    wedge = spatial_sql.camera_wedge("r")
     assert "t." not in wedge.replace("ST_", "") and "r.heading" in wedge and "r.range_m" in wedge
 
 
 def test_degree_margin_covers_a_metre_at_the_extents_edge():
-    per_m = question_sql.degrees_per_metre((116.68, 30.93, 117.98, 32.56))
+    per_m = spatial_sql.degrees_per_metre((116.68, 30.93, 117.98, 32.56))
     assert 1 / 111_320 < per_m < 1.3 / 111_320
     assert per_m * 111_320 * 0.8428 > 1.0  # cos(32.56°): a metre of longitude up north

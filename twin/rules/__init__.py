@@ -71,4 +71,4 @@ def sweep(session: Session, now: datetime, settings: Settings) -> list[int]:
     return created
 
 
-__all__ = ["EVENT_RULES", "SWEEP_RULES", "Hit", "on_readings", "sweep"]
+__all__ = ["EVENT_RULES", "SWEEP_RULES", "on_readings", "sweep"]
