@@ -35,7 +35,7 @@ class Conditions:
 
     def bind(self, value: object, name: str | None = None) -> str:
         """Bind ``value`` (as ``name``, else a fresh ``p<n>``) and return its placeholder."""
-        key = name or f"p{len(self.params)}"
+        key = name or self._fresh_name()
         self._keep(key, value)
         return self.placeholder(key)
 
@@ -44,6 +44,13 @@ class Conditions:
         self.clauses.append(clause)
         for key, value in params.items():
             self._keep(key, value)
+
+    def _fresh_name(self) -> str:
+        """``p<n>``: the first such name not bound yet (names given to :meth:`add` may be)."""
+        n = len(self.params)
+        while f"p{n}" in self.params:
+            n += 1
+        return f"p{n}"
 
     def _keep(self, key: str, value: object) -> None:
         if key in self.params:
