@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 
 from analytics.questions import min_count
 from geodata.accounts.viewer import Viewer
+from geodata.area_subtree import roots, subtree_ids
 from geodata.engine import Execute, get_engine
 from geodata.settings import Settings
 from geodata.spatial_sql import ENVELOPE, camera_wedge, degrees_per_metre
@@ -48,10 +49,6 @@ LINES: dict[str, tuple[str, str]] = {
 DIGITS = 7
 WALKABLE = "r.kind <> 'motorway'"
 NODE_SCALE = 1_000_000
-_SUBTREE = """WITH RECURSIVE sub AS (
-    SELECT id FROM area WHERE id = ANY(:ids)
-    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id
-) SELECT id FROM sub"""
 
 
 @dataclass
@@ -104,7 +101,8 @@ class ServiceGaps:
 
 
 def _scope(conn: Connection, viewer: Viewer, alias: str, params: dict[str, object]) -> str:
-    """The clause keeping ``alias`` rows inside the viewer's areas (and its parameters)."""
+    """The clause keeping ``alias`` rows inside the viewer's areas (their area subtrees,
+    :mod:`geodata.area_subtree`), its parameters added to ``params``."""
     return _scope_by(_executor(conn), viewer, alias, params)
 
 
@@ -117,7 +115,7 @@ def _scope_by(run: Execute, viewer: Viewer, alias: str, params: dict[str, object
     """:func:`_scope` through ``run``."""
     if viewer.area_ids is None:
         return "TRUE"
-    params["scope"] = [r[0] for r in run(_SUBTREE, {"ids": list(viewer.area_ids)})]
+    params["scope"] = subtree_ids(run, roots("named", "id", viewer.area_ids))
     return f"{alias}.area_id = ANY(:scope)"
 
 

@@ -3,7 +3,9 @@ feature text each H3 cell is stored with.
 
 A run slice is (run, horizon, category group, unit). :func:`latest_run` reads the newest run;
 :func:`stored_texts`, :func:`cells_in_view` and :func:`grids_in_view` read a slice's rows near a
-bbox, highest expected count first, inside the selected area and the viewer's scope. The
+bbox, highest expected count first, inside the selected area and the viewer's scope (``scope``:
+`` AND …`` clauses appended to the WHERE clause, made by the layer's provider with
+:func:`geodata.spatial_sql.area_clause` and :func:`~geodata.spatial_sql.scope_clause`). The
 ``risk_forecast`` layer (:mod:`layers.providers.forecast`) makes its answer from them.
 
 Each H3 row is stored with the GeoJSON feature text the layer answers for it
@@ -19,7 +21,6 @@ from functools import lru_cache
 
 from analytics.forecast_common import INTERVAL
 from analytics.levels import levels
-from geodata.accounts.viewer import Viewer
 from geodata.cells import ASCII_JSON, hexagon_text
 from geodata.engine import Execute
 from geodata.spatial_sql import ENVELOPE
@@ -41,24 +42,6 @@ def latest_run(execute: Execute) -> tuple | None:
     groups, origin, incidents)``, None when none is stored."""
     rows = execute(LATEST_RUN_SQL, {})
     return tuple(rows[0]) if rows else None
-
-
-def scope_sql(area_id: int | None, viewer: Viewer, point: str) -> tuple[str, dict[str, object]]:
-    """Clauses keeping ``point`` inside the selected area and the viewer's scope."""
-    clauses: list[str] = []
-    params: dict[str, object] = {}
-    if area_id is not None:
-        clauses.append(
-            f"ST_Intersects({point}, (SELECT sel.geom FROM area sel WHERE sel.id = :area))"
-        )
-        params["area"] = area_id
-    if viewer.area_ids is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM area s WHERE s.id = ANY(:scope) "
-            f"AND ST_Intersects(s.geom, {point}))"
-        )
-        params["scope"] = list(viewer.area_ids)
-    return "".join(f" AND {c}" for c in clauses), params
 
 
 def cells_sql(scope: str) -> str:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
@@ -32,6 +32,7 @@ from sqlalchemy.exc import OperationalError
 from analytics import question_sql
 from analytics.question_spec import Limits, Question, QuestionError, parse_question
 from geodata.accounts.viewer import Viewer
+from geodata.area_subtree import roots, subtree_ids
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.privacy import MIN_COUNT
@@ -39,10 +40,6 @@ from geodata.settings import Settings
 from geodata.spatial_sql import degrees_per_metre
 from geodata.vocab import UNSUPPRESSED_ROLES, Role, Text
 
-_SUBTREE = """WITH RECURSIVE sub AS (
-    SELECT id FROM area WHERE {start}
-    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id
-) SELECT id FROM sub ORDER BY id"""
 SIZE_CAP = 20_000
 """Row counts that decide which side of a distance search drives it stop here."""
 
@@ -133,8 +130,11 @@ def read_only(url: str, timeout_s: float) -> Iterator[Connection]:
             trans.rollback()
 
 
-def _subtree(conn: Connection, start: str, params: dict[str, object]) -> list[int]:
-    return list(conn.execute(text(_SUBTREE.format(start=start)), params).scalars())
+def _subtree(conn: Connection, column: Literal["id", "code"], value: object) -> list[int]:
+    """The area subtree (:mod:`geodata.area_subtree`) of the areas whose ``column`` is ``value``."""
+    return subtree_ids(
+        lambda sql, params: conn.execute(text(sql), params), roots("named", column, value)
+    )
 
 
 def _area_ids(conn: Connection, question: Question) -> list[int] | None:
@@ -142,10 +142,10 @@ def _area_ids(conn: Connection, question: Question) -> list[int] | None:
     if within is None or (within.area_code is None and within.area_id is None):
         return None
     if within.area_code is not None:
-        ids = _subtree(conn, "code = :code", {"code": within.area_code})
+        ids = _subtree(conn, "code", within.area_code)
         what = f"no area has code {within.area_code!r}"
     else:
-        ids = _subtree(conn, "id = :id", {"id": within.area_id})
+        ids = _subtree(conn, "id", within.area_id)
         what = f"no area has id {within.area_id}"
     if not ids:
         path = "within.area" if within.area_code is not None else "within.area_id"
@@ -156,7 +156,7 @@ def _area_ids(conn: Connection, question: Question) -> list[int] | None:
 def _scope_ids(conn: Connection, viewer: Viewer) -> list[int] | None:
     if viewer.area_ids is None:
         return None
-    return _subtree(conn, "id = ANY(:ids)", {"ids": list(viewer.area_ids)})
+    return _subtree(conn, "id", viewer.area_ids)
 
 
 def _camera_reach(conn: Connection, question: Question) -> float:

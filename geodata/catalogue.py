@@ -40,9 +40,14 @@ class UnknownTableError(OneMapError, KeyError):
 
 @dataclass(frozen=True)
 class Scope:
-    """How a viewer's area scope narrows a table: ``column`` holds an area id, and a row is in
-    scope when that area is one of the viewer's areas or lies below one along ``parent_id``
-    (the viewer's area subtrees)."""
+    """How a viewer's area scope narrows a table in exports, the OGC API and analyst
+    questions: ``column`` holds an area id, and a row is in scope when that area is one of the
+    viewer's areas or lies below one along ``parent_id`` (the viewer's area subtrees, SQL in
+    :mod:`geodata.area_subtree`).
+
+    Map layers scope the same tables by geometry instead: a row is shown when its point lies
+    in one of the viewer's areas or its geometry meets one's representative point
+    (:func:`geodata.spatial_sql.scope_clause`)."""
 
     column: str
 

@@ -65,3 +65,9 @@ class Conditions:
     def sql(self) -> str:
         """The clauses joined with AND (``TRUE`` when there are none)."""
         return " AND ".join(self.clauses) or "TRUE"
+
+    @property
+    def and_sql(self) -> str:
+        """Each clause preceded by `` AND `` (empty when there are none), to append to a WHERE
+        clause."""
+        return "".join(f" AND {c}" for c in self.clauses)

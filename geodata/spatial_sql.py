@@ -1,7 +1,11 @@
-"""SQL fragments every reader of the store shares: the request's envelope and the camera wedge.
+"""SQL fragments every reader of the store shares: the request's envelope, the camera wedge and
+the map's spatial scope.
 
 The wedge is the SQL function ``onemap_camera_wedge`` (migration 0015), so the map, the coverage
-analysis and analyst questions measure the same polygon.
+analysis and analyst questions measure the same polygon. Map layers (and the forecast cells
+they show) keep a row inside the selected area (:func:`area_clause`) and the viewer's areas
+(:func:`scope_clause`) by geometry; exports, questions and coverage scope by area subtree
+instead (:mod:`geodata.area_subtree`).
 """
 
 from __future__ import annotations
@@ -36,3 +40,18 @@ def degrees_per_metre(extent: tuple[float, float, float, float]) -> float:
     shortest at the highest latitude), with a safety margin."""
     lat = max(abs(extent[1]), abs(extent[3]))
     return SAFETY / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
+
+
+def area_clause(point: str) -> str:
+    """``point`` lies in the selected area (its id: bound parameter ``area``)."""
+    return f"ST_Intersects({point}, (SELECT sel.geom FROM area sel WHERE sel.id = :area))"
+
+
+def scope_clause(point: str, geom: str | None = None) -> str:
+    """The row lies in one of the viewer's areas (their ids: bound parameter ``scope``): its
+    ``point`` is inside the area, or (given the row's ``geom``) that geometry meets the area's
+    representative point."""
+    meets = f"ST_Intersects(s.geom, {point})"
+    if geom is not None:
+        meets = f"({meets} OR ST_Intersects({geom}, s.loc))"
+    return f"EXISTS (SELECT 1 FROM area s WHERE s.id = ANY(:scope) AND {meets})"

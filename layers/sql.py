@@ -14,16 +14,12 @@ from sqlalchemy import Table
 from geodata.accounts.viewer import Viewer
 from geodata.conditions import Conditions, escape_like
 from geodata.models import Base
+from geodata.spatial_sql import area_clause, scope_clause
 from layers.base import Layer
 from layers.query import LayerQuery
 
 PIXEL_FRACTION = 0.5
 """Simplification tolerance, in pixels at the requested zoom."""
-SCOPE = (
-    "EXISTS (SELECT 1 FROM area s WHERE s.id = ANY(:scope) "
-    "AND (ST_Intersects(s.geom, t.loc) OR ST_Intersects(t.geom, s.loc)))"
-)
-AREA = "ST_Intersects(t.loc, (SELECT sel.geom FROM area sel WHERE sel.id = :area))"
 ZOOM_RESOLUTIONS = ((9.0, 5), (10.5, 6), (12.0, 7), (13.0, 8))
 """``(below zoom, resolution)``: about 40–60 px per cell; from zoom 13 on, resolution 9."""
 
@@ -90,12 +86,21 @@ def _filter_clauses(where: Conditions, layer: Layer, query: LayerQuery) -> None:
 
 def conditions(layer: Layer, query: LayerQuery, viewer: Viewer, spatial: str) -> Conditions:
     """The WHERE clause of a query of ``layer`` over alias ``t``: ``spatial`` (with the bbox's
-    parameters), spec filters, the request's filters and time window, area, viewer's scope."""
+    parameters), spec filters, the request's filters and time window, area, viewer's scope
+    (:func:`scope_clauses`)."""
     where = Conditions()
     where.add(spatial, **query.bbox.params())
     _filter_clauses(where, layer, query)
-    if query.area_id is not None:
-        where.add(AREA, area=query.area_id)
-    if viewer.area_ids is not None:
-        where.add(SCOPE, scope=list(viewer.area_ids))
+    scope_clauses(where, query, viewer, "t.loc", "t.geom")
     return where
+
+
+def scope_clauses(
+    where: Conditions, query: LayerQuery, viewer: Viewer, point: str, geom: str | None = None
+) -> None:
+    """Add the clauses keeping a row (its ``point``, and its ``geom`` if given) inside the
+    request's selected area and the viewer's areas (:mod:`geodata.spatial_sql`)."""
+    if query.area_id is not None:
+        where.add(area_clause(point), area=query.area_id)
+    if viewer.area_ids is not None:
+        where.add(scope_clause(point, geom), scope=list(viewer.area_ids))

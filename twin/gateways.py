@@ -11,6 +11,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Result, text
 from sqlalchemy.orm import Session
 
+from geodata.area_subtree import roots, subtree_cte
+
 
 @dataclass(frozen=True)
 class GatewayInfo:
@@ -52,14 +54,13 @@ def add_gateway(
         ).scalar_one_or_none()
         if found is None:
             raise ValueError(f"no area with code {area_code!r}")
+        start = roots("named", "id", found)
         result = session.execute(
             text(
-                "WITH RECURSIVE sub AS (SELECT id FROM area WHERE id = :a "
-                "UNION ALL SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id) "
-                "UPDATE device SET gateway_id = :g "
+                f"{subtree_cte(start.sql)} UPDATE device SET gateway_id = :g "
                 "WHERE gateway_id IS NULL AND area_id IN (SELECT id FROM sub)"
             ),
-            {"a": found, "g": gid},
+            start.params | {"g": gid},
         )
         assigned = _rowcount(result)
     return gid, key, assigned

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from geodata import privacy
 from geodata.accounts import access
 from geodata.accounts.viewer import Viewer
+from geodata.area_subtree import PARENT_OR_COVER, roots, subtree_ids
 from geodata.engine import get_engine, session_scope
 from geodata.errors import OneMapError, WorkflowError
 from geodata.vocab import (
@@ -59,15 +60,6 @@ UI_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 """The four buttons of a task: which workflow transitions each one runs from each status."""
 
-SUBTREE = """
-    WITH RECURSIVE sub(id) AS (
-        SELECT id FROM area WHERE id = ANY(:roots)
-        UNION
-        SELECT a.id FROM area a JOIN sub ON COALESCE(a.parent_id, a.area_id) = sub.id
-    )
-    SELECT id FROM sub ORDER BY id
-"""
-
 
 class OutOfScope(OneMapError):
     """An id or location outside the viewer's grids (or a grid the viewer did not choose)."""
@@ -90,11 +82,16 @@ class Grid:
 # --- scope -------------------------------------------------------------------------------------
 
 
-def subtree(conn: Connection, roots: tuple[int, ...]) -> tuple[int, ...]:
-    """``roots`` and every area below them."""
-    if not roots:
+def subtree(conn: Connection, area_ids: tuple[int, ...]) -> tuple[int, ...]:
+    """``area_ids`` and every area below them (by declared parent, else covering area)."""
+    if not area_ids:
         return ()
-    return tuple(conn.execute(text(SUBTREE), {"roots": list(roots)}).scalars())
+    ids = subtree_ids(
+        lambda sql, params: conn.execute(text(sql), params),
+        roots("named", "id", area_ids),
+        PARENT_OR_COVER,
+    )
+    return tuple(ids)
 
 
 def grids(conn: Connection, viewer: Viewer) -> list[Grid]:

@@ -1,6 +1,7 @@
 """Scoping and privacy in one place: who a signed-in account reads as, who may see personal
 identifiers, and the audit trail of every such view (which page a role may open is the pages'
-business: :mod:`pages.routes`).
+business: :mod:`pages.routes`; the SQL applying a viewer's scope: :mod:`geodata.area_subtree`
+and :func:`geodata.spatial_sql.scope_clause`).
 
 The pages, the API, the OGC API and exports all take a
 :class:`~geodata.accounts.viewer.Viewer` built here. Rules (PIPL: least privilege, purpose

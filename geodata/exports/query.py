@@ -19,6 +19,7 @@ from shapely.geometry import mapping, shape
 
 from geodata import vocab
 from geodata.accounts.viewer import Viewer
+from geodata.area_subtree import roots, subtree_ids
 from geodata.conditions import Conditions
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
@@ -28,11 +29,6 @@ DIGITS = 7
 """Decimal digits of exported coordinates (1e-7° ≈ 1 cm)."""
 GEOMETRY = f"ST_ForcePolygonCCW(ST_SnapToGrid(t.geom, 1e-{DIGITS}))"
 """The exported geometry of row ``t``."""
-
-_SUBTREE = """WITH RECURSIVE sub AS (
-    SELECT id FROM area WHERE {start}
-    UNION SELECT a.id FROM area a JOIN sub ON a.parent_id = sub.id
-) SELECT id FROM sub"""
 
 
 @dataclass(frozen=True)
@@ -147,10 +143,6 @@ def parse_interval(value: str | None) -> tuple[dt.datetime | None, dt.datetime |
     return start, end
 
 
-def _subtree(conn: psycopg.Connection, start: str, params: dict) -> list[int]:
-    return [r[0] for r in conn.execute(_SUBTREE.format(start=start), params)]
-
-
 def conditions(
     conn: psycopg.Connection, source: Source, filters: Filters, viewer: Viewer
 ) -> Conditions:
@@ -158,8 +150,9 @@ def conditions(
 
     ``--area`` and the viewer's scope follow the catalogue's scope rule of the table: rows whose
     scope column (``area_id``; for areas themselves ``id``) is the area of that code (or one of
-    the viewer's areas) or any of its descendants along ``parent_id``. Raises
-    :class:`FeatureQueryError` for an unknown code or a filter that does not apply to ``source``.
+    the viewer's areas) or any of its descendants along ``parent_id``
+    (:mod:`geodata.area_subtree`). Raises :class:`FeatureQueryError` for an unknown code or a
+    filter that does not apply to ``source``.
     """
     where = Conditions("pyformat")
     for i, (column, value) in enumerate(source.where):
@@ -180,12 +173,12 @@ def conditions(
         polygon = where.bind(filters.polygon, "polygon")
         where.add(f"ST_Intersects(t.geom, ST_SetSRID(ST_GeomFromGeoJSON({polygon}), 4326))")
     if filters.area is not None:
-        ids = _subtree(conn, "code = %(code)s", {"code": filters.area})
+        ids = subtree_ids(conn.execute, roots("pyformat", "code", filters.area))
         if not ids:
             raise FeatureQueryError("area", f"no area has code {filters.area!r}")
         where.add(f"{area_column} = ANY({where.bind(ids, 'area_ids')})")
     if viewer.area_ids is not None:
-        ids = _subtree(conn, "id = ANY(%(ids)s)", {"ids": list(viewer.area_ids)})
+        ids = subtree_ids(conn.execute, roots("pyformat", "id", viewer.area_ids))
         where.add(f"{area_column} = ANY({where.bind(ids, 'scope_ids')})")
     if filters.interval is not None and source.temporal:
         start, end = filters.interval

@@ -21,15 +21,15 @@ from analytics.forecast_cells import (
     forecast_properties,
     grids_in_view,
     latest_run,
-    scope_sql,
     stored_texts,
 )
 from analytics.forecast_common import ALL, HORIZONS, INTERVAL, UNITS
 from geodata.cells import hexagon_text
+from geodata.conditions import Conditions
 from geodata.vocab import Text
 from layers.geojson import JSON, finish_joined
 from layers.providers.base import Context
-from layers.sql import precision, tolerance
+from layers.sql import precision, scope_clauses, tolerance
 
 NO_RUN: Text = {
     "zh": "尚无风险预测：请先运行 python -m analytics forecast。",
@@ -76,21 +76,28 @@ def _missing_note(run: tuple, horizon: int, group: str) -> Text | None:
     return None
 
 
+def _scope(ctx: Context, point: str) -> Conditions:
+    """The clauses keeping ``point`` inside the selected area and the viewer's scope."""
+    where = Conditions()
+    scope_clauses(where, ctx.query, ctx.viewer, point)
+    return where
+
+
 def _h3_answer(ctx: Context, params: dict) -> tuple[str, int]:
     """The hexagon features in view as joined JSON text, highest first (at most limit), and how
     many cells matched (at most limit + 1). Stored texts when the run has them, else written
     here from the rows (runs stored before migration 0013)."""
     query = ctx.query
-    scope, scope_params = scope_sql(query.area_id, ctx.viewer, POINT)
+    scope = _scope(ctx, POINT)
     margin = h3.average_hexagon_edge_length(params["res"], "km") / 111.0
-    params = params | scope_params | {"margin": margin}
-    n, missing, texts = stored_texts(ctx.execute, scope, params)
+    params = params | scope.params | {"margin": margin}
+    n, missing, texts = stored_texts(ctx.execute, scope.and_sql, params)
     if not missing:
         if n > query.limit:
             assert texts is not None, "n > limit >= 0 cells, all with a text: string_agg is set"
             return drop_last(texts), n
         return texts or "", n
-    rows = cells_in_view(ctx.execute, scope, params)
+    rows = cells_in_view(ctx.execute, scope.and_sql, params)
     members = cell_members(params["h"], params["g"])
     return ",".join(hexagon_text(int(r[0]), members(r)) for r in rows[: query.limit]), len(rows)
 
@@ -98,9 +105,9 @@ def _h3_answer(ctx: Context, params: dict) -> tuple[str, int]:
 def _grid_features(ctx: Context, params: dict) -> list:
     """Grid polygons with their forecast, highest first (at most limit + 1)."""
     query = ctx.query
-    scope, scope_params = scope_sql(query.area_id, ctx.viewer, "a.loc")
-    params = params | scope_params | {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
-    rows = grids_in_view(ctx.execute, scope, params)
+    scope = _scope(ctx, "a.loc")
+    params = params | scope.params | {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
+    rows = grids_in_view(ctx.execute, scope.and_sql, params)
     h, g = params["h"], params["g"]
     return [
         {
