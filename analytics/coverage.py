@@ -40,6 +40,7 @@ from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.spatial_sql import ENVELOPE
+from geodata.vocab import ResidentStatus
 
 Execute = Callable[[str, dict], list]
 """Runs a statement with its parameters and returns its rows."""
@@ -473,10 +474,11 @@ SELECT node, min(agg_cost) AS cost FROM pgr_drivingDistance(
      FROM cov_start',
     0, :distance, true) GROUP BY node"""
 
-HOMES = """homes AS (
+HOMES = f"""homes AS (
     SELECT h.building_id, h.geom, count(DISTINCT h.id) AS homes, count(*) AS people
     FROM resident t JOIN house h ON h.id = t.house_id
-    WHERE t.status = 'active' AND t.care_tags && CAST(:tags AS varchar[]) AND {scope}
+    WHERE t.status = '{ResidentStatus.active}'
+      AND t.care_tags && CAST(:tags AS varchar[]) AND {{scope}}
     GROUP BY h.building_id, h.geom
 )"""
 """Homes of people needing care, grouped by building and point (a stairwell's units share

@@ -47,9 +47,15 @@ def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
 
 def _check_sources(layers: tuple[Layer, ...]) -> None:
     """Refuse a layer whose ``source`` is not a table of the catalogue
-    (:class:`geodata.catalogue.UnknownTableError` names the known ones)."""
+    (:class:`geodata.catalogue.UnknownTableError` names the known ones), or whose time column,
+    when it has one, is not its table's (``ValueError``)."""
     for layer in layers:
-        catalogue.table(layer.source)
+        table = catalogue.table(layer.source)
+        if layer.time_column is not None and layer.time_column != table.time_column:
+            raise ValueError(
+                f"layer {layer.id!r}: time column {layer.time_column!r}, but table "
+                f"{table.name!r} has {table.time_column!r}"
+            )
 
 
 # Drawing order: first is at the bottom.
