@@ -39,6 +39,7 @@ from geodata.area_subtree import roots, subtree_ids
 from geodata.engine import Execute, get_engine
 from geodata.settings import Settings
 from geodata.spatial_sql import ENVELOPE, camera_wedge, degrees_per_metre
+from geodata.vocab import ResidentStatus
 
 LineKind = Literal["fire_lanes", "roads"]
 LINES: dict[str, tuple[str, str]] = {
@@ -466,10 +467,11 @@ SELECT node, min(agg_cost) AS cost FROM pgr_drivingDistance(
      FROM cov_start',
     0, :distance, true) GROUP BY node"""
 
-HOMES = """homes AS (
+HOMES = f"""homes AS (
     SELECT h.building_id, h.geom, count(DISTINCT h.id) AS homes, count(*) AS people
     FROM resident t JOIN house h ON h.id = t.house_id
-    WHERE t.status = 'active' AND t.care_tags && CAST(:tags AS varchar[]) AND {scope}
+    WHERE t.status = '{ResidentStatus.active}'
+      AND t.care_tags && CAST(:tags AS varchar[]) AND {{scope}}
     GROUP BY h.building_id, h.geom
 )"""
 """Homes of people needing care, grouped by building and point (a stairwell's units share

@@ -52,6 +52,7 @@ from geodata.bulk import copy_rows, one_value, raw_connection
 from geodata.cells import cell_sql
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
+from geodata.vocab import AreaLevel
 
 CONFIG = fc.ModelConfig()
 """The model: the configuration the Boston backtest chose on its validation origins."""
@@ -282,8 +283,8 @@ def fit_all(
 
 # --- grids ------------------------------------------------------------------------------------
 
-GRIDS_SQL = """SELECT id, ST_X(loc) AS lon, ST_Y(loc) AS lat FROM area
-WHERE level = 'grid' ORDER BY id"""
+GRIDS_SQL = f"""SELECT id, ST_X(loc) AS lon, ST_Y(loc) AS lat FROM area
+WHERE level = '{AreaLevel.grid}' ORDER BY id"""
 
 
 def history_shares_sql(resolution: int) -> str:
@@ -291,14 +292,15 @@ def history_shares_sql(resolution: int) -> str:
     cell = cell_sql(resolution, "e")
     return f"""SELECT {cell} AS cell, a.id AS grid, count(*) AS n,
        sum(count(*)) OVER (PARTITION BY {cell}) AS total
-FROM event e LEFT JOIN area a ON a.id = e.area_id AND a.level = 'grid'
+FROM event e LEFT JOIN area a ON a.id = e.area_id AND a.level = '{AreaLevel.grid}'
 GROUP BY 1, 2"""
 
 
-CENTRE_GRIDS_SQL = """SELECT DISTINCT ON (c.cell) c.cell, a.id
+CENTRE_GRIDS_SQL = f"""SELECT DISTINCT ON (c.cell) c.cell, a.id
 FROM unnest(CAST(:cells AS bigint[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]))
      AS c(cell, x, y)
-JOIN area a ON a.level = 'grid' AND ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(c.x, c.y), 4326))
+JOIN area a ON a.level = '{AreaLevel.grid}'
+    AND ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(c.x, c.y), 4326))
 ORDER BY c.cell, a.id"""
 
 

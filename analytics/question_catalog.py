@@ -14,7 +14,7 @@ from typing import Any
 
 from geodata import catalogue
 from geodata.catalogue import AnalystField, AnalystKind
-from geodata.vocab import Text
+from geodata.vocab import ResidentStatus, Text
 
 OPERATORS: dict[AnalystKind, tuple[str, ...]] = {
     "text": ("=", "!=", "in"),
@@ -75,7 +75,7 @@ LAYERS: dict[str, LayerSpec] = {
             "residents",
             "resident",
             {"zh": "居民（按楼栋计数）", "en": "Residents (counts per building)"},
-            fixed=(("status", "active"),),
+            fixed=(("status", ResidentStatus.active),),
             reference=False,
             counts_per_building=True,
         ),

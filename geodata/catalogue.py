@@ -321,7 +321,7 @@ _TABLES = (
             _ID,
             _f("kind", "code", "类型", "Kind", vocab.FACILITY_KINDS),
             _f("name", "text", "名称", "Name"),
-            _f("status", "code", "状态", "Status", ("ok", "damaged", "maintenance")),
+            _f("status", "code", "状态", "Status", vocab.FACILITY_STATUS),
             _f("capacity", "int", "容量", "Capacity"),
         ),
     ),

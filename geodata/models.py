@@ -229,7 +229,9 @@ class Resident(FeatureMixin, Base):
     birth_year: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     household_role: Mapped[str] = mapped_column(String(16), nullable=False, server_default="other")
     hukou: Mapped[str] = mapped_column(String(16), nullable=False, server_default="local")
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, server_default=vocab.ResidentStatus.active
+    )
     care_tags: Mapped[list[str]] = mapped_column(
         ARRAY(String(32)), nullable=False, server_default="{}"
     )
@@ -399,7 +401,9 @@ class Facility(FeatureMixin, Base):
 
     kind: Mapped[str] = mapped_column(String(24), nullable=False, index=True)
     name: Mapped[str | None] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="ok")
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, server_default=vocab.FacilityStatus.ok
+    )
     capacity: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -1,17 +1,19 @@
 """Controlled vocabularies of the community data standard, with zh/en labels.
 
 The code sets the code compares against are :class:`~enum.StrEnum` s (roles, incident statuses,
-handling tiers, area levels, device states): a member *is* its code (``Role.admin == "admin"``,
-``str``, ``format``, JSON and ``repr`` give the plain code), and every member is named exactly
-as its value, so a driver that writes an Enum by its name writes the code too. The role and
-status sets every package uses are defined here once, and SQL literals are rendered from them
-(:func:`sql_list`), never typed by hand. The database enforces the sets with CHECK constraints
-(see ``models``); the UI uses the zh/en labels, keyed by the same codes.
+handling tiers, area levels, device, resident and facility states): a member *is* its code
+(``Role.admin == "admin"``, ``str``, ``format``, JSON and ``repr`` give the plain code), and
+every member is named exactly as its value, so a driver that writes an Enum by its name writes
+the code too. The role and status sets every package uses are defined here once, and SQL
+literals are rendered from them (:func:`sql_list`), never typed by hand. The database enforces
+the sets with CHECK constraints (see ``models``; not the facility states, kept as plain text);
+the UI uses the zh/en labels, keyed by the same codes (:func:`labelled` checks a code set's
+labels cover it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 Text = dict[str, str]
@@ -23,6 +25,16 @@ class Code(StrEnum):
 
     def __repr__(self) -> str:  # messages listing codes read as before: 'admin', not <Role…>
         return repr(self.value)
+
+
+def labelled(codes: type[Code], labels: Mapping[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The zh/en ``labels`` of every code of ``codes``, in its order; refuses (``ValueError``)
+    a code without a label or a label of no code."""
+    if set(labels) != set(codes):
+        raise ValueError(
+            f"{codes.__name__} labels: codes {sorted(codes)}, labelled {sorted(labels)}"
+        )
+    return {code: labels[code] for code in codes}
 
 
 def sql_list(codes: Iterable[str]) -> str:
@@ -134,7 +146,17 @@ ROAD_KINDS: dict[str, dict[str, str]] = {
 HOUSEHOLD_ROLES = ("head", "spouse", "child", "parent", "other")
 SEXES = ("F", "M")
 HUKOU = ("local", "floating")
-RESIDENT_STATUS = ("active", "moved_out", "deceased")
+
+
+class ResidentStatus(Code):
+    """Whether a resident still lives in the city (only active residents are counted or visited)."""
+
+    active = "active"
+    moved_out = "moved_out"
+    deceased = "deceased"
+
+
+RESIDENT_STATUS: tuple[ResidentStatus, ...] = tuple(ResidentStatus)
 
 ORGANIZATION_KINDS: dict[str, dict[str, str]] = {
     "enterprise": {"zh": "企业", "en": "Enterprise"},
@@ -181,6 +203,17 @@ FACILITY_KINDS: dict[str, dict[str, str]] = {
 }
 
 
+class FacilityStatus(Code):
+    """A facility's state (kept as text: the database has no CHECK on it)."""
+
+    ok = "ok"
+    damaged = "damaged"
+    maintenance = "maintenance"
+
+
+FACILITY_STATUS: tuple[FacilityStatus, ...] = tuple(FacilityStatus)
+
+
 # --- incidents: statuses and handling tiers ------------------------------------------------------
 
 
@@ -197,6 +230,18 @@ class EventStatus(Code):
 
 
 EVENT_STATUS: tuple[EventStatus, ...] = tuple(EventStatus)
+EVENT_STATUS_LABELS = labelled(
+    EventStatus,
+    {
+        EventStatus.reported: {"zh": "已上报", "en": "Reported"},
+        EventStatus.dispatched: {"zh": "已派单", "en": "Dispatched"},
+        EventStatus.accepted: {"zh": "已受理", "en": "Accepted"},
+        EventStatus.in_progress: {"zh": "处置中", "en": "In progress"},
+        EventStatus.resolved: {"zh": "已办结", "en": "Resolved"},
+        EventStatus.closed: {"zh": "已关闭", "en": "Closed"},
+        EventStatus.rejected: {"zh": "已驳回", "en": "Rejected"},
+    },
+)
 OPEN_STATUSES: tuple[EventStatus, ...] = (
     EventStatus.reported,
     EventStatus.dispatched,
@@ -225,3 +270,11 @@ class HandlingLevel(Code):
 
 
 HANDLING_LEVELS: tuple[HandlingLevel, ...] = tuple(HandlingLevel)
+HANDLING_LEVEL_LABELS = labelled(
+    HandlingLevel,
+    {
+        HandlingLevel.grid: {"zh": "网格", "en": "Grid"},
+        HandlingLevel.street: {"zh": "街道", "en": "Street"},
+        HandlingLevel.district: {"zh": "区", "en": "District"},
+    },
+)

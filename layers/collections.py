@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from geodata import catalogue
 from geodata.exports.sources import Source, UnknownSourceError, table_source
-from layers.base import Layer
+from layers.base import Layer, ProviderName
 from layers.registry import LAYERS
 
 
 def _plain(layer: Layer) -> bool:
     """A map layer of stored features of a table the OGC API may serve."""
-    return layer.provider == "features" and catalogue.table(layer.source).collection
+    return layer.provider == ProviderName.FEATURES and catalogue.table(layer.source).collection
 
 
 def _from_layer(layer: Layer) -> Source:

@@ -1,5 +1,6 @@
 """Incidents (事件) by severity and status, filtered by time window, category and status."""
 
+from geodata import vocab
 from layers import events
 from layers.base import POINT_CAP, Layer, PopupField
 
@@ -28,8 +29,8 @@ LAYER = Layer(
     ),
     value_labels={
         "severity": events.SEVERITY_LABELS,
-        "status": events.STATUS_LABELS,
-        "level": events.LEVEL_LABELS,
+        "status": vocab.EVENT_STATUS_LABELS,
+        "level": vocab.HANDLING_LEVEL_LABELS,
     },
     label="title",
     label_en=None,

@@ -48,11 +48,17 @@ def _unique(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
 
 def _check_sources(layers: tuple[Layer, ...]) -> None:
     """Refuse a layer whose ``source`` is not a table of the catalogue
-    (:class:`geodata.catalogue.UnknownTableError` names the known ones) or names a column its
-    table lacks (:func:`layers.sql.check_table`): once at import, not per request."""
+    (:class:`geodata.catalogue.UnknownTableError` names the known ones), names a column its table
+    lacks (:func:`layers.sql.check_table`), or has a time column that is not its table's
+    (``ValueError``): once at import, not per request."""
     for layer in layers:
-        catalogue.table(layer.source)
+        table = catalogue.table(layer.source)
         check_table(layer)
+        if layer.time_column is not None and layer.time_column != table.time_column:
+            raise ValueError(
+                f"layer {layer.id!r}: time column {layer.time_column!r}, but table "
+                f"{table.name!r} has {table.time_column!r}"
+            )
 
 
 # Drawing order: first is at the bottom.

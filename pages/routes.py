@@ -10,22 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-PAGE_ROLES: Mapping[str, frozenset[str]] = {
-    "/wall": frozenset({"leader", "admin"}),
-    "/grid": frozenset({"grid_worker", "admin"}),
-    "/export": frozenset({"planner", "analyst", "admin"}),
-    "/analyze": frozenset({"analyst", "planner", "leader", "admin"}),
-    "/audit": frozenset({"admin"}),
-    "/assessment": frozenset({"leader", "analyst", "admin"}),
+from geodata.vocab import ALL_ROLES, Role
+
+PAGE_ROLES: Mapping[str, frozenset[Role]] = {
+    "/wall": frozenset({Role.leader, Role.admin}),
+    "/grid": frozenset({Role.grid_worker, Role.admin}),
+    "/export": frozenset({Role.planner, Role.analyst, Role.admin}),
+    "/analyze": frozenset({Role.analyst, Role.planner, Role.leader, Role.admin}),
+    "/audit": frozenset({Role.admin}),
+    "/assessment": frozenset({Role.leader, Role.analyst, Role.admin}),
 }
 """Pages open to some roles only; every other page is open to every signed-in role."""
 
-HOME_PAGE = {
-    "leader": "/wall",
-    "grid_worker": "/grid",
-    "planner": "/export",
-    "analyst": "/analyze",
-    "admin": "/",
+HOME_PAGE: Mapping[Role, str] = {
+    Role.leader: "/wall",
+    Role.grid_worker: "/grid",
+    Role.planner: "/export",
+    Role.analyst: "/analyze",
+    Role.admin: "/",
 }
 """Where each role lands after signing in."""
 
@@ -38,4 +40,4 @@ def may_open(role: str, path: str) -> bool:
 
 def home_page(role: str) -> str:
     """The page a role lands on after signing in."""
-    return HOME_PAGE.get(role, "/")
+    return HOME_PAGE.get(Role(role), "/") if role in ALL_ROLES else "/"

@@ -33,6 +33,7 @@ from geodata.vocab import (
     DeviceStatus,
     EventStatus,
     HandlingLevel,
+    ResidentStatus,
     Role,
 )
 from twin import workflow
@@ -201,7 +202,7 @@ def care_residents(conn: Connection, viewer: Viewer, area_ids: tuple[int, ...]) 
                 WHERE d.house_id = r.house_id AND d.kind = 'door'
                 ORDER BY o.ts DESC NULLS LAST, d.id LIMIT 1
             ) door ON true
-            WHERE r.area_id = ANY(:ids) AND r.status = 'active'
+            WHERE r.area_id = ANY(:ids) AND r.status = '{ResidentStatus.active}'
               AND r.care_tags && CAST(:tags AS varchar[])
             ORDER BY NOT (r.care_tags @> ARRAY['elderly_alone']::varchar[]),
                      door.open_ts NULLS FIRST, r.id

@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.models import AuditLog
+from geodata.vocab import ResidentStatus
 
 CARE_PRIORITY: tuple[str, ...] = (
     "elderly_alone",
@@ -104,7 +105,7 @@ _LIST_SQL = text(
            h.building_id, h.unit, h.floor, h.room,
            {_RANK_SQL} AS rank
     FROM e
-    JOIN resident r ON r.status = 'active'
+    JOIN resident r ON r.status = '{ResidentStatus.active}'
     LEFT JOIN house h ON h.id = r.house_id
     LEFT JOIN resident_identity i ON i.resident_id = r.id
     WHERE (e.building_id IS NOT NULL AND h.building_id = e.building_id)

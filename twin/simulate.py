@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from geodata.engine import get_engine
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
+from geodata.vocab import ResidentStatus
 from twin.broker import port_file_url
 from twin.gateways import add_gateway, assign_unowned
 from twin.mqtt import client, parse_url
@@ -183,7 +184,7 @@ def elderly_inactive(devices, rng, settings, store_url) -> tuple[Scenario, dict,
             c.execute(
                 text(
                     "SELECT DISTINCT d.id FROM device d JOIN resident r ON r.house_id = d.house_id "
-                    "WHERE d.kind = 'door' AND r.status = 'active' "
+                    f"WHERE d.kind = 'door' AND r.status = '{ResidentStatus.active}' "
                     "AND 'elderly_alone' = ANY(r.care_tags) AND NOT EXISTS ("
                     "SELECT 1 FROM reading x WHERE x.device_id = d.id AND x.ts > :since)"
                 ),

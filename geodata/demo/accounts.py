@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from geodata import accounts
 from geodata.engine import get_engine
-from geodata.vocab import Role
+from geodata.vocab import AreaLevel, Role
 
 DEMO_CREDENTIALS = "demo-accounts.txt"
 """File in the embedded store's data folder keeping the demo accounts' passwords (readable by
@@ -28,9 +28,10 @@ DEMO_ACCOUNTS: dict[str, tuple[Role, str]] = {
 }
 """username → (role, display name)."""
 
-_BUSIEST_GRID = """
+_BUSIEST_GRID = f"""
     SELECT a.code FROM area a JOIN resident r ON r.area_id = a.id
-    WHERE a.level = 'grid' GROUP BY a.id, a.code ORDER BY count(*) DESC, a.code LIMIT 1"""
+    WHERE a.level = '{AreaLevel.grid}'
+    GROUP BY a.id, a.code ORDER BY count(*) DESC, a.code LIMIT 1"""
 
 
 def create_demo_accounts(url: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from geodata.demo.mesh import Mesh, build_mesh
 from geodata.demo.names import DISTRICTS, community_names, street_names
 from geodata.demo.rand import stream
 from geodata.errors import DemoError
+from geodata.vocab import LEVEL_DEPTH, AreaLevel
 
 CORE_RADIUS_M = 1_200.0
 MIN_SCALE = 0.15
@@ -35,7 +36,7 @@ class Area:
     """One governance area row (geometry in lon/lat)."""
 
     id: int
-    level: str
+    level: AreaLevel
     depth: int
     code: str
     name: str
@@ -191,16 +192,17 @@ def build_city(scale: float, seed: int) -> City:
     streets: list[Street] = []
     labels: dict[tuple[int, int], tuple[int, int, int]] = {}
 
-    def add(level: str, depth: int, code: str, name: str, en: str, parent, members) -> Area:
+    def add(level: AreaLevel, code: str, name: str, en: str, parent, members) -> Area:
+        depth = LEVEL_DEPTH[level]
         area = Area(len(areas) + 1, level, depth, code, name, en, parent, _union(cells_ll, members))
         areas.append(area)
         return area
 
-    city = add("city", 0, "340100", "合肥市", "Hefei", None, np.arange(len(cells)))
+    city = add(AreaLevel.city, "340100", "合肥市", "Hefei", None, np.arange(len(cells)))
     dist_areas, street_groups = [], []
     for k, (dcode, dname, den, _) in enumerate(DISTRICTS):
         members = np.flatnonzero(district == k)
-        dist_areas.append(add("district", 1, dcode, dname, den, city.id, members))
+        dist_areas.append(add(AreaLevel.district, dcode, dname, den, city.id, members))
         groups = _bisect(members, cells, _n_streets(len(members)))
         groups.sort(key=lambda g: float(np.hypot(*xy[g].mean(axis=0))))
         street_groups.append(groups)
@@ -209,7 +211,7 @@ def build_city(scale: float, seed: int) -> City:
         names = street_names(dcode, stream(seed, "street-names", k))
         for i, members in enumerate(street_groups[k], start=1):
             zh, en = next(names)
-            area = add("street", 2, f"{dcode}{i:03d}", zh, en, dist_areas[k].id, members)
+            area = add(AreaLevel.street, f"{dcode}{i:03d}", zh, en, dist_areas[k].id, members)
             street_list.append((k, area, members))
     comm_names = community_names(stream(seed, "community-names"))
     comm_list = []
@@ -217,7 +219,7 @@ def build_city(scale: float, seed: int) -> City:
         groups = _bisect(members, cells, _n_communities(len(members)))
         for j, cm in enumerate(groups, start=1):
             zh, en = next(comm_names)
-            area = add("community", 3, f"{street.code}{j:03d}", zh, en, street.id, cm)
+            area = add(AreaLevel.community, f"{street.code}{j:03d}", zh, en, street.id, cm)
             comm_list.append((s_index, area, cm))
         streets.append(Street(street, s_index))
     for c_index, (s_index, comm, members) in enumerate(comm_list):
@@ -225,7 +227,7 @@ def build_city(scale: float, seed: int) -> City:
         order = sorted(members.tolist(), key=lambda m: (-round(xy[m, 1]), round(xy[m, 0])))
         for n, m in enumerate(order, start=1):
             name, en = f"{comm.name}第{n}网格", f"{comm.name_en} Grid {n}"
-            area = add("grid", 4, f"{comm.code}{n:03d}", name, en, comm.id, np.array([m]))
+            area = add(AreaLevel.grid, f"{comm.code}{n:03d}", name, en, comm.id, np.array([m]))
             j, i = (int(c) for c in cells[m])
             labels[(j, i)] = (k, s_index, c_index)
             grid = Grid(

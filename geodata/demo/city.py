@@ -20,6 +20,7 @@ from geodata.demo.people import make_people
 from geodata.demo.rand import stream
 from geodata.demo.roads import Network, build_network
 from geodata.demo.tables import Chunk, new_chunk
+from geodata.vocab import ResidentStatus
 
 _PUBLIC = ("社区卫生服务站", "文化活动室", "警务室", "养老服务站", "便民服务站")
 
@@ -90,7 +91,7 @@ def street_chunk(street: Street, seed: int, ids: IdCounter, id_hash_key: str) ->
             shapely.points(np.column_stack([homes.x[home], homes.y[home]])),
             grid.area.id,
             [homes.id[home].tolist(), ["M" if m else "F" for m in people.male], people.birth_year,
-             people.role, people.hukou, ["active"] * len(people), people.care_tags],
+             people.role, people.hukou, [ResidentStatus.active] * len(people), people.care_tags],
         )  # fmt: skip
         chunk.plain["resident_identity"].extend(
             zip(res_ids.tolist(), people.names, people.id_hashes, people.phones, strict=True)

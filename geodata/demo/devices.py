@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 
 from geodata.demo.context import GridData, Placed, bearing, in_building, local_point
+from geodata.vocab import DeviceStatus
 
 _SERIAL = {
     "camera": "CAM",
@@ -43,8 +44,12 @@ def make_devices(gd: GridData, rng: np.random.Generator) -> None:
     def add(kind, pt, building_id=None, house_id=None, heading=None, fov=None, range_m=None):
         did = gd.ids.take("device")
         r = rng.random()
-        status = "online" if r < 0.93 else ("offline" if r < 0.98 else "alarm")
-        if status == "offline":
+        status = (
+            DeviceStatus.online
+            if r < 0.93
+            else (DeviceStatus.offline if r < 0.98 else DeviceStatus.alarm)
+        )
+        if status == DeviceStatus.offline:
             last_seen = ref - dt.timedelta(hours=float(rng.uniform(1, 480)))
         else:
             last_seen = ref - dt.timedelta(seconds=float(rng.uniform(5, 900)))
@@ -53,7 +58,7 @@ def make_devices(gd: GridData, rng: np.random.Generator) -> None:
         if kind == "water":
             value = round(float(rng.uniform(100, 9000)), 1)
         elif kind == "gas":
-            lel = rng.uniform(0, 3) if status != "alarm" else rng.uniform(20, 60)
+            lel = rng.uniform(0, 3) if status != DeviceStatus.alarm else rng.uniform(20, 60)
             value = round(float(lel), 1)
         serial = f"{_SERIAL[kind]}{did:09d}"
         out.add(

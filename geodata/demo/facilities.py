@@ -10,6 +10,7 @@ import shapely
 from shapely.geometry import LineString
 
 from geodata.demo.context import GridData, local_point
+from geodata.vocab import FacilityStatus
 
 HYDRANT_SPACING_M = 200.0  # per side of the road: one every ~100 m counting both sides
 
@@ -23,7 +24,11 @@ def make_facilities(gd: GridData, rng: np.random.Generator) -> None:
 
     def add(kind: str, geom, name: str | None = None, capacity: int | None = None) -> None:
         r = rng.random()
-        status = "ok" if r < 0.94 else ("damaged" if r < 0.98 else "maintenance")
+        status = (
+            FacilityStatus.ok
+            if r < 0.94
+            else (FacilityStatus.damaged if r < 0.98 else FacilityStatus.maintenance)
+        )
         out.add(gd.ids.take("facility"), geom, gd.area_id, kind, name, status, capacity)
 
     def clear(geom) -> bool:

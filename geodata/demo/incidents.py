@@ -19,10 +19,23 @@ import shapely
 from geodata.demo.categories import CATEGORIES, CATEGORY_CODES
 from geodata.demo.context import GridData
 from geodata.demo.names import person_names
+from geodata.vocab import EventStatus, HandlingLevel
 
 INCIDENTS_PER_RESIDENT_YEAR = 0.1
 SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 4}
 _ESCALATE = {1: (0.01, 0.0), 2: (0.06, 0.0), 3: (0.30, 0.05), 4: (0.40, 0.35)}  # street, district
+_PATH: dict[HandlingLevel, list[HandlingLevel]] = {
+    HandlingLevel.grid: [],
+    HandlingLevel.street: [HandlingLevel.street],
+    HandlingLevel.district: [HandlingLevel.street, HandlingLevel.district],
+}
+"""The escalations that take an incident from the grid to its final tier."""
+_WORK_FACTOR: dict[HandlingLevel, float] = {
+    HandlingLevel.grid: 1,
+    HandlingLevel.street: 2.5,
+    HandlingLevel.district: 5,
+}
+"""How much longer an incident takes to resolve at its final tier."""
 _WEEKDAY = np.array([1.15, 1.05, 1.05, 1.05, 1.05, 0.8, 0.75])
 _BURSTY = (
     "environment.litter",
@@ -55,33 +68,46 @@ def _day_weights(ref: dt.datetime, code: str) -> np.ndarray:
     return w / w.sum()
 
 
+Step = tuple[float, str, EventStatus, HandlingLevel | None, HandlingLevel | None]
+"""(hours after report, action, to_status, from_level, to_level) of one transition."""
+LogEntry = tuple[
+    dt.datetime,
+    str,
+    str,
+    EventStatus | None,
+    EventStatus,
+    HandlingLevel | None,
+    HandlingLevel | None,
+]
+"""(at, actor, action, from status, to status, from level, to level) of one event_log row."""
+
+
 def _timeline(
-    rng: np.random.Generator, severity: int, level: str, alarm: bool
-) -> list[tuple[float, str, str, str | None, str | None]]:
-    """(hours after report, action, to_status, from_level, to_level) of one incident."""
-    steps: list[tuple[float, str, str, str | None, str | None]] = []
+    rng: np.random.Generator, severity: int, level: HandlingLevel, alarm: bool
+) -> list[Step]:
+    """The transitions of one incident handled at ``level`` in the end."""
+    steps: list[Step] = []
     t = float(rng.exponential(0.05 if alarm else 0.5))
     if not alarm and rng.random() < 0.04:
-        return [(t + float(rng.exponential(3)), "reject", "rejected", None, None)]
-    steps.append((t, "dispatch", "dispatched", None, None))
+        return [(t + float(rng.exponential(3)), "reject", EventStatus.rejected, None, None)]
+    steps.append((t, "dispatch", EventStatus.dispatched, None, None))
     t += float(rng.exponential(0.2 if alarm else 0.75))
-    steps.append((t, "accept", "accepted", None, None))
+    steps.append((t, "accept", EventStatus.accepted, None, None))
     t += float(rng.exponential(0.3 if alarm else 1.5))
-    steps.append((t, "start", "in_progress", None, None))
-    path = {"grid": [], "street": ["street"], "district": ["street", "district"]}[level]
-    current = "grid"
-    for nxt in path:
+    steps.append((t, "start", EventStatus.in_progress, None, None))
+    current = HandlingLevel.grid
+    for nxt in _PATH[level]:
         t += float(rng.exponential(4))
-        steps.append((t, "escalate", "in_progress", current, nxt))
+        steps.append((t, "escalate", EventStatus.in_progress, current, nxt))
         current = nxt
     work = float(rng.lognormal(math.log(4 + 3 * severity), 0.8))
-    work *= {"grid": 1, "street": 2.5, "district": 5}[level]
+    work *= _WORK_FACTOR[level]
     if rng.random() < 0.04:  # the slow tail: stuck for weeks
         work *= float(rng.uniform(20, 100))
     t += work
-    steps.append((t, "resolve", "resolved", None, None))
+    steps.append((t, "resolve", EventStatus.resolved, None, None))
     t += float(rng.exponential(18))
-    steps.append((t, "close", "closed", None, None))
+    steps.append((t, "close", EventStatus.closed, None, None))
     return steps
 
 
@@ -146,7 +172,9 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
         p_street, p_district = _ESCALATE[severity]
         r = rng.random()
         level = (
-            "district" if r < p_district else ("street" if r < p_district + p_street else "grid")
+            HandlingLevel.district
+            if r < p_district
+            else (HandlingLevel.street if r < p_district + p_street else HandlingLevel.grid)
         )
         if cat.device_kind:
             hour = float(rng.uniform(0, 24))
@@ -158,26 +186,25 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
         eid = gd.ids.take("event")
         steps = _timeline(rng, severity, level, cat.device_kind is not None)
         reporter = "system" if cat.device_kind else worker
-        # (at, actor, action, from status, to status, from level, to level)
-        entries: list[tuple[dt.datetime, str, str, str | None, str, str | None, str | None]] = [
-            (reported, reporter, "report", None, "reported", None, "grid")
+        entries: list[LogEntry] = [
+            (reported, reporter, "report", None, EventStatus.reported, None, HandlingLevel.grid)
         ]
-        status, cur_level, resolved, closed = "reported", "grid", None, None
+        status, cur_level, resolved, closed = EventStatus.reported, HandlingLevel.grid, None, None
         for hours, action, to_status, from_level, to_level in steps:
             at = (reported + dt.timedelta(hours=hours)).replace(microsecond=0)
             if at >= ref:
                 break
             actor = {"dispatch": "system", "close": "system"}.get(action, worker)
             if action == "escalate":
-                actor = worker if to_level == "street" else street_officer
-            elif action in ("resolve",) and cur_level != "grid":
-                actor = street_officer if cur_level == "street" else district_officer
+                actor = worker if to_level == HandlingLevel.street else street_officer
+            elif action in ("resolve",) and cur_level != HandlingLevel.grid:
+                actor = street_officer if cur_level == HandlingLevel.street else district_officer
             entries.append((at, actor, action, status, to_status, from_level, to_level))
             status = to_status
             cur_level = to_level or cur_level
-            if to_status == "resolved":
+            if to_status == EventStatus.resolved:
                 resolved = at
-            if to_status in ("closed", "rejected"):
+            if to_status in (EventStatus.closed, EventStatus.rejected):
                 closed = at
         for at, actor, action, fs, ts, fl, tl in entries:
             logs.append((gd.ids.take("event_log"), eid, at, actor, action, fs, ts, fl, tl, None))

@@ -11,6 +11,7 @@ from geodata import catalogue
 from geodata.catalogue import AREA_SUBTREE, OWN_SUBTREE, UnknownTableError
 from geodata.exports.fields import POLICY
 from geodata.exports.sources import EXPORT_LAYERS
+from layers import registry
 from layers.collections import COLLECTIONS
 from layers.registry import LAYERS
 
@@ -45,3 +46,10 @@ def test_layers_collections_and_questions_name_catalogue_tables():
     assert {q.table for q in QUESTION_LAYERS.values()} <= tables
     cameras = QUESTION_LAYERS["cameras"].fields
     assert cameras["heading"] is catalogue.table("device").analyst["heading"]
+
+
+def test_a_layer_time_column_is_its_tables():
+    assert {layer.time_column for layer in LAYERS if layer.time_column} == {"reported_at"}
+    incidents = registry.get_layer("incidents")
+    with pytest.raises(ValueError, match="'incidents': time column 'due_at'"):
+        registry._check_sources((dataclasses.replace(incidents, time_column="due_at"),))

@@ -11,7 +11,7 @@ from geodata import vocab
 from geodata.vocab import Code, EventStatus, Role
 
 CODE_SETS = (vocab.Role, vocab.AreaLevel, vocab.EventStatus, vocab.HandlingLevel,
-             vocab.DeviceStatus)  # fmt: skip
+             vocab.DeviceStatus, vocab.ResidentStatus, vocab.FacilityStatus)  # fmt: skip
 
 
 @pytest.mark.parametrize("code_set", CODE_SETS)
@@ -35,6 +35,16 @@ def test_the_sets_partition_their_codes():
     assert vocab.IDENTIFIER_ROLES <= vocab.ALL_ROLES and vocab.SCOPED_ROLES <= vocab.ALL_ROLES
     assert list(vocab.AREA_LEVELS) == list(vocab.AreaLevel)
     assert vocab.HANDLING_LEVELS == ("grid", "street", "district")
+    assert vocab.RESIDENT_STATUS == ("active", "moved_out", "deceased")
+    assert vocab.FACILITY_STATUS == ("ok", "damaged", "maintenance")
+
+
+def test_labels_cover_their_codes_in_order():
+    assert list(vocab.EVENT_STATUS_LABELS) == list(EventStatus)
+    assert list(vocab.HANDLING_LEVEL_LABELS) == list(vocab.HandlingLevel)
+    assert vocab.EVENT_STATUS_LABELS["in_progress"] == {"zh": "处置中", "en": "In progress"}
+    with pytest.raises(ValueError):
+        vocab.labelled(vocab.HandlingLevel, {"grid": {"zh": "网格", "en": "Grid"}})
 
 
 def test_sql_lists_are_rendered_from_the_codes():

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geodata.vocab import OPEN_SQL
+from geodata.vocab import OPEN_SQL, ResidentStatus
 from twin.workflow import create_incident
 
 AFTER = timedelta(microseconds=1)
@@ -172,7 +172,8 @@ def residents_by_building(
         text(
             "SELECT h.building_id, r.id, r.care_tags FROM resident r "
             "JOIN house h ON h.id = r.house_id "
-            "WHERE h.building_id = ANY(:ids) AND r.status = 'active' ORDER BY r.id"
+            f"WHERE h.building_id = ANY(:ids) AND r.status = '{ResidentStatus.active}' "
+            "ORDER BY r.id"
         ),
         {"ids": ids},
     )

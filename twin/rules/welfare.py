@@ -39,7 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
-from geodata.vocab import DeviceStatus
+from geodata.vocab import DeviceStatus, ResidentStatus
 from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso
 
 NAME = "welfare"
@@ -50,7 +50,7 @@ FIND = text(
     WITH alone AS (
         SELECT house_id, array_agg(id ORDER BY id) AS resident_ids
         FROM resident
-        WHERE care_tags @> ARRAY['elderly_alone']::varchar[] AND status = 'active'
+        WHERE care_tags @> ARRAY['elderly_alone']::varchar[] AND status = '{ResidentStatus.active}'
           AND house_id IS NOT NULL
         GROUP BY house_id
     ),
