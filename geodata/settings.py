@@ -175,6 +175,11 @@ class RuleSettings(_Group):
         description="Per device kind, overriding offline_minutes: battery door sensors "
         "heartbeat only every hour or two (JSON in ONEMAP_TWIN_OFFLINE_MINUTES_BY_KIND).",
     )
+    offline_grace_minutes: float = Field(
+        default=24 * 60.0,
+        description="A device bound to a gateway in bulk (gateway add --devices-of-area) that has "
+        "not reported since is not judged offline before this long after the binding.",
+    )
     sweep_max_incidents: int = Field(
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )
@@ -329,6 +334,7 @@ FLAT_NAMES: dict[str, str] = {
     "twin_dog_window_hours": "rules.dog_window_hours",
     "twin_offline_minutes": "rules.offline_minutes",
     "twin_offline_minutes_by_kind": "rules.offline_minutes_by_kind",
+    "twin_offline_grace_minutes": "rules.offline_grace_minutes",
     "twin_sweep_max_incidents": "rules.sweep_max_incidents",
     "mqtt_url": "mqtt.url",
     "mqtt_port": "mqtt.port",
