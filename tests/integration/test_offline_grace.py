@@ -68,10 +68,12 @@ def statuses(db: Session, ids: list[int]) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def test_bulk_binding_opens_nothing_in_the_grace_period_and_every_incident_after_it(db):
+def bind_bulk(db: Session) -> tuple[datetime, list[int], int]:
+    """A register of ``BULK`` devices bound by ``gateway add bulk-gw --devices-of-area`` beside a
+    gas sensor that reported through its own gateway 10 minutes before; (binding time, register
+    ids, gas id). Sweeps until just before the grace ends open nothing for the register."""
     now = db.scalar(text("SELECT now()"))
     ids = add_register(db, BULK, now - timedelta(days=400))
-    # a device that has been reporting through its gateway since before the bulk binding
     old_gw, _, _ = add_gateway(db, "old-gw")
     gas = Device(
         kind="gas", serial="STEADY-1", last_seen=now - timedelta(minutes=10), gateway_id=old_gw
@@ -79,7 +81,6 @@ def test_bulk_binding_opens_nothing_in_the_grace_period_and_every_incident_after
     gas.geom = point(117.26, 31.82)
     db.add(gas)
     db.flush()
-    steady = gas.id
     _, _, assigned = add_gateway(db, "bulk-gw", "T3401020010011")
     assert assigned == BULK
     bound = db.scalars(
@@ -87,17 +88,47 @@ def test_bulk_binding_opens_nothing_in_the_grace_period_and_every_incident_after
     )
     assert list(bound) == [now]
     before = statuses(db, ids)
-
     for later in (timedelta(minutes=31), timedelta(hours=6), GRACE - timedelta(seconds=1)):
         sweep(db, now + later, SETTINGS)
         assert offline_events(db, ids) == [] and statuses(db, ids) == before, later
-    # the steady device went silent and was judged on the first sweep, as before
-    assert offline_events(db, [steady]) == [steady]
+        assert gateway_events(db) == [], later
+    # the gas sensor went silent and was judged on the first sweep, as before
+    assert offline_events(db, [gas.id]) == [gas.id]
+    return now, ids, gas.id
 
-    created = sweep(db, now + GRACE, SETTINGS)
+
+def gateway_events(db: Session) -> list[dict]:
+    return list(
+        db.scalars(
+            text("SELECT trigger FROM event WHERE rule = 'offline' AND subject LIKE 'gateway:%'")
+        )
+    )
+
+
+def test_after_the_grace_a_register_that_never_reported_is_one_gateway_incident(db):
+    now, ids, _ = bind_bulk(db)
+    assert len(sweep(db, now + GRACE, SETTINGS)) == 1
+    (trigger,) = gateway_events(db)
+    assert (trigger["gateway"], trigger["silent_devices"]) == ("bulk-gw", BULK)
+    assert offline_events(db, ids) == [] and statuses(db, ids) == {"offline": BULK}
+    assert sweep(db, now + GRACE + timedelta(hours=1), SETTINGS) == []  # open: no duplicate
+    # the gateway delivers again (one device): the others are each offline on their own
+    back = now + GRACE + timedelta(hours=1, minutes=10)
+    reading = {"device": "REG-2", "ts": back.isoformat(), "value": 0.1}
+    assert ingest(db, None, [reading], "http", back, SETTINGS).stored == 1
+    created = sweep(db, back + timedelta(minutes=10), SETTINGS)
+    assert len(created) == BULK - 1 and len(offline_events(db, ids)) == BULK - 1
+    assert len(gateway_events(db)) == 1
+
+
+def test_after_the_grace_each_device_is_offline_when_gateway_incidents_are_off(db):
+    now, ids, _ = bind_bulk(db)
+    rules = SETTINGS.rules.model_copy(update={"offline_gateway_devices": 0})
+    per_device = SETTINGS.model_copy(update={"rules": rules})
+    created = sweep(db, now + GRACE, per_device)
     assert sorted(offline_events(db, ids)) == sorted(ids) and len(created) == BULK
-    assert statuses(db, ids) == {"offline": BULK}
-    assert sweep(db, now + GRACE + timedelta(hours=1), SETTINGS) == []  # open: no duplicates
+    assert statuses(db, ids) == {"offline": BULK} and gateway_events(db) == []
+    assert sweep(db, now + GRACE + timedelta(hours=1), per_device) == []  # open: no duplicates
     trigger = db.scalar(
         text(
             "SELECT e.trigger FROM event e JOIN device d ON d.id = e.device_id "
@@ -106,6 +137,32 @@ def test_bulk_binding_opens_nothing_in_the_grace_period_and_every_incident_after
     )  # installed 400 days ago, never seen
     assert trigger["bound_at"] == now.isoformat() and trigger["last_seen"] is None
     assert trigger["silent_minutes"] == round((GRACE + timedelta(days=400)).total_seconds() / 60, 1)
+
+
+def test_devices_of_one_gateway_silent_together_are_one_incident_and_a_lone_one_is_not(db):
+    now = db.scalar(text("SELECT now()"))
+    gw, _, _ = add_gateway(db, "block-9")
+    reported = [now - timedelta(minutes=m) for m in range(12)]  # a block, reporting
+    devices = [
+        Device(kind="smoke", serial=f"B9-{i}", last_seen=t, gateway_id=gw)
+        for i, t in enumerate(reported)
+    ]
+    for i, d in enumerate(devices):
+        d.geom = point(117.26 + i * 1e-5, 31.83)
+    db.add_all(devices)
+    db.flush()
+    # one stops early: its own incident, the block still reports
+    db.execute(
+        text("UPDATE device SET last_seen = :t WHERE id = :d"),
+        {"t": now - timedelta(hours=2), "d": devices[0].id},
+    )
+    ids = [d.id for d in devices]
+    assert len(sweep(db, now, SETTINGS)) == 1 and offline_events(db, ids) == [ids[0]]
+    # then the whole block goes quiet: one gateway incident, none per device
+    assert len(sweep(db, now + timedelta(minutes=30), SETTINGS)) == 1
+    (trigger,) = gateway_events(db)
+    assert (trigger["gateway_id"], trigger["silent_devices"]) == (gw, 12)
+    assert offline_events(db, ids) == [ids[0]] and statuses(db, ids) == {"offline": 12}
 
 
 def test_a_bound_device_that_reports_is_judged_by_its_readings_not_the_grace(db):
