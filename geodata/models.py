@@ -329,6 +329,10 @@ class Device(FeatureMixin, Base):
         index=True,
         comment="the gateway allowed to report for this device",
     )
+    bound_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="when the gateway commands bound it to its gateway (offline grace)",
+    )
 
 
 class Gateway(Base):

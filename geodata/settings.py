@@ -175,6 +175,16 @@ class RuleSettings(_Group):
         description="Per device kind, overriding offline_minutes: battery door sensors "
         "heartbeat only every hour or two (JSON in ONEMAP_TWIN_OFFLINE_MINUTES_BY_KIND).",
     )
+    offline_grace_minutes: float = Field(
+        default=24 * 60.0,
+        description="A device bound to a gateway in bulk (gateway add --devices-of-area) that has "
+        "not reported since is not judged offline before this long after the binding.",
+    )
+    offline_gateway_devices: int = Field(
+        default=10,
+        description="When at least this many devices of one gateway are silent and none of its "
+        "devices reports, one incident for the gateway instead of one per device (0: off).",
+    )
     sweep_max_incidents: int = Field(
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )
@@ -329,6 +339,8 @@ FLAT_NAMES: dict[str, str] = {
     "twin_dog_window_hours": "rules.dog_window_hours",
     "twin_offline_minutes": "rules.offline_minutes",
     "twin_offline_minutes_by_kind": "rules.offline_minutes_by_kind",
+    "twin_offline_grace_minutes": "rules.offline_grace_minutes",
+    "twin_offline_gateway_devices": "rules.offline_gateway_devices",
     "twin_sweep_max_incidents": "rules.sweep_max_incidents",
     "mqtt_url": "mqtt.url",
     "mqtt_port": "mqtt.port",

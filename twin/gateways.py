@@ -1,4 +1,7 @@
-"""Device gateways: creation with a one-time key (only its SHA-256 is stored), authentication."""
+"""Device gateways: creation with a one-time key (only its SHA-256 is stored), authentication.
+
+Binding devices to a gateway here records ``device.bound_at``: the offline rule gives a device
+that has not reported since its binding a grace period (``twin_offline_grace_minutes``)."""
 
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ def add_gateway(
         start = roots("named", "id", found)
         result = session.execute(
             text(
-                f"{subtree_cte(start.sql)} UPDATE device SET gateway_id = :g "
+                f"{subtree_cte(start.sql)} UPDATE device SET gateway_id = :g, bound_at = now() "
                 "WHERE gateway_id IS NULL AND area_id IN (SELECT id FROM sub)"
             ),
             start.params | {"g": gid},
@@ -70,7 +73,8 @@ def assign_unowned(session: Session, gateway_id: int) -> int:
     """Give every device without a gateway to ``gateway_id``; returns how many."""
     return _rowcount(
         session.execute(
-            text("UPDATE device SET gateway_id = :g WHERE gateway_id IS NULL"), {"g": gateway_id}
+            text("UPDATE device SET gateway_id = :g, bound_at = now() WHERE gateway_id IS NULL"),
+            {"g": gateway_id},
         )
     )
 
