@@ -19,6 +19,7 @@ from waitress import serve
 from api import auth
 from api.analyze import blueprint as analyze_blueprint
 from api.export import blueprint as export_blueprint
+from api.health import blueprint as health_blueprint
 from api.layers import blueprint as layers_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
@@ -30,15 +31,19 @@ from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
-from twin.service import start_background
+from twin.service import Background, start_background
 from web import compress, deck_bundle, errors, gate, i18n
-from web.context import SETTINGS_KEY, STORE_URL_KEY
+from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 
 log = logging.getLogger("onemap")
 
 
-def create_app(settings: Settings, store_url: str) -> dash.Dash:
-    """The OneMap web app for ``settings``, reading the store at ``store_url``."""
+def create_app(
+    settings: Settings, store_url: str, background: Background | None = None
+) -> dash.Dash:
+    """The OneMap web app for ``settings``, reading the store at ``store_url``; ``background``
+    (the broker, MQTT intake and sweeper :func:`start_background` started) is reported by
+    ``/readyz``."""
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -57,6 +62,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
     server = app.server
     server.config[SETTINGS_KEY] = settings
     server.config[STORE_URL_KEY] = store_url
+    server.config[BACKGROUND_KEY] = background
     compress.install(server)
     for blueprint in (
         layers_blueprint,
@@ -68,6 +74,7 @@ def create_app(settings: Settings, store_url: str) -> dash.Dash:
         open311_blueprint,
         analyze_blueprint,
         auth.blueprint,
+        health_blueprint,
     ):
         server.register_blueprint(blueprint)
     errors.install(
@@ -114,7 +121,7 @@ def main() -> None:
     background = None
     try:
         background = start_background(settings, store.url)
-        app = create_app(settings, store.url)
+        app = create_app(settings, store.url, background)
         freeze_startup_objects()
         log.info("OneMap serving on http://%s:%s", settings.web.host, settings.web.port)
         serve(

@@ -6,8 +6,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+CONNECT_TIMEOUT_S = 5
+"""libpq's connect timeout when the URL sets none: a store that does not answer fails a request
+in seconds (answered 503, :mod:`geodata.availability`) instead of holding it for minutes."""
 
 Execute = Callable[[str, dict[str, object]], list]
 """Runs one SQL statement with its bound parameters and returns its rows."""
@@ -24,7 +28,15 @@ def normalize_url(url: str) -> str:
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url`` (created on first use)."""
-    return create_engine(normalize_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    parsed = make_url(normalize_url(url))
+    wait = parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if wait else {},
+    )
 
 
 @contextmanager

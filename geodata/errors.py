@@ -74,3 +74,19 @@ class LayerForbiddenError(OneMapError, PermissionError):
 
     status = 403
     code = "Forbidden"
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached now (refused, terminated, gone): try again in
+    ``retry_after`` seconds. Raised for the driver's connection errors (see
+    :func:`geodata.availability.unavailable`); answered 503 with ``Retry-After``."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+    def __init__(self, message: str = "", retry_after: int = 5) -> None:
+        super().__init__(message or f"the store is unavailable; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}

@@ -160,6 +160,21 @@ class Subscriber:
         self._client.disconnect()
         self._client.loop_stop()
 
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and the broker acknowledged the subscription."""
+        return self._subscribed.is_set()
+
+    @property
+    def consuming(self) -> bool:
+        """The worker that stores the messages is running."""
+        return self._worker.is_alive() and not self._stop.is_set()
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet stored."""
+        return self._queue.qsize()
+
     def wait_for(self, total_messages: int, timeout: float = 30.0) -> bool:
         """Wait until ``total_messages`` messages have been handled (tests, bench)."""
         deadline = time.monotonic() + timeout

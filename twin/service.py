@@ -95,6 +95,13 @@ class Background:
     sweeper: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     sweeps: int = 0
+    broker_error: str | None = None
+    """Why the embedded broker did not start (None: it started, or an external one is used)."""
+    started_at: float = field(default_factory=time.monotonic)
+    sweep_began_at: float | None = None
+    """``time.monotonic()`` when the sweeper's pass under way began (None between passes)."""
+    swept_at: float | None = None
+    """``time.monotonic()`` when the sweeper's last pass ended."""
 
     def stop(self) -> None:
         """Stop the sweeper, drain and stop the subscriber, stop the embedded broker."""
@@ -118,6 +125,7 @@ def start_background(
     """Start the broker (embedded unless ``mqtt_url``), the MQTT intake and the sweeper."""
     clock = clock or SystemClock()
     broker = None
+    broker_error = None
     mqtt_url = settings.mqtt.url
     if not mqtt_url:
         try:
@@ -127,6 +135,7 @@ def start_background(
             log.info("embedded MQTT broker on %s (pid %s)", mqtt_url, broker.process.pid)
         except (OSError, RuntimeError) as exc:  # no mosquitto here: HTTP intake still works
             log.error("MQTT intake off: the embedded broker did not start (%s)", exc)
+            broker_error = f"the embedded broker did not start ({type(exc).__name__})"
     subscriber = None
     if mqtt_url:
         try:
@@ -136,14 +145,15 @@ def start_background(
             if broker is not None:
                 broker.stop()
             raise
-    bg = Background(broker, subscriber, mqtt_url)
+    bg = Background(broker, subscriber, mqtt_url, broker_error=broker_error)
     if sweep:
 
         def loop() -> None:
             while True:  # the first sweep at once: overdue work is escalated on start-up
-                started = time.monotonic()
+                started = bg.sweep_began_at = time.monotonic()
                 sweep_once(store_url, clock.now(), settings)
                 refresh_derived(store_url, settings)
+                bg.swept_at, bg.sweep_began_at = time.monotonic(), None
                 bg.sweeps += 1
                 if bg.sweeps == 1:
                     log.info(FIRST_SWEEP_DONE + " in %.1f s", time.monotonic() - started)

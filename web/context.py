@@ -1,18 +1,25 @@
 """What views, pages and callbacks need from the app they run in: settings, store URL, the viewer.
 
 ``app.py`` puts the settings and the store URL in the server's config under :data:`SETTINGS_KEY`
-and :data:`STORE_URL_KEY`; the gate (:mod:`web.gate`) puts the request's viewer in ``g``.
+and :data:`STORE_URL_KEY`, and what it started in the background (:data:`BACKGROUND_KEY`,
+for the readiness probe); the gate (:mod:`web.gate`) puts the request's viewer in ``g``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from flask import abort, current_app, g
 
 from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.settings import Settings
 
+if TYPE_CHECKING:
+    from twin.service import Background
+
 SETTINGS_KEY = "ONEMAP_SETTINGS"
 STORE_URL_KEY = "ONEMAP_STORE_URL"
+BACKGROUND_KEY = "ONEMAP_BACKGROUND"
 
 
 def settings() -> Settings:
@@ -23,6 +30,11 @@ def settings() -> Settings:
 def store_url() -> str:
     """URL of the store the app serves."""
     return current_app.config[STORE_URL_KEY]
+
+
+def background() -> Background | None:
+    """The broker, MQTT intake and sweeper this process runs (None when it runs none)."""
+    return current_app.config.get(BACKGROUND_KEY)
 
 
 def viewer() -> Viewer:

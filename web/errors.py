@@ -9,17 +9,27 @@ blueprint answers in its own shape (:func:`install` takes the table: blueprint â
 
 Errors with the default status 500, and errors raised anywhere else (pages, Dash callbacks,
 blueprints without a shape), are not answered here: Flask handles them like any exception.
+
+One exception to that: a store that cannot be reached (:class:`~geodata.errors.StoreUnavailable`,
+or a driver error :func:`geodata.availability.unavailable` recognises) is answered 503 with
+``Retry-After`` on every route, including the gate's session lookup: in the blueprint's shape,
+a small page for a browser asking for a page, else the API's JSON body.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Mapping
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 
-from geodata.errors import OneMapError
+from geodata.availability import DRIVER_ERRORS, unavailable
+from geodata.errors import OneMapError, StoreUnavailable
+from web import i18n
+from web.card_page import card_page, language
+from web.gate import DATA_PREFIXES
 from web.responses import JSON
 
 ErrorShape = Callable[[OneMapError], ResponseReturnValue]
@@ -37,8 +47,27 @@ def ogc_error(exc: OneMapError) -> Response:
     return Response(body, status=exc.status, mimetype=JSON)
 
 
+def _wants_page() -> bool:
+    """A browser asking for a page (or posting a form), not a script or a Dash callback."""
+    return not request.path.startswith(DATA_PREFIXES) and "text/html" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _unavailable_page(exc: StoreUnavailable) -> Response:
+    lang = language()
+    message = i18n.text("store.unavailable", lang).format(seconds=exc.retry_after)
+    body = (
+        f'<p class="login-error">{html.escape(message)}</p>'
+        f'<p><a href="{html.escape(request.full_path.rstrip("?"))}">'
+        f"{html.escape(i18n.text('store.retry', lang))}</a></p>"
+    )
+    return card_page(lang, body, exc.status)
+
+
 def install(server: Flask, shapes: Mapping[Blueprint, ErrorShape]) -> None:
-    """Answer OneMap errors raised in the views of ``shapes``' blueprints in their shape."""
+    """Answer OneMap errors raised in the views of ``shapes``' blueprints in their shape, and
+    an unreachable store on every route (503, ``Retry-After``)."""
     by_name = {blueprint.name: shape for blueprint, shape in shapes.items()}
 
     def answer(exc: OneMapError) -> ResponseReturnValue:
@@ -47,4 +76,27 @@ def install(server: Flask, shapes: Mapping[Blueprint, ErrorShape]) -> None:
             raise exc  # not an answer: Flask's own handling, as for any other exception
         return shape(exc)
 
+    def answer_unavailable(exc: StoreUnavailable) -> Response:
+        if _wants_page():
+            response = _unavailable_page(exc)
+        else:
+            shape = by_name.get(request.blueprint or "", json_error)
+            try:
+                response = make_response(shape(exc))
+            except OneMapError:  # the blueprint's shape answers only its own errors
+                response = make_response(json_error(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def answer_driver_error(exc: Exception) -> Response:
+        found = unavailable(exc)
+        if found is None:
+            raise exc  # a deadlock, a constraint, a bad query: a fault, Flask's own handling
+        server.logger.warning("store unavailable on %s %s: %s", request.method, request.path, exc)
+        return answer_unavailable(found)
+
     server.register_error_handler(OneMapError, answer)
+    server.register_error_handler(StoreUnavailable, answer_unavailable)
+    for driver_error in DRIVER_ERRORS:
+        server.register_error_handler(driver_error, answer_driver_error)

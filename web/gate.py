@@ -3,10 +3,11 @@
 Every page and every ``/api``, ``/ogc`` and export route needs a session (the cookie
 :data:`SESSION_COOKIE` set by the sign-in, :mod:`api.auth`) or ``Authorization: Bearer <API
 token>``; the device intake (``X-Gateway-Key``) and Open311 (its own keys) are exempt, as are
-static assets and the sign-in page. Unsigned page visits are sent to the sign-in page;
-everything else gets 401. A state-changing request on a session needs its CSRF token. Pages
-limited to some roles answer 403 to the others: which ones is the pages' rule, handed to
-:func:`install` by ``app.py``. The viewer found is kept in ``g`` (:func:`web.context.viewer`).
+static assets, the sign-in page and the probes ``/healthz`` and ``/readyz``. Unsigned page
+visits are sent to the sign-in page; everything else gets 401. A state-changing request on a
+session needs its CSRF token. Pages limited to some roles answer 403 to the others: which ones
+is the pages' rule, handed to :func:`install` by ``app.py``. The viewer found is kept in ``g``
+(:func:`web.context.viewer`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ CSRF_COOKIE = "_csrf_token"
 """The cookie name the Dash renderer reads to send ``X-CSRFToken`` with every callback."""
 CSRF_HEADER = "X-CSRFToken"
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/open311/")
-OPEN_PATHS = frozenset({"/login", "/api/readings", "/_favicon.ico", "/favicon.ico"})
+OPEN_PATHS = frozenset(
+    {"/login", "/api/readings", "/healthz", "/readyz", "/_favicon.ico", "/favicon.ico"}
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/")
 

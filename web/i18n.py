@@ -68,6 +68,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Your role may not open this page.",
     },
     "login.home": {"zh": "返回我的首页", "en": "Back to my page"},
+    "store.unavailable": {
+        "zh": "数据库暂时无法访问，请 {seconds} 秒后重试。",
+        "en": "The database cannot be reached right now; please try again in {seconds} s.",
+    },
+    "store.retry": {"zh": "重试", "en": "Try again"},
     "shell.logout": {"zh": "退出", "en": "Sign out"},
     "role.leader": {"zh": "领导", "en": "Leader"},
     "role.grid_worker": {"zh": "网格员", "en": "Grid worker"},

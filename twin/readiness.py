@@ -1,0 +1,119 @@
+"""The state of each background part the app runs (:class:`twin.service.Background`), for
+``GET /readyz`` (:mod:`api.health`): the broker, the MQTT subscriber and the sweeper.
+
+A part is ``ok``, ``down`` (with a ``reason``) or ``off`` (this process does not run it). A part
+the process runs is required: the app is ready when every required part is ``ok``. States say
+nothing secret: no URL, host, user or password.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from twin.mqtt import parse_url
+
+if TYPE_CHECKING:
+    from twin.service import Background
+
+OK, DOWN, OFF = "ok", "down", "off"
+SWEEP_GRACE_S = 300.0
+"""How long past its interval the sweeper may stay silent (a long pass, a forecast refresh)
+before it is reported ``down``."""
+CONNECT_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class PartState:
+    """One part's state; ``detail`` holds a few plain facts (never an address or a secret)."""
+
+    state: str
+    required: bool
+    detail: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return self.state == OK or not self.required
+
+    def as_dict(self) -> dict[str, object]:
+        return {"state": self.state, "required": self.required, **self.detail}
+
+
+OFF_PART = PartState(OFF, required=False)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def broker_state(bg: Background | None) -> PartState:
+    """The embedded broker running and listening, or the configured one accepting connections."""
+    if bg is None:
+        return OFF_PART
+    if bg.broker is not None:
+        if not bg.broker.running():
+            return PartState(DOWN, True, {"embedded": True, "reason": "broker process exited"})
+        if not _reachable(bg.broker.host, bg.broker.port):
+            return PartState(DOWN, True, {"embedded": True, "reason": "broker not listening"})
+        return PartState(OK, True, {"embedded": True})
+    if bg.broker_error:
+        return PartState(DOWN, True, {"embedded": True, "reason": bg.broker_error})
+    if bg.mqtt_url:
+        host, port, _user, _password = parse_url(bg.mqtt_url)
+        if not _reachable(host, port):
+            return PartState(DOWN, True, {"embedded": False, "reason": "broker not reachable"})
+        return PartState(OK, True, {"embedded": False})
+    return OFF_PART
+
+
+def subscriber_state(bg: Background | None) -> PartState:
+    """The MQTT intake connected, subscribed, and its worker storing what arrives."""
+    if bg is None:
+        return OFF_PART
+    sub = bg.subscriber
+    if sub is None:
+        if bg.broker_error:
+            return PartState(DOWN, True, {"reason": "no broker to subscribe to"})
+        return OFF_PART
+    detail: dict[str, object] = {"backlog": sub.backlog}
+    if not sub.consuming:
+        return PartState(DOWN, True, detail | {"reason": "intake worker stopped"})
+    if not sub.subscribed:
+        return PartState(DOWN, True, detail | {"reason": "not connected and subscribed"})
+    return PartState(OK, True, detail)
+
+
+def sweeper_state(bg: Background | None, interval_s: float, now: float | None = None) -> PartState:
+    """The sweeper alive, with a pass begun or ended within ``interval_s`` +
+    :data:`SWEEP_GRACE_S` (``now``: ``time.monotonic()``)."""
+    if bg is None or bg.sweeper is None:
+        return OFF_PART
+    now = time.monotonic() if now is None else now
+    running = bg.sweep_began_at is not None
+    detail: dict[str, object] = {
+        "passes": bg.sweeps,
+        "running": running,
+        "last_pass_age_s": None if bg.swept_at is None else round(now - bg.swept_at, 1),
+    }
+    if not bg.sweeper.is_alive():
+        return PartState(DOWN, True, detail | {"reason": "sweeper stopped"})
+    alive_at = bg.sweep_began_at or bg.swept_at or bg.started_at
+    if now - alive_at > interval_s + SWEEP_GRACE_S:
+        reason = "a pass has run too long" if running else "no pass recently"
+        return PartState(DOWN, True, detail | {"reason": reason})
+    return PartState(OK, True, detail)
+
+
+def background_parts(bg: Background | None, sweep_interval_s: float) -> dict[str, PartState]:
+    """The broker's, the subscriber's and the sweeper's states."""
+    return {
+        "broker": broker_state(bg),
+        "subscriber": subscriber_state(bg),
+        "sweeper": sweeper_state(bg, sweep_interval_s),
+    }
