@@ -4,27 +4,30 @@ Body: ``{"readings": [{"device": "SN-…", "ts": "2026-11-27T10:00:00+08:00", "v
 "payload": {…}}, …]}``. Answers 401 (missing/bad key), 413 (body or batch too large), 400
 (not a JSON object with a ``readings`` list; the reason is in ``error``), else 200 with
 ``{"stored", "duplicates", "rejected", "reasons": [{"index", "reason"}], "incidents"}`` —
-malformed single readings are counted in ``rejected``, they do not fail the batch.
+a bad single reading (``NaN``, ``1e400``, NUL or invalid UTF-8 in a string, a ``ts`` offset
+beyond ±14:00, one the store refuses …) is counted in ``rejected``, listed in ``reasons`` (the
+first 1000) and written to ``reading_reject``; the good readings of the batch are stored.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import psycopg
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geodata.engine import get_engine
+from twin import poison
 from twin.gateways import authenticate
-from twin.intake import ingest
+from twin.quarantine import store_batch
 from web import context
 from web.responses import json_response
 
 blueprint = Blueprint("readings", __name__)
 RETRIES = 3
+MAX_REASONS = 1000
 
 
 @blueprint.post("/api/readings")
@@ -50,8 +53,8 @@ def post_readings() -> Response:
             {"error": f"body larger than {settings.twin.max_body_bytes} bytes"}, 413
         )
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        body = poison.loads(raw)
+    except ValueError as exc:
         return json_response({"error": f"body is not JSON: {exc}"}, 400)
     if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
         return json_response({"error": 'body must be an object {"readings": [...]}'}, 400)
@@ -62,12 +65,16 @@ def post_readings() -> Response:
         )
     for attempt in range(RETRIES):
         try:
-            with engine.begin() as conn:
-                result = ingest(conn, gateway.name, readings, "http", datetime.now(UTC), settings)
-            return json_response(result.as_dict(), 200)
-        except OperationalError as exc:  # deadlock / serialization with a concurrent batch
-            if attempt == RETRIES - 1 or not isinstance(
-                exc.orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
-            ):
+            result = store_batch(
+                engine, gateway.name, readings, "http", datetime.now(UTC), settings
+            )
+            return json_response(result.as_dict(max_reasons=MAX_REASONS), 200)
+        except Exception as exc:  # deadlock / serialization with a concurrent batch: again
+            if attempt == RETRIES - 1 or not _conflict(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+def _conflict(exc: Exception) -> bool:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return isinstance(orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)

@@ -130,7 +130,8 @@ class TwinSettings(_Group):
     )
     max_batch: int = Field(default=10_000, description="Most readings per intake batch.")
     max_body_bytes: int = Field(
-        default=8 * 1024 * 1024, description="Largest accepted POST /api/readings body."
+        default=8 * 1024 * 1024,
+        description="Largest accepted POST /api/readings body or MQTT readings message.",
     )
     max_clock_skew_s: float = Field(
         default=300.0, description="Readings stamped further in the future are refused."

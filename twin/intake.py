@@ -8,7 +8,11 @@
   with no gateway are refused ("device has no gateway"): assign them first with
   ``python -m twin gateway add NAME --devices-of-area CODE``. ``gateway=None`` is the trusted
   in-process path (no ownership check) for tools and tests;
-- refused messages land in ``reading_reject`` with a reason and are counted, never raised;
+- each message is first checked on its own by :func:`twin.poison.problem` (``NaN``/``Infinity``,
+  non-finite or absurd numbers, NUL or invalid UTF-8 in any string, too deep) and its ``ts``
+  offset must be within ±14:00;
+- refused messages land in ``reading_reject`` with a reason (the message as bounded text, key
+  removed) and are counted, never raised; the good messages of the batch are stored;
 - good ones are written with one ``INSERT … SELECT unnest(arrays) ON CONFLICT DO NOTHING``, so a
   repeated (device, ts) is counted as a duplicate, not stored twice; month partitions are
   created on demand;
@@ -36,12 +40,12 @@ from sqlalchemy.orm import Session
 from geodata.bulk import one_value
 from geodata.settings import Settings
 from geodata.vocab import DeviceStatus
-from twin import rules
+from twin import poison, rules
 
 log = logging.getLogger("onemap.intake")
 
 MAX_PAYLOAD_CHARS = 4096
-REJECT_KEEP_CHARS = 2000
+MAX_UTC_OFFSET = timedelta(hours=14)
 
 # value range and payload needs per device kind: (lo, hi, payload_required, payload_check)
 DOOR_EVENTS = ("open", "close", "heartbeat")
@@ -92,13 +96,24 @@ class IntakeResult:
     incidents: list[int] = field(default_factory=list)
     readings: list[StoredReading] = field(default_factory=list, repr=False)
 
+    def add(self, other: IntakeResult, offset: int) -> None:
+        """Count in ``other``, the result of messages starting at index ``offset``."""
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.reasons.extend((i + offset, r) for i, r in other.reasons)
+        self.incidents.extend(other.incidents)
+        self.readings.extend(other.readings)
+
     def as_dict(self, max_reasons: int = 50) -> dict:
         """JSON-ready counts and the first reasons."""
         return {
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "reasons": [{"index": i, "reason": r} for i, r in self.reasons[:max_reasons]],
+            "reasons": [
+                {"index": i, "reason": poison.safe(r)} for i, r in self.reasons[:max_reasons]
+            ],
             "incidents": self.incidents,
         }
 
@@ -123,8 +138,13 @@ def parse_ts(raw: object, now: datetime, settings: Settings) -> datetime:
         ts = datetime.fromisoformat(raw)
     except ValueError:
         raise Rejected(f"ts is not ISO-8601: {raw[:40]!r}") from None
-    if ts.tzinfo is None or ts.utcoffset() is None:
+    offset = ts.utcoffset()
+    if offset is None:
         raise Rejected("ts has no time zone")
+    if abs(offset) > MAX_UTC_OFFSET:
+        minutes = int(abs(offset).total_seconds()) // 60
+        sign = "-" if offset < timedelta(0) else "+"
+        raise Rejected(f"ts offset {sign}{minutes // 60:02d}:{minutes % 60:02d} beyond ±14:00")
     if ts > now + timedelta(seconds=settings.twin.max_clock_skew_s):
         raise Rejected("ts is in the future")
     if ts < now - timedelta(days=settings.twin.max_age_days):
@@ -231,12 +251,12 @@ def ensure_partitions(raw: psycopg.Connection, stamps: Sequence[datetime]) -> li
     return made
 
 
-def _truncate(msg: object) -> str:
-    try:
-        text = json.dumps(msg, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(msg)
-    return text[:REJECT_KEEP_CHARS]
+def _reject_text(msg: object) -> str | None:
+    if msg is None:
+        return None
+    if isinstance(msg, bytes | bytearray):
+        return poison.raw_text(msg)
+    return poison.reject_text(msg)
 
 
 def record_rejects(
@@ -246,7 +266,9 @@ def record_rejects(
     rejects: Sequence[tuple[str, object]],
     now: datetime,
 ) -> None:
-    """Write (reason, message) pairs to ``reading_reject``."""
+    """Write (reason, message) pairs to ``reading_reject``: the message as bounded text without
+    the gateway key (raw ``bytes`` of an unparsable message are kept with invalid bytes escaped).
+    """
     if not rejects:
         return
     with raw.cursor() as cur:
@@ -255,10 +277,10 @@ def record_rejects(
             "SELECT %s, %s, %s, r, p FROM unnest(%s::text[], %s::text[]) AS u(r, p)",
             (
                 now,
-                channel[:16],
-                None if gateway is None else gateway[:64],
-                [reason[:256] for reason, _ in rejects],
-                [_truncate(msg) for _, msg in rejects],
+                poison.safe(channel, 16),
+                None if gateway is None else poison.safe(gateway, 64),
+                [poison.safe(reason) for reason, _ in rejects],
+                [_reject_text(msg) for _, msg in rejects],
             ),
         )
 
@@ -272,6 +294,7 @@ def _validate(
     settings: Settings,
     result: IntakeResult,
     rejects: list[tuple[str, object]],
+    problems: Sequence[str | None],
 ) -> dict[tuple[int, datetime], tuple[_Device, float | None, dict | None, str | None]]:
     by_serial, by_id = devices
     good: dict[tuple[int, datetime], tuple[_Device, float | None, dict | None, str | None]] = {}
@@ -279,6 +302,8 @@ def _validate(
         try:
             if not isinstance(msg, dict):
                 raise Rejected("a reading must be a JSON object")
+            if problems[i] is not None:
+                raise Rejected(str(problems[i]))
             ref = _device_ref(msg)
             dev = by_serial.get(ref) if isinstance(ref, str) else by_id.get(ref)
             if dev is None:
@@ -381,10 +406,11 @@ def ingest(
     rejects: list[tuple[str, object]] = []
     raw = _raw(target)
 
+    problems = [poison.problem(msg) for msg in messages]
     serials: set[str] = set()
     ids: set[int] = set()
-    for msg in messages:
-        ref = msg.get("device") if isinstance(msg, dict) else None
+    for msg, bad in zip(messages, problems, strict=True):
+        ref = msg.get("device") if isinstance(msg, dict) and bad is None else None
         if isinstance(ref, str) and 0 < len(ref) <= 64:
             serials.add(ref)
         elif isinstance(ref, int) and not isinstance(ref, bool) and abs(ref) < 2**63:
@@ -401,7 +427,9 @@ def ingest(
         record_rejects(raw, channel, gateway, rejects, now)
         return result
 
-    good = _validate(messages, gateway, gateway_id, devices, now, settings, result, rejects)
+    good = _validate(
+        messages, gateway, gateway_id, devices, now, settings, result, rejects, problems
+    )
     record_rejects(raw, channel, gateway, rejects, now)
     if not good:
         return result

@@ -5,17 +5,20 @@ one reading ``{"key": K, "device": …, "ts": …, "value": …, "payload": {…
 ``{"key": K, "readings": [{…}, …]}``. The gateway is authenticated by its key *in the message*
 (SHA-256 compared with ``gateway.key_hash``), the same key as the HTTP header: Mosquitto cannot
 check our SHA-256 key hashes, and a key per message keeps the embedded broker configuration-free.
-Messages with a bad key, bad JSON or a bad shape are counted and written to ``reading_reject``
-(without the key); they never stop the subscriber.
+Messages with a bad key, bad JSON (including ``NaN``/``Infinity`` and invalid UTF-8 outside a
+string), a bad shape or more than ``twin.max_body_bytes`` bytes are counted, written to
+``reading_reject`` (bounded, without the key) and acknowledged; a bad reading inside a message is
+refused alone (:mod:`twin.poison`). They never stop the subscriber.
 
 Delivery is at least once: QoS 1, a persistent session, and messages acknowledged only after the
 batch is committed (paho's ``manual_ack``); idempotent storage makes redelivery harmless. paho
-reconnects on its own; a failing store is retried with back-off, holding the batch.
+reconnects on its own; a store that is unavailable (:func:`twin.quarantine.is_transient`) is
+retried with back-off, holding the batch; a store that refuses the batch for any other reason
+gets it split to isolate the refused readings, which are quarantined and acknowledged.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -33,8 +36,10 @@ from sqlalchemy import text
 
 from geodata.engine import get_engine
 from geodata.settings import Settings
+from twin import poison
 from twin.gateways import hash_key
 from twin.intake import _raw, ingest, record_rejects
+from twin.quarantine import describe, is_transient, record_safely, store_batch
 
 log = logging.getLogger("onemap.mqtt")
 
@@ -190,21 +195,48 @@ class Subscriber:
             batch = self._take()
             if not batch:
                 continue
-            delay = 0.2
-            while True:
-                try:
-                    self._handle(batch)
-                    break
-                except Exception:
-                    log.exception("intake of %d MQTT messages failed; retrying", len(batch))
-                    self.counts["store_errors"] += 1
-                    if self._stop.wait(delay):
-                        return  # unacked: the broker redelivers to the persistent session
-                    delay = min(delay * 2, 10.0)
+            if not self._store(batch):
+                return  # unacked: the broker redelivers to the persistent session
             for m in batch:
                 if m.qos:
                     self._client.ack(m.mid, m.qos)
             self.counts["messages"] += len(batch)
+
+    def _store(self, batch: list[_Message]) -> bool:
+        """Handle ``batch`` until it is done (True) or the subscriber stops (False). A transient
+        store failure is retried with back-off; any other failure quarantines the messages."""
+        delay = 0.2
+        error: BaseException | None = None
+        while True:
+            try:
+                if error is None:
+                    self._handle(batch)
+                else:
+                    self._quarantine(batch, error)
+                return True
+            except Exception as exc:
+                if not is_transient(exc):
+                    if error is not None:
+                        log.error(
+                            "%d MQTT messages could not even be quarantined; dropped: %s",
+                            len(batch),
+                            describe(exc),
+                        )
+                        self.counts["dropped"] += len(batch)
+                        return True
+                    log.exception("intake of %d MQTT messages failed; quarantining", len(batch))
+                    self.counts["intake_errors"] += 1
+                    error = exc
+                    continue
+                log.warning(
+                    "store unavailable for %d MQTT messages (%s); retrying",
+                    len(batch),
+                    describe(exc),
+                )
+                self.counts["store_errors"] += 1
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, 10.0)
 
     def _take(self) -> list[_Message]:
         try:
@@ -230,54 +262,95 @@ class Subscriber:
             self._keys_at = time.monotonic()
         return self._keys
 
-    def _handle(self, batch: list[_Message]) -> None:
-        now = self.clock.now()
+    def _parse(
+        self, conn, batch: list[_Message]
+    ) -> tuple[list[tuple[str | None, str, object]], dict[str, list[object]]]:
+        """Whole-message rejects and the readings of each authenticated gateway."""
         per_gateway: dict[str, list[object]] = {}
         rejects: list[tuple[str | None, str, object]] = []
-        with get_engine(self.store_url).begin() as conn:
-            keys = self._key_hashes(conn)
-            for m in batch:
-                gateway = gateway_of(m.topic, self.topic)
-                try:
-                    body = json.loads(m.payload)
-                except (UnicodeDecodeError, ValueError):
-                    rejects.append(
-                        (gateway, "message is not JSON", m.payload[:2000].decode(errors="replace"))
-                    )
-                    continue
-                if not isinstance(body, dict):
-                    rejects.append((gateway, "message must be a JSON object", body))
-                    continue
-                key = body.pop("key", None)
-                if gateway is None:
-                    rejects.append((None, f"topic {m.topic!r} names no gateway", body))
-                    continue
-                digest = hash_key(key) if isinstance(key, str) else None
-                if keys.get(gateway) != digest and time.monotonic() - self._keys_at > 1.0:
-                    keys = self._key_hashes(conn, force=True)  # new gateway or rotated key
-                expected = keys.get(gateway)
-                if digest is None or expected is None or digest != expected:
-                    rejects.append((gateway, "unknown gateway or bad key", body))
-                    continue
-                readings = body.get("readings", [body]) if "readings" in body else [body]
-                if not isinstance(readings, list):
-                    rejects.append((gateway, "readings must be a list", body))
-                    continue
-                if len(readings) > self.settings.twin.max_batch:
-                    reason = f"more than {self.settings.twin.max_batch} readings in one message"
-                    rejects.append((gateway, reason, {"readings": len(readings)}))
-                    continue
-                per_gateway.setdefault(gateway, []).extend(readings)
-            raw = _raw(conn)
+        keys = self._key_hashes(conn)
+        limit = self.settings.twin.max_body_bytes
+        for m in batch:
+            gateway = gateway_of(m.topic, self.topic)
+            if len(m.payload) > limit:
+                rejects.append((gateway, f"message larger than {limit} bytes", m.payload))
+                continue
+            try:
+                body = poison.loads(m.payload)
+            except ValueError as exc:
+                rejects.append((gateway, f"message is not JSON: {exc}", m.payload))
+                continue
+            if not isinstance(body, dict):
+                rejects.append((gateway, "message must be a JSON object", body))
+                continue
+            key = body.pop("key", None)
+            if gateway is None:
+                rejects.append((None, f"topic {m.topic!r} names no gateway", body))
+                continue
+            ok_key = isinstance(key, str) and poison.text_problem(key) is None
+            digest = hash_key(key) if ok_key and isinstance(key, str) else None
+            if keys.get(gateway) != digest and time.monotonic() - self._keys_at > 1.0:
+                keys = self._key_hashes(conn, force=True)  # new gateway or rotated key
+            expected = keys.get(gateway)
+            if digest is None or expected is None or digest != expected:
+                rejects.append((gateway, "unknown gateway or bad key", body))
+                continue
+            readings = body.get("readings", [body]) if "readings" in body else [body]
+            if not isinstance(readings, list):
+                rejects.append((gateway, "readings must be a list", body))
+                continue
+            if len(readings) > self.settings.twin.max_batch:
+                reason = f"more than {self.settings.twin.max_batch} readings in one message"
+                rejects.append((gateway, reason, {"readings": len(readings)}))
+                continue
+            per_gateway.setdefault(gateway, []).extend(readings)
+        return rejects, per_gateway
+
+    def _handle(self, batch: list[_Message]) -> None:
+        """Store one batch. A store refusal that is not transient is isolated (the batch is
+        split, the refused readings quarantined) instead of failing the whole batch again."""
+        now = self.clock.now()
+        engine = get_engine(self.store_url)
+        with engine.connect() as conn:
+            rejects, per_gateway = self._parse(conn, batch)
+        totals: Counter[str] = Counter(rejected=len(rejects), malformed=len(rejects))
+        found: list[int] = []
+        try:
+            with engine.begin() as conn:
+                raw = _raw(conn)
+                for gateway, reason, msg in rejects:
+                    record_rejects(raw, "mqtt", gateway, [(reason, msg)], now)
+                results = [
+                    ingest(conn, gateway, readings, "mqtt", now, self.settings)
+                    for gateway, readings in per_gateway.items()
+                ]
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("store refused an MQTT batch (%s); isolating the bad readings", exc)
+            self.counts["isolated_batches"] += 1
             for gateway, reason, msg in rejects:
-                record_rejects(raw, "mqtt", gateway, [(reason, msg)], now)
-            totals: Counter[str] = Counter(rejected=len(rejects), malformed=len(rejects))
-            found: list[int] = []
-            for gateway, readings in per_gateway.items():
-                result = ingest(conn, gateway, readings, "mqtt", now, self.settings)
-                totals.update(
-                    stored=result.stored, duplicates=result.duplicates, rejected=result.rejected
-                )
-                found.extend(result.incidents)
+                record_safely(engine, "mqtt", gateway, [(reason, msg)], now)
+            results = [
+                store_batch(engine, gateway, readings, "mqtt", now, self.settings)
+                for gateway, readings in per_gateway.items()
+            ]
+        for result in results:
+            totals.update(
+                stored=result.stored, duplicates=result.duplicates, rejected=result.rejected
+            )
+            found.extend(result.incidents)
         self.counts.update(totals)
         self.incidents.extend(found)
+
+    def _quarantine(self, batch: list[_Message], error: BaseException) -> None:
+        """Last resort for a batch the intake itself failed on: every message to
+        ``reading_reject`` as raw bytes, so the stream goes on (raises if the store is down)."""
+        reason = f"intake failed: {describe(error)}"
+        engine = get_engine(self.store_url)
+        now = self.clock.now()
+        for m in batch:
+            record_safely(
+                engine, "mqtt", gateway_of(m.topic, self.topic), [(reason, m.payload)], now
+            )
+        self.counts.update(rejected=len(batch), malformed=len(batch), quarantined=len(batch))
