@@ -323,3 +323,20 @@ def test_facility_accepts_points_and_lines_but_not_collections(session):
     session.add(m.Facility(kind="aed", geom=from_shape(bad, srid=4326)))
     with pytest.raises(IntegrityError, match="ck_facility_geom_type"):
         session.flush()
+
+
+def test_close_bin_and_event_planning_work_with_an_empty_search_path(conn):
+    """pg_restore plans queries on ``event`` with ``search_path = ''``: the statistics' function
+    must name its helper with its schema (migration 0017)."""
+    conn.execute(text("SET LOCAL search_path = ''"))
+    closed = conn.execute(
+        text(
+            "SELECT public.onemap_close_bin('closed', now() - interval '1 hour', now()), "
+            "public.onemap_close_bin('reported', now() - interval '1 hour', now())"
+        )
+    ).one()
+    assert closed[0] is not None and closed[0] > 0 and closed[1] is None
+    assert (
+        conn.execute(text("SELECT count(*) FROM public.event WHERE status = 'closed'")).scalar()
+        == 0
+    )

@@ -3,8 +3,8 @@
 since then a grace period (``twin_offline_grace_minutes``) instead of judging it by an old register
 time. NULL for devices created already bound (judged as before).
 
-Revision ID: 0017
-Revises: 0015 (the lead re-chains it after 0016 on merge)
+Revision ID: 0016
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
