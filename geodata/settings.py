@@ -199,7 +199,11 @@ class MqttSettings(_Group):
         description="External MQTT broker, mqtt://[user:password@]host:port. Unset: OneMap "
         "starts its own Mosquitto on 127.0.0.1 (conf and persistence in <data_dir>/mqtt).",
     )
-    port: int = Field(default=18830, description="Port of the embedded Mosquitto (0: free).")
+    port: int = Field(
+        default=18830,
+        description="Port of the embedded Mosquitto at the data folder's first start (0 or "
+        "taken: a free one); kept in <data_dir>/mqtt/kept-port and reused by every later start.",
+    )
     topic: str = Field(
         default="onemap/+/readings", description="Topic filter of readings; + is the gateway."
     )

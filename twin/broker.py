@@ -1,7 +1,14 @@
 """An embedded Mosquitto broker on 127.0.0.1, owned by this process (no system service).
 
 Conf, persistence and log live in ``<data_dir>/mqtt/``; the port in use is written to
-``<data_dir>/mqtt/port`` so other processes (the simulator) can find it. Anonymous clients are
+``<data_dir>/mqtt/port`` while it runs so other processes (the simulator) can find it.
+
+The port is kept with the data folder: chosen at the first start (the configured one, or a free
+one when that is 0 or taken) and written to ``<data_dir>/mqtt/kept-port``; every later start
+listens on exactly that port, so gateways keep working across restarts. ``mosquitto.pid`` holds
+the broker's pid and its owner's; a Mosquitto of this folder left by a crashed run (its command
+line names this folder's conf) is stopped before a new one starts. A kept port held by anything
+else is an error (:class:`BrokerPortHeld`), never a silent move. Anonymous clients are
 allowed because the listener is bound to loopback only and gateways are authenticated by the
 key inside each message (see :mod:`twin.mqtt`); an external broker (``mqtt_url``) enforces its
 own ACLs.
@@ -10,13 +17,44 @@ own ACLs.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from geodata.settings import Settings
+from twin import broker_procs as procs
+
+log = logging.getLogger("onemap.twin.broker")
+
+
+class BrokerPortHeld(RuntimeError):
+    """The port kept for this data folder is held by a process that is not its broker."""
+
+    def __init__(self, port: int, pids: list[int], folder: Path, owner: int | None = None) -> None:
+        self.port, self.pids = port, pids
+        if owner is not None:
+            holder = f"this folder's Mosquitto (pid {pids[0]}), run by live process {owner}"
+            what = "stop that process first"
+        else:
+            holder = (
+                "pid "
+                + ", ".join(f"{p} ({' '.join(procs.cmdline(p) or ['?'])[:80]})" for p in pids)
+                if pids
+                else "a process whose pid is not visible to this user"
+            )
+            what = (
+                f"stop it, or delete {folder / KEPT_PORT} to choose another port "
+                "(then tell the gateways the new one)"
+            )
+        super().__init__(f"MQTT port {port} kept for {folder} is held by {holder}: {what}")
+
+
+KEPT_PORT = "kept-port"
+PID_FILE = "mosquitto.pid"
 
 
 def _free_port() -> int:
@@ -45,6 +83,7 @@ class EmbeddedBroker:
         self.port = port
         self.binary = Path(binary)
         self.process: subprocess.Popen | None = None
+        self._lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedBroker:
@@ -74,45 +113,149 @@ class EmbeddedBroker:
             lines.append(f"user {getpass.getuser()}")  # do not drop to a 'mosquitto' user
         return "\n".join(lines) + "\n"
 
+    @property
+    def conf(self) -> Path:
+        """The conf file; its absolute path on the command line marks this folder's broker."""
+        return (self.folder / "mosquitto.conf").resolve()
+
+    def kept_port(self) -> int | None:
+        """The port kept for this data folder (None before the first start)."""
+        try:
+            return int((self.folder / KEPT_PORT).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _ours(self, pid: int) -> bool:
+        argv = procs.cmdline(pid) or []
+        return (
+            bool(argv)
+            and Path(argv[0]).name.startswith("mosquitto")
+            and str(self.conf) in argv[1:]
+            and not procs.gone(pid)
+        )
+
+    def _recorded(self) -> tuple[int | None, int | None]:
+        """(broker pid, owner pid) from the pid file."""
+        try:
+            nums = [int(x) for x in (self.folder / PID_FILE).read_text().split()]
+        except (OSError, ValueError):
+            return None, None
+        return (nums[0] if nums else None), (nums[1] if len(nums) > 1 else None)
+
+    def stop_orphan(self) -> int | None:
+        """Stop this folder's Mosquitto left by a crashed run, if any; returns its pid.
+
+        Found through the pid file, or as the holder of the kept port; it must be a mosquitto
+        whose command line names this folder's conf. One whose recorded owner still runs (and is
+        its parent, and is not this process) is another live app's: :class:`BrokerPortHeld`."""
+        pid, owner = self._recorded()
+        candidates = [pid] if pid else []
+        kept = self.kept_port()
+        if kept:
+            candidates += procs.listeners(kept)
+        for cand in dict.fromkeys(candidates):
+            if cand == (self.process.pid if self.process else None) or not self._ours(cand):
+                continue
+            if cand == pid and owner and owner != os.getpid() and procs.parent(cand) == owner:
+                raise BrokerPortHeld(kept or self.port, [cand], self.folder, owner=owner)
+            log.warning("stopping Mosquitto pid %s left by a crashed run of %s", cand, self.folder)
+            procs.terminate(cand)
+            (self.folder / PID_FILE).unlink(missing_ok=True)
+            return cand
+        if pid is not None:
+            (self.folder / PID_FILE).unlink(missing_ok=True)  # stale: not ours, or gone
+        return None
+
+    def _choose_port(self) -> int:
+        kept = self.kept_port()
+        if kept is not None:
+            if self.port and self.port != kept:
+                log.warning(
+                    "MQTT port %s kept for %s (configured: %s)", kept, self.folder, self.port
+                )
+            if _listening(self.host, kept):
+                raise BrokerPortHeld(kept, procs.listeners(kept), self.folder)
+            return kept
+        if self.port and not _listening(self.host, self.port):
+            return self.port
+        return _free_port()
+
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
-        """Write the conf, start Mosquitto, and wait until it accepts connections."""
+        """Stop an orphan of this folder, write the conf, start Mosquitto on the kept port (the
+        first time: the configured or a free one, then kept), and wait until it listens."""
         if not self.binary.exists():
             raise FileNotFoundError(f"mosquitto not found at {self.binary} (apt install mosquitto)")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if not self.port or _listening(self.host, self.port):
-            self.port = _free_port()
-        conf = self.folder / "mosquitto.conf"
-        conf.write_text(self.conf_text())
-        self.process = subprocess.Popen(
-            [str(self.binary), "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + timeout
-        while not _listening(self.host, self.port):
-            if self.process.poll() is not None:
-                err = (
-                    self.process.stderr.read().decode(errors="replace")
-                    if self.process.stderr
-                    else ""
-                )
-                raise RuntimeError(f"mosquitto exited ({self.process.returncode}): {err.strip()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"mosquitto did not listen on {self.port} in {timeout} s")
-            time.sleep(0.05)
-        (self.folder / "port").write_text(str(self.port))
-        return self
+        with self._lock:
+            self._forget()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.stop_orphan()
+            self.port = self._choose_port()
+            self.conf.write_text(self.conf_text())
+            self.process = subprocess.Popen(
+                [str(self.binary), "-c", str(self.conf)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            (self.folder / PID_FILE).write_text(f"{self.process.pid}\n{os.getpid()}\n")
+            deadline = time.monotonic() + timeout
+            while not _listening(self.host, self.port):
+                if self.process.poll() is not None:
+                    err = (
+                        self.process.stderr.read().decode(errors="replace")
+                        if self.process.stderr
+                        else ""
+                    )
+                    code = self.process.returncode
+                    self.stop()
+                    raise RuntimeError(f"mosquitto exited ({code}): {err.strip()}")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise TimeoutError(f"mosquitto did not listen on {self.port} in {timeout} s")
+                time.sleep(0.05)
+            (self.folder / "port").write_text(str(self.port))
+            if self.kept_port() != self.port:
+                (self.folder / KEPT_PORT).write_text(f"{self.port}\n")
+            return self
+
+    def _forget(self) -> None:
+        """Drop the handle of a process that has exited (closing its pipe)."""
+        if self.process is not None and self.process.poll() is not None:
+            if self.process.stderr:
+                self.process.stderr.close()
+            self.process = None
+
+    def died(self) -> bool:
+        """The broker this object started exited on its own (not through :meth:`stop`)."""
+        proc = self.process
+        return proc is not None and proc.poll() is not None
+
+    def revive(self, timeout: float = 10.0) -> bool:
+        """Start again, on the same port, if the broker died on its own; True if restarted."""
+        with self._lock:
+            if not self.died():
+                return False
+            assert self.process is not None
+            log.error(
+                "embedded MQTT broker pid %s died (exit %s); restarting on port %s",
+                self.process.pid,
+                self.process.returncode,
+                self.port,
+            )
+            self.start(timeout)
+            return True
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the broker this object started (SIGTERM, then SIGKILL)."""
-        proc, self.process = self.process, None
-        if proc is None:
-            return
+        with self._lock:
+            proc, self.process = self.process, None
+            if proc is not None:
+                self._stop_process(proc, timeout)
+
+    def _stop_process(self, proc: subprocess.Popen, timeout: float) -> None:
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -123,6 +266,8 @@ class EmbeddedBroker:
         if proc.stderr:
             proc.stderr.close()
         (self.folder / "port").unlink(missing_ok=True)
+        if self._recorded()[0] == proc.pid:
+            (self.folder / PID_FILE).unlink(missing_ok=True)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

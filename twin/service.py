@@ -1,7 +1,9 @@
 """The live twin's background services: the broker, the MQTT intake and the periodic sweeper.
 
 :func:`start_background` starts, in order, the embedded Mosquitto (unless ``mqtt_url`` names an
-external broker), the MQTT subscriber thread and a sweeper thread that every
+external broker), the MQTT subscriber thread (paho reconnects it on its own), a watcher thread
+that restarts the embedded broker on the same port within seconds when it dies (with back-off
+while it cannot), and a sweeper thread that every
 ``twin_sweep_interval_s`` runs ``twin.rules.sweep(session, now, settings)`` (time-based rules:
 silent door sensors, offline devices …) and ``twin.workflow.escalate_overdue(session, now)``,
 each in its own transaction, then brings the precomputed analysis (coverage gaps, the risk
@@ -29,6 +31,11 @@ from twin.clock import Clock, SystemClock
 from twin.mqtt import Subscriber
 
 log = logging.getLogger("onemap.twin")
+
+WATCH_INTERVAL_S = 0.5
+"""How often the watcher checks that the embedded broker still runs."""
+WATCH_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+"""Waits after consecutive failed restarts (the last one repeats)."""
 
 FIRST_SWEEP_DONE = "first sweep done"
 """Logged once the sweeper's first pass (at start-up) has committed."""
@@ -85,6 +92,26 @@ def refresh_derived(store_url: str, settings: Settings) -> None:
         log.exception("forecast refresh failed")
 
 
+def _watch(bg: Background, broker: EmbeddedBroker) -> None:
+    """Restart the embedded broker when it dies on its own (not when stopped on purpose)."""
+    failures = 0
+    while not bg._stop.wait(WATCH_INTERVAL_S):
+        try:
+            if broker.revive():
+                bg.restarts += 1
+                assert broker.process is not None
+                log.info(
+                    "embedded MQTT broker back on port %s (pid %s)", broker.port, broker.process.pid
+                )
+            failures = 0
+        except Exception as exc:
+            wait = WATCH_BACKOFF_S[min(failures, len(WATCH_BACKOFF_S) - 1)]
+            failures += 1
+            log.error("embedded MQTT broker restart failed (%s); next try in %.0f s", exc, wait)
+            if bg._stop.wait(wait):
+                return
+
+
 @dataclass
 class Background:
     """What :func:`start_background` started."""
@@ -93,6 +120,9 @@ class Background:
     subscriber: Subscriber | None
     mqtt_url: str | None
     sweeper: threading.Thread | None = None
+    watcher: threading.Thread | None = None
+    restarts: int = 0
+    """How often the watcher restarted the embedded broker."""
     _stop: threading.Event = field(default_factory=threading.Event)
     sweeps: int = 0
     broker_error: str | None = None
@@ -106,6 +136,8 @@ class Background:
     def stop(self) -> None:
         """Stop the sweeper, drain and stop the subscriber, stop the embedded broker."""
         self._stop.set()
+        if self.watcher is not None:
+            self.watcher.join(30)
         if self.sweeper is not None:
             self.sweeper.join(30)
         if self.subscriber is not None:
@@ -146,6 +178,11 @@ def start_background(
                 broker.stop()
             raise
     bg = Background(broker, subscriber, mqtt_url, broker_error=broker_error)
+    if broker is not None:
+        bg.watcher = threading.Thread(
+            target=_watch, args=(bg, broker), name="onemap-broker-watch", daemon=True
+        )
+        bg.watcher.start()
     if sweep:
 
         def loop() -> None:
