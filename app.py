@@ -34,6 +34,7 @@ from twin.live import stop_hub
 from twin.service import Background, start_background
 from web import compress, deck_bundle, errors, gate, i18n
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
+from web.heavy import HEAVY_KEY, HeavyLimiter
 
 log = logging.getLogger("onemap")
 
@@ -63,6 +64,7 @@ def create_app(
     server.config[SETTINGS_KEY] = settings
     server.config[STORE_URL_KEY] = store_url
     server.config[BACKGROUND_KEY] = background
+    server.config[HEAVY_KEY] = HeavyLimiter.from_settings(settings)
     compress.install(server)
     for blueprint in (
         layers_blueprint,

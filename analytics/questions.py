@@ -26,14 +26,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from analytics import question_sql
 from analytics.question_spec import Limits, Question, QuestionError, parse_question
 from geodata.accounts.viewer import Viewer
 from geodata.area_subtree import roots, subtree_ids
-from geodata.engine import get_engine
+from geodata.engine import get_engine, heavy_engine
 from geodata.errors import OneMapError
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
@@ -114,9 +114,10 @@ def min_count(viewer: Viewer) -> int:
 
 
 @contextmanager
-def read_only(url: str, timeout_s: float) -> Iterator[Connection]:
-    """A connection in a read-only transaction whose statements stop after ``timeout_s``."""
-    with get_engine(url).connect() as conn, conn.begin() as trans:
+def read_only(url: str, timeout_s: float, engine: Engine | None = None) -> Iterator[Connection]:
+    """A connection in a read-only transaction whose statements stop after ``timeout_s``
+    (from ``engine``'s pool when given, else the process-wide one's)."""
+    with (engine or get_engine(url)).connect() as conn, conn.begin() as trans:
         conn.execute(text("SET TRANSACTION READ ONLY"))
         conn.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"),
@@ -257,13 +258,15 @@ def ask(
 ) -> AnalysisAnswer:
     """The answer to question ``spec`` (JSON-like) for ``viewer`` from the store at ``url``.
 
-    Raises :class:`QuestionError` for a question that cannot be asked and
+    Runs on heavy work's own pool (:func:`geodata.engine.heavy_engine`), not the one map
+    requests and intake use. Raises :class:`QuestionError` for a question that cannot be asked and
     :class:`QuestionTimeout` when it runs longer than ``settings.analytics.analyze_timeout_s``.
     """
     question = parse_question(spec, limits(settings), now)
     started = time.perf_counter()
     try:
-        with read_only(url, settings.analytics.analyze_timeout_s) as conn:
+        engine = heavy_engine(url, settings.analytics.heavy_global_limit)
+        with read_only(url, settings.analytics.analyze_timeout_s, engine) as conn:
             ctx = context(conn, question, viewer, settings)
             plan = question_sql.plan(question, ctx)
             rows = conn.execute(text(plan.sql), plan.params).all()

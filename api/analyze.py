@@ -4,7 +4,8 @@ The body is a question (see :mod:`analytics.question_spec`); the answer is a Geo
 FeatureCollection with a ``table`` (columns with zh/en labels, rows) and metadata, or the table
 as a CSV download. The viewer comes only from :func:`web.context.viewer`. A question that
 cannot be asked answers 400 with ``error``, ``code``, zh/en ``title`` and ``path``; one that
-runs past the statement timeout answers 504 (:func:`web.errors.json_error`).
+runs past the statement timeout answers 504 (:func:`web.errors.json_error`); beyond the
+caller's or the app's limit of heavy work, 429 with ``Retry-After`` (:mod:`web.heavy`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from analytics.question_spec import QuestionError
 from analytics.questions import AnalysisAnswer, ask
-from web import context
+from web import context, heavy
 
 blueprint = Blueprint("analyze_api", __name__, url_prefix="/api")
 
@@ -33,7 +34,10 @@ def _question() -> object:
 
 
 def _answer() -> AnalysisAnswer:
-    return ask(context.store_url(), _question(), context.viewer(), context.settings())
+    """The answer, asked in a heavy-work slot of the caller (:mod:`web.heavy`: 429 beyond)."""
+    question = _question()
+    with heavy.slot():
+        return ask(context.store_url(), question, context.viewer(), context.settings())
 
 
 @blueprint.post("/analyze")

@@ -9,7 +9,8 @@ for the request's viewer and its field allow-list. The file is written to a temp
 then streamed from disk with ``Content-Disposition: attachment`` and removed when sent.
 The viewer is the one the gate identified (:mod:`web.gate`: a session or an API token); a bad
 parameter answers 400, an unknown layer 404, one the role may not take 403
-(:func:`web.errors.json_error`).
+(:func:`web.errors.json_error`). The file is written in a heavy-work slot of the caller, on
+heavy work's own pool (:mod:`web.heavy`): beyond the limits, 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from geodata.exports import Filters, export_format, export_layer_to, file_name
 from geodata.exports.query import parse_area, parse_level, parse_polygon
 from geodata.exports.sources import export_layer
 from geodata.query import BBox, FeatureQueryError
-from web import context
+from web import context, heavy
 
 blueprint = Blueprint("export_api", __name__, url_prefix="/api/export")
 
@@ -57,9 +58,10 @@ def export(layer_id: str) -> ResponseReturnValue:
     try:
         name = file_name(layer_id, fmt, filters)
         path = folder / name
-        result = export_layer_to(
-            context.store_url(), layer_id, fmt, path, filters, context.viewer()
-        )
+        with heavy.slot():
+            result = export_layer_to(
+                context.store_url(), layer_id, fmt, path, filters, context.viewer(), heavy.engine()
+            )
         response = send_file(
             path, mimetype=fmt.media_type, as_attachment=True, download_name=name, max_age=0
         )

@@ -21,18 +21,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 from psycopg import sql
+from sqlalchemy import Engine
 
 from geodata.engine import get_engine
 
 
 @contextmanager
-def raw_connection(url: str) -> Iterator[psycopg.Connection]:
-    """The psycopg connection under a pooled SQLAlchemy connection of ``url``.
+def raw_connection(url: str, engine: Engine | None = None) -> Iterator[psycopg.Connection]:
+    """The psycopg connection under a pooled SQLAlchemy connection of ``url`` (from ``engine``'s
+    pool when given, else the process-wide one's).
 
     Nothing is committed implicitly: commit or roll back yourself; an uncommitted transaction
     is rolled back when the connection goes back to the pool.
     """
-    pooled = get_engine(url).raw_connection()
+    pooled = (engine or get_engine(url)).raw_connection()
     try:
         assert pooled.driver_connection is not None  # a checked-out connection has one
         yield pooled.driver_connection

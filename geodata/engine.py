@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 CONNECT_TIMEOUT_S = 5
@@ -37,6 +37,32 @@ def get_engine(url: str) -> Engine:
         max_overflow=10,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if wait else {},
     )
+
+
+HEAVY_WAIT_S = 30
+"""How long heavy work waits for a connection of its own pool (its callers' limits keep the
+pool from running dry; this bounds a caller without one, such as a script)."""
+
+
+@lru_cache(maxsize=8)
+def heavy_engine(url: str, size: int) -> Engine:
+    """The engine of heavy work (analyst questions, exports) on ``url``: its own pool of at most
+    ``size`` connections, so map requests and intake keep theirs in :func:`get_engine`'s pool.
+
+    Disposing :func:`get_engine`'s engine for ``url`` disposes this one too (a database about to
+    be dropped or copied as a template must have no open connections)."""
+    parsed = make_url(normalize_url(url))
+    wait = parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query
+    engine = create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=max(1, size),
+        max_overflow=0,
+        pool_timeout=HEAVY_WAIT_S,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if wait else {},
+    )
+    event.listen(get_engine(url), "engine_disposed", lambda _main: engine.dispose())
+    return engine
 
 
 @contextmanager

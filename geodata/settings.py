@@ -290,6 +290,18 @@ class AnalyticsSettings(_Group):
     analyze_max_polygon_vertices: int = Field(
         default=2000, description="Most vertices of a polygon drawn for an analyst question."
     )
+    heavy_global_limit: int = Field(
+        default=4,
+        ge=1,
+        description="Most heavy requests (analyst questions, exports, assessment downloads) the "
+        "app runs at once; more answer 429 with Retry-After. Also the size of their own "
+        "connection pool, apart from the one map requests and intake use.",
+    )
+    heavy_per_user_limit: int = Field(
+        default=1,
+        ge=1,
+        description="Most heavy requests one account (or one anonymous client) runs at once.",
+    )
 
 
 class PrivacySettings(_Group):
@@ -371,6 +383,8 @@ FLAT_NAMES: dict[str, str] = {
     "analyze_max_features": "analytics.analyze_max_features",
     "analyze_max_distance_m": "analytics.analyze_max_distance_m",
     "analyze_max_polygon_vertices": "analytics.analyze_max_polygon_vertices",
+    "heavy_global_limit": "analytics.heavy_global_limit",
+    "heavy_per_user_limit": "analytics.heavy_per_user_limit",
     "id_hash_key": "privacy.id_hash_key",
 }
 

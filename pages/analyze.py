@@ -5,7 +5,8 @@ A form (:mod:`pages.analyze_form`) builds the JSON question of
 area / drawn polygon / bbox, within or beyond a distance of another layer's features (with
 their own filters), nearest N to a clicked point. Three presets fill it with the issue's
 examples. The callback asks the engine in-process (:func:`analytics.questions.ask`) for the
-callback's viewer — read-only, with a statement timeout; no SQL text leaves the browser.
+callback's viewer — read-only, with a statement timeout; no SQL text leaves the browser. It runs
+in a heavy-work slot (:mod:`web.heavy`): beyond the limits the status says to try again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS
 from pages.home import fit_view
 from pages.shell import data, t
-from web import context, i18n
+from web import context, heavy, i18n
 from web.i18n import pick
 
 PATH = "/analyze"
@@ -570,10 +571,14 @@ def run(_clicks, *values):
     lang = i18n.language(values[-1])
     try:
         spec = form.build_spec(form_of(*values[:-1]))
-        answer = ask(context.store_url(), spec, context.viewer(), context.settings())
+        with heavy.slot():
+            answer = ask(context.store_url(), spec, context.viewer(), context.settings())
     except (form.FormError, QuestionError, QuestionTimeout) as exc:
         message = _error_text(exc, lang)
         return None, None, message, None, message, dash.no_update
+    except heavy.HeavyBusy as exc:
+        busy = i18n.text("heavy.busy", lang).format(seconds=exc.retry_after)
+        return dash.no_update, dash.no_update, busy, dash.no_update, busy, dash.no_update
     data = {"type": "FeatureCollection", "features": answer.features}
     text = summary_text(answer, lang)
     summary = html.Span(
@@ -595,8 +600,9 @@ def download_csv(_clicks, spec):
     if not spec:
         raise PreventUpdate
     try:
-        answer = ask(context.store_url(), spec, context.viewer(), context.settings())
-    except (QuestionError, QuestionTimeout):
+        with heavy.slot():
+            answer = ask(context.store_url(), spec, context.viewer(), context.settings())
+    except (QuestionError, QuestionTimeout, heavy.HeavyBusy):
         raise PreventUpdate from None
     name = f"onemap-{answer.meta['layer']}-analysis.csv"
     return dcc.send_string("\ufeff" + answer.to_csv(), name)

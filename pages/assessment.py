@@ -22,7 +22,7 @@ from geodata.taxonomy import DEFAULT_TAXONOMY
 from pages import guard
 from pages import ids as shell_ids
 from pages.shell import t
-from web import context, i18n
+from web import context, heavy, i18n
 
 PATH = "/assessment"
 DATES = "assessment-dates"
@@ -470,8 +470,12 @@ def download(_csv, _png, _pdf, start, end, by, category, measure, lang):
     kind = {CSV: "csv", PNG: "png", PDF: "pdf"}.get(ctx.triggered_id)
     if kind is None:
         raise PreventUpdate
-    report = _report(start, end, by, category, measure)
-    name = f"assessment-{by}-{_day(start)}-{_day(end)}.{kind}"
-    if kind == "csv":
-        return dcc.send_string("\ufeff" + ar.report_csv(report), name)
-    return dcc.send_bytes(ar.render(report, kind, i18n.language(lang)), name)
+    try:
+        with heavy.slot():
+            report = _report(start, end, by, category, measure)
+            name = f"assessment-{by}-{_day(start)}-{_day(end)}.{kind}"
+            if kind == "csv":
+                return dcc.send_string("\ufeff" + ar.report_csv(report), name)
+            return dcc.send_bytes(ar.render(report, kind, i18n.language(lang)), name)
+    except heavy.HeavyBusy:
+        raise PreventUpdate from None

@@ -35,7 +35,7 @@ from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS, drawn_polygons
 from pages.home import fit_view
 from pages.shell import t
-from web import context, i18n
+from web import context, heavy, i18n
 from web.i18n import pick
 
 PATH = "/export"
@@ -425,11 +425,20 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
         return None, _error(lang, ValueError(chosen["error"]))
     picked = {cid["layer"]: v or [] for cid, v in zip(checklist_ids, values, strict=True)}
     try:
-        result = export_files.export(
-            context.store_url(), layers, fmt, filters_of(chosen), picked, context.viewer()
-        )
+        with heavy.slot():
+            result = export_files.export(
+                context.store_url(),
+                layers,
+                fmt,
+                filters_of(chosen),
+                picked,
+                context.viewer(),
+                heavy.engine(),
+            )
     except (FeatureQueryError, LayerForbiddenError) as exc:
         return None, _error(lang, exc)
+    except heavy.HeavyBusy as exc:
+        return None, i18n.text("heavy.busy", lang).format(seconds=exc.retry_after)
     total = sum(result.counts.values())
     return (
         dcc.send_bytes(result.content, result.name),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import shapely
 from shapely.geometry import shape
+from sqlalchemy import Engine
 
 from geodata.accounts import access
 from geodata.accounts.viewer import Viewer
@@ -133,8 +134,10 @@ def count(url: str, layer_id: str, filters: Filters, viewer: Viewer) -> int:
 class ChosenFields(TableProvider):
     """The table provider, narrowed to the fields a person picked (within the allow-list)."""
 
-    def __init__(self, url: str, chosen: dict[str, list[str]]) -> None:
-        super().__init__(url)
+    def __init__(
+        self, url: str, chosen: dict[str, list[str]], engine: Engine | None = None
+    ) -> None:
+        super().__init__(url, engine)
         self.chosen = chosen
 
     def fields(self, source: Source, viewer: Viewer) -> tuple[Field, ...]:
@@ -187,15 +190,17 @@ def export(
     filters: Filters,
     chosen: dict[str, list[str]],
     viewer: Viewer,
+    engine: Engine | None = None,
 ) -> Download:
-    """The chosen layers as one file (one layer) or a zip of one file per layer."""
+    """The chosen layers as one file (one layer) or a zip of one file per layer, read through
+    ``engine``'s pool when given (heavy work's own)."""
     if not layer_ids:
         raise FeatureQueryError("layers", "choose at least one layer")
     allowed = {s.id for s in layers_for(viewer)}
     refused = [layer for layer in layer_ids if layer not in allowed]
     if refused:
         raise FeatureQueryError("layers", f"role {viewer.role!r} may not export {refused[0]!r}")
-    provider = ChosenFields(url, chosen)
+    provider = ChosenFields(url, chosen, engine)
     total = sum(provider.count(export_layer(layer), filters, viewer) for layer in layer_ids)
     if total > MAX_PAGE_FEATURES:
         raise FeatureQueryError(

@@ -7,8 +7,10 @@ blueprint answers in its own shape (:func:`install` takes the table: blueprint â
 - :func:`ogc_error` (the OGC API): ``{"code": code, "description": message, "status": status}``;
 - or a blueprint's own writer (Open311 answers its error list, in JSON or XML).
 
-Errors with the default status 500, and errors raised anywhere else (pages, Dash callbacks,
-blueprints without a shape), are not answered here: Flask handles them like any exception.
+An error with a ``retry_after`` (a heavy-work limit reached, :class:`web.heavy.HeavyBusy`: 429)
+also sends ``Retry-After``. Errors with the default status 500, and errors raised anywhere else
+(pages, Dash callbacks, blueprints without a shape), are not answered here: Flask handles them
+like any exception.
 
 One exception to that: a store that cannot be reached (:class:`~geodata.errors.StoreUnavailable`,
 or a driver error :func:`geodata.availability.unavailable` recognises) is answered 503 with
@@ -74,7 +76,12 @@ def install(server: Flask, shapes: Mapping[Blueprint, ErrorShape]) -> None:
         shape = by_name.get(request.blueprint or "")
         if shape is None or exc.status == 500:
             raise exc  # not an answer: Flask's own handling, as for any other exception
-        return shape(exc)
+        response = make_response(shape(exc))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # a limit reached (429, :mod:`web.heavy`): when to retry
+            response.headers["Retry-After"] = str(retry_after)
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     def answer_unavailable(exc: StoreUnavailable) -> Response:
         if _wants_page():

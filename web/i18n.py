@@ -218,6 +218,10 @@ STRINGS |= {
     "export.download": {"zh": "下载", "en": "Download"},
     "export.done": {"zh": "已导出 {n} 个要素。", "en": "{n} features exported."},
     "export.error": {"zh": "无法导出：{reason}", "en": "Cannot export: {reason}"},
+    "heavy.busy": {
+        "zh": "正在进行的分析或导出已达上限，请 {seconds} 秒后再试。",
+        "en": "Too many analyses or exports are running; try again in {seconds} s.",
+    },
     "export.no_layers": {"zh": "请至少选择一个图层。", "en": "Choose at least one layer."},
     "export.api": {"zh": "脚本下载地址（不含字段选择）", "en": "Script URLs (all fields)"},
     "export.ogc": {"zh": "在 QGIS 中连接（OGC API）", "en": "Connect QGIS (OGC API)"},

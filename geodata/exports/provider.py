@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import psycopg
 import pyarrow as pa
+from sqlalchemy import Engine
 
 from geodata.accounts.viewer import Viewer
 from geodata.bulk import raw_connection
@@ -86,8 +87,10 @@ def _batches(cursor: psycopg.ServerCursor, schema: pa.Schema) -> Iterator[pa.Rec
 class TableProvider:
     """Features of export layers and collections in the store at ``url``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
+        self.engine = engine
+        """The engine whose pool the reads use (heavy work's own); None: the process-wide one."""
 
     def fields(self, source: Source, viewer: Viewer) -> tuple[Field, ...]:
         """The fields ``viewer`` may take from ``source``; refuses a source it may not see."""
@@ -103,7 +106,7 @@ class TableProvider:
         """Rows of ``source`` as Arrow batches, read from a server-side cursor by id."""
         fields = self.fields(source, viewer)
         lonlat = lonlat and source.is_point
-        with raw_connection(self.url) as conn:
+        with raw_connection(self.url, self.engine) as conn:
             try:
                 where = query.conditions(conn, source, filters, viewer)
                 sql = query.export_sql(source, fields, where.sql, lonlat)
@@ -117,7 +120,7 @@ class TableProvider:
 
     def _one(self, source: Source, filters: Filters, viewer: Viewer, build, extra: dict):
         fields = self.fields(source, viewer)
-        with raw_connection(self.url) as conn:
+        with raw_connection(self.url, self.engine) as conn:
             try:
                 where = query.conditions(conn, source, filters, viewer)
                 sql = build(source, fields, where.sql)

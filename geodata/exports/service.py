@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from geodata.accounts.access import audit
 from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
@@ -49,11 +51,19 @@ def file_name(layer_id: str, fmt: Format, filters: Filters) -> str:
 
 
 def export_layer_to(
-    url: str, layer_id: str, fmt: Format, path: Path, filters: Filters, viewer: Viewer
+    url: str,
+    layer_id: str,
+    fmt: Format,
+    path: Path,
+    filters: Filters,
+    viewer: Viewer,
+    engine: Engine | None = None,
 ) -> ExportResult:
-    """Write the features of export layer ``layer_id`` that ``viewer`` may take to ``path``."""
+    """Write the features of export layer ``layer_id`` that ``viewer`` may take to ``path``
+    (read through ``engine``'s pool when given: heavy work's own,
+    :func:`geodata.engine.heavy_engine`)."""
     source = export_layer(layer_id)
-    provider = TableProvider(url)
+    provider = TableProvider(url, engine)
     fields = provider.fields(source, viewer)
     started = time.perf_counter()
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
