@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
@@ -40,8 +39,8 @@ from geodata.demo.accounts import DEMO_CREDENTIALS
 from geodata.embedded import find_pg_bin
 from geodata.engine import get_engine, normalize_url
 from geodata.errors import OneMapError
-from geodata.settings import PROJECT_ROOT, Settings
-from geodata.store import open_store
+from geodata.settings import Settings
+from geodata.store import alembic_config, open_store
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -139,9 +138,7 @@ def _run(cmd: list[str], env: dict[str, str], what: str, **kwargs: Any) -> str:
 
 # --- versions --------------------------------------------------------------------------------
 def _script_directory() -> ScriptDirectory:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    return ScriptDirectory.from_config(cfg)
+    return ScriptDirectory.from_config(alembic_config())
 
 
 def _versions(conn: Connection) -> dict[str, Any]:

@@ -87,10 +87,16 @@ def scratch_database(server_url: str, name: str, *, keep: bool = False) -> Itera
             drop_database(server_url, name)
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Bring the schema at ``url`` to ``revision`` with Alembic (creates PostGIS if missing)."""
+def alembic_config() -> Config:
+    """The Alembic configuration of the project's migrations."""
     cfg = Config()
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision`` with Alembic (creates PostGIS if missing)."""
+    cfg = alembic_config()
     cfg.attributes["url"] = url
     command.upgrade(cfg, revision)
 

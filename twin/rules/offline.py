@@ -128,7 +128,7 @@ def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
     session.execute(MARK_OFFLINE, limits)
     cap = rules.sweep_max_incidents
     hits = [
-        _gateway_hit(r, now, rules.offline_minutes)
+        _gateway_hit(r, rules.offline_minutes)
         for r in session.execute(FIND_GATEWAYS, limits | {"cap": cap})
     ]
     rows = session.execute(FIND, limits | {"cap": max(cap - len(hits), 0)})
@@ -137,7 +137,7 @@ def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
     return hits
 
 
-def _gateway_hit(r: Row[Any], now: datetime, minutes: float) -> Hit:
+def _gateway_hit(r: Row[Any], minutes: float) -> Hit:
     """One incident for a gateway whose devices are all silent."""
     return Hit(
         rule=NAME,
