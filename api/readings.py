@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import psycopg
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from geodata.availability import conflict
 from geodata.engine import get_engine
 from twin import poison
 from twin.gateways import authenticate
@@ -70,11 +69,6 @@ def post_readings() -> Response:
             )
             return json_response(result.as_dict(max_reasons=MAX_REASONS), 200)
         except Exception as exc:  # deadlock / serialization with a concurrent batch: again
-            if attempt == RETRIES - 1 or not _conflict(exc):
+            if attempt == RETRIES - 1 or not conflict(exc):
                 raise
     raise AssertionError("unreachable")
-
-
-def _conflict(exc: Exception) -> bool:
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    return isinstance(orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)

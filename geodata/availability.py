@@ -16,6 +16,7 @@ from functools import lru_cache
 import psycopg
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.pool import NullPool
 
 from geodata.engine import normalize_url
@@ -39,6 +40,34 @@ def _connection_level(error: BaseException | None) -> bool:
     # No SQLSTATE: the client failed to connect, or lost the connection under a query
     # ("connection refused", "database … does not exist", "server closed the connection").
     return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
+
+
+RETRY_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "55", "57"})
+"""SQLSTATE classes a retry may get past: connection, transaction rollback (deadlock,
+serialization), insufficient resources, object in use / lock not available, operator intervention
+(cancel, shutdown). Any other refusal (data, integrity, program limits such as an oversized index
+row) lies in what was sent."""
+CONFLICT_SQLSTATE_CLASS = "40"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(orig, "sqlstate", None)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether retrying may succeed: the store is unreachable or busy, a pool or socket timeout,
+    or the statement lost a race with another transaction — never a refusal of the data."""
+    if unavailable(exc) is not None or isinstance(exc, SATimeoutError | OSError):
+        return True
+    state = _sqlstate(exc)
+    return state is not None and state[:2] in RETRY_SQLSTATE_CLASSES
+
+
+def conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure with a concurrent transaction (retry at once)."""
+    state = _sqlstate(exc)
+    return state is not None and state.startswith(CONFLICT_SQLSTATE_CLASS)
 
 
 def unavailable(exc: BaseException) -> StoreUnavailable | None:

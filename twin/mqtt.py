@@ -12,7 +12,7 @@ refused alone (:mod:`twin.poison`). They never stop the subscriber.
 
 Delivery is at least once: QoS 1, a persistent session, and messages acknowledged only after the
 batch is committed (paho's ``manual_ack``); idempotent storage makes redelivery harmless. paho
-reconnects on its own; a store that is unavailable (:func:`twin.quarantine.is_transient`) is
+reconnects on its own; a store that is unavailable (:func:`geodata.availability.transient`) is
 retried with back-off, holding the batch; a store that refuses the batch for any other reason
 gets it split to isolate the refused readings, which are quarantined and acknowledged.
 """
@@ -34,12 +34,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import text
 
+from geodata.availability import transient
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from twin import poison
 from twin.gateways import hash_key
 from twin.intake import _raw, ingest, record_rejects
-from twin.quarantine import describe, is_transient, record_safely, store_batch
+from twin.quarantine import describe, record_safely, store_batch
 
 log = logging.getLogger("onemap.mqtt")
 
@@ -215,7 +216,7 @@ class Subscriber:
                     self._quarantine(batch, error)
                 return True
             except Exception as exc:
-                if not is_transient(exc):
+                if not transient(exc):
                     if error is not None:
                         log.error(
                             "%d MQTT messages could not even be quarantined; dropped: %s",
@@ -325,7 +326,7 @@ class Subscriber:
                     for gateway, readings in per_gateway.items()
                 ]
         except Exception as exc:
-            if is_transient(exc):
+            if transient(exc):
                 raise
             log.warning("store refused an MQTT batch (%s); isolating the bad readings", exc)
             self.counts["isolated_batches"] += 1

@@ -4,8 +4,8 @@
 write for a reason that lies in the data (a constraint, an invalid value — anything but a
 transient failure), the batch is split in halves, each in its own transaction, down to the single
 readings that fail; those go to ``reading_reject`` with the store's reason. A transient failure
-(:func:`is_transient`: the store is down or unreachable, a deadlock or serialization conflict,
-a pool timeout) is raised for the caller to retry: that is not poison.
+(:func:`geodata.availability.transient`: the store is down or unreachable, a deadlock or
+serialization conflict, a pool timeout) is raised for the caller to retry: that is not poison.
 """
 
 from __future__ import annotations
@@ -14,25 +14,15 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-import psycopg
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from geodata.availability import transient
 from geodata.settings import Settings
 from twin import poison
 from twin.intake import IntakeResult, _raw, ingest, record_rejects
 
 log = logging.getLogger("onemap.intake")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` says the store is unavailable or busy (retry), not that data is bad."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, sa_exc.TimeoutError | sa_exc.InterfaceError | OSError):
-        return True
-    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
-    return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
 
 
 def describe(exc: BaseException) -> str:
@@ -57,7 +47,7 @@ def record_safely(
         with engine.begin() as conn:
             record_rejects(_raw(conn), channel, gateway, rejects, now)
     except Exception as exc:
-        if is_transient(exc):
+        if transient(exc):
             raise
         log.warning("reject log refused the messages (%s); keeping reasons only", describe(exc))
         with engine.begin() as conn:
@@ -77,7 +67,7 @@ def store_batch(
         with engine.begin() as conn:
             return ingest(conn, gateway, messages, channel, now, settings)
     except Exception as exc:
-        if is_transient(exc):
+        if transient(exc):
             raise
         log.warning("store refused a batch of %d readings (%s); splitting", len(messages), exc)
         result = IntakeResult()
@@ -108,7 +98,7 @@ def _isolate(
             with engine.begin() as conn:
                 found = ingest(conn, gateway, part, channel, now, settings)
         except Exception as exc:
-            if is_transient(exc):
+            if transient(exc):
                 raise
             _isolate(engine, gateway, part, start, channel, now, settings, result, exc)
             continue
