@@ -75,11 +75,13 @@ def _postgres_can_reach(path: Path) -> bool:
     return subprocess.run(probe, check=False, capture_output=True).returncode == 0
 
 
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something listens on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
+def port_in_use(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    """True when something accepts connections on ``host:port`` (within ``timeout`` seconds)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 @dataclass

@@ -25,18 +25,23 @@ def normalize_url(url: str) -> str:
     return url
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for ``url`` (created on first use)."""
+def _create(url: str, **pool: object) -> Engine:
+    """An engine for ``url`` with ``pool`` options; a PostgreSQL URL without its own
+    ``connect_timeout`` gives up connecting after :data:`CONNECT_TIMEOUT_S`."""
     parsed = make_url(normalize_url(url))
     wait = parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query
     return create_engine(
         parsed,
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if wait else {},
+        **pool,
     )
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (created on first use)."""
+    return _create(url, pool_size=5, max_overflow=10)
 
 
 HEAVY_WAIT_S = 30
@@ -51,16 +56,7 @@ def heavy_engine(url: str, size: int) -> Engine:
 
     Disposing :func:`get_engine`'s engine for ``url`` disposes this one too (a database about to
     be dropped or copied as a template must have no open connections)."""
-    parsed = make_url(normalize_url(url))
-    wait = parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query
-    engine = create_engine(
-        parsed,
-        pool_pre_ping=True,
-        pool_size=max(1, size),
-        max_overflow=0,
-        pool_timeout=HEAVY_WAIT_S,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if wait else {},
-    )
+    engine = _create(url, pool_size=max(1, size), max_overflow=0, pool_timeout=HEAVY_WAIT_S)
     event.listen(get_engine(url), "engine_disposed", lambda _main: engine.dispose())
     return engine
 

@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+from geodata.embedded import port_in_use
 from geodata.settings import Settings
 from twin import broker_procs as procs
 
@@ -64,11 +65,7 @@ def _free_port() -> int:
 
 
 def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+    return port_in_use(port, host, timeout=0.2)
 
 
 class EmbeddedBroker:

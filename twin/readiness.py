@@ -8,11 +8,11 @@ nothing secret: no URL, host, user or password.
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from geodata.embedded import port_in_use
 from twin.mqtt import parse_url
 
 if TYPE_CHECKING:
@@ -44,14 +44,6 @@ class PartState:
 OFF_PART = PartState(OFF, required=False)
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
-
-
 def broker_state(bg: Background | None) -> PartState:
     """The embedded broker running and listening, or the configured one accepting connections."""
     if bg is None:
@@ -59,14 +51,14 @@ def broker_state(bg: Background | None) -> PartState:
     if bg.broker is not None:
         if not bg.broker.running():
             return PartState(DOWN, True, {"embedded": True, "reason": "broker process exited"})
-        if not _reachable(bg.broker.host, bg.broker.port):
+        if not port_in_use(bg.broker.port, bg.broker.host, CONNECT_TIMEOUT_S):
             return PartState(DOWN, True, {"embedded": True, "reason": "broker not listening"})
         return PartState(OK, True, {"embedded": True})
     if bg.broker_error:
         return PartState(DOWN, True, {"embedded": True, "reason": bg.broker_error})
     if bg.mqtt_url:
         host, port, _user, _password = parse_url(bg.mqtt_url)
-        if not _reachable(host, port):
+        if not port_in_use(port, host, CONNECT_TIMEOUT_S):
             return PartState(DOWN, True, {"embedded": False, "reason": "broker not reachable"})
         return PartState(OK, True, {"embedded": False})
     return OFF_PART
