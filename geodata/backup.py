@@ -429,7 +429,7 @@ def _restore(settings: Settings, url: str, archive: Path) -> dict[str, Any]:
                 "only into an empty store (a new database, or a new ONEMAP_DATA_DIR)"
             )
         _check_versions(manifest, target)
-        _check_files_free(manifest, work / "archive", data_dir)
+        _check_files_free(manifest, data_dir)
         conninfo, env = _libpq(url)
         script = work / "restore.sql"
         pg_restore, dump = str(_client(settings, "pg_restore")), str(work / "archive" / DUMP)
@@ -479,7 +479,7 @@ def _statistics_last(toc: str) -> str:
 _STATISTICS = re.compile(r"^\d+; \d+ \d+ STATISTICS ")
 
 
-def _check_files_free(manifest: dict[str, Any], extracted: Path, data_dir: Path) -> None:
+def _check_files_free(manifest: dict[str, Any], data_dir: Path) -> None:
     """Refuse when a kept file exists in the data folder with other content."""
     for name, sha in manifest["files"].items():
         if not name.startswith(DATA_PREFIX):

@@ -59,7 +59,6 @@ class HeavyLimiter:
             raise ValueError("heavy work limits must be at least 1")
         self.global_limit = global_limit
         self.per_user_limit = per_user_limit
-        self._slots = threading.BoundedSemaphore(global_limit)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}
 
@@ -83,7 +82,7 @@ class HeavyLimiter:
                     "export); wait for it to finish, then try again",
                     "user",
                 )
-            if not self._slots.acquire(blocking=False):
+            if sum(self._running.values()) >= self.global_limit:
                 raise HeavyBusy(
                     f"the server already runs {self.global_limit} heavy requests (analysis or "
                     "export); try again in a few seconds",
@@ -98,7 +97,6 @@ class HeavyLimiter:
                 self._running[who] = left
             else:
                 self._running.pop(who, None)
-            self._slots.release()
 
     @contextmanager
     def slot(self, who: str) -> Iterator[None]:
