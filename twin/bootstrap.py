@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from analytics.coverage import refresh_if_stale
-from analytics.forecast_store import refresh_forecast
 from geodata.demo import build_demo
 from geodata.demo.accounts import DEMO_CREDENTIALS, announce_demo_accounts, has_accounts
 from geodata.engine import get_engine
@@ -79,6 +78,9 @@ def _refresh_coverage(url: str, progress: Callable[[str], None]) -> None:
 def _first_forecast(url: str, settings: Settings, progress: Callable[[str], None]) -> None:
     """Store a risk forecast for a new demo city, so the risk layer has something to show."""
     started = time.perf_counter()
+    # The model libraries (scikit-learn, SciPy) load here, not with the web app: ~1 s at start-up.
+    from analytics.forecast_store import refresh_forecast
+
     run = refresh_forecast(url, timedelta(0), settings.analytics.dask_scheduler)
     if run is not None:
         progress(f"risk forecast run {run} stored in {time.perf_counter() - started:.1f} s")

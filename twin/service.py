@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from analytics.coverage import refresh_if_stale
-from analytics.forecast_store import refresh_forecast
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from twin import rules, workflow
@@ -85,6 +84,9 @@ def refresh_derived(store_url: str, settings: Settings) -> None:
         return
     try:
         age = timedelta(hours=settings.analytics.forecast_refresh_hours)
+        # The model libraries (scikit-learn, SciPy) load when a forecast is due, not at start-up.
+        from analytics.forecast_store import refresh_forecast
+
         run = refresh_forecast(store_url, age, settings.analytics.dask_scheduler)
         if run is not None:
             log.info("risk forecast run %s stored", run)
