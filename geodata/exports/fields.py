@@ -122,13 +122,9 @@ def _check(policy: dict[str, dict[str, tuple[str, ...]]]) -> dict[tuple[str, str
 _FIELDS = _check(POLICY)
 
 
-def exportable_tables(viewer: Viewer) -> frozenset[str]:
-    """Tables ``viewer`` may export at all."""
-    policy = POLICY.get(viewer.role, POLICY[catalogue.EVERY_OTHER_ROLE])
-    return frozenset(policy)
-
-
 def allowed_fields(table: str, viewer: Viewer) -> tuple[Field, ...]:
-    """The columns of ``table`` that ``viewer`` may take out of the store (maybe none)."""
-    role = viewer.role if viewer.role in POLICY else catalogue.EVERY_OTHER_ROLE
-    return _FIELDS.get((role, table), ())
+    """The columns of ``table`` that ``viewer`` may take out of the store (maybe none): the
+    table's list for the viewer's role, else its list for every other role — per table, as the
+    catalogue defines ``export``."""
+    own = _FIELDS.get((viewer.role, table))
+    return own if own is not None else _FIELDS.get((catalogue.EVERY_OTHER_ROLE, table), ())

@@ -4,6 +4,7 @@ point layer ``?of=`` (incidents by default), with that layer's own filters and s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -34,15 +35,12 @@ def cell_area_km2(resolution: int) -> float:
 def _source_query(source: Layer, query: LayerQuery) -> LayerQuery:
     """``query`` restricted to the filters the source layer understands."""
     kept = {k: v for k, v in query.filters.items() if source.filter_for(k)}
-    time = query.time if source.time_column else None
-    return LayerQuery(query.bbox, query.zoom, query.limit, time, kept, query.area_id)
+    return replace(query, time=query.time if source.time_column else None, filters=kept)
 
 
 def _at_cells(query: LayerQuery) -> LayerQuery:
     """A zoom at which the residents provider groups by H3 (its building view starts at 16)."""
-    return LayerQuery(
-        query.bbox, min(query.zoom, 15.0), query.limit, query.time, query.filters, query.area_id
-    )
+    return replace(query, zoom=min(query.zoom, 15.0))
 
 
 def provide(ctx: Context) -> None:
