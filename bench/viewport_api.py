@@ -28,10 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app, freeze_startup_objects
 from bench.common import bench_token, serve_app, session_cookies
 from geodata.accounts.viewer import PUBLIC
-from geodata.engine import get_engine, normalize_url
+from geodata.engine import get_engine, normalize_url, read_connection
 from geodata.settings import Settings
 from layers import engine
-from layers.engine import read_connection
 from layers.query import LayerQuery
 from layers.registry import LAYERS, get_layer
 from tests.conftest import signed_in

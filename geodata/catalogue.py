@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import DateTime
@@ -105,6 +106,7 @@ class Table:
         return tuple(dict.fromkeys(n for n in names if n))
 
 
+@cache
 def _model(name: str) -> Any:
     """The mapped class of table ``name`` (a feature model: ``GEOMETRY_TYPE``, ``__table__``)."""
     for mapper in Base.registry.mappers:
@@ -377,8 +379,6 @@ def _check(tables: tuple[Table, ...]) -> dict[str, Table]:
         missing = [c for c in entry.columns if c not in model.__table__.c]
         if missing:
             raise ValueError(f"catalogue: table {entry.name!r} has no columns {missing}")
-        if any(key != f.column for key, f in entry.analyst.items()):
-            raise ValueError(f"catalogue: {entry.name!r}: analyst fields are keyed by column")
         time = model.__table__.c[entry.time_column].type if entry.time_column else DateTime()
         if not isinstance(time, DateTime):
             raise ValueError(f"catalogue: {entry.name!r}: time column is not a timestamp")

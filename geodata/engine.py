@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 CONNECT_TIMEOUT_S = 5
@@ -42,6 +42,11 @@ def _create(url: str, **pool: object) -> Engine:
 def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url`` (created on first use)."""
     return _create(url, pool_size=5, max_overflow=10)
+
+
+def read_connection(url: str) -> Connection:
+    """A pooled connection of the store at ``url`` in autocommit, for read-only statements."""
+    return get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 HEAVY_WAIT_S = 30

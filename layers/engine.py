@@ -17,7 +17,7 @@ import time
 from sqlalchemy import Connection, text
 
 from geodata.accounts.viewer import Viewer
-from geodata.engine import get_engine
+from geodata.engine import get_engine, read_connection
 from geodata.errors import LayerForbiddenError
 from geodata.settings import Settings
 from layers.base import AggregateBy, Layer, ProviderName
@@ -57,11 +57,6 @@ class Runner:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def read_connection(url: str) -> Connection:
-    """A pooled connection of the store at ``url`` in autocommit, for read-only statements."""
-    return get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def meta(layer: Layer, query: LayerQuery, count: int) -> dict[str, object]:

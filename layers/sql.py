@@ -84,12 +84,13 @@ def _filter_clauses(where: Conditions, layer: Layer, query: LayerQuery) -> None:
         )
 
 
-def conditions(layer: Layer, query: LayerQuery, viewer: Viewer, spatial: str) -> Conditions:
+def conditions(layer: Layer, query: LayerQuery, viewer: Viewer, spatial: str | None) -> Conditions:
     """The WHERE clause of a query of ``layer`` over alias ``t``: ``spatial`` (with the bbox's
-    parameters), spec filters, the request's filters and time window, area, viewer's scope
-    (:func:`scope_clauses`)."""
+    parameters; None: no bbox), spec filters, the request's filters and time window, area,
+    viewer's scope (:func:`scope_clauses`)."""
     where = Conditions()
-    where.add(spatial, **query.bbox.params())
+    if spatial is not None:
+        where.add(spatial, **query.bbox.params())
     _filter_clauses(where, layer, query)
     scope_clauses(where, query, viewer, "t.loc", "t.geom")
     return where

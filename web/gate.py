@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from geodata.accounts import access, session_identity, token_hash, token_identity
 from geodata.accounts.viewer import Viewer
-from geodata.engine import get_engine
+from geodata.engine import read_connection
 from web import context, i18n
 from web.card_page import card_page, language
 from web.identity_cache import cache_for
@@ -64,7 +64,7 @@ def _cache_key(kind: str, secret: str) -> str:
 
 def _load(url: str, kind: str, secret: str):
     """``((viewer, CSRF token), expires_at)`` of a session or token from the store, or None."""
-    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with read_connection(url) as conn:
         found = (session_identity if kind == "session" else token_identity)(conn, secret)
     return ((access.viewer_of(found.identity), found.csrf), found.expires_at) if found else None
 

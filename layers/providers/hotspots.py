@@ -43,9 +43,8 @@ def cell_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Incidents per cell (unique cells, counts) in the query's window, filters, area and the
     viewer's scope."""
-    where = conditions(layer, query, viewer, "TRUE")
-    params = {k: v for k, v in where.params.items() if k not in query.bbox.params()}
-    rows = execute(counts_sql(layer, where.sql, resolution), params)
+    where = conditions(layer, query, viewer, None)
+    rows = execute(counts_sql(layer, where.sql, resolution), where.params)
     cells = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     return cells, np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
 
