@@ -1,7 +1,8 @@
 """Benchmark: sustained readings intake via MQTT and HTTP, and alarm-to-incident latency.
 
-In a fresh database of the embedded cluster: D gas detectors owned by one gateway, the incident
-taxonomy. Then
+In a fresh database of the embedded cluster: D gas detectors owned by one gateway and the alarm
+probe's detectors owned by a second one (each MQTT connection logs in as its own gateway), the
+incident taxonomy. Then
 
 1. baseline: a bare ``COPY`` of the same N rows into a plain table shaped like ``reading``;
 2. MQTT: an EmbeddedBroker on a free port and the real subscriber; a publisher process sends the
@@ -51,6 +52,7 @@ from twin.taxonomy import ensure_taxonomy
 
 DB = "onemap_bench_intake"
 GATEWAY = "bench-gw"
+ALARM_GATEWAY = "bench-alarm"
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 
@@ -58,17 +60,26 @@ def _point(i: int) -> str:
     return f"SRID=4326;POINT(117.2{i % 97:02d} 31.8{i % 89:02d})"
 
 
-def setup(url: str, devices: int, alarm_devices: int) -> tuple[str, list[str], list[str]]:
+def setup(
+    url: str, devices: int, alarm_devices: int
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """The two gateways' keys by name, the serials of the normal and of the alarm devices."""
     with Session(get_engine(url)) as s, s.begin():
         ensure_taxonomy(s.connection())
         gid, key, _ = add_gateway(s, GATEWAY)
+        alarm_gid, alarm_key, _ = add_gateway(s, ALARM_GATEWAY)
         s.add_all(
-            Device(kind="gas", serial=f"B{i:07d}", geom=_point(i), gateway_id=gid)
+            Device(
+                kind="gas",
+                serial=f"B{i:07d}",
+                geom=_point(i),
+                gateway_id=gid if i < devices else alarm_gid,
+            )
             for i in range(devices + alarm_devices)
         )
     serials = [f"B{i:07d}" for i in range(devices)]
     alarms = [f"B{i:07d}" for i in range(devices, devices + alarm_devices)]
-    return key, serials, alarms
+    return {GATEWAY: key, ALARM_GATEWAY: alarm_key}, serials, alarms
 
 
 def readings(serials: list[str], n: int, offset_s: int) -> list[dict]:
@@ -114,6 +125,7 @@ def bare_copy(url: str, rows: list[dict]) -> float:
 def _publisher(port: int, key: str, payloads: list[str], ready, go, per_s: float = 0) -> None:
     """Publish ``payloads`` (QoS 1): as fast as possible, or ``per_s`` messages a second."""
     pub = client(f"bench-pub-{mp.current_process().pid}")
+    pub.username_pw_set(GATEWAY, key)
     pub.max_inflight_messages_set(1000)
     pub.max_queued_messages_set(0)
     pub.connect("127.0.0.1", port)
@@ -147,6 +159,7 @@ def latency_probe(url: str, port: int, key: str, alarms: list[str], stop: thread
     """Publish one alarm every 0.25 s; measure publish → incident committed."""
     out: list[float] = []
     pub = client("bench-alarm")
+    pub.username_pw_set(ALARM_GATEWAY, key)
     pub.connect("127.0.0.1", port)
     pub.loop_start()
     engine = get_engine(url)
@@ -156,9 +169,9 @@ def latency_probe(url: str, port: int, key: str, alarms: list[str], stop: thread
         with engine.connect() as c:
             dev = c.execute(text("SELECT id FROM device WHERE serial = :s"), {"s": serial}).scalar()
         now = datetime.now(UTC)
-        body = {"key": key, "device": serial, "ts": now.isoformat(), "value": 45.0}
+        body = {"device": serial, "ts": now.isoformat(), "value": 45.0}
         t0 = time.perf_counter()
-        pub.publish(f"onemap/{GATEWAY}/readings", json.dumps(body), qos=1)
+        pub.publish(f"onemap/{ALARM_GATEWAY}/readings", json.dumps(body), qos=1)
         deadline = t0 + 10
         while time.perf_counter() < deadline:
             with engine.connect() as c:
@@ -173,23 +186,26 @@ def latency_probe(url: str, port: int, key: str, alarms: list[str], stop: thread
 
 
 def bench_mqtt(
-    url: str, key: str, rows: list[dict], per_msg: int, alarms: list[str], rate: float = 0
+    url: str,
+    keys: dict[str, str],
+    rows: list[dict],
+    per_msg: int,
+    alarms: list[str],
+    rate: float = 0,
 ) -> dict:
     """Publish ``rows`` (at ``rate`` readings/s, or flat out) with alarm probes alongside."""
     settings = Settings(mqtt_batch_size=5000, mqtt_batch_wait_s=0.05)
     payloads = []
     for i in range(0, len(rows), per_msg):
         chunk = rows[i : i + per_msg]
-        if per_msg == 1:
-            payloads.append(json.dumps({"key": key, **chunk[0]}))
-        else:
-            payloads.append(json.dumps({"key": key, "readings": chunk}))
-    with TemporaryDirectory() as tmp, EmbeddedBroker(Path(tmp), port=0) as broker:
-        sub = Subscriber(broker.url, url, settings, client_id="bench-intake").start()
+        payloads.append(json.dumps(chunk[0] if per_msg == 1 else {"readings": chunk}))
+    with TemporaryDirectory() as tmp, EmbeddedBroker(Path(tmp), 0, store_url=url) as broker:
+        sub = Subscriber(broker.intake_url, url, settings, broker_acl=True).start()
         ctx = mp.get_context("fork")
         ready, go = ctx.Event(), ctx.Event()
         proc = ctx.Process(
-            target=_publisher, args=(broker.port, key, payloads, ready, go, rate / per_msg)
+            target=_publisher,
+            args=(broker.port, keys[GATEWAY], payloads, ready, go, rate / per_msg),
         )
         proc.start()
         ready.wait(10)
@@ -197,7 +213,9 @@ def bench_mqtt(
         stop = threading.Event()
         lat: list[float] = []
         probe = threading.Thread(
-            target=lambda: lat.extend(latency_probe(url, broker.port, key, alarms, stop))
+            target=lambda: lat.extend(
+                latency_probe(url, broker.port, keys[ALARM_GATEWAY], alarms, stop)
+            )
         )
         t0 = time.perf_counter()
         go.set()
@@ -279,7 +297,7 @@ def main() -> None:
     store.start()
     try:
         with scratch_database(store.url(), DB) as url:
-            key, serials, alarms = setup(url, args.devices, args.alarms)
+            keys, serials, alarms = setup(url, args.devices, args.alarms)
             n = args.readings
             mqtt_rows = readings(serials, n, 0)
             http_rows = readings(serials, n, n // len(serials) + 10)
@@ -287,7 +305,7 @@ def main() -> None:
             copy_rate = n / copy_s
             print(f"bare COPY            {n:>8,} rows  {copy_s:6.2f} s  {copy_rate:>9,.0f} rows/s")
 
-            m = bench_mqtt(url, key, mqtt_rows, args.per_message, alarms[: len(alarms) // 4])
+            m = bench_mqtt(url, keys, mqtt_rows, args.per_message, alarms[: len(alarms) // 4])
             rate = n / m["seconds"]
             print(
                 f"MQTT flat out ({args.per_message}/message)  {n:>8,} in {m['seconds']:6.2f} s  "
@@ -297,7 +315,7 @@ def main() -> None:
             report_latency("flat out", m["latency"])
             paced_n = int(args.rate * args.seconds)
             paced_rows = readings(serials, paced_n, 2 * (n // len(serials)) + 20)
-            pm = bench_mqtt(url, key, paced_rows, args.per_message, alarms[len(alarms) // 4 :],
+            pm = bench_mqtt(url, keys, paced_rows, args.per_message, alarms[len(alarms) // 4 :],
                             rate=args.rate)  # fmt: skip
             prate = paced_n / pm["seconds"]
             print(
@@ -306,7 +324,7 @@ def main() -> None:
                 f"({'=' if pm['stored'] == paced_n else '!='} in)"
             )
             report_latency(f"{args.rate:,.0f}/s", pm["latency"])
-            h = bench_http(url, key, http_rows)
+            h = bench_http(url, keys[GATEWAY], http_rows)
             hrate = n / h["seconds"]
             print(
                 f"HTTP (1000/POST, 2 clients) {n:>8,} in {h['seconds']:6.2f} s  {hrate:>9,.0f} "

@@ -345,6 +345,11 @@ class Gateway(Base):
     key_hash: Mapped[str] = mapped_column(
         String(64), nullable=False, comment="SHA-256 hex of the gateway's key"
     )
+    broker_hash: Mapped[str | None] = mapped_column(
+        String(200),
+        nullable=True,
+        comment="Mosquitto password hash ($7$) of the key; NULL: no broker account yet",
+    )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

@@ -207,6 +207,12 @@ class MqttSettings(_Group):
     topic: str = Field(
         default="onemap/+/readings", description="Topic filter of readings; + is the gateway."
     )
+    broker_acl: bool = Field(
+        default=False,
+        description="The external broker (mqtt_url) authenticates each gateway as the user named "
+        "like it and lets it publish only to its own topic: readings without a key in the message "
+        "are then accepted. The embedded Mosquitto always does.",
+    )
     bin: Path = Field(default=Path("/usr/sbin/mosquitto"), description="Mosquitto binary.")
     batch_size: int = Field(default=2000, description="Readings per intake transaction.")
     batch_wait_s: float = Field(
@@ -363,6 +369,7 @@ FLAT_NAMES: dict[str, str] = {
     "mqtt_port": "mqtt.port",
     "mqtt_topic": "mqtt.topic",
     "mqtt_bin": "mqtt.bin",
+    "mqtt_broker_acl": "mqtt.broker_acl",
     "mqtt_batch_size": "mqtt.batch_size",
     "mqtt_batch_wait_s": "mqtt.batch_wait_s",
     "open311_api_keys": "open311.api_keys",

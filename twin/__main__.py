@@ -1,8 +1,10 @@
 """The live twin's command line: ``python -m twin COMMAND``.
 
 ``gateway add NAME [--devices-of-area CODE]`` creates a gateway (or gives it a new key), prints
-the key once — only its SHA-256 is stored — and assigns it the devices of an area that have no
-gateway yet; ``gateway list``; ``gateway disable NAME``. Feature modules beside this one add
+the key once — only hashes of it are stored — and assigns it the devices of an area that have no
+gateway yet; ``gateway list``; ``gateway disable NAME``. ``add`` and ``disable`` write the
+embedded broker's accounts again and make the running broker of this data folder reload them
+(the gateway logs in to MQTT as NAME with its key as password). Feature modules beside this one add
 their own subcommands through ``register(subparsers, settings)`` (see ``COMMAND_MODULES``):
 ``outreach`` (:mod:`twin.outreach_cli`).
 """
@@ -20,9 +22,28 @@ from geodata.engine import session_scope
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
 from twin import outreach_cli
+from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (outreach_cli,)
+
+
+def sync_broker(settings: Settings, store_url: str) -> None:
+    """Bring the embedded broker's accounts in step with the store (say what happened)."""
+    if settings.mqtt.url:
+        print(
+            "note: ONEMAP_MQTT_URL names an external broker: create or remove the gateway's "
+            "account there (user = gateway name, password = its key)",
+            file=sys.stderr,
+        )
+        return
+    pid = EmbeddedBroker.from_settings(settings, store_url).sync()
+    print(
+        f"broker accounts written; running broker (pid {pid}) reloaded them"
+        if pid
+        else "broker accounts written; no broker of this data folder runs (read at its start)",
+        file=sys.stderr,
+    )
 
 
 def cmd_gateway_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -34,8 +55,10 @@ def cmd_gateway_add(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"gateway {args.name} (id {gid}); devices assigned: {assigned}", file=sys.stderr)
+    sync_broker(settings, store.url)
     print(
-        "key (shown once, store it in the gateway; send it as X-Gateway-Key or 'key'):",
+        f"key (shown once, store it in the gateway): MQTT password of user {args.name!r}, "
+        "or the X-Gateway-Key header over HTTP",
         file=sys.stderr,
     )
     print(key)
@@ -47,12 +70,15 @@ def cmd_gateway_list(settings: Settings, _args: argparse.Namespace) -> int:
     with session_scope(store.url) as session:
         rows = session.execute(
             text(
-                "SELECT g.id, g.name, g.active, count(d.id) AS devices FROM gateway g "
+                "SELECT g.id, g.name, g.active, g.broker_hash IS NOT NULL AS mqtt, "
+                "count(d.id) AS devices FROM gateway g "
                 "LEFT JOIN device d ON d.gateway_id = g.id GROUP BY g.id ORDER BY g.name"
             )
         ).all()
     for r in rows:
-        print(f"{r.id:>6}  {r.name:<32} {'active' if r.active else 'disabled':<9} {r.devices:>8}")
+        state = "active" if r.active else "disabled"
+        account = "" if r.mqtt else "  no broker account: rotate its key (gateway add NAME)"
+        print(f"{r.id:>6}  {r.name:<32} {state:<9} {r.devices:>8}{account}")
     return 0
 
 
@@ -69,6 +95,7 @@ def cmd_gateway_disable(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: no gateway {args.name!r}", file=sys.stderr)
         return 2
     print(f"gateway {args.name} disabled")
+    sync_broker(settings, store.url)
     return 0
 
 

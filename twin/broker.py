@@ -8,10 +8,15 @@ one when that is 0 or taken) and written to ``<data_dir>/mqtt/kept-port``; every
 listens on exactly that port, so gateways keep working across restarts. ``mosquitto.pid`` holds
 the broker's pid and its owner's; a Mosquitto of this folder left by a crashed run (its command
 line names this folder's conf) is stopped before a new one starts. A kept port held by anything
-else is an error (:class:`BrokerPortHeld`), never a silent move. Anonymous clients are
-allowed because the listener is bound to loopback only and gateways are authenticated by the
-key inside each message (see :mod:`twin.mqtt`); an external broker (``mqtt_url``) enforces its
-own ACLs.
+else is an error (:class:`BrokerPortHeld`), never a silent move.
+
+No anonymous clients: gateways log in with their name and key, the app's subscriber as
+``onemap-intake``; ``passwords`` and ``acl`` in the folder are written from the store
+(:mod:`twin.broker_accounts`) when the broker starts and by :meth:`EmbeddedBroker.sync`, which
+also sends SIGHUP to this folder's running Mosquitto so the change is live at once (Mosquitto
+2.0.11 then disconnects a connected client whose account is gone). The user name is the client
+id (``use_username_as_clientid``), so no client can take over another's session. An external
+broker (``mqtt_url``) enforces its own accounts and ACLs.
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import signal
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from geodata.embedded import port_in_use
 from geodata.settings import Settings
+from twin import broker_accounts as accounts
 from twin import broker_procs as procs
 
 log = logging.getLogger("onemap.twin.broker")
@@ -74,28 +83,56 @@ class EmbeddedBroker:
     host = "127.0.0.1"
 
     def __init__(
-        self, folder: Path, port: int = 0, binary: Path = Path("/usr/sbin/mosquitto")
+        self,
+        folder: Path,
+        port: int = 0,
+        binary: Path = Path("/usr/sbin/mosquitto"),
+        *,
+        store_url: str | None = None,
+        topic: str = "onemap/+/readings",
     ) -> None:
         self.folder = Path(folder)
         self.port = port
         self.binary = Path(binary)
+        self.store_url = store_url
+        """Where the gateways' accounts come from (None: only the intake account)."""
+        self.topic = topic
         self.process: subprocess.Popen | None = None
         self._lock = threading.RLock()
+        self._fingerprint: str | None = None
+        """The store's accounts digest the files were last written from."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EmbeddedBroker:
-        """The broker ``settings`` describe (``<data_dir>/mqtt``, ``mqtt_port``)."""
-        return cls(settings.store.data_dir / "mqtt", settings.mqtt.port, settings.mqtt.bin)
+    def from_settings(cls, settings: Settings, store_url: str | None = None) -> EmbeddedBroker:
+        """The broker ``settings`` describe (``<data_dir>/mqtt``, ``mqtt_port``), its gateway
+        accounts read from the store at ``store_url``."""
+        return cls(
+            settings.store.data_dir / "mqtt",
+            settings.mqtt.port,
+            settings.mqtt.bin,
+            store_url=store_url,
+            topic=settings.mqtt.topic,
+        )
 
     @property
     def url(self) -> str:
+        """The broker's address, without credentials (safe to log)."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def intake_url(self) -> str:
+        """The broker's address with the intake account's credentials (for the subscriber)."""
+        password = accounts.intake_password(self.folder)
+        return f"mqtt://{accounts.INTAKE_USER}:{password}@{self.host}:{self.port}"
 
     def conf_text(self) -> str:
         """The generated mosquitto.conf."""
         lines = [
             f"listener {self.port} {self.host}",
-            "allow_anonymous true",
+            "allow_anonymous false",
+            f"password_file {self.folder / accounts.PASSWORD_FILE}",
+            f"acl_file {self.folder / accounts.ACL_FILE}",
+            "use_username_as_clientid true",
             "persistence true",
             f"persistence_location {self.folder}/",
             f"log_dest file {self.folder / 'mosquitto.log'}",
@@ -163,6 +200,64 @@ class EmbeddedBroker:
             (self.folder / PID_FILE).unlink(missing_ok=True)  # stale: not ours, or gone
         return None
 
+    # --- accounts ----------------------------------------------------------------------------
+    def write_accounts(self) -> bool:
+        """Write the password and ACL files from the store; True if written. When the store
+        cannot be read, existing files are kept (or, if there are none, only the intake account
+        is written) and False is returned."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.store_url is None:
+            accounts.write_files(self.folder, self.topic, accounts.Accounts(()))
+            return True
+        try:
+            fingerprint = accounts.store_fingerprint(self.store_url)
+            found = accounts.load_accounts(self.store_url)
+        except SQLAlchemyError as exc:
+            log.error("broker accounts not read from the store (%s); files kept", exc)
+            if not accounts.files_exist(self.folder):
+                accounts.write_files(self.folder, self.topic, accounts.Accounts(()))
+            return False
+        accounts.write_files(self.folder, self.topic, found)
+        self._fingerprint = fingerprint
+        return True
+
+    def running_pid(self) -> int | None:
+        """The pid of this folder's running Mosquitto: the one this object started, else the one
+        the pid file names if its command line names this folder's conf."""
+        if self.running():
+            assert self.process is not None
+            return self.process.pid
+        pid, _owner = self._recorded()
+        return pid if pid is not None and self._ours(pid) else None
+
+    def sync(self) -> int | None:
+        """Write the accounts from the store and make this folder's running broker reload them
+        (SIGHUP); returns the pid signalled, None when no broker of this folder runs."""
+        self.write_accounts()
+        pid = self.running_pid()
+        if pid is None:
+            return None
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:  # exited meanwhile: the next start reads the files
+            return None
+        return pid
+
+    def resync(self) -> bool:
+        """:meth:`sync` if the store's accounts changed since the files were written; True if
+        synced. Never raises (the store may be down): failures are logged."""
+        if self.store_url is None:
+            return False
+        try:
+            if accounts.store_fingerprint(self.store_url) == self._fingerprint:
+                return False
+            self.sync()
+            log.info("broker accounts written again: gateways changed in the store")
+            return True
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("broker accounts not checked (%s)", exc)
+            return False
+
     def _choose_port(self) -> int:
         kept = self.kept_port()
         if kept is not None:
@@ -187,6 +282,8 @@ class EmbeddedBroker:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.stop_orphan()
             self.port = self._choose_port()
+            if self._fingerprint is None or not accounts.files_exist(self.folder):
+                self.write_accounts()  # a restart keeps the files the watcher keeps current
             self.conf.write_text(self.conf_text())
             self.process = subprocess.Popen(
                 [str(self.binary), "-c", str(self.conf)],

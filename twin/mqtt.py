@@ -1,10 +1,13 @@
 """The MQTT readings subscriber: batches broker messages into :func:`twin.intake.ingest`.
 
 Topic ``onemap/<gateway>/readings`` (the ``+`` of ``mqtt_topic`` names the gateway). Payload:
-one reading ``{"key": K, "device": …, "ts": …, "value": …, "payload": {…}}`` or a batch
-``{"key": K, "readings": [{…}, …]}``. The gateway is authenticated by its key *in the message*
-(SHA-256 compared with ``gateway.key_hash``), the same key as the HTTP header: Mosquitto cannot
-check our SHA-256 key hashes, and a key per message keeps the embedded broker configuration-free.
+one reading ``{"device": …, "ts": …, "value": …, "payload": {…}}`` or a batch
+``{"readings": [{…}, …]}``. Who sent it: when the broker authenticates gateways and lets each
+publish only to its own topic (the embedded Mosquitto, or an external broker with
+``mqtt_broker_acl``), the topic names the gateway, which must be active. Otherwise the message
+must carry the gateway's key (``"key": K``, SHA-256 compared with ``gateway.key_hash``). The old
+form with the key in the message is still accepted everywhere for one release: a key that is
+present is checked.
 Messages with a bad key, bad JSON (including ``NaN``/``Infinity`` and invalid UTF-8 outside a
 string), a bad shape or more than ``twin.max_body_bytes`` bytes are counted, written to
 ``reading_reject`` (bounded, without the key) and acknowledged; a bad reading inside a message is
@@ -19,6 +22,7 @@ gets it split to isolate the refused readings, which are quarantined and acknowl
 
 from __future__ import annotations
 
+import hmac
 import logging
 import queue
 import threading
@@ -43,6 +47,10 @@ from twin.intake import _raw, ingest, record_rejects
 from twin.quarantine import describe, record_safely, store_batch
 
 log = logging.getLogger("onemap.mqtt")
+
+KEYS_TTL_S = 1.0
+"""How long the active gateways read from the store are trusted: a disabled gateway's messages
+are refused within this time (a gateway not found is looked up again at once)."""
 
 
 class Clock(Protocol):
@@ -96,8 +104,11 @@ class Subscriber:
         settings: Settings,
         clock: Clock | None = None,
         client_id: str | None = None,
+        broker_acl: bool | None = None,
     ) -> None:
         self.settings = settings
+        self.broker_acl = settings.mqtt.broker_acl if broker_acl is None else broker_acl
+        """The broker authenticates gateways and keeps each to its own topic (None: as set)."""
         self.store_url = store_url
         self.clock = clock or _UTCClock()
         self.topic = settings.mqtt.topic
@@ -110,6 +121,7 @@ class Subscriber:
         """Set once the broker acknowledged the subscription (before: messages would be lost)."""
         self._keys: dict[str, str] = {}
         self._keys_at = 0.0
+        self._batch_refreshed = False
         self._client = client(client_id or f"onemap-intake-{uuid.uuid4().hex[:8]}", clean=False)
         self._client.manual_ack_set(True)
         if user:
@@ -257,11 +269,39 @@ class Subscriber:
         return batch
 
     def _key_hashes(self, conn, force: bool = False) -> dict[str, str]:
-        if force or time.monotonic() - self._keys_at > 30:
+        """Active gateways' key hashes by name, read again after KEYS_TTL_S (or when forced)."""
+        if force or time.monotonic() - self._keys_at > KEYS_TTL_S:
             rows = conn.execute(text("SELECT name, key_hash FROM gateway WHERE active")).all()
             self._keys = {name: h for name, h in rows}
             self._keys_at = time.monotonic()
         return self._keys
+
+    def _accepts(self, keys: dict[str, str], gateway: str, key: object) -> bool:
+        expected = keys.get(gateway)
+        if expected is None:
+            return False
+        if key is None:
+            return self.broker_acl
+        return (
+            isinstance(key, str)
+            and poison.text_problem(key) is None
+            and hmac.compare_digest(hash_key(key), expected)
+        )
+
+    def _auth_problem(self, conn, gateway: str, key: object) -> str | None:
+        """Why a message on ``gateway``'s topic (with ``key`` from the message, if any) is not
+        accepted, else None. A miss reads the gateways again, at most once per batch."""
+        if self._accepts(self._key_hashes(conn), gateway, key):
+            return None
+        if not self._batch_refreshed:
+            self._batch_refreshed = True  # a new gateway, or a rotated key
+            if self._accepts(self._key_hashes(conn, force=True), gateway, key):
+                return None
+        if key is None and self.broker_acl:
+            return "gateway unknown or not active"
+        if key is None:
+            return "no gateway key (this broker does not authenticate gateways)"
+        return "unknown gateway or bad key"
 
     def _parse(
         self, conn, batch: list[_Message]
@@ -269,7 +309,7 @@ class Subscriber:
         """Whole-message rejects and the readings of each authenticated gateway."""
         per_gateway: dict[str, list[object]] = {}
         rejects: list[tuple[str | None, str, object]] = []
-        keys = self._key_hashes(conn)
+        self._batch_refreshed = False
         limit = self.settings.twin.max_body_bytes
         for m in batch:
             gateway = gateway_of(m.topic, self.topic)
@@ -288,13 +328,9 @@ class Subscriber:
             if gateway is None:
                 rejects.append((None, f"topic {m.topic!r} names no gateway", body))
                 continue
-            ok_key = isinstance(key, str) and poison.text_problem(key) is None
-            digest = hash_key(key) if ok_key and isinstance(key, str) else None
-            if keys.get(gateway) != digest and time.monotonic() - self._keys_at > 1.0:
-                keys = self._key_hashes(conn, force=True)  # new gateway or rotated key
-            expected = keys.get(gateway)
-            if digest is None or expected is None or digest != expected:
-                rejects.append((gateway, "unknown gateway or bad key", body))
+            problem = self._auth_problem(conn, gateway, key)
+            if problem is not None:
+                rejects.append((gateway, problem, body))
                 continue
             readings = body.get("readings", [body]) if "readings" in body else [body]
             if not isinstance(readings, list):

@@ -35,6 +35,8 @@ WATCH_INTERVAL_S = 0.5
 """How often the watcher checks that the embedded broker still runs."""
 WATCH_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits after consecutive failed restarts (the last one repeats)."""
+ACCOUNTS_CHECK_S = 5.0
+"""How often the watcher checks the store for gateways added or disabled by another process."""
 
 FIRST_SWEEP_DONE = "first sweep done"
 """Logged once the sweeper's first pass (at start-up) has committed."""
@@ -95,9 +97,17 @@ def refresh_derived(store_url: str, settings: Settings) -> None:
 
 
 def _watch(bg: Background, broker: EmbeddedBroker) -> None:
-    """Restart the embedded broker when it dies on its own (not when stopped on purpose)."""
+    """Restart the embedded broker when it dies on its own (not when stopped on purpose); every
+    ACCOUNTS_CHECK_S, bring its accounts in step with the store (in a thread of its own, so a
+    store that is slow to answer never delays a restart)."""
     failures = 0
+    check_at, checker = time.monotonic() + ACCOUNTS_CHECK_S, None
     while not bg._stop.wait(WATCH_INTERVAL_S):
+        if time.monotonic() >= check_at and not (checker and checker.is_alive()):
+            check_at = time.monotonic() + ACCOUNTS_CHECK_S
+            checker = threading.Thread(target=broker.resync, name="onemap-broker-accounts")
+            checker.daemon = True
+            checker.start()
         try:
             if broker.revive():
                 bg.restarts += 1
@@ -163,7 +173,7 @@ def start_background(
     mqtt_url = settings.mqtt.url
     if not mqtt_url:
         try:
-            broker = EmbeddedBroker.from_settings(settings).start()
+            broker = EmbeddedBroker.from_settings(settings, store_url).start()
             mqtt_url = broker.url
             assert broker.process is not None, "start() returned: Mosquitto is running"
             log.info("embedded MQTT broker on %s (pid %s)", mqtt_url, broker.process.pid)
@@ -173,7 +183,14 @@ def start_background(
     subscriber = None
     if mqtt_url:
         try:
-            subscriber = Subscriber(mqtt_url, store_url, settings, clock, client_id=client_id)
+            subscriber = Subscriber(
+                broker.intake_url if broker else mqtt_url,
+                store_url,
+                settings,
+                clock,
+                client_id=client_id,
+                broker_acl=True if broker else None,
+            )
             subscriber.start()
         except BaseException:
             if broker is not None:

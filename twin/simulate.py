@@ -18,8 +18,10 @@ The readings are the contracts documented in :mod:`twin.rules` (door ``payload.e
 ``direction``, camera ``payload.detection`` / ``zone`` / ``track`` / ``size``). The simulator
 acts as gateway ``simulator``: it gives that gateway a new key each run and assigns it the demo
 devices that have no gateway yet (devices owned by real gateways are left alone).
-Transport: MQTT (``--mqtt-url``, else ``mqtt_url``, else the app's embedded broker found through
-``<data_dir>/mqtt/port``) or HTTP (``--url`` of the running app, ``POST /api/readings``).
+Transport: MQTT (``--url``, else ``mqtt_url``, else the app's embedded broker found through
+``<data_dir>/mqtt/port``), logged in as user ``simulator`` with the new key as password (the
+embedded broker's accounts are written again and reloaded first), or HTTP (``--url`` of the
+running app, ``POST /api/readings``, header ``X-Gateway-Key``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import argparse
 import json
 import random
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,7 +46,7 @@ from geodata.engine import get_engine
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
 from geodata.vocab import ResidentStatus
-from twin.broker import port_file_url
+from twin.broker import EmbeddedBroker, port_file_url
 from twin.gateways import add_gateway, assign_unowned
 from twin.mqtt import client, parse_url
 
@@ -333,23 +336,45 @@ class HttpSender:
 
 
 class MqttSender:
-    """Publish batches (QoS 1) to ``onemap/<gateway>/readings``."""
+    """Publish batches (QoS 1) to ``onemap/<gateway>/readings``, logged in as the gateway (user
+    ``gateway``, password ``key``); the key is not in the messages."""
 
-    def __init__(self, mqtt_url: str, gateway: str, key: str, chunk: int = 500) -> None:
-        host, port, user, password = parse_url(mqtt_url)
+    def __init__(
+        self, mqtt_url: str, gateway: str, key: str, chunk: int = 500, wait: float = 10.0
+    ) -> None:
+        host, port, _user, _password = parse_url(mqtt_url)
         self.topic = f"onemap/{gateway}/readings"
-        self.key, self.chunk = key, chunk
+        self.chunk = chunk
         self.client = client(f"onemap-sim-{random.randrange(10**8)}")
-        if user:
-            self.client.username_pw_set(user, password)
+        self.client.username_pw_set(gateway, key)
         self.client.max_inflight_messages_set(200)
+        self.pending: list[MQTTMessageInfo] = []
+        self._connect(host, port, wait)
+
+    def _connect(self, host: str, port: int, wait: float) -> None:
+        """Connect, retrying while the broker refuses: a new key may take until the app's next
+        accounts check (a few seconds) to reach a broker this process could not reload."""
+        accepted = threading.Event()
+        refused: list[str] = []
+
+        def on_connect(_c, _u, _f, reason_code, _p) -> None:
+            if reason_code.is_failure:
+                refused.append(str(reason_code))
+            else:
+                accepted.set()
+
+        self.client.on_connect = on_connect
+        self.client.reconnect_delay_set(0.5, 1)  # type: ignore[arg-type]  # paho says int
         self.client.connect(host, port)
         self.client.loop_start()
-        self.pending: list[MQTTMessageInfo] = []
+        if not accepted.wait(wait):
+            self.client.loop_stop()
+            why = refused[-1] if refused else "no answer"
+            raise SystemExit(f"the MQTT broker at {host}:{port} refused the gateway: {why}")
 
     def send(self, readings: list[dict], result: SimResult) -> None:
         for i in range(0, len(readings), self.chunk):
-            body = json.dumps({"key": self.key, "readings": readings[i : i + self.chunk]})
+            body = json.dumps({"readings": readings[i : i + self.chunk]})
             self.pending.append(self.client.publish(self.topic, body, qos=1))
         self.pending = [p for p in self.pending if not p.is_published()]
 
@@ -394,8 +419,12 @@ def run(
     url: str | None = None,
     seed: int | None = None,
     log: Callable[[str], None] = lambda _m: None,
+    broker: EmbeddedBroker | None = None,
 ) -> SimResult:
-    """Stream ``scenario`` for ``duration`` seconds at ``rate`` background readings/s."""
+    """Stream ``scenario`` for ``duration`` seconds at ``rate`` background readings/s.
+
+    Over MQTT, ``broker`` (default: the embedded broker of ``settings``' data folder, unless a
+    broker URL is given) gets its accounts written again so the gateway's new key works."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
     rng = random.Random(seed)
@@ -408,6 +437,10 @@ def run(
     if via == "http":
         sender = HttpSender(url or f"http://{settings.web.host}:{settings.web.port}", key)
     elif via == "mqtt":
+        if broker is None and not (url or settings.mqtt.url):
+            broker = EmbeddedBroker.from_settings(settings, store_url)
+        if broker is not None:
+            broker.sync()
         sender = MqttSender(_mqtt_url(settings, url), GATEWAY, key)
     else:
         raise ValueError("via must be mqtt or http")

@@ -24,10 +24,10 @@ from geodata.models import Device
 from geodata.settings import Settings
 from tests.conftest import _fresh_database
 from tests.integration.factories import point
+from tests.integration.mqtt_support import publish_as
 from twin import broker_procs as procs
 from twin.broker import KEPT_PORT, PID_FILE, BrokerPortHeld, EmbeddedBroker
 from twin.gateways import add_gateway
-from twin.mqtt import client
 from twin.service import start_background
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,15 +155,8 @@ def test_a_killed_broker_is_restarted_on_the_same_port_and_intake_goes_on(tmp_pa
         assert time.monotonic() - started < 5
         assert until(lambda: bg.subscriber.subscribed, 15)  # paho reconnected and resubscribed
         ts = datetime.now(UTC).replace(microsecond=0).isoformat()
-        pub = client("test-watch-pub")
-        pub.connect("127.0.0.1", port)
-        pub.loop_start()
-        try:
-            payload = {"key": key, "device": "W-1", "ts": ts, "value": 3.5}
-            pub.publish("onemap/gw-w/readings", json.dumps(payload), qos=1).wait_for_publish(10)
-        finally:
-            pub.disconnect()
-            pub.loop_stop()
+        payload = {"device": "W-1", "ts": ts, "value": 3.5}
+        publish_as(bg.broker, "gw-w", key, [json.dumps(payload)])  # the restarted broker's
         assert bg.subscriber.wait_for(1, timeout=15), bg.subscriber.counts
         assert bg.subscriber.counts["stored"] == 1
         with get_engine(watch_db).connect() as c:

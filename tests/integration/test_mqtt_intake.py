@@ -16,9 +16,10 @@ from geodata.models import Device
 from geodata.settings import Settings
 from tests.conftest import _fresh_database
 from tests.integration.factories import point
+from tests.integration.mqtt_support import publish_as
 from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
-from twin.mqtt import Subscriber, client, gateway_of, parse_url
+from twin.mqtt import Subscriber, gateway_of, parse_url
 from twin.service import start_background
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -32,7 +33,7 @@ def mqtt_url_db(cluster) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def world(mqtt_url_db) -> dict:
+def world(mqtt_url_db, broker) -> dict:
     with Session(get_engine(mqtt_url_db)) as s, s.begin():
         gw, key, _ = add_gateway(s, "gw-m")
         devs = [
@@ -42,33 +43,26 @@ def world(mqtt_url_db) -> dict:
         s.add_all(devs)
         s.flush()
         ids = [d.id for d in devs]
+    broker.sync()  # the broker learns gw-m's account
     return {"key": key, "ids": ids}
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory) -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(tmp_path_factory.mktemp("mqtt"), port=0) as b:
+def broker(tmp_path_factory, mqtt_url_db) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(tmp_path_factory.mktemp("mqtt"), port=0, store_url=mqtt_url_db) as b:
         yield b
 
 
 @pytest.fixture
 def subscriber(broker, mqtt_url_db) -> Iterator[Subscriber]:
-    sub = Subscriber(broker.url, mqtt_url_db, SETTINGS).start()
+    sub = Subscriber(broker.intake_url, mqtt_url_db, SETTINGS, broker_acl=True).start()
     yield sub
     sub.stop()
 
 
-def publish(broker: EmbeddedBroker, messages: list[tuple[str, bytes | str]]) -> None:
-    pub = client("test-pub")
-    pub.connect(broker.host, broker.port)
-    pub.loop_start()
-    try:
-        infos = [pub.publish(topic, payload, qos=1) for topic, payload in messages]
-        for info in infos:
-            info.wait_for_publish(10)
-    finally:
-        pub.disconnect()
-        pub.loop_stop()
+def publish(broker: EmbeddedBroker, key: str, payloads: list[bytes | str]) -> None:
+    """Publish as gateway gw-m to its own topic."""
+    publish_as(broker, "gw-m", key, payloads)
 
 
 def count(url: str, sql: str, **params) -> int:
@@ -97,9 +91,8 @@ def test_broker_stops_cleanly(tmp_path):
 
 def test_mqtt_readings_stored_malformed_counted(broker, subscriber, world, mqtt_url_db):
     key, ids = world["key"], world["ids"]
-    topic = "onemap/gw-m/readings"
-    single = [
-        (topic, json.dumps({"key": key, "device": f"MG-{i}", "ts": NOW.isoformat(), "value": 1.0}))
+    single: list[bytes | str] = [
+        json.dumps({"key": key, "device": f"MG-{i}", "ts": NOW.isoformat(), "value": 1.0})
         for i in range(10)
     ]
     batch = {
@@ -110,27 +103,23 @@ def test_mqtt_readings_stored_malformed_counted(broker, subscriber, world, mqtt_
             for s in range(1, 11)
         ],
     }
-    bad = [
-        (topic, b"\xff\xfe not json"),
-        (topic, json.dumps([1, 2, 3])),
-        (
-            topic,
-            json.dumps({"key": "gk_wrong", "device": "MG-1", "ts": NOW.isoformat(), "value": 1}),
-        ),
-        ("onemap/nobody/readings", json.dumps({"key": key, "device": "MG-1", "value": 1})),
-        (topic, json.dumps({"key": key, "device": "MG-1", "ts": "soon", "value": 1})),
+    bad: list[bytes | str] = [
+        b"\xff\xfe not json",
+        json.dumps([1, 2, 3]),
+        json.dumps({"key": "gk_wrong", "device": "MG-1", "ts": NOW.isoformat(), "value": 1}),
+        json.dumps({"key": key, "device": "MG-1", "ts": "soon", "value": 1}),
     ]
     dup = single[:3]  # repeated: counted once
-    messages = [*single, (topic, json.dumps(batch)), *bad, *dup]
-    publish(broker, messages)
+    messages = [*single, json.dumps(batch), *bad, *dup]
+    publish(broker, key, messages)
     assert subscriber.wait_for(len(messages), timeout=20), subscriber.counts
     stored = count(mqtt_url_db, "SELECT count(*) FROM reading WHERE device_id = ANY(:i)", i=ids)
     assert stored == 10 + 100
     assert subscriber.counts["stored"] == 110
     assert subscriber.counts["duplicates"] == 3
-    assert subscriber.counts["rejected"] == 5
-    assert subscriber.counts["malformed"] == 4
-    assert count(mqtt_url_db, "SELECT count(*) FROM reading_reject WHERE channel = 'mqtt'") >= 5
+    assert subscriber.counts["rejected"] == 4
+    assert subscriber.counts["malformed"] == 3
+    assert count(mqtt_url_db, "SELECT count(*) FROM reading_reject WHERE channel = 'mqtt'") >= 4
     # the key never lands in the reject log
     assert (
         count(
@@ -152,25 +141,17 @@ def test_mqtt_readings_stored_malformed_counted(broker, subscriber, world, mqtt_
 
 def test_messages_published_while_the_subscriber_is_down_are_delivered(broker, world, mqtt_url_db):
     """Persistent session + QoS 1: nothing is lost across a subscriber restart."""
-    sub = Subscriber(broker.url, mqtt_url_db, SETTINGS, client_id="onemap-test-persist").start()
-    sub.stop()
+    sub = Subscriber(broker.intake_url, mqtt_url_db, SETTINGS, client_id="onemap-test-persist")
+    sub.start().stop()
     t0 = NOW - timedelta(minutes=5)
-    msgs = [
-        (
-            "onemap/gw-m/readings",
-            json.dumps(
-                {
-                    "key": world["key"],
-                    "device": "MG-0",
-                    "ts": (t0 + timedelta(seconds=i)).isoformat(),
-                    "value": 0.5,
-                }
-            ),
-        )
+    msgs: list[bytes | str] = [
+        json.dumps({"device": "MG-0", "ts": (t0 + timedelta(seconds=i)).isoformat(), "value": 0.5})
         for i in range(50)
     ]
-    publish(broker, msgs)
-    sub = Subscriber(broker.url, mqtt_url_db, SETTINGS, client_id="onemap-test-persist").start()
+    publish(broker, world["key"], msgs)
+    sub = Subscriber(
+        broker.intake_url, mqtt_url_db, SETTINGS, client_id="onemap-test-persist", broker_acl=True
+    ).start()
     try:
         assert sub.wait_for(50, timeout=20), sub.counts
         assert sub.counts["stored"] == 50
@@ -180,28 +161,21 @@ def test_messages_published_while_the_subscriber_is_down_are_delivered(broker, w
 
 def test_background_service_uses_external_broker_and_sweeps(broker, mqtt_url_db, world):
     settings = SETTINGS.model_copy(
-        update={"mqtt": SETTINGS.mqtt.model_copy(update={"url": broker.url})}
+        update={"mqtt": SETTINGS.mqtt.model_copy(update={"url": broker.intake_url})}
     )
     bg = start_background(settings, mqtt_url_db, client_id="onemap-test-bg")
     try:
-        assert bg.broker is None and bg.mqtt_url == broker.url
-        publish(
-            broker,
-            [
-                (
-                    "onemap/gw-m/readings",
-                    json.dumps(
-                        {
-                            "key": world["key"],
-                            "device": "MG-5",
-                            "ts": (NOW - timedelta(minutes=9)).isoformat(),
-                            "value": 0.1,
-                        }
-                    ),
-                )
-            ],
-        )
+        assert bg.broker is None and bg.mqtt_url == broker.intake_url
+        assert not bg.subscriber.broker_acl  # an external broker: the key is still required
+        ts = (NOW - timedelta(minutes=9)).isoformat()
+        without_key = {"device": "MG-5", "ts": ts, "value": 0.2}
+        publish(broker, world["key"], [json.dumps(without_key)])
         assert bg.subscriber.wait_for(1, timeout=10)
+        assert bg.subscriber.counts["rejected"] == 1 and bg.subscriber.counts["stored"] == 0
+        with_key = {"key": world["key"], "device": "MG-5", "ts": ts, "value": 0.1}
+        publish(broker, world["key"], [json.dumps(with_key)])
+        assert bg.subscriber.wait_for(2, timeout=10)
+        assert bg.subscriber.counts["stored"] == 1
         deadline = time.monotonic() + 5
         while bg.sweeps < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -221,7 +195,8 @@ def test_background_service_starts_and_stops_its_own_broker(tmp_path, mqtt_url_d
     bg = start_background(settings, mqtt_url_db, sweep=False, client_id="onemap-test-own")
     try:
         assert bg.broker.running()
-        assert (tmp_path / "mqtt" / "mosquitto.conf").exists()
+        conf = (tmp_path / "mqtt" / "mosquitto.conf").read_text()
+        assert "allow_anonymous false" in conf and "allow_anonymous true" not in conf
     finally:
         bg.stop()
     assert not bg.broker.running()

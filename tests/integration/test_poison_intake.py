@@ -19,9 +19,10 @@ from geodata.models import Device
 from geodata.settings import Settings
 from tests.conftest import _fresh_database, free_port, sql_rows, sql_scalar, until
 from tests.integration.factories import point
+from tests.integration.mqtt_support import publish_as
 from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
-from twin.mqtt import Subscriber, client
+from twin.mqtt import Subscriber
 from web.context import SETTINGS_KEY, STORE_URL_KEY
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -48,14 +49,16 @@ def key(url) -> str:
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory) -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(tmp_path_factory.mktemp("mqtt-poison"), port=0) as b:
+def broker(tmp_path_factory, url, key) -> Iterator[EmbeddedBroker]:
+    """The broker, started after gateway gw-p was added (so it has gw-p's account)."""
+    with EmbeddedBroker(tmp_path_factory.mktemp("mqtt-poison"), port=0, store_url=url) as b:
         yield b
 
 
 @contextmanager
 def running(broker: EmbeddedBroker, url: str, client_id: str | None = None):
-    sub = Subscriber(broker.url, url, SETTINGS, client_id=client_id).start()
+    sub = Subscriber(broker.intake_url, url, SETTINGS, client_id=client_id, broker_acl=True)
+    sub.start()
     try:
         yield sub
     finally:
@@ -76,16 +79,9 @@ def store_refuses(url: str):
             c.execute(text("ALTER TABLE reading DROP CONSTRAINT poison_test"))
 
 
-def publish(broker: EmbeddedBroker, messages: list[bytes], topic: str = TOPIC) -> None:
-    pub = client(f"poison-pub-{free_port()}")
-    pub.connect(broker.host, broker.port)
-    pub.loop_start()
-    try:
-        for info in [pub.publish(topic, m, qos=1) for m in messages]:
-            info.wait_for_publish(10)
-    finally:
-        pub.disconnect()
-        pub.loop_stop()
+def publish(broker: EmbeddedBroker, key: str, messages: list[bytes]) -> None:
+    """Publish as gateway gw-p to its own topic."""
+    publish_as(broker, "gw-p", key, list(messages), TOPIC)
 
 
 def ts(minutes: float, zone: str = "+00:00") -> str:
@@ -165,19 +161,23 @@ def test_mqtt_poison_is_quarantined_and_the_stream_goes_on(broker, url, key):
     ]
     after = [json.dumps({"key": key, **good("PG-4", m)}).encode() for m in range(30, 35)]
     messages = [*before, *poison, batch, *whole, *after]
+    # the gateway without a key (the broker authenticated it): a lone surrogate and NUL; a
+    # message with a wrong key
+    no_key = b'{"device": "\\ud800\\u0000", "value": NaN}'
+    wrong_key = b'{"key": "gk_wrong", "device": "PG-1", "value": 1}'
     with running(broker, url) as sub:
-        publish(broker, messages)
-        # an anonymous client, no key, a lone surrogate and NUL in the payload
-        publish(broker, [b'{"device": "\\ud800\\u0000", "value": NaN}'], "onemap/anon/readings")
-        assert sub.wait_for(len(messages) + 1, timeout=30), sub.counts
+        publish(broker, key, messages)
+        publish(broker, key, [no_key, wrong_key])
+        assert sub.wait_for(len(messages) + 2, timeout=30), sub.counts
         counts = dict(sub.counts)
     assert (stored(url, "PG-2"), stored(url, "PG-3"), stored(url, "PG-4")) == (3, 2, 5)
     assert stored(url, "PG-1") == 0
     assert counts.get("store_errors", 0) == 0 and counts.get("intake_errors", 0) == 0
     assert counts["stored"] == 10
     rejects = rejects_since(url, start)
-    # every poison reading twice (alone, then inside the batch); the whole-message ones; anon
-    assert counts["rejected"] == len(rejects) == 2 * len(POISON) + len(whole) + 1
+    # every poison reading twice (alone, then inside the batch); the whole-message ones; the
+    # keyless poison and the wrong key
+    assert counts["rejected"] == len(rejects) == 2 * len(POISON) + len(whole) + 2
     reasons = [r for r, _, _ in rejects]
     for _, fragment in POISON:
         assert sum(fragment in r for r in reasons) >= 2, (fragment, reasons)
@@ -200,7 +200,7 @@ def test_mqtt_batch_the_store_refuses_is_split_and_the_bad_reading_quarantined(b
     alone = json.dumps({"key": key, **good("PG-6", 1, REFUSED)}).encode()
     later = [json.dumps({"key": key, **good("PG-6", m)}).encode() for m in range(2, 6)]
     with store_refuses(url), running(broker, url) as sub:
-        publish(broker, [batch, alone, *later])
+        publish(broker, key, [batch, alone, *later])
         assert sub.wait_for(2 + len(later), timeout=30), sub.counts
         counts = dict(sub.counts)
     assert stored(url, "PG-5") == 7 and stored(url, "PG-6") == 4
@@ -217,7 +217,7 @@ def test_mqtt_store_down_is_retried_not_quarantined(broker, url, key):
     down = make_url(url).set(port=free_port()).render_as_string(hide_password=False)
     msg = json.dumps({"key": key, **good("PG-7", 1)}).encode()
     with running(broker, down, client_id="onemap-poison-down") as sub:
-        publish(broker, [msg])
+        publish(broker, key, [msg])
         assert until(lambda: sub.counts["store_errors"] >= 2, 10), sub.counts
         assert sub.counts["messages"] == 0
     assert last_reject(url) == start and stored(url, "PG-7") == 0

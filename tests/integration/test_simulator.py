@@ -40,8 +40,9 @@ def sim_url(cluster) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def intake(tmp_path_factory, sim_url) -> Iterator[tuple[EmbeddedBroker, Subscriber]]:
-    with EmbeddedBroker(tmp_path_factory.mktemp("mqtt-sim"), port=0) as broker:
-        sub = Subscriber(broker.url, sim_url, SETTINGS).start()
+    folder = tmp_path_factory.mktemp("mqtt-sim")
+    with EmbeddedBroker(folder, port=0, store_url=sim_url) as broker:
+        sub = Subscriber(broker.intake_url, sim_url, SETTINGS, broker_acl=True).start()
         try:
             yield broker, sub
         finally:
@@ -67,7 +68,15 @@ def test_gas_leak_via_mqtt_stores_everything_and_raises_an_incident(intake, sim_
     before = scalar(sim_url, "SELECT count(*) FROM reading")
     t0 = datetime.now(UTC)
     res = simulate.run(
-        SETTINGS, sim_url, "gas-leak", rate=200, duration=1.6, via="mqtt", url=broker.url, seed=3
+        SETTINGS,
+        sim_url,
+        "gas-leak",
+        rate=200,
+        duration=1.6,
+        via="mqtt",
+        url=broker.url,
+        seed=3,
+        broker=broker,
     )
     assert res.sent > 300
     assert wait_until(
@@ -158,6 +167,7 @@ def test_elderly_inactive_then_a_sweep_raises_a_welfare_check(intake, sim_url):
         via="mqtt",
         url=broker.url,
         seed=8,
+        broker=broker,
     )
     house = res.focus["house_id"]
     assert wait_until(
