@@ -17,6 +17,14 @@ also sends SIGHUP to this folder's running Mosquitto so the change is live at on
 2.0.11 then disconnects a connected client whose account is gone). The user name is the client
 id (``use_username_as_clientid``), so no client can take over another's session. An external
 broker (``mqtt_url``) enforces its own accounts and ACLs.
+
+Durability: Mosquitto 2.0 keeps its queues in memory and writes them to ``mosquitto.db`` at each
+autosave. Here it saves after every change (``autosave_on_changes``, interval 1), so what it has
+acknowledged to a gateway and not yet handed to the subscriber survives a ``kill -9`` of the
+broker, except the messages of the broker loop pass under way when it died (it acknowledges a
+message, then saves at the end of the pass). Each save rewrites the whole queue: while the app
+is down the queue grows and acknowledgements slow down (about 240 messages/s with 15,000
+queued), which is back-pressure on the gateways, not loss.
 """
 
 from __future__ import annotations
@@ -135,6 +143,10 @@ class EmbeddedBroker:
             "use_username_as_clientid true",
             "persistence true",
             f"persistence_location {self.folder}/",
+            # Save after every change, not every 30 minutes: a queued reading the broker has
+            # acknowledged survives its kill -9 (see the module docstring).
+            "autosave_on_changes true",
+            "autosave_interval 1",
             f"log_dest file {self.folder / 'mosquitto.log'}",
             "log_type error",
             "log_type warning",
