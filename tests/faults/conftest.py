@@ -9,9 +9,10 @@ import pytest
 from tests.faults.harness import AppProcess
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def app(tmp_path_factory) -> Iterator[AppProcess]:
-    """A running app with a small demo city; stopped (and its leftovers) at the end."""
+    """A running app with a small demo city, shared by the suite; stopped (and what a crash
+    left of it) at the end."""
     proc = AppProcess(tmp_path_factory.mktemp("faults"))
     try:
         proc.start()

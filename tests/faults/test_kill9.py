@@ -91,3 +91,20 @@ def test_app_broker_and_postgres_killed_then_app_restarted_loses_nothing(app, ga
     assert len(mqtt.acked) > 0 and len(http.acked) > 0
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged readings lost"
     print(f"app ready {recovered:.1f} s after its restart; {len(acked)} acknowledged, all stored")
+
+
+def test_broker_killed_mid_stream_is_restarted_and_loses_nothing(app, gateway):
+    since, mqtt, http = _loaders(app, gateway)
+    mqtt.start(), http.start()
+    _run(mqtt, http, 1.5)
+    broker = app.broker_pid()
+    kill9(broker)
+    back = wait_until(lambda: app.broker_pid() not in (None, broker) and app.ready(), RECOVERY_S)
+    assert back is not None, f"the broker was not restarted: {app.readyz()}"
+    before = len(mqtt.acked)
+    assert wait_until(lambda: len(mqtt.acked) > before, 10) is not None, "publishing goes on"
+    mqtt.finish(), http.finish()
+    acked = mqtt.acked | http.acked
+    lost = settle(app, gateway[0], since, acked)
+    assert not lost, f"{len(lost)} of {len(acked)} acknowledged readings lost"
+    print(f"broker back after {back:.1f} s; {len(acked)} acknowledged, all stored")
