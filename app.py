@@ -32,7 +32,7 @@ from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import Background, start_background
-from web import compress, deck_bundle, errors, gate, i18n
+from web import compress, deck_bundle, errors, gate, i18n, store_status
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 from web.heavy import HEAVY_KEY, HeavyLimiter
 
@@ -90,13 +90,18 @@ def create_app(
         },
     )
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
-    app.layout = lambda: shell.layout(settings.web.language, _signed_in())
+    app.layout = lambda: shell.layout(settings.web.language, _signed_in(), _store_down())
     return app
 
 
 def _signed_in() -> Viewer | None:
     """The signed-in viewer while serving a request (None when Dash checks the layout)."""
     return gate.current_viewer() if has_request_context() else None
+
+
+def _store_down() -> bool:
+    """Whether the store is down while serving a request (the layout shows a banner)."""
+    return has_request_context() and store_status.store_down()
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -122,7 +127,7 @@ def main() -> None:
         sys.exit(130)
     background = None
     try:
-        background = start_background(settings, store.url)
+        background = start_background(settings, store.url, embedded=store.embedded)
         app = create_app(settings, store.url, background)
         freeze_startup_objects()
         log.info("OneMap serving on http://%s:%s", settings.web.host, settings.web.port)

@@ -1,8 +1,9 @@
 """Probes for load balancers and systemd; open without sign-in (:mod:`web.gate`), never cached.
 
 - ``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves; touches nothing else.
-- ``GET /readyz``: each part's state — ``store`` (a ``SELECT 1`` on a new connection, given up
-  after :data:`STORE_TIMEOUT_S`), ``broker``, ``subscriber``, ``sweeper``
+- ``GET /readyz``: each part's state — ``store`` (``down`` while the embedded PostgreSQL's
+  watcher restarts it, else a ``SELECT 1`` on a new connection, given up after
+  :data:`~twin.readiness.STORE_TIMEOUT_S`), ``broker``, ``subscriber``, ``sweeper``
   (:mod:`twin.readiness`) — ``{"status": "ready" | "not ready", "parts": {name: {"state":
   "ok" | "down" | "off", "required": …, …}}}``; 200 when every required part is ``ok``, else
   503 with ``Retry-After``. No addresses, users or passwords appear in it.
@@ -12,14 +13,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from geodata.availability import RETRY_AFTER_S, ping
-from geodata.errors import StoreUnavailable
-from twin.readiness import DOWN, OK, PartState, background_parts
+from geodata.availability import RETRY_AFTER_S
+from twin.readiness import background_parts, store_state
 from web import context
 from web.responses import json_response
 
 blueprint = Blueprint("health", __name__)
-STORE_TIMEOUT_S = 2.0
 
 
 def _uncached(response: Response) -> Response:
@@ -33,21 +32,13 @@ def healthz() -> Response:
     return _uncached(json_response({"status": "ok"}))
 
 
-def store_state(url: str) -> PartState:
-    """The store answering a ``SELECT 1`` within :data:`STORE_TIMEOUT_S`."""
-    try:
-        ms = ping(url, STORE_TIMEOUT_S)
-    except StoreUnavailable:
-        return PartState(DOWN, True, {"reason": "store not reachable"})
-    return PartState(OK, True, {"ms": round(ms, 1)})
-
-
 @blueprint.get("/readyz")
 def readyz() -> Response:
     """Whether every part this process needs is working, and each part's state."""
     settings = context.settings()
-    parts = {"store": store_state(context.store_url())} | background_parts(
-        context.background(), settings.twin.sweep_interval_s
+    bg = context.background()
+    parts = {"store": store_state(bg, context.store_url())} | background_parts(
+        bg, settings.twin.sweep_interval_s
     )
     ready = all(part.ready for part in parts.values())
     body = {

@@ -12,13 +12,17 @@ if that user cannot reach the project folder (a checkout under /root, say), the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,16 @@ from geodata.errors import StoreError
 
 DB_USER = "onemap"
 FALLBACK_ROOT = Path("/var/lib/onemap")
+PID_FILE = "postmaster.pid"
+PROC = Path("/proc")
+REVIVE_WAITS_S = (0.0, 0.5, 1.0, 2.0, 4.0)
+"""Waits before each try of :meth:`EmbeddedStore.revive` (about 7.5 s in all)."""
+REVIVE_START_TIMEOUT_S = 30
+"""How long one start after a crash may take (crash recovery replays the WAL first)."""
+LEFTOVER_GRACE_S = 2.0
+"""How long the processes left behind by a dead postmaster get to quit before a start."""
+
+log = logging.getLogger("onemap.store")
 
 
 def find_pg_bin(preferred: Path | None = None) -> Path:
@@ -82,6 +96,42 @@ def port_in_use(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> boo
             return True
     except OSError:
         return False
+
+
+def _serves(pid: int, data_dir: Path, owner: int) -> bool:
+    """True when process ``pid`` runs (not a zombie) as user ``owner`` in ``data_dir`` (the
+    folder every PostgreSQL server process works in). Reads /proc only: no subprocess."""
+    if not PROC.is_dir():  # no /proc: only whether the pid runs at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    try:
+        state = (PROC / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+        if state in ("Z", "X") or (PROC / str(pid)).stat().st_uid != owner:
+            return False
+        return os.readlink(PROC / str(pid) / "cwd") == str(data_dir)
+    except (OSError, IndexError):
+        return False
+
+
+def _pids_in(data_dir: Path, owner: int) -> list[int]:
+    """Every running process of ``owner`` working in ``data_dir``."""
+    if not PROC.is_dir():
+        return []
+    pids = (int(entry.name) for entry in PROC.iterdir() if entry.name.isdigit())
+    return [pid for pid in pids if pid != os.getpid() and _serves(pid, data_dir, owner)]
+
+
+def _wait(stop: threading.Event | None, seconds: float) -> bool:
+    """Sleep ``seconds``, or until ``stop`` is set; True when it was set."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)
 
 
 @dataclass
@@ -223,7 +273,9 @@ class EmbeddedStore:
         self.password_file.chmod(0o600)
 
     def running(self) -> bool:
-        if not (self.data_dir / "postmaster.pid").exists():
+        """Whether the server runs, as ``pg_ctl status`` says (spawns a process: see
+        :meth:`alive` for a cheap check)."""
+        if not (self.data_dir / PID_FILE).exists():
             return False
         return self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
 
@@ -238,6 +290,12 @@ class EmbeddedStore:
                 f"port {self.port} is taken by another server; "
                 "set ONEMAP_EMBEDDED_PORT to a free one"
             )
+        self._launch(60)
+        self.started_here = True
+        self._ensure_database()
+
+    def _launch(self, wait_s: int) -> None:
+        """``pg_ctl start``, waiting up to ``wait_s`` seconds for connections to be accepted."""
         self._run(
             "pg_ctl",
             "-D",
@@ -248,15 +306,107 @@ class EmbeddedStore:
             f"-p {self.port}",
             "-w",
             "-t",
-            "60",
+            str(wait_s),
             "start",
+            timeout=wait_s + 30,
         )
-        self.started_here = True
-        self._ensure_database()
+
+    # --- supervision ---------------------------------------------------------------------------
+    def postmaster_pid(self) -> int | None:
+        """The pid ``postmaster.pid`` names (None: no such file, or not readable yet)."""
+        try:
+            first = (self.data_dir / PID_FILE).read_text().split("\n", 1)[0].strip()
+        except OSError:
+            return None
+        return int(first) if first.isdigit() else None
+
+    def _owner(self) -> int:
+        return self.data_dir.stat().st_uid
+
+    def alive(self) -> bool:
+        """Whether the postmaster ``postmaster.pid`` names still runs: a process of the
+        cluster's owner, not a zombie, working in this data folder (a pid reused by another
+        process does not count). A few reads of /proc, cheap enough to call every second."""
+        pid = self.postmaster_pid()
+        try:
+            return pid is not None and _serves(pid, self.data_dir, self._owner())
+        except OSError:
+            return False
+
+    def leftovers(self) -> list[int]:
+        """Processes of this cluster still running without a postmaster (backends and
+        background workers finishing after it died); they keep its shared memory attached,
+        so a new postmaster would refuse to start."""
+        if self.alive():
+            return []
+        return _pids_in(self.data_dir, self._owner())
+
+    def _quit_leftovers(self) -> None:
+        """Ask the processes a dead postmaster left to quit (SIGQUIT, as the postmaster itself
+        does after a crash) and wait up to :data:`LEFTOVER_GRACE_S` for them."""
+        pids = self.leftovers()
+        if not pids:
+            return
+        log.warning(
+            "embedded PostgreSQL: %d process(es) outlived the postmaster, quitting", len(pids)
+        )
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGQUIT)
+        deadline = time.monotonic() + LEFTOVER_GRACE_S
+        while self.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _clear_stale_pid_file(self) -> None:
+        """Remove ``postmaster.pid`` when the pid it names is not this cluster's postmaster
+        (PostgreSQL itself refuses to start when that pid was reused by another process of its
+        user, such as a backend of another cluster)."""
+        pid = self.postmaster_pid()
+        if pid is not None and not self.alive():
+            (self.data_dir / PID_FILE).unlink(missing_ok=True)
+            log.info("embedded PostgreSQL: removed the stale postmaster.pid (pid %s)", pid)
+
+    def _server_log_reason(self) -> str:
+        """The server log's last FATAL/PANIC line (why a start failed), else ''."""
+        try:
+            with open(self.log_file, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        return next((ln for ln in reversed(lines) if "FATAL" in ln or "PANIC" in ln), "")[-300:]
+
+    def revive(self, stop: threading.Event | None = None) -> bool:
+        """Start the server again after its postmaster died; False when it runs (nothing to
+        do, or another process revived it meanwhile), True when this call started it.
+
+        Before each try: the processes the dead postmaster left are asked to quit, and a stale
+        ``postmaster.pid`` is removed. A try that fails (shared memory still attached by a
+        dying backend, say) is logged and retried after :data:`REVIVE_WAITS_S`; when every try
+        failed, :class:`StoreError` says why. ``stop`` set: give up (returns False). Who owns
+        the server (:attr:`started_here`) does not change."""
+        last = ""
+        for attempt, wait in enumerate(REVIVE_WAITS_S, start=1):
+            if _wait(stop, wait):
+                return False
+            if self.alive():
+                return False
+            self._quit_leftovers()
+            self._clear_stale_pid_file()
+            try:
+                self._launch(REVIVE_START_TIMEOUT_S)
+                return True
+            except (StoreError, subprocess.TimeoutExpired) as exc:
+                last = self._server_log_reason() or str(exc)
+                tries = len(REVIVE_WAITS_S)
+                log.warning(
+                    "embedded PostgreSQL did not start (try %d of %d): %s", attempt, tries, last
+                )
+        raise StoreError(f"the embedded PostgreSQL did not start again: {last}")
 
     def _running_port(self) -> int:
         """The port the running server listens on (line 4 of postmaster.pid)."""
-        lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        lines = (self.data_dir / PID_FILE).read_text().splitlines()
         return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else self.port
 
     def stop(self) -> None:

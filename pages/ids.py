@@ -13,6 +13,8 @@ LOGOUT = "logout-button"
 """Sign-out button (assets/onemap_auth.js posts /logout with the CSRF token)."""
 LIVE_INDICATOR = "live-indicator"
 """Header dot + label of the live-update connection (assets/onemap_live.js sets its class)."""
+STORE_BANNER = "store-banner"
+"""The store-down banner (shown by the layout, and by assets/onemap_store.js on a 503)."""
 
 # --- the home map ----------------------------------------------------------------------------
 MAP = "home-map"

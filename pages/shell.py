@@ -116,13 +116,27 @@ def header(lang: str, viewer: Viewer | None = None) -> html.Header:
     )
 
 
-def layout(lang: str, viewer: Viewer | None = None) -> html.Div:
-    """The app layout: header, the current page below it, and the strings for the switch."""
+def store_banner(lang: str, down: bool) -> html.Div:
+    """The banner saying the store is down: shown when ``down`` at layout time, and shown or
+    hidden later by assets/onemap_store.js as callbacks answer 503 or succeed."""
+    return html.Div(
+        t("store.banner", lang),
+        id=ids.STORE_BANNER,
+        className="store-banner",
+        role="alert",
+        hidden=not down,
+    )
+
+
+def layout(lang: str, viewer: Viewer | None = None, store_down: bool = False) -> html.Div:
+    """The app layout: the store's banner (while it is down), header, the current page below
+    it, and the strings for the switch."""
     lang = i18n.language(lang)
     return html.Div(
         className="app-root",
         children=[
             dcc.Store(id=ids.STRINGS, data=i18n.STRINGS),
+            store_banner(lang, store_down),
             header(lang, viewer),
             html.Main(dash.page_container, className="app-main"),
         ],

@@ -1,5 +1,6 @@
-"""The state of each background part the app runs (:class:`twin.service.Background`), for
-``GET /readyz`` (:mod:`api.health`): the broker, the MQTT subscriber and the sweeper.
+"""The state of each part the app needs, for ``GET /readyz`` (:mod:`api.health`): the store,
+and the background parts it runs (:class:`twin.service.Background`): the broker, the MQTT
+subscriber and the sweeper.
 
 A part is ``ok``, ``down`` (with a ``reason``) or ``off`` (this process does not run it). A part
 the process runs is required: the app is ready when every required part is ``ok``. States say
@@ -12,8 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from geodata.availability import ping
 from geodata.embedded import port_in_use
+from geodata.errors import StoreUnavailable
 from twin.mqtt import parse_url
+from twin.store_watch import RESTARTING
 
 if TYPE_CHECKING:
     from twin.service import Background
@@ -23,6 +27,8 @@ SWEEP_GRACE_S = 300.0
 """How long past its interval the sweeper may stay silent (a long pass, a forecast refresh)
 before it is reported ``down``."""
 CONNECT_TIMEOUT_S = 1.0
+STORE_TIMEOUT_S = 2.0
+"""How long the store's ``SELECT 1`` may take."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,27 @@ class PartState:
 
 
 OFF_PART = PartState(OFF, required=False)
+
+
+def store_state(bg: Background | None, url: str) -> PartState:
+    """The store: ``down`` at once while the embedded PostgreSQL's watcher knows it is gone
+    (reason ``restarting``, or ``restart failed`` while it waits to try again), else a
+    ``SELECT 1`` on a new connection within :data:`STORE_TIMEOUT_S`. An embedded store's
+    detail counts the watcher's restarts."""
+    watch = bg.store_watch if bg is not None else None
+    detail: dict[str, object] = {}
+    if watch is not None:
+        detail = {"embedded": True, "restarts": watch.restarts, "watching": watch.watching}
+        if watch.last_outage_s is not None:
+            detail["last_outage_s"] = watch.last_outage_s
+        if not watch.up:
+            reason = "restarting" if watch.state == RESTARTING else "restart failed"
+            return PartState(DOWN, True, detail | {"reason": reason})
+    try:
+        ms = ping(url, STORE_TIMEOUT_S)
+    except StoreUnavailable:
+        return PartState(DOWN, True, detail | {"reason": "store not reachable"})
+    return PartState(OK, True, detail | {"ms": round(ms, 1)})
 
 
 def broker_state(bg: Background | None) -> PartState:

@@ -7,7 +7,9 @@ while it cannot), and a sweeper thread that every
 ``twin_sweep_interval_s`` runs ``twin.rules.sweep(session, now, settings)`` (time-based rules:
 silent door sensors, offline devices …) and ``twin.workflow.escalate_overdue(session, now)``,
 each in its own transaction, then brings the precomputed analysis (coverage gaps, the risk
-forecast) up to date. :meth:`Background.stop` stops them in reverse order.
+forecast) up to date; when the store is the embedded PostgreSQL, a watcher restarts it within
+seconds when it dies (:mod:`twin.store_watch`). :meth:`Background.stop` stops the store's
+watcher first, then the others in reverse order.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from analytics.coverage import refresh_if_stale
+from geodata.embedded import EmbeddedStore
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from twin import rules, workflow
 from twin.broker import EmbeddedBroker
 from twin.clock import Clock, SystemClock
 from twin.mqtt import Subscriber
+from twin.store_watch import StoreWatch, watch_store
 
 log = logging.getLogger("onemap.twin")
 
@@ -144,9 +148,19 @@ class Background:
     """``time.monotonic()`` when the sweeper's pass under way began (None between passes)."""
     swept_at: float | None = None
     """``time.monotonic()`` when the sweeper's last pass ended."""
+    store_watch: StoreWatch | None = None
+    """The embedded PostgreSQL's watcher (None: the store is not embedded)."""
+
+    @property
+    def store_restarts(self) -> int:
+        """How often the watcher started the embedded PostgreSQL again."""
+        return self.store_watch.restarts if self.store_watch is not None else 0
 
     def stop(self) -> None:
-        """Stop the sweeper, drain and stop the subscriber, stop the embedded broker."""
+        """Stop the store's watcher (nothing is restarted from now on), the sweeper, drain and
+        stop the subscriber, stop the embedded broker."""
+        if self.store_watch is not None:
+            self.store_watch.stop()
         self._stop.set()
         if self.watcher is not None:
             self.watcher.join(30)
@@ -165,8 +179,10 @@ def start_background(
     *,
     sweep: bool = True,
     client_id: str = "onemap-intake",
+    embedded: EmbeddedStore | None = None,
 ) -> Background:
-    """Start the broker (embedded unless ``mqtt_url``), the MQTT intake and the sweeper."""
+    """Start the broker (embedded unless ``mqtt_url``), the MQTT intake, the sweeper, and the
+    watcher of the ``embedded`` PostgreSQL serving ``store_url`` (when the store is embedded)."""
     clock = clock or SystemClock()
     broker = None
     broker_error = None
@@ -218,4 +234,6 @@ def start_background(
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)
         bg.sweeper.start()
+    if embedded is not None:
+        bg.store_watch = watch_store(embedded, store_url)
     return bg

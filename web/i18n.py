@@ -73,6 +73,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The database cannot be reached right now; please try again in {seconds} s.",
     },
     "store.retry": {"zh": "重试", "en": "Try again"},
+    "store.banner": {
+        "zh": "数据库暂时不可用，系统正在自动恢复。期间数据无法加载或保存，请稍候片刻再操作。",
+        "en": "The database is unavailable and is being restarted. Until it is back, data "
+        "cannot be loaded or saved; please wait a moment.",
+    },
     "shell.logout": {"zh": "退出", "en": "Sign out"},
     "role.leader": {"zh": "领导", "en": "Leader"},
     "role.grid_worker": {"zh": "网格员", "en": "Grid worker"},
