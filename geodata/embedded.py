@@ -13,6 +13,7 @@ if that user cannot reach the project folder (a checkout under /root, say), the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +35,9 @@ from geodata.errors import StoreError
 DB_USER = "onemap"
 FALLBACK_ROOT = Path("/var/lib/onemap")
 PID_FILE = "postmaster.pid"
+REVIVE_LOCK = "pg.revive.lock"
+"""In the data folder: held while one process revives the cluster (several app processes may
+watch the same one)."""
 PROC = Path("/proc")
 REVIVE_WAITS_S = (0.0, 0.5, 1.0, 2.0, 4.0)
 """Waits before each try of :meth:`EmbeddedStore.revive` (about 7.5 s in all)."""
@@ -376,12 +381,20 @@ class EmbeddedStore:
             return ""
         return next((ln for ln in reversed(lines) if "FATAL" in ln or "PANIC" in ln), "")[-300:]
 
+    @contextlib.contextmanager
+    def _revive_lock(self) -> Iterator[None]:
+        """Held by one process at a time (the others wait, then find the server running)."""
+        with open(self.root / REVIVE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def revive(self, stop: threading.Event | None = None) -> bool:
         """Start the server again after its postmaster died; False when it runs (nothing to
         do, or another process revived it meanwhile), True when this call started it.
 
         Before each try: the processes the dead postmaster left are asked to quit, and a stale
-        ``postmaster.pid`` is removed. A try that fails (shared memory still attached by a
+        ``postmaster.pid`` is removed, all under a lock file of the data folder (several app
+        processes may watch one cluster). A try that fails (shared memory still attached by a
         dying backend, say) is logged and retried after :data:`REVIVE_WAITS_S`; when every try
         failed, :class:`StoreError` says why. ``stop`` set: give up (returns False). Who owns
         the server (:attr:`started_here`) does not change."""
@@ -389,13 +402,14 @@ class EmbeddedStore:
         for attempt, wait in enumerate(REVIVE_WAITS_S, start=1):
             if _wait(stop, wait):
                 return False
-            if self.alive():
-                return False
-            self._quit_leftovers()
-            self._clear_stale_pid_file()
             try:
-                self._launch(REVIVE_START_TIMEOUT_S)
-                return True
+                with self._revive_lock():
+                    if self.alive():
+                        return False
+                    self._quit_leftovers()
+                    self._clear_stale_pid_file()
+                    self._launch(REVIVE_START_TIMEOUT_S)
+                    return True
             except (StoreError, subprocess.TimeoutExpired) as exc:
                 last = self._server_log_reason() or str(exc)
                 tries = len(REVIVE_WAITS_S)
