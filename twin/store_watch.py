@@ -10,7 +10,8 @@ main and heavy engines are dropped (they point at the dead server) and
 more, so the next requests connect afresh, and the state is ``up`` again. When every try
 failed, the state is ``down`` and the watcher tries again after :data:`FAILED_BACKOFF_S`.
 
-A server stopped from outside (``python -m geodata stop``) is restarted too: the app owns its
+A server stopped from outside (``python -m geodata stop``) is restarted too, after
+:data:`CLEAN_STOP_GRACE_S` so that the stopping command ends normally: the app owns its
 embedded store and serves nothing without it; stop the app to keep the store stopped. A watcher
 stopped on purpose (:meth:`StoreWatch.stop`, at the app's shutdown, before the store is
 stopped) restarts nothing.
@@ -35,6 +36,11 @@ WATCH_INTERVAL_S = 0.5
 """How often the watcher checks that the postmaster runs."""
 FAILED_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits after consecutive failed revivals (the last one repeats)."""
+
+CLEAN_STOP_GRACE_S = 2.0
+"""How long the watcher waits before starting a cluster that was stopped cleanly (its
+``postmaster.pid`` removed): ``pg_ctl stop -w`` (``python -m geodata stop``) waits for the old
+server to be gone and would take a new one for the old one that does not stop."""
 
 UP, RESTARTING, DOWN = "up", "restarting", "down"
 
@@ -104,7 +110,11 @@ class StoreWatch:
         if self.down_since is None:
             self.down_since = time.monotonic()
             pid = self.store.postmaster_pid()
-            log.error("embedded PostgreSQL is gone (postmaster pid %s); restarting it", pid)
+            how = f"postmaster pid {pid} died" if pid is not None else "stopped: no postmaster.pid"
+            log.error("embedded PostgreSQL is gone (%s); restarting it", how)
+            self.state = RESTARTING
+            if pid is None and self._stop.wait(CLEAN_STOP_GRACE_S):
+                return  # stopped cleanly: let the stopping command finish first
         self.state = RESTARTING
         self._drop_pools()
         revived = self.store.revive(self._stop)  # raises StoreError when every try failed
