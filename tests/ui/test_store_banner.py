@@ -1,6 +1,6 @@
 """The store-down banner of an open page in headless Chromium: shown when the page's Dash
 callbacks are answered 503 with Retry-After (as while the store restarts; the answers are
-stubbed here, the real outage is in tests/integration/test_store_supervision.py), hidden on a
+stubbed here, the real outage is in tests/faults/test_store_supervision.py), hidden on a
 page whose callbacks succeed."""
 
 from __future__ import annotations
