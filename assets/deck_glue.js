@@ -409,7 +409,17 @@
       var parts = view.split(",");
       return "lat=" + parts[0] + "&lon=" + parts[1] + "&zoom=" + parts[2];
     }
-    return null;
+    return pageQuery();
+  }
+
+  /* The view this page was opened with (its own ?lat=&lon=&zoom=), for a click that comes
+     before the map has drawn its first view. */
+  function pageQuery() {
+    var here = new URLSearchParams(window.location.search);
+    if (!here.get("lat") || !here.get("lon")) { return null; }
+    var q = "lat=" + encodeURIComponent(here.get("lat")) +
+      "&lon=" + encodeURIComponent(here.get("lon"));
+    return here.get("zoom") ? q + "&zoom=" + encodeURIComponent(here.get("zoom")) : q;
   }
 
   /* A click on a plain link to "/" or "/twin" (no query yet) carries the current view. */

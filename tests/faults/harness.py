@@ -298,6 +298,8 @@ class MqttLoader(Loader):
     ) -> None:
         super().__init__("fault-mqtt-loader", readings, per_send, interval)
         self.topic = topic.format(gateway)
+        self.acked_at: dict[Reading, float] = {}
+        """When each reading's PUBACK arrived (``time.monotonic()``)."""
         self._pending: dict[int, list[Reading]] = {}
         self._client = client(f"fault-loader-{gateway}", clean=True)
         self._client.username_pw_set(gateway, key)
@@ -306,8 +308,11 @@ class MqttLoader(Loader):
         self._client.connect_async("127.0.0.1", port, keepalive=10)
 
     def _on_publish(self, _client, _userdata, mid, reason_code, _props) -> None:
+        at = time.monotonic()
         with self._lock:
             readings = self._pending.pop(mid, [])
+            if not reason_code.is_failure:
+                self.acked_at.update(dict.fromkeys(readings, at))
         if not reason_code.is_failure:
             self._acknowledged(readings)
 
