@@ -198,20 +198,29 @@ CUES_LATIN = (
     r"邻居",
     r"名叫",
 )
-PINYIN_SURNAMES = (
-    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he lin luo gao zheng "
-    "liang xie song tang han feng deng cao peng zeng xiao tian dong yuan pan yu jiang cai du ye "
-    "cheng su wei lv ding ren shen yao lu cui zhong tan fan liao shi jin jia xia fang zou xiong "
-    "bai meng qin qiu hou yin xue yan duan lei long mao gu gong shao wan kong chang kang qiao"
-).split()
+_PINYIN = (
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he lin luo gao "
+    "zheng liang xie song tang han feng deng cao peng zeng xiao tian dong yuan pan yu "
+    "jiang cai du ye cheng su wei lv ding ren shen yao lu cui zhong tan fan liao shi jin "
+    "jia xia fang zou xiong bai meng qin qiu hou yin xue yan duan lei long mao gu gong "
+    "shao wan kong chang kang qiao"
+)
+PINYIN_SURNAMES = tuple(_PINYIN.split(" "))
 
 _SURNAME = "(?:" + "|".join(SURNAMES_2) + f"|[{SURNAMES_1}])"
 _HAN = r"[\u4e00-\u9fff]"
+_GIVEN = "[" + "".join(sorted(GIVEN)) + "]"
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d\- ]{5,}\d(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
 _CUED = re.compile(
-    "(?P<cue>" + "|".join(CUES_ZH) + r")(?P<sep>[：:\s]*)(?P<name>" + _SURNAME + _HAN + "[" + "".join(sorted(GIVEN)) + "]?)"
+    "(?P<cue>"
+    + "|".join(CUES_ZH)
+    + r")(?P<sep>[：:\s]*)(?P<name>"
+    + _SURNAME
+    + _HAN
+    + _GIVEN
+    + "?)"
 )
 _TITLED = re.compile(
     "(?P<pre>[老小阿])?(?P<surname>"
@@ -224,13 +233,7 @@ _TITLED = re.compile(
     + ")"
 )
 _FULL = re.compile(
-    "(?P<surname>"
-    + _SURNAME
-    + ")(?P<given>["
-    + "".join(sorted(GIVEN))
-    + "]{1,2})(?!["
-    + PLACE_SUFFIX
-    + "]|小区)"
+    "(?P<surname>" + _SURNAME + ")(?P<given>" + _GIVEN + "{1,2})(?![" + PLACE_SUFFIX + "]|小区)"
 )
 _LATIN = re.compile(
     r"(?P<cue>\b(?:"
@@ -282,8 +285,8 @@ def mask_known(text: str, names: Iterable[str | None]) -> str:
 
 def mask_names(text: str) -> str:
     """Mask the personal names :func:`mask_text` recognises (see the module's notes)."""
-    text = _CUED.sub(lambda m: m.group("cue") + m.group("sep") + mask_name(m.group("name")), text)
-    text = _LATIN.sub(lambda m: m.group("cue") + m.group("sep") + _mask_latin(m.group("name")), text)
+    text = _CUED.sub(lambda m: m["cue"] + m["sep"] + mask_name(m["name"]), text)
+    text = _LATIN.sub(lambda m: m["cue"] + m["sep"] + _mask_latin(m["name"]), text)
     text = _TITLED.sub(_mask_titled, text)
     return _FULL.sub(_mask_full, text)
 
