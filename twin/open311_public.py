@@ -115,6 +115,7 @@ def _request(row, settings: Settings, locale: str) -> dict:
     names = (row.r_last, row.r_first)
     hidden = row.public_text_hidden
     media = o311.get("media_url")
+    address = o311.get("address_string")
     step = settings.open311.published_precision_deg
     return {
         "service_request_id": str(row.id),
@@ -128,7 +129,7 @@ def _request(row, settings: Settings, locale: str) -> dict:
         "requested_datetime": w3(row.reported_at),
         "updated_datetime": w3(max(updated, row.reported_at)),
         "expected_datetime": w3(expected),
-        "address": None if hidden else mask_text(o311.get("address_string"), names),
+        "address": None if hidden or not address else mask_text(str(address).strip(), names),
         "address_id": None,
         "zipcode": None,
         "lat": round_to(row.lat, step),
