@@ -25,6 +25,7 @@ from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
+from api.open311 import moderation as open311_moderation_blueprint
 from api.readings import blueprint as readings_blueprint
 from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
@@ -74,6 +75,7 @@ def create_app(
         live_blueprint,
         readings_blueprint,
         open311_blueprint,
+        open311_moderation_blueprint,
         analyze_blueprint,
         auth.blueprint,
         health_blueprint,
@@ -87,6 +89,7 @@ def create_app(
             analyze_blueprint: errors.json_error,
             ogc_blueprint: errors.ogc_error,
             open311_blueprint: open311_error,
+            open311_moderation_blueprint: errors.json_error,
         },
     )
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)

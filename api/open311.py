@@ -9,12 +9,22 @@
   :func:`error_answer`, the shape ``app.py`` registers for this blueprint.
 * Language: ``locale`` (``zh``, ``en``, ``en_US`` …) or Accept-Language; default the app's.
 * Time: the app's clock under ``CLOCK_KEY`` (tests put a FixedClock there), else the wall clock.
-The logic lives in :mod:`twin.open311`; this module only speaks HTTP.
+* Every parameter (query, form, path) is checked before any view: plain text, bounded length and
+  count (:func:`twin.open311_input.check_parameters`), else 400. Any other path under
+  ``/open311`` answers 404 (405 for a known path with another method) in the same error shape,
+  never the app's HTML; so do HTTP errors raised inside these views (413, a bad form body).
+* JSON answers are ``application/json`` with ``<``, ``>`` and ``&`` written as ``\\u003c`` …
+  (the same strings, never markup); XML text is escaped and stripped of characters XML forbids.
+* Moderation (signed in, leaders in their areas and admins): ``POST
+  /api/open311/requests/<id>/hide`` and ``…/show`` (:data:`moderation`, JSON errors).
+The logic lives in :mod:`twin.open311`, :mod:`twin.open311_public` and
+:mod:`twin.open311_moderation`; this module only speaks HTTP.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -22,17 +32,24 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from geodata.engine import session_scope
 from geodata.errors import OneMapError
-from twin import open311
+from twin import open311, open311_public
 from twin.clock import SystemClock
 from twin.open311 import Open311Error, Report
+from twin.open311_input import bad_character, check_parameters, request_id_or_404
+from twin.open311_moderation import moderator_areas, set_public_text_hidden
 from web import context
 
-blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
+blueprint = Blueprint("open311", __name__, url_prefix="/open311")
+moderation = Blueprint("open311_moderation", __name__, url_prefix="/api/open311")
 CLOCK_KEY = "ONEMAP_CLOCK"
 FMT = "<any(json, xml):fmt>"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_XML_INVALID = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_JSON_MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 LOCALES = ("zh", "en")
 _ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 # XML element names for list items (GeoReport's XML is the source the JSON maps from)
@@ -70,20 +87,28 @@ def _xml(root: str, value) -> bytes:
         elif isinstance(v, bool):
             elem.text = "true" if v else "false"
         elif v is not None:
-            elem.text = str(v)
+            elem.text = _XML_INVALID.sub("\ufffd", str(v))
 
     top = ET.Element(root)
     fill(top, value)
     return ET.tostring(top, encoding="utf-8", xml_declaration=True)
 
 
-def _answer(fmt: str, root: str, value, status: int = 200) -> ResponseReturnValue:
+def _json(value) -> str:
+    """JSON text holding no ``<``, ``>`` or ``&`` (escaped inside strings: the same value)."""
+    return json.dumps(value, ensure_ascii=False).translate(_JSON_MARKUP)
+
+
+def _answer(fmt: str, root: str, value, status: int = 200) -> Response:
     if fmt == "xml":
         return Response(_xml(root, value), status, content_type="text/xml; charset=utf-8")
-    response = jsonify(value)
-    response.status_code = status
-    response.content_type = "application/json; charset=utf-8"
-    return response
+    return Response(_json(value), status, content_type="application/json; charset=utf-8")
+
+
+def _fmt() -> str:
+    """The format the request asked for: the route's, else the path's suffix, else JSON."""
+    fmt = (request.view_args or {}).get("fmt")
+    return fmt or ("xml" if request.path.endswith(".xml") else "json")
 
 
 def error_answer(exc: OneMapError) -> ResponseReturnValue:
@@ -92,8 +117,31 @@ def error_answer(exc: OneMapError) -> ResponseReturnValue:
     error is left to Flask (a 500), like every error outside the errors this API defines."""
     if not isinstance(exc, Open311Error):
         raise exc
-    fmt = (request.view_args or {}).get("fmt", "json")
-    return _answer(fmt, "errors", exc.body(), exc.status)
+    return _answer(_fmt(), "errors", exc.body(), exc.status)
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    """An HTTP error raised in these views (a body too large, a malformed form, a limit) in
+    Open311's error shape, keeping its headers (``Retry-After``, ``Allow``)."""
+    status = exc.code or 500
+    response = _answer(_fmt(), "errors", [{"code": status, "description": exc.description}], status)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+@blueprint.before_request
+def _plain_parameters() -> None:
+    """Every parameter is plain text of bounded length and number (400 otherwise)."""
+    check_parameters(request.args.items(multi=True))
+    if request.method == "POST":
+        check_parameters(request.form.items(multi=True))
+    for name, value in (request.view_args or {}).items():
+        why = bad_character(value) if isinstance(value, str) else None
+        if why:
+            raise Open311Error(400, f"the path's {name} holds {why}")
 
 
 @blueprint.before_request
@@ -104,13 +152,41 @@ def _jurisdiction() -> None:
         raise Open311Error(404, f"jurisdiction_id {given!r} not found; this is {wanted!r}")
 
 
-@blueprint.get(f"/services.{FMT}")
+@blueprint.route("/", defaults={"rest": ""}, methods=METHODS)
+@blueprint.route("/<path:rest>", methods=METHODS)
+def unknown(rest: str) -> ResponseReturnValue:
+    """Any other path under ``/open311``: 405 when the path exists for other methods, else 404
+    (Open311's error shape, never the app's HTML)."""
+    allowed = _methods_of(request.path)
+    if allowed:
+        error = Open311Error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}")
+        response = _answer(_fmt(), "errors", error.body(), 405)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    raise Open311Error(404, f"no such Open311 resource: {request.path[:200]!r}")
+
+
+def _methods_of(path: str) -> list[str]:
+    """The methods a route other than :func:`unknown` answers at ``path``."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST"):
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != f"{blueprint.name}.unknown":
+            allowed.append(method)
+    return allowed
+
+
+@blueprint.get(f"/v2/services.{FMT}")
 def services(fmt: str) -> ResponseReturnValue:
     with session_scope(context.store_url()) as session:
         return _answer(fmt, "services", open311.services(session, _locale()))
 
 
-@blueprint.get(f"/services/<code>.{FMT}")
+@blueprint.get(f"/v2/services/<code>.{FMT}")
 def service_definition(code: str, fmt: str) -> ResponseReturnValue:
     with session_scope(context.store_url()) as session:
         body = open311.service_definition(session, code, _locale())
@@ -142,7 +218,7 @@ def _report() -> Report:
     return Report(**fields)
 
 
-@blueprint.post(f"/requests.{FMT}")
+@blueprint.post(f"/v2/requests.{FMT}")
 def create_request(fmt: str) -> ResponseReturnValue:
     client = _client()
     report = _report()
@@ -151,21 +227,52 @@ def create_request(fmt: str) -> ResponseReturnValue:
     return _answer(fmt, "service_requests", [body])
 
 
-@blueprint.get(f"/requests.{FMT}")
+@blueprint.get(f"/v2/requests.{FMT}")
 def requests(fmt: str) -> ResponseReturnValue:
     with session_scope(context.store_url()) as session:
-        body = open311.find_requests(session, request.args, _locale(), _now())
+        body = open311_public.find_requests(
+            session, context.settings(), request.args, _locale(), _now()
+        )
     return _answer(fmt, "service_requests", body)
 
 
-@blueprint.get(f"/requests/<request_id>.{FMT}")
+@blueprint.get(f"/v2/requests/<request_id>.{FMT}")
 def request_by_id(request_id: str, fmt: str) -> ResponseReturnValue:
     with session_scope(context.store_url()) as session:
-        body = open311.get_request(session, request_id, _locale())
+        body = open311_public.get_request(session, context.settings(), request_id, _locale())
     # GeoReport answers a single request as a one-element list, like GET requests
     return _answer(fmt, "service_requests", [body])
 
 
-@blueprint.get(f"/tokens/<token>.{FMT}")
+@blueprint.get(f"/v2/tokens/<token>.{FMT}")
 def token(token: str, fmt: str) -> ResponseReturnValue:
-    raise Open311Error(404, f"token {token!r} not found: services are realtime, ids come at once")
+    raise Open311Error(
+        404, f"token {token[:64]!r} not found: services are realtime, ids come at once"
+    )
+
+
+# --- moderation (signed in) ----------------------------------------------------------------
+
+
+def _moderate(request_id: str, hidden: bool) -> ResponseReturnValue:
+    viewer = context.viewer()
+    areas = moderator_areas(viewer)
+    number = request_id_or_404(request_id)
+    actor = viewer.username or f"account:{viewer.account_id}"
+    with session_scope(context.store_url()) as session:
+        done = set_public_text_hidden(
+            session, number, hidden, actor, _now(), areas, viewer.account_id
+        )
+    return jsonify(done.as_dict())
+
+
+@moderation.post("/requests/<request_id>/hide")
+def hide(request_id: str) -> ResponseReturnValue:
+    """Hide a report's text from the public feed (leaders in their areas, admins)."""
+    return _moderate(request_id, True)
+
+
+@moderation.post("/requests/<request_id>/show")
+def show(request_id: str) -> ResponseReturnValue:
+    """Publish a hidden report's text again."""
+    return _moderate(request_id, False)

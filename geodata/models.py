@@ -478,6 +478,18 @@ class Event(FeatureMixin, Base):
         comment="likely duplicate of this earlier open incident",
     )
     department: Mapped[str | None] = mapped_column(String(64), comment="handling department")
+    public_text_hidden: Mapped[bool] = mapped_column(
+        Boolean,
+        nullable=False,
+        server_default="false",
+        comment="an officer hid the description from the public Open311 feed (moderation)",
+    )
+    public_text_hidden_by: Mapped[str | None] = mapped_column(
+        String(64), comment="who hid (or last showed again) the public text"
+    )
+    public_text_hidden_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when the public text was hidden or shown again"
+    )
 
 
 class EventCategory(Base):

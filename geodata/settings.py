@@ -238,6 +238,18 @@ class Open311Settings(_Group):
     duplicate_hours: float = Field(
         default=48.0, description="… and this recent is linked to it as a likely duplicate."
     )
+    published_precision_deg: float = Field(
+        default=0.0005,
+        gt=0,
+        description="Public requests show lat/long rounded to a multiple of this many degrees "
+        "(0.0005° ≈ 55 m north-south, 47 m east-west in Hefei), never the exact point.",
+    )
+    media_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Origins (scheme://host[:port]) a report's media_url may point to, e.g. the "
+        "app's own public origin; any other media_url is refused (400) and never published. "
+        "Empty: no media_url is accepted.",
+    )
 
 
 class OutreachSettings(_Group):
@@ -376,6 +388,8 @@ FLAT_NAMES: dict[str, str] = {
     "open311_jurisdiction_id": "open311.jurisdiction_id",
     "open311_duplicate_radius_m": "open311.duplicate_radius_m",
     "open311_duplicate_hours": "open311.duplicate_hours",
+    "open311_published_precision_deg": "open311.published_precision_deg",
+    "open311_media_origins": "open311.media_origins",
     "outreach_radius_m": "outreach.radius_m",
     "outreach_webhook_url": "outreach.webhook_url",
     "outreach_webhook_secret": "outreach.webhook_secret",

@@ -6,7 +6,7 @@ gateway yet; ``gateway list``; ``gateway disable NAME``. ``add`` and ``disable``
 embedded broker's accounts again and make the running broker of this data folder reload them
 (the gateway logs in to MQTT as NAME with its key as password). Feature modules beside this one add
 their own subcommands through ``register(subparsers, settings)`` (see ``COMMAND_MODULES``):
-``outreach`` (:mod:`twin.outreach_cli`).
+``outreach`` (:mod:`twin.outreach_cli`), ``open311 hide|show ID`` (:mod:`twin.open311_cli`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from sqlalchemy import CursorResult, text
 from geodata.engine import session_scope
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
-from twin import outreach_cli
+from twin import open311_cli, outreach_cli
 from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (outreach_cli,)
+COMMAND_MODULES: tuple[ModuleType, ...] = (outreach_cli, open311_cli)
 
 
 def sync_broker(settings: Settings, store_url: str) -> None:

@@ -1,5 +1,5 @@
-"""Open311 GeoReport v2 over our incidents: services, request intake with duplicate linking, and
-the public view of requests (no reporter data, ever).
+"""Open311 GeoReport v2 over our incidents: services and request intake with duplicate linking
+(the public view of requests: :mod:`twin.open311_public`; input checks: :mod:`twin.open311_input`).
 
 Decisions (see also ``api/open311.py``):
 
@@ -16,11 +16,12 @@ Decisions (see also ``api/open311.py``):
   The client gets the new request's own id (it can follow it), status ``open`` and a notice /
   ``status_notes`` naming the original. An advisory lock per category makes concurrent reports
   of one problem link instead of both opening.
-* Reporter data (first/last name, email, phone, device_id) go to ``event_reporter`` only. The
-  public view returns the description with phone numbers, e-mail addresses and the reporter's
-  own name masked; internal log notes are never returned (status notes are generated).
+* Reporter data (first/last name, email, phone, device_id) go to ``event_reporter`` only.
+  Incidents made here have ``source = 'open311'``: the only ones the public feed shows.
 * Non-personal report details (address_string, media_url, attributes, client app) are kept in
   ``event.trigger['open311']`` (no schema change).
+* Every text field must be plain text (no control characters but tab and newlines, no lone
+  surrogates); ``media_url`` must be an http(s) URL on ``open311.media_origins`` (400 otherwise).
 """
 
 from __future__ import annotations
@@ -29,37 +30,27 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geodata.errors import OneMapError
 from geodata.models import EventLog, EventReporter
-from geodata.privacy import mask_name, mask_phone
 from geodata.settings import Settings
 from geodata.vocab import OPEN_STATUSES
+from twin.open311_input import (
+    Open311Error,
+    bad_character,
+    media_url_allowed,
+    request_id,
+    service_code_or_404,
+)
+from twin.open311_public import DUPLICATE_NOTE, SOURCE, w3
 from twin.workflow import create_incident
 
-MAX_SPAN = timedelta(days=90)
-MAX_REQUESTS = 1000
+__all__ = ["ATTRIBUTES", "Open311Error", "Report", "service_definition", "services", "submit"]
+
 MAX_DESCRIPTION = 4000
-SOURCE = "open311"
-
-
-class Open311Error(OneMapError):
-    """One or more errors to answer with, as ``[{"code": …, "description": …}]``; ``status``
-    (400, 403 or 404) is the HTTP status and each error's code."""
-
-    code = "Open311Error"
-
-    def __init__(self, status: int, *descriptions: str) -> None:
-        super().__init__("; ".join(descriptions))
-        self.status = status
-        self.descriptions = descriptions
-
-    def body(self) -> list[dict]:
-        return [{"code": self.status, "description": d} for d in self.descriptions]
 
 
 @dataclass(frozen=True)
@@ -87,25 +78,6 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 """Attributes every service accepts; ``urgency=urgent`` raises the severity by one."""
 _ATTRIBUTES = {a.code: a for a in ATTRIBUTES}
-
-_STATUS_NOTES = {
-    "reported": {"zh": "已受理，等待派单", "en": "Received, awaiting dispatch"},
-    "dispatched": {"zh": "已派单至{dept}", "en": "Dispatched to {dept}"},
-    "accepted": {"zh": "处置单位已接单", "en": "Accepted by the handling team"},
-    "in_progress": {"zh": "正在处置", "en": "Being handled"},
-    "resolved": {"zh": "已处置完毕", "en": "Resolved"},
-    "closed": {"zh": "已办结", "en": "Closed"},
-    "rejected": {"zh": "经核实不予受理", "en": "Not accepted after review"},
-}
-_DUPLICATE_NOTE = {
-    "zh": "疑似重复，已并入工单 {orig} 一并处理",
-    "en": "Likely duplicate of request {orig}; handled together with it",
-}
-_ESCALATED = {
-    "street": {"zh": "（已上报街道）", "en": " (escalated to the street office)"},
-    "district": {"zh": "（已上报区级）", "en": " (escalated to the district)"},
-}
-
 
 # --- services ------------------------------------------------------------------------------
 
@@ -156,7 +128,7 @@ def _service(session: Session, code: str):
 
 def service_definition(session: Session, code: str, locale: str) -> dict:
     """GET services/{code}: the attributes of one service."""
-    if _service(session, code) is None:
+    if _service(session, service_code_or_404(code)) is None:
         raise Open311Error(404, f"service_code {code!r} not found")
     return {
         "service_code": code,
@@ -272,12 +244,11 @@ def _locate(session: Session, settings: Settings, report: Report, errors: list[s
         "(SELECT id, ST_PointOnSurface(geom) AS p FROM building WHERE {where}) b LIMIT 2"
     )
     if report.address_id:
-        if not report.address_id.isdigit():
+        building = request_id(report.address_id)
+        if building is None:
             errors.append(f"address_id must be a building id (digits), got {report.address_id!r}")
             return None
-        rows = session.execute(
-            text(sql.format(where="id = :id")), {"id": int(report.address_id)}
-        ).all()
+        rows = session.execute(text(sql.format(where="id = :id")), {"id": building}).all()
     elif report.address_string:
         rows = session.execute(
             text(sql.format(where="lower(btrim(address)) = lower(btrim(:a))")),
@@ -293,23 +264,42 @@ def _locate(session: Session, settings: Settings, report: Report, errors: list[s
     return rows[0].lon, rows[0].lat, rows[0].id
 
 
-def _check_lengths(report: Report, errors: list[str]) -> None:
-    limits = {
-        "first_name": 64,
-        "last_name": 64,
-        "email": 128,
-        "phone": 32,
-        "device_id": 64,
-        "address_string": 256,
-        "media_url": 1024,
-        "description": MAX_DESCRIPTION,
-    }
-    for name, limit in limits.items():
+_LIMITS = {
+    "service_code": 64,
+    "lat": 32,
+    "long": 32,
+    "address_id": 19,
+    "account_id": 64,
+    "first_name": 64,
+    "last_name": 64,
+    "email": 128,
+    "phone": 32,
+    "device_id": 64,
+    "address_string": 256,
+    "media_url": 1024,
+    "description": MAX_DESCRIPTION,
+}
+
+
+def _check_fields(report: Report, settings: Settings, errors: list[str]) -> None:
+    """Lengths, plain text, the e-mail's shape and the media URL's origin."""
+    for name, limit in _LIMITS.items():
         value = getattr(report, name)
-        if value is not None and len(value) > limit:
+        if value is None:
+            continue
+        why = bad_character(value)
+        if why:
+            errors.append(f"{name} holds {why}; send plain text")
+        elif len(value) > limit:
             errors.append(f"{name} is longer than {limit} characters")
     if report.email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", report.email):
-        errors.append(f"email {report.email!r} is not an e-mail address")
+        errors.append(f"email {report.email[:128]!r} is not an e-mail address")
+    origins = settings.open311.media_origins
+    if report.media_url and not media_url_allowed(report.media_url, origins):
+        errors.append(
+            "media_url must be an http(s) URL on "
+            + (" or ".join(origins) if origins else "this service's own origin (none accepted)")
+        )
 
 
 def find_duplicate(
@@ -348,12 +338,14 @@ def submit(
     """POST requests: validate, store (reporter apart), link a likely duplicate; the response."""
     if not report.service_code:
         raise Open311Error(400, "service_code was not provided")
-    service = _service(session, report.service_code)
+    service = _service(session, service_code_or_404(report.service_code))
     if service is None:
         raise Open311Error(404, f"service_code {report.service_code!r} not found")
     errors: list[str] = []
     attrs = _check_attributes(report.attributes, errors)
-    _check_lengths(report, errors)
+    _check_fields(report, settings, errors)
+    if errors:
+        raise Open311Error(400, *errors)
     where = _locate(session, settings, report, errors)
     if errors:
         raise Open311Error(400, *errors)
@@ -413,164 +405,9 @@ def submit(
         )
     session.flush()
     if original is not None:
-        notice = _DUPLICATE_NOTE[locale].format(orig=original)
+        notice = DUPLICATE_NOTE[locale].format(orig=original)
     elif locale == "en":
-        notice = f"{service.name_en}: expected to be handled by {_w3(event.due_at)}"
+        notice = f"{service.name_en}: expected to be handled by {w3(event.due_at)}"
     else:
-        notice = f"{service.name_zh}：预计 {_w3(event.due_at)} 前处理"
+        notice = f"{service.name_zh}：预计 {w3(event.due_at)} 前处理"
     return {"service_request_id": str(event.id), "service_notice": notice, "account_id": None}
-
-
-# --- the public view -----------------------------------------------------------------------
-
-_OPEN311_STATUS = (
-    "CASE WHEN e.status = ANY(:open) AND (d.id IS NULL OR d.status = ANY(:open)) "
-    "THEN 'open' ELSE 'closed' END"
-)
-_REQUESTS_SQL = f"""
-    SELECT e.id, e.category, e.status, e.level, e.reported_at, e.updated_at, e.due_at,
-           e.resolved_at, e.closed_at, e.department, e.description, e.building_id,
-           e.duplicate_of, e.trigger -> 'open311' AS o311,
-           ST_X(e.loc) AS lon, ST_Y(e.loc) AS lat, c.name_zh, c.name_en, b.address,
-           d.due_at AS d_due_at, d.resolved_at AS d_resolved_at, d.closed_at AS d_closed_at,
-           r.first_name AS r_first, r.last_name AS r_last,
-           {_OPEN311_STATUS} AS o_status
-    FROM event e
-    JOIN event_category c ON c.code = e.category AND c.open311
-    LEFT JOIN event d ON d.id = e.duplicate_of
-    LEFT JOIN building b ON b.id = e.building_id
-    LEFT JOIN event_reporter r ON r.event_id = e.id
-"""
-
-_PHONE = re.compile(r"(?<!\d)\+?\d[\d\- ]{5,}\d(?!\d)")
-_EMAIL = re.compile(r"[^@\s]+@([^@\s]+\.[^@\s]+)")
-
-
-def redact(description: str | None, names: Sequence[str | None] = ()) -> str | None:
-    """Mask phone numbers, e-mail addresses and the given names in free text."""
-    if not description:
-        return description
-    out = _PHONE.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), description)
-    out = _EMAIL.sub(lambda m: "***@" + m.group(1), out)
-    parts = [n.strip() for n in names if n and n.strip()]
-    whole = ["".join(parts), "".join(reversed(parts)), " ".join(parts), " ".join(reversed(parts))]
-    for name in sorted({*whole, *parts}, key=len, reverse=True):
-        if len(name) >= 2:
-            out = out.replace(name, mask_name(name))
-    return out
-
-
-def _w3(t: datetime | None) -> str | None:
-    """W3C datetime in UTC, whole seconds (``2010-01-01T00:00:00Z``)."""
-    if t is None:
-        return None
-    return t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _request(row, locale: str) -> dict:
-    o311 = row.o311 or {}
-    closed = row.o_status == "closed"
-    if row.duplicate_of is not None:
-        note = _DUPLICATE_NOTE[locale].format(orig=row.duplicate_of)
-        expected = row.d_due_at
-        done = row.d_closed_at or row.d_resolved_at
-    else:
-        note = _STATUS_NOTES[row.status][locale].format(dept=row.department or "")
-        if row.level in _ESCALATED and not closed:
-            note += _ESCALATED[row.level][locale]
-        expected = row.due_at
-        done = row.closed_at or row.resolved_at
-    updated = (done or row.updated_at) if closed else row.updated_at
-    return {
-        "service_request_id": str(row.id),
-        "status": row.o_status,
-        "status_notes": note,
-        "service_name": _name(row, locale),
-        "service_code": row.category,
-        "description": redact(row.description, (row.r_last, row.r_first)),
-        "agency_responsible": row.department,
-        "service_notice": None,
-        "requested_datetime": _w3(row.reported_at),
-        "updated_datetime": _w3(max(updated, row.reported_at)),
-        "expected_datetime": _w3(expected),
-        "address": row.address or o311.get("address_string"),
-        "address_id": str(row.building_id) if row.building_id else None,
-        "zipcode": None,
-        "lat": round(row.lat, 7),
-        "long": round(row.lon, 7),
-        "media_url": o311.get("media_url"),
-    }
-
-
-def get_request(session: Session, request_id: str, locale: str) -> dict:
-    """GET requests/{id}: one request, or 404."""
-    if not request_id.isdigit():
-        raise Open311Error(404, f"service_request_id {request_id!r} not found")
-    row = session.execute(
-        text(_REQUESTS_SQL + " WHERE e.id = :id"),
-        {"id": int(request_id), "open": list(OPEN_STATUSES)},
-    ).one_or_none()
-    if row is None:
-        raise Open311Error(404, f"service_request_id {request_id!r} not found")
-    return _request(row, locale)
-
-
-def parse_w3(name: str, value: str) -> datetime:
-    """A W3C datetime with its zone (``Z`` or ``±HH:MM``), or a 400."""
-    try:
-        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        t = None
-    if t is None or t.tzinfo is None:
-        raise Open311Error(
-            400,
-            f"{name} must be a W3C datetime with a zone, e.g. 2010-01-01T00:00:00Z; got {value!r}",
-        )
-    return t
-
-
-def _csv(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def find_requests(
-    session: Session, args: Mapping[str, str], locale: str, now: datetime
-) -> list[dict]:
-    """GET requests: by ids (overriding all else) or by codes, date window and status."""
-    params: dict = {"open": list(OPEN_STATUSES), "limit": MAX_REQUESTS}
-    ids = _csv(args.get("service_request_id"))
-    if ids:
-        if not all(i.isdigit() for i in ids):
-            raise Open311Error(400, "service_request_id must be comma-separated request ids")
-        params["ids"] = [int(i) for i in ids]
-        where = "e.id = ANY(:ids)"
-    else:
-        start = parse_w3("start_date", args["start_date"]) if args.get("start_date") else None
-        end = parse_w3("end_date", args["end_date"]) if args.get("end_date") else None
-        if start is None:
-            if end is None:
-                end = now
-            start = end - MAX_SPAN
-        elif end is None:
-            end = start + MAX_SPAN
-        if start > end:
-            raise Open311Error(400, "start_date is after end_date")
-        if end - start > MAX_SPAN:
-            raise Open311Error(400, "start_date … end_date may not span more than 90 days")
-        params |= {"start": start, "end": end}
-        where = "e.reported_at BETWEEN :start AND :end"
-        codes = _csv(args.get("service_code"))
-        if codes:
-            params["codes"] = codes
-            where += " AND e.category = ANY(:codes)"
-        statuses = _csv(args.get("status"))
-        if statuses:
-            if not set(statuses) <= {"open", "closed"}:
-                raise Open311Error(400, f"status must be open and/or closed, got {statuses}")
-            params["statuses"] = statuses
-            where += f" AND {_OPEN311_STATUS} = ANY(:statuses)"
-    rows = session.execute(
-        text(_REQUESTS_SQL + f" WHERE {where} ORDER BY e.reported_at DESC, e.id DESC LIMIT :limit"),
-        params,
-    )
-    return [_request(r, locale) for r in rows]

@@ -25,6 +25,7 @@ from twin.clock import FixedClock
 from twin.taxonomy import ensure_taxonomy
 
 KEY = "test-open311-key"
+ORIGIN = "https://onemap.example.gov.cn"
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 LON, LAT = 117.2500, 31.8200
 GEOD = Geod(ellps="WGS84")
@@ -102,7 +103,9 @@ def o311_url(cluster):
 
 @pytest.fixture(scope="module")
 def app(o311_url):
-    settings = Settings(database_url=o311_url, open311_api_keys={"miniapp": KEY})
+    settings = Settings(
+        database_url=o311_url, open311_api_keys={"miniapp": KEY}, open311_media_origins=(ORIGIN,)
+    )
     app = create_app(settings, o311_url)
     app.server.config[CLOCK_KEY] = FixedClock(T0)
     return app
@@ -207,7 +210,7 @@ def test_round_trip_fields_per_spec(client, swagger, o311_url):
         lat=str(LAT),
         long=str(LON),
         description=description,
-        media_url="http://example.org/p.jpg",
+        media_url=f"{ORIGIN}/media/p.jpg",
         **{"attribute[urgency]": "urgent", "attribute[floor]": "3"},
         **PII,
     )
@@ -223,8 +226,9 @@ def test_round_trip_fields_per_spec(client, swagger, o311_url):
     # severity 1 raised to 2 by urgency=urgent: ROUTINE SLA 48 h
     assert one["expected_datetime"] == "2026-05-06T08:00:00Z"
     assert (one["lat"], one["long"]) == (pytest.approx(LAT), pytest.approx(LON))
-    assert one["address"] == ADDRESS and one["address_id"]
-    assert one["media_url"] == "http://example.org/p.jpg"
+    # the matched building's address and id are not published (only what the resident typed)
+    assert one["address"] is None and one["address_id"] is None
+    assert one["media_url"] == f"{ORIGIN}/media/p.jpg"
     assert one["status_notes"] == "已受理，等待派单"
     assert "139****5678" in one["description"] and "***@example.com" in one["description"]
     assert "张建国" not in one["description"] and "张**" in one["description"]
@@ -266,14 +270,16 @@ def test_no_reporter_data_in_any_get(client):
             assert value not in text_, value
 
 
-def test_address_string_and_address_id_locate_on_a_building(client):
+def test_address_string_and_address_id_locate_on_a_building(client, o311_url):
     body = post(client, service_code="facility.streetlight", address_string=f" {ADDRESS} ")
     [one] = get(client, f"/open311/v2/requests/{body[0]['service_request_id']}.json")
-    assert one["address"] == ADDRESS
+    assert one["address"].strip() == ADDRESS and one["address_id"] is None
     assert one["lat"] == pytest.approx(LAT, abs=3e-4) and one["long"] == pytest.approx(
         LON, abs=3e-4
     )
-    by_id = post(client, service_code="facility.streetlight", address_id=one["address_id"])
+    with get_engine(o311_url).connect() as conn:
+        building = conn.execute(text("SELECT building_id FROM event")).scalar_one()
+    by_id = post(client, service_code="facility.streetlight", address_id=str(building))
     assert by_id[0]["service_request_id"]
     unknown = post(client, 400, service_code="facility.streetlight", address_string="火星路 1 号")
     assert "could not be located" in unknown[0]["description"]
