@@ -41,7 +41,7 @@ from tests.integration import sdc_truth
 TAGS = ("elderly_alone", "disabled")
 ROLES = ("planner", "analyst", "leader")
 CITY_BBOX = (117.0, 31.6, 117.6, 32.1)
-TARGETS_PER_TAG = 12
+TARGETS_PER_TAG = 40
 """Suppressed buildings attacked one by one per tag and role (keeps the run under a minute)."""
 CELL_ZOOMS = {9: 12.5, 8: 12.5, 7: 11.0}
 """A zoom answered with cells of each resolution (9 from zoom 13; 8 at 12–13; 7 at 10.5–12)."""
@@ -53,6 +53,8 @@ class Building:
     lon: float
     lat: float
     box: tuple[float, float, float, float]
+    homes: tuple[float, float, float, float]
+    points: tuple[tuple[float, float], ...]
     n: int
     k: dict[str, int]
 
@@ -121,16 +123,20 @@ def _union(*boxes: tuple) -> tuple:
 @pytest.fixture(scope="module")
 def small_building(demo_url) -> Iterator[int]:
     """A building of 3 people (2 living alone and elderly) beside the city's first one."""
-    (lon, lat), engine = sql_rows(
-        demo_url, "SELECT ST_X(loc) + 0.0006, ST_Y(loc) FROM building ORDER BY id LIMIT 1"
-    )[0], get_engine(demo_url)
+    (lon, lat), engine = (
+        sql_rows(
+            demo_url, "SELECT ST_X(loc) + 0.0006, ST_Y(loc) FROM building ORDER BY id LIMIT 1"
+        )[0],
+        get_engine(demo_url),
+    )
     cells = {"r7": h3_cell(lon, lat, 7), "r9": h3_cell(lon, lat, 9), "x": lon, "y": lat}
     point = "ST_SetSRID(ST_MakePoint(:x, :y), 4326)"
     with engine.begin() as conn:
         b = conn.execute(
             text(
-                "INSERT INTO building (source, source_id, geom, loc, h3_r7, h3_r9, name) VALUES "
-                f"('sdc', 'small', ST_Multi(ST_Buffer({point}, 0.0001, 2)), {point}, :r7, :r9, 'small') "
+                "INSERT INTO building (source, source_id, geom, loc, h3_r7, h3_r9, name) VALUES ("
+                f"'sdc', 'small', ST_Multi(ST_Buffer({point}, 0.0001, 2)), {point}, :r7, :r9, "
+                "'small') "
                 "RETURNING id"
             ),
             cells,
@@ -162,6 +168,13 @@ def small_building(demo_url) -> Iterator[int]:
 @pytest.fixture(scope="module")
 def city(demo_url, small_building) -> dict[int, Building]:
     """Every building with residents: where it is and its true counts (the store, in SQL)."""
+    points: dict[int, list] = defaultdict(list)
+    for b, x, y in sql_rows(demo_url, "SELECT building_id, ST_X(loc), ST_Y(loc) FROM house"):
+        points[b].append((x, y))
+    homes = {
+        b: (min(x for x, _ in p), min(y for _, y in p), max(x for x, _ in p), max(y for _, y in p))
+        for b, p in points.items()
+    }
     places = {
         b: (x, y, (x0, y0, x1, y1))
         for b, x, y, x0, y0, x1, y1 in sql_rows(
@@ -175,7 +188,8 @@ def city(demo_url, small_building) -> dict[int, Building]:
         for b, _, _, n, k in sdc_truth.leaves(demo_url, tag):
             if b in places:
                 x, y, box = places[b]
-                out.setdefault(b, Building(b, x, y, box, n, {})).k[tag] = k
+                place = Building(b, x, y, box, homes[b], tuple(points[b]), n, {})
+                out.setdefault(b, place).k[tag] = k
     assert out[small_building].n == 3 and out[small_building].k["elderly_alone"] == 2
     return out
 
@@ -197,21 +211,46 @@ def _suppressed(city: dict[int, Building], tag: str) -> dict[tuple, int]:
     return out
 
 
+def _meets(a: tuple, b: tuple) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _spot(b: Building, d: float = 1e-6) -> tuple:
+    """The box of the building's homes (public: the homes layer), where its people are."""
+    return _pad(b.homes, d)
+
+
+def _inside(box: tuple, b: Building) -> bool:
+    return any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for x, y in b.points)
+
+
+def _neighbours(b: Building, city, shown: dict[int, tuple]) -> list[Building]:
+    """The two shown buildings nearest to ``b``."""
+    return sorted(
+        (d for d in city.values() if d.id in shown and shown[d.id][1] is not None),
+        key=lambda d: (d.lon - b.lon) ** 2 + (d.lat - b.lat) ** 2,
+    )[:2]
+
+
 def _attack_bboxes(attack: Attack, city, tag: str, cell9: dict[int, str]) -> None:
-    """The finding's attack: a bbox around suppressed B and a shown neighbour D, minus D."""
+    """The finding's attack: a bbox around suppressed B and a shown neighbour D, minus D (and
+    minus any other shown building with a home in the box)."""
     shown = attack.buildings(CITY_BBOX, tag)
     targets = [b for b in city.values() if 0 < b.k[tag] < MIN_COUNT][:TARGETS_PER_TAG]
+    targets += [b for b in city.values() if 0 < b.n < MIN_COUNT]
     for b in targets:
-        near = sorted(
-            (d for d in city.values() if d.id in shown and shown[d.id][1] is not None),
-            key=lambda d: (d.lon - b.lon) ** 2 + (d.lat - b.lat) ** 2,
-        )[:2]
-        for d in near:
+        for d in _neighbours(b, city, shown):
+            box = _union(_spot(b), _spot(d))
+            others = [o.id for o in city.values() if o.id != b.id and _inside(box, o)]
+            if any(o not in shown or shown[o][1] is None for o in others):
+                continue  # another suppressed building in the box: no single unknown
             for zoom in (15, 13.5):
-                cells = attack.cells(_pad(_union(b.box, d.box)), zoom, tag)
-                total = sum(k or 0 for _, k in cells.values())
-                attack.derive(("k", b.id, tag), total - shown[d.id][1])
-        alone = attack.cells(_pad(b.box), 15, tag)
+                cells = attack.cells(box, zoom, tag)
+                tagged = sum(k or 0 for _, k in cells.values())
+                attack.derive(("k", b.id, tag), tagged - sum(shown[o][1] for o in others))
+                count = sum(n for n, _ in cells.values())
+                attack.derive(("n", b.id, ""), count - sum(shown[o][0] for o in others))
+        alone = attack.cells(_spot(b), 15, tag)
         mine = alone.get(cell9[b.id], (0, 0))
         attack.derive(("k", b.id, tag), mine[1] or 0)
         attack.derive(("n", b.id, ""), mine[0])
