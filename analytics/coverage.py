@@ -20,7 +20,8 @@ Lengths and distances are geodesic metres (``geography``). Lines and homes are l
 viewer's areas; cameras, hydrants, centres and roads count city-wide (a hydrant across the
 grid's border still serves it). People are reported as counts per building, groups under
 :data:`geodata.privacy.MIN_COUNT` withheld unless the viewer may see them
-(:func:`analytics.questions.min_count`).
+(:func:`analytics.questions.min_count`); for viewers who see counts only a building with a home
+beyond the walk counts whole and every total is the sum of the shown buildings (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -503,18 +504,27 @@ WALKED = """walked AS (
 
 GAPS_SQL = """WITH {homes}, {walked},
 beyond AS (SELECT * FROM walked WHERE walk IS NULL OR walk > :distance),
-groups AS (SELECT building_id AS b, sum(homes) AS homes, sum(people) AS n
-           FROM beyond GROUP BY 1),
+units AS (SELECT building_id AS b, sum(homes) AS homes, sum(people) AS n
+          FROM walked GROUP BY 1),
+groups AS (
+    SELECT b, homes, n FROM units WHERE :whole AND b IN (SELECT building_id FROM beyond)
+    UNION ALL
+    SELECT building_id, sum(homes), sum(people) FROM beyond WHERE NOT :whole GROUP BY 1
+),
 shown AS (SELECT * FROM groups WHERE n >= :min_count),
 page AS (
     SELECT g.b, bl.name, g.homes, g.n, ST_AsGeoJSON(bl.geom, {digits})::json AS geom
     FROM shown g JOIN building bl ON bl.id = g.b ORDER BY g.n DESC, g.b LIMIT :limit
 )
-SELECT (SELECT coalesce(sum(homes), 0) FROM walked), (SELECT coalesce(sum(people), 0) FROM walked),
-       (SELECT coalesce(sum(homes), 0) FROM beyond), (SELECT coalesce(sum(people), 0) FROM beyond),
+SELECT (SELECT coalesce(sum(homes), 0) FROM units WHERE n >= :min_count),
+       (SELECT coalesce(sum(n), 0) FROM units WHERE n >= :min_count),
+       (SELECT coalesce(sum(homes), 0) FROM shown), (SELECT coalesce(sum(n), 0) FROM shown),
        (SELECT count(*) FROM groups WHERE n < :min_count),
        coalesce((SELECT json_agg(json_build_array(b, name, homes, n, geom) ORDER BY n DESC, b)
                  FROM page), '[]'::json)::text"""
+"""Groups per building beyond the walk: for a counts-only viewer (``:whole``) the whole
+building (docs/privacy.md: a distance must not cut a unit), else its homes beyond; every total
+is the sum of the units shown (buildings of ``:min_count`` people or more)."""
 
 
 def ensure_pgrouting(url: str) -> str | None:
@@ -571,6 +581,7 @@ def service_gaps(
         "tags": list(settings.analytics.coverage_care_tags),
         "margin": distance * degrees_per_metre(settings.city.extent) + 1e-9,
         "min_count": least,
+        "whole": least > 1,
         "limit": limit,
     }
     with get_engine(url).begin() as conn:

@@ -48,6 +48,7 @@ PROBLEMS: dict[str, dict[str, str]] = {
     "bad_geometry": {"zh": "范围图形无效", "en": "Invalid area shape"},
     "too_large": {"zh": "超出限制", "en": "Over a limit"},
     "unknown_area": {"zh": "未知区域", "en": "Unknown area"},
+    "disclosure": {"zh": "为保护个人隐私，不按此条件计数", "en": "Not counted this way (privacy)"},
 }
 
 

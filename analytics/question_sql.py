@@ -10,10 +10,10 @@ map draws.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analytics.question_catalog import BUILDING_COUNT_COLUMNS, DISTANCE_COLUMN, LayerSpec
-from analytics.question_spec import Condition, Near, Question, TimeSpan
+from analytics.question_spec import Condition, Near, Question, QuestionError, TimeSpan
 from geodata import catalogue
 from geodata.catalogue import AnalystField
 from geodata.conditions import Conditions
@@ -233,26 +233,75 @@ ORDER BY t.id LIMIT {limit}"""
     return Plan(text, where.params, columns, False, False)
 
 
-def counts_plan(question: Question, ctx: Context) -> Plan:
-    """People of the subject per building (groups under ``min_count`` withheld), the largest
-    first; with the number of groups and people shown and of groups withheld."""
-    where = where_sql(question, ctx)
-    least = where.bind(ctx.min_count)
-    limit = where.bind(question.limit)
-    text = f"""WITH hits AS (
-    SELECT h.building_id AS b, count(*) AS n
-    FROM "{question.layer.table}" t JOIN house h ON h.id = t.house_id
-    WHERE {where.sql} GROUP BY 1
-), shown AS (SELECT b, n FROM hits WHERE n >= {least}),
+COUNTS_TAIL = """shown AS (SELECT b, n FROM hits WHERE n >= {least}),
 page AS (
     SELECT s.b, bl.name, s.n, ST_X(bl.loc) AS x, ST_Y(bl.loc) AS y,
-           ST_AsGeoJSON(bl.geom, {DIGITS})::json AS g
+           ST_AsGeoJSON(bl.geom, {digits})::json AS g
     FROM shown s JOIN building bl ON bl.id = s.b ORDER BY s.n DESC, s.b LIMIT {limit}
 )
 SELECT (SELECT count(*) FROM shown), (SELECT coalesce(sum(n), 0) FROM shown)::bigint,
        (SELECT count(*) FROM hits WHERE n < {least}),
        coalesce((SELECT json_agg(json_build_array(b, name, n, x, y, g) ORDER BY n DESC, b)
                  FROM page), '[]'::json)::text"""
+"""Shown groups (the total people is their sum), the number withheld and the page."""
+
+
+def counts_plan(question: Question, ctx: Context) -> Plan:
+    """People of the subject per building (groups under ``min_count`` withheld), the largest
+    first; with the number of groups and people shown and of groups withheld. For a viewer
+    who sees counts only (``min_count`` > 1) the buildings are whole units
+    (:func:`fixed_counts_plan`)."""
+    if ctx.min_count > 1:
+        return fixed_counts_plan(question, ctx)
+    where = where_sql(question, ctx)
+    least = where.bind(ctx.min_count)
+    limit = where.bind(question.limit)
+    tail = COUNTS_TAIL.format(least=least, limit=limit, digits=DIGITS)
+    text = f"""WITH hits AS (
+    SELECT h.building_id AS b, count(*) AS n
+    FROM "{question.layer.table}" t JOIN house h ON h.id = t.house_id
+    WHERE {where.sql} GROUP BY 1
+), {tail}"""
+    return Plan(text, where.params, BUILDING_COUNT_COLUMNS, True, False)
+
+
+def check_fixed_categories(question: Question) -> None:
+    """Refuse conditions other than one ``care_tags has <tag>`` (the published categories:
+    docs/privacy.md): narrower or overlapping conditions could be differenced."""
+    conds = question.conditions
+    for i, cond in enumerate(conds):
+        if cond.field.column != "care_tags" or cond.op != "has" or i > 0:
+            raise QuestionError(
+                f"where[{i}]",
+                "disclosure",
+                "residents are counted per whole building, overall or by one care tag "
+                "(care_tags has <tag>); other conditions are for roles that see residents",
+            )
+    if question.time is not None:
+        raise QuestionError("time", "disclosure", "residents are not counted by time windows")
+
+
+def fixed_counts_plan(question: Question, ctx: Context) -> Plan:
+    """People per whole building for a counts-only viewer: the place conditions (within, near,
+    areas) pick buildings with an active resident there, and each picked building counts all
+    its residents of the tag (in the viewer's scope) wherever the polygon or distance cut it."""
+    check_fixed_categories(question)
+    layer = question.layer
+    where = where_sql(replace(question, conditions=(), time=None), ctx)
+    counted = _rows_of(where, "t", layer, question.conditions, None)
+    if ctx.scope_ids is not None:
+        counted.append(f"{_scope_column('t', layer)} = ANY({where.bind(ctx.scope_ids)})")
+    least = where.bind(ctx.min_count)
+    limit = where.bind(question.limit)
+    tail = COUNTS_TAIL.format(least=least, limit=limit, digits=DIGITS)
+    text = f"""WITH picked AS (
+    SELECT DISTINCT h.building_id AS b
+    FROM "{layer.table}" t JOIN house h ON h.id = t.house_id WHERE {where.sql}
+), hits AS (
+    SELECT h.building_id AS b, count(*) AS n
+    FROM picked p JOIN house h ON h.building_id = p.b JOIN "{layer.table}" t ON t.house_id = h.id
+    WHERE {" AND ".join(counted) or "TRUE"} GROUP BY 1
+), {tail}"""
     return Plan(text, where.params, BUILDING_COUNT_COLUMNS, True, False)
 
 

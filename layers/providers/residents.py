@@ -1,28 +1,34 @@
-"""The ``residents`` provider: counts only, small groups suppressed.
+"""The ``residents`` provider: counts only, on fixed units, small groups suppressed.
 
-Residents are never returned one by one: counts of active residents per H3 cell (zoomed out) or
-per building (zoomed in), every group under the layer's ``min_count`` left out, and with
-``care=<tag>`` the number and share with that tag, withheld (``null``) when 1..min_count-1. The
-counts come from the materialized ``resident_stats`` (one row per building, area and H3 r9 cell;
-see migration 0004), refreshed by the writers of residents — not from the resident table per
-request.
+Residents are never returned one by one. The units are fixed (docs/privacy.md): a building
+counts all its active residents (in the viewer's scope) whatever the bbox or area cuts; an H3
+cell is the sum of its *shown* leaves — buildings placed by the building's own cells, and the
+residents without a building per (r7, r9) cell pair — so no cell minus its shown buildings
+leaves a suppressed one. Units under the layer's ``min_count`` are left out; with
+``care=<tag>`` a unit also gets the number and share with that tag, withheld (``null``) when
+1..min_count-1 and counted into no cell. The counts come from the materialized
+``resident_stats`` (one row per building, area and H3 r7/r9 cell; see migration 0004),
+refreshed by the writers of residents — not from the resident table per request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import h3
+
 from analytics.levels import levels
 from geodata.accounts.viewer import Viewer
 from geodata.cells import ASCII_JSON, JSON, cell_sql, hexagon_text
+from geodata.conditions import Conditions
 from geodata.engine import Execute
-from geodata.spatial_sql import ENVELOPE
+from geodata.spatial_sql import ENVELOPE, area_clause, scope_clause
 from layers.base import Layer
 from layers.geojson import building_feature, count_members, finish
 from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX
 from layers.query import LayerQuery
-from layers.sql import conditions, h3_resolution, precision, tolerance
+from layers.sql import h3_resolution, precision, tolerance
 
 
 def _tagged_sql(care: str | None) -> str:
@@ -31,18 +37,57 @@ def _tagged_sql(care: str | None) -> str:
     return "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint"
 
 
-def residents_h3_sql(where: str, resolution: int, care: str | None) -> str:
-    return f"""WITH {ENVELOPE}
-SELECT {cell_sql(resolution)} AS cell, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k
-FROM resident_stats AS t, env WHERE {where}
-GROUP BY 1 HAVING sum(t.n) >= :min_count ORDER BY n DESC, cell LIMIT :fetch"""
+def _shown_tagged_sql(care: str | None) -> str:
+    """The tagged people of a cell: the sum over its leaves of the tagged counts shown (a leaf's
+    count under ``:min_count`` adds nothing, so no cell reveals a suppressed one)."""
+    if care is None:
+        return "NULL::bigint"
+    return "sum(CASE WHEN p.k >= :min_count THEN p.k ELSE 0 END)::bigint"
 
 
-def residents_building_sql(where: str, care: str | None) -> str:
+LEAF_KEYS = """keys AS (
+    SELECT DISTINCT t.building_id AS b,
+           CASE WHEN t.building_id = 0 THEN t.h3_r7 END AS r7,
+           CASE WHEN t.building_id = 0 THEN t.h3_r9 END AS r9
+    FROM resident_stats AS t, wide WHERE t.geom && wide.g
+)"""
+"""The leaves near the view: buildings, and residents without one per (r7, r9) cell pair."""
+
+
+def residents_h3_sql(listed: str, scope: str, resolution: int, care: str | None) -> str:
+    """Cells at ``resolution`` as sums of their shown leaves (whole buildings, placed by the
+    building's own cells): a cell is listed when one of its leaves has a row in the view
+    (``listed``), and its value never depends on the bbox, the area or the filters."""
+    return f"""WITH {ENVELOPE}, wide AS (SELECT ST_Expand(env.g, :margin) AS g FROM env),
+{LEAF_KEYS},
+leaves AS (
+    SELECT k.b, k.r7, k.r9, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k,
+           bool_or({listed}) AS listed
+    FROM keys AS k JOIN resident_stats AS t ON t.building_id = k.b
+         AND (k.b <> 0 OR (t.h3_r7 = k.r7 AND t.h3_r9 = k.r9)), env
+    WHERE {scope}
+    GROUP BY 1, 2, 3 HAVING sum(t.n) >= :min_count
+),
+placed AS (
+    SELECT coalesce(b.h3_r7, l.r7) AS h3_r7, coalesce(b.h3_r9, l.r9) AS h3_r9, l.n, l.k, l.listed
+    FROM leaves AS l LEFT JOIN building AS b ON b.id = l.b AND l.b <> 0
+)
+SELECT {cell_sql(resolution, "p")} AS cell, sum(p.n)::bigint AS n, {_shown_tagged_sql(care)} AS k
+FROM placed AS p WHERE p.h3_r7 IS NOT NULL AND p.h3_r9 IS NOT NULL
+GROUP BY 1 HAVING bool_or(p.listed) ORDER BY n DESC, cell LIMIT :fetch"""
+
+
+def residents_building_sql(listed: str, scope: str, care: str | None) -> str:
+    """Whole buildings with a row in the view (``listed``): every active resident of the
+    building in the viewer's scope counts, wherever the bbox or area cuts it."""
     return f"""WITH {ENVELOPE},
+keys AS (
+    SELECT DISTINCT t.building_id AS b FROM resident_stats AS t, env
+    WHERE t.geom && env.g AND t.building_id <> 0 AND {listed}
+),
 counts AS (
     SELECT t.building_id AS b, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k
-    FROM resident_stats AS t, env WHERE {where} AND t.building_id <> 0
+    FROM keys JOIN resident_stats AS t ON t.building_id = keys.b WHERE {scope}
     GROUP BY 1 HAVING sum(t.n) >= :min_count ORDER BY n DESC, b LIMIT :fetch
 )
 SELECT c.b, c.n, c.k, ST_AsGeoJSON(ST_SimplifyPreserveTopology(b.geom, :tol), :digits)::text
@@ -65,22 +110,49 @@ def care_share(props: Mapping[str, object]) -> float:
     return share
 
 
+def cell_margin(resolution: int) -> float:
+    """Degrees around the view within which every leaf of a cell meeting it lies: four mean
+    edge lengths (a cell is two across; derived parents stick out a little), at least 2 km."""
+    km = max(4 * h3.api.basic_int.average_hexagon_edge_length(resolution, "km"), 2.0)
+    return km / KM_PER_DEGREE
+
+
+KM_PER_DEGREE = 80.0
+"""Fewer kilometres than a degree of longitude anywhere south of 44°: margins err large."""
+
+
+def unit_clauses(query: LayerQuery, viewer: Viewer) -> tuple[Conditions, Conditions]:
+    """``(listed, scope)``: which units the request lists (a row in the bbox and the selected
+    area) and which rows the viewer counts (their fixed scope). Only the second decides a
+    unit's value, so the same unit has the same count in every answer to the same viewer."""
+    listed, scope = Conditions(), Conditions()
+    listed.add(IN_BBOX, **query.bbox.params())
+    if query.area_id is not None:
+        listed.add(area_clause("t.loc"), area=query.area_id)
+    if viewer.area_ids is not None:
+        scope.add(scope_clause("t.loc", "t.geom"), scope=list(viewer.area_ids))
+    return listed, scope
+
+
 def resident_groups(
     execute: Execute, layer: Layer, query: LayerQuery, viewer: Viewer, by_building: bool
 ) -> tuple[list, int | None]:
-    """Rows ``(key, n, k[, geometry])`` of resident groups with at least ``min_count`` people,
-    and the H3 resolution (None by building)."""
+    """Rows ``(key, n, k[, geometry])`` of resident units (buildings or cells) with at least
+    ``min_count`` people, and the H3 resolution (None by building)."""
     care = query.option("care", "") or None
     # resident_stats holds active residents only, one row per (building, area, H3 r9 cell)
-    where = conditions(layer, query, viewer, IN_BBOX)
-    params = where.params | {"fetch": query.limit + 1, "min_count": layer.min_count or 1}
+    listed, scope = unit_clauses(query, viewer)
+    params = listed.params | scope.params
+    params |= {"fetch": query.limit + 1, "min_count": layer.min_count or 1}
     if care:
         params["care"] = care
     if by_building:
         params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
-        return execute(residents_building_sql(where.sql, care), params), None
+        return execute(residents_building_sql(listed.sql, scope.sql, care), params), None
     resolution = h3_resolution(query.zoom)
-    return execute(residents_h3_sql(where.sql, resolution, care), params), resolution
+    params["margin"] = cell_margin(resolution)
+    sql = residents_h3_sql(listed.sql, scope.sql, resolution, care)
+    return execute(sql, params), resolution
 
 
 def _feature(row: Sequence, members: str, by_building: bool) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InternalError
 
 from analytics import questions
+from analytics.question_spec import QuestionError
 from analytics.questions import QuestionTimeout, ask
 from geodata.accounts.viewer import Viewer
 from geodata.privacy import MIN_COUNT
@@ -110,18 +111,52 @@ def test_elderly_alone_near_a_gas_alarm_in_24_hours_matches_brute_force(demo_url
     assert feature["properties"]["count"] == max(expected.values())
 
 
-def test_analysts_get_counts_per_building_with_small_groups_withheld(demo_url, settings, until):
-    expected = _elderly_oracle(demo_url, until, 24 * 30)
+def _whole_building_oracle(url: str, until: str, hours: float) -> dict[int, int]:
+    """Per building with an active resident within 300 m of a gas alarm in the window, all its
+    elderly people living alone (the whole building is the unit: docs/privacy.md)."""
+    rows = sql_rows(
+        url,
+        """WITH picked AS (
+            SELECT DISTINCT h.building_id AS b FROM resident r JOIN house h ON h.id = r.house_id
+            WHERE r.status = 'active' AND EXISTS (
+                SELECT 1 FROM event e WHERE e.category = 'alarm.gas'
+                AND e.reported_at >= CAST(:until AS timestamptz) - make_interval(hours => :h)
+                AND e.reported_at < CAST(:until AS timestamptz)
+                AND ST_Distance(r.geom::geography, e.geom::geography) <= 300))
+        SELECT h.building_id, count(*) FROM picked p JOIN house h ON h.building_id = p.b
+        JOIN resident r ON r.house_id = h.id
+        WHERE r.status = 'active' AND 'elderly_alone' = ANY(r.care_tags) GROUP BY 1""",
+        until=until,
+        h=hours,
+    )
+    return dict(rows)
+
+
+def test_analysts_get_counts_per_whole_building_with_small_groups_withheld(
+    demo_url, settings, until
+):
+    expected = _whole_building_oracle(demo_url, until, 24 * 30)
     shown = {b: n for b, n in expected.items() if n >= MIN_COUNT}
     withheld = len(expected) - len(shown)
     assert shown and withheld, "a month of gas alarms should give large and small groups"
     answer = ask(demo_url, _elderly(until, 24 * 30), ANALYST, settings)
     assert _counts(answer) == shown
     assert answer.meta["withheld_groups"] == withheld and answer.meta["min_count"] == MIN_COUNT
+    assert answer.meta["people"] == sum(shown.values())
     assert [c for c, _ in answer.columns] == ["building_id", "building", "count"]
     assert all(
         set(f["properties"]) == {"building_id", "building", "count"} for f in answer.features
     )
+
+
+def test_analysts_may_not_count_residents_by_narrower_conditions(demo_url, settings, until):
+    """Birth-year ranges and combined conditions could be differenced: refused, saying why."""
+    spec = _elderly(until, 24)
+    spec["where"] = [{"field": "birth_year", "op": "<", "value": 1950}]
+    with pytest.raises(QuestionError) as refused:
+        ask(demo_url, spec, ANALYST, settings)
+    assert refused.value.code == "disclosure" and refused.value.path == "where[0]"
+    assert ask(demo_url, spec, ADMIN, settings).meta["min_count"] == 1
 
 
 def test_a_grid_worker_sees_every_group_of_its_own_grid(demo_url, settings, until):

@@ -16,9 +16,10 @@ from geodata.spatial_sql import WEDGE_SQL
 from layers import engine
 from layers.query import LayerQuery
 from layers.registry import get_layer
-from tests.conftest import api_client
+from tests.conftest import api_client, sql_rows
 
 ANALYST = Viewer(role="analyst")
+ADMIN = Viewer(role="admin")
 TAGS = ["elderly_alone", "disabled", "left_behind_child", "needs_care"]
 
 
@@ -100,19 +101,38 @@ def _care_homes(url: str) -> int:
     )[0]
 
 
+CARE_PER_BUILDING = """SELECT h.building_id, count(DISTINCT h.id), count(*)
+    FROM resident r JOIN house h ON h.id = r.house_id
+    WHERE r.status = 'active' AND r.care_tags && CAST(:t AS varchar[]) GROUP BY 1"""
+
+
 def test_service_centres_walk_the_road_network_with_pgrouting(demo_url, settings):
-    got = coverage.service_gaps(demo_url, ANALYST, settings, distance_m=400)
+    got = coverage.service_gaps(demo_url, ADMIN, settings, distance_m=400)
     assert got.method == "network" and "pgRouting" in got.reason
     assert _one(demo_url, "SELECT count(*) FROM pg_extension WHERE extname = 'pgrouting'")[0] == 1
     assert got.homes == _care_homes(demo_url) > 0
     assert 0 < got.homes_beyond < got.homes and got.people_beyond >= got.homes_beyond
-    assert all(f["properties"]["people"] >= 5 for f in got.features)
+
+
+def test_counts_only_viewers_get_whole_buildings_and_totals_of_what_is_shown(demo_url, settings):
+    """docs/privacy.md: a building with a home beyond the walk counts whole (a distance must
+    not cut it), groups under 5 are withheld, and every total is the sum of the shown ones."""
+    per_building = {b: (h, n) for b, h, n in sql_rows(demo_url, CARE_PER_BUILDING, t=TAGS)}
+    got = coverage.service_gaps(demo_url, ANALYST, settings, distance_m=400)
+    shown = {b: hn for b, hn in per_building.items() if hn[1] >= 5}
+    assert (got.homes, got.people) == tuple(sum(v[i] for v in shown.values()) for i in (0, 1))
+    listed = {f["properties"]["building_id"]: f["properties"] for f in got.features}
+    assert listed and all(
+        (p["homes"], p["people"]) == per_building[b] and p["people"] >= 5 for b, p in listed.items()
+    )
+    assert got.people_beyond == sum(p["people"] for p in listed.values())
+    assert got.homes_beyond == sum(p["homes"] for p in listed.values())
 
 
 def test_walking_is_never_shorter_than_the_straight_line(demo_url, settings, monkeypatch):
-    network = coverage.service_gaps(demo_url, ANALYST, settings, distance_m=400)
+    network = coverage.service_gaps(demo_url, ADMIN, settings, distance_m=400)
     monkeypatch.setattr(coverage, "ensure_pgrouting", lambda url: "pgRouting is not available (x)")
-    straight = coverage.service_gaps(demo_url, ANALYST, settings, distance_m=400)
+    straight = coverage.service_gaps(demo_url, ADMIN, settings, distance_m=400)
     assert straight.method == "straight_line" and straight.reason.startswith("pgRouting is not")
     assert network.homes == straight.homes
     assert network.homes_beyond >= straight.homes_beyond

@@ -15,7 +15,8 @@ from geodata.cells import h3_cell
 from geodata.engine import get_engine
 from geodata.store import refresh_resident_stats
 from layers.registry import LAYERS
-from tests.conftest import api_client, sql_scalar
+from tests.conftest import api_client, sql_rows, sql_scalar
+from tests.integration import sdc_truth
 
 
 @pytest.fixture(scope="module")
@@ -310,18 +311,17 @@ def three_people_alone(city_url):
     refresh_resident_stats(city_url)
 
 
-def test_resident_cells_under_five_are_suppressed_and_the_rest_exact(
+def test_resident_cells_are_sums_of_shown_buildings_and_small_groups_are_suppressed(
     client, city_url, three_people_alone
 ):
+    """A cell is the sum of its shown leaves (docs/privacy.md): the three people without a
+    building are in no cell, and every cell equals the store's sum of its buildings of 5+."""
     _, body = _get(client, f"/api/layers/residents?bbox={CITY_BBOX}&zoom=14")
     assert body["aggregate"]["h3_resolution"] == 9
-    with get_engine(city_url).connect() as conn:
-        rows = conn.execute(
-            text("SELECT h3_r9, count(*) FROM resident WHERE status = 'active' GROUP BY 1")
-        ).all()
-    counts = {h3.int_to_str(cell): n for cell, n in rows}
-    assert counts[three_people_alone] == 3
-    expected = {cell: n for cell, n in counts.items() if n >= 5}
+    own = sql_rows(city_url, "SELECT count(*) FROM resident WHERE source = 'test'")
+    assert own == [(3,)]
+    expected = {h3.int_to_str(c): n for c, (n, _) in sdc_truth.cell_sums(city_url).items()}
+    assert three_people_alone not in expected
     assert {f["properties"]["h3"]: f["properties"]["count"] for f in body["features"]} == expected
     _, hexes = _get(client, f"/api/layers/hexagons?bbox={CITY_BBOX}&zoom=14&of=residents")
     assert {f["properties"]["h3"]: f["properties"]["count"] for f in hexes["features"]} == expected

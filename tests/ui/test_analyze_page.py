@@ -53,14 +53,18 @@ def _lanes(url: str) -> set[int]:
 
 
 def _elderly(url: str, until: str, hours: float) -> dict[int, int]:
-    """Elderly people living alone per building within 300 m of a gas alarm in the window."""
-    sql = """SELECT h.building_id, count(*) FROM resident r JOIN house h ON h.id = r.house_id
-        WHERE r.status = 'active' AND 'elderly_alone' = ANY(r.care_tags) AND EXISTS (
-            SELECT 1 FROM event e WHERE e.category = 'alarm.gas'
-            AND e.reported_at >= CAST(:until AS timestamptz) - make_interval(hours => :h)
-            AND e.reported_at < CAST(:until AS timestamptz)
-            AND ST_Distance(r.geom::geography, e.geom::geography) <= 300)
-        GROUP BY 1"""
+    """Elderly people living alone per whole building (the analyst's unit: docs/privacy.md)
+    that has an active resident within 300 m of a gas alarm in the window."""
+    sql = """WITH picked AS (
+            SELECT DISTINCT h.building_id AS b FROM resident r JOIN house h ON h.id = r.house_id
+            WHERE r.status = 'active' AND EXISTS (
+                SELECT 1 FROM event e WHERE e.category = 'alarm.gas'
+                AND e.reported_at >= CAST(:until AS timestamptz) - make_interval(hours => :h)
+                AND e.reported_at < CAST(:until AS timestamptz)
+                AND ST_Distance(r.geom::geography, e.geom::geography) <= 300))
+        SELECT h.building_id, count(*) FROM picked p JOIN house h ON h.building_id = p.b
+        JOIN resident r ON r.house_id = h.id
+        WHERE r.status = 'active' AND 'elderly_alone' = ANY(r.care_tags) GROUP BY 1"""
     return dict(sql_rows(url, sql, until=until, h=hours))
 
 
