@@ -32,7 +32,8 @@ from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import Background, start_background
-from web import compress, deck_bundle, errors, gate, i18n, store_status
+from web import compress, dash_guard, deck_bundle, errors, gate, i18n, inputs, limits, paths
+from web import store_status
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 from web.heavy import HEAVY_KEY, HeavyLimiter
 
@@ -89,7 +90,11 @@ def create_app(
             open311_blueprint: open311_error,
         },
     )
+    paths.install(server)  # unknown paths: a plain 404, before the gate
+    limits.install(server)  # body caps, before anything reads a body
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
+    inputs.install(server)  # JSON depth, NUL and surrogates, for those the gate let in
+    dash_guard.install(app)
     app.layout = lambda: shell.layout(settings.web.language, _signed_in(), _store_down())
     return app
 

@@ -14,7 +14,7 @@ from geodata.settings import PROJECT_ROOT
 from tests.conftest import sql_scalar
 
 BBOX = "117.0,31.6,117.5,32.0"
-INCIDENTS = f"/api/layers/incidents?bbox={BBOX}&zoom=15"
+INCIDENTS = f"/api/layers/incidents?bbox={BBOX}"
 
 
 def _error(response, status: int) -> str:
@@ -30,13 +30,14 @@ def _error(response, status: int) -> str:
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("&area=%C2%B2", "area"),
-        ("&area=%00", "area"),
-        ("&time=2020-01-01/9999-12-31", "time"),
-        ("&time=0001-01-01T00:00:00%2B14:00/2020-01-01", "time"),
-        ("&category=%00", "category"),
+        ("&zoom=15&area=%C2%B2", "area"),
+        ("&zoom=15&area=99999999999999999999999", "area"),
+        ("&zoom=15&area=%00", "area"),
+        ("&zoom=15&time=2020-01-01/9999-12-31", "time"),
+        ("&zoom=15&time=0001-01-01T00:00:00%2B14:00/2020-01-01", "time"),
+        ("&zoom=15&category=%00", "category"),
         ("&zoom=%C2%B2", "zoom"),
-        ("&limit=%C2%B2", "limit"),
+        ("&zoom=15&limit=%C2%B2", "limit"),
     ],
 )
 def test_layer_parameters(clients, tracebacks, query, field):
@@ -91,27 +92,21 @@ def test_analyze_until_at_the_ends_of_time(clients, tracebacks, until):
 
 def test_analyze_lone_surrogate(clients, tracebacks):
     body = '{"layer": "incidents", "where": [{"field": "category", "value": "\\ud800"}]}'
-    response = clients["analyst"].post(
-        "/api/analyze", data=body, content_type="application/json"
-    )
+    response = clients["analyst"].post("/api/analyze", data=body, content_type="application/json")
     assert "surrogate" in _error(response, 400)
     assert not tracebacks.found
 
 
 def test_json_nested_100000_deep(clients, tracebacks):
     body = "[" * 100_000 + "]" * 100_000
-    response = clients["analyst"].post(
-        "/api/analyze", data=body, content_type="application/json"
-    )
+    response = clients["analyst"].post("/api/analyze", data=body, content_type="application/json")
     assert "nested" in _error(response, 400)
     assert not tracebacks.found
 
 
 def test_analyze_body_over_its_limit(clients, tracebacks):
     body = json.dumps({"layer": "incidents", "pad": "x" * 600_000})
-    response = clients["analyst"].post(
-        "/api/analyze", data=body, content_type="application/json"
-    )
+    response = clients["analyst"].post("/api/analyze", data=body, content_type="application/json")
     assert "bytes" in _error(response, 413)
     assert not tracebacks.found
 
