@@ -23,6 +23,7 @@ from api.health import blueprint as health_blueprint
 from api.layers import blueprint as layers_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
+from api.openapi import blueprint as openapi_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
 from api.readings import blueprint as readings_blueprint
@@ -76,6 +77,7 @@ def create_app(
         readings_blueprint,
         open311_blueprint,
         analyze_blueprint,
+        openapi_blueprint,
         auth.blueprint,
         health_blueprint,
     ):

@@ -77,7 +77,14 @@ def install(server: Flask, shapes: Mapping[Blueprint, ErrorShape]) -> None:
         if exc.status == 500:
             raise exc  # not an answer: Flask's own handling, as for any other exception
         shape = by_name.get(request.blueprint or "", json_error)
-        response = make_response(shape(exc))
+        try:
+            response = make_response(shape(exc))
+        except OneMapError as refused:
+            if refused is not exc:
+                raise
+            # The blueprint's shape answers only its own errors (Open311): the request checks'
+            # errors (:mod:`web.inputs`, :mod:`web.limits`) answer in the API's JSON shape.
+            response = make_response(json_error(exc))
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:  # a limit reached (429, :mod:`web.heavy`): when to retry
             response.headers["Retry-After"] = str(retry_after)

@@ -192,11 +192,11 @@ def test_dash_payload_shape(clients, tracebacks, body):
     assert not tracebacks.found
 
 
-def test_import_cli_nul_in_csv(demo_url, tmp_path):
+def test_import_cli_nul_in_csv(fuzz_url, tmp_path):
     path = tmp_path / "nul.csv"
     path.write_bytes(b"lon,lat,category\n117.25,31.84,traffic\x00_accident\n")
-    before = sql_scalar(demo_url, "SELECT count(*) FROM event")
-    env = {**os.environ, "DATABASE_URL": demo_url}
+    before = sql_scalar(fuzz_url, "SELECT count(*) FROM event")
+    env = {**os.environ, "DATABASE_URL": fuzz_url}
     out = subprocess.run(
         [sys.executable, "-m", "geodata", "import", str(path), "--layer", "events"],
         capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, check=False,
@@ -204,4 +204,4 @@ def test_import_cli_nul_in_csv(demo_url, tmp_path):
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
     assert "NUL" in out.stderr and "row" in out.stderr
-    assert sql_scalar(demo_url, "SELECT count(*) FROM event") == before
+    assert sql_scalar(fuzz_url, "SELECT count(*) FROM event") == before
