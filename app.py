@@ -23,9 +23,9 @@ from api.health import blueprint as health_blueprint
 from api.layers import blueprint as layers_blueprint
 from api.live import blueprint as live_blueprint
 from api.ogc import blueprint as ogc_blueprint
-from api.openapi import blueprint as openapi_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
+from api.openapi import blueprint as openapi_blueprint
 from api.readings import blueprint as readings_blueprint
 from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
@@ -33,8 +33,18 @@ from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import Background, start_background
-from web import compress, dash_guard, deck_bundle, errors, gate, i18n, inputs, limits, paths
-from web import store_status
+from web import (
+    compress,
+    dash_guard,
+    deck_bundle,
+    errors,
+    gate,
+    i18n,
+    inputs,
+    limits,
+    paths,
+    store_status,
+)
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 from web.heavy import HEAVY_KEY, HeavyLimiter
 

@@ -133,7 +133,7 @@ def _analyst_paths() -> dict[str, dict]:
             parameters=[
                 {"name": "X-Gateway-Key", "in": "header", "required": True, "schema": TEXT}
             ],
-        ),  # fmt: skip
+        ),
     }
 
 
@@ -159,7 +159,7 @@ def _open311_paths() -> dict[str, dict]:
                 "jurisdiction_id",
                 "locale",
             )
-        },  # fmt: skip
+        },
     }
     searches = [
         _query(name, TEXT, text)
@@ -180,7 +180,7 @@ def _open311_paths() -> dict[str, dict]:
             "One service's attributes",
             [_path("code", TEXT, "Service code"), FMT],
             _answer("Service definition"),
-        ),  # fmt: skip
+        ),
         "/open311/v2/requests.{fmt}": {
             **_get("Service requests", [FMT, *searches], _answer("Requests")),
             **_post(
@@ -189,7 +189,7 @@ def _open311_paths() -> dict[str, dict]:
                 media,
                 _answer("Receipt"),
                 parameters=[FMT],
-            ),  # fmt: skip
+            ),
         },
         "/open311/v2/requests/{request_id}.{fmt}": _get(
             "One request", [_path("request_id", TEXT, "Request id"), FMT], _answer("Request")

@@ -53,7 +53,7 @@ class CallbackCall(BaseModel):
     outputs: Prop | list[Prop | list[Prop]]
     inputs: list[Prop | list[Prop]] = Field(max_length=200)
     state: list[Prop | list[Prop]] = Field(default_factory=list, max_length=200)
-    changedPropIds: list[str] = Field(default_factory=list, max_length=200)  # noqa: N815
+    changedPropIds: list[str] = Field(default_factory=list, max_length=200)
 
 
 class CallbackRefused(Exception):

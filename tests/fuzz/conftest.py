@@ -23,7 +23,10 @@ from geodata.settings import Settings
 from tests.conftest import DEMO_TEST_SEED, _fresh_database, api_token, signed_in
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+ID_NUMBER = re.compile(  # area, birth date (19xx/20xx), sequence, check digit
+    r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"(?![0-9A-Za-z])"
+)
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
 ROLES = ("anonymous", "analyst", "grid_worker", "leader")
 FUZZ_SCALE = 0.15

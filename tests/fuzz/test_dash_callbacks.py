@@ -95,6 +95,28 @@ def _callbacks(fuzz_app, client) -> dict[str, dict]:
     return dict(fuzz_app.callback_map)
 
 
+def _fuzz_callback(client, output, spec, tally: Tally, pii, resident_reader: bool) -> None:
+    """Post forged payloads of one callback; record 5xx answers and personal data."""
+
+    @settings(
+        max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    @given(body=_payload(output, spec))
+    def run(body) -> None:
+        tally.tried += 1
+        response = client.post("/_dash-update-component", json=body)
+        label = f"{output[:120]} {json.dumps(body['inputs'])[:200]}"
+        if response.status_code >= 500:
+            tally.errors.append(f"{label} -> {response.status_code}")
+        text = response.get_data(as_text=True)
+        found = pii.find(text, names=not resident_reader, phones=not resident_reader)
+        if found is not None:
+            tally.leaks.append(f"{label} -> {found}")
+
+    run()
+
+
 @pytest.mark.parametrize("role", ["analyst", "grid_worker", "leader"])
 def test_every_callback_survives_forged_inputs(clients, fuzz_app, personal_data, tracebacks, role):
     client = clients[role]
@@ -103,24 +125,7 @@ def test_every_callback_survives_forged_inputs(clients, fuzz_app, personal_data,
     tally = Tally()
     resident_reader = role == "grid_worker"
     for output, spec in callbacks.items():
-
-        @settings(
-            max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-            suppress_health_check=list(HealthCheck),
-        )  # fmt: skip
-        @given(body=_payload(output, spec))
-        def run(body) -> None:
-            tally.tried += 1
-            response = client.post("/_dash-update-component", json=body)
-            label = f"{output[:120]} {json.dumps(body['inputs'])[:200]}"
-            if response.status_code >= 500:
-                tally.errors.append(f"{label} -> {response.status_code}")
-            text = response.get_data(as_text=True)
-            found = personal_data.find(text, names=not resident_reader, phones=not resident_reader)
-            if found is not None:
-                tally.leaks.append(f"{label} -> {found}")
-
-        run()
+        _fuzz_callback(client, output, spec, tally, personal_data, resident_reader)
     print(f"{role}: {len(callbacks)} callbacks, {tally.tried} inputs, {len(tally.errors)} 5xx")
     assert tally.errors == [], "\n".join(tally.errors[:20])
     assert tally.leaks == [], "\n".join(tally.leaks[:20])
