@@ -26,6 +26,7 @@ from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
 from api.open311 import moderation as open311_moderation_blueprint
+from api.openapi import blueprint as openapi_blueprint
 from api.readings import blueprint as readings_blueprint
 from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
@@ -33,7 +34,18 @@ from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import Background, start_background
-from web import compress, deck_bundle, errors, gate, i18n, store_status
+from web import (
+    compress,
+    dash_guard,
+    deck_bundle,
+    errors,
+    gate,
+    i18n,
+    inputs,
+    limits,
+    paths,
+    store_status,
+)
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 from web.heavy import HEAVY_KEY, HeavyLimiter
 
@@ -77,6 +89,7 @@ def create_app(
         open311_blueprint,
         open311_moderation_blueprint,
         analyze_blueprint,
+        openapi_blueprint,
         auth.blueprint,
         health_blueprint,
     ):
@@ -92,7 +105,11 @@ def create_app(
             open311_moderation_blueprint: errors.json_error,
         },
     )
+    paths.install(server)  # unknown paths: a plain 404, before the gate
+    limits.install(server)  # body caps, before anything reads a body
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
+    inputs.install(server)  # JSON depth, NUL and surrogates, for those the gate let in
+    dash_guard.install(app)
     app.layout = lambda: shell.layout(settings.web.language, _signed_in(), _store_down())
     return app
 

@@ -31,7 +31,7 @@ from shapely.geometry import shape
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
 from geodata.catalogue import AnalystField
 from geodata.errors import OneMapError
-from geodata.query import MAX_FILTER_VALUES
+from geodata.query import EARLIEST, LATEST, MAX_FILTER_VALUES, FeatureQueryError, in_range
 
 MAX_TEXT = 200
 MAX_FILTERS = 20
@@ -198,7 +198,13 @@ def _instant(value: object, path: str) -> dt.datetime:
         raise QuestionError(
             path, "bad_value", f"{text[:40]!r} is not an ISO date-time (2026-11-01T08:00:00+08:00)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    try:
+        return in_range(path, moment)
+    except FeatureQueryError:
+        raise QuestionError(
+            path, "bad_value", f"{text[:40]!r} is outside {EARLIEST.year}..{LATEST.year - 1}"
+        ) from None
 
 
 # --- parts --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from geodata.accounts.viewer import Viewer
+from geodata.query import WHOLE_NUMBER
 from layers.registry import layers_for
 from twin.live import LiveHub, Message, hub_for, visible
 from web import context
@@ -50,7 +51,7 @@ def affected_layers(viewer: Viewer) -> dict[str, list[str]]:
 def _last_seq(hub: LiveHub, last_id: str | None) -> int | None:
     """The sequence number of ``<token>-<seq>`` when it is this process's, else None."""
     token, _, seq = (last_id or "").partition("-")
-    return int(seq) if token == hub.token and seq.isdigit() else None
+    return int(seq) if token == hub.token and WHOLE_NUMBER.fullmatch(seq) else None
 
 
 def _event(message: Message, hub: LiveHub) -> str:

@@ -34,7 +34,7 @@ from geodata.errors import LayerForbiddenError, OneMapError
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
 from geodata.exports.sources import Source, UnknownSourceError
-from geodata.query import BBox, FeatureQueryError
+from geodata.query import MAX_ID, WHOLE_NUMBER, BBox, FeatureQueryError, whole_number
 from layers.collections import COLLECTIONS, collection
 from web import context
 from web.responses import GEOJSON, JSON, json_response
@@ -49,6 +49,8 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+MAX_OFFSET = 100_000_000
+"""Deepest page by ``offset`` (deeper pages follow the ``next`` links, which page by id)."""
 ITEMS_PARAMETERS = frozenset({"f", "bbox", "datetime", "limit", "offset", "after"})
 OTHER_PARAMETERS = frozenset({"f"})
 
@@ -192,17 +194,11 @@ def _bbox(value: str | None) -> BBox | None:
     return BBox(clamp(minx, 180), clamp(miny, 90), clamp(maxx, 180), clamp(maxy, 90))
 
 
-def _integer(name: str, default: int, minimum: int) -> int:
+def _integer(name: str, default: int, minimum: int, maximum: int = MAX_ID) -> int:
     value = request.args.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise FeatureQueryError(name, f"{value!r} is not a whole number") from None
-    if number < minimum:
-        raise FeatureQueryError(name, f"{number} is below {minimum}")
-    return number
+    return whole_number(name, value, minimum, maximum)
 
 
 def _page_url(collection_id: str, offset: int, limit: int, after: int | None = None) -> str:
@@ -220,7 +216,7 @@ def items(collection_id: str) -> ResponseReturnValue:
     _check_params(ITEMS_PARAMETERS)
     source = _source(collection_id)
     limit = min(_integer("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
-    offset = _integer("offset", 0, 0)
+    offset = _integer("offset", 0, 0, MAX_OFFSET)
     after = _integer("after", -1, 0) if "after" in request.args else None
     filters = Filters(
         bbox=_bbox(request.args.get("bbox")),
@@ -261,7 +257,7 @@ def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
     source = _source(collection_id)
     text = (
         _provider().get(source, int(feature_id), context.viewer())
-        if feature_id.isdigit() and len(feature_id) < 19
+        if WHOLE_NUMBER.fullmatch(feature_id) and int(feature_id) <= MAX_ID
         else None
     )
     if text is None:
@@ -337,11 +333,13 @@ def openapi() -> ResponseReturnValue:
                     "Features per page",
                 ),
                 _parameter(
-                    "offset", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"
+                    "offset",
+                    {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                    "Features to skip",
                 ),
                 _parameter(
                     "after",
-                    {"type": "integer", "minimum": 0},
+                    {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                     "Continuation set by next links: features with a larger id",
                 ),
                 f,

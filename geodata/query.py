@@ -7,6 +7,7 @@ The map's viewport queries (:mod:`layers.query`), exports and the OGC API all re
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,6 +17,13 @@ MAX_BBOX_SPAN = 30.0
 """Largest bbox side in degrees: more than any city view at the map's minimum zoom."""
 MAX_FILTER_VALUES = 50
 """Most values one filter parameter may list (``?status=a,b,…``)."""
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Instants a request may name lie in ``EARLIEST <= t <= LATEST`` (Python's dates end in year
+9999, and a time zone offset or the day after a date can run past that)."""
+MAX_ID = 2**63 - 1
+"""Largest id or count a request may name (PostgreSQL's bigint)."""
+WHOLE_NUMBER = re.compile(r"[0-9]{1,40}")
 
 
 class FeatureQueryError(OneMapError, ValueError):
@@ -31,6 +39,29 @@ class FeatureQueryError(OneMapError, ValueError):
     def details(self) -> dict[str, object]:
         """The parameter that is wrong."""
         return {"field": self.field}
+
+
+def whole_number(field: str, value: str, low: int = 0, high: int = MAX_ID) -> int:
+    """A whole number ``low..high`` written in ASCII digits (``"²"`` or ``"٣"`` are not)."""
+    if not WHOLE_NUMBER.fullmatch(value):
+        raise FeatureQueryError(field, f"{value[:40]!r} is not a whole number")
+    number = int(value)
+    if not low <= number <= high:
+        raise FeatureQueryError(field, f"{number} is outside {low}..{high}")
+    return number
+
+
+def in_range(field: str, moment: datetime) -> datetime:
+    """``moment`` (aware) when it lies within ``EARLIEST..LATEST``, else FeatureQueryError."""
+    try:
+        inside = EARLIEST <= moment.astimezone(UTC) <= LATEST
+    except (OverflowError, ValueError):
+        inside = False
+    if not inside:
+        raise FeatureQueryError(
+            field, f"{moment.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}"
+        )
+    return moment
 
 
 @dataclass(frozen=True)
@@ -114,9 +145,11 @@ def _instant(text: str, field: str, expected: str, *, end: bool) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day + timedelta(days=1 if end else 0), time())
+            moment = datetime.combine(day, time()) + timedelta(days=1 if end else 0)
         else:
             moment = datetime.fromisoformat(text)
+    except OverflowError:
+        raise FeatureQueryError(field, f"{text!r} is past the last date; {expected}") from None
     except ValueError:
-        raise FeatureQueryError(field, f"{text!r} is not an ISO date; {expected}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise FeatureQueryError(field, f"{text[:40]!r} is not an ISO date; {expected}") from None
+    return in_range(field, moment if moment.tzinfo else moment.replace(tzinfo=UTC))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from geodata.query import MAX_FILTER_VALUES, BBox, FeatureQueryError, TimeWindow
+from geodata.query import MAX_FILTER_VALUES, BBox, FeatureQueryError, TimeWindow, whole_number
 from layers.base import Layer
 
 MIN_ZOOM, MAX_ZOOM = 0, 22
@@ -47,9 +47,7 @@ def parse_area(value: str | None) -> int | None:
     """Read an optional governance-area id (the selected area)."""
     if not value:
         return None
-    if not value.isdigit():
-        raise FeatureQueryError("area", f"{value!r} is not an area id (a whole number)")
-    return int(value)
+    return whole_number("area", value, 1)
 
 
 def parse_filters(layer: Layer, args: Mapping[str, str]) -> dict[str, tuple[str, ...]]:

@@ -8,9 +8,10 @@ blueprint answers in its own shape (:func:`install` takes the table: blueprint â
 - or a blueprint's own writer (Open311 answers its error list, in JSON or XML).
 
 An error with a ``retry_after`` (a heavy-work limit reached, :class:`web.heavy.HeavyBusy`: 429)
-also sends ``Retry-After``. Errors with the default status 500, and errors raised anywhere else
-(pages, Dash callbacks, blueprints without a shape), are not answered here: Flask handles them
-like any exception.
+also sends ``Retry-After``. An error raised anywhere else (the request checks of
+:mod:`web.inputs` and :mod:`web.limits`, Dash callbacks, blueprints without a shape) answers in
+:func:`json_error`'s shape. Errors with the default status 500 are not answered here: Flask
+handles them like any exception.
 
 One exception to that: a store that cannot be reached (:class:`~geodata.errors.StoreUnavailable`,
 or a driver error :func:`geodata.availability.unavailable` recognises) is answered 503 with
@@ -73,10 +74,17 @@ def install(server: Flask, shapes: Mapping[Blueprint, ErrorShape]) -> None:
     by_name = {blueprint.name: shape for blueprint, shape in shapes.items()}
 
     def answer(exc: OneMapError) -> ResponseReturnValue:
-        shape = by_name.get(request.blueprint or "")
-        if shape is None or exc.status == 500:
+        if exc.status == 500:
             raise exc  # not an answer: Flask's own handling, as for any other exception
-        response = make_response(shape(exc))
+        shape = by_name.get(request.blueprint or "", json_error)
+        try:
+            response = make_response(shape(exc))
+        except OneMapError as refused:
+            if refused is not exc:
+                raise
+            # The blueprint's shape answers only its own errors (Open311): the request checks'
+            # errors (:mod:`web.inputs`, :mod:`web.limits`) answer in the API's JSON shape.
+            response = make_response(json_error(exc))
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:  # a limit reached (429, :mod:`web.heavy`): when to retry
             response.headers["Retry-After"] = str(retry_after)

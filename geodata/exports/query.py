@@ -23,7 +23,7 @@ from geodata.area_subtree import roots, subtree_ids
 from geodata.conditions import Conditions
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
-from geodata.query import BBox, FeatureQueryError
+from geodata.query import BBox, FeatureQueryError, in_range
 
 DIGITS = 7
 """Decimal digits of exported coordinates (1e-7° ≈ 1 cm)."""
@@ -125,7 +125,7 @@ def _instant(text: str) -> dt.datetime | None:
         raise FeatureQueryError(
             "datetime", f"{text!r} is not an RFC 3339 date-time (e.g. 2024-05-01T08:00:00Z)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return in_range("datetime", moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
 def parse_interval(value: str | None) -> tuple[dt.datetime | None, dt.datetime | None] | None:

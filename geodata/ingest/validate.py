@@ -180,6 +180,17 @@ def _kept(values: list, idx: np.ndarray, n: int) -> list:
     return values if len(idx) == n else [values[i] for i in idx]
 
 
+def _check_nul(attrs: pd.DataFrame, errors: dict[int, tuple[str, str]]) -> None:
+    """Refuse rows with a NUL character in any text column (PostgreSQL text cannot hold one)."""
+    for column in attrs.columns:
+        series = attrs[column]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        found = series.astype("string").str.contains("\x00", regex=False)
+        for i in np.flatnonzero(found.fillna(False).to_numpy(dtype=bool)):
+            errors.setdefault(int(i), (str(column), "holds a NUL character (byte 0)"))
+
+
 def validate_batch(batch: Batch, rules: Rules, stage_cols: list[str]) -> CleanBatch:
     """Check and convert one batch; refused rows carry their row number, field and reason."""
     n = len(batch.geoms)
@@ -197,6 +208,7 @@ def validate_batch(batch: Batch, rules: Rules, stage_cols: list[str]) -> CleanBa
     raw = batch.geoms[outside]
     raw_pts = shapely.point_on_surface(raw) if len(raw) else raw
     outside_raw = np.column_stack([shapely.get_x(raw_pts), shapely.get_y(raw_pts)])
+    _check_nul(batch.attrs, errors)
     values = _parse_fields(batch, rules, errors)
     _derive(values, rules, n, errors)
     _check_not_null(values, rules, errors)

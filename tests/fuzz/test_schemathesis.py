@@ -1,0 +1,108 @@
+"""Schemathesis over the OGC API's own OpenAPI document (``/ogc/api``) and ours for ``/api`` and
+``/open311`` (``/api/openapi.json``), as an anonymous caller, a signed-in analyst and a grid
+worker: valid and invalid inputs (fixed seed, a bounded number per operation). No answer may
+be a 5xx, no traceback may reach the log, and no answer to these roles may hold a resident's
+name, a phone number or an ID number.
+
+Open311's own 500s are fixed in its own branch: while they remain here, the Open311 operations
+that still answer 5xx are listed in :data:`OPEN311_KNOWN` and their test is an expected failure
+(strict: it fails once they are fixed, so the list is kept honest).
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from tests.fuzz.conftest import Tally
+
+EXAMPLES = 20
+"""Examples per operation, generation mode and role (Hypothesis, derandomized)."""
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+OPEN311_KNOWN = frozenset({"GET /open311/v2/requests/{request_id}.{fmt}"})
+"""Open311 operations that still answer 5xx in this branch (fixed in the Open311 work):
+``request_id=²`` (``int('²')`` in ``api/open311.py``)."""
+
+
+def _schema(client, path: str) -> schemathesis.BaseSchema:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return schemathesis.openapi.from_dict(response.get_json(force=True))
+
+
+def _operations(client, path: str, prefix: str) -> list:
+    schema = _schema(client, path)
+    found = [op.ok() for op in schema.get_all_operations()]
+    return [op for op in found if op.path.startswith(prefix) or prefix == "/"]
+
+
+def fuzz_operation(operation, client, server, tally: Tally, pii, *, names: bool) -> None:
+    """Send every generated case of ``operation`` as ``client``'s role; record what failed."""
+    auth = client.environ_base.get("HTTP_AUTHORIZATION")
+    headers = {"Accept-Encoding": "identity", **({"Authorization": auth} if auth else {})}
+    for mode in MODES:
+
+        @settings(
+            max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck),
+        )  # fmt: skip
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def run(case) -> None:
+            tally.tried += 1
+            label = f"{case.method} {case.formatted_path} {case.query or ''}"[:300]
+            try:
+                response = case.call(app=server, headers=headers)
+            except Exception as exc:  # the app raised: Flask would have answered 500
+                tally.errors.append(f"{label} -> {type(exc).__name__}: {exc}"[:400])
+                return
+            if response.status_code >= 500:
+                tally.errors.append(f"{label} -> {response.status_code}")
+            found = pii.find(response.content.decode("utf-8", "replace"), names=names)
+            if found is not None:
+                tally.leaks.append(f"{label} -> {found}")
+
+        run()
+
+
+def _fuzz(clients, fuzz_app, personal_data, tracebacks, role, doc, prefix, skip=(), only=None):
+    client = clients[role]
+    tally = Tally()
+    doc_client = clients["analyst"]  # the documents need a signed-in reader
+    for operation in _operations(doc_client, doc, prefix):
+        if operation.label in skip or (only is not None and operation.label not in only):
+            continue
+        fuzz_operation(operation, client, fuzz_app.server, tally, personal_data, names=True)
+    print(f"{role} {doc}: {tally.tried} inputs, {len(tally.errors)} answered 5xx")
+    assert tally.tried > 0
+    assert tally.errors == [], "\n".join(tally.errors[:20])
+    assert tally.leaks == [], "\n".join(tally.leaks[:20])
+    assert tracebacks.found == [], "\n".join(tracebacks.found[:10])
+    return tally
+
+
+@pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
+def test_ogc_api(clients, fuzz_app, personal_data, tracebacks, role):
+    _fuzz(clients, fuzz_app, personal_data, tracebacks, role, "/ogc/api", "/")
+
+
+@pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
+def test_onemap_api(clients, fuzz_app, personal_data, tracebacks, role):
+    _fuzz(clients, fuzz_app, personal_data, tracebacks, role, "/api/openapi.json", "/api")
+
+
+@pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
+def test_open311(clients, fuzz_app, personal_data, tracebacks, role):
+    _fuzz(
+        clients, fuzz_app, personal_data, tracebacks, role, "/api/openapi.json", "/open311",
+        skip=OPEN311_KNOWN,
+    )  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason="Open311's own 500s, fixed in the Open311 work")
+@pytest.mark.parametrize("path", ["/open311/v2/requests/%C2%B2.json"])
+def test_open311_known_5xx(clients, path):
+    """What the fuzzer found in :data:`OPEN311_KNOWN`, as a fixed input."""
+    response = clients["anonymous"].get(path)
+    assert 400 <= response.status_code < 500
