@@ -2,12 +2,7 @@
 ``/open311`` (``/api/openapi.json``), as an anonymous caller, a signed-in analyst and a grid
 worker: valid and invalid inputs (fixed seed, a bounded number per operation). No answer may
 be a 5xx, no traceback may reach the log, and no answer to these roles may hold a resident's
-name, a phone number or an ID number.
-
-Open311's own 500s are fixed in its own branch: while they remain here, the Open311 operations
-that still answer 5xx are listed in :data:`OPEN311_KNOWN` and their test is an expected failure
-(strict: it fails once they are fixed, so the list is kept honest).
-"""
+name, a phone number or an ID number."""
 
 from __future__ import annotations
 
@@ -21,9 +16,6 @@ from tests.fuzz.conftest import Tally
 EXAMPLES = 20
 """Examples per operation, generation mode and role (Hypothesis, derandomized)."""
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-OPEN311_KNOWN = frozenset({"GET /open311/v2/requests/{request_id}.{fmt}"})
-"""Open311 operations that still answer 5xx in this branch (fixed in the Open311 work):
-``request_id=²`` (``int('²')`` in ``api/open311.py``)."""
 
 
 def _schema(client, path: str) -> schemathesis.BaseSchema:
@@ -66,12 +58,12 @@ def fuzz_operation(operation, client, server, tally: Tally, pii, *, names: bool)
         run()
 
 
-def _fuzz(clients, fuzz_app, personal_data, tracebacks, role, doc, prefix, skip=(), only=None):
+def _fuzz(clients, fuzz_app, personal_data, tracebacks, role, doc, prefix, only=None):
     client = clients[role]
     tally = Tally()
     doc_client = clients["analyst"]  # the documents need a signed-in reader
     for operation in _operations(doc_client, doc, prefix):
-        if operation.label in skip or (only is not None and operation.label not in only):
+        if only is not None and operation.label not in only:
             continue
         fuzz_operation(operation, client, fuzz_app.server, tally, personal_data, names=True)
     print(f"{role} {doc}: {tally.tried} inputs, {len(tally.errors)} answered 5xx")
@@ -94,15 +86,11 @@ def test_onemap_api(clients, fuzz_app, personal_data, tracebacks, role):
 
 @pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
 def test_open311(clients, fuzz_app, personal_data, tracebacks, role):
-    _fuzz(
-        clients, fuzz_app, personal_data, tracebacks, role, "/api/openapi.json", "/open311",
-        skip=OPEN311_KNOWN,
-    )  # fmt: skip
+    _fuzz(clients, fuzz_app, personal_data, tracebacks, role, "/api/openapi.json", "/open311")
 
 
-@pytest.mark.xfail(strict=True, reason="Open311's own 500s, fixed in the Open311 work")
 @pytest.mark.parametrize("path", ["/open311/v2/requests/%C2%B2.json"])
-def test_open311_known_5xx(clients, path):
-    """What the fuzzer found in :data:`OPEN311_KNOWN`, as a fixed input."""
+def test_open311_5xx_the_fuzzer_found(clients, path):
+    """What the fuzzer once found (``request_id=²``: ``int('²')``), as a fixed input."""
     response = clients["anonymous"].get(path)
     assert 400 <= response.status_code < 500
