@@ -26,13 +26,14 @@ from api.ogc import blueprint as ogc_blueprint
 from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
 from api.readings import blueprint as readings_blueprint
+from geodata import secret_keys
 from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import Background, start_background
-from web import compress, deck_bundle, errors, gate, i18n, store_status
+from web import compress, deck_bundle, errors, gate, headers, hosts, i18n, limits, store_status
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 from web.heavy import HEAVY_KEY, HeavyLimiter
 
@@ -90,6 +91,9 @@ def create_app(
         },
     )
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
+    limits.install(server, settings)
+    headers.install(server, app, settings)
+    server.wsgi_app = hosts.CanonicalHost(server.wsgi_app, settings)
     app.layout = lambda: shell.layout(settings.web.language, _signed_in(), _store_down())
     return app
 
@@ -120,7 +124,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    settings = get_settings()
+    try:
+        settings = secret_keys.ready(get_settings())
+    except secret_keys.DefaultSecret as exc:
+        log.error("%s", exc)
+        sys.exit(2)
     try:
         store = prepare(settings)
     except KeyboardInterrupt:
