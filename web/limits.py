@@ -42,6 +42,7 @@ from flask_limiter.errors import RateLimitExceeded
 
 from geodata.errors import OneMapError
 from geodata.settings import Settings
+from twin.open311 import Open311Error
 from web import i18n
 from web.card_page import card_page, language
 from web.responses import json_response
@@ -49,7 +50,8 @@ from web.responses import json_response
 LIMITER_KEY = "ONEMAP_LIMITER"
 LOGIN_ENDPOINT = "auth.login"
 OPEN311_POST = "open311.create_request"
-OPEN311_PREFIX = "open311."
+OPEN311_BLUEPRINT = "open311"
+OPEN311_PREFIX = OPEN311_BLUEPRINT + "."
 ANALYZE_ENDPOINTS = ("analyze_api.analyze", "analyze_api.analyze_csv")
 EXPORT_ENDPOINTS = ("export_api.export",)
 
@@ -124,11 +126,14 @@ def _answer(limiter: Limiter, exc: RateLimitExceeded) -> ResponseReturnValue:
     if request.endpoint == LOGIN_ENDPOINT:
         response = _login_refused(retry_after)
     else:
-        throttled = Throttled(f"too many requests: {exc.description}", retry_after)
+        message = f"too many requests ({exc.description}): retry after {retry_after} s"
+        throttled: OneMapError = Throttled(message, retry_after)
+        if request.blueprint == OPEN311_BLUEPRINT:  # Open311 answers its own error list
+            throttled = Open311Error(429, message)
         try:
             response = current_app.make_response(current_app.handle_user_exception(throttled))
-        except Throttled:  # no shape for this blueprint: the OneMap API's JSON
-            body = {"error": str(throttled), "status": 429, **throttled.details()}
+        except OneMapError:  # no shape for this blueprint: the OneMap API's JSON
+            body = {"error": message, "status": 429, "code": "TooManyRequests"}
             response = json_response(body, 429)
     response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
