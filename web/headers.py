@@ -1,7 +1,10 @@
 """Security headers on every answer, registered once by ``app.py`` with :func:`install`.
 
 - ``Content-Security-Policy``: scripts only from this origin plus the sha256 hashes of Dash's
-  own inline scripts (the renderer's start and the clientside callbacks, ``Dash.csp_hashes``);
+  own inline scripts (the renderer's start and the clientside callbacks, ``Dash.csp_hashes``),
+  and ``'wasm-unsafe-eval'``: deck.gl's bundle (loaders.gl) compiles a small WebAssembly
+  module as it loads on ``/twin`` and ``/wall`` — this allows compiling WebAssembly only,
+  never ``eval`` of text; no page needs ``'unsafe-eval'`` (checked in Chromium, every page);
   styles from this origin and inline (Plotly, Leaflet and Dash set ``style`` attributes and
   inject ``<style>`` elements: styles cannot run code); images also as ``data:``/``blob:``
   (Leaflet's and Plotly's icons); workers and fetches from this origin and ``blob:``;
@@ -51,7 +54,7 @@ def policy(script_hashes: Iterable[str], settings: Settings) -> str:
     tiles = tile_origin(settings)
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", *script_hashes],
+        "script-src": ["'self'", "'wasm-unsafe-eval'", *script_hashes],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:", *([tiles] if tiles else [])],
         "font-src": ["'self'", "data:"],
