@@ -58,5 +58,7 @@ def same_origin() -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    # host and port only: behind a TLS proxy the app sees http while the browser says https
-    return urllib.parse.urlsplit(origin).netloc == request.environ.get(SENT_HOST, request.host)
+    # Host and port only: behind a TLS proxy the app sees http while the browser says https.
+    # The host the browser addressed, or the public URL's (a proxy may rewrite Host).
+    ours = {request.host, request.environ.get(SENT_HOST, request.host)}
+    return urllib.parse.urlsplit(origin).netloc in ours

@@ -210,3 +210,23 @@ def test_allowed_hosts_are_kept_in_links(url):
     assert all(h.startswith("http://gis.intranet:8050/") for h in _links(ok))
     forged = client.get("/ogc", headers={"Host": "evil.com"})
     assert all(h.startswith("http://gis.intranet:8050/") for h in _links(forged))
+
+
+def test_sign_in_behind_a_proxy_that_rewrites_host_checks_the_public_url(url, person):
+    app = create_app(Settings(database_url=url, public_url="https://onemap.example.gov.cn"), url)
+    client = app.server.test_client()
+    proxied = {"Host": "127.0.0.1:8050"}
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"',
+        client.get("/login", headers=proxied).get_data(as_text=True),
+    )[1]
+    form = {"username": person, "password": PASSWORD, "csrf_token": token}
+    evil = client.post("/login", data=form, headers=proxied | {"Origin": "https://evil.com"})
+    assert evil.status_code == 400
+    token = re.search(r'name="csrf_token" value="([^"]+)"', evil.get_data(as_text=True))[1]
+    form["csrf_token"] = token
+    ours = client.post(
+        "/login", data=form, headers=proxied | {"Origin": "https://onemap.example.gov.cn"}
+    )
+    assert ours.status_code == 303
+    assert all("Secure" in c for c in ours.headers.getlist("Set-Cookie"))
