@@ -276,8 +276,8 @@ class Open311Settings(_Group):
         default="120 per minute", description="Open311 requests per API key (POST)."
     )
     limit_address: str = Field(
-        default="30 per minute",
-        description="Open311 POSTs per client address (any key, wrong keys included).",
+        default="10 per 10 minutes",
+        description="Open311 POSTs refused for a missing or wrong api_key, per client address.",
     )
     limit_read_address: str = Field(
         default="300 per minute", description="Open311 reads (GET) per client address."

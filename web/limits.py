@@ -11,7 +11,9 @@
   window lets the owner in again a minute after the attack stops. The store's own lock-out
   (``login_max_failures`` in a row, ``login_lockout_minutes``) stays a short backstop shared by
   all processes.
-- **Open311**: ``POST`` requests by API key and by client address, reads by address.
+- **Open311**: ``POST`` requests by API key (``open311_limit_key``: a client's server posts
+  for all its residents from one address, so valid keys are counted per key) and refused keys
+  (403) by client address (``open311_limit_address``: guessing keys); reads by address.
 - **Heavy work**: analyst questions (``/api/analyze``, ``.csv``) and exports per account, on
   top of the concurrency limit of :mod:`web.heavy`.
 
@@ -103,6 +105,10 @@ def _failed(response: Response) -> bool:
     return response.status_code == 401
 
 
+def _key_refused(response: Response) -> bool:
+    return response.status_code == 403
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 
@@ -183,7 +189,7 @@ def install(server: Flask, settings: Settings) -> Limiter:
         server,
         OPEN311_POST,
         limiter.limit(o311.limit_key, key_func=_open311_key),
-        limiter.limit(o311.limit_address, key_func=address),
+        limiter.limit(o311.limit_address, key_func=address, deduct_when=_key_refused),
     )
     reads = limiter.shared_limit(o311.limit_read_address, scope="open311-read", key_func=address)
     for endpoint in _open311_reads(server):

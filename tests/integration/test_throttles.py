@@ -75,12 +75,12 @@ def test_many_addresses_on_one_account_are_throttled_for_a_short_window(url, own
     window = 20  # seconds (default: a minute); the sign-ins below take well under that
     app = _app(url, login_limit_account=f"6 per {window} seconds", login_max_failures=1000)
     client = app.server.test_client()
-    started = time.monotonic()
     answers = [_sign_in(client, owner, "x", f"10.3.0.{i}").status_code for i in range(8)]
     assert answers == [401] * 6 + [429] * 2
     during = _sign_in(client, owner, PASSWORD, "10.3.1.1")
-    assert during.status_code == 429 and int(during.headers["Retry-After"]) <= window
-    time.sleep(max(0.0, started + window + 0.5 - time.monotonic()))
+    retry_after = int(during.headers["Retry-After"])
+    assert during.status_code == 429 and 0 < retry_after <= window + 1
+    time.sleep(retry_after + 0.5)  # the oldest failure has left the window
     assert _sign_in(client, owner, PASSWORD, "10.3.1.1").status_code == 303  # … then over
 
 
@@ -103,7 +103,7 @@ def test_a_flood_of_wrong_open311_keys_is_throttled_per_address(url):
     client = app.server.test_client()
     answers = [_open311_post(client, f"guess-{i}", "10.5.0.1") for i in range(40)]
     codes = [a.status_code for a in answers]
-    assert codes == [403] * 30 + [429] * 10  # default: 30 per minute and address
+    assert codes == [403] * 10 + [429] * 30  # default: 10 refused keys per 10 minutes
     last = answers[-1]
     assert int(last.headers["Retry-After"]) >= 1
     assert last.get_json()[0]["code"] == 429  # Open311's error list
@@ -112,6 +112,14 @@ def test_a_flood_of_wrong_open311_keys_is_throttled_per_address(url):
         "/open311/v2/requests.xml", data={"api_key": "x"}, environ_base={"REMOTE_ADDR": "10.5.0.1"}
     )
     assert xml.status_code == 429 and b"<errors>" in xml.data
+
+
+def test_a_valid_key_is_counted_per_key_not_per_address(url):
+    app = _app(url, open311_api_keys={"miniapp": "k" * 40}, open311_limit_key="3 per minute")
+    client = app.server.test_client()
+    codes = [_open311_post(client, "k" * 40, "10.7.0.1").status_code for _ in range(4)]
+    assert 403 not in codes and codes[3] == 429  # (400: the test's report is incomplete)
+    assert 429 not in codes[:3]
 
 
 def test_one_open311_key_from_many_addresses_is_throttled(url):
