@@ -28,6 +28,7 @@ from api.open311 import error_answer as open311_error
 from api.open311 import moderation as open311_moderation_blueprint
 from api.openapi import blueprint as openapi_blueprint
 from api.readings import blueprint as readings_blueprint
+from geodata import secret_keys
 from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
 from pages import routes, shell
@@ -35,16 +36,19 @@ from twin.bootstrap import prepare
 from twin.live import stop_hub
 from twin.service import Background, start_background
 from web import (
+    body_limits,
     compress,
     dash_guard,
     deck_bundle,
     errors,
     gate,
+    headers,
+    hosts,
     i18n,
     inputs,
-    limits,
     paths,
     store_status,
+    throttles,
 )
 from web.context import BACKGROUND_KEY, SETTINGS_KEY, STORE_URL_KEY
 from web.heavy import HEAVY_KEY, HeavyLimiter
@@ -106,10 +110,13 @@ def create_app(
         },
     )
     paths.install(server)  # unknown paths: a plain 404, before the gate
-    limits.install(server)  # body caps, before anything reads a body
+    body_limits.install(server)  # body caps, before anything reads a body
     gate.install(server, may_open=routes.may_open, home_page=routes.home_page)
     inputs.install(server)  # JSON depth, NUL and surrogates, for those the gate let in
+    throttles.install(server, settings)
     dash_guard.install(app)
+    headers.install(server, app, settings)
+    server.wsgi_app = hosts.CanonicalHost(server.wsgi_app, settings)
     app.layout = lambda: shell.layout(settings.web.language, _signed_in(), _store_down())
     return app
 
@@ -140,7 +147,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    settings = get_settings()
+    try:
+        settings = secret_keys.ready(get_settings())
+    except secret_keys.DefaultSecret as exc:
+        log.error("%s", exc)
+        sys.exit(2)
     try:
         store = prepare(settings)
     except KeyboardInterrupt:

@@ -1,19 +1,19 @@
 """Sign-in and sign-out (the gate every request passes is :mod:`web.gate`).
 
-- ``GET/POST /login``: a plain HTML form (works without JavaScript); on success a session
-  cookie (HttpOnly, SameSite=Lax, Secure over HTTPS or when ``cookie_secure``) and a CSRF cookie
-  the Dash renderer echoes as ``X-CSRFToken`` on its callbacks; then the page asked for
-  (``next``), else the role's home page (the pages' rule, handed to :func:`web.gate.install`
-  by ``app.py``).
+- ``GET/POST /login``: a plain HTML form (works without JavaScript) whose CSRF token is
+  signed with the session key (:mod:`web.login_csrf`: a planted cookie is useless); on success
+  a session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS or when ``cookie_secure``) and
+  the session's CSRF cookie the Dash renderer echoes as ``X-CSRFToken`` on its callbacks; then
+  the page asked for (``next``, a path on this site only: :mod:`web.next_page`), else the
+  role's home page (the pages' rule, handed to :func:`web.gate.install` by ``app.py``).
+  Failed sign-ins are throttled by :mod:`web.throttles`.
 - ``POST /logout``: ends the session (CSRF-checked by the gate like every state-changing
   request).
 """
 
 from __future__ import annotations
 
-import hmac
 import html
-import secrets
 from datetime import timedelta
 from typing import TypeVar
 
@@ -22,28 +22,22 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from geodata.accounts import LoginRefused, close_session, open_session, sign_in
 from geodata.engine import get_engine
-from web import context, gate, i18n
+from web import context, gate, i18n, login_csrf
 from web.card_page import card_page, language
 from web.gate import CSRF_COOKIE, SESSION_COOKIE
+from web.next_page import safe_next
 
 blueprint = Blueprint("auth", __name__)
 
 R = TypeVar("R", bound=BaseResponse)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (no scheme, no host, no ``//``) is followed after login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
-def _login_form(lang: str, csrf: str, error: str | None = None, username: str = "") -> str:
+def _login_form(lang: str, nonce: str, error: str | None = None, username: str = "") -> str:
     field = '<label>{label}<input name="{name}" type="{type}" value="{value}" {extra}></label>'
     error_html = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
     return (
         f'{error_html}<form method="post" class="login-form">'
-        f'<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">'
+        f'<input type="hidden" name="csrf_token" value="{login_csrf.form_token(nonce)}">'
         f'<input type="hidden" name="next" value="{html.escape(request.values.get("next", ""))}">'
         f'<input type="hidden" name="lang" value="{lang}">'
         + field.format(
@@ -75,12 +69,18 @@ def _with_login_csrf(response: R, csrf: str) -> R:
     return response
 
 
+def _nonce() -> str:
+    """The browser's pre-session nonce (kept while usable, so open tabs stay valid)."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return cookie if cookie and login_csrf.usable_nonce(cookie) else login_csrf.new_nonce()
+
+
 @blueprint.get("/login")
 def login_page() -> Response:
-    """The sign-in form (with a fresh pre-session CSRF token)."""
+    """The sign-in form (with a pre-session CSRF token signed with the session key)."""
     lang = language()
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    return _with_login_csrf(card_page(lang, _login_form(lang, csrf)), csrf)
+    nonce = _nonce()
+    return _with_login_csrf(card_page(lang, _login_form(lang, nonce)), nonce)
 
 
 def _refusal_text(refused: LoginRefused, lang: str) -> str:
@@ -94,10 +94,10 @@ def _refusal_text(refused: LoginRefused, lang: str) -> str:
 def login() -> BaseResponse:
     """Check the credentials; on success start a session and go to the role's page."""
     lang = language()
-    cookie_csrf = request.cookies.get(CSRF_COOKIE, "")
-    form_csrf = request.form.get("csrf_token", "")
-    if not cookie_csrf or not hmac.compare_digest(cookie_csrf, form_csrf):
-        fresh = secrets.token_urlsafe(32)
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.form.get("csrf_token", "")
+    if not login_csrf.same_origin() or not login_csrf.token_ok(nonce, sent):
+        fresh = login_csrf.new_nonce()
         body = _login_form(lang, fresh, i18n.text("login.expired", lang))
         return _with_login_csrf(card_page(lang, body, 400), fresh)
     settings = context.settings()
@@ -112,7 +112,7 @@ def login() -> BaseResponse:
             lockout=timedelta(minutes=settings.login.lockout_minutes),
         )
     except LoginRefused as refused:
-        body = _login_form(lang, cookie_csrf, _refusal_text(refused, lang), username)
+        body = _login_form(lang, nonce, _refusal_text(refused, lang), username)
         return card_page(lang, body, 401)
     with engine.begin() as conn:
         token, csrf = open_session(
@@ -121,7 +121,7 @@ def login() -> BaseResponse:
             timedelta(hours=settings.login.session_hours),
             request.remote_addr,
         )
-    target = _safe_next(request.form.get("next")) or gate.home_page(identity.role)
+    target = safe_next(request.form.get("next")) or gate.home_page(identity.role)
     response = redirect(target, 303)
     response.set_cookie(
         SESSION_COOKIE,

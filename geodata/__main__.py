@@ -7,7 +7,7 @@ import sys
 import time
 from types import ModuleType
 
-from geodata import backup
+from geodata import backup, secret_keys
 from geodata.accounts import cli as accounts_cli
 from geodata.demo import build_demo, reset_store
 from geodata.demo.accounts import DEMO_CREDENTIALS, announce_demo_accounts
@@ -119,7 +119,7 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=settings.demo.seed)
     demo.add_argument("--reset", action="store_true", help="empty the store first")
-    demo.set_defaults(fn=cmd_demo)
+    demo.set_defaults(fn=cmd_demo, needs_secrets=True)
     for module in COMMAND_MODULES:
         module.register(sub, settings)
     return p
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     args = parser(settings).parse_args(argv)
     try:
-        return args.fn(settings, args)
+        return args.fn(secret_keys.for_command(settings, args), args)
     except OneMapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

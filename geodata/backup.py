@@ -39,6 +39,7 @@ from geodata.demo.accounts import DEMO_CREDENTIALS
 from geodata.embedded import find_pg_bin
 from geodata.engine import get_engine, normalize_url
 from geodata.errors import OneMapError
+from geodata.secret_keys import SECRETS_FILE
 from geodata.settings import Settings
 from geodata.store import alembic_config, open_store
 
@@ -46,7 +47,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DUMP = "store.dump"
 DATA_PREFIX = "data/"
-KEPT_PATHS: tuple[str, ...] = (DEMO_CREDENTIALS, "event_photos")
+KEPT_PATHS: tuple[str, ...] = (DEMO_CREDENTIALS, SECRETS_FILE, "event_photos")
 """Paths under the data folder kept in a backup (files, or folders taken whole) when present."""
 SEEDED_TABLES = frozenset({"alembic_version", "coverage_gap_state"})
 """Tables that migrations fill: rows there do not make a store "not empty"."""
@@ -498,7 +499,7 @@ def _write_files(manifest: dict[str, Any], extracted: Path, data_dir: Path) -> N
         target = data_dir / name.removeprefix(DATA_PREFIX)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(extracted / name, target)
-        if name == DATA_PREFIX + DEMO_CREDENTIALS:
+        if name in (DATA_PREFIX + DEMO_CREDENTIALS, DATA_PREFIX + SECRETS_FILE):
             target.chmod(0o600)
 
 

@@ -96,6 +96,17 @@ class WebSettings(_Group):
         default=None, description="Tile URL template {z}/{x}/{y} for basemap=custom."
     )
     tianditu_key: str | None = Field(default=None, description="天地图 key for basemap=tianditu.")
+    public_url: str | None = Field(
+        default=None,
+        description="The address people and GIS clients reach the app at (https://onemap.example"
+        ".gov.cn); absolute links (OGC API) are built from it and the Host header is ignored.",
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host names (without port) absolute links may be built from when public_url "
+        "is unset, besides localhost, 127.0.0.1, ::1 and the listen host; a request naming "
+        "another Host gets links to the first of these instead.",
+    )
 
 
 class LoginSettings(_Group):
@@ -103,9 +114,32 @@ class LoginSettings(_Group):
 
     session_hours: float = Field(default=12.0, description="A login lasts this long.")
     max_failures: int = Field(
-        default=5, description="Failed logins in a row that lock an account …"
+        default=50,
+        description="Failed logins in a row that lock an account (all processes, in the store) …",
     )
-    lockout_minutes: float = Field(default=15.0, description="… for this long.")
+    lockout_minutes: float = Field(
+        default=1.0,
+        description="… for this long: short, since anyone may fail for any name (the throttles "
+        "below stop guessing first).",
+    )
+    limit_account_address: str = Field(
+        default="10 per 15 minutes",
+        description="Failed sign-ins one client address may make for one account (then 429).",
+    )
+    limit_account: str = Field(
+        default="30 per minute",
+        description="Failed sign-ins for one account from all addresses (a short window: "
+        "bounds how long strangers can keep its owner out).",
+    )
+    limit_address: str = Field(
+        default="100 per 15 minutes",
+        description="Failed sign-ins one client address may make for all accounts together.",
+    )
+    session_key: str = Field(
+        default="onemap-session-key-change-me",
+        description="Secret signing the sign-in form's CSRF token (HMAC-SHA256). At least 32 "
+        "characters outside the demo.",
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Mark cookies Secure even when the app sees plain HTTP (behind a TLS proxy). "
@@ -250,6 +284,16 @@ class Open311Settings(_Group):
         "app's own public origin; any other media_url is refused (400) and never published. "
         "Empty: no media_url is accepted.",
     )
+    limit_key: str = Field(
+        default="120 per minute", description="Open311 requests per API key (POST)."
+    )
+    limit_address: str = Field(
+        default="10 per 10 minutes",
+        description="Open311 POSTs refused for a missing or wrong api_key, per client address.",
+    )
+    limit_read_address: str = Field(
+        default="300 per minute", description="Open311 reads (GET) per client address."
+    )
 
 
 class OutreachSettings(_Group):
@@ -263,7 +307,8 @@ class OutreachSettings(_Group):
     )
     webhook_secret: str = Field(
         default="onemap-outreach-secret-change-me",
-        description="HMAC-SHA256 key signing webhook bodies (X-OneMap-Signature). Change it.",
+        description="HMAC-SHA256 key signing webhook bodies (X-OneMap-Signature). At least 32 "
+        "characters outside the demo.",
     )
     timeout_s: float = Field(default=10.0, description="Webhook timeout per attempt.")
     retries: int = Field(
@@ -320,6 +365,12 @@ class AnalyticsSettings(_Group):
         ge=1,
         description="Most heavy requests one account (or one anonymous client) runs at once.",
     )
+    analyze_rate_per_user: str = Field(
+        default="60 per minute", description="Analyst questions (POST /api/analyze) per account."
+    )
+    export_rate_per_user: str = Field(
+        default="20 per minute", description="Exports (GET /api/export) per account."
+    )
 
 
 class PrivacySettings(_Group):
@@ -327,7 +378,8 @@ class PrivacySettings(_Group):
 
     id_hash_key: str = Field(
         default="onemap-demo-key-change-me",
-        description="Secret for the keyed hash (HMAC-SHA256) of ID numbers. Change in production.",
+        description="Secret for the keyed hash (HMAC-SHA256) of ID numbers. At least 32 "
+        "characters outside the demo (see docs/privacy.md).",
     )
 
 
@@ -353,10 +405,16 @@ FLAT_NAMES: dict[str, str] = {
     "basemap": "web.basemap",
     "basemap_url": "web.basemap_url",
     "tianditu_key": "web.tianditu_key",
+    "public_url": "web.public_url",
+    "allowed_hosts": "web.allowed_hosts",
     "session_hours": "login.session_hours",
     "login_max_failures": "login.max_failures",
     "login_lockout_minutes": "login.lockout_minutes",
     "cookie_secure": "login.cookie_secure",
+    "login_limit_account_address": "login.limit_account_address",
+    "login_limit_account": "login.limit_account",
+    "login_limit_address": "login.limit_address",
+    "session_key": "login.session_key",
     "demo_scale": "demo.scale",
     "demo_seed": "demo.seed",
     "twin_alarm_thresholds": "twin.alarm_thresholds",
@@ -390,6 +448,9 @@ FLAT_NAMES: dict[str, str] = {
     "open311_duplicate_hours": "open311.duplicate_hours",
     "open311_published_precision_deg": "open311.published_precision_deg",
     "open311_media_origins": "open311.media_origins",
+    "open311_limit_key": "open311.limit_key",
+    "open311_limit_address": "open311.limit_address",
+    "open311_limit_read_address": "open311.limit_read_address",
     "outreach_radius_m": "outreach.radius_m",
     "outreach_webhook_url": "outreach.webhook_url",
     "outreach_webhook_secret": "outreach.webhook_secret",
@@ -406,6 +467,8 @@ FLAT_NAMES: dict[str, str] = {
     "analyze_max_polygon_vertices": "analytics.analyze_max_polygon_vertices",
     "heavy_global_limit": "analytics.heavy_global_limit",
     "heavy_per_user_limit": "analytics.heavy_per_user_limit",
+    "analyze_rate_per_user": "analytics.analyze_rate_per_user",
+    "export_rate_per_user": "analytics.export_rate_per_user",
     "id_hash_key": "privacy.id_hash_key",
 }
 

@@ -10,6 +10,7 @@ Set ONEMAP_TEST_KEEP_CLUSTER=1 to leave the embedded cluster running after the s
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +23,15 @@ from sqlalchemy.orm import Session
 
 from geodata.embedded import EmbeddedStore, port_in_use
 from geodata.engine import get_engine
+from geodata.secret_keys import SECRETS
 from geodata.settings import PROJECT_ROOT, Settings
 from geodata.store import embedded_store, scratch_database
+
+# Secrets of this test session: random, so nothing depends on a published default; in the
+# environment, so the app and command lines the tests start (with DATABASE_URL: not demo
+# mode, where defaults are refused) hash and sign like the tests do.
+for _secret in SECRETS:
+    os.environ.setdefault(_secret.env_name, secrets.token_urlsafe(32))
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEMO_TEST_SCALE = 0.25

@@ -18,7 +18,9 @@ from typing import cast
 
 from sqlalchemy import CursorResult, text
 
+from geodata import secret_keys
 from geodata.engine import session_scope
+from geodata.secret_keys import DefaultSecret
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
 from twin import open311_cli, outreach_cli
@@ -121,7 +123,11 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     args = parser(settings).parse_args(argv)
-    return args.fn(settings, args)
+    try:
+        return args.fn(secret_keys.for_command(settings, args), args)
+    except DefaultSecret as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

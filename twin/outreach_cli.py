@@ -12,7 +12,9 @@ import getpass
 import sys
 from pathlib import Path
 
+from geodata import secret_keys
 from geodata.engine import session_scope
+from geodata.secret_keys import DefaultSecret
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
 from twin.outreach import OutreachError, outreach_list, record_send, send_to_provider, to_csv
@@ -63,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser, settings: Settings) -> None:
     )
     p.add_argument("--csv", metavar="PATH", help="write the list as CSV (names and phones)")
     p.add_argument("--send", action="store_true", help="post the list to the provider webhook")
-    p.set_defaults(fn=cmd_outreach)
+    p.set_defaults(fn=cmd_outreach, needs_secrets=True)
 
 
 def register(subparsers: argparse._SubParsersAction, settings: Settings) -> None:
@@ -78,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m twin.outreach_cli", description=__doc__)
     add_arguments(p, settings)
     args = p.parse_args(argv)
-    return args.fn(settings, args)
+    try:
+        return args.fn(secret_keys.for_command(settings, args), args)
+    except DefaultSecret as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ blueprint answers in its own shape (:func:`install` takes the table: blueprint â
 
 An error with a ``retry_after`` (a heavy-work limit reached, :class:`web.heavy.HeavyBusy`: 429)
 also sends ``Retry-After``. An error raised anywhere else (the request checks of
-:mod:`web.inputs` and :mod:`web.limits`, Dash callbacks, blueprints without a shape) answers in
+:mod:`web.inputs` and :mod:`web.body_limits`, Dash callbacks, blueprints without a shape) answers in
 :func:`json_error`'s shape. Errors with the default status 500 are not answered here: Flask
 handles them like any exception.
 
@@ -83,7 +83,7 @@ def install(server: Flask, shapes: Mapping[Blueprint, ErrorShape]) -> None:
             if refused is not exc:
                 raise
             # The blueprint's shape answers only its own errors (Open311): the request checks'
-            # errors (:mod:`web.inputs`, :mod:`web.limits`) answer in the API's JSON shape.
+            # errors (:mod:`web.inputs`, :mod:`web.body_limits`) answer in the API's JSON shape.
             response = make_response(json_error(exc))
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:  # a limit reached (429, :mod:`web.heavy`): when to retry

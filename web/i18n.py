@@ -59,6 +59,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "连续登录失败次数过多，账号已锁定 {minutes} 分钟。",
         "en": "Too many failed sign-ins: the account is locked for {minutes} minutes.",
     },
+    "login.throttled": {
+        "zh": "登录失败次数过多，请 {minutes} 分钟后再试。",
+        "en": "Too many failed sign-ins: please try again in {minutes} minutes.",
+    },
     "login.expired": {
         "zh": "登录页已过期，请重新输入。",
         "en": "The sign-in form expired; please enter your details again.",

@@ -75,4 +75,4 @@ def register(subparsers, settings: Settings) -> None:
         help=f"time zone of times without one (default {DEFAULT_TZ})",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(fn=cmd_import)
+    p.set_defaults(fn=cmd_import, needs_secrets=True)

@@ -4,6 +4,7 @@ headless Chromium (the Debian package) driven by Playwright. Screenshots go to
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geodata.settings import PROJECT_ROOT
 from tests.conftest import free_port
@@ -160,9 +162,31 @@ def sign_in(app_server, demo_accounts, tmp_path_factory) -> Callable[..., Page]:
         context = browser.new_context(
             storage_state=str(states[username]), viewport=viewport or DEFAULT_VIEWPORT
         )
-        return context.new_page()
+        return csp_safe(context.new_page())
 
     return open_page
+
+
+def _poll(page: Page, expression: str, *, timeout: float = 30_000, polling="raf", arg=None):
+    """What ``page.wait_for_function`` does, without ``eval`` in the page: Playwright polls its
+    predicate through ``new Function`` inside the page, which the app's Content-Security-Policy
+    (rightly) forbids; ``page.evaluate`` runs through DevTools, which the policy does not
+    govern. Polls from here every 10 ms (``raf``) or ``polling`` ms."""
+    deadline = time.monotonic() + timeout / 1000
+    interval = 0.01 if polling == "raf" else float(polling) / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"{expression!r} did not hold within {timeout:g} ms")
+        time.sleep(interval)
+
+
+def csp_safe(page: Page) -> Page:
+    """``page`` whose ``wait_for_function`` works under the app's CSP (see :func:`_poll`)."""
+    page.wait_for_function = functools.partial(_poll, page)  # type: ignore[method-assign]
+    return page
 
 
 @contextmanager
