@@ -113,11 +113,14 @@ def _fmt() -> str:
 
 def error_answer(exc: OneMapError) -> ResponseReturnValue:
     """Open311's error list, in the format the request asked for (registered by ``app.py``
-    through :func:`web.errors.install`). Only Open311's own errors are answered so; any other
-    error is left to Flask (a 500), like every error outside the errors this API defines."""
-    if not isinstance(exc, Open311Error):
+    through :func:`web.errors.install`): Open311's own errors, and any other refusal (4xx) of
+    a check that runs before these views (:mod:`web.inputs`, :mod:`web.throttles`) as one
+    entry. A server fault is left to Flask."""
+    if isinstance(exc, Open311Error):
+        return _answer(_fmt(), "errors", exc.body(), exc.status)
+    if exc.status >= 500:
         raise exc
-    return _answer(_fmt(), "errors", exc.body(), exc.status)
+    return _answer(_fmt(), "errors", [{"code": exc.status, "description": str(exc)}], exc.status)
 
 
 @blueprint.errorhandler(HTTPException)

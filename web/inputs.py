@@ -5,7 +5,8 @@ without NUL characters (PostgreSQL text cannot hold one; none of our parameters 
 A failed check answers 400 with :class:`BadInput`, which names the parameter or the place in
 the body (in the route's error shape, :mod:`web.errors`). The parsed JSON stays cached on the
 request, so a view's ``request.get_json()`` does not parse it again. ``/api/readings`` parses
-its own body (:mod:`twin.poison`: one bad reading is rejected, not the batch) and is left alone.
+its own body (:mod:`twin.poison`: one bad reading is rejected, not the batch) and is left alone,
+and Open311 checks all its parameters itself (:data:`OWN_CHECKS`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ MAX_JSON_DEPTH = 64
 SURROGATE = re.compile("[\ud800-\udfff]")
 OWN_PARSERS = frozenset({"/api/readings"})
 """Routes that parse and check their bodies themselves."""
+OWN_CHECKS = ("/open311/",)
+"""Route prefixes that check every parameter and field themselves, with their own messages in
+their own error shape (Open311: :mod:`twin.open311_input`)."""
 
 
 class BadInput(OneMapError, ValueError):
@@ -81,6 +85,8 @@ def _json_body() -> None:
 
 def _check_request() -> None:
     """Before every view: the query string, a form body and a JSON body."""
+    if request.path.startswith(OWN_CHECKS):
+        return
     for name, value in request.args.items(multi=True):
         check_text(name[:40], name)
         check_text(name[:40], value)
