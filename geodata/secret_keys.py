@@ -11,8 +11,9 @@ replaced by a random one made on the data folder's first start and kept in
 line on that folder hashes and signs alike. Outside demo mode (``DATABASE_URL`` set: several
 app servers may share the store, so the secrets must come from their configuration) a secret
 left at its default, or shorter than :data:`MIN_LENGTH`, stops the program with a message
-naming it and saying how to set it (:class:`DefaultSecret`). A secret set explicitly is always
-used as given, and must never be short.
+naming it and saying how to set it (:class:`DefaultSecret`); the webhook secret only when a
+webhook URL is set (it signs nothing otherwise). A secret set explicitly is always used as
+given, and must never be short.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ class Secret:
     flat_name: str
     group: str
     field: str
+    used_with: str | None = None
+    """A setting of the same group the secret serves (None: always in use); while that one is
+    unset the secret signs nothing and a default is not refused."""
+
+    def in_use(self, settings: Settings) -> bool:
+        """Whether ``settings`` use this secret at all."""
+        group = getattr(settings, self.group)
+        return self.used_with is None or bool(getattr(group, self.used_with))
 
     @property
     def env_name(self) -> str:
@@ -56,7 +65,7 @@ class Secret:
 
 SECRETS: tuple[Secret, ...] = (
     Secret("id_hash_key", "privacy", "id_hash_key"),
-    Secret("outreach_webhook_secret", "outreach", "webhook_secret"),
+    Secret("outreach_webhook_secret", "outreach", "webhook_secret", used_with="webhook_url"),
     Secret("session_key", "login", "session_key"),
 )
 
@@ -132,7 +141,7 @@ def ready(settings: Settings) -> Settings:
             if secret.value(settings) == secret.default:
                 generated = generated or _generated(settings.store.data_dir)
                 settings = _with(settings, secret, generated[secret.flat_name])
-    problems = [p for s in SECRETS if (p := problem(s, s.value(settings)))]
+    problems = [p for s in SECRETS if s.in_use(settings) and (p := problem(s, s.value(settings)))]
     if problems:
         raise DefaultSecret(how_to_set(problems))
     return settings

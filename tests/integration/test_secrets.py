@@ -43,12 +43,21 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_the_app_refuses_default_secrets_outside_demo_mode():
-    done = _run(["app.py"], _env())
+    done = _run(["app.py"], _env(ONEMAP_OUTREACH_WEBHOOK_URL="https://calls.example/hook"))
     assert done.returncode == 2
     for secret in SECRETS:
         assert f"{secret.env_name} is left at its published default" in done.stderr
     assert "secrets.token_urlsafe(32)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_webhook_secret_is_required_only_with_a_webhook():
+    strong = {k: v for k, v in STRONG.items() if k != "ONEMAP_OUTREACH_WEBHOOK_SECRET"}
+    done = _run(["app.py"], _env(**strong))
+    assert "weak secrets" not in done.stderr  # no webhook URL: its secret signs nothing
+    hooked = _run(["app.py"], _env(**strong, ONEMAP_OUTREACH_WEBHOOK_URL="https://x.example/h"))
+    assert hooked.returncode == 2
+    assert "ONEMAP_OUTREACH_WEBHOOK_SECRET is left at its published default" in hooked.stderr
 
 
 def test_the_app_names_only_the_short_secret():
