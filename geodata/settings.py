@@ -176,6 +176,23 @@ class TwinSettings(_Group):
     sweep_interval_s: float = Field(
         default=30.0, description="How often time-based rules and overdue escalation run."
     )
+    heartbeat: bool | None = Field(
+        default=None,
+        description="Keep the demo city alive (device heartbeats, alarms, residents' reports, "
+        "staff handling incidents) and fill the gap on start. Unset: on with the embedded "
+        "store (demo mode), off with DATABASE_URL.",
+    )
+    heartbeat_interval_s: float = Field(
+        default=5.0, description="Seconds between two ticks of the demo city's heartbeat."
+    )
+    heartbeat_refresh_minutes: float = Field(
+        default=20.0,
+        description="The heartbeat has every device without a gateway report at least this often.",
+    )
+    heartbeat_catch_up_days: float = Field(
+        default=30.0,
+        description="On start, at most this many days of a stopped demo city are filled in.",
+    )
 
 
 class RuleSettings(_Group):
@@ -423,6 +440,10 @@ FLAT_NAMES: dict[str, str] = {
     "twin_max_clock_skew_s": "twin.max_clock_skew_s",
     "twin_max_age_days": "twin.max_age_days",
     "twin_sweep_interval_s": "twin.sweep_interval_s",
+    "twin_heartbeat": "twin.heartbeat",
+    "twin_heartbeat_interval_s": "twin.heartbeat_interval_s",
+    "twin_heartbeat_refresh_minutes": "twin.heartbeat_refresh_minutes",
+    "twin_heartbeat_catch_up_days": "twin.heartbeat_catch_up_days",
     "twin_alarm_max_age_minutes": "rules.alarm_max_age_minutes",
     "twin_door_inactive_hours": "rules.door_inactive_hours",
     "twin_door_out_hours": "rules.door_out_hours",

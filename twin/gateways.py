@@ -128,6 +128,19 @@ def assign_unowned(session: Session, gateway_id: int) -> int:
     )
 
 
+def bind_devices(session: Session, gateway_id: int, ids: set[int]) -> int:
+    """Give the devices ``ids`` that no gateway owns to ``gateway_id``; returns how many."""
+    return _rowcount(
+        session.execute(
+            text(
+                "UPDATE device SET gateway_id = :g, bound_at = now() "
+                "WHERE gateway_id IS NULL AND id = ANY(:ids)"
+            ),
+            {"g": gateway_id, "ids": sorted(ids)},
+        )
+    )
+
+
 def _rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE changed (``Session.execute`` is typed ``Result``; a ``text()`` statement's
     result is a ``CursorResult``)."""

@@ -8,7 +8,8 @@ while it cannot), and a sweeper thread that every
 silent door sensors, offline devices …) and ``twin.workflow.escalate_overdue(session, now)``,
 each in its own transaction, then brings the precomputed analysis (coverage gaps, the risk
 forecast) up to date; when the store is the embedded PostgreSQL, a watcher restarts it within
-seconds when it dies (:mod:`twin.store_watch`). :meth:`Background.stop` stops the store's
+seconds when it dies (:mod:`twin.store_watch`); in demo mode the city's heartbeat catches up
+and keeps it alive (:mod:`twin.heartbeat`). :meth:`Background.stop` stops the store's
 watcher first, then the others in reverse order.
 """
 
@@ -27,7 +28,7 @@ from analytics.coverage import refresh_if_stale
 from geodata.embedded import EmbeddedStore
 from geodata.engine import get_engine
 from geodata.settings import Settings
-from twin import rules, workflow
+from twin import heartbeat, rules, workflow
 from twin.broker import EmbeddedBroker
 from twin.clock import Clock, SystemClock
 from twin.mqtt import Subscriber
@@ -150,6 +151,8 @@ class Background:
     """``time.monotonic()`` when the sweeper's last pass ended."""
     store_watch: StoreWatch | None = None
     """The embedded PostgreSQL's watcher (None: the store is not embedded)."""
+    heartbeat: threading.Thread | None = None
+    """The demo city's heartbeat (None: off, see :func:`twin.heartbeat.enabled`)."""
 
     @property
     def store_restarts(self) -> int:
@@ -166,6 +169,8 @@ class Background:
             self.watcher.join(30)
         if self.sweeper is not None:
             self.sweeper.join(30)
+        if self.heartbeat is not None:
+            self.heartbeat.join(30)
         if self.subscriber is not None:
             self.subscriber.stop()
         if self.broker is not None:
@@ -234,6 +239,8 @@ def start_background(
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)
         bg.sweeper.start()
+    if heartbeat.enabled(settings):
+        bg.heartbeat = heartbeat.start(store_url, settings, clock, bg._stop)
     if embedded is not None:
         bg.store_watch = watch_store(embedded, store_url)
     return bg

@@ -1,7 +1,7 @@
 """Stream realistic readings for the demo city's devices through the real intake.
 
 ``python -m twin.simulate [--scenario gas-leak|elderly-inactive|fire-lane|dogs|normal]
-[--rate N] [--duration S] [--via mqtt|http]``
+[--rate N] [--duration S] [--via mqtt|http|direct]``
 
 Every scenario streams background traffic (``normal``) at ``--rate`` readings/s: gas and smoke
 near zero, water meters counting up, door sensors opening and closing, electric leakage, manhole
@@ -16,12 +16,16 @@ tilt, cameras seeing people and vehicles. On top of it:
 
 The readings are the contracts documented in :mod:`twin.rules` (door ``payload.event`` /
 ``direction``, camera ``payload.detection`` / ``zone`` / ``track`` / ``size``). The simulator
-acts as gateway ``simulator``: it gives that gateway a new key each run and assigns it the demo
-devices that have no gateway yet (devices owned by real gateways are left alone).
+acts as gateway ``simulator``: it gives that gateway a new key each run and binds to it only the
+devices it drives — its scenario's, and at most ``POOL`` others for the background traffic, each
+of which reports at once — so the offline rule never judges a device the simulator does not
+drive (devices owned by real gateways are left alone). The demo city's heartbeat
+(:mod:`twin.heartbeat`) keeps them reporting after the run.
 Transport: MQTT (``--url``, else ``mqtt_url``, else the app's embedded broker found through
 ``<data_dir>/mqtt/port``), logged in as user ``simulator`` with the new key as password (the
 embedded broker's accounts are written again and reloaded first), or HTTP (``--url`` of the
-running app, ``POST /api/readings``, header ``X-Gateway-Key``).
+running app, ``POST /api/readings``, header ``X-Gateway-Key``), or direct (``twin.intake.ingest``
+on the store, in this process).
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ from geodata.settings import Settings, get_settings
 from geodata.store import open_store
 from geodata.vocab import ResidentStatus
 from twin.broker import EmbeddedBroker, port_file_url
-from twin.gateways import add_gateway, assign_unowned
+from twin.gateways import add_gateway, bind_devices
+from twin.intake import ingest
 from twin.mqtt import client, parse_url
 
 if TYPE_CHECKING:  # paho is imported only when sending over MQTT
@@ -56,6 +61,8 @@ if TYPE_CHECKING:  # paho is imported only when sending over MQTT
 SCENARIOS = ("normal", "gas-leak", "elderly-inactive", "fire-lane", "dogs")
 GATEWAY = "simulator"
 TICK_S = 0.2
+POOL = 200
+"""Most devices the background traffic drives (besides the scenario's own)."""
 
 
 @dataclass(frozen=True)
@@ -83,26 +90,35 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="microseconds")
 
 
-def prepare_gateway(store_url: str, name: str = GATEWAY) -> tuple[str, int]:
-    """Give the simulator gateway a fresh key and the devices no gateway owns; (key, assigned)."""
+def prepare_gateway(store_url: str, ids: set[int], name: str = GATEWAY) -> tuple[str, int]:
+    """Give the simulator gateway a fresh key and bind it the devices ``ids`` that no other
+    gateway owns; (key, newly bound)."""
     with Session(get_engine(store_url)) as s, s.begin():
         gid, key, _ = add_gateway(s, name)
-        assigned = assign_unowned(s, gid)
+        assigned = bind_devices(s, gid, ids)
     return key, assigned
 
 
 def load_devices(store_url: str, gateway: str = GATEWAY) -> list[Dev]:
-    """The devices the simulator gateway may report for (with serials)."""
+    """The devices the simulator gateway may report for (with serials): its own and those no
+    gateway owns."""
     with get_engine(store_url).connect() as c:
         rows = c.execute(
             text(
                 "SELECT d.id, d.serial, d.kind, d.house_id, d.h3_r9 FROM device d "
-                "JOIN gateway g ON g.id = d.gateway_id "
-                "WHERE g.name = :g AND d.serial IS NOT NULL ORDER BY d.id"
+                "LEFT JOIN gateway g ON g.id = d.gateway_id "
+                "WHERE (d.gateway_id IS NULL OR g.name = :g) AND d.serial IS NOT NULL "
+                "ORDER BY d.id"
             ),
             {"g": gateway},
         ).all()
     return [Dev(*r) for r in rows]
+
+
+def background_pool(devices: list[Dev], skip: set[int], rng: random.Random) -> list[Dev]:
+    """At most POOL devices (none of the scenario's) for the background traffic."""
+    rest = [d for d in devices if d.id not in skip]
+    return rng.sample(rest, min(POOL, len(rest)))
 
 
 # --- background traffic ---------------------------------------------------------------------
@@ -246,10 +262,10 @@ def fire_lane(devices, rng, settings, store_url) -> tuple[Scenario, dict, set[in
     with get_engine(store_url).connect() as c:
         near = c.execute(
             text(
-                "SELECT d.id FROM device d JOIN gateway g ON g.id = d.gateway_id, "
+                "SELECT d.id FROM device d LEFT JOIN gateway g ON g.id = d.gateway_id, "
                 "LATERAL (SELECT f.geom FROM facility f WHERE f.kind = 'fire_lane' "
                 "ORDER BY f.geom <-> d.loc LIMIT 1) f "
-                "WHERE d.kind = 'camera' AND g.name = :g "
+                "WHERE d.kind = 'camera' AND (d.gateway_id IS NULL OR g.name = :g) "
                 "ORDER BY ST_Distance(f.geom::geography, d.loc::geography) LIMIT 1"
             ),
             {"g": GATEWAY},
@@ -330,6 +346,24 @@ class HttpSender:
             raise SystemExit(f"{self.url}: HTTP {exc.code} {exc.read()[:200]!r}") from None
         result.stored += out["stored"]
         result.rejected += out["rejected"]
+
+    def close(self) -> None:
+        pass
+
+
+class DirectSender:
+    """Store batches through ``twin.intake.ingest`` in this process, as the gateway (no app or
+    broker needed; the rules run as they do for HTTP and MQTT)."""
+
+    def __init__(self, store_url: str, settings: Settings) -> None:
+        self.store_url = store_url
+        self.settings = settings
+
+    def send(self, readings: list[dict], result: SimResult) -> None:
+        with Session(get_engine(self.store_url)) as s, s.begin():
+            out = ingest(s, GATEWAY, readings, "direct", datetime.now(UTC), self.settings)
+        result.stored += out.stored
+        result.rejected += out.rejected
 
     def close(self) -> None:
         pass
@@ -428,13 +462,22 @@ def run(
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
     rng = random.Random(seed)
-    key, assigned = prepare_gateway(store_url)
     devices = load_devices(store_url)
     if not devices:
         raise SystemExit("no devices to simulate: build the demo city first (make run)")
-    log(f"gateway {GATEWAY}: {len(devices)} devices ({assigned} newly assigned)")
-    sender: HttpSender | MqttSender
-    if via == "http":
+    result = SimResult(scenario)
+    special: Scenario | None = None
+    skip: set[int] = set()
+    if scenario != "normal":
+        special, result.focus, skip = SCENARIO_BUILDERS[scenario](devices, rng, settings, store_url)
+        log(f"scenario {scenario}: {result.focus}")
+    pool = background_pool(devices, skip, rng)
+    key, assigned = prepare_gateway(store_url, skip | {d.id for d in pool})
+    log(f"gateway {GATEWAY}: drives {len(pool) + len(skip)} devices ({assigned} newly bound)")
+    sender: HttpSender | MqttSender | DirectSender
+    if via == "direct":
+        sender = DirectSender(store_url, settings)
+    elif via == "http":
         sender = HttpSender(url or f"http://{settings.web.host}:{settings.web.port}", key)
     elif via == "mqtt":
         if broker is None and not (url or settings.mqtt.url):
@@ -443,14 +486,8 @@ def run(
             broker.sync()
         sender = MqttSender(_mqtt_url(settings, url), GATEWAY, key)
     else:
-        raise ValueError("via must be mqtt or http")
-    result = SimResult(scenario)
-    special: Scenario | None = None
-    skip: set[int] = set()
-    if scenario != "normal":
-        special, result.focus, skip = SCENARIO_BUILDERS[scenario](devices, rng, settings, store_url)
-        log(f"scenario {scenario}: {result.focus}")
-    normal = Normal(devices, rng)
+        raise ValueError("via must be mqtt, http or direct")
+    normal = Normal(pool, rng)
     carry = 0.0
     try:
         for tick in ticks(duration):
@@ -458,6 +495,9 @@ def run(
             carry += rate * TICK_S
             n, carry = int(carry), carry - int(carry)
             readings = normal.batch(n, now, skip)
+            if tick == 0:  # every device it drives reports at once
+                t0 = now + timedelta(microseconds=n + 1)
+                readings += [normal.reading(d, t0) for d in pool] if pool else []
             if special is not None:
                 readings += special(now, tick)
             if readings:
@@ -479,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", choices=SCENARIOS, default="normal")
     p.add_argument("--rate", type=float, default=50.0, help="background readings per second")
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run")
-    p.add_argument("--via", choices=("mqtt", "http"), default="mqtt")
+    p.add_argument("--via", choices=("mqtt", "http", "direct"), default="mqtt")
     p.add_argument("--url", help="app URL (http) or broker URL mqtt://host:port (mqtt)")
     p.add_argument("--seed", type=int)
     args = p.parse_args(argv)
@@ -496,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed,
         log=print,
     )
-    if args.via == "http":
+    if args.via in ("http", "direct"):
         print(f"stored {result.stored}, rejected {result.rejected}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import numpy as np
@@ -47,10 +48,12 @@ def _service_roads(chunk: Chunk, layout: Layout, ids: IdCounter) -> None:
         chunk.features["road"].add(ids.take("road"), line, None, name, "service", False, 1)
 
 
-def street_chunk(street: Street, seed: int, ids: IdCounter, id_hash_key: str) -> Chunk:
-    """Everything inside one street office: buildings, homes, people, things and incidents."""
+def street_chunk(
+    street: Street, seed: int, ids: IdCounter, id_hash_key: str, ref: dt.datetime
+) -> Chunk:
+    """Everything inside one street office: buildings, homes, people, things and incidents,
+    with the history ending at ``ref``."""
     chunk = new_chunk(street.area.name)
-    ref = reference_time(seed)
     seen_communities: dict[int, int] = {}
     for gi, grid in enumerate(street.grids):
         nth = seen_communities.get(grid.community_id, 0)
@@ -115,11 +118,17 @@ def street_chunk(street: Street, seed: int, ids: IdCounter, id_hash_key: str) ->
     return chunk
 
 
-def generate(scale: float, seed: int, id_hash_key: str) -> Iterator[Chunk]:
-    """The demo city as a sequence of chunks (areas first), deterministic in (scale, seed)."""
+def generate(
+    scale: float, seed: int, id_hash_key: str, anchor: dt.datetime | None = None
+) -> Iterator[Chunk]:
+    """The demo city as a sequence of chunks (areas first), deterministic in (scale, seed,
+    anchor); its history ends at ``anchor`` (default: :func:`reference_time`)."""
+    ref = anchor or reference_time(seed)
+    if ref.tzinfo is None:
+        raise ValueError(f"naive anchor {ref.isoformat()}: give a timezone-aware time")
     city = build_city(scale, seed)
     network = build_network(city)
     ids = IdCounter()
     yield area_chunk(city, network, ids)
     for street in city.streets:
-        yield street_chunk(street, seed, ids, id_hash_key)
+        yield street_chunk(street, seed, ids, id_hash_key, ref)

@@ -47,20 +47,32 @@ _BURSTY = (
 _WEIGHTS = np.array([c.weight for c in CATEGORIES.values()])
 
 
-def reference_time(seed: int) -> dt.datetime:
-    """The end of the demo's incident history: 2026-11-01 00:00 China Standard Time.
+CITY_TZ = dt.timezone(dt.timedelta(hours=8))
+"""The demo city's days begin at midnight China Standard Time."""
 
-    Fixed (for every seed) rather than read from the clock, so a build is reproducible.
-    """
+
+def reference_time(seed: int) -> dt.datetime:
+    """A fixed anchor, 2026-11-01 00:00 China Standard Time, for builds that must be the same
+    on every run (tests). The app builds its demo anchored at the moment of the build."""
     del seed
-    return dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return dt.datetime(2026, 11, 1, tzinfo=CITY_TZ)
+
+
+def history_start(ref: dt.datetime) -> dt.datetime:
+    """The first midnight (CST) of the 365 days of history ending at ``ref``: the last of them
+    is the day ``ref`` falls on (history is cut at ``ref``, so today is partly filled)."""
+    local = ref.astimezone(CITY_TZ)
+    end = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if end < local:
+        end += dt.timedelta(days=1)
+    return end - dt.timedelta(days=365)
 
 
 @lru_cache(maxsize=64)
 def _day_weights(ref: dt.datetime, code: str) -> np.ndarray:
-    """Probability of each of the 365 days before ``ref`` for incidents of ``code``."""
+    """Probability of each of the 365 days of history before ``ref`` for incidents of ``code``."""
     cat = CATEGORIES[code]
-    start = ref - dt.timedelta(days=365)
+    start = history_start(ref)
     days = [start + dt.timedelta(days=i) for i in range(365)]
     month = np.array([d.month - 1 + (d.day - 1) / 30.0 for d in days])
     season = 1 + cat.amplitude * np.cos(2 * math.pi * (month - (cat.peak_month - 1)) / 12)
@@ -117,7 +129,7 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
     out = gd.chunk.features["event"]
     logs = gd.chunk.plain["event_log"]
     ref = gd.ref
-    start = ref - dt.timedelta(days=365)
+    start = history_start(ref)
     if not lay.buildings:
         return
     worker, street_officer, district_officer = person_names(rng, rng.random(3) < 0.5)
@@ -183,8 +195,10 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
             hour = float(np.clip(peak, 0, 23.99))
         reported = start + dt.timedelta(days=min(days[i], 364), hours=hour)
         reported = reported.replace(microsecond=0)
-        eid = gd.ids.take("event")
         steps = _timeline(rng, severity, level, cat.device_kind is not None)
+        if reported >= ref:  # later today: not yet happened
+            continue
+        eid = gd.ids.take("event")
         reporter = "system" if cat.device_kind else worker
         entries: list[LogEntry] = [
             (reported, reporter, "report", None, EventStatus.reported, None, HandlingLevel.grid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -27,6 +28,11 @@ UPDATE road r SET area_id = (
 """
 
 
+def built_at() -> dt.datetime:
+    """Now, to the second: the anchor of a demo built now."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 def _rows(chunk: Chunk, table: str):
     if table in chunk.features:
         return chunk.features[table].rows()
@@ -40,9 +46,14 @@ def build_demo(
     *,
     id_hash_key: str = "onemap-demo-key-change-me",
     progress: Callable[[str], None] | None = None,
+    anchor: dt.datetime | None = None,
 ) -> dict[str, int]:
     """Generate the demo city and load it into the (migrated, empty) store at ``url``; return
     row counts per table.
+
+    The city's history (incidents, logs, devices' last reports) ends at ``anchor``, by default
+    the moment of the build, so a new demo is current; pass a fixed anchor for a build that is
+    the same on every run.
 
     Everything is loaded in one transaction with ``COPY``; areas are assigned in Python (each
     feature's grid, each area's parent), so the area trigger is bypassed with
@@ -70,7 +81,7 @@ def build_demo(
                         "`python -m geodata demo --reset` to empty this one first."
                     )
                 cur.execute("SET LOCAL onemap.area_assigned = 'on'")
-            for i, chunk in enumerate(generate(scale, seed, id_hash_key)):
+            for i, chunk in enumerate(generate(scale, seed, id_hash_key, anchor or built_at())):
                 for table in TABLE_ORDER:
                     counts[table] += copy_rows(conn, table, columns(table), _rows(chunk, table))
                 if i == 0:

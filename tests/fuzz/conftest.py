@@ -20,7 +20,7 @@ from app import create_app
 from geodata.demo import build_demo
 from geodata.engine import get_engine
 from geodata.settings import Settings
-from tests.conftest import DEMO_TEST_SEED, _fresh_database, api_token, signed_in
+from tests.conftest import DEMO_TEST_ANCHOR, DEMO_TEST_SEED, _fresh_database, api_token, signed_in
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_NUMBER = re.compile(  # area, birth date (19xx/20xx), sequence, check digit
@@ -78,7 +78,7 @@ class PersonalData:
 def fuzz_url(cluster) -> Iterator[str]:
     """A demo city of the fuzz tests' own: forged callbacks may report and move incidents."""
     with _fresh_database(cluster, "fuzz") as url:
-        build_demo(url, scale=FUZZ_SCALE, seed=DEMO_TEST_SEED)
+        build_demo(url, scale=FUZZ_SCALE, seed=DEMO_TEST_SEED, anchor=DEMO_TEST_ANCHOR)
         yield url
 
 

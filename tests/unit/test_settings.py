@@ -14,6 +14,7 @@ SAMPLES = {
     int: ("4321", 4321),
     float: ("12.5", 12.5),
     bool: ("true", True),
+    bool | None: ("true", True),
     str: ("sample-text", "sample-text"),
     str | None: ("sample-text", "sample-text"),
     Path: ("/tmp/onemap-sample", Path("/tmp/onemap-sample")),
@@ -67,7 +68,7 @@ def test_plain_postgres_urls_use_psycopg3():
 def test_every_group_field_has_one_flat_name():
     fields = sorted(f"{g}.{f}" for g, model in GROUPS.items() for f in model.model_fields)
     assert sorted(FLAT_NAMES.values()) == fields
-    assert len(FLAT_NAMES) == 84
+    assert len(FLAT_NAMES) == 88
 
 
 @pytest.mark.parametrize("name", FLAT_NAMES)
