@@ -16,8 +16,20 @@
     return Math.round(Math.min(19, Math.max(8, fitted)) * 100) / 100;
   }
 
+  /* The layer meta with the incidents' status filter dropped when closed history is shown
+   * (by default the map draws open work only). */
+  function withHistory(meta, history) {
+    if (!history || history.indexOf("closed") < 0 || !meta.layers.incidents) {
+      return meta;
+    }
+    var layersMeta = Object.assign({}, meta.layers);
+    layersMeta.incidents = Object.assign({}, layersMeta.incidents, {query: {}});
+    return Object.assign({}, meta, {layers: layersMeta});
+  }
+
   /* Layer data for the grid map; after an action (refresh) the incidents are fetched again. */
-  function layers(bounds, zoom, refresh, grid, ids, meta, center) {
+  function layers(bounds, zoom, refresh, grid, history, ids, meta, center) {
+    meta = withHistory(meta, history);
     var dc = window.dash_clientside;
     zoom = fittedZoom(bounds, zoom, meta);
     var trigger = dc.callback_context.triggered.map(function (t) { return t.prop_id; });

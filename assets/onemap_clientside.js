@@ -67,6 +67,9 @@
     if (m.area && req.area) {
       url += "&area=" + encodeURIComponent(req.area.id);
     }
+    Object.keys(m.query || {}).sort().forEach(function (key) {
+      url += "&" + encodeURIComponent(key) + "=" + encodeURIComponent(m.query[key]);
+    });
     return url;
   }
 

@@ -663,6 +663,21 @@ class AuditLog(Base):
     client: Mapped[str | None] = mapped_column(String(64), comment="IP address or process")
 
 
+class ReportKey(Base):
+    """One per report form shown: the key its submit carries, and the incident it made, so a
+    double tap or a retried submit makes exactly one incident."""
+
+    __tablename__ = "report_key"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("event.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
 # --- provenance of fused records ----------------------------------------------------------
 
 

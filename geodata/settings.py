@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -31,6 +31,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from pydantic_settings.exceptions import SettingsError
+
+from geodata import city_time
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "ONEMAP_"
@@ -74,6 +76,16 @@ class CitySettings(_Group):
         "refused. Default: Hefei municipality.",
     )
     metric_epsg: int = Field(default=32650, description="Metric CRS for distances and areas.")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone every time shown to people is given in (pages, CSV reports).",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        city_time.zone(value)
+        return value
 
 
 class WebSettings(_Group):
@@ -413,6 +425,7 @@ FLAT_NAMES: dict[str, str] = {
     "city_center": "city.center",
     "city_extent": "city.extent",
     "metric_epsg": "city.metric_epsg",
+    "timezone": "city.timezone",
     "host": "web.host",
     "port": "web.port",
     "web_threads": "web.threads",

@@ -8,6 +8,7 @@ import json
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from geodata import city_time
 from geodata.accounts.access import audit_trail
 from geodata.engine import get_engine
 from pages import guard
@@ -69,7 +70,7 @@ def layout(**_query: str) -> html.Div:
     lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
-    head = html.Tr([html.Th(t(f"audit.col.{c}", lang)) for c in COLUMNS])
+    head = html.Tr([html.Th(_heading(c, lang)) for c in COLUMNS])
     return html.Div(
         className="audit-page",
         children=[
@@ -81,9 +82,18 @@ def layout(**_query: str) -> html.Div:
     )
 
 
+def _heading(column: str, lang: str) -> list:
+    """A column heading; the time column names the zone its times are in."""
+    label = t(f"audit.col.{column}", lang)
+    if column != "at":
+        return [label]
+    zone = context.timezone()
+    return [label, html.Span(f" ({zone}, {city_time.offset_label(zone)})", className="audit-zone")]
+
+
 def _cell(column: str, value: object) -> str:
     if column == "at":
-        return f"{value:%Y-%m-%d %H:%M:%S}"
+        return city_time.fmt(value, context.timezone(), city_time.SECOND)  # type: ignore[arg-type]
     if column == "detail":
         return json.dumps(value or {}, ensure_ascii=False, sort_keys=True)
     return "" if value is None else str(value)

@@ -22,6 +22,7 @@ from flask import request
 
 from geodata.accounts.viewer import Viewer
 from geodata.errors import OneMapError
+from geodata.vocab import OPEN_STATUSES, EventStatus
 from layers import leaflet
 from layers.base import Layer
 from layers.registry import layers_for
@@ -44,6 +45,11 @@ TABS = ("tasks", "report", "residents", "devices")
 CITY_ZOOM = 12
 MAP_PIXELS = (620, 660)
 """The map's size on a 1280×800 tablet (a little less, so the grid fits with a margin)."""
+TOUCH_MARKER = {"radius": 12, "weight": 24, "opacity": 0}
+"""Point markers on the tablet: 24 px drawn (radius 12), and an invisible 24 px stroke around
+them, so a tap 24 px from the centre (a 48 px target) still hits the marker."""
+OPEN_WORK = ",".join(OPEN_STATUSES)
+"""The incidents' status filter while closed history is hidden (the map's default)."""
 
 
 # --- layout ------------------------------------------------------------------------------------
@@ -68,6 +74,7 @@ def _layer_meta(role: str) -> dict[str, object]:
                 "time": False,
                 "area": layer.group != "base",
                 "selectsArea": False,
+                "query": {"status": OPEN_WORK} if layer.id == "incidents" else {},
             }
             for layer in _map_layers(role)
         },
@@ -86,6 +93,9 @@ def map_layer(layer: Layer, lang: str, strings: dict[str, str]) -> dl.GeoJSON:
     component = leaflet.geojson(layer, gid.layer(layer.id), lang, strings)
     if layer.id in TAP_THROUGH:
         component.hideout = {**component.hideout, "popup": []}
+    if layer.geometry == "point":
+        style = {**component.hideout["style"], **TOUCH_MARKER}
+        component.hideout = {**component.hideout, "style": style, "valueStyle": {}}
     return component
 
 
@@ -128,6 +138,14 @@ def grid_picker(grids: list[grid_desk.Grid], viewer: Viewer, lang: str) -> html.
                 className="grid-choose",
             ),
             t(hint, lang, className="grid-picker-hint") if hint else None,
+            dcc.Checklist(
+                id=gid.HISTORY,
+                options=[{"label": i18n.text("grid.history", lang), "value": "closed"}],
+                value=[],
+                className="grid-history",
+                inputClassName="grid-history-box",
+                labelClassName="grid-history-label",
+            ),
         ],
     )
 
@@ -171,6 +189,7 @@ def report_tab(categories: list[dict], lang: str) -> html.Div:
                 id=gid.CATEGORY,
                 options=category_options(categories, lang),
                 searchable=True,
+                placeholder=i18n.text("grid.category_search", lang),
                 className="grid-category",
             ),
             html.Label(t("grid.description", lang), className="grid-label"),
@@ -180,10 +199,22 @@ def report_tab(categories: list[dict], lang: str) -> html.Div:
     )
 
 
-def category_options(categories: list[dict], lang: str) -> list[dict[str, str]]:
-    """Dropdown options of the report categories in ``lang``."""
-    key = "name_en" if lang == "en" else "name_zh"
-    return [{"label": c[key], "value": c["code"]} for c in categories]
+def category_options(categories: list[dict], lang: str) -> list[dict[str, object]]:
+    """Dropdown options of the report categories in ``lang``, under a heading (a disabled
+    option) per taxonomy group; typing searches names in both languages and the group."""
+    key, group_key = ("name_en", "grp_en") if lang == "en" else ("name_zh", "grp_zh")
+    options: list[dict[str, object]] = []
+    shown_group = None
+    for c in categories:
+        group = c.get("grp")
+        if group != shown_group:
+            shown_group = group
+            label = f"— {c.get(group_key) or group} —"
+            options.append({"label": label, "value": f"group:{group}", "disabled": True})
+        words = (c["name_zh"], c["name_en"], c.get("grp_zh"), c.get("grp_en"))
+        search = " ".join(w for w in words if w)
+        options.append({"label": c[key], "value": c["code"], "search": search})
+    return options
 
 
 def side_panel(categories: list[dict], lang: str) -> html.Div:
@@ -243,6 +274,7 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=gid.SELECTED, data=None),
             dcc.Store(id=gid.PICKED, data=None),
             dcc.Store(id=gid.CATEGORIES, data=categories),
+            dcc.Store(id=gid.REPORT_KEY, data=uuid.uuid4().hex),
             html.Div(
                 className="grid-map-column",
                 children=[
@@ -288,6 +320,7 @@ dash.clientside_callback(
     Input(gid.MAP, "zoom"),
     Input(gid.REFRESH, "data"),
     Input(gid.GRID_PICK, "value"),
+    Input(gid.HISTORY, "value"),
     State({"type": gid.LAYER, "layer": ALL}, "id"),
     State(gid.LAYER_META, "data"),
     State(gid.MAP, "center"),
@@ -426,6 +459,7 @@ def decode_upload(contents: str | None) -> bytes | None:
 @callback(
     Output(gid.MESSAGE, "children"),
     Output(gid.REFRESH, "data"),
+    Output(gid.SELECTED, "data", allow_duplicate=True),
     Input({"type": gid.ACT, "action": ALL}, "n_clicks"),
     State(gid.SELECTED, "data"),
     State(gid.NOTE, "value"),
@@ -453,13 +487,25 @@ def act(clicks, selected, note, photo, grid, lang, refresh):
             photo=pair,
         )  # fmt: skip
     except (OneMapError, ValueError) as exc:
-        return _refusal(exc, lang), dash.no_update
-    done = i18n.text("grid.done", lang).format(
-        id=selected,
-        action=i18n.text(f"grid.act.{action}", lang),
-        status=i18n.text(f"grid.event.{status}", lang),
+        return _refusal(exc, lang), dash.no_update, dash.no_update
+    return (
+        _action_done(selected, action, status, lang),
+        (refresh or 0) + 1,
+        (None if status == EventStatus.closed else dash.no_update),
     )
-    return html.Div(done, className="grid-ok"), (refresh or 0) + 1
+
+
+def _action_done(event_id: int, action: str, status: str, lang: str) -> html.Div:
+    """The confirmation of a task button: a closed task says it left the queue."""
+    if status == EventStatus.closed:
+        done = i18n.text("grid.closed_done", lang).format(id=event_id)
+    else:
+        done = i18n.text("grid.done", lang).format(
+            id=event_id,
+            action=i18n.text(f"grid.act.{action}", lang),
+            status=i18n.text(f"grid.event.{status}", lang),
+        )
+    return html.Div(done, className="grid-ok", role="status")
 
 
 @callback(
@@ -478,9 +524,25 @@ def show_pick(picked: dict | None):
     return [marker], f"{lon:.5f}, {lat:.5f}"
 
 
-@callback(
+REPORT_OUTPUTS = (
     Output(gid.MESSAGE, "children", allow_duplicate=True),
     Output(gid.REFRESH, "data", allow_duplicate=True),
+    Output(gid.CATEGORY, "value"),
+    Output(gid.DESCRIPTION, "value"),
+    Output(gid.PICKED, "data", allow_duplicate=True),
+    Output(gid.REPORT_KEY, "data"),
+)
+"""What a submit changes: the message, the map, and (after a report) the cleared form and a
+new idempotency key."""
+
+
+def _report_refused(exc: Exception, lang: str) -> tuple:
+    """A refused submit: the message only; the form keeps what the worker typed."""
+    return (_refusal(exc, lang), *([dash.no_update] * (len(REPORT_OUTPUTS) - 1)))
+
+
+@callback(
+    *REPORT_OUTPUTS,
     Input(gid.SUBMIT, "n_clicks"),
     State(gid.CATEGORY, "value"),
     State(gid.DESCRIPTION, "value"),
@@ -488,28 +550,32 @@ def show_pick(picked: dict | None):
     State(gid.GRID_PICK, "value"),
     State(ids.LANG_SWITCH, "value"),
     State(gid.REFRESH, "data"),
+    State(gid.REPORT_KEY, "data"),
+    running=[(Output(gid.SUBMIT, "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def submit_report(clicks, category, description, picked, grid, lang, refresh):
-    """Create the reported incident (inside the grid only)."""
+def submit_report(clicks, category, description, picked, grid, lang, refresh, key):
+    """Create the reported incident (inside the grid only) once per form key; then clear the
+    form and give it a new key."""
     guard.require(PATH)
     if not clicks:
         raise PreventUpdate
     lang = i18n.language(lang)
-    if not category:
-        return _refusal(ValueError(i18n.text("grid.need_category", lang)), lang), dash.no_update
+    if not category or str(category).startswith("group:"):
+        return _report_refused(ValueError(i18n.text("grid.need_category", lang)), lang)
     if not picked:
-        return _refusal(ValueError(i18n.text("grid.need_location", lang)), lang), dash.no_update
+        return _report_refused(ValueError(i18n.text("grid.need_location", lang)), lang)
     try:
         lon, lat = float(picked["lon"]), float(picked["lat"])
         event_id = grid_desk.report(
             context.store_url(), context.viewer(), _grid(grid), str(category), lon, lat,
-            description, _now(),
+            description, _now(), key=str(key) if key else None,
         )  # fmt: skip
     except (OneMapError, ValueError, KeyError, TypeError) as exc:
-        return _refusal(exc, lang), dash.no_update
+        return _report_refused(exc, lang)
     message = i18n.text("grid.reported", lang).format(id=event_id)
-    return html.Div(message, className="grid-ok"), (refresh or 0) + 1
+    ok = html.Div(message, className="grid-ok", role="status", **{"data-event": str(event_id)})
+    return ok, (refresh or 0) + 1, None, "", None, uuid.uuid4().hex
 
 
 @callback(

@@ -3,24 +3,22 @@ the panel of the chosen task, the care list and the device list."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dash import dcc, html
 
-from geodata import vocab
+from geodata import city_time, vocab
 from pages import grid_ids as gid
 from pages.shell import data
 from twin.grid_desk import UI_ACTIONS
-from web import i18n
-
-TIME_FORMAT = "%m-%d %H:%M"
+from web import context, i18n
 
 
 def when(value: datetime | None, lang: str) -> str:
-    """A short local-free timestamp (UTC, month-day hour:minute), or "never"."""
+    """A short time in the city's zone (month-day hour:minute), or "never"."""
     if value is None:
         return i18n.text("grid.never", lang)
-    return value.astimezone(UTC).strftime(TIME_FORMAT)
+    return city_time.fmt(value, context.timezone())
 
 
 def _name(row: dict, lang: str) -> str:

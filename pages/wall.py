@@ -19,6 +19,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, d
 from dash.exceptions import PreventUpdate
 
 from analytics import wall_kpis
+from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from layers import deck
 from pages import guard, home, ids, twin, wall_view
@@ -166,7 +167,7 @@ def layout(**_query: str) -> html.Div:
 
 
 def _clock(now: datetime) -> str:
-    return now.astimezone(wall_kpis.CITY_TZ).strftime("%H:%M:%S")
+    return city_time.fmt(now, context.timezone(), city_time.CLOCK)
 
 
 # --- callbacks ---------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import dash
 import dash_leaflet as dl
 from dash import html
 
-from analytics.wall_kpis import CATEGORY_NAMES, CITY_TZ, Kpis, Selection, TickerItem, TrendDay
+from analytics.wall_kpis import CATEGORY_NAMES, Kpis, Selection, TickerItem, TrendDay
+from geodata import city_time
 from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus
 from layers import leaflet
 from layers.events import SEVERITY_COLORS
@@ -21,7 +22,7 @@ from layers.ramps import FIRE
 from layers.registry import get_layer
 from pages import wall_ids as wid
 from pages.shell import data, t
-from web import i18n
+from web import context, i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
 AREA_LAYERS: dict[str, str] = {
@@ -139,7 +140,7 @@ def trend_figure(days: list[TrendDay], lang: str, scale: float = 1.0) -> dict[st
 
 
 def _when(moment: datetime) -> str:
-    return moment.astimezone(CITY_TZ).strftime("%m-%d %H:%M")
+    return city_time.fmt(moment, context.timezone())
 
 
 def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:

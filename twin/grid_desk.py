@@ -51,6 +51,8 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_TYPES: dict[bytes, str] = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 """Accepted image signatures (magic bytes) → file extension; anything else is refused."""
 PHOTO_DIR = "event_photos"
+KEY_MAX = 64
+"""Longest report key (the form makes 32 hex characters)."""
 
 # UI action -> {status it applies to: workflow steps in order}
 UI_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -268,11 +270,14 @@ def devices(conn: Connection, area_ids: tuple[int, ...]) -> tuple[list[dict], di
 
 
 def categories(conn: Connection) -> list[dict]:
-    """Active leaf incident categories (code, zh and en names) for the report form."""
+    """Active leaf incident categories (code, zh and en names, and their taxonomy group's code
+    and names) for the report form, group by group."""
     rows = conn.execute(
         text(
-            "SELECT code, name_zh, name_en FROM event_category "
-            "WHERE active AND parent IS NOT NULL ORDER BY code"
+            "SELECT c.code, c.name_zh, c.name_en, c.parent AS grp, "
+            "coalesce(g.name_zh, c.parent) AS grp_zh, coalesce(g.name_en, c.parent) AS grp_en "
+            "FROM event_category c LEFT JOIN event_category g ON g.code = c.parent "
+            "WHERE c.active AND c.parent IS NOT NULL ORDER BY c.parent, c.code"
         )
     )
     return [dict(r._mapping) for r in rows]
@@ -400,6 +405,32 @@ def act(
         return event.status
 
 
+def claim_key(conn: Connection, key: str) -> int | None:
+    """Claim report key ``key`` for this transaction: None when it is new (the caller makes the
+    incident and :func:`bind_key` records it), else the incident an earlier submit made. A
+    concurrent submit with the same key waits here until the first one commits."""
+    if not 8 <= len(key) <= KEY_MAX:
+        raise ValueError(f"report key must be 8–{KEY_MAX} characters")
+    claimed = conn.execute(
+        text("INSERT INTO report_key (key) VALUES (:k) ON CONFLICT DO NOTHING RETURNING key"),
+        {"k": key},
+    ).first()
+    if claimed is not None:
+        return None
+    made = conn.execute(text("SELECT event_id FROM report_key WHERE key = :k"), {"k": key})
+    event_id = made.scalar()
+    if event_id is None:
+        raise WorkflowError(f"report key {key!r} is taken but names no incident")
+    return int(event_id)
+
+
+def bind_key(conn: Connection, key: str, event_id: int) -> None:
+    """Record that report key ``key`` made incident ``event_id``."""
+    conn.execute(
+        text("UPDATE report_key SET event_id = :e WHERE key = :k"), {"k": key, "e": event_id}
+    )
+
+
 def report(
     url: str,
     viewer: Viewer,
@@ -409,15 +440,21 @@ def report(
     lat: float,
     description: str | None,
     now: datetime,
+    key: str | None = None,
 ) -> int:
     """Create a reported incident at (lon, lat) inside ``area_ids`` with the viewer's account as
-    reporter; return its id. Outside the grids: :class:`OutOfScope`."""
+    reporter; return its id. Outside the grids: :class:`OutOfScope`. With the form's ``key``
+    the report is idempotent: a second submit with the same key returns the first incident."""
     if viewer.account_id is None:
         raise OutOfScope("sign in to report incidents")
     with session_scope(url) as session:
-        area_ids = scope(session.connection(), viewer, grid_id)
-        if not location_in_scope(session.connection(), lon, lat, area_ids):
+        conn = session.connection()
+        area_ids = scope(conn, viewer, grid_id)
+        if not location_in_scope(conn, lon, lat, area_ids):
             raise OutOfScope(f"location ({lon:.6f}, {lat:.6f}) is outside your grids")
+        earlier = claim_key(conn, key) if key is not None else None
+        if earlier is not None:
+            return earlier
         actor = workflow.actor_for_account(session, viewer.account_id)
         result = workflow.create_incident(
             session,
@@ -429,6 +466,8 @@ def report(
             source="grid",
             actor=actor.name,
         )
+        if key is not None:
+            bind_key(conn, key, result.event.id)
         return result.event.id
 
 

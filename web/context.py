@@ -27,6 +27,11 @@ def settings() -> Settings:
     return current_app.config[SETTINGS_KEY]
 
 
+def timezone() -> str:
+    """The IANA zone every time shown to people is given in (``ONEMAP_TIMEZONE``)."""
+    return settings().city.timezone
+
+
 def store_url() -> str:
     """URL of the store the app serves."""
     return current_app.config[STORE_URL_KEY]

@@ -136,7 +136,16 @@ STRINGS |= {
     "grid.locate": {"zh": "使用当前定位", "en": "Use my location"},
     "grid.locate_failed": {"zh": "无法获取定位。", "en": "Location unavailable."},
     "grid.submit": {"zh": "提交上报", "en": "Submit report"},
-    "grid.reported": {"zh": "已上报，事件编号 {id}。", "en": "Reported as incident {id}."},
+    "grid.reported": {
+        "zh": "✓ 已上报，事件编号 {id}。表单已清空，可继续上报。",
+        "en": "✓ Reported as incident {id}. The form is cleared for the next report.",
+    },
+    "grid.closed_done": {
+        "zh": "✓ 事件 {id} 已办结，已移出待办列表。",
+        "en": "✓ Incident {id} is closed and has left your queue.",
+    },
+    "grid.category_search": {"zh": "搜索或选择类别…", "en": "Search or choose a category…"},
+    "grid.history": {"zh": "显示已办结历史", "en": "Show closed history"},
     "grid.need_location": {"zh": "请先选择位置。", "en": "Choose a location first."},
     "grid.need_category": {"zh": "请选择事件类别。", "en": "Choose a category."},
     "grid.residents_note": {

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,11 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import create_app
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.vocab import OPEN_STATUSES
 from tests.conftest import api_token, signed_in, sql_rows, sql_scalar
-from twin import workflow
+from twin import grid_desk, workflow
 from twin.grid_desk import PHOTO_DIR
 from twin.taxonomy import ensure_taxonomy
 
@@ -324,17 +327,60 @@ def test_a_non_image_photo_is_refused_and_nothing_changes(worker, url, incidents
     assert not (data_dir / PHOTO_DIR / str(incidents["c"])).exists()
 
 
-def _report(dash: Dash, lon: float, lat: float, grid: object = None):
+def _report(
+    dash: Dash,
+    lon: float,
+    lat: float,
+    grid: object = None,
+    key: str | None = None,
+    words: str = "lamp out",
+):
     return dash.call(
         "grid-message",
         "grid-submit",
         {
             "grid-submit": 1, "grid-category": "facility.streetlight",
-            "grid-description": "lamp out", "grid-picked": {"lon": lon, "lat": lat},
-            "grid-choose": grid, "lang-switch": "en", "grid-refresh": 0,
+            "grid-description": words, "grid-picked": {"lon": lon, "lat": lat},
+            "grid-choose": grid, "lang-switch": "en", "grid-refresh": 0, "grid-report-key": key,
         },
         "grid-submit.n_clicks",
     )  # fmt: skip
+
+
+def test_a_replayed_report_makes_one_incident_and_clears_the_form(worker, url, grids):
+    dash = Dash(worker)
+    lon, lat = _point_in(url, grids["mine"][0])
+    key, words = uuid.uuid4().hex, f"replayed {uuid.uuid4().hex[:8]}"
+    answers = [_report(dash, lon, lat, key=key, words=words) for _ in range(3)]
+    made = [r.id for r in sql_rows(url, "SELECT id FROM event WHERE description = :d", d=words)]
+    assert len(made) == 1
+    for out in answers:
+        assert f"incident {made[0]}." in _texts(out["grid-message"]["children"])
+        assert out["grid-category"]["value"] is None and out["grid-description"]["value"] == ""
+        assert out["grid-picked"]["data"] is None
+        fresh = out["grid-report-key"]["data"]
+        assert isinstance(fresh, str) and len(fresh) == 32 and fresh != key
+    bound = sql_scalar(url, "SELECT event_id FROM report_key WHERE key = :k", k=key)
+    assert bound == made[0]
+    _delete(url, made)
+
+
+def test_concurrent_reports_with_one_key_make_one_incident(url, grids):
+    account = _account(url, WORKER + grids["mine"][1])
+    viewer = Viewer(role="grid_worker", area_ids=(grids["mine"][0],), account_id=account)
+    lon, lat = _point_in(url, grids["mine"][0])
+    key, words = uuid.uuid4().hex, f"concurrent {uuid.uuid4().hex[:8]}"
+
+    def report(_: int) -> int:
+        now = datetime.now(UTC)
+        return grid_desk.report(url, viewer, None, "facility.streetlight", lon, lat, words, now,
+                                key=key)  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = set(pool.map(report, range(12)))
+    made = [r.id for r in sql_rows(url, "SELECT id FROM event WHERE description = :d", d=words)]
+    assert len(made) == 1 and ids == set(made)
+    _delete(url, made)
 
 
 def test_report_inside_my_grid_creates_an_incident_outside_is_refused(worker, url, grids):
@@ -349,7 +395,7 @@ def test_report_inside_my_grid_creates_an_incident_outside_is_refused(worker, ur
     lon, lat = _point_in(url, grids["mine"][0])
     out = _report(dash, lon, lat)
     message = _texts(out["grid-message"]["children"])
-    event_id = int(message.split("incident ")[1].rstrip("."))
+    event_id = int(message.split("incident ")[1].split(".")[0])
     with get_engine(url).connect() as conn:
         row = conn.execute(
             text("SELECT status, area_id, category, description, source FROM event WHERE id = :i"),
