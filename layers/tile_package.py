@@ -98,7 +98,12 @@ class PMTilesPackage:
             raise TilePackageError(
                 f"{path} holds {header['tile_type'].name} tiles; the map draws PNG, JPEG or WebP"
             )
-        self._gzipped = header["tile_compression"] == Compression.GZIP
+        compression = header["tile_compression"]
+        if compression not in (Compression.NONE, Compression.UNKNOWN, Compression.GZIP):
+            raise TilePackageError(
+                f"{path} holds {compression.name}-compressed tiles; use uncompressed images"
+            )
+        self._gzipped = compression == Compression.GZIP
         self.info = PackageInfo(
             tile_format,
             header["min_zoom"],

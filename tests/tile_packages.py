@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import math
 import sqlite3
@@ -63,16 +64,17 @@ def extent(tiles: list[Tile]) -> tuple[float, float, float, float]:
     )
 
 
-def write_pmtiles(path: Path, tiles: list[Tile]) -> Path:
-    """A PMTiles v3 file of PNG ``tiles`` (each :func:`tile_png`)."""
+def write_pmtiles(path: Path, tiles: list[Tile], gzipped: bool = False) -> Path:
+    """A PMTiles v3 file of PNG ``tiles`` (each :func:`tile_png`; gzip-compressed on request)."""
     west, south, east, north = extent(tiles)
     zooms = [t[0] for t in tiles]
     with write(str(path)) as writer:
         for tile_id, tile in sorted((zxy_to_tileid(*t), t) for t in tiles):
-            writer.write_tile(tile_id, tile_png(*tile))
+            data = tile_png(*tile)
+            writer.write_tile(tile_id, gzip.compress(data, mtime=0) if gzipped else data)
         header = {
             "tile_type": TileType.PNG,
-            "tile_compression": Compression.NONE,
+            "tile_compression": Compression.GZIP if gzipped else Compression.NONE,
             "min_zoom": min(zooms),
             "max_zoom": max(zooms),
             "min_lon_e7": int(west * 1e7),

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from pmtiles.convert import mbtiles_to_pmtiles
+from pmtiles.tile import Compression
 
 from geodata.settings import Settings
 from layers import basemaps
@@ -156,3 +157,18 @@ def test_vector_packages_are_refused_with_the_reason(folder):
     vector = write_mbtiles(folder / "vector.mbtiles", [(0, 0, 0)], tile_format="pbf")
     with pytest.raises(TilePackageError, match="'pbf' tiles; the map draws png, jpg or webp"):
         MBTilesPackage(vector)
+
+
+def test_brotli_compressed_tiles_are_refused_with_the_reason(folder, pmtiles_file):
+    """Images are stored as they are; a package compressing them again says so at start-up."""
+    data = bytearray(pmtiles_file.read_bytes())
+    data[98] = Compression.BROTLI.value  # the header's tile compression byte
+    odd = folder / "brotli.pmtiles"
+    odd.write_bytes(bytes(data))
+    with pytest.raises(TilePackageError, match="BROTLI-compressed tiles"):
+        PMTilesPackage(odd)
+
+
+def test_gzip_compressed_tiles_are_served_as_images(folder):
+    package = PMTilesPackage(write_pmtiles(folder / "gzip.pmtiles", TILES, gzipped=True))
+    assert [package.tile(*t) for t in TILES] == [tile_png(*t) for t in TILES]
