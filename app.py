@@ -28,9 +28,11 @@ from api.open311 import error_answer as open311_error
 from api.open311 import moderation as open311_moderation_blueprint
 from api.openapi import blueprint as openapi_blueprint
 from api.readings import blueprint as readings_blueprint
+from api.tiles import blueprint as tiles_blueprint
 from geodata import secret_keys
 from geodata.accounts.viewer import Viewer
 from geodata.settings import PROJECT_ROOT, Settings, get_settings
+from layers.basemaps import BasemapError, check_basemap
 from pages import routes, shell
 from twin.bootstrap import prepare
 from twin.live import stop_hub
@@ -86,6 +88,7 @@ def create_app(
     for blueprint in (
         layers_blueprint,
         deck_bundle.blueprint,
+        tiles_blueprint,
         export_blueprint,
         ogc_blueprint,
         live_blueprint,
@@ -149,7 +152,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         settings = secret_keys.ready(get_settings())
-    except secret_keys.DefaultSecret as exc:
+        check_basemap(settings)
+    except (secret_keys.DefaultSecret, BasemapError) as exc:
         log.error("%s", exc)
         sys.exit(2)
     try:

@@ -101,8 +101,10 @@ class WebSettings(_Group):
     max_features: int = Field(default=5000, description="Cap on features per layer request.")
     basemap: str = Field(
         default="own",
-        description="Base map: own (our data only, offline), or the opt-in online tiles osm, "
-        "tianditu (needs tianditu_key), amap (GCJ-02, shifted onto WGS84), custom (basemap_url).",
+        description="Base map: own (our data only, offline); pmtiles:PATH or mbtiles:PATH (an "
+        "offline raster tile package served from the app's own origin); or the opt-in online "
+        "tiles osm, tianditu (needs tianditu_key), amap (GCJ-02, shifted onto WGS84), custom "
+        "(basemap_url).",
     )
     basemap_url: str | None = Field(
         default=None, description="Tile URL template {z}/{x}/{y} for basemap=custom."

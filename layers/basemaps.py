@@ -10,6 +10,10 @@ from another origin. The others fetch tiles from the internet when chosen:
   the tile pane by the GCJ-02 offset at the city centre (:func:`gcj_shift`); across one city the
   offset varies by a few metres, so features and tiles agree to about that.
 - ``custom``: any ``{z}/{x}/{y}`` template (``ONEMAP_BASEMAP_URL``), e.g. an intranet server.
+
+And offline, from the app's own origin: ``pmtiles:PATH`` or ``mbtiles:PATH`` names a raster tile
+package (:mod:`layers.tile_package`) the app serves at :data:`TILE_ROUTE`; its zooms, bounds and
+attribution come from the package.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geodata.crs import wgs84_to_gcj02
+from geodata.settings import Settings
+from layers.tile_package import KINDS, Bounds, TilePackage, TilePackageError, open_package
+
+TILE_ROUTE = "/tiles/base"
+"""Path (below the app's base path) the offline package's tiles are served at."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class TileProvider:
     subdomains: str = "abc"
     datum: str = "wgs84"
     max_zoom: int = 19
+    min_zoom: int = 0
+    bounds: Bounds | None = None
 
 
 PROVIDERS: dict[str, TileProvider] = {
@@ -61,12 +72,17 @@ def provider(name: str, url: str | None = None, key: str | None = None) -> TileP
     """The tile provider chosen by the settings (None: our own data only)."""
     if name == "own":
         return None
+    if name.partition(":")[0] in KINDS:
+        return _package_provider(name)
     if name == "custom":
         if not url:
             raise BasemapError("ONEMAP_BASEMAP=custom needs ONEMAP_BASEMAP_URL ({z}/{x}/{y})")
         return TileProvider(url, "", subdomains="")
     if name not in PROVIDERS:
-        raise BasemapError(f"unknown base map {name!r}; choose own, custom, {', '.join(PROVIDERS)}")
+        raise BasemapError(
+            f"unknown base map {name!r}; choose own, custom, {', '.join(PROVIDERS)}, "
+            "pmtiles:PATH or mbtiles:PATH"
+        )
     chosen = PROVIDERS[name]
     if "{key}" in chosen.url:
         if not key:
@@ -79,6 +95,40 @@ def provider(name: str, url: str | None = None, key: str | None = None) -> TileP
             chosen.max_zoom,
         )
     return chosen
+
+
+def check_basemap(settings: Settings) -> None:
+    """At start-up: :class:`BasemapError` with the reason when the base-map settings are not
+    usable (unknown name, missing key, a tile package that is missing or not a package)."""
+    web = settings.web
+    provider(web.basemap, web.basemap_url, web.tianditu_key)
+
+
+def package(name: str) -> TilePackage | None:
+    """The offline tile package ``name`` (``pmtiles:PATH``/``mbtiles:PATH``) names, opened once
+    per process; None for any other base map."""
+    kind, colon, path = name.partition(":")
+    if not colon or kind not in KINDS:
+        return None
+    try:
+        return open_package(kind, path)
+    except TilePackageError as exc:
+        raise BasemapError(str(exc)) from exc
+
+
+def _package_provider(name: str) -> TileProvider:
+    found = package(name)
+    if found is None:
+        raise BasemapError(f"ONEMAP_BASEMAP={name!r}: write pmtiles:PATH or mbtiles:PATH")
+    info = found.info
+    return TileProvider(
+        f"{TILE_ROUTE}/{{z}}/{{x}}/{{y}}.{info.format}",
+        info.attribution,
+        subdomains="",
+        max_zoom=info.max_zoom,
+        min_zoom=info.min_zoom,
+        bounds=info.bounds,
+    )
 
 
 def gcj_shift(tiles: TileProvider | None, lon: float, lat: float) -> dict[str, float] | None:

@@ -125,19 +125,26 @@ def initial_layers(layers: tuple[Layer, ...], query: dict[str, str]) -> list[str
 
 
 def tile_layer(settings: Settings) -> list[dl.TileLayer]:
-    """The opt-in online tile layer (none by default: nothing from other origins)."""
+    """The base map's tile layer: none by default (nothing from other origins), an offline
+    package served by the app itself, or opt-in online tiles."""
     tiles = basemaps.provider(
         settings.web.basemap, settings.web.basemap_url, settings.web.tianditu_key
     )
     if tiles is None:
         return []
-    options = {"subdomains": tiles.subdomains} if tiles.subdomains else {}
+    local = tiles.url.startswith("/")
+    options: dict[str, object] = {"subdomains": tiles.subdomains} if tiles.subdomains else {}
+    if local:  # the package's own zooms, scaled beyond them; no requests outside its bounds
+        options.update(maxNativeZoom=tiles.max_zoom, minNativeZoom=tiles.min_zoom)
+        if tiles.bounds:
+            west, south, east, north = tiles.bounds
+            options["bounds"] = [[south, west], [north, east]]
     return [
         dl.TileLayer(
-            url=tiles.url,
+            url=dash.get_relative_path(tiles.url) if local else tiles.url,
             attribution=tiles.attribution,
-            maxZoom=tiles.max_zoom,
-            className="online-tiles",
+            maxZoom=MAX_ZOOM if local else tiles.max_zoom,
+            className="package-tiles" if local else "online-tiles",
             **options,
         )
     ]

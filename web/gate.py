@@ -1,6 +1,6 @@
 """The gate every request passes: who is asking, and may they open what they ask for.
 
-Every page and every ``/api``, ``/ogc`` and export route needs a session (the cookie
+Every page and every ``/api``, ``/ogc``, ``/tiles`` and export route needs a session (the cookie
 :data:`SESSION_COOKIE` set by the sign-in, :mod:`api.auth`) or ``Authorization: Bearer <API
 token>``; the device intake (``X-Gateway-Key``) and Open311 (its own keys) are exempt, as are
 static assets, the sign-in page and the probes ``/healthz`` and ``/readyz``. Unsigned page
@@ -37,7 +37,7 @@ OPEN_PATHS = frozenset(
     {"/login", "/api/readings", "/healthz", "/readyz", "/_favicon.ico", "/favicon.ico"}
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/")
+DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/", "/tiles/")
 
 MayOpen = Callable[[str, str], bool]
 """``may_open(role, path)``: True when the role may open the page at ``path``."""

@@ -70,12 +70,12 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def app_server(demo_url, tmp_path_factory) -> Iterator[str]:
-    """``python app.py`` on a free port against the test city; stopped with SIGTERM."""
+@contextmanager
+def running_app(demo_url: str, log: Path, **env: str) -> Iterator[str]:
+    """``python app.py`` on a free port against the test city (``env`` over the environment),
+    serving and past its first sweep; stopped with SIGTERM, and it must exit cleanly."""
     port = free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "DATABASE_URL": demo_url, "ONEMAP_PORT": str(port)}
+    env = {**os.environ, "DATABASE_URL": demo_url, "ONEMAP_PORT": str(port), **env}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out
@@ -93,6 +93,13 @@ def app_server(demo_url, tmp_path_factory) -> Iterator[str]:
             proc.kill()
             raise
         assert code == 0, log.read_text()
+
+
+@pytest.fixture(scope="session")
+def app_server(demo_url, tmp_path_factory) -> Iterator[str]:
+    """``python app.py`` on a free port against the test city; stopped with SIGTERM."""
+    with running_app(demo_url, tmp_path_factory.mktemp("app") / "app.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
