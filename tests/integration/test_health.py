@@ -5,6 +5,7 @@ does not exist). Nothing here stops or kills the shared PostgreSQL cluster."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -24,7 +25,7 @@ from tests.conftest import _fresh_database, free_port, until
 from twin.gateways import add_gateway
 from twin.live import stop_hub
 from twin.service import start_background
-from web.gate import CSRF_COOKIE, SESSION_COOKIE
+from web.gate import SESSION_COOKIE
 
 SECRET = "pw-never-shown-9f3"
 PARTS = {"store", "broker", "subscriber", "sweeper"}
@@ -220,10 +221,11 @@ def test_api_pages_and_sign_in_answer_503_while_the_store_is_unreachable(dead):
     assert page.mimetype == "text/html"
     assert "The database cannot be reached right now" in page.get_data(as_text=True)
 
-    client.set_cookie(CSRF_COOKIE, "csrf-1")
+    form = client.get("/login").get_data(as_text=True)  # the page itself needs no store
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
     login = client.post(
         "/login",
-        data={"csrf_token": "csrf-1", "username": "someone", "password": "x"},
+        data={"csrf_token": token, "username": "someone", "password": "x"},
         headers={"Accept": "text/html"},
     )
     assert login.status_code == 503 and login.headers["Retry-After"] == "5"
