@@ -250,7 +250,7 @@ def report(session: Session, t: datetime, rng: random.Random, alarms: bool = Fal
 
 OPEN_WORK = text(
     f"""
-    SELECT e.id, e.status, e.level, e.severity, max(l.at) AS last_at
+    SELECT e.id, e.status, e.level, e.severity, max(l.at) AS last_at, min(l.at) AS first_at
     FROM event e JOIN event_log l ON l.event_id = e.id
     WHERE e.status IN ({", ".join(f"'{s}'" for s in NEXT_ACTION)})
     GROUP BY e.id ORDER BY max(l.at), e.id LIMIT 5000
@@ -265,12 +265,15 @@ def staff_work(
     n: int = STAFF_PER_TICK,
     not_before: datetime | None = None,
 ) -> int:
-    """The staff take the next steps, up to ``now``, on the ``n`` incidents waiting longest;
-    each step is stamped when its delay ran out (not before ``not_before``: on catch-up, the
-    staff were not there before the city stopped). Returns the steps taken."""
+    """The staff take the next steps, up to ``now``, on the ``n`` incidents waiting longest
+    among those reported since ``not_before``; each step is stamped when its delay ran out.
+    The open work from before (the built demo's backlog, what the city held when it stopped)
+    is left to the people who use the demo: the staff were not there. Returns the steps taken."""
     steps = 0
     due = []
     for row in session.execute(OPEN_WORK).all():
+        if not_before is not None and row.first_at < not_before:
+            continue
         at = row.last_at + step_delay(row.id, NEXT_ACTION[row.status], row.severity)
         if at <= now:
             due.append((at, row))
@@ -363,6 +366,8 @@ class Heartbeat:
     rng: random.Random = field(default_factory=random.Random)
     rates: Rates | None = None
     ticks: int = 0
+    watching_since: datetime | None = None
+    """The staff handle incidents reported from then on (see :func:`staff_work`)."""
 
     def per_tick(self) -> int:
         """Devices to refresh per tick so each reports once per refresh period."""
@@ -386,7 +391,7 @@ class Heartbeat:
                 out["alarms"] = len(alarm(s, now, self.settings, self.rng))
             if self.rng.random() < self.rates.reports * interval / 86400:
                 out["reports"] = int(report(s, now, self.rng) is not None)
-            out["steps"] = staff_work(s, now)
+            out["steps"] = staff_work(s, now, not_before=self.watching_since)
         self.ticks += 1
         return out
 
@@ -394,12 +399,15 @@ class Heartbeat:
 def run(store_url: str, settings: Settings, clock: Clock, stop: threading.Event) -> None:
     """Catch up once, then tick every ``twin_heartbeat_interval_s`` until ``stop`` is set;
     failures are logged, never fatal."""
+    started = clock.now()
+    since: datetime | None = started
     try:
-        done = catch_up(store_url, clock.now(), settings)
+        done = catch_up(store_url, started, settings)
+        since = done.since or started
         log.info("demo city caught up: %s", done)
     except Exception:
         log.exception("heartbeat catch-up failed")
-    beat = Heartbeat(store_url, settings)
+    beat = Heartbeat(store_url, settings, watching_since=since)
     while not stop.wait(settings.twin.heartbeat_interval_s):
         try:
             beat.tick(clock.now())
