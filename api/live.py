@@ -34,7 +34,7 @@ MAX_STREAM_SECONDS = 300.0
 # ``settings.web.threads`` threads; the rest stay for the API).
 RETRY_MS = 1000
 STREAM_HEADERS = {
-    "Cache-Control": "no-cache",
+    "Cache-Control": "no-store",
     "X-Accel-Buffering": "no",
 }
 

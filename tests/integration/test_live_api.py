@@ -65,7 +65,7 @@ def stream(client, monkeypatch) -> Iterator[SseReader]:
     response = client.get("/api/live", buffered=False)
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
-    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Accel-Buffering"] == "no"
     assert "Content-Encoding" not in response.headers
     reader = SseReader(response)
