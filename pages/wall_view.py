@@ -24,6 +24,8 @@ from pages.shell import data, t
 from web import i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
+KPI_HINTS = frozenset({"overdue"})
+"""Tiles whose definition is stated on hover (``wall.kpi.<key>.hint``)."""
 AREA_LAYERS: dict[str, str] = {
     AreaLevel.district: "districts",
     AreaLevel.street: "streets",
@@ -83,6 +85,11 @@ def kpi_values(kpis: Kpis, lang: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def _hint(key: str, lang: str) -> dict[str, str]:
+    """A hover text (``title``) of string ``key``, relabelled when the language changes."""
+    return {"title": i18n.text(key, lang), **data("i18n-title", key)}
+
+
 def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
     """The six KPI tiles."""
     return html.Div(
@@ -90,6 +97,7 @@ def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
         children=[
             html.Div(
                 className=f"wall-tile wall-tile-{key}",
+                **(_hint(f"wall.kpi.{key}.hint", lang) if key in KPI_HINTS else {}),
                 children=[
                     t(f"wall.kpi.{key}", lang, className="wall-tile-label"),
                     html.Div(values[key][0], id=wid.kpi(key), className="wall-tile-value"),

@@ -3,6 +3,7 @@ live refresh without re-render, 1080p and 4K screenshots, access, no other origi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +26,9 @@ SINCE = "(date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') - interval '29 d
 SINCE += "AT TIME ZONE 'Asia/Shanghai'"
 SQL = {
     "open": f"SELECT count(*) FROM event t WHERE status IN {OPEN} AND {IN_AREA}",
-    "overdue": f"SELECT count(*) FROM event t WHERE status IN {OPEN} AND due_at < now() "
+    "overdue": f"SELECT count(*) FROM event t JOIN event_category c ON c.code = t.category "
+    f"WHERE status IN {OPEN} AND t.reported_at + (c.sla_hours ->> t.severity::text)::float8 "
+    "* interval '1 hour' < now() "
     f"AND {IN_AREA}",
     "welfare": f"SELECT count(*) FROM event t WHERE status IN {OPEN} "
     f"AND category = 'care.welfare_check' AND {IN_AREA}",
@@ -117,6 +120,8 @@ def _layers_loaded(page: Page) -> dict:
 def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
     figures = shows(wall, demo_url)
     assert figures["open"] > 0 and figures["latest"]
+    hint = wall.locator(".wall-tile-overdue").get_attribute("title") or ""
+    assert "首次处置时限" in hint and "升级" in hint  # the overdue tile states its definition
     summary = _layers_loaded(wall)
     # the H3 layer draws the open incidents: its cells add up to the open-incidents tile
     assert summary["hex"]["sum"] == figures["open"]
@@ -258,6 +263,8 @@ def test_wall_in_english(wall, demo_url):
     )
     assert first.inner_text() == CATEGORY_NAMES[category]["en"]
     assert wall.locator(".wall-tile-open .wall-tile-label").inner_text() == "Open incidents"
+    hint = wall.locator(".wall-tile-overdue").get_attribute("title") or ""
+    assert "first deadline" in hint and not re.search(r"[\u4e00-\u9fff]", hint)
     assert number(tile(wall, "open")) == figures["open"]
     # the browser remembers the language: after a reload the figures' own texts follow it
     wall.reload(wait_until="domcontentloaded")
