@@ -7,7 +7,8 @@ Definitions (as :mod:`analytics.assessment`, for incidents *received* in a windo
   deadline — reported more than its category's SLA hours (for its severity) ago
   (:data:`FIRST_DEADLINE`). Escalation and reopening restart ``due_at`` for the next tier, but
   a leader asks "how many are late?", so the deadline set when it was reported counts (``due_at``
-  only when the category has no SLA); **welfare checks due**: open incidents of category :data:`WELFARE_CATEGORY`.
+  only when the category has no SLA); **welfare checks due**: open incidents of category
+  :data:`WELFARE_CATEGORY`.
 - **closure rate**: incidents received in the window (today since local midnight, or the last
   30 days) that are closed (``status = 'closed'`` with a ``closed_at``) / received; None when
   none were received.

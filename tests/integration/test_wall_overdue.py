@@ -42,9 +42,9 @@ def test_an_escalated_incident_stays_overdue_by_its_first_deadline(session, conn
     figures = kpis(conn, LEADER, areas["district"].id, now)
     assert (figures.open, figures.overdue) == (2, 1)  # … but it is still late
     ids = [a.id for a in areas.values()]
-    assert figures.overdue == conn.execute(
-        text(FIRST_DEADLINE_SQL), {"areas": ids, "now": now}
-    ).scalar_one()
+    assert (
+        figures.overdue
+        == conn.execute(text(FIRST_DEADLINE_SQL), {"areas": ids, "now": now}).scalar_one()
+    )
     later = now + timedelta(hours=hours)
     assert kpis(conn, LEADER, areas["district"].id, later).overdue == 2
-
