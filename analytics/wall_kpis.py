@@ -3,8 +3,12 @@ governance area a leader drills into — for one viewer and one selected area.
 
 Definitions (as :mod:`analytics.assessment`, for incidents *received* in a window):
 
-- **open**: status in :data:`geodata.vocab.OPEN_STATUSES`; **overdue**: open with ``due_at``
-  before now; **welfare checks due**: open incidents of category :data:`WELFARE_CATEGORY`.
+- **open**: status in :data:`geodata.vocab.OPEN_STATUSES`; **overdue**: open past its *first*
+  deadline — reported more than its category's SLA hours (for its severity) ago
+  (:data:`FIRST_DEADLINE`). Escalation and reopening restart ``due_at`` for the next tier, but
+  a leader asks "how many are late?", so the deadline set when it was reported counts (``due_at``
+  only when the category has no SLA); **welfare checks due**: open incidents of category
+  :data:`WELFARE_CATEGORY`.
 - **closure rate**: incidents received in the window (today since local midnight, or the last
   30 days) that are closed (``status = 'closed'`` with a ``closed_at``) / received; None when
   none were received.
@@ -48,6 +52,14 @@ CHILD_LEVEL: dict[str | None, AreaLevel] = {
 }
 """The level of the areas drawn (and clickable) under a selection of each level."""
 CATEGORY_NAMES = {c.code: {"zh": c.name_zh, "en": c.name_en} for c in DEFAULT_TAXONOMY}
+
+FIRST_DEADLINE = (
+    "COALESCE(e.reported_at + make_interval(secs => "
+    "(SELECT (c.sla_hours ->> e.severity::text)::float8 FROM event_category c "
+    "WHERE c.code = e.category) * 3600), e.due_at)"
+)
+"""SQL over incident ``e``: the deadline of its first SLA (reported + the category's hours for its
+severity), not restarted by escalation; ``due_at`` if the category has no SLA."""
 
 _SUBTREE = "SELECT area_id FROM area_unit WHERE unit = ANY(:roots)"
 """The roots and every area below them (by ``parent_id``, else the covering ``area_id``)."""
@@ -205,7 +217,7 @@ def _counts(conn: Connection, areas: list[int] | None, now: datetime) -> Kpis:
     }
     open_row = conn.execute(
         text(
-            "SELECT count(*), count(*) FILTER (WHERE due_at < :now), "
+            f"SELECT count(*), count(*) FILTER (WHERE {FIRST_DEADLINE} < :now), "
             "count(*) FILTER (WHERE category = :welfare) "
             f"FROM event e WHERE status = ANY(:open){_where(areas, 'e')}"
         ),
@@ -278,6 +290,11 @@ class WallFigures:
     kpis: Kpis
     trend: list[TrendDay]
     ticker: list[TickerItem]
+
+
+def kpis(conn: Connection, viewer: Viewer, area_id: int | None, now: datetime) -> Kpis:
+    """The KPI tiles alone for ``viewer`` in ``area_id``, on an open connection."""
+    return _counts(conn, area_filter(conn, viewer, area_id), now)
 
 
 def figures(url: str, viewer: Viewer, area_id: int | None, now: datetime) -> WallFigures:

@@ -329,6 +329,18 @@
     shareView(twin);
   }
 
+  /* Fly to a camera {latitude, longitude, zoom} (an embed following a selection). */
+  function flyTo(twin, camera) {
+    var v = Object.assign({}, twin.view, camera, {transitionDuration: 800});
+    twin.moving = true;
+    window.updateDeck({initialViewState: Object.assign({}, v, {
+      transitionInterpolator: {"@@type": "LinearInterpolator",
+                               transitionProps: ["latitude", "longitude", "zoom"]}
+    })}, twin.deck);
+    twin.view = v;
+    shareView(twin);
+  }
+
   /* Clientside callback: draw `spec` with the chosen layers, time window, category and camera. */
   function sync(spec, visible, start, end, category, pitch, bearing) {
     var noUpdate = window.dash_clientside.no_update;
@@ -363,6 +375,7 @@
       var twin = twinFor(spec);
       if (!twin) { return noUpdate; }
       var f = spec.filters || {};
+      if (spec.camera) { flyTo(twin, spec.camera); }
       twin.visible = spec.visible || spec.order;
       twin.filters = {time: f.time || null, category: f.category || null};
       return ready(twin).then(function () { return refresh(twin); }).then(function () {

@@ -253,6 +253,11 @@
     if (strings["app.document_title"]) {
       document.title = strings["app.document_title"][lang];
     }
+    /* Translated attributes: data-i18n-title="<key>" (hover texts). */
+    document.querySelectorAll("[data-i18n-title]").forEach(function (el) {
+      var entry = strings[el.getAttribute("data-i18n-title")] || {};
+      el.title = entry[lang] || entry.zh || el.title;
+    });
     return ids.map(function (id) {
       var entry = strings[id.key] || {};
       return entry[lang] || entry.zh || id.key;

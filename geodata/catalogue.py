@@ -103,7 +103,7 @@ class Table:
         names = [self.scope.column, self.time_column]
         names += [c for columns in self.export.values() for c in columns]
         names += [f.column for f in self.analyst.values()]
-        return tuple(dict.fromkeys(n for n in names if n))
+        return tuple(dict.fromkeys(n for n in names if n and n not in AREA_COLUMNS))
 
 
 @cache
@@ -134,7 +134,20 @@ def _fields(*fields: AnalystField) -> dict[str, AnalystField]:
     return {f.column: f for f in fields}
 
 
-_COMMON = ("id", "area_id", "h3_r7", "h3_r9")
+AREA_COLUMNS: dict[str, str] = {
+    # The official area (行政区划) code and name of the row's area, never the internal row id.
+    "area_code": "(SELECT a.code FROM area a WHERE a.id = t.area_id)",
+    "area_name": "(SELECT a.name FROM area a WHERE a.id = t.area_id)",
+    # For areas: the official code of the area above (parent, else the covering area).
+    "parent_code": "(SELECT a.code FROM area a WHERE a.id = COALESCE(t.parent_id, t.area_id))",
+}
+"""Exported columns not stored on the table, as SQL over row ``t``: the official code and name
+of the row's area, looked up in ``area`` (an internal id such as ``area_id = 71`` means nothing
+outside the store)."""
+
+_COMMON = ("id", "area_code", "area_name", "h3_r7", "h3_r9")
+"""Exported with every feature: its id, its area's official code and name (not the internal
+``area_id``), its H3 cells."""
 _PROVENANCE = ("source", "source_id")
 _ID = _f("id", "int", "编号", "ID")
 
@@ -152,8 +165,7 @@ _TABLES = (
                 "name_en",
                 "level",
                 "depth",
-                "parent_id",
-                "area_id",
+                "parent_code",
                 "h3_r7",
                 "h3_r9",
                 *_PROVENANCE,

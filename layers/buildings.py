@@ -35,6 +35,7 @@ LAYER = Layer(
         PopupField("height", {"zh": "高度 (米)", "en": "Height (m)"}),
         PopupField("year_built", {"zh": "建成年份", "en": "Year built"}),
     ),
+    value_labels={"use": {k: dict(v) for k, v in vocab.BUILDING_USES.items()}},
     label_en=None,
     group="base",
     extrusion=Extrusion(height="height", floors="floors", storey_m=3.0),

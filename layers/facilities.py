@@ -3,6 +3,11 @@
 from geodata import vocab
 from layers.base import Filter, Layer, LegendItem, PopupField
 
+STATUS_LABELS = {
+    vocab.FacilityStatus.ok: {"zh": "正常", "en": "In service"},
+    vocab.FacilityStatus.damaged: {"zh": "损坏", "en": "Damaged"},
+    vocab.FacilityStatus.maintenance: {"zh": "维护中", "en": "Under maintenance"},
+}
 KIND_COLORS = {
     "hydrant": "#f87171",
     "fire_lane": "#ef4444",
@@ -36,6 +41,10 @@ LAYER = Layer(
         PopupField("status", {"zh": "状态", "en": "State"}),
         PopupField("capacity", {"zh": "容量", "en": "Capacity"}),
     ),
+    value_labels={
+        "kind": {k: dict(v) for k, v in vocab.FACILITY_KINDS.items()},
+        "status": {str(k): v for k, v in STATUS_LABELS.items()},
+    },
     label_en=None,
     visible=False,
     unit={"zh": "处设施", "en": "facilities"},

@@ -28,6 +28,7 @@ LAYER = Layer(
         PopupField("reported_at", {"zh": "上报时间", "en": "Reported"}),
     ),
     value_labels={
+        "category": events.CATEGORY_LABELS,
         "severity": events.SEVERITY_LABELS,
         "status": vocab.EVENT_STATUS_LABELS,
         "level": vocab.HANDLING_LEVEL_LABELS,

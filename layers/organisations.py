@@ -34,6 +34,7 @@ LAYER = Layer(
         PopupField("address", {"zh": "地址", "en": "Address"}),
         PopupField("employees", {"zh": "从业人数", "en": "Employees"}),
     ),
+    value_labels={"kind": {k: dict(v) for k, v in vocab.ORGANIZATION_KINDS.items()}},
     label_en=None,
     visible=False,
     unit={"zh": "家组织", "en": "organisations"},

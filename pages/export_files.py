@@ -70,6 +70,9 @@ def areas(url: str, viewer: Viewer) -> list[AreaItem]:
     if source not in layers_for(viewer):
         return []
     page = TableProvider(url).page(source, Filters(), viewer, MAX_AREAS, 0)
+    features = json.loads(page.features)
+    # Exports name the area above by its official code: find its id among the areas read.
+    by_code = {f["properties"]["code"]: f["id"] for f in features}
     items = [
         AreaItem(
             id=f["id"],
@@ -77,10 +80,10 @@ def areas(url: str, viewer: Viewer) -> list[AreaItem]:
             name=f["properties"]["name"],
             name_en=f["properties"].get("name_en"),
             level=f["properties"]["level"],
-            parent_id=f["properties"].get("parent_id"),
+            parent_id=by_code.get(f["properties"].get("parent_code")),
             geometry=f["geometry"],
         )
-        for f in json.loads(page.features)
+        for f in features
     ]
     return tree_order(items)
 

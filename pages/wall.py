@@ -58,9 +58,11 @@ def _twin_panel(
     bbox: tuple[float, float, float, float] | None, lang: str, now: datetime
 ) -> html.Div:
     lon, lat = context.settings().city.center
+    zoom = TWIN_ZOOM
     if bbox:
-        lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    view = deck.View(lat, lon, TWIN_ZOOM, TWIN_PITCH, TWIN_BEARING)
+        camera = wall_view.twin_camera(bbox)
+        lat, lon, zoom = camera["latitude"], camera["longitude"], camera["zoom"]
+    view = deck.View(lat, lon, zoom, TWIN_PITCH, TWIN_BEARING)
     return twin.deck_embed(
         wid.TWIN, TWIN_OVERLAYS, view, lang, time=_window(now), class_name="wall-twin-deck"
     )
@@ -244,6 +246,22 @@ def select(click: dict | None, _clicks: list, lang: str, area: dict | None):
         wall_view.crumbs(selection, viewer.scoped, lang),
         wall_view.viewport(bbox) if moved else dash.no_update,
     )
+
+
+@callback(
+    Output({"type": twin.EMBED_SPEC, "name": wid.TWIN}, "data"),
+    Input(wid.AREA, "data"),
+    prevent_initial_call=True,
+)
+def follow(area: dict | None):
+    """The 3D panel flies to the selected area (city → district → street …)."""
+    guard.require(PATH)
+    bbox = (area or {}).get("bbox") or wall_kpis.extent(context.store_url(), context.viewer())
+    if not bbox:
+        raise PreventUpdate
+    spec = dash.Patch()
+    spec["camera"] = wall_view.twin_camera(bbox)
+    return spec
 
 
 @callback(

@@ -5,6 +5,7 @@ chart, the ticker, the breadcrumb and the map's layers. Layout only: the callbac
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ from pages.shell import data, t
 from web import context, i18n
 
 KPI_KEYS = ("open", "overdue", "closure_today", "closure_30d", "alarms", "welfare")
+KPI_HINTS = frozenset({"overdue"})
+"""Tiles whose definition is stated on hover (``wall.kpi.<key>.hint``)."""
 AREA_LAYERS: dict[str, str] = {
     AreaLevel.district: "districts",
     AreaLevel.street: "streets",
@@ -84,6 +87,11 @@ def kpi_values(kpis: Kpis, lang: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def _hint(key: str, lang: str) -> dict[str, Any]:
+    """A hover text (``title``) of string ``key``, relabelled when the language changes."""
+    return {"title": i18n.text(key, lang), **data("i18n-title", key)}
+
+
 def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
     """The six KPI tiles."""
     return html.Div(
@@ -91,6 +99,7 @@ def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
         children=[
             html.Div(
                 className=f"wall-tile wall-tile-{key}",
+                **(_hint(f"wall.kpi.{key}.hint", lang) if key in KPI_HINTS else {}),
                 children=[
                     t(f"wall.kpi.{key}", lang, className="wall-tile-label"),
                     html.Div(values[key][0], id=wid.kpi(key), className="wall-tile-value"),
@@ -195,6 +204,19 @@ def area_store(selection: Selection | None, bbox: tuple[float, ...] | None) -> d
             "child": AREA_LAYERS[AreaLevel.district],
         }
     return selection.area.as_dict() | {"child": AREA_LAYERS[selection.child_level]}
+
+
+TWIN_ZOOMS = (11.0, 16.5)
+"""The 3D panel's zoom range (a city at the low end, a grid at the high end)."""
+
+
+def twin_camera(bbox: tuple[float, ...] | list[float]) -> dict[str, float]:
+    """The 3D panel's camera over ``bbox`` (lon/lat): its centre, zoomed so the area about fills
+    the panel (a quarter of the wall's width) — it follows the drill-down."""
+    west, south, east, north = bbox
+    span = max(east - west, north - south, 1e-4)
+    zoom = min(max(math.log2(360 / span) - 0.5, TWIN_ZOOMS[0]), TWIN_ZOOMS[1])
+    return {"latitude": (south + north) / 2, "longitude": (west + east) / 2, "zoom": zoom}
 
 
 def viewport(bbox: tuple[float, ...] | list[float] | None) -> dict[str, object] | None:

@@ -299,6 +299,13 @@ STRINGS |= {
     "analyze.field": {"zh": "字段", "en": "Field"},
     "analyze.op": {"zh": "运算", "en": "Operator"},
     "analyze.value": {"zh": "值", "en": "Value"},
+    # --- issue 14, every word in the user's language (one block, to ease merging) ---
+    "wall.kpi.overdue.hint": {
+        "zh": "未办结且已超过首次处置时限（上报时间 + 该类事件按等级规定的时限）的事件数；"
+        "升级或重新打开不重新计时",
+        "en": "Open incidents past their first deadline (reported time + the SLA of their "
+        "category and severity); escalating or reopening does not restart this clock",
+    },
 }
 
 

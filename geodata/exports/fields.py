@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, SmallInteg
 
 from geodata import catalogue
 from geodata.accounts.viewer import Viewer
+from geodata.catalogue import AREA_COLUMNS
 from geodata.models import Base
 
 Kind = Literal["int16", "int32", "int64", "float", "text", "bool", "timestamp"]
@@ -44,6 +45,7 @@ POLICY: dict[str, dict[str, tuple[str, ...]]] = _policy()
 the catalogue (:mod:`geodata.catalogue`, each table's ``export``) lists them."""
 
 SHAPEFILE_NAMES: dict[str, str] = {
+    "parent_code": "parent_cd",
     "household_role": "hh_role",
     "building_id": "bldg_id",
     "credit_code": "credit_cd",
@@ -73,7 +75,7 @@ class Field:
 
 
 def _kind(table: str, column: str) -> Kind:
-    if column in SQL_OVERRIDES:
+    if column in SQL_OVERRIDES or column in AREA_COLUMNS:
         return "text"
     sa_type = Base.metadata.tables[table].c[column].type
     kinds: tuple[tuple[tuple[type, ...], Kind], ...] = (
@@ -94,7 +96,7 @@ def _kind(table: str, column: str) -> Kind:
 def _field(table: str, column: str) -> Field:
     return Field(
         name=column,
-        sql=SQL_OVERRIDES.get(column, f't."{column}"'),
+        sql=AREA_COLUMNS.get(column) or SQL_OVERRIDES.get(column, f't."{column}"'),
         kind=_kind(table, column),
         shp=SHAPEFILE_NAMES.get(column, column),
     )

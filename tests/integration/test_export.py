@@ -409,3 +409,43 @@ def test_cli_explains_bad_input(city, tmp_path, monkeypatch, capsys):
     finally:
         get_settings.cache_clear()
     assert not (tmp_path / "x.csv").exists()
+
+
+# --- official area codes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "geojson", "gpkg"])
+def test_exports_carry_the_official_area_code_and_name_not_the_internal_id(city, tmp_path, fmt):
+    path = _export(city, "buildings", fmt, tmp_path / f"b{FORMATS[fmt].suffix}")
+    df = pyogrio.read_dataframe(path, fid_as_index=fmt != "csv")
+    assert "area_id" not in df.columns and {"area_code", "area_name"} <= set(df.columns)
+    with get_engine(city).connect() as conn:
+        expected = {
+            (r.code, r.name): r.n
+            for r in conn.execute(
+                text(
+                    "SELECT a.code, a.name, count(*) AS n FROM building b "
+                    "JOIN area a ON a.id = b.area_id GROUP BY a.code, a.name"
+                )
+            )
+        }
+    got = df.dropna(subset=["area_code"]).groupby(["area_code", "area_name"]).size().to_dict()
+    assert got == expected and expected
+    assert all(str(code).isdigit() and len(str(code)) >= 6 for code, _ in got)
+
+
+def test_exported_areas_name_their_parent_by_official_code(city, tmp_path):
+    df = pyogrio.read_dataframe(_export(city, "areas", "gpkg", tmp_path / "a.gpkg"))
+    assert "parent_id" not in df.columns and "area_id" not in df.columns
+    with get_engine(city).connect() as conn:
+        pairs = set(
+            tuple(row)
+            for row in conn.execute(
+                text(
+                    "SELECT c.code, p.code FROM area c "
+                    "JOIN area p ON p.id = COALESCE(c.parent_id, c.area_id)"
+                )
+            )
+        )
+    got = {(r.code, r.parent_code) for r in df.itertuples() if isinstance(r.parent_code, str)}
+    assert got == pairs and pairs

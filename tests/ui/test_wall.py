@@ -3,6 +3,7 @@ live refresh without re-render, 1080p and 4K screenshots, access, no other origi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from geodata.engine import get_engine
-from tests.conftest import sql_scalar
+from tests.conftest import sql_rows, sql_scalar
 from tests.ui.conftest import watched
 
 FULL_HD = {"width": 1920, "height": 1080}
@@ -25,7 +26,9 @@ SINCE = "(date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') - interval '29 d
 SINCE += "AT TIME ZONE 'Asia/Shanghai'"
 SQL = {
     "open": f"SELECT count(*) FROM event t WHERE status IN {OPEN} AND {IN_AREA}",
-    "overdue": f"SELECT count(*) FROM event t WHERE status IN {OPEN} AND due_at < now() "
+    "overdue": f"SELECT count(*) FROM event t JOIN event_category c ON c.code = t.category "
+    f"WHERE status IN {OPEN} AND t.reported_at + (c.sla_hours ->> t.severity::text)::float8 "
+    "* interval '1 hour' < now() "
     f"AND {IN_AREA}",
     "welfare": f"SELECT count(*) FROM event t WHERE status IN {OPEN} "
     f"AND category = 'care.welfare_check' AND {IN_AREA}",
@@ -117,6 +120,8 @@ def _layers_loaded(page: Page) -> dict:
 def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
     figures = shows(wall, demo_url)
     assert figures["open"] > 0 and figures["latest"]
+    hint = wall.locator(".wall-tile-overdue").get_attribute("title") or ""
+    assert "首次处置时限" in hint and "升级" in hint  # the overdue tile states its definition
     summary = _layers_loaded(wall)
     # the H3 layer draws the open incidents: its cells add up to the open-incidents tile
     assert summary["hex"]["sum"] == figures["open"]
@@ -172,15 +177,45 @@ def _drill(page: Page, area_id: int, name: str) -> None:
     )
 
 
+CAMERA = "() => { const v = (window.onemap.twin || {}).view || {};"
+CAMERA += " return [v.longitude, v.latitude, v.zoom]; }"
+
+
+def _twin_flies_to(page: Page, url: str, area: int, above: float) -> float:
+    """Wait until the 3D panel's camera is over ``area``'s centre, zoomed in beyond ``above``."""
+    lon, lat = sql_rows(
+        url,
+        "SELECT (ST_XMin(geom) + ST_XMax(geom)) / 2, (ST_YMin(geom) + ST_YMax(geom)) / 2 "
+        "FROM area WHERE id = :a",
+        a=area,
+    )[0]
+    page.wait_for_function(
+        f"([x, y, z]) => {{ const c = ({CAMERA})(); return Math.abs(c[0] - x) < 1e-4 "
+        "&& Math.abs(c[1] - y) < 1e-4 && c[2] > z; }",
+        arg=[lon, lat, above],
+        timeout=TIMEOUT,
+    )
+    return wall_zoom(page)
+
+
+def wall_zoom(page: Page) -> float:
+    return page.evaluate(CAMERA)[2]
+
+
 def test_drill_down_and_back(wall, demo_url):
     shows(wall, demo_url)
     _layers_loaded(wall)
+    wall.wait_for_function("() => (window.onemap.twin || {}).view", timeout=TIMEOUT)
+    city_zoom = wall_zoom(wall)
     district, district_name = _pick(demo_url, "district")
     _drill(wall, district, district_name)
     shows(wall, demo_url, district)
+    district_zoom = _twin_flies_to(wall, demo_url, district, city_zoom)  # the 3D panel follows
     street, street_name = _pick(demo_url, "street", district)
     _drill(wall, street, street_name)
     figures = shows(wall, demo_url, street)
+    # over the street's centre, at least as close (a demo street may fill its district)
+    _twin_flies_to(wall, demo_url, street, district_zoom - 1e-6)
     # the crumbs name the way down; the map now draws the street's communities only
     crumbs = wall.locator(".wall-crumb").all_inner_texts()
     assert crumbs[-2:] == [district_name, street_name]
@@ -258,6 +293,8 @@ def test_wall_in_english(wall, demo_url):
     )
     assert first.inner_text() == CATEGORY_NAMES[category]["en"]
     assert wall.locator(".wall-tile-open .wall-tile-label").inner_text() == "Open incidents"
+    hint = wall.locator(".wall-tile-overdue").get_attribute("title") or ""
+    assert "first deadline" in hint and not re.search(r"[\u4e00-\u9fff]", hint)
     assert number(tile(wall, "open")) == figures["open"]
     # the browser remembers the language: after a reload the figures' own texts follow it
     wall.reload(wait_until="domcontentloaded")
@@ -267,3 +304,29 @@ def test_wall_in_english(wall, demo_url):
         timeout=TIMEOUT,
     )
     assert wall.locator(".wall-crumb").first.inner_text() == "Whole city"
+
+
+FONT_SIZES = """() => {
+  const px = (sel) => parseFloat(getComputedStyle(document.querySelector(sel)).fontSize);
+  return {value: px('#wall-kpi-open'), label: px('.wall-tile-label'),
+          note: px('.wall-tile-note'), title: px('.app-title'),
+          nav: px('.app-nav-link'), ticker: px('.wall-ticker-row, .wall-ticker-empty')};
+}"""
+
+
+@pytest.mark.parametrize("screen", [FULL_HD, UHD], ids=["1080p", "4k"])
+def test_wall_type_scales_with_the_screen(browser, sign_in, app_server, screen):
+    """Readable across a room at both sizes: KPI figures ≥ 2.5 % of the screen's height, every
+    label ≥ 1.3 % (14 px at 1080p, 28 px at 4K) — the app header included."""
+    page = sign_in(browser, "leader", screen)
+    try:
+        page.goto(app_server + "wall", wait_until="domcontentloaded")
+        page.wait_for_selector("#wall-kpi-open", timeout=TIMEOUT)
+        page.wait_for_selector(".wall-ticker-row, .wall-ticker-empty", timeout=TIMEOUT)
+        sizes = page.evaluate(FONT_SIZES)
+        height = screen["height"]
+        assert sizes["value"] >= 0.025 * height, sizes
+        small = {k: v for k, v in sizes.items() if k != "value" and v < 0.013 * height}
+        assert not small, f"too small at {screen}: {small}"
+    finally:
+        page.context.close()

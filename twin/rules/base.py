@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geodata import incident_text
 from geodata.vocab import OPEN_SQL, ResidentStatus
 from twin.workflow import create_incident
 
@@ -85,6 +86,12 @@ class Hit:
     building_id: int | None = None
     description: str | None = None
     severity: int | None = None  # None: the category's default severity
+
+
+def titled(key: str, **facts: Any) -> tuple[str, dict[str, Any]]:
+    """A rule incident's stored title (store language) and the trigger entries from which
+    :func:`geodata.incident_text.rule_title` renders it in any language."""
+    return incident_text.title(key, **facts), {"title_key": key, "title_facts": facts}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
-from twin.rules.base import AFTER, Batch, Hit, ReadingIn, cap_readings, subject_states
+from twin.rules.base import (
+    AFTER,
+    Batch,
+    Hit,
+    ReadingIn,
+    cap_readings,
+    subject_states,
+    titled,
+)
 
 NAME = "dogs"
 
@@ -112,12 +120,13 @@ def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) 
                 rule=NAME,
                 subject=cell_subject(cell),
                 category="public_safety.dog",
-                title="大型犬只出没 Large dog sighted repeatedly",
+                title=titled("dogs")[0],
                 lon=lon,
                 lat=lat,
                 device_id=found[-1].device_id,
                 trigger={
                     "rule": NAME,
+                    **titled("dogs")[1],
                     "h3_r9": h3.int_to_str(cell),
                     "sightings": len(found),
                     "threshold": k,

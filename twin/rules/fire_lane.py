@@ -26,7 +26,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
-from twin.rules.base import AFTER, Batch, Hit, ReadingIn, cap_readings, subject_states
+from twin.rules.base import (
+    AFTER,
+    Batch,
+    Hit,
+    ReadingIn,
+    cap_readings,
+    subject_states,
+    titled,
+)
 
 NAME = "fire_lane"
 
@@ -117,13 +125,14 @@ def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) 
                 rule=NAME,
                 subject=f"device:{dev_id}",
                 category="fire_safety.blocked_lane",
-                title="消防通道占用 Vehicle in fire lane",
+                title=titled("fire_lane")[0],
                 lon=d.lon,
                 lat=d.lat,
                 device_id=dev_id,
                 building_id=d.building_id,
                 trigger={
                     "rule": NAME,
+                    **titled("fire_lane")[1],
                     "evidence": how,
                     "from": run[0].ts.isoformat(),
                     "to": run[-1].ts.isoformat(),

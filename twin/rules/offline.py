@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
 from geodata.vocab import DeviceStatus
-from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso
+from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso, titled
 
 NAME = "offline"
 
@@ -139,11 +139,12 @@ def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
 
 def _gateway_hit(r: Row[Any], minutes: float) -> Hit:
     """One incident for a gateway whose devices are all silent."""
+    title, words = titled("offline.gateway", gateway=r.name, silent=r.silent)
     return Hit(
         rule=NAME,
         subject=f"gateway:{r.id}",
         category="device.offline",
-        title=f"网关离线 Gateway offline: {r.name} ({r.silent} devices silent)",
+        title=title,
         lon=r.lon,
         lat=r.lat,
         trigger={
@@ -153,6 +154,7 @@ def _gateway_hit(r: Row[Any], minutes: float) -> Hit:
             "silent_devices": r.silent,
             "last_report": iso(r.last_report),
             "threshold_minutes": minutes,
+            **words,
         },
     )
 
@@ -160,11 +162,12 @@ def _gateway_hit(r: Row[Any], minutes: float) -> Hit:
 def _device_hit(r: Row[Any], now: datetime, minutes: float) -> Hit:
     """One incident for a silent device."""
     silent_since = r.last_seen or r.installed_at or r.bound_at
+    title, words = titled("offline.device", kind=r.kind, serial=r.serial or str(r.id))
     return Hit(
         rule=NAME,
         subject=f"device:{r.id}",
         category="device.offline",
-        title=f"设备离线 Device offline: {r.kind} {r.serial or r.id}",
+        title=title,
         lon=r.lon,
         lat=r.lat,
         device_id=r.id,
@@ -178,5 +181,6 @@ def _device_hit(r: Row[Any], now: datetime, minutes: float) -> Hit:
             "bound_at": iso(r.bound_at),
             "silent_minutes": round((now - silent_since).total_seconds() / 60, 1),
             "threshold_minutes": minutes,
+            **words,
         },
     )

@@ -27,11 +27,11 @@ from twin.rules.base import (
     cap_readings,
     residents_by_building,
     subject_states,
+    titled,
 )
 
 NAME = "smoke_gas"
 KINDS = ("smoke", "gas")
-TITLES = {"smoke": "烟感报警 Smoke alarm", "gas": "燃气泄漏报警 Gas leak alarm"}
 
 
 def is_alarm(kind: str, value: float | None, payload: dict | None, settings: Settings) -> bool:
@@ -72,13 +72,14 @@ def evaluate(session: Session, batch: Batch, now: datetime, settings: Settings) 
                 rule=NAME,
                 subject=f"device:{dev_id}",
                 category=f"alarm.{d.kind}",
-                title=TITLES[d.kind],
+                title=titled(f"smoke_gas.{d.kind}")[0],
                 lon=d.lon,
                 lat=d.lat,
                 device_id=dev_id,
                 building_id=d.building_id,
                 trigger={
                     "rule": NAME,
+                    **titled(f"smoke_gas.{d.kind}")[1],
                     "kind": d.kind,
                     "threshold": settings.twin.alarm_thresholds.get(d.kind),
                     "readings": cap_readings(rows),

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
 from geodata.vocab import DeviceStatus, ResidentStatus
-from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso
+from twin.rules.base import SUBJECT_HISTORY_SQL, Hit, iso, titled
 
 NAME = "welfare"
 OPENING = "(r.payload->>'event' = 'open' OR (r.payload->>'event' IS NULL AND r.value = 1))"
@@ -90,11 +90,6 @@ FIND = text(
     """
 )
 
-TITLES = {
-    "inactive": "独居老人久未出门 Elderly resident not seen going out",
-    "away": "独居老人久出未归 Elderly resident not back home",
-}
-
 
 def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
     hours = {"inactive": settings.rules.door_inactive_hours, "away": settings.rules.door_out_hours}
@@ -123,13 +118,14 @@ def scan(session: Session, now: datetime, settings: Settings) -> list[Hit]:
                 rule=NAME,
                 subject=f"house:{r.house_id}",
                 category="care.welfare_check",
-                title=TITLES[r.reason],
+                title=titled(f"welfare.{r.reason}")[0],
                 lon=r.lon,
                 lat=r.lat,
                 device_id=r.device_id,
                 building_id=r.building_id,
                 trigger={
                     "rule": NAME,
+                    **titled(f"welfare.{r.reason}")[1],
                     "reason": r.reason,
                     "house_id": r.house_id,
                     "device_id": r.device_id,
