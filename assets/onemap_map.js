@@ -66,13 +66,38 @@
     return L.circleMarker(latlng, s);
   }
 
+  var formatters = {};
+
+  /* A formatter of instants in the IANA zone `zone` (the browser's own tz data: offline). */
+  function formatter(zone) {
+    if (!formatters[zone]) {
+      formatters[zone] = new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+      });
+    }
+    return formatters[zone];
+  }
+
+  /* "YYYY-MM-DD HH:MM" of an ISO 8601 instant in the city's zone (hideout.timeZone); a time
+   * without an offset names no instant and is shown as written. */
+  function cityTime(value, zone) {
+    var instant = new Date(value);
+    if (!zone || !/(Z|[+-]\d\d:?\d\d)$/.test(value) || isNaN(instant.getTime())) {
+      return value.slice(0, 16).replace("T", " ");
+    }
+    var p = {};
+    formatter(zone).formatToParts(instant).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+  }
+
   function valueText(name, value, h) {
     var labels = (h.valueLabels || {})[name];
     if (labels && labels[value] !== undefined) {
       return labels[value];
     }
     if (typeof value === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) {
-      return value.slice(0, 16).replace("T", " ");
+      return cityTime(value, h.timeZone);
     }
     return value;
   }
@@ -130,5 +155,6 @@
   }
 
   window.onemap = window.onemap || {};
-  window.onemap.map = {style: style, onEachFeature: onEachFeature, pointToLayer: pointToLayer};
+  window.onemap.map = {style: style, onEachFeature: onEachFeature, pointToLayer: pointToLayer,
+    cityTime: cityTime};
 })();

@@ -34,10 +34,12 @@ def _value_labels(layer: Layer, lang: str) -> dict[str, dict[str, str]]:
     return labels
 
 
-def hideout(layer: Layer, lang: str, strings: dict[str, str]) -> dict[str, object]:
-    """Everything the clientside style/popup functions need, in language ``lang``."""
+def hideout(layer: Layer, lang: str, strings: dict[str, str], zone: str) -> dict[str, object]:
+    """Everything the clientside style/popup functions need, in language ``lang``; instants
+    are shown in the IANA zone ``zone`` (the city's, ``ONEMAP_TIMEZONE``)."""
     return {
         "lang": lang,
+        "timeZone": zone,
         "layer": layer.id,
         "style": dict(layer.style),
         "label": layer.label,
@@ -54,8 +56,11 @@ def hideout(layer: Layer, lang: str, strings: dict[str, str]) -> dict[str, objec
     }
 
 
-def geojson(layer: Layer, component_id: dict[str, str], lang: str, strings: dict[str, str]):
-    """The ``dl.GeoJSON`` drawing ``layer``; its ``data`` is fetched clientside per viewport."""
+def geojson(
+    layer: Layer, component_id: dict[str, str], lang: str, strings: dict[str, str], zone: str
+):
+    """The ``dl.GeoJSON`` drawing ``layer`` (times in ``zone``); its ``data`` is fetched
+    clientside per viewport."""
     extra = {"hoverStyle": {"arrow": dict(layer.hover_style)}} if layer.hover_style else {}
     return dl.GeoJSON(
         id=component_id,
@@ -63,7 +68,7 @@ def geojson(layer: Layer, component_id: dict[str, str], lang: str, strings: dict
         style=_js("style"),
         onEachFeature=_js("onEachFeature"),
         pointToLayer=_js("pointToLayer"),
-        hideout=hideout(layer, lang, strings),
+        hideout=hideout(layer, lang, strings, zone),
         zoomToBoundsOnClick=layer.selects_area,
         **extra,
     )

@@ -90,7 +90,7 @@ def fitted_view(box: tuple[float, float, float, float] | None) -> dict[str, obje
 def map_layer(layer: Layer, lang: str, strings: dict[str, str]) -> dl.GeoJSON:
     """One registry layer on the grid map; areas and buildings get no popup, so a tap on them
     reaches the map (a bound popup stops the click) and picks the report location."""
-    component = leaflet.geojson(layer, gid.layer(layer.id), lang, strings)
+    component = leaflet.geojson(layer, gid.layer(layer.id), lang, strings, context.timezone())
     if layer.id in TAP_THROUGH:
         component.hideout = {**component.hideout, "popup": []}
     if layer.geometry == "point":

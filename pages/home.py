@@ -165,7 +165,9 @@ def map_view(
         children=[
             *tile_layer(settings),
             *(
-                leaflet.geojson(layer, ids.layer_geojson(layer.id), lang, map_strings(lang))
+                leaflet.geojson(
+                    layer, ids.layer_geojson(layer.id), lang, map_strings(lang), context.timezone()
+                )
                 for layer in layers
             ),
             dl.ScaleControl(position="bottomleft", imperial=False),
@@ -305,6 +307,7 @@ def relabel(lang: str, toggle_ids: list[dict], legend_ids: list[dict], geojson_i
     options = [home_panel.layer_options(groups[tid["group"]], lang) for tid in toggle_ids]
     legends = [home_panel.legend_rows(by_id[lid["layer"]], lang) for lid in legend_ids]
     hideouts = [
-        leaflet.hideout(by_id[gid["layer"]], lang, map_strings(lang)) for gid in geojson_ids
+        leaflet.hideout(by_id[gid["layer"]], lang, map_strings(lang), context.timezone())
+        for gid in geojson_ids
     ]
     return options, legends, hideouts

@@ -229,7 +229,7 @@ def viewport(bbox: tuple[float, ...] | list[float] | None) -> dict[str, object] 
 
 def _hideout(key: str, lang: str) -> dict[str, object]:
     layer = get_layer(MAP_LAYERS[key][0])
-    out: dict[str, Any] = leaflet.hideout(layer, lang, {})
+    out: dict[str, Any] = leaflet.hideout(layer, lang, {}, context.timezone())
     out["popup"] = []
     if key == "areas":
         out["style"] = {

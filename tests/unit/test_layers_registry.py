@@ -152,5 +152,8 @@ def test_every_ui_string_exists_in_both_languages():
 
 def test_hideout_carries_labels_in_the_chosen_language():
     buildings = get_layer("buildings")
-    assert hideout(buildings, "en", {})["valueLabels"]["use"]["residential"] == "Residential"
-    assert hideout(buildings, "zh", {})["popup"][0]["label"] == "名称"
+    assert (
+        hideout(buildings, "en", {}, "Asia/Shanghai")["valueLabels"]["use"]["residential"]
+        == "Residential"
+    )
+    assert hideout(buildings, "zh", {}, "Asia/Shanghai")["popup"][0]["label"] == "名称"

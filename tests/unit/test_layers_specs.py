@@ -105,10 +105,10 @@ def test_online_base_maps_are_opt_in_and_amap_is_shifted():
 
 
 def test_hideouts_carry_value_labels_in_the_chosen_language():
-    sensors = hideout(get_layer("sensors"), "en", {})
+    sensors = hideout(get_layer("sensors"), "en", {}, "Asia/Shanghai")
     assert sensors["valueLabels"]["kind"]["smoke"] == "Smoke detector"
     assert sensors["valueLabels"]["status"]["alarm"] == "Alarm"
-    assert hideout(get_layer("incidents"), "zh", {})["unit"] == "起事件"
+    assert hideout(get_layer("incidents"), "zh", {}, "Asia/Shanghai")["unit"] == "起事件"
 
 
 def test_group_titles_are_translated_strings():
