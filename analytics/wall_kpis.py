@@ -38,6 +38,7 @@ from geodata.taxonomy import DEFAULT_TAXONOMY
 from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus, EventStatus
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
+"""The default city zone (``ONEMAP_TIMEZONE`` is passed in by the pages)."""
 """Day boundaries of "today" and the daily trend (the city's local time)."""
 WELFARE_CATEGORY = "care.welfare_check"
 TREND_DAYS = 30
@@ -200,20 +201,20 @@ def extent(url: str, viewer: Viewer) -> tuple[float, float, float, float] | None
     return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
 
-def local_midnight(now: datetime) -> datetime:
-    """Start of ``now``'s day in the city's time zone (timezone-aware)."""
-    local = now.astimezone(CITY_TZ)
-    return datetime.combine(local.date(), time(), CITY_TZ)
+def local_midnight(now: datetime, zone: ZoneInfo = CITY_TZ) -> datetime:
+    """Start of ``now``'s day in the city's time zone ``zone`` (timezone-aware)."""
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(), zone)
 
 
-def _counts(conn: Connection, areas: list[int] | None, now: datetime) -> Kpis:
+def _counts(conn: Connection, areas: list[int] | None, now: datetime, zone: ZoneInfo) -> Kpis:
     params = {
         "open": list(OPEN_STATUSES),
         "now": now,
         "welfare": WELFARE_CATEGORY,
         "areas": areas,
-        "today": local_midnight(now),
-        "since": local_midnight(now) - timedelta(days=TREND_DAYS - 1),
+        "today": local_midnight(now, zone),
+        "since": local_midnight(now, zone) - timedelta(days=TREND_DAYS - 1),
     }
     open_row = conn.execute(
         text(
@@ -245,10 +246,12 @@ def _counts(conn: Connection, areas: list[int] | None, now: datetime) -> Kpis:
     return Kpis(open_row[0], open_row[1], open_row[2], alarms, *window)
 
 
-def _trend(conn: Connection, areas: list[int] | None, now: datetime) -> list[TrendDay]:
-    last = now.astimezone(CITY_TZ).date()
+def _trend(
+    conn: Connection, areas: list[int] | None, now: datetime, zone: ZoneInfo
+) -> list[TrendDay]:
+    last = now.astimezone(zone).date()
     first = last - timedelta(days=TREND_DAYS - 1)
-    start = datetime.combine(first, time(), CITY_TZ)
+    start = datetime.combine(first, time(), zone)
     where = _where(areas, "e")
     sql = f"""
         WITH rec AS (
@@ -263,7 +266,7 @@ def _trend(conn: Connection, areas: list[int] | None, now: datetime) -> list[Tre
         FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') d
         LEFT JOIN rec ON rec.day = d::date LEFT JOIN clo ON clo.day = d::date ORDER BY 1"""
     params = {
-        "tz": CITY_TZ.key,
+        "tz": zone.key,
         "start": start,
         "now": now,
         "first": first,
@@ -292,15 +295,22 @@ class WallFigures:
     ticker: list[TickerItem]
 
 
-def kpis(conn: Connection, viewer: Viewer, area_id: int | None, now: datetime) -> Kpis:
+def kpis(
+    conn: Connection, viewer: Viewer, area_id: int | None, now: datetime, zone: ZoneInfo = CITY_TZ
+) -> Kpis:
     """The KPI tiles alone for ``viewer`` in ``area_id``, on an open connection."""
-    return _counts(conn, area_filter(conn, viewer, area_id), now)
+    return _counts(conn, area_filter(conn, viewer, area_id), now, zone)
 
 
-def figures(url: str, viewer: Viewer, area_id: int | None, now: datetime) -> WallFigures:
-    """KPIs, the 30-day trend and the latest incidents for ``viewer`` in ``area_id``."""
+def figures(
+    url: str, viewer: Viewer, area_id: int | None, now: datetime, zone: ZoneInfo = CITY_TZ
+) -> WallFigures:
+    """KPIs, the 30-day trend and the latest incidents for ``viewer`` in ``area_id``; days
+    are the city's (``zone``)."""
     with get_engine(url).connect() as conn:
         areas = area_filter(conn, viewer, area_id)
         return WallFigures(
-            _counts(conn, areas, now), _trend(conn, areas, now), _ticker(conn, areas, TICKER_SIZE)
+            _counts(conn, areas, now, zone),
+            _trend(conn, areas, now, zone),
+            _ticker(conn, areas, TICKER_SIZE),
         )

@@ -12,6 +12,7 @@ every 30 s), and the callbacks update data props only (text, figure, GeoJSON dat
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dash
 import dash_leaflet as dl
@@ -48,9 +49,14 @@ def _area_id(area: dict | None) -> int | None:
     return (area or {}).get("id")
 
 
+def _zone() -> ZoneInfo:
+    """The city's zone (``ONEMAP_TIMEZONE``): its days are the wall's days."""
+    return ZoneInfo(context.timezone())
+
+
 def _window(now: datetime) -> str:
     """The ``start/end`` of the trend's 30 days (the twin's hexagon columns use it too)."""
-    last = now.astimezone(wall_kpis.CITY_TZ).date()
+    last = now.astimezone(_zone()).date()
     return f"{last - timedelta(days=wall_kpis.TREND_DAYS - 1)}/{last}"
 
 
@@ -103,7 +109,7 @@ def layout(**_query: str) -> html.Div:
     viewer = context.page_viewer()
     url, now = context.store_url(), _now()
     bbox = wall_kpis.extent(url, viewer)
-    figures = wall_kpis.figures(url, viewer, None, now)
+    figures = wall_kpis.figures(url, viewer, None, now, _zone())
     return html.Div(
         id=wid.ROOT,
         className="wall",
@@ -280,7 +286,7 @@ def refresh(area: dict | None, _tick: int, lang: str, scale: float | None):
     """KPIs, trend and ticker for the viewer and the selected area (data props only)."""
     guard.require(PATH)
     lang, now = i18n.language(lang), _now()
-    figures = wall_kpis.figures(context.store_url(), context.viewer(), _area_id(area), now)
+    figures = wall_kpis.figures(context.store_url(), context.viewer(), _area_id(area), now, _zone())
     values = wall_view.kpi_values(figures.kpis, lang)
     return (
         *(values[key][0] for key in wall_view.KPI_KEYS),
