@@ -247,9 +247,62 @@
     return dx.toFixed(1) + "," + dy.toFixed(1);
   }
 
+  /* Words of the map and form widgets' own libraries (Leaflet zoom and full screen,
+     leaflet-draw, Dash inputs), in either language -> their i18n key ("lib.*" strings). */
+  var LIB_ATTRS = ["title", "aria-label", "placeholder"];
+  var libWords = null;
+  var libLang = "zh";
+
+  function libIndex(strings) {
+    var index = {};
+    Object.keys(strings).forEach(function (key) {
+      if (key.indexOf("lib.") !== 0) { return; }
+      var entry = strings[key];
+      index[entry.zh] = entry;
+      index[entry.en] = entry;
+    });
+    return index;
+  }
+
+  /* Put the library words under `root` in the page's language. */
+  function localiseWidgets(root) {
+    if (!libWords || !root.querySelectorAll) { return; }
+    root.querySelectorAll("[title],[aria-label],[placeholder]").forEach(function (el) {
+      LIB_ATTRS.forEach(function (attr) {
+        var entry = libWords[el.getAttribute(attr)];
+        if (entry && el.getAttribute(attr) !== entry[libLang]) {
+          el.setAttribute(attr, entry[libLang]);
+        }
+      });
+    });
+    root.querySelectorAll(".leaflet-control a span, .leaflet-draw-actions a").forEach(
+      function (el) {
+        var entry = libWords[el.textContent];
+        if (entry && el.textContent !== entry[libLang]) { el.textContent = entry[libLang]; }
+      });
+  }
+
+  var widgetObserver = new MutationObserver(function (records) {
+    records.forEach(function (r) {
+      localiseWidgets(r.type === "attributes" ? r.target.parentNode || r.target : r.target);
+    });
+  });
+
+  function watchWidgets(lang, strings) {
+    libLang = lang === "en" ? "en" : "zh";
+    if (!libWords) {
+      libWords = libIndex(strings);
+      widgetObserver.observe(document.body, {
+        subtree: true, childList: true, attributes: true, attributeFilter: LIB_ATTRS
+      });
+    }
+    localiseWidgets(document.body);
+  }
+
   /* Swap every translated text to `lang` and label the document. */
   function translate(lang, ids, strings) {
     document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+    watchWidgets(lang, strings);
     if (strings["app.document_title"]) {
       document.title = strings["app.document_title"][lang];
     }

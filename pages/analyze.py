@@ -58,10 +58,35 @@ def field_options(layer: str | None, lang: str, kinds: tuple[str, ...] = ()) -> 
     if spec is None:
         return []
     return [
-        {"label": f"{pick(f.label, lang)} ({name})", "value": name}
+        {"label": pick(f.label, lang), "value": name}
         for name, f in spec.fields.items()
         if not kinds or f.kind in kinds
     ]
+
+
+def operator_options(lang: str) -> list[dict[str, str]]:
+    """The operators, words ones (``in``, ``between``, ``has``) named in ``lang``."""
+    return [
+        {"label": i18n.text(f"analyze.op.{op}", lang) if op.isalpha() else op, "value": op}
+        for op in form.ALL_OPERATORS
+    ]
+
+
+PLACEHOLDERS: dict[str, str] = {
+    ids.AREA: "export.area_pick",
+    ids.BBOX: "form.bbox_hint",
+    ids.NEAR_DISTANCE: "analyze.distance",
+    ids.NEAR_LAYER: "analyze.near_layer",
+    ids.NEAREST_POINT: "analyze.point_hint",
+    ids.NEAREST_N: "analyze.n_hint",
+    ids.TIME_FIELD: "analyze.time_field",
+    ids.TIME_HOURS: "analyze.last_hours",
+    ids.TIME_UNTIL: "analyze.until",
+    ids.NEAR_TIME_FIELD: "analyze.time_field",
+    ids.NEAR_TIME_HOURS: "analyze.last_hours",
+    ids.NEAR_TIME_UNTIL: "analyze.until",
+}
+"""The placeholder (i18n key) of each input of the form outside the filter rows."""
 
 
 def area_mode_options(lang: str) -> list[dict[str, str]]:
@@ -94,7 +119,7 @@ def _filter_row(side: str, index: int, layer: str | None, lang: str) -> html.Div
             ),
             dcc.Dropdown(
                 id=ids.row(ids.WHERE_OP, side, index),
-                options=list(form.ALL_OPERATORS),
+                options=operator_options(lang),
                 value="=",
                 clearable=False,
                 className="analyze-op",
@@ -116,20 +141,20 @@ def _time_row(field_id: str, hours_id: str, until_id: str, layer: str | None, la
             dcc.Dropdown(
                 id=field_id,
                 options=field_options(layer, lang, ("timestamp",)),
-                placeholder=i18n.text("analyze.time_field", lang),
+                placeholder=i18n.text(PLACEHOLDERS[field_id], lang),
                 className="analyze-field",
             ),
             dcc.Input(
                 id=hours_id,
                 type="number",
                 min=0,
-                placeholder=i18n.text("analyze.last_hours", lang),
+                placeholder=i18n.text(PLACEHOLDERS[hours_id], lang),
                 className="analyze-hours",
             ),
             dcc.Input(
                 id=until_id,
                 type="text",
-                placeholder=i18n.text("analyze.until", lang),
+                placeholder=i18n.text(PLACEHOLDERS[until_id], lang),
                 className="analyze-until",
             ),
         ],
@@ -189,12 +214,12 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                 dcc.Dropdown(
                     id=ids.AREA,
                     options=export_files.area_options(areas, lang),
-                    placeholder=i18n.text("export.area_pick", lang),
+                    placeholder=i18n.text(PLACEHOLDERS[ids.AREA], lang),
                 ),
                 dcc.Input(
                     id=ids.BBOX,
                     type="text",
-                    placeholder="minx,miny,maxx,maxy",
+                    placeholder=i18n.text(PLACEHOLDERS[ids.BBOX], lang),
                     className="analyze-bbox",
                 ),
             ),
@@ -221,7 +246,7 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                             id=ids.NEAR_DISTANCE,
                             type="number",
                             min=0,
-                            placeholder=i18n.text("analyze.distance", lang),
+                            placeholder=i18n.text(PLACEHOLDERS[ids.NEAR_DISTANCE], lang),
                             className="analyze-distance",
                         ),
                     ],
@@ -229,7 +254,7 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                 dcc.Dropdown(
                     id=ids.NEAR_LAYER,
                     options=_layer_options(form.reference_layers(), lang),
-                    placeholder=i18n.text("analyze.near_layer", lang),
+                    placeholder=i18n.text(PLACEHOLDERS[ids.NEAR_LAYER], lang),
                 ),
                 *(_filter_row("near", i, None, lang) for i in range(form.ROWS["near"])),
                 _time_row(
@@ -245,14 +270,14 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
                         dcc.Input(
                             id=ids.NEAREST_POINT,
                             type="text",
-                            placeholder="lon,lat",
+                            placeholder=i18n.text(PLACEHOLDERS[ids.NEAREST_POINT], lang),
                             className="analyze-bbox",
                         ),
                         dcc.Input(
                             id=ids.NEAREST_N,
                             type="number",
                             min=1,
-                            placeholder="N",
+                            placeholder=i18n.text(PLACEHOLDERS[ids.NEAREST_N], lang),
                             className="analyze-distance",
                         ),
                     ],
@@ -633,4 +658,29 @@ def relabel(lang: str, _page: str, shown: str | None):
         near_on_options(lang),
         export_files.area_options(areas, lang),
         lang,
+    )
+
+
+_ROWS = {"side": ALL, "row": ALL}
+
+
+@callback(
+    *(Output(key, "placeholder") for key in PLACEHOLDERS),
+    Output(_rows(ids.WHERE_FIELD, _ROWS), "placeholder"),
+    Output(_rows(ids.WHERE_VALUE, _ROWS), "placeholder"),
+    Output(_rows(ids.WHERE_OP, _ROWS), "options"),
+    Input(shell_ids.LANG_SWITCH, "value"),
+    Input(ids.SUBJECT, "id"),  # fires when the page appears, not on other pages
+    State(_rows(ids.WHERE_FIELD, _ROWS), "id"),
+)
+def relabel_inputs(lang: str, _page: str, row_ids: list):
+    """Placeholders and operator names in the chosen language (no store query)."""
+    guard.require(PATH)
+    lang = i18n.language(lang)
+    rows = len(row_ids)
+    return (
+        *(i18n.text(key, lang) for key in PLACEHOLDERS.values()),
+        [i18n.text("analyze.field", lang)] * rows,
+        [i18n.text("analyze.value", lang)] * rows,
+        [operator_options(lang)] * rows,
     )

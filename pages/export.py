@@ -138,7 +138,7 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
                         dcc.Input(
                             id=ids.BBOX,
                             type="text",
-                            placeholder="minx,miny,maxx,maxy",
+                            placeholder=i18n.text("form.bbox_hint", lang),
                             debounce=True,
                             className="export-bbox",
                         ),
@@ -451,6 +451,7 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
     Output(ids.AREA_MODE, "options"),
     Output(ids.AREA, "options"),
     Output(ids.AREA, "placeholder"),
+    Output(ids.BBOX, "placeholder"),
     Output(ids.LABELS_LANG, "data"),
     Input(shell_ids.LANG_SWITCH, "value"),
     Input(ids.LAYERS, "id"),  # fires when the page appears, not on other pages
@@ -467,5 +468,6 @@ def relabel(lang: str, _page: str, shown: str | None):
         mode_options(lang),
         export_files.area_options(items, lang),
         i18n.text("export.area_pick", lang),
+        i18n.text("form.bbox_hint", lang),
         lang,
     )

@@ -411,6 +411,8 @@ def show_task(selected: object, _refresh: int, lang: str, grid: object) -> list:
     Output({"type": gid.TAB, "tab": ALL}, "label"),
     Output(gid.CATEGORY, "options"),
     Output({"type": gid.LAYER, "layer": ALL}, "hideout"),
+    Output(gid.GRID_PICK, "placeholder"),
+    Output(gid.HISTORY, "options"),
     Input(ids.LANG_SWITCH, "value"),
     Input(gid.CATEGORY, "id"),  # fires when the page appears, not on other pages
     State({"type": gid.TAB, "tab": ALL}, "id"),
@@ -421,14 +423,22 @@ def show_task(selected: object, _refresh: int, lang: str, grid: object) -> list:
 def relabel(
     lang: str, _page: str, tab_ids: list[dict], categories: list[dict], layer_ids: list[dict]
 ):
-    """Tab titles, category names and the map's tooltips in the chosen language."""
+    """Tab titles, category names, the map's tooltips and the grid picker's words in the
+    chosen language."""
     guard.require(PATH)
     lang = i18n.language(lang)
     labels = [i18n.text(f"grid.tab_{tid['tab']}", lang) for tid in tab_ids]
     strings = map_strings(lang)
     by_id = {layer.id: layer for layer in _map_layers(context.viewer().role)}
     hideouts = [map_layer(by_id[lid["layer"]], lang, strings).hideout for lid in layer_ids]
-    return labels, category_options(categories or [], lang), hideouts
+    history = [{"label": i18n.text("grid.history", lang), "value": "closed"}]
+    return (
+        labels,
+        category_options(categories or [], lang),
+        hideouts,
+        i18n.text("grid.choose", lang),
+        history,
+    )
 
 
 @callback(
