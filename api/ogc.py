@@ -35,7 +35,7 @@ from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
 from geodata.exports.sources import Source, UnknownSourceError
 from geodata.query import MAX_ID, WHOLE_NUMBER, BBox, FeatureQueryError, whole_number
-from layers.collections import COLLECTIONS, collection
+from layers.collections import COLLECTIONS, collection, extents
 from web import context
 from web.responses import GEOJSON, JSON, json_response
 
@@ -143,13 +143,9 @@ def _visible() -> list[Source]:
 def collections() -> ResponseReturnValue:
     """Every collection the viewer may see, with its extent."""
     _check_params(OTHER_PARAMETERS)
-    provider, viewer = _provider(), context.viewer()
-    described = []
-    for source in _visible():
-        try:
-            described.append(_describe(source, provider.extent(source, viewer)))
-        except LayerForbiddenError:
-            continue
+    visible = _visible()
+    found = extents(_provider(), visible, context.viewer())
+    described = [_describe(s, found[s.id]) for s in visible if s.id in found]
     return json_response(
         {
             "links": [_link(_url(".collections"), "self", JSON)],
@@ -169,7 +165,10 @@ def _source(collection_id: str) -> Source:
 def collection_doc(collection_id: str) -> ResponseReturnValue:
     _check_params(OTHER_PARAMETERS)
     source = _source(collection_id)
-    return json_response(_describe(source, _provider().extent(source, context.viewer())))
+    found = extents(_provider(), [source], context.viewer())
+    if source.id not in found:
+        raise LayerForbiddenError(f"role {context.viewer().role!r} may not see {source.id!r}")
+    return json_response(_describe(source, found[source.id]))
 
 
 def _bbox(value: str | None) -> BBox | None:

@@ -159,3 +159,27 @@ class TableProvider:
         """The lon/lat bbox of the features of ``source`` the viewer sees (None if none)."""
         row = self._one(source, Filters(), viewer, lambda s, _f, w: query.extent_sql(s, w), {})
         return None if row[0] is None else [float(v) for v in row]
+
+    def estimated_extent(self, source: Source, viewer: Viewer) -> list[float] | None:
+        """PostGIS's estimate of the extent of the whole table of ``source`` (see
+        :func:`query.estimated_extent_sql`), ignoring its ``where`` and the viewer's scope: for
+        unscoped viewers of unnarrowed sources only. None when there is no estimate."""
+        self.fields(source, viewer)
+        row = self._read(query.estimated_extent_sql(), {"table": source.table})
+        return None if row is None or row[0] is None else [float(v) for v in row]
+
+    def change_counts(self, tables: list[str]) -> dict[str, int]:
+        """Rows inserted + updated + deleted so far per table (PostgreSQL's statistics)."""
+        with raw_connection(self.url, self.engine) as conn:
+            try:
+                rows = conn.execute(query.change_counts_sql(), {"tables": tables}).fetchall()
+            finally:
+                conn.rollback()
+        return {name: int(n) for name, n in rows}
+
+    def _read(self, sql: str, params: dict) -> tuple | None:
+        with raw_connection(self.url, self.engine) as conn:
+            try:
+                return conn.execute(sql, params).fetchone()
+            finally:
+                conn.rollback()

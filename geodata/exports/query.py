@@ -236,3 +236,22 @@ def count_sql(source: Source, where: str) -> str:
 def extent_sql(source: Source, where: str) -> str:
     return f"""SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
 FROM (SELECT ST_Extent(t.geom) AS e FROM "{source.table}" AS t WHERE {where}) AS x"""
+
+
+def estimated_extent_sql() -> str:
+    """The extent of table ``%(table)s`` as PostGIS estimates it: from PostGIS 3.0 the union of
+    its GiST index's root keys (grows with every insert, never shrinks, float4 rounded
+    outwards), else its ANALYZE statistics; NULL on an empty table."""
+    return """SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+    SELECT ST_EstimatedExtent(c.relnamespace::regnamespace::text, c.relname::text, 'geom') AS e
+    FROM pg_class AS c WHERE c.oid = to_regclass(%(table)s)) AS x"""
+
+
+def change_counts_sql() -> str:
+    """Rows inserted, updated and deleted per table of ``%(tables)s`` since the statistics were
+    reset, as PostgreSQL's cumulative statistics know them (committed work, flushed by each
+    backend within about a second)."""
+    return """SELECT c.relname::text, pg_stat_get_tuples_inserted(c.oid)
+    + pg_stat_get_tuples_updated(c.oid) + pg_stat_get_tuples_deleted(c.oid)
+FROM pg_class AS c
+WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) AS t)"""
