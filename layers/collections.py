@@ -14,10 +14,13 @@ connect). The rule:
   shrinks, so it may be slightly larger than the features, never smaller);
 - everything else (a layer narrowed by ``where``/``exclude``, a scoped viewer, a table with no
   estimate yet) gets the exact ``ST_Extent`` under the viewer's scope, as before, kept per
-  process for at most :data:`EXTENT_TTL` seconds and only while PostgreSQL's insert + update +
-  delete counters of the table (and of ``area``, which defines scopes) are unchanged; those
-  count committed work within about a second. A scoped viewer's entry is keyed on its areas,
-  so no viewer is ever shown an extent computed for another scope.
+  process for at most :data:`EXTENT_TTL` seconds and only while PostgreSQL's insert + delete
+  counters of the table (and of ``area``, which defines scopes) are unchanged; those count
+  committed work within about a second. Updates are not counted: the live twin updates device
+  rows with every reading (``last_seen``, ``status``), which would defeat the cache, and a
+  feature that moves is rare; its new place shows within :data:`EXTENT_TTL` seconds. A scoped
+  viewer's entry is keyed on its areas, so no viewer is ever shown an extent computed for
+  another scope.
 """
 
 from __future__ import annotations

@@ -248,10 +248,10 @@ def estimated_extent_sql() -> str:
 
 
 def change_counts_sql() -> str:
-    """Rows inserted, updated and deleted per table of ``%(tables)s`` since the statistics were
-    reset, as PostgreSQL's cumulative statistics know them (committed work, flushed by each
-    backend within about a second)."""
+    """Rows inserted and deleted per table of ``%(tables)s`` since the statistics were reset,
+    as PostgreSQL's cumulative statistics know them (committed work, flushed by each backend
+    within about a second); updates are left out (see :mod:`layers.collections`)."""
     return """SELECT c.relname::text, pg_stat_get_tuples_inserted(c.oid)
-    + pg_stat_get_tuples_updated(c.oid) + pg_stat_get_tuples_deleted(c.oid)
+    + pg_stat_get_tuples_deleted(c.oid)
 FROM pg_class AS c
 WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) AS t)"""
