@@ -11,7 +11,8 @@ from dash import Input, Output, callback, dcc, html
 from geodata import city_time
 from geodata.accounts.access import audit_trail
 from geodata.engine import get_engine
-from pages import guard
+from layers.registry import LAYERS
+from pages import guard, ids
 from pages.shell import t
 from web import context, i18n
 
@@ -38,7 +39,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "audit.col.scope": {"zh": "范围", "en": "Scope"},
     "audit.col.detail": {"zh": "详情", "en": "Detail"},
     "audit.col.client": {"zh": "来源", "en": "Client"},
+    "audit.act.view": {"zh": "查看", "en": "View"},
+    "audit.act.export": {"zh": "导出", "en": "Export"},
+    "audit.act.outreach": {"zh": "外呼名单", "en": "Outreach list"},
+    "audit.obj.resident_identity": {"zh": "居民身份信息", "en": "Residents' identities"},
+    "audit.obj.event": {"zh": "事件", "en": "Incident"},
+    "audit.scope.city": {"zh": "全市", "en": "Whole city"},
 }
+LAYER_TITLES = {layer.id: layer.title for layer in LAYERS}
+"""Layer ids (an export's object) by their titles in both languages."""
 i18n.STRINGS.update(STRINGS)
 
 dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="audit")
@@ -52,7 +61,7 @@ def _filters(lang: str) -> html.Div:
             html.Label(
                 [
                     t("audit.action", lang),
-                    dcc.Dropdown(id=ACTION, options=list(ACTIONS), clearable=True),
+                    dcc.Dropdown(id=ACTION, options=_action_options(lang), clearable=True),
                 ]
             ),
             html.Label(
@@ -91,12 +100,30 @@ def _heading(column: str, lang: str) -> list:
     return [label, html.Span(f" ({zone}, {city_time.offset_label(zone)})", className="audit-zone")]
 
 
-def _cell(column: str, value: object) -> str:
+def _action_options(lang: str) -> list[dict[str, str]]:
+    return [{"label": _label("act", a, lang), "value": a} for a in ACTIONS]
+
+
+def _label(kind: str, code: str, lang: str) -> str:
+    """A recorded code in ``lang``: an action, an object (a layer's title) or the scope;
+    a code without a label (area ids, a future action) as recorded."""
+    key = f"audit.{kind}.{code}"
+    if key in i18n.STRINGS:
+        return i18n.text(key, lang)
+    if kind == "obj" and code in LAYER_TITLES:
+        return LAYER_TITLES[code][lang]
+    return code
+
+
+def _cell(column: str, value: object, lang: str) -> str | html.Code:
     if column == "at":
         return city_time.fmt(value, context.timezone(), city_time.SECOND)  # type: ignore[arg-type]
-    if column == "detail":
-        return json.dumps(value or {}, ensure_ascii=False, sort_keys=True)
-    return "" if value is None else str(value)
+    if column == "detail":  # the record as stored, for the auditor: shown as data
+        return html.Code(json.dumps(value or {}, ensure_ascii=False, sort_keys=True))
+    if value is None:
+        return ""
+    kinds = {"action": "act", "object_type": "obj", "scope": "scope"}
+    return _label(kinds[column], str(value), lang) if column in kinds else str(value)
 
 
 @callback(
@@ -105,11 +132,15 @@ def _cell(column: str, value: object) -> str:
     Input(USER, "value"),
     Input(ACTION, "value"),
     Input(DAYS, "value"),
+    Input(ids.LANG_SWITCH, "value"),
 )
-def show(username: str | None, action: str | None, days: int | None) -> tuple[list, str]:
-    """The audit rows matching the filters, newest first."""
+def show(
+    username: str | None, action: str | None, days: int | None, lang: str | None
+) -> tuple[list, str]:
+    """The audit rows matching the filters, newest first, in the page's language."""
     guard.require(PATH)
+    lang = i18n.language(lang)
     with get_engine(context.store_url()).connect() as conn:
         rows = audit_trail(conn, username=username, action=action, days=float(days or 30))
-    body = [html.Tr([html.Td(_cell(c, row[c])) for c in COLUMNS]) for row in rows]
+    body = [html.Tr([html.Td(_cell(c, row[c], lang)) for c in COLUMNS]) for row in rows]
     return body, str(len(rows))

@@ -1,9 +1,9 @@
 """The admins' audit trail page in headless Chromium against the real app.
 
 Facts checked: after a grid worker's export of residents, the admin's audit page lists that
-export (user, action, scope) as its newest row and the row count equals the SQL count of the
-period; filtering by user name keeps only that user's rows; an analyst sees the forbidden
-message and no rows.
+export (user, action and object in the page's language, scope) as its newest row and the row
+count equals the SQL count of the period; filtering by user name keeps only that user's rows;
+an analyst sees the forbidden message and no rows.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from layers.registry import LAYERS
 from tests.conftest import api_token, sql_scalar
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,8 @@ def test_admin_reads_the_audit_trail_and_filters_it(browser, sign_in, app_server
         page.goto(app_server + "audit", wait_until="networkidle")
         page.wait_for_selector("#audit-table tr")
         first = page.locator("#audit-table tr").first.locator("td").all_inner_texts()
-        assert first[1:5] == [worker, "export", "residents", first[4]]
+        residents = next(layer for layer in LAYERS if layer.id == "residents").title["zh"]
+        assert first[1:5] == [worker, "导出", residents, first[4]]  # recorded codes, named
         grid_id = sql_scalar(demo_url, "SELECT id FROM area WHERE code = :c", c=grid)
         assert first[4] == str(grid_id) and '"format": "csv"' in first[5]
         total = sql_scalar(
