@@ -13,21 +13,27 @@ from geodata.engine import get_engine
 from geodata.incident_text import rule_title
 from twin.rules.base import titled
 
-ADD_RULE_INCIDENT = """
-INSERT INTO event (loc, geom, h3_r7, h3_r9, category, severity, title, reported_at, rule,
-                   subject, trigger)
-SELECT d.loc, d.loc, d.h3_r7, d.h3_r9, 'device.offline', 2, :title,
-       (SELECT max(reported_at) FROM event), 'offline', 'device:' || d.id, CAST(:trigger AS jsonb)
-FROM device AS d
-WHERE d.kind = 'door' AND NOT EXISTS (
+LONE_DOOR_SENSOR = """
+SELECT d.id, d.serial FROM device AS d
+WHERE d.kind = 'door' AND d.serial IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM event AS e WHERE ST_DWithin(e.loc::geography, d.loc::geography, 40)
 )
 ORDER BY d.id LIMIT 1
+"""
+"""A door sensor with no incident within 40 m (a marker there is the only one under the map's
+centre at zoom 18)."""
+
+ADD_RULE_INCIDENT = """
+INSERT INTO event (loc, geom, h3_r7, h3_r9, category, severity, title, reported_at, rule,
+                   subject, trigger, device_id)
+SELECT d.loc, d.loc, d.h3_r7, d.h3_r9, 'device.offline', 2, :title,
+       (SELECT max(reported_at) FROM event), 'offline', 'device:' || d.id, CAST(:trigger AS jsonb),
+       d.id
+FROM device AS d WHERE d.id = :device
 RETURNING id, ST_Y(loc), ST_X(loc)
 """
-"""A device-offline incident at a door sensor with no other incident within 40 m (its marker
-is the only one under the map's centre at zoom 18), in the newest day of the history (inside
-the map's default time window)."""
+"""The device-offline incident of that sensor, in the newest day of the history (inside the
+map's default time window)."""
 
 POPUP = ".leaflet-popup-content"
 
@@ -35,11 +41,12 @@ POPUP = ".leaflet-popup-content"
 @contextmanager
 def rule_incident(url: str) -> Iterator[tuple[float, float, dict[str, str]]]:
     """lat, lon and titles by language of a rule incident added for the test (removed after)."""
-    title, words = titled("offline.device", kind="door", serial="DOR-WORDS-1")
-    trigger = {"rule": "offline", **words}
     engine = get_engine(url)
     with engine.begin() as conn:
-        params = {"title": title, "trigger": json.dumps(trigger)}
+        device, serial = conn.execute(text(LONE_DOOR_SENSOR)).one()
+        title, words = titled("offline.device", kind="door", serial=serial)
+        trigger = {"rule": "offline", **words}
+        params = {"title": title, "trigger": json.dumps(trigger), "device": device}
         event_id, lat, lon = conn.execute(text(ADD_RULE_INCIDENT), params).one()
     try:
         yield lat, lon, {lang: rule_title(trigger, lang) or "" for lang in ("zh", "en")}
