@@ -109,12 +109,20 @@
     return h.label ? valueText(h.label, p[h.label], h) : null;
   }
 
+  /* The property a popup row shows: its English twin on English pages when the feature has one. */
+  function popupName(f, p, h) {
+    var en = h.lang === "en" && f.nameEn;
+    return en && p[en] !== null && p[en] !== undefined && p[en] !== "" ? en : f.name;
+  }
+
   function popupHtml(p, h) {
     var rows = (h.popup || []).filter(function (f) {
-      return p[f.name] !== null && p[f.name] !== undefined && p[f.name] !== "";
+      var v = p[popupName(f, p, h)];
+      return v !== null && v !== undefined && v !== "";
     }).map(function (f) {
+      var name = popupName(f, p, h);
       return "<tr><th>" + escapeHtml(f.label) + "</th><td>" +
-        escapeHtml(valueText(f.name, p[f.name], h)) + "</td></tr>";
+        escapeHtml(valueText(name, p[name], h)) + "</td></tr>";
     });
     return "<table class=\"onemap-popup\">" + rows.join("") + "</table>";
   }

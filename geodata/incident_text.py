@@ -3,11 +3,13 @@
 A rule's incident is stored with the title in the store's language (Chinese, as residents'
 reports are) — never both languages in one string — and its facts in ``trigger`` (device kind,
 serial, gateway, reason). :func:`rule_title` renders the same title in any language from those
-facts, so a page can show it in the viewer's language.
+facts, so a page can show it in the viewer's language; :func:`title_sql` does the same in SQL
+(map layers build their properties in the database).
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,3 +52,43 @@ def rule_title(trigger: Mapping[str, Any] | None, lang: str) -> str | None:
     if key not in TITLES:
         return None
     return title(key, lang, **dict(trigger.get("title_facts") or {}))
+
+
+def _quote(text: str) -> str:
+    """``text`` as an SQL string literal (colons escaped: the SQL runs as bound ``text()``)."""
+    return "'" + text.replace("'", "''").replace(":", "\\:") + "'"
+
+
+def _fact_sql(name: str, facts: str, lang: str) -> str:
+    """SQL of fact ``name`` of the JSON ``facts``; a device ``kind`` code is named in ``lang``."""
+    value = f"({facts} ->> {_quote(name)})"
+    if name != "kind":
+        return f"coalesce({value}, '')"
+    cases = " ".join(
+        f"WHEN {_quote(code)} THEN {_quote(names.get(lang) or names[DEFAULT_LANGUAGE])}"
+        for code, names in DEVICE_KINDS.items()
+    )
+    return f"coalesce(CASE {value} {cases} ELSE {value} END, '')"
+
+
+def _template_sql(template: str, facts: str, lang: str) -> str:
+    """SQL concatenating ``template``'s text with its ``{fact}`` fields filled from ``facts``."""
+    parts: list[str] = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(_quote(literal))
+        if field:
+            parts.append(_fact_sql(field, facts, lang))
+    return f"concat({', '.join(parts)})"
+
+
+def title_sql(lang: str, alias: str = "t") -> str:
+    """SQL of the title of incident row ``alias`` in ``lang``: a rule's, rendered from its
+    ``trigger`` like :func:`rule_title`; anyone else's (or an unknown key), the stored title."""
+    facts = f"({alias}.trigger -> 'title_facts')"
+    cases = " ".join(
+        f"WHEN {_quote(key)} THEN "
+        f"{_template_sql(texts.get(lang) or texts[DEFAULT_LANGUAGE], facts, lang)}"
+        for key, texts in TITLES.items()
+    )
+    return f"(CASE ({alias}.trigger ->> 'title_key') {cases} ELSE {alias}.title END)"

@@ -60,10 +60,12 @@ class LegendItem:
 
 @dataclass(frozen=True)
 class PopupField:
-    """A column shown in the feature popup, with its label."""
+    """A column shown in the feature popup, with its label; on English pages the property
+    ``name_en`` is shown instead when the feature has it (like :attr:`Layer.label_en`)."""
 
     name: str
     label: Text
+    name_en: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,9 @@ class Layer:
     """What an aggregate counts, after the number ("120 栋建筑" / "120 buildings")."""
     note: Text | None = None
     """Shown instead of data (e.g. a slot analytics fills later)."""
+    computed: tuple[tuple[str, str], ...] = ()
+    """Feature properties computed in SQL from the row ``t`` (name, expression), e.g. a title
+    rendered in each language; a name here is not read as a column."""
 
     def __post_init__(self) -> None:
         missing = [lang for lang in LANGUAGES if not self.title.get(lang)]
@@ -173,8 +178,10 @@ class Layer:
     @property
     def columns(self) -> tuple[str, ...]:
         """The source columns sent as feature properties (no duplicates, in order)."""
-        names = [self.label, self.label_en, self.style_by, *(f.name for f in self.popup)]
-        return tuple(dict.fromkeys(n for n in names if n))
+        names = [self.label, self.label_en, self.style_by]
+        names += [n for f in self.popup for n in (f.name, f.name_en)]
+        computed = {name for name, _ in self.computed}
+        return tuple(dict.fromkeys(n for n in names if n and n not in computed))
 
     @property
     def referenced_columns(self) -> tuple[str, ...]:
@@ -222,7 +229,9 @@ class Layer:
             "legend": [
                 {"label": dict(i.label), "color": i.color, "value": i.value} for i in self.legend
             ],
-            "popup": [{"name": f.name, "label": dict(f.label)} for f in self.popup],
+            "popup": [
+                {"name": f.name, "name_en": f.name_en, "label": dict(f.label)} for f in self.popup
+            ],
             "filters": [
                 {"param": f.param, "values": list(f.values) if f.values else None}
                 for f in self.filters

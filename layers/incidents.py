@@ -1,6 +1,6 @@
 """Incidents (事件) by severity and status, filtered by time window, category and status."""
 
-from geodata import vocab
+from geodata import incident_text, vocab
 from layers import events
 from layers.base import POINT_CAP, Layer, PopupField
 
@@ -20,7 +20,7 @@ LAYER = Layer(
     time_column=events.TIME_COLUMN,
     legend=events.SEVERITY_LEGEND,
     popup=(
-        PopupField("title", {"zh": "事件", "en": "Incident"}),
+        PopupField("title", {"zh": "事件", "en": "Incident"}, name_en="title_en"),
         PopupField("category", {"zh": "类别", "en": "Category"}),
         PopupField("severity", {"zh": "等级", "en": "Severity"}),
         PopupField("status", {"zh": "状态", "en": "Status"}),
@@ -34,6 +34,10 @@ LAYER = Layer(
         "level": vocab.HANDLING_LEVEL_LABELS,
     },
     label="title",
-    label_en=None,
+    label_en="title_en",
+    computed=(
+        ("title", incident_text.title_sql("zh")),
+        ("title_en", incident_text.title_sql("en")),
+    ),
     unit={"zh": "起事件", "en": "incidents"},
 )

@@ -48,7 +48,9 @@ def hideout(layer: Layer, lang: str, strings: dict[str, str], zone: str) -> dict
         "colors": {i.value: i.color for i in layer.legend if i.value is not None},
         "valueStyle": {k: dict(v) for k, v in layer.value_style.items()},
         "valueLabels": _value_labels(layer, lang),
-        "popup": [{"name": f.name, "label": f.label[lang]} for f in layer.popup],
+        "popup": [
+            {"name": f.name, "nameEn": f.name_en, "label": f.label[lang]} for f in layer.popup
+        ],
         "aggregateColors": list(layer.ramp or AGGREGATE_COLORS),
         "unit": (layer.unit or {}).get(lang, ""),
         "heat": layer.provider == ProviderName.HEATMAP,

@@ -321,6 +321,30 @@ def table_rows(rows: list[dict], lang: str) -> list[dict]:
     return out
 
 
+MAX_DATE_TICKS = 12
+"""At most this many labelled periods on the trend's time axis (every n-th beyond)."""
+
+
+def date_ticks(x: list[str]) -> dict[str, object]:
+    """One tick per period (``YYYY-MM-DD``; at most :data:`MAX_DATE_TICKS`), labelled
+    ``MM-DD`` (with the year when the periods span years): never two ticks with one label,
+    as plotly's own hourly ticks of a short range were."""
+    step = max(1, -(-len(x) // MAX_DATE_TICKS))
+    shown = x[::step]
+    one_year = len({d[:4] for d in x}) <= 1
+    return {
+        "tickmode": "array",
+        "tickvals": shown,
+        "ticktext": [d[5:] if one_year else d for d in shown],
+    }
+
+
+def count_ticks(report: ar.Report) -> dict[str, object]:
+    """Whole-number steps on the count axis when the counts are small (no "0.5 件")."""
+    top = max((max(r["received"], r["closed"]) for r in report.trend), default=0)
+    return {"tick0": 0, "dtick": 1} if top <= 10 else {}
+
+
 def trend_figure(report: ar.Report, lang: str) -> dict[str, object]:
     """Received (bars), closed (line) and median / P90 hours (right axis) per period."""
     x = [r["bucket"].date().isoformat() for r in report.trend]
@@ -356,14 +380,14 @@ def trend_figure(report: ar.Report, lang: str) -> dict[str, object]:
             "font": {"color": "#cbd5e1", "size": 12},
             "margin": {"l": 48, "r": 48, "t": 36, "b": 40},
             "legend": {"orientation": "h", "x": 0, "y": 1.14},
-            "xaxis": {"type": "date", "gridcolor": "#1f2a3d", "tickformat": "%m-%d"},
-            "yaxis": {"gridcolor": "#1f2a3d", "rangemode": "tozero"},
+            "xaxis": {"type": "date", "gridcolor": "#1f2a3d", **date_ticks(x)},
+            "yaxis": {"gridcolor": "#1f2a3d", "rangemode": "tozero", **count_ticks(report)},
             "yaxis2": {
                 "overlaying": "y",
                 "side": "right",
                 "rangemode": "tozero",
                 "showgrid": False,
-                "tickformat": ".0f",
+                "tickmode": "auto",  # its own round steps, shown to their precision
                 "title": {"text": i18n.text("assessment.hours", lang)},
             },
             "bargap": 0.25,

@@ -31,7 +31,10 @@ def features_sql(layer: Layer, where: str) -> str:
     alone; geometry and properties are built only for the page that is sent.
     """
     geom = WEDGE_SQL if layer.shape == "fov_wedge" else "t.geom"
-    props = ", ".join(f"'{c}', t.\"{c}\"" for c in layer.columns)
+    props = ", ".join(
+        [f"'{c}', t.\"{c}\"" for c in layer.columns]
+        + [f"'{name}', {sql}" for name, sql in layer.computed]
+    )
     return f"""WITH {ENVELOPE},
 hits AS (
     SELECT t.id, {_order_sql(layer)} AS rank, count(*) OVER () AS total

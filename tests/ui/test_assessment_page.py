@@ -197,3 +197,37 @@ def test_grid_workers_and_planners_are_refused(browser, sign_in, app_server, use
         assert page.locator("#assessment-table").count() == 0
     finally:
         page.context.close()
+
+
+TICKS = """() => Object.fromEntries(['xtick', 'ytick', 'y2tick'].map((axis) => [axis,
+    [...document.querySelectorAll(`#assessment-trend .${axis} text`)]
+        .map((t) => t.textContent)]))"""
+"""The trend chart's tick labels per axis (x, left y, right y)."""
+
+
+def _choose(page: Page, url: str, days: int | str) -> None:
+    """A preset (7, 30 or 90 days), or ``"day"``: the newest day alone, typed into the dates."""
+    if days != "day":
+        page.get_by_text(f"{days} 天", exact=True).click()
+        return
+    latest = str(ar.latest_day(url))
+    for field in ("#assessment-dates", "#assessment-dates-end-date"):
+        page.fill(field, latest)
+        page.press(field, "Enter")
+
+
+@pytest.mark.parametrize("days", [7, 30, 90, "day"])
+def test_the_trend_charts_axis_labels_do_not_repeat(browser, sign_in, app_server, demo_url, days):
+    page = sign_in(browser, "leader", VIEWPORT)
+    try:
+        page.goto(app_server + "assessment", wait_until="networkidle")
+        page.wait_for_selector("#assessment-trend .xtick text")
+        _choose(page, demo_url, days)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(500)  # the figure is drawn again
+        ticks = page.evaluate(TICKS)
+        assert len(ticks["xtick"]) >= 1 and len(ticks["ytick"]) >= 2, ticks
+        for axis, labels in ticks.items():
+            assert len(set(labels)) == len(labels), (axis, labels)
+    finally:
+        page.context.close()

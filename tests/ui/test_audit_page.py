@@ -73,3 +73,45 @@ def test_an_analyst_is_refused_the_audit_trail(browser, sign_in, app_server):
         assert page.locator("#audit-table").count() == 0
     finally:
         page.context.close()
+
+
+CONTRAST = """(selector) => {
+  const rgba = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const lum = (c) => {
+    const [r, g, b] = c.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const out = [];
+  const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.nodeValue.trim()) continue;
+    const a = lum(rgba(getComputedStyle(el).color).slice(0, 3)), b = lum(background(el));
+    out.push([n.nodeValue.trim(), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]);
+  }
+  return out;
+}"""
+"""``[text, WCAG contrast ratio of its colour against the nearest opaque background]`` of
+every text under the element a selector names."""
+
+
+def test_the_period_labels_are_legible(browser, sign_in, app_server):
+    page = sign_in(browser, "admin", {"width": 1600, "height": 900})
+    try:
+        page.goto(app_server + "audit", wait_until="networkidle")
+        page.wait_for_selector("#audit-days label")
+        ratios = page.evaluate(CONTRAST, "#audit-days")
+        assert [text for text, _ in ratios] == ["1", "7", "30", "365"]
+        assert all(ratio >= 4.5 for _, ratio in ratios), ratios
+    finally:
+        page.context.close()

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import pytest
 from sqlalchemy import create_engine, text
 
+from analytics.question_catalog import LAYERS as QUESTION_LAYERS
 from geodata.demo.accounts import DEMO_ACCOUNTS
 from geodata.settings import Settings
 from geodata.taxonomy import DEFAULT_TAXONOMY
@@ -35,8 +36,10 @@ from geodata.vocab import (
     Role,
 )
 from layers.registry import LAYERS
+from pages.analyze_form import PRESETS
 from pages.routes import HOME_PAGE
 from pages.shell import NAV
+from tests.ui.incident_popup import click_marker, open_popup, rule_incident
 from web.i18n import LANGUAGES
 
 pytestmark = pytest.mark.slow
@@ -124,9 +127,11 @@ UNION SELECT name FROM road WHERE name IS NOT NULL UNION SELECT name FROM organi
 UNION SELECT name FROM facility WHERE name IS NOT NULL UNION SELECT username FROM account
 UNION SELECT display_name FROM account WHERE display_name IS NOT NULL
 UNION SELECT title FROM event WHERE NOT coalesce(trigger ? 'title_key', false)
+UNION SELECT serial FROM device WHERE serial IS NOT NULL
 """
-"""Proper names and people's own words from the store: shown as they are in either language
-(with the city's time-zone name, an identifier such as ``Asia/Shanghai``)."""
+"""Proper names, identifiers (device serials) and people's own words from the store: shown as
+they are in either language (with the city's time-zone name, an identifier such as
+``Asia/Shanghai``)."""
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +217,57 @@ def test_the_scan_catches_what_it_must(item, lang, flagged):
     """The checks themselves: a code, Chinese on an English page, English on a Chinese one;
     names from the store and allowed units pass."""
     assert bool(problems([[item, "text"]], lang, ("瑶海区",))) is flagged
+
+
+POPUP_TEXT = """() => [...document.querySelectorAll('.leaflet-popup-content :is(th, td)')]
+    .map((el) => [el.innerText.trim(), 'popup'])"""
+"""The open popup's labels and values."""
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_an_incident_popup_is_in_one_language(browser, sign_in, app_server, demo_url, names, lang):
+    page = sign_in(browser, "admin", {"width": 1600, "height": 900})
+    try:
+        with rule_incident(demo_url) as (lat, lon, titles):
+            open_popup(page, app_server, lat, lon)
+            if lang == "en":
+                page.keyboard.press("Escape")
+                page.locator("#lang-switch").get_by_text("EN", exact=True).click()
+                page.wait_for_function("document.documentElement.lang === 'en'")
+                page.wait_for_timeout(800)  # the relabelled layer is drawn again
+                click_marker(page)
+            items = page.evaluate(POPUP_TEXT)
+            assert [titles[lang], "popup"] in items and len(items) >= 8, items
+            found = problems(items, lang, names)
+            assert not found, f"incident popup [{lang}]:\n" + "\n".join(found)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_the_analysts_field_and_operator_lists_are_in_one_language(
+    browser, sign_in, app_server, names, lang, preset
+):
+    """The field and operator menus of the first filter row, opened after a preset chose the
+    subject layer. (The value boxes are free text a preset fills with codes such as
+    ``fire_lane``: not read here.)"""
+    page = sign_in(browser, "analyst", {"width": 1600, "height": 900})
+    try:
+        _open_in(page, app_server, "/analyze", lang)
+        page.locator(f'button[id*=\'"name":"{preset}"\']').click()
+        page.wait_for_function(
+            "[...document.querySelectorAll('input[id*=\"analyze-where-value\"]')]"
+            ".some((el) => el.value)"
+        )
+        field = next(iter(QUESTION_LAYERS[PRESETS[preset].subject].fields.values()))
+        for menu, first in ((".analyze-field", field.label[lang]), (".analyze-op", "=")):
+            page.locator(menu).first.click()
+            page.wait_for_selector(".dash-options-list-option")
+            items = page.evaluate(SCAN)
+            assert [first, "text"] in items, (menu, items)
+            found = problems(items, lang, names)
+            assert not found, f"/analyze {preset} {menu} [{lang}]:\n" + "\n".join(found)
+            page.keyboard.press("Escape")
+    finally:
+        page.context.close()
