@@ -283,8 +283,6 @@ def staff_work(
         while status in NEXT_ACTION:
             action = NEXT_ACTION[status]
             at = at + step_delay(row.id, action, row.severity)
-            if not_before is not None:
-                at = max(at, not_before)
             if at > now:
                 break
             actor = STAFF.get(row.level, STAFF["grid"])

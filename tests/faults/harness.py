@@ -131,7 +131,7 @@ class AppProcess:
             start_new_session=True,
         )
         log.close()
-        if wait_until(lambda: self.ready() or self.proc is None or self.exited(), timeout) is None:
+        if wait_until(lambda: self.ready() or self.exited(), timeout) is None:
             raise TimeoutError(f"app not ready in {timeout} s; see {self.data_dir}")
         if self.exited():
             raise RuntimeError(f"app exited ({self.proc and self.proc.returncode}): {self.log()}")

@@ -58,33 +58,39 @@ def fuzz_operation(operation, client, server, tally: Tally, pii, *, names: bool)
         run()
 
 
-def _fuzz(clients, fuzz_app, personal_data, tracebacks, role, doc, prefix):
+def _fuzz(clients, fuzz_app, personal_data, role, doc, prefix) -> Tally:
     client = clients[role]
     tally = Tally()
     doc_client = clients["analyst"]  # the documents need a signed-in reader
     for operation in _operations(doc_client, doc, prefix):
         fuzz_operation(operation, client, fuzz_app.server, tally, personal_data, names=True)
     print(f"{role} {doc}: {tally.tried} inputs, {len(tally.errors)} answered 5xx")
-    assert tally.tried > 0
-    assert tally.errors == [], "\n".join(tally.errors[:20])
-    assert tally.leaks == [], "\n".join(tally.leaks[:20])
-    assert tracebacks.found == [], "\n".join(tracebacks.found[:10])
     return tally
+
+
+def _problems(tally: Tally) -> str:
+    return "\n".join((tally.errors + tally.leaks)[:20])
 
 
 @pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
 def test_ogc_api(clients, fuzz_app, personal_data, tracebacks, role):
-    _fuzz(clients, fuzz_app, personal_data, tracebacks, role, "/ogc/api", "/")
+    tally = _fuzz(clients, fuzz_app, personal_data, role, "/ogc/api", "/")
+    assert tally.tried > 0 and tally.errors == [] and tally.leaks == [], _problems(tally)
+    assert tracebacks.found == [], "\n".join(tracebacks.found[:10])
 
 
 @pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
 def test_onemap_api(clients, fuzz_app, personal_data, tracebacks, role):
-    _fuzz(clients, fuzz_app, personal_data, tracebacks, role, "/api/openapi.json", "/api")
+    tally = _fuzz(clients, fuzz_app, personal_data, role, "/api/openapi.json", "/api")
+    assert tally.tried > 0 and tally.errors == [] and tally.leaks == [], _problems(tally)
+    assert tracebacks.found == [], "\n".join(tracebacks.found[:10])
 
 
 @pytest.mark.parametrize("role", ["anonymous", "analyst", "grid_worker"])
 def test_open311(clients, fuzz_app, personal_data, tracebacks, role):
-    _fuzz(clients, fuzz_app, personal_data, tracebacks, role, "/api/openapi.json", "/open311")
+    tally = _fuzz(clients, fuzz_app, personal_data, role, "/api/openapi.json", "/open311")
+    assert tally.tried > 0 and tally.errors == [] and tally.leaks == [], _problems(tally)
+    assert tracebacks.found == [], "\n".join(tracebacks.found[:10])
 
 
 @pytest.mark.parametrize("path", ["/open311/v2/requests/%C2%B2.json"])

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from sqlalchemy import text
 
+from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT
 from tests.conftest import free_port
 
@@ -215,3 +217,19 @@ def page(browser, app_server, sign_in):
     another origin."""
     with watched(sign_in(browser, "analyst", DEFAULT_VIEWPORT), app_server) as page:
         yield page
+
+
+@pytest.fixture(scope="module")
+def my_grid(demo_url, demo_accounts) -> dict[str, object]:
+    """The demo grid worker's grid, account and a point inside the grid (from the account's
+    scope, not from the page)."""
+    with get_engine(demo_url).connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT a.id AS account, s.area_id AS grid, ST_X(ST_PointOnSurface(g.geom)) AS x, "
+                "ST_Y(ST_PointOnSurface(g.geom)) AS y FROM account a "
+                "JOIN account_scope s ON s.account_id = a.id JOIN area g ON g.id = s.area_id "
+                "WHERE a.username = 'grid'"
+            )
+        ).one()
+    return dict(row._mapping)

@@ -36,21 +36,6 @@ CARE = "ARRAY['elderly_alone','disabled','needs_care','left_behind_child','low_i
 
 
 @pytest.fixture(scope="module")
-def my_grid(demo_url, demo_accounts) -> dict[str, object]:
-    """The demo grid worker's grid and account (from the account scope, not from the page)."""
-    with get_engine(demo_url).connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT a.id AS account, s.area_id AS grid, ST_X(ST_PointOnSurface(g.geom)) AS x, "
-                "ST_Y(ST_PointOnSurface(g.geom)) AS y FROM account a "
-                "JOIN account_scope s ON s.account_id = a.id JOIN area g ON g.id = s.area_id "
-                "WHERE a.username = 'grid'"
-            )
-        ).one()
-    return dict(row._mapping)
-
-
-@pytest.fixture(scope="module")
 def my_incidents(demo_url, my_grid) -> Iterator[list[int]]:
     """Two reported incidents of our own in the grid; deleted (with anything reported from the
     page) afterwards, so tests counting the city's incidents see it as built."""

@@ -36,21 +36,6 @@ SOURCE = "test_grid_trust"
 
 
 @pytest.fixture(scope="module")
-def my_grid(demo_url, demo_accounts) -> dict[str, object]:
-    """The demo grid worker's grid and a point inside it."""
-    with get_engine(demo_url).connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT a.id AS account, s.area_id AS grid, ST_X(ST_PointOnSurface(g.geom)) AS x, "
-                "ST_Y(ST_PointOnSurface(g.geom)) AS y FROM account a "
-                "JOIN account_scope s ON s.account_id = a.id JOIN area g ON g.id = s.area_id "
-                "WHERE a.username = 'grid'"
-            )
-        ).one()
-    return dict(row._mapping)
-
-
-@pytest.fixture(scope="module")
 def tasks(demo_url, my_grid) -> Iterator[list[int]]:
     """Two severe reported incidents of our own in the grid (top of the queue); deleted with
     anything reported from the page afterwards."""
