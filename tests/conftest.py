@@ -37,9 +37,11 @@ for _secret in SECRETS:
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEMO_TEST_SCALE = 0.25
 DEMO_TEST_SEED = 7
-DEMO_TEST_ANCHOR = datetime(2026, 11, 1, tzinfo=timezone(timedelta(hours=8)))
-"""The shared test demo city's history ends here (fixed, so its figures are the same on every
-run); the app anchors its demo at the moment of the build."""
+DEMO_TEST_ANCHOR = datetime.now(timezone(timedelta(hours=8))).replace(second=0, microsecond=0)
+"""The shared test demo city's history ends when the test session starts, as the app anchors its
+demo at the moment of the build: its figures are current (today's and the last 30 days' counts
+are not zero) and stay the same for the whole session (tests compare what pages show with SQL
+on the same store)."""
 
 
 def free_port() -> int:

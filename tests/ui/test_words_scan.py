@@ -5,7 +5,9 @@ buildings, roads, organisations, facilities, people's own reports) and the langu
 own label, and no English words on Chinese pages beyond a small list of units and acronyms.
 
 What is read: the visible text of the page and the ``placeholder``, ``title`` and
-``aria-label`` attributes of its rendered elements, after the page has settled."""
+``aria-label`` attributes of its rendered elements, after the page has settled. Each visit is
+made at its user's screen size and leaves a screenshot in the artifacts folder
+(``view-<page>-<account>-<language>-<width>x<height>.png``)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,13 @@ VISITS: tuple[tuple[str, str], ...] = (
 )
 """``(demo account, path)``: the every-page test's pages as the admin, and each other demo
 account's landing page."""
+
+SCREENS: dict[str, dict[str, int]] = {
+    "leader": {"width": 1920, "height": 1080},
+    "grid": {"width": 1280, "height": 800},
+}
+"""Each account's screen (the command wall, the grid worker's tablet); others use a desktop."""
+DESKTOP = {"width": 1600, "height": 900}
 
 ENGLISH_ON_CHINESE: frozenset[str] = frozenset(
     {"m", "km", "H3", "P90", "UTC", "Ctrl", "N", "EN", "OneMap"}
@@ -189,11 +198,15 @@ def _open_in(page, base: str, path: str, lang: str) -> None:
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 @pytest.mark.parametrize(("account", "path"), VISITS)
 def test_no_raw_code_and_no_other_language(
-    browser, sign_in, app_server, names, account, path, lang
+    browser, sign_in, app_server, names, artifacts, account, path, lang
 ):
-    page = sign_in(browser, account, {"width": 1600, "height": 900})
+    screen = SCREENS.get(account, DESKTOP)
+    page = sign_in(browser, account, screen)
     try:
         _open_in(page, app_server, path, lang)
+        view = path.strip("/") or "home"
+        shot = artifacts / f"view-{view}-{account}-{lang}-{screen['width']}x{screen['height']}.png"
+        page.screenshot(path=str(shot))
         items = page.evaluate(SCAN)
         assert len(items) > 5, items  # the page's own content is there
         found = problems(items, lang, names)
