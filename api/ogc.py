@@ -136,6 +136,8 @@ def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
             _link(_url(".collection_doc", collection_id=source.id), "self", JSON),
             _link(_url(".items", collection_id=source.id), "items", GEOJSON, "Features"),
             _link(_url(".queryables", collection_id=source.id), QUERYABLES_REL, SCHEMA_JSON),
+            # The draft's short rel, which GDAL before 3.7 looks for.
+            _link(_url(".queryables", collection_id=source.id), "queryables", SCHEMA_JSON),
         ],
         "itemType": "feature",
         "crs": [CRS84],
@@ -228,8 +230,11 @@ def queryables(collection_id: str) -> ResponseReturnValue:
     fields = _provider().fields(source, context.viewer())
     url = _url(".queryables", collection_id=collection_id)
     lang = context.settings().web.language
-    body = queryables_schema(source, fields, context.viewer(), lang, url)
-    return json_response(body, mimetype=SCHEMA_JSON)
+    # A client that asks for plain JSON only (GDAL before 3.7) gets it as JSON, with the
+    # draft's list of names as well.
+    best = request.accept_mimetypes.best_match([SCHEMA_JSON, JSON], default=SCHEMA_JSON)
+    body = queryables_schema(source, fields, context.viewer(), lang, url, draft=best == JSON)
+    return json_response(body, mimetype=best)
 
 
 def _clause(source: Source) -> Clause | None:

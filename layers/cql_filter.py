@@ -35,7 +35,9 @@ from geodata.conditions import Clause, Conditions
 from geodata.exports.fields import Field
 from geodata.query import FeatureQueryError, in_range
 
-LANGUAGES = ("cql2-text", "cql2-json")
+LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
+"""Accepted ``filter-lang`` values: CQL2's two encodings, and ``cql-text`` (the draft's name,
+which GDAL before 3.7 sends), read as cql2-text."""
 MAX_CHARS = 8_000
 """Longest filter accepted (characters)."""
 MAX_DEPTH = 24
@@ -126,7 +128,7 @@ def _no_constant(name: str) -> float:
 def _as_json(text: str, lang: str) -> Any:
     """The filter as CQL2 JSON, read and checked by the ``cql2`` library."""
     try:
-        if lang == "cql2-text":
+        if lang in ("cql2-text", "cql-text"):
             return cql2.parse_text(text).to_json()
         data = json.loads(text, parse_constant=_no_constant)
         if _count(data) > MAX_NODES:
@@ -181,6 +183,8 @@ def parse(text: str, lang: str | None) -> ast.Node:
         raise
     except Exception as exc:
         raise _fail(f"unsupported expression: {_first_line(exc)}") from None
+    if isinstance(node, bool):
+        return ast.Include(not_=not node)
     if not isinstance(node, ast.Node):
         raise _fail("the filter must be a condition, not a value")
     return node

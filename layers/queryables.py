@@ -157,10 +157,17 @@ def _property(source: Source, field: Field, lang: str) -> dict[str, object]:
 
 
 def queryables(
-    source: Source, fields: tuple[Field, ...], viewer: Viewer, lang: str, url: str
+    source: Source,
+    fields: tuple[Field, ...],
+    viewer: Viewer,
+    lang: str,
+    url: str,
+    *,
+    draft: bool = False,
 ) -> dict[str, object]:
     """The JSON Schema of what ``viewer`` may filter ``source`` on (``fields``: its
-    allow-list), published at ``url``."""
+    allow-list), published at ``url``. ``draft`` adds the 2020 draft's ``queryables`` list
+    (``[{"id", "type"}]``), which GDAL before 3.7 reads instead of ``properties``."""
     geometry = _titles(source, GEOMETRY)
     properties: dict[str, object] = {
         GEOMETRY: {
@@ -173,7 +180,7 @@ def queryables(
     }
     properties |= {f.name: _property(source, f, lang) for f in fields}
     title = source.title.get(lang) or source.title["en"]
-    return {
+    doc: dict[str, object] = {
         "$schema": SCHEMA,
         "$id": url,
         "type": "object",
@@ -182,3 +189,9 @@ def queryables(
         "properties": properties,
         "additionalProperties": False,
     }
+    if draft:
+        doc["queryables"] = [
+            {"id": f.name, "type": JSON_TYPES[f.kind].get("format", JSON_TYPES[f.kind]["type"])}
+            for f in fields
+        ]
+    return doc
