@@ -131,9 +131,17 @@ def test_queryables_carry_types_enums_and_titles(client):
 
 POLY = {
     "type": "Polygon",
-    "coordinates": [[[117.2, 31.8], [117.3, 31.8], [117.3, 31.9], [117.2, 31.9], [117.2, 31.8]]],
+    "coordinates": [
+        [
+            [117.277, 31.856],
+            [117.283, 31.856],
+            [117.283, 31.861],
+            [117.277, 31.861],
+            [117.277, 31.856],
+        ]
+    ],
 }
-ENVELOPE = "ST_MakeEnvelope(117.2, 31.8, 117.3, 31.9, 4326)"
+ENVELOPE = "ST_MakeEnvelope(117.277, 31.856, 117.283, 31.861, 4326)"
 CASES = [
     # (collection, cql2-text, cql2-json, SQL over the collection's table)
     (
@@ -168,9 +176,9 @@ CASES = [
     ),
     (
         "incidents",
-        "status IN ('reported', 'dispatched')",
-        {"op": "in", "args": [{"property": "status"}, ["reported", "dispatched"]]},
-        "SELECT id FROM event WHERE status IN ('reported', 'dispatched')",
+        "status IN ('rejected', 'in_progress')",
+        {"op": "in", "args": [{"property": "status"}, ["rejected", "in_progress"]]},
+        "SELECT id FROM event WHERE status IN ('rejected', 'in_progress')",
     ),
     (
         "incidents",
@@ -213,20 +221,23 @@ CASES = [
     ),
     (
         "buildings",
-        "S_INTERSECTS(geometry, POLYGON((117.2 31.8, 117.3 31.8, 117.3 31.9, 117.2 31.9, "
-        "117.2 31.8)))",
+        "S_INTERSECTS(geometry, POLYGON((117.277 31.856, 117.283 31.856, 117.283 31.861, "
+        "117.277 31.861, 117.277 31.856)))",
         {"op": "s_intersects", "args": [{"property": "geometry"}, POLY]},
         f"SELECT id FROM building WHERE ST_Intersects(geom, {ENVELOPE})",
     ),
     (
         "buildings",
-        "S_WITHIN(geometry, BBOX(117.2, 31.8, 117.3, 31.9)) AND floors > 6",
+        "S_WITHIN(geometry, BBOX(117.277, 31.856, 117.283, 31.861)) AND floors > 6",
         {
             "op": "and",
             "args": [
                 {
                     "op": "s_within",
-                    "args": [{"property": "geometry"}, {"bbox": [117.2, 31.8, 117.3, 31.9]}],
+                    "args": [
+                        {"property": "geometry"},
+                        {"bbox": [117.277, 31.856, 117.283, 31.861]},
+                    ],
                 },
                 {"op": ">", "args": [{"property": "floors"}, 6]},
             ],
@@ -235,13 +246,16 @@ CASES = [
     ),
     (
         "sensors",
-        "S_DISJOINT(geometry, BBOX(117.2, 31.8, 117.3, 31.9)) AND status = 'online'",
+        "S_DISJOINT(geometry, BBOX(117.277, 31.856, 117.283, 31.861)) AND status = 'online'",
         {
             "op": "and",
             "args": [
                 {
                     "op": "s_disjoint",
-                    "args": [{"property": "geometry"}, {"bbox": [117.2, 31.8, 117.3, 31.9]}],
+                    "args": [
+                        {"property": "geometry"},
+                        {"bbox": [117.277, 31.856, 117.283, 31.861]},
+                    ],
                 },
                 {"op": "=", "args": [{"property": "status"}, "online"]},
             ],
@@ -305,7 +319,7 @@ def test_filter_returns_the_rows_sql_returns(client, demo_url, mid, case, encodi
 
 
 def test_filter_and_bbox_and_datetime_combine(client, demo_url, mid):
-    found = _filtered(client, "incidents", "severity >= 2", bbox="117.2,31.8,117.3,31.9",
+    found = _filtered(client, "incidents", "severity >= 2", bbox="117.277,31.856,117.283,31.861",
                       datetime=f"{mid}/..")  # fmt: skip
     expected = _ids(
         demo_url,
@@ -361,9 +375,9 @@ def test_filter_names_only_fields_the_viewer_may_see(client):
         ("severity = 'high'", "cql2-text", "whole number"),
         ("severity = 1.5", "cql2-text", "whole number"),
         ("reported_at > 3", "cql2-text", "a time"),
-        ("status = 'a\x00b'", "cql2-text", "control character"),
-        ("status = '\ud800'", "cql2-text", "surrogate"),
-        ("status LIKE 5", "cql2-text", "not"),
+        ("status = 'a\x00b'", "cql2-text", "NUL"),
+        ("status = '\x07'", "cql2-text", "control character"),
+        ("status LIKE 5", "cql2-text", "text pattern"),
         ("T_INTERSECTS(reported_at, TIMESTAMP('9999-01-01T00:00:00Z'))", "cql2-text", "outside"),
         ("S_INTERSECTS(geometry, POINT(500 500))", "cql2-text", "lon/lat"),
         ("severity + 1 > 2", "cql2-text", "property"),
@@ -371,7 +385,7 @@ def test_filter_names_only_fields_the_viewer_may_see(client):
         ('{"op": "=", "args": [{"property": "status"}, "\\ud800"]}', "cql2-json", "not valid"),
         ("[" * 40 + "]" * 40, "cql2-json", "nested"),
         ('{"op": "between", "args": [{"property": "status"}, 1, 2]}', "cql2-json", "BETWEEN"),
-        ("severity = 1", "cql-text", "filter-lang"),
+        ("severity = 1", "ecql", "filter-lang"),
         ("severity = 1", "cql2-json", "not valid cql2-json"),
     ],
 )
@@ -383,6 +397,15 @@ def test_hostile_filters_are_a_400_with_a_reason(client, cql, lang, reason):
     assert response.status_code == 400, response.data[:300]
     body = response.get_json(force=True)
     assert body["code"] == "InvalidParameterValue" and reason in body["description"]
+
+
+def test_bytes_that_are_not_utf8_stay_literal_text(client):
+    """Werkzeug keeps an escape that is not UTF-8 (a lone surrogate's %ED%A0%80, %FF) as the
+    literal characters: the filter compares with that text and matches nothing."""
+    for raw in ("%ED%A0%80", "%FF"):
+        response = client.get(f"/ogc/collections/incidents/items?filter=status%3D%27{raw}%27")
+        assert response.status_code == 200
+        assert response.get_json(force=True)["numberMatched"] == 0
 
 
 def test_filter_crs_other_than_crs84_is_refused(client):
@@ -436,8 +459,8 @@ GDAL_CASES = [
      "SELECT id FROM event WHERE severity >= 3 AND status <> 'closed'"),
     ("buildings", "floors > 10 OR use = 'office'",
      "SELECT id FROM building WHERE floors > 10 OR use = 'office'"),
-    ("houses", "occupancy IN ('rented', 'vacant') AND floor_area >= 90",
-     "SELECT id FROM house WHERE occupancy IN ('rented', 'vacant') AND floor_area >= 90"),
+    ("houses", "occupancy = 'vacant' AND floor_area >= 90",
+     "SELECT id FROM house WHERE occupancy = 'vacant' AND floor_area >= 90"),
 ]  # fmt: skip
 
 
@@ -475,22 +498,27 @@ def test_grid_worker_gdal_filter_stays_in_the_grid(server, demo_url, grid, tmp_p
     assert sorted(copied["id"]) == _ids(demo_url, SCOPE_SQL.format(table="event"), grid=grid[1])
 
 
-def test_bench_filtered_against_unfiltered(client):
-    """Prints the time of a filtered items page against the unfiltered one (same page size)."""
+def test_bench_filtered_against_unfiltered(client, demo_url):
+    """Prints the time of filtered items pages against the unfiltered one (same page size)."""
 
-    def timed(url: str) -> float:
-        best = float("inf")
+    def timed(url: str) -> tuple[float, int]:
+        best, returned = float("inf"), 0
         for _ in range(5):
             start = time.perf_counter()
-            assert client.get(url).status_code == 200
+            response = client.get(url)
             best = min(best, time.perf_counter() - start)
-        return best
+            assert response.status_code == 200
+            returned = response.get_json(force=True)["numberReturned"]
+        return best, returned
 
     base = "/ogc/collections/incidents/items?limit=1000"
-    plain = timed(base)
-    cql = quote("severity >= 2 AND status <> 'closed' AND S_INTERSECTS(geometry, "
-                "BBOX(117.0, 31.6, 117.5, 32.0))")  # fmt: skip
-    filtered = timed(f"{base}&filter={cql}")
-    print(f"items limit=1000: unfiltered {plain * 1000:.1f} ms, filtered {filtered * 1000:.1f} ms "
-          f"(ratio {filtered / plain:.2f})")  # fmt: skip
-    assert filtered < plain * 5
+    plain, n_plain = timed(base)
+    wide = quote("status = 'closed' AND S_INTERSECTS(geometry, BBOX(117.0, 31.6, 117.5, 32.0))")
+    narrow = quote("severity >= 3 AND status IN ('rejected', 'in_progress') AND "
+                   "T_INTERSECTS(reported_at, INTERVAL('2026-01-01T00:00:00Z', '..'))")  # fmt: skip
+    for name, cql in (("wide", wide), ("narrow", narrow)):
+        took, returned = timed(f"{base}&filter={cql}")
+        print(f"items limit=1000: unfiltered {plain * 1000:.1f} ms ({n_plain} features), "
+              f"{name} filter {took * 1000:.1f} ms ({returned} features), "
+              f"ratio {took / plain:.2f}")  # fmt: skip
+        assert took < plain * 3
