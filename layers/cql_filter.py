@@ -276,6 +276,8 @@ class _Walker:
         if not isinstance(pattern, str):
             raise _fail("LIKE needs a text pattern")
         _check_str(pattern)
+        if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+            raise _fail("a LIKE pattern may not end with a lone escape character (\\)")
         value = pattern.lower() if column.startswith("lower(") else pattern
         # CQL2's wildcards are SQL's (% and _, escaped by a backslash).
         return f"({column} {'NOT ' if node.not_ else ''}LIKE {self.bind(value)})"
@@ -362,6 +364,14 @@ def _instant(value: object) -> dt.datetime:
     return in_range(PARAM, moment)
 
 
+def _iso(text: str) -> dt.datetime | None:
+    """A quoted RFC 3339 time (what GDAL's cql-text sends for a time), or None."""
+    try:
+        return dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+
+
 def _span(node: object) -> tuple[dt.datetime | None, dt.datetime | None]:
     """An instant or an interval (open ends: None) as an inclusive span; a DATE is its day."""
     if isinstance(node, values.Interval):
@@ -381,19 +391,29 @@ def _typed(field: Field, node: object) -> object:
     kind = field.kind
     if isinstance(node, ast.Node | values.Geometry | values.Interval):
         raise _fail(f"{field.name!r} compares with a literal, not {_show(node)}")
-    number = isinstance(node, int | float) and not isinstance(node, bool) and math.isfinite(node)
+    number = isinstance(node, int | float) and not isinstance(node, bool) and _finite(node)
     if kind == "text" and isinstance(node, str):
         return _check_str(node)
     if kind == "bool" and isinstance(node, bool):
         return node
     if kind == "timestamp" and isinstance(node, dt.date):
         return _instant(node)
+    if kind == "timestamp" and isinstance(node, str) and (moment := _iso(node)) is not None:
+        return _instant(moment)
     if kind == "float" and number:
         return float(node)  # type: ignore[arg-type]
     whole = number and float(node).is_integer() and abs(node) <= MAX_INT  # type: ignore[arg-type]
     if kind.startswith("int") and whole:
         return int(node)  # type: ignore[call-overload]
     raise _fail(f"{field.name!r} is {_KIND_WORDS[kind]}; {_show(node)} is not")
+
+
+def _finite(value: float) -> bool:
+    """A finite number that fits a float (a huge JSON integer does not)."""
+    try:
+        return math.isfinite(value) and abs(value) <= 1e300
+    except OverflowError:
+        return False
 
 
 _KIND_WORDS: Mapping[str, str] = {
@@ -422,6 +442,8 @@ def _geometry(node: object) -> str:
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise _fail("geometries are lon/lat degrees (CRS84)")
+    if not geom.is_valid:
+        raise _fail(f"invalid geometry: {shapely.is_valid_reason(geom)}")
     return shapely.to_geojson(geom)
 
 

@@ -459,6 +459,8 @@ GDAL_CASES = [
      "SELECT id FROM event WHERE severity >= 3 AND status <> 'closed'"),
     ("buildings", "floors > 10 OR use = 'office'",
      "SELECT id FROM building WHERE floors > 10 OR use = 'office'"),
+    ("incidents", "reported_at >= '2026-10-15T00:00:00Z' AND severity >= 2",
+     "SELECT id FROM event WHERE reported_at >= '2026-10-15T00:00:00Z' AND severity >= 2"),
     ("houses", "occupancy = 'vacant' AND floor_area >= 90",
      "SELECT id FROM house WHERE occupancy = 'vacant' AND floor_area >= 90"),
 ]  # fmt: skip
