@@ -11,6 +11,8 @@ as the exports, so nothing here can publish a column an export may not.
   100, larger values are capped at 10 000; ``prev`` links page by ``offset``, ``next`` links
   also carry ``after=<last id>`` so deep pages cost an index seek, not an OFFSET scan)
 - ``/ogc/collections/{id}/items/{featureId}``
+- ``/ogc/collections/{id}/queryables`` and ``filter``/``filter-lang`` on items (Part 3: CQL2
+  text and JSON, :mod:`layers.cql_filter`; queryables: :mod:`layers.queryables`)
 
 JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Every request needs
 a session or an API token (``Authorization: Bearer …``; the gate, :mod:`web.gate`, answers 401
@@ -30,12 +32,15 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
+from geodata.conditions import Clause
 from geodata.errors import LayerForbiddenError, OneMapError
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
 from geodata.exports.sources import Source, UnknownSourceError
 from geodata.query import MAX_ID, WHOLE_NUMBER, BBox, FeatureQueryError, whole_number
+from layers import cql_filter
 from layers.collections import COLLECTIONS, collection, extents
+from layers.queryables import queryables as queryables_schema
 from web import context
 from web.responses import GEOJSON, JSON, json_response
 
@@ -47,11 +52,16 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    *cql_filter.CONFORMANCE,
 )
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 MAX_OFFSET = 100_000_000
 """Deepest page by ``offset`` (deeper pages follow the ``next`` links, which page by id)."""
-ITEMS_PARAMETERS = frozenset({"f", "bbox", "datetime", "limit", "offset", "after"})
+ITEMS_PARAMETERS = frozenset(
+    {"f", "bbox", "datetime", "limit", "offset", "after", "filter", "filter-lang", "filter-crs"}
+)
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 OTHER_PARAMETERS = frozenset({"f"})
 
 
@@ -125,6 +135,9 @@ def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
         "links": [
             _link(_url(".collection_doc", collection_id=source.id), "self", JSON),
             _link(_url(".items", collection_id=source.id), "items", GEOJSON, "Features"),
+            _link(_url(".queryables", collection_id=source.id), QUERYABLES_REL, SCHEMA_JSON),
+            # The draft's short rel, which GDAL before 3.7 looks for.
+            _link(_url(".queryables", collection_id=source.id), "queryables", SCHEMA_JSON),
         ],
         "itemType": "feature",
         "crs": [CRS84],
@@ -209,6 +222,31 @@ def _page_url(collection_id: str, offset: int, limit: int, after: int | None = N
     return _url(".items", collection_id=collection_id, offset=offset, limit=limit, **args)
 
 
+@blueprint.get("/collections/<collection_id>/queryables")
+def queryables(collection_id: str) -> ResponseReturnValue:
+    """What the viewer may filter the collection on (a JSON Schema)."""
+    _check_params(OTHER_PARAMETERS)
+    source = _source(collection_id)
+    fields = _provider().fields(source, context.viewer())
+    url = _url(".queryables", collection_id=collection_id)
+    lang = context.settings().web.language
+    # A client that asks for plain JSON only (GDAL before 3.7) gets it as JSON, with the
+    # draft's list of names as well.
+    best = request.accept_mimetypes.best_match([SCHEMA_JSON, JSON], default=SCHEMA_JSON)
+    body = queryables_schema(source, fields, context.viewer(), lang, url, draft=best == JSON)
+    return json_response(body, mimetype=best)
+
+
+def _clause(source: Source) -> Clause | None:
+    """The ``filter`` of an items request as a condition over the viewer's fields, or None."""
+    text = request.args.get("filter")
+    cql_filter.check_crs(request.args.get("filter-crs"))
+    if text is None:
+        return None
+    fields = _provider().fields(source, context.viewer())
+    return cql_filter.clause(text, request.args.get("filter-lang"), fields)
+
+
 @blueprint.get("/collections/<collection_id>/items")
 def items(collection_id: str) -> ResponseReturnValue:
     """A page of features, by id, with numberMatched/numberReturned and next/prev links."""
@@ -221,6 +259,7 @@ def items(collection_id: str) -> ResponseReturnValue:
         bbox=_bbox(request.args.get("bbox")),
         interval=parse_interval(request.args.get("datetime")),
         after=after,
+        clause=_clause(source),
     )
     # ``after`` (set by our next links) pages by id instead of skipping ``offset`` rows.
     page = _provider().page(
@@ -336,6 +375,7 @@ def openapi() -> ResponseReturnValue:
                     {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
                     "Features to skip",
                 ),
+                *cql_filter.openapi_parameters(_parameter),
                 _parameter(
                     "after",
                     {"type": "integer", "minimum": 0, "maximum": MAX_ID},
@@ -344,6 +384,9 @@ def openapi() -> ResponseReturnValue:
                 f,
             ],
             GEOJSON,
+        ),
+        "/collections/{collectionId}/queryables": _operation(
+            "Queryables of a collection", [collection_id, f], SCHEMA_JSON
         ),
         "/collections/{collectionId}/items/{featureId}": _operation(
             "One feature",

@@ -9,7 +9,7 @@ driver that runs the SQL: ``named`` (``:name``, SQLAlchemy ``text()``) or ``pyfo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,6 +19,15 @@ Style = Literal["named", "pyformat"]
 def escape_like(value: str) -> str:
     """``value`` with LIKE's wildcards and escape character escaped (default ``\\`` escape)."""
     return value.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One finished condition: SQL over alias ``t`` (``pyformat`` placeholders) and the values
+    it binds, built elsewhere (e.g. from a CQL2 filter) and appended with :meth:`Conditions.add`."""
+
+    sql: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass

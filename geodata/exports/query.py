@@ -20,7 +20,7 @@ from shapely.geometry import mapping, shape
 from geodata import vocab
 from geodata.accounts.viewer import Viewer
 from geodata.area_subtree import roots, subtree_ids
-from geodata.conditions import Conditions
+from geodata.conditions import Clause, Conditions
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
 from geodata.query import BBox, FeatureQueryError, in_range
@@ -44,6 +44,9 @@ class Filters:
     """Keyset paging: only ids above this one (cheaper than a large OFFSET)."""
     polygon: str | None = None
     """A checked GeoJSON Polygon/MultiPolygon (lon/lat): rows whose geometry intersects it."""
+    clause: Clause | None = None
+    """A condition built from the caller's filter expression (OGC ``filter``), values bound;
+    its parameter names start with ``cql``."""
 
 
 MAX_POLYGON_BYTES = 16 * 1024
@@ -186,6 +189,8 @@ def conditions(
             where.add(f't."{source.temporal}" >= {where.bind(start, "t_start")}')
         if end is not None:
             where.add(f't."{source.temporal}" <= {where.bind(end, "t_end")}')
+    if filters.clause is not None:
+        where.add(filters.clause.sql, **filters.clause.params)
     if filters.after is not None:
         where.add(f"t.id > {where.bind(filters.after, 'after')}")
     return where
