@@ -27,6 +27,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.analyze": {"zh": "空间分析", "en": "Analyse"},
     "nav.audit": {"zh": "审计日志", "en": "Audit trail"},
     "nav.assessment": {"zh": "监督考核", "en": "Assessment"},
+    "nav.account": {"zh": "我的账户", "en": "My account"},
     "home.layers": {"zh": "图层", "en": "Layers"},
     "home.legend": {"zh": "图例", "en": "Legend"},
     "home.zoom": {"zh": "缩放级别", "en": "Zoom"},

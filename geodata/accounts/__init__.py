@@ -335,6 +335,17 @@ def token_identity(conn: Connection, token: str) -> SignedIn | None:
     return _signed_in(_prepared_row(conn, _TOKEN_SQL, token))
 
 
+def account_identity(conn: Connection, username: str) -> Identity:
+    """The identity of account ``username`` (for the CLI acting on it); :class:`AccountError`
+    when there is none."""
+    row = conn.execute(
+        text(f"SELECT {_IDENTITY_COLUMNS} FROM account a WHERE a.username = :u"), {"u": username}
+    ).first()
+    if row is None:
+        raise AccountError(f"no account named {username!r}")
+    return _identity(row)
+
+
 def list_accounts(conn: Connection) -> list[dict]:
     """Every account with its role, areas (codes) and state, for ``geodata user list``."""
     rows = conn.execute(
