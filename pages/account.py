@@ -22,26 +22,25 @@ from geodata.accounts.tokens import TokenInfo, TokenLimit
 from geodata.engine import get_engine
 from pages import guard
 from pages import ids as shell_ids
+from pages.account_ids import (
+    COPY,
+    CREATE,
+    DAYS,
+    MAX_ID,
+    NAME,
+    NEW,
+    REVOKE,
+    STATUS,
+    TABLE,
+    TIME_FORMAT,
+    VALUE,
+    VERSION,
+)
 from pages.shell import data, t
 from web import context, i18n
 
 PATH = "/account"
-NAME = "account-token-name"
-DAYS = "account-token-days"
-CREATE = "account-token-create"
-NEW = "account-token-new"
-VALUE = "account-token-value"
-COPY = "account-token-copy"
-STATUS = "account-token-status"
-TABLE = "account-token-table"
-VERSION = "account-token-version"
-"""Store: bumped by every creation and revocation, so the table is drawn again."""
-REVOKE = "account-token-revoke"
-"""Type of the revoke buttons: ``{"type": REVOKE, "token": <token id>}``."""
 DEFAULT_DAYS = 90
-MAX_ID = 2**63
-"""Token ids are bigint: a larger id in a payload names no token."""
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 COLUMNS = ("name", "created", "expires", "used", "state", "action")
 
 STRINGS: dict[str, dict[str, str]] = {
