@@ -35,6 +35,7 @@ from pages.account_ids import (
     TIME_FORMAT,
     VALUE,
     VERSION,
+    ZONE,
 )
 from pages.shell import data, t
 from web import context, i18n
@@ -168,8 +169,6 @@ def layout(**_query: str) -> html.Div:
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
     viewer = context.page_viewer()
-    zone = context.timezone()
-    times = i18n.text("account.times", lang).format(zone=zone, offset=city_time.offset_label(zone))
     head = html.Tr([html.Th(t(f"account.col.{c}", lang)) for c in COLUMNS])
     return html.Div(
         className="account-page",
@@ -190,7 +189,7 @@ def layout(**_query: str) -> html.Div:
                         className="account-table",
                         children=[html.Thead(head), html.Tbody(id=TABLE)],
                     ),
-                    html.P(times, className="account-hint account-zone"),
+                    html.P(_zone_note(lang), id=ZONE, className="account-hint account-zone"),
                 ],
             ),
             html.Section(
@@ -207,6 +206,12 @@ def layout(**_query: str) -> html.Div:
 
 
 # --- helpers of the callbacks ---------------------------------------------------------------
+
+
+def _zone_note(lang: str) -> str:
+    """Which zone the times are in, in ``lang``."""
+    zone = context.timezone()
+    return i18n.text("account.times", lang).format(zone=zone, offset=city_time.offset_label(zone))
 
 
 def _when(instant: datetime | None, lang: str, empty: str) -> str:
@@ -279,10 +284,11 @@ def _bump(version: object) -> int:
     Output(TABLE, "children"),
     Output(DAYS, "options"),
     Output(NAME, "placeholder"),
+    Output(ZONE, "children"),
     Input(VERSION, "data"),
     Input(shell_ids.LANG_SWITCH, "value"),
 )
-def show(_version: object, lang: str | None) -> tuple[list, list, str]:
+def show(_version: object, lang: str | None) -> tuple[list, list, str, str]:
     """The caller's tokens (and the form's labels) in the page's language."""
     guard.require(PATH)
     lang = i18n.language(lang)
@@ -294,7 +300,7 @@ def show(_version: object, lang: str | None) -> tuple[list, list, str]:
     rows = [_row(token, lang) for token in found]
     if not rows:
         rows = [html.Tr(html.Td(i18n.text("account.none", lang), colSpan=len(COLUMNS)))]
-    return rows, day_options(lang), i18n.text("account.name_hint", lang)
+    return rows, day_options(lang), i18n.text("account.name_hint", lang), _zone_note(lang)
 
 
 @callback(
