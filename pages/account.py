@@ -105,9 +105,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "as described there.",
     },
     "account.use_gdal": {"zh": "GDAL / ogr2ogr：", "en": "GDAL / ogr2ogr:"},
-    "audit.act.token_create": {"zh": "生成令牌", "en": "Token created"},
-    "audit.act.token_revoke": {"zh": "撤销令牌", "en": "Token revoked"},
-    "audit.obj.api_token": {"zh": "API 令牌", "en": "API token"},
 }
 i18n.STRINGS.update(STRINGS)
 
