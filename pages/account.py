@@ -353,11 +353,9 @@ def revoke(clicks: object, version: object, lang: str | None):
     token_id = pressed.get("token")
     if isinstance(token_id, bool) or not isinstance(token_id, int) or not 0 < token_id < MAX_ID:
         return i18n.text("account.not_found", lang), dash.no_update, dash.no_update
-    viewer = context.viewer()
     with get_engine(context.store_url()).begin() as conn:
-        names = {tok.id: tok.name for tok in tokens.list_tokens(conn, viewer.account_id or 0)}
-        done = tokens.revoke_token(conn, viewer, token_id, request.remote_addr)
-    if not done:
+        name = tokens.revoke_token(conn, context.viewer(), token_id, request.remote_addr)
+    if name is None:
         return i18n.text("account.not_found", lang), dash.no_update, dash.no_update
-    message = i18n.text("account.revoked", lang).format(name=names.get(token_id, ""))
+    message = i18n.text("account.revoked", lang).format(name=name)
     return message, None, _bump(version)

@@ -1,6 +1,7 @@
 """Accounts, passwords, browser sessions and API tokens (the package also holds the viewer a
 signed-in account reads as, :mod:`.viewer`; scoping and audit, :mod:`.access`; the ``user`` CLI,
-:mod:`.cli`).
+:mod:`.cli`; the limits of API tokens, their owners' list, revocation and last use,
+:mod:`.tokens`).
 
 Passwords are hashed with Argon2id (argon2-cffi). A session or API token is a random string the
 client holds; the store keeps only its SHA-256, so a leaked table opens nothing. Repeated failed

@@ -112,9 +112,9 @@ def create_token(
     return NewToken(token_id, value)
 
 
-def revoke_token(conn: Connection, owner: Viewer, token_id: int, client: str | None) -> bool:
-    """Revoke ``owner``'s token ``token_id`` and audit it; False (nothing changed, nothing
-    written) when the account has no such active token."""
+def revoke_token(conn: Connection, owner: Viewer, token_id: int, client: str | None) -> str | None:
+    """Revoke ``owner``'s token ``token_id`` and audit it; its name, or None (nothing changed,
+    nothing written) when the account has no such active token."""
     name = conn.execute(
         text(
             "UPDATE api_token SET revoked = true WHERE id = :t AND account_id = :a "
@@ -122,10 +122,9 @@ def revoke_token(conn: Connection, owner: Viewer, token_id: int, client: str | N
         ),
         {"t": token_id, "a": owner.account_id},
     ).scalar_one_or_none()
-    if name is None:
-        return False
-    audit(conn, owner, REVOKED, OBJECT, {"token_id": token_id, "name": name}, client)
-    return True
+    if name is not None:
+        audit(conn, owner, REVOKED, OBJECT, {"token_id": token_id, "name": name}, client)
+    return name
 
 
 def list_tokens(conn: Connection, account_id: int) -> list[TokenInfo]:

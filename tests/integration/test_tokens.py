@@ -141,7 +141,7 @@ def test_limits_are_the_same_for_page_and_cli(url):
         with pytest.raises(tokens.TokenLimit) as refused:
             tokens.create_token(conn, owner, "eleventh", 7, "test")
         assert refused.value.kind == "count"
-        assert tokens.revoke_token(conn, owner, made[0].id, "test")
+        assert tokens.revoke_token(conn, owner, made[0].id, "test") == "t0"
         again = tokens.create_token(conn, owner, "after a revocation", 365, "test")
         expires = conn.execute(
             text("SELECT expires_at - created_at FROM api_token WHERE id = :t"), {"t": again.id}
