@@ -642,6 +642,17 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
 
+class ApiTokenUse(Base):
+    """When an API token was last used (its own table: see migration 0021)."""
+
+    __tablename__ = "api_token_use"
+
+    token_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class AuditLog(Base):
     """Who saw or exported what, when, in which scope."""
 

@@ -22,7 +22,7 @@ ACTION = "audit-action"
 DAYS = "audit-days"
 TABLE = "audit-table"
 COUNT = "audit-count"
-ACTIONS = ("view", "export")
+ACTIONS = ("view", "export", "token_create", "token_revoke")
 PERIODS = (1, 7, 30, 365)
 COLUMNS = ("at", "username", "action", "object_type", "scope", "detail", "client")
 
@@ -44,6 +44,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "audit.act.outreach": {"zh": "外呼名单", "en": "Outreach list"},
     "audit.obj.resident_identity": {"zh": "居民身份信息", "en": "Residents' identities"},
     "audit.obj.event": {"zh": "事件", "en": "Incident"},
+    "audit.act.token_create": {"zh": "生成令牌", "en": "Token created"},
+    "audit.act.token_revoke": {"zh": "撤销令牌", "en": "Token revoked"},
+    "audit.obj.api_token": {"zh": "API 令牌", "en": "API token"},
     "audit.scope.city": {"zh": "全市", "en": "Whole city"},
 }
 LAYER_TITLES = {layer.id: layer.title for layer in LAYERS}

@@ -29,7 +29,7 @@ from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
 from geodata.query import BBox, FeatureQueryError
 from geodata.vocab import AreaLevel
-from pages import export_files, guard
+from pages import export_files, export_qgis, guard
 from pages import export_ids as ids
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS, drawn_polygons
@@ -173,15 +173,13 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
                 "export.ogc",
                 dcc.Input(id=ids.OGC_URL, value=ogc, readOnly=True, className="export-ogc-url"),
                 html.P(t("export.ogc_hint"), className="export-hint"),
-                html.Pre(
-                    "python -m geodata user token <USER> --name qgis", className="export-code"
-                ),
                 html.P(t("export.gdal_hint"), className="export-hint"),
                 html.Pre(
                     f'GDAL_HTTP_HEADERS="Authorization: Bearer <token>" ogrinfo OAPIF:{ogc}',
                     className="export-code",
                 ),
             ),
+            export_qgis.section(),
         ],
     )
 

@@ -19,8 +19,13 @@ PAGE_ROLES: Mapping[str, frozenset[Role]] = {
     "/analyze": frozenset({Role.analyst, Role.planner, Role.leader, Role.admin}),
     "/audit": frozenset({Role.admin}),
     "/assessment": frozenset({Role.leader, Role.analyst, Role.admin}),
+    "/account": frozenset({Role.planner, Role.analyst, Role.leader, Role.admin}),
 }
-"""Pages open to some roles only; every other page is open to every signed-in role."""
+"""Pages open to some roles only; every other page is open to every signed-in role.
+
+``/account`` (own API tokens for GIS clients and scripts) is not a grid worker's: a grid
+worker reads residents' personal identifiers inside their grids, on the supervised tablet
+app; a bearer token would carry that access out to any script for months."""
 
 HOME_PAGE: Mapping[str, str] = {
     Role.leader: "/wall",

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from geodata.accounts import access, session_identity, token_hash, token_identity
 from geodata.accounts.viewer import Viewer
 from geodata.engine import read_connection
-from web import context, i18n
+from web import context, i18n, token_use
 from web.card_page import card_page, language
 from web.identity_cache import cache_for
 from web.responses import json_response
@@ -85,7 +85,10 @@ def _identify() -> tuple[Viewer, str | None, str] | None:
     bearer = _bearer()
     if bearer:
         found = _lookup("token", bearer)
-        return (found[0], None, "token") if found else None
+        if found is None:
+            return None
+        token_use.note(context.store_url(), bearer)
+        return found[0], None, "token"
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         found = _lookup("session", cookie)

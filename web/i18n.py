@@ -27,6 +27,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.analyze": {"zh": "空间分析", "en": "Analyse"},
     "nav.audit": {"zh": "审计日志", "en": "Audit trail"},
     "nav.assessment": {"zh": "监督考核", "en": "Assessment"},
+    "nav.account": {"zh": "我的账户", "en": "My account"},
     "home.layers": {"zh": "图层", "en": "Layers"},
     "home.legend": {"zh": "图例", "en": "Legend"},
     "home.zoom": {"zh": "缩放级别", "en": "Zoom"},
@@ -245,9 +246,9 @@ STRINGS |= {
     "export.ogc": {"zh": "在 QGIS 中连接（OGC API）", "en": "Connect QGIS (OGC API)"},
     "export.ogc_hint": {
         "zh": "在 QGIS 中新建 WFS / OGC API – Features 连接，填入此地址，并添加 HTTP 请求头 "
-        "Authorization: Bearer <令牌>。令牌由管理员签发：",
+        "Authorization: Bearer <令牌>。令牌在“我的账户”页生成。",
         "en": "In QGIS add a WFS / OGC API – Features connection with this address and the HTTP "
-        "header Authorization: Bearer <token>. An administrator issues the token:",
+        "header Authorization: Bearer <token>. Create the token on the My account page.",
     },
     "export.gdal_hint": {"zh": "GDAL / ogr2ogr 使用：", "en": "GDAL / ogr2ogr read it with:"},
     "analyze.title": {"zh": "空间分析", "en": "Spatial analysis"},

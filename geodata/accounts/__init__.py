@@ -1,6 +1,7 @@
 """Accounts, passwords, browser sessions and API tokens (the package also holds the viewer a
 signed-in account reads as, :mod:`.viewer`; scoping and audit, :mod:`.access`; the ``user`` CLI,
-:mod:`.cli`).
+:mod:`.cli`; the limits of API tokens, their owners' list, revocation and last use,
+:mod:`.tokens`).
 
 Passwords are hashed with Argon2id (argon2-cffi). A session or API token is a random string the
 client holds; the store keeps only its SHA-256, so a leaked table opens nothing. Repeated failed
@@ -333,6 +334,17 @@ def issue_token(conn: Connection, username: str, name: str, days: float | None =
 def token_identity(conn: Connection, token: str) -> SignedIn | None:
     """The identity behind a valid (unrevoked, unexpired) API token of an active account."""
     return _signed_in(_prepared_row(conn, _TOKEN_SQL, token))
+
+
+def account_identity(conn: Connection, username: str) -> Identity:
+    """The identity of account ``username`` (for the CLI acting on it); :class:`AccountError`
+    when there is none."""
+    row = conn.execute(
+        text(f"SELECT {_IDENTITY_COLUMNS} FROM account a WHERE a.username = :u"), {"u": username}
+    ).first()
+    if row is None:
+        raise AccountError(f"no account named {username!r}")
+    return _identity(row)
 
 
 def list_accounts(conn: Connection) -> list[dict]:

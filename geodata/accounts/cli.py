@@ -10,9 +10,14 @@ import argparse
 import sys
 
 from geodata import accounts, vocab
+from geodata.accounts import tokens
+from geodata.accounts.access import viewer_of
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import open_store
+
+CLI_CLIENT = "cli"
+"""The client the audit trail records for tokens issued here."""
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -81,8 +86,9 @@ def cmd_scope(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     def issue(conn) -> None:
-        token = accounts.issue_token(conn, args.username, args.name, args.days)
-        print(token)
+        identity = accounts.account_identity(conn, args.username)
+        owner = viewer_of(identity)
+        print(tokens.create_token(conn, owner, args.name, args.days, CLI_CLIENT).value)
 
     return _run(settings, issue)
 
@@ -128,7 +134,13 @@ def register(subparsers: argparse._SubParsersAction, _settings: Settings) -> Non
     token = sub.add_parser("token", help="issue an API token (printed once)")
     token.add_argument("username")
     token.add_argument("--name", required=True, help="what the token is for, e.g. qgis")
-    token.add_argument("--days", type=float, help="expires after this many days (default never)")
+    token.add_argument(
+        "--days",
+        type=float,
+        default=tokens.MAX_DAYS,
+        help=f"expires after this many days (at most and by default {tokens.MAX_DAYS}); "
+        f"at most {tokens.MAX_ACTIVE} active tokens per account",
+    )
     token.set_defaults(fn=cmd_token)
 
     for action in ("disable", "enable"):
