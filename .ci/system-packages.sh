@@ -54,6 +54,8 @@ have_cjk_font || missing+=(fonts-wqy-microhei)
 if [ "$mode" = test ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)  # GDAL's own tools judge our files
+    # QGIS itself opens the .qgs project the export page offers (headless)
+    /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
