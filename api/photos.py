@@ -1,6 +1,7 @@
 """``GET /api/photos/<id>``: an incident photo (``?size=thumb``: its thumbnail), for viewers
 who may see the incident (:mod:`twin.photos`); any other id answers 404, so ids do not say
-which photos exist. Never cached by shared caches (``private``)."""
+which photos exist. Like every signed-in answer, ``Cache-Control: no-store``
+(:mod:`web.headers`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,5 @@ def photo(photo_id: int) -> Response:
     except (OSError, photos.PhotoRejected):
         return json_response({"error": f"photo {photo_id} is missing its file", "status": 410}, 410)
     response = Response(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["ETag"] = f'"{row["sha256"][:32]}-{size}"'
     return response

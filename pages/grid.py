@@ -474,13 +474,15 @@ def photo_name(filename: str | None, lang: str) -> str:
     return i18n.text("grid.photo_ready", i18n.language(lang)).format(name=filename)
 
 
-def decode_upload(contents: str | None) -> bytes | None:
-    """The bytes of a ``dcc.Upload`` data URL (None when none; ValueError when malformed)."""
+def decode_upload(contents: str | None) -> tuple[bytes, str | None] | None:
+    """The bytes and declared media type of a ``dcc.Upload`` data URL (None when none;
+    ValueError when malformed)."""
     if not contents:
         return None
     try:
-        _, encoded = contents.split(",", 1)
-        return base64.b64decode(encoded, validate=True)
+        head, encoded = contents.split(",", 1)
+        media = head.removeprefix("data:").split(";", 1)[0] or None
+        return base64.b64decode(encoded, validate=True), media
     except (ValueError, binascii.Error):
         raise ValueError("the photo upload is not a base64 data URL") from None
 
@@ -509,11 +511,10 @@ def act(clicks, selected, note, photo, grid, lang, refresh):
     try:
         if not isinstance(selected, int):
             raise grid_desk.OutOfScope("no incident chosen")
-        data = decode_upload(photo)
-        pair = (context.settings().store.data_dir, data) if data is not None else None
+        upload = decode_upload(photo)
         status = grid_desk.act(
             context.store_url(), context.viewer(), _grid(grid), selected, action, note, _now(),
-            photo=pair,
+            photo=grid_desk.Upload(context.settings().store.data_dir, *upload) if upload else None,
         )  # fmt: skip
     except (OneMapError, ValueError) as exc:
         return _refusal(exc, lang), dash.no_update, dash.no_update

@@ -62,6 +62,15 @@ UI_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 """The four buttons of a task: which workflow transitions each one runs from each status."""
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A photo sent with an action: where the data folder is, the bytes, the declared type."""
+
+    data_dir: Path
+    data: bytes
+    content_type: str | None = None
+
+
 class OutOfScope(OneMapError):
     """An id or location outside the viewer's grids (or a grid the viewer did not choose)."""
 
@@ -387,12 +396,12 @@ def act(
     action: str,
     note: str | None,
     now: datetime,
-    photo: tuple[Path, bytes] | None = None,
+    photo: Upload | None = None,
 ) -> str:
     """Press task button ``action`` on incident ``event_id`` as the signed-in viewer; return the
     new status. The incident must be in the viewer's grids (or the chosen ``grid_id``); the
-    workflow checks the rest. A photo
-    ``(data_dir, bytes)`` is checked before anything changes (:class:`~twin.photos.PhotoRejected`),
+    workflow checks the rest. An
+    :class:`Upload` is checked before anything changes (:class:`~twin.photos.PhotoRejected`),
     then stored without EXIF as a ``photo`` row linked to the last step (kind ``after`` when
     closing, else ``before``). Refusals raise :class:`OutOfScope` or
     :class:`~geodata.errors.WorkflowError`; nothing changes."""
@@ -412,7 +421,7 @@ def act(
                 action=action,
             )
         actor = workflow.actor_for_account(session, viewer.account_id)
-        processed = photos.process(photo[1]) if photo is not None else None
+        processed = photos.process(photo.data, photo.content_type) if photo else None
         event = None
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
@@ -422,7 +431,7 @@ def act(
         assert event is not None
         if photo is not None and processed is not None:
             photos.store(
-                session, photo[0], processed, event_id=event_id,
+                session, photo.data_dir, processed, event_id=event_id,
                 log_id=_last_step(session, event_id), account_id=viewer.account_id,
                 kind=photos.kind_for(action), taken_at=now,
             )  # fmt: skip

@@ -23,7 +23,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("event_log", sa.Column("actor_kind", sa.String(16), nullable=True))
+    op.add_column(
+        "event_log",
+        sa.Column(
+            "actor_kind",
+            sa.String(16),
+            nullable=True,
+            comment="account, system, simulated, open311 or resident (migration 0022)",
+        ),
+    )
     op.create_table(
         "photo",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
@@ -44,12 +52,12 @@ def upgrade() -> None:
             sa.ForeignKey("account.id", ondelete="SET NULL", name="fk_photo_account_id_account"),
         ),
         sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("kind", sa.String(8), nullable=False),
-        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False, comment="before / after"),
+        sa.Column("size", sa.Integer(), nullable=False, comment="stored bytes"),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("path", sa.String(200), nullable=False),
+        sa.Column("path", sa.String(200), nullable=False, comment="under the data folder"),
         sa.Column("thumb_path", sa.String(200), nullable=False),
         sa.CheckConstraint("kind IN ('before', 'after')", name="ck_photo_kind"),
         sa.PrimaryKeyConstraint("id", name="pk_photo"),
