@@ -1,13 +1,13 @@
 """The grid worker's page over HTTP (Flask test client, API tokens) against the demo city.
 
-Facts checked: the task callback lists exactly the SQL list of open incidents of the worker's
-grid; accept / handle / close run the workflow (status changes, one ``event_log`` row per
-transition with the worker's account and note) and a photo is stored under the data directory
-as a ``photo`` row (kind after when closing); a forged incident id of another grid, a forged
-grid id, a report outside the grid and a non-image photo change nothing and answer with an
-error; a report inside the grid creates a reported incident logged as the worker's; the care list's names are the SQL
-names and every showing writes one audit row; the devices are the SQL devices; an analyst's
-callbacks answer nothing; an admin without a chosen grid sees no tasks.
+Facts checked: the task callback lists exactly the SQL list of open incidents of the worker's grid;
+accept / handle / close run the workflow (status changes, one ``event_log`` row per transition with
+the worker's account and note) and a photo is stored under the data directory as a ``photo`` row
+(kind after when closing); a forged incident id of another grid, a forged grid id, a report outside
+the grid and a non-image photo change nothing and answer with an error; a report inside the grid
+creates a reported incident logged as the worker's; the care list's names are the SQL names and
+every showing writes one audit row; the devices are the SQL devices; an analyst's callbacks answer
+nothing; an admin without a chosen grid sees no tasks.
 """
 
 from __future__ import annotations
