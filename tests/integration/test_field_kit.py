@@ -26,6 +26,7 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from analytics.assessment import assess
 from api import live as live_api
 from app import create_app
 from geodata.engine import get_engine
@@ -301,3 +302,30 @@ def test_an_incident_in_my_grid_reaches_my_stream_and_not_another_grids(url, gri
     finally:
         with get_engine(url).begin() as conn:
             conn.execute(text("DELETE FROM event WHERE id = :i"), {"i": event_id})
+
+
+# --- the assessment counts closures with an after-photo ----------------------------------------
+
+
+def test_the_assessment_counts_closures_with_an_after_photo(stored, url, clients, grids):
+    event_id = stored["event_id"]
+    out = _act(clients["mine"], event_id, "close", "cleared", data_url(jpeg_with_gps()))
+    assert "closed" in _texts(out["grid-message"]["children"])
+    assert [r.kind for r in _photos(url, event_id)] == ["before", "after"]
+    now = datetime.now(UTC)
+    start, end = now - timedelta(days=1), now + timedelta(days=1)
+    sql = (
+        "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM photo p WHERE p.event_id = e.id "
+        "AND p.kind = 'after')) AS with_photo, count(*) AS closed FROM event e "
+        "WHERE e.area_id = :g AND e.status = 'closed' AND e.closed_at IS NOT NULL "
+        "AND e.reported_at >= :s AND e.reported_at < :e"
+    )
+    (truth,) = sql_rows(url, sql, g=grids["mine"][0], s=start, e=end)
+    assert truth.with_photo >= 1
+    (row,) = [r for r in assess(url, "grid", start, end) if r["unit"] == grids["mine"][0]]
+    assert row["after_photo"] == truth.with_photo and row["closed"] == truth.closed
+    assert row["after_photo_rate"] == truth.with_photo / truth.closed
+    (whole,) = assess(url, "all", start, end)
+    assert whole["after_photo"] >= truth.with_photo
+    other = assess(url, "grid", start, end, areas=(grids["other"][0],))
+    assert all(r["unit"] != grids["mine"][0] and r["after_photo"] == 0 for r in other)
