@@ -181,6 +181,22 @@ def test_the_photo_is_served_to_its_grid_and_404_to_everyone_else(stored, client
     assert clients["mine"].get(f"/api/photos/{row.id}?size=huge").status_code == 400
 
 
+def test_an_incidents_photo_list_is_scoped_like_the_photos(stored, clients):
+    row, event_id = stored["row"], stored["event_id"]
+    listed = clients["mine"].get(f"/api/photos?incident={event_id}").get_json()
+    assert listed["incident"] == event_id
+    assert [(p["id"], p["kind"]) for p in listed["photos"]] == [(row.id, "before")]
+    assert [
+        p["id"]
+        for p in clients["leader"].get(f"/api/photos?incident={event_id}").get_json()["photos"]
+    ] == [row.id]
+    for who in ("other", "planner", "analyst"):
+        answer = clients[who].get(f"/api/photos?incident={event_id}")
+        assert answer.status_code == 200 and answer.get_json()["photos"] == [], who
+    for bad in ("", "-1", "0", "1e3", "9" * 30):
+        assert clients["mine"].get(f"/api/photos?incident={bad}").status_code == 400, bad
+
+
 def test_the_photo_is_in_the_task_history(stored, clients):
     out = Dash(clients["mine"]).call(
         "grid-task-panel",

@@ -7,7 +7,8 @@ within 2 s of the commit, marked and named in the cue line, the count line grows
 another tablet, receives no live message at all meanwhile (the browser's own counter of stream
 messages stays put) and shows no such card. A GPS-tagged photo sent with "start handling"
 appears as a thumbnail in the task's history (loaded under the page's CSP), its stored bytes
-carry no EXIF, and the other grid's worker gets 404 for it. No request leaves the app's origin.
+carry no EXIF, and the other grid's worker gets 404 for it; the city's leader opening the
+incident on the home map sees its thumbnail in the popup. No request leaves the app's origin.
 Screenshot: ``.onemap/artifacts/grid_live.png``.
 """
 
@@ -29,6 +30,7 @@ from geodata.engine import get_engine
 from tests.conftest import sql_rows
 from tests.photo_samples import has_gps, jpeg_with_gps
 from tests.ui.conftest import csp_safe, log_in, watched
+from tests.ui.incident_popup import open_popup
 from twin import workflow
 from twin.taxonomy import ensure_taxonomy
 
@@ -162,3 +164,25 @@ def test_a_gps_photo_is_stored_without_it_and_shown_in_the_history(
 
 def _base(page: Page) -> str:
     return page.url.split("grid")[0]
+
+
+def test_the_city_leader_sees_the_photo_in_the_incidents_popup(
+    browser, sign_in, app_server, demo_url, my_grid, made
+):
+    (photo_event,) = [
+        r.event_id
+        for r in sql_rows(demo_url, "SELECT event_id FROM photo WHERE event_id = ANY(:e)", e=made)
+    ]
+    with get_engine(demo_url).begin() as conn:  # only the photo's incident at that point
+        others = [e for e in made if e != photo_event]
+        conn.execute(text("DELETE FROM event WHERE id = ANY(:ids)"), {"ids": others})
+    with watched(sign_in(browser, "leader", TABLET), app_server) as page:
+        words = open_popup(page, app_server, my_grid["y"], my_grid["x"])
+        assert "现场测试：垃圾满溢" in words
+        page.wait_for_selector(".onemap-popup-photo img", timeout=TIMEOUT)
+        page.wait_for_function(
+            "() => { const i = document.querySelector('.onemap-popup-photo img');"
+            " return i && i.complete && i.naturalWidth === 320; }",
+            timeout=TIMEOUT,
+        )
+        assert page.locator(".onemap-popup-photo").inner_text() == "处置前"
