@@ -13,6 +13,7 @@ of an incident opened in my grid, while mine carries it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -35,7 +36,7 @@ from tests.conftest import api_token, signed_in, sql_rows, sql_scalar
 from tests.integration.test_grid_desk import Dash, _point_in, _pressed, _texts
 from tests.integration.test_live_api import SseReader
 from tests.photo_samples import bomb_png, data_url, has_gps, huge_header_png, jpeg_with_gps
-from twin import heartbeat, workflow
+from twin import heartbeat, steps_csv, workflow
 from twin.photos import PHOTO_DIR, THUMB_SIDE
 from twin.taxonomy import ensure_taxonomy
 
@@ -277,6 +278,25 @@ def test_every_step_records_who(url, clients, incidents, grids):
     ]
     with get_engine(url).begin() as conn:
         conn.execute(text("DELETE FROM event WHERE id = :i"), {"i": reported})
+
+
+def test_the_steps_csv_exports_who(url, incidents, grids):
+    worker = _account(url, "test_grid_worker_" + grids["mine"][1])
+    event_id = incidents["steps"]
+    since = datetime.now(UTC) - timedelta(days=1)
+    with get_engine(url).connect() as conn:
+        text_ = steps_csv.to_csv(steps_csv.steps(conn, since, incident=event_id))
+    rows = list(csv.DictReader(io.StringIO(text_)))
+    assert list(rows[0]) == list(steps_csv.COLUMNS)
+    truth = sql_rows(
+        url, "SELECT id, actor_id, actor_kind FROM event_log WHERE event_id = :e ORDER BY at, id",
+        e=event_id,
+    )  # fmt: skip
+    assert [(int(r["step_id"]), r["actor_id"], r["actor_kind"]) for r in rows] == [
+        (t.id, "" if t.actor_id is None else str(t.actor_id), t.actor_kind) for t in truth
+    ]
+    assert str(worker) in {r["actor_id"] for r in rows}
+    assert {r["incident_id"] for r in rows} == {str(event_id)}
 
 
 # --- the live stream is filtered by scope on the server ----------------------------------------
