@@ -110,6 +110,15 @@ def _step_name(action: str, lang: str) -> str:
     return i18n.text(key if key in i18n.STRINGS else "grid.step.other", lang)
 
 
+def _actor(name: str, lang: str) -> str:
+    """Who wrote a step, as shown: the workflow itself and Open311 clients in words."""
+    if name == "system":
+        return i18n.text("grid.actor_system", lang)
+    if name.startswith("open311:"):
+        return i18n.text("grid.actor_open311", lang)
+    return name
+
+
 def history(steps: list[dict], photos: list[dict], lang: str) -> html.Div:
     """The task's steps (time · who · what → status, the note) with each step's photos."""
     by_step: dict[int | None, list[dict]] = {}
@@ -120,7 +129,7 @@ def history(steps: list[dict], photos: list[dict], lang: str) -> html.Div:
     rows = []
     for step in steps:
         status = vocab.EVENT_STATUS_LABELS.get(step["to_status"] or "", {}).get(lang, "")
-        who = i18n.text("grid.actor_system", lang) if step["actor"] == "system" else step["actor"]
+        who = _actor(step["actor"], lang)
         line = f"{when(step['at'], lang)} · {who} · {_step_name(step['action'], lang)}"
         rows.append(
             html.Li(

@@ -200,6 +200,7 @@ STRINGS |= {
     "grid.step.duplicate": {"zh": "疑似重复", "en": "Likely duplicate"},
     "grid.step.other": {"zh": "其他操作", "en": "Other step"},
     "grid.actor_system": {"zh": "系统", "en": "System"},
+    "grid.actor_open311": {"zh": "市民热线上报", "en": "Citizen report"},
 }
 
 # --- /wall: the command wall (pages/wall*.py) ---
