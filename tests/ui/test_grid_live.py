@@ -1,15 +1,16 @@
-"""The grid worker's field kit in headless Chromium at 1280×800 (issue 17): live tasks and
-photos, against the real app and PostGIS.
+"""The grid worker's field kit in headless Chromium at 1280×800 (issue 17): live tasks and photos,
+against the real app and PostGIS.
 
-Facts checked: an incident a rule opens in the demo worker's grid appears on their ``/grid``
-within 2 s of the commit, marked and named in the cue line, the count line grows by one, and
-(the page having been touched) the tone plays once; a worker of another grid, signed in on
+Facts checked: an incident a rule opens in the demo worker's grid appears on their ``/grid`` within
+2 s of the commit, marked and named in the cue line, the count line grows by one, and (the page
+having been touched) the tone plays once; closed elsewhere it leaves the list without a cue, and
+reopened it is back within 2 s with a cue and a second tone; a worker of another grid, signed in on
 another tablet, receives no live message at all meanwhile (the browser's own counter of stream
-messages stays put) and shows no such card. A GPS-tagged photo sent with "start handling"
-appears as a thumbnail in the task's history (loaded under the page's CSP), its stored bytes
-carry no EXIF, and the other grid's worker gets 404 for it; the city's leader opening the
-incident on the home map sees its thumbnail in the popup. No request leaves the app's origin.
-Screenshot: ``.onemap/artifacts/grid_live.png``.
+messages stays put) and shows no such card. A GPS-tagged photo sent with "start handling" appears as
+a thumbnail in the task's history (loaded under the page's CSP), its stored bytes carry no EXIF, and
+the other grid's worker gets 404 for it; the city's leader opening the incident on the home map sees
+its thumbnail in the popup. No request leaves the app's origin. Screenshot:
+``.onemap/artifacts/grid_live.png``.
 """
 
 from __future__ import annotations
@@ -126,6 +127,24 @@ def test_a_rule_incident_appears_within_2s_with_a_cue_and_not_on_another_grid(
     assert other.evaluate("window.onemap.live.received") == other_received
     assert other.locator(f".grid-task[data-event='{event_id}']").count() == 0
     assert other.locator(".grid-cue-new").count() == 0
+    # closed elsewhere: it leaves the list without a cue; reopened: it is back, with a cue
+    _move(demo_url, event_id, ("dispatch", "accept", "start", "resolve", "close"))
+    mine.wait_for_selector(f".grid-task[data-event='{event_id}']", state="detached", timeout=5_000)
+    assert mine.evaluate("window.onemapGrid.cue.played") == 1
+    _move(demo_url, event_id, ("reopen",))
+    reopened = time.monotonic()
+    mine.wait_for_selector(f".grid-task.grid-task-new[data-event='{event_id}']", timeout=5_000)
+    assert time.monotonic() - reopened < 2.0
+    assert mine.evaluate("window.onemapGrid.cue.played") == 2
+    assert other.evaluate("window.onemap.live.received") == other_received
+
+
+def _move(url: str, event_id: int, actions: tuple[str, ...]) -> None:
+    """Apply ``actions`` to the incident as an admin of the city, in one transaction."""
+    admin = workflow.Actor("管理员", "admin")
+    with get_engine(url).begin() as conn, Session(bind=conn) as session:
+        for action in actions:
+            workflow.transition(session, event_id, action, admin, "测试", now=datetime.now(UTC))
 
 
 def test_a_gps_photo_is_stored_without_it_and_shown_in_the_history(
