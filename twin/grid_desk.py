@@ -8,6 +8,11 @@ actor again and logs to ``event_log``); showing residents' names writes an ``aud
 A photo that comes with an action is checked, stripped of EXIF and stored as a ``photo`` row
 (:mod:`twin.photos`) linked to the ``event_log`` step of that action; :func:`history` lists a
 task's steps with their photos.
+
+Every action is one transaction that checks everything before it changes anything, so it can
+take an idempotency key later (the offline queue): claim the key first in the same transaction,
+as :func:`claim_key` does for reports, and a replay finds the claim and returns the first
+answer; photo files are named by their content hash, so a replay writes no second file.
 """
 
 from __future__ import annotations
