@@ -27,6 +27,7 @@ from api.open311 import blueprint as open311_blueprint
 from api.open311 import error_answer as open311_error
 from api.open311 import moderation as open311_moderation_blueprint
 from api.openapi import blueprint as openapi_blueprint
+from api.photos import blueprint as photos_blueprint
 from api.readings import blueprint as readings_blueprint
 from api.tiles import blueprint as tiles_blueprint
 from geodata import secret_keys
@@ -92,6 +93,7 @@ def create_app(
         export_blueprint,
         ogc_blueprint,
         live_blueprint,
+        photos_blueprint,
         readings_blueprint,
         open311_blueprint,
         open311_moderation_blueprint,
@@ -105,6 +107,7 @@ def create_app(
         server,
         {
             layers_blueprint: errors.json_error,
+            photos_blueprint: errors.json_error,
             export_blueprint: errors.json_error,
             analyze_blueprint: errors.json_error,
             ogc_blueprint: errors.ogc_error,

@@ -16,6 +16,8 @@ and optionally of one category (its code, or a group prefix: ``fire_safety`` mat
   closed but are left out of the times and counted in ``bad_times``.
 - **escalation / reopen rate**: received incidents with at least one ``escalate`` / ``reopen``
   row in ``event_log`` (at any time) / received.
+- **after-photo rate**: closed incidents with at least one ``photo`` of kind ``after``
+  (处置后) / closed (NULL when none is closed): how many closures carry evidence.
 - **unit**: grids, communities, street offices and districts through the area hierarchy (an
   incident's ``area_id`` and its ancestors by ``parent_id``, else the covering area, as
   :func:`twin.workflow.area_chain`; precomputed in ``area_unit``); incidents outside every area
@@ -71,6 +73,7 @@ RANK_BY: dict[str, str] = {
     "p90_hours": "ASC NULLS LAST",
     "escalation_rate": "ASC NULLS LAST",
     "reopen_rate": "ASC NULLS LAST",
+    "after_photo_rate": "DESC NULLS LAST",
     "received": "DESC",
 }
 DEFAULT_RANK = ("on_time_rate", "closure_rate", "median_hours")
@@ -82,7 +85,8 @@ BRANCHES = 3
 
 COLUMNS = ("unit", "name", "received", "closed", "closure_rate", "with_due", "on_time",
            "on_time_rate", "median_hours", "p90_hours", "escalated", "escalation_rate",
-           "reopened", "reopen_rate", "bad_times", "rank")  # fmt: skip
+           "reopened", "reopen_rate", "after_photo", "after_photo_rate", "bad_times",
+           "rank")  # fmt: skip
 COUNTS = ("received", "closed", "with_due", "on_time", "escalated", "reopened", "bad_times")
 
 SECS = "EXTRACT(EPOCH FROM e.closed_at - e.reported_at)::float8"
@@ -213,6 +217,31 @@ def _add_logged(conn: Connection, sql: str, params: dict, groups: list[dict]) ->
     for g in groups:
         r = logged.get((g["unit"], g["bucket"]))
         g["escalated"], g["reopened"] = (r.escalated, r.reopened) if r else (0, 0)
+
+
+def _photo_sql(by: str, category: str | None, bucket: bool, scoped: bool) -> str:
+    """Closed incidents with an after-photo per unit (and bucket): the few with photos, each
+    incident looked up by id."""
+    if by in AREA_LEVELS:
+        unit, join = "u.unit", "JOIN area_unit u ON u.area_id = e.area_id AND u.level = :level"
+        if scoped:
+            join += f" AND u.unit IN ({_IN_SCOPE})"
+    else:
+        unit, join = _UNITS[by]
+    return f"""
+    SELECT {unit} AS unit, {_bucket(bucket)} AS bucket, count(*) AS after_photo
+    FROM (SELECT DISTINCT p.event_id FROM photo p WHERE p.kind = 'after') p
+    JOIN event e ON e.id = p.event_id {join}
+    WHERE {_CLOSED} AND e.closed_at IS NOT NULL AND {_where(category, scoped)}
+    GROUP BY 1, 2
+    """
+
+
+def _add_photos(conn: Connection, sql: str, params: dict, groups: list[dict]) -> None:
+    """Set each group's count of closures with an after-photo."""
+    counted = {(r.unit, r.bucket): r.after_photo for r in conn.execute(text(sql), params)}
+    for g in groups:
+        g["after_photo"] = counted.get((g["unit"], g["bucket"]), 0)
 
 
 # --- other groupings: counts per time-to-close bin, then only the needed bins' rows ----------
@@ -372,6 +401,8 @@ def _row(g: dict) -> dict:
     row["on_time_rate"] = g["on_time"] / with_due if with_due else None
     row["escalation_rate"] = g["escalated"] / received
     row["reopen_rate"] = g["reopened"] / received
+    row["after_photo"] = g["after_photo"]
+    row["after_photo_rate"] = g["after_photo"] / g["closed"] if g["closed"] else None
     for column in PERCENTILES:
         row[column] = None if g[column] is None else g[column] / 3600.0
     return row
@@ -453,6 +484,7 @@ def _assessment(
             counts = _counts_sql(by, category, bucket, scoped)
             values = _values_sql(by, category, bucket, scoped)
             groups = _binned_groups(conn, counts, values, params)
+        _add_photos(conn, _photo_sql(by, category, bucket, scoped), params, groups)
     return _rank([_row(g) for g in groups], rank_by)
 
 

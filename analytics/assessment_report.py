@@ -47,7 +47,9 @@ CHART_UNITS = 30
 GROUPS = ("grid", "street", "district", "department")
 """Groupings offered by the page and the command line."""
 MEASURES = tuple(RANK_BY)
-RATES = frozenset({"on_time_rate", "closure_rate", "escalation_rate", "reopen_rate"})
+RATES = frozenset(
+    {"on_time_rate", "closure_rate", "escalation_rate", "reopen_rate", "after_photo_rate"}
+)
 
 CJK_FAMILIES = (
     "Noto Sans CJK SC",
@@ -94,6 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
     "m.p90_hours": {"zh": "办结时长 90% 分位（小时）", "en": "90th percentile hours to close"},
     "m.escalation_rate": {"zh": "上报率", "en": "escalation rate"},
     "m.reopen_rate": {"zh": "重办率", "en": "reopen rate"},
+    "m.after_photo_rate": {"zh": "办结附处置后照片率", "en": "closures with an after-photo"},
     "m.received": {"zh": "受理量", "en": "incidents received"},
 }
 

@@ -87,6 +87,19 @@ def _layer_paths() -> dict[str, dict]:
             [_query("poll", TEXT, "The last id seen (empty: start)", required=True)],
             _answer("`{id, messages, layers}`, `reset` when the id is unknown"),
         ),
+        "/api/photos": _get(
+            "The photos of one incident the viewer may see (none when out of scope)",
+            [_query("incident", {"type": "integer", "minimum": 1}, "Incident id", True)],
+            _answer("`{incident, photos: [{id, kind, taken_at}]}`"),
+        ),
+        "/api/photos/{photo_id}": _get(
+            "An incident photo (EXIF-free JPEG) for viewers of the incident; else 404",
+            [
+                _path("photo_id", {"type": "integer", "minimum": 1}, "Photo id"),
+                _query("size", {"type": "string", "enum": ["full", "thumb"]}, "full or thumb"),
+            ],
+            _answer("The photo", "image/jpeg", **{"410": {"description": "File missing"}}),
+        ),
     }
 
 

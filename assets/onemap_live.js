@@ -5,6 +5,8 @@
  * refetch per COALESCE_MS. When the server has no stream to spare (503) or the stream keeps
  * failing, it polls /api/live?poll=<last id> every POLL_MS and tries the stream again later.
  * The header's #live-indicator shows the state (live-on / live-poll / live-off).
+ * Other scripts may add a function to window.onemap.live.listeners: each gets every message the
+ * server let through to this viewer (assets/grid.js refreshes the grid worker's tasks).
  * Test hooks: window.onemap.live.{state, received}. */
 (function () {
   "use strict";
@@ -17,7 +19,7 @@
   var COLORS = {"live-on": "#22c55e", "live-poll": "#eab308", "live-off": "#64748b"};
 
   var live = {state: "live-off", received: 0, lastId: "", layers: {}, pending: {}, timer: null,
-              source: null, poller: null};
+              source: null, poller: null, listeners: []};
 
   function base() {
     try {
@@ -57,6 +59,9 @@
 
   function handle(message) {
     live.received += 1;
+    live.listeners.forEach(function (listener) {
+      try { listener(message); } catch (e) { /* one listener's fault stops no other */ }
+    });
     var ids = message.kind === "reset" ? allLayers() : (live.layers[message.kind] || []);
     ids.forEach(function (id) { live.pending[id] = true; });
     if (ids.length && !live.timer) { live.timer = setTimeout(flush, COALESCE_MS); }

@@ -146,6 +146,55 @@
     return text;
   }
 
+  function base() {
+    try {
+      var config = JSON.parse(document.getElementById("_dash-config").textContent);
+      return config.requests_pathname_prefix || "/";
+    } catch (e) {
+      return "/";
+    }
+  }
+
+  /* An incident's photos in its popup, for viewers who may see them: the server lists only
+   * those (GET api/photos?incident=<id>; none for other roles or areas), thumbnails link to
+   * the photo. */
+  function showPhotos(popup, eventId, h) {
+    var url = base() + "api/photos?incident=" + encodeURIComponent(eventId);
+    fetch(url, {cache: "no-store", credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : {photos: []}; })
+      .then(function (body) {
+        var html = popup.getContent();
+        if (typeof html !== "string" || !(body.photos || []).length ||
+            html.indexOf("onemap-popup-photos") >= 0) {
+          return;
+        }
+        var s = h.strings || {};
+        var box = document.createElement("div");
+        box.className = "onemap-popup-photos";
+        var title = document.createElement("div");
+        title.className = "onemap-popup-photos-title";
+        title.textContent = s["map.photos"] || "";
+        box.appendChild(title);
+        body.photos.forEach(function (photo) {
+          var link = document.createElement("a");
+          link.href = base() + "api/photos/" + photo.id;
+          link.target = "_blank";
+          link.rel = "noopener";
+          link.className = "onemap-popup-photo";
+          link.setAttribute("data-photo", String(photo.id));
+          var img = document.createElement("img");
+          img.src = link.href + "?size=thumb";
+          img.alt = s["map.photo_" + photo.kind] || "";
+          var caption = document.createElement("span");
+          caption.textContent = s["map.photo_" + photo.kind] || "";
+          link.appendChild(img);
+          link.appendChild(caption);
+          box.appendChild(link);
+        });
+        popup.setContent(html + box.outerHTML);  /* kept when Leaflet redraws the popup */
+      }, function () { /* no photos shown when the request fails */ });
+  }
+
   function onEachFeature(feature, layer, context) {
     var h = context.hideout || {};
     var p = feature.properties || {};
@@ -159,6 +208,9 @@
     }
     if ((h.popup || []).length) {
       layer.bindPopup(popupHtml(p, h), {className: "onemap-popup-wrap"});
+      if (h.layer === "incidents" && feature.id !== undefined && feature.id !== null) {
+        layer.on("popupopen", function (e) { showPhotos(e.popup, feature.id, h); });
+      }
     }
   }
 

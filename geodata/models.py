@@ -572,6 +572,39 @@ class EventLog(Base):
     from_level: Mapped[str | None] = mapped_column(String(16))
     to_level: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+    actor_kind: Mapped[str | None] = mapped_column(
+        String(16), comment="account, system, simulated, open311 or resident (migration 0022)"
+    )
+
+
+class Photo(Base):
+    """A photo taken while handling an incident (migration 0022): stored re-encoded without
+    EXIF under the data folder, with a thumbnail; served only to viewers of the incident."""
+
+    __tablename__ = "photo"
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.PHOTO_KINDS), name="kind"),
+        Index("ix_photo_event", "event_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("event.id", ondelete="CASCADE"), nullable=False
+    )
+    log_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("event_log.id", ondelete="SET NULL")
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("account.id", ondelete="SET NULL")
+    )
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, comment="before / after")
+    size: Mapped[int] = mapped_column(Integer, nullable=False, comment="stored bytes")
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    path: Mapped[str] = mapped_column(String(200), nullable=False, comment="under the data folder")
+    thumb_path: Mapped[str] = mapped_column(String(200), nullable=False)
 
 
 # --- accounts and audit ------------------------------------------------------------------------

@@ -278,3 +278,13 @@ HANDLING_LEVEL_LABELS = labelled(
         HandlingLevel.district: {"zh": "区", "en": "District"},
     },
 )
+
+
+PHOTO_KINDS: dict[str, dict[str, str]] = {
+    "before": {"zh": "处置前", "en": "before"},
+    "after": {"zh": "处置后", "en": "after"},
+}
+"""Kinds of an incident photo: taken before handling (处置前) or after it (处置后)."""
+ACTOR_KINDS: tuple[str, ...] = ("account", "system", "simulated", "open311", "resident")
+"""What wrote an ``event_log`` step: a signed-in account, the workflow itself (escalation,
+rules), the demo heartbeat's simulated staff, an Open311 client, a resident's report."""

@@ -45,7 +45,8 @@ PRESETS = (7, 30, 90)
 DEFAULT_PRESET = 30
 DEFAULT_MEASURE = "default"
 TABLE_COLUMNS = ("rank", "name", "received", "closed", "closure_rate", "on_time_rate",
-                 "median_hours", "p90_hours", "escalation_rate", "reopen_rate")  # fmt: skip
+                 "median_hours", "p90_hours", "escalation_rate", "reopen_rate",
+                 "after_photo_rate")  # fmt: skip
 PERCENT = Format(precision=1, scheme=Scheme.percentage)
 HOURS = Format(precision=1, scheme=Scheme.fixed)
 
@@ -93,6 +94,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "assessment.col.p90_hours": {"zh": "时长 P90（时）", "en": "P90 hours"},
     "assessment.col.escalation_rate": {"zh": "上报率", "en": "Escalation rate"},
     "assessment.col.reopen_rate": {"zh": "重办率", "en": "Reopen rate"},
+    "assessment.col.after_photo_rate": {"zh": "处置后照片率", "en": "After-photo rate"},
     "assessment.none": {"zh": "（未指定）", "en": "(none)"},
 } | {f"assessment.m.{m}": dict(ar.LABELS[f"m.{m}"]) for m in ar.MEASURES}
 i18n.STRINGS.update(STRINGS)

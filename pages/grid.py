@@ -158,6 +158,7 @@ def tasks_tab(lang: str) -> html.Div:
             html.Div(
                 className="grid-task-column",
                 children=[
+                    html.Div(id=gid.CUE, className="grid-cue", role="status"),
                     html.Div(id=gid.TASK_COUNT, className="grid-count"),
                     html.Div(id=gid.TASK_LIST, className="grid-task-list"),
                 ],
@@ -271,6 +272,7 @@ def layout(**_query: str) -> html.Div:
         children=[
             dcc.Store(id=gid.LAYER_META, data=_layer_meta(viewer.role)),
             dcc.Store(id=gid.REFRESH, data=0),
+            dcc.Store(id=gid.LIVE, data=None),
             dcc.Store(id=gid.SELECTED, data=None),
             dcc.Store(id=gid.PICKED, data=None),
             dcc.Store(id=gid.CATEGORIES, data=categories),
@@ -321,6 +323,7 @@ dash.clientside_callback(
     Input(gid.REFRESH, "data"),
     Input(gid.GRID_PICK, "value"),
     Input(gid.HISTORY, "value"),
+    Input(gid.LIVE, "data"),
     State({"type": gid.LAYER, "layer": ALL}, "id"),
     State(gid.LAYER_META, "data"),
     State(gid.MAP, "center"),
@@ -351,23 +354,37 @@ def fit_grid(grid: object) -> dict[str, object]:
     return fitted_view(box)
 
 
+def _live_cue(live: object) -> int | None:
+    """The incident a live change named as a cue (``{"event": id, "cue": true}``), if any."""
+    if not isinstance(live, dict) or live.get("cue") is not True:
+        return None
+    event = live.get("event")
+    return event if isinstance(event, int) and not isinstance(event, bool) else None
+
+
 @callback(
     Output(gid.TASK_COUNT, "children"),
     Output(gid.TASK_LIST, "children"),
+    Output(gid.CUE, "children"),
     Input(gid.REFRESH, "data"),
     Input(gid.GRID_PICK, "value"),
     Input(ids.LANG_SWITCH, "value"),
+    Input(gid.LIVE, "data"),
     State(gid.SELECTED, "data"),
 )
-def show_tasks(_refresh: int, grid: object, lang: str, selected: int | None):
-    """The open incidents of the grid."""
+def show_tasks(_refresh: int, grid: object, lang: str, live: object, selected: int | None):
+    """The open incidents of the grid; after a live change that brought a task (new, or back
+    at the grid), that task is marked and named in the cue line."""
     guard.require(PATH)
     lang = i18n.language(lang)
     try:
         tasks, total = grid_desk.task_view(context.store_url(), context.viewer(), _grid(grid))
     except OneMapError as exc:
-        return "", [_refusal(exc, lang)]
-    return grid_tasks.task_list(tasks, total, lang, _now(), selected)
+        return "", [_refusal(exc, lang)], []
+    arrived = _live_cue(live) if ctx.triggered_id == gid.LIVE else None
+    count, cards = grid_tasks.task_list(tasks, total, lang, _now(), selected, arrived)
+    shown = grid_tasks.cue(tasks, arrived, lang) if arrived is not None else dash.no_update
+    return count, cards, shown
 
 
 @callback(
@@ -401,10 +418,12 @@ def show_task(selected: object, _refresh: int, lang: str, grid: object) -> list:
         return grid_tasks.task_panel(None, [], lang)
     try:
         row = grid_desk.one_task(context.store_url(), viewer, _grid(grid), selected)
+        steps, photos = grid_desk.history(context.store_url(), viewer, _grid(grid), selected)
     except OneMapError as exc:
         return [_refusal(exc, lang)]
     shown = grid_desk.buttons(row, viewer.role) if row else []
-    return grid_tasks.task_panel(row, shown, lang)
+    past = grid_tasks.history(steps, photos, lang) if row else None
+    return grid_tasks.task_panel(row, shown, lang, past)
 
 
 @callback(
@@ -455,13 +474,15 @@ def photo_name(filename: str | None, lang: str) -> str:
     return i18n.text("grid.photo_ready", i18n.language(lang)).format(name=filename)
 
 
-def decode_upload(contents: str | None) -> bytes | None:
-    """The bytes of a ``dcc.Upload`` data URL (None when none; ValueError when malformed)."""
+def decode_upload(contents: str | None) -> tuple[bytes, str | None] | None:
+    """The bytes and declared media type of a ``dcc.Upload`` data URL (None when none;
+    ValueError when malformed)."""
     if not contents:
         return None
     try:
-        _, encoded = contents.split(",", 1)
-        return base64.b64decode(encoded, validate=True)
+        head, encoded = contents.split(",", 1)
+        media = head.removeprefix("data:").split(";", 1)[0] or None
+        return base64.b64decode(encoded, validate=True), media
     except (ValueError, binascii.Error):
         raise ValueError("the photo upload is not a base64 data URL") from None
 
@@ -490,11 +511,10 @@ def act(clicks, selected, note, photo, grid, lang, refresh):
     try:
         if not isinstance(selected, int):
             raise grid_desk.OutOfScope("no incident chosen")
-        data = decode_upload(photo)
-        pair = (context.settings().store.data_dir, data) if data is not None else None
+        upload = decode_upload(photo)
         status = grid_desk.act(
             context.store_url(), context.viewer(), _grid(grid), selected, action, note, _now(),
-            photo=pair,
+            photo=grid_desk.Upload(context.settings().store.data_dir, *upload) if upload else None,
         )  # fmt: skip
     except (OneMapError, ValueError) as exc:
         return _refusal(exc, lang), dash.no_update, dash.no_update

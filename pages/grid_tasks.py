@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import dash
 from dash import dcc, html
 
 from geodata import city_time, vocab
@@ -26,13 +27,16 @@ def _name(row: dict, lang: str) -> str:
     return (row.get("name_en") if lang == "en" else row.get("name_zh")) or row["category"]
 
 
-def task_card(task: dict, lang: str, now: datetime, selected: bool) -> html.Button:
+def task_card(
+    task: dict, lang: str, now: datetime, selected: bool, new: bool = False
+) -> html.Button:
     """One tappable task: severity, title, then id · category · status · due (few components:
     a busy grid lists up to 200)."""
     overdue = task["due_at"] is not None and task["due_at"] < now
     classes = ["grid-task", f"sev-{task['severity']}"]
     classes += ["selected"] if selected else []
     classes += ["overdue"] if overdue else []
+    classes += ["grid-task-new"] if new else []
     due_key = "grid.overdue" if overdue else "grid.due"
     due = f"{i18n.text(due_key, lang)} {when(task['due_at'], lang)}"
     status = i18n.text(f"grid.event.{task['status']}", lang)
@@ -52,13 +56,104 @@ def task_card(task: dict, lang: str, now: datetime, selected: bool) -> html.Butt
 
 
 def task_list(
-    tasks: list[dict], total: int, lang: str, now: datetime, selected: int | None
+    tasks: list[dict],
+    total: int,
+    lang: str,
+    now: datetime,
+    selected: int | None,
+    new: int | None = None,
 ) -> tuple[str, list]:
-    """The count line and the cards of the open incidents."""
+    """The count line and the cards of the open incidents (``new``: the one that just arrived
+    live, marked)."""
     count = i18n.text("grid.tasks_count", lang).format(n=total)
     if not tasks:
         return count, [html.Div(i18n.text("grid.tasks_empty", lang), className="grid-empty")]
-    return count, [task_card(t, lang, now, t["id"] == selected) for t in tasks]
+    return count, [task_card(t, lang, now, t["id"] == selected, t["id"] == new) for t in tasks]
+
+
+def cue(tasks: list[dict], event_id: int | None, lang: str) -> list:
+    """The visible cue of a task that arrived live (nothing when it is not among the tasks)."""
+    task = next((t for t in tasks if t["id"] == event_id), None)
+    if task is None:
+        return []
+    words = i18n.text("grid.cue_new", lang).format(id=task["id"], title=task["title"])
+    return [html.Div(words, className="grid-cue-new", role="alert", **data("event", task["id"]))]
+
+
+def photo_url(photo_id: int, thumb: bool = False) -> str:
+    """Where the page fetches a photo (the scoped API; never a public file)."""
+    url = dash.get_relative_path(f"/api/photos/{int(photo_id)}")
+    return url + "?size=thumb" if thumb else url
+
+
+def _photo(photo: dict, lang: str) -> html.A:
+    kind = i18n.text(f"grid.photo_kind.{photo['kind']}", lang)
+    return html.A(
+        href=photo_url(photo["id"]),
+        target="_blank",
+        rel="noopener",
+        className=f"grid-thumb grid-thumb-{photo['kind']}",
+        **data("photo", photo["id"]),
+        children=[
+            html.Img(
+                src=photo_url(photo["id"], thumb=True),
+                alt=i18n.text("grid.photo_alt", lang).format(kind=kind),
+                className="grid-thumb-img",
+            ),
+            html.Span(kind, className="grid-thumb-kind"),
+        ],
+    )
+
+
+def _step_name(action: str, lang: str) -> str:
+    key = f"grid.step.{action}"
+    return i18n.text(key if key in i18n.STRINGS else "grid.step.other", lang)
+
+
+def _actor(name: str, lang: str) -> str:
+    """Who wrote a step, as shown: the workflow itself and Open311 clients in words."""
+    if name == "system":
+        return i18n.text("grid.actor_system", lang)
+    if name.startswith("open311:"):
+        return i18n.text("grid.actor_open311", lang)
+    return name
+
+
+def history(steps: list[dict], photos: list[dict], lang: str) -> html.Div:
+    """The task's steps (time · who · what → status, the note) with each step's photos."""
+    by_step: dict[int | None, list[dict]] = {}
+    for p in photos:
+        by_step.setdefault(p["log_id"], []).append(p)
+    known = {s["id"] for s in steps}
+    loose = [p for p in photos if p["log_id"] not in known]
+    rows = []
+    for step in steps:
+        status = vocab.EVENT_STATUS_LABELS.get(step["to_status"] or "", {}).get(lang, "")
+        who = _actor(step["actor"], lang)
+        line = f"{when(step['at'], lang)} · {who} · {_step_name(step['action'], lang)}"
+        rows.append(
+            html.Li(
+                className="grid-step",
+                **data("step", step["id"]),
+                children=[
+                    html.Span(f"{line} → {status}" if status else line, className="grid-step-what"),
+                    html.Span(step["note"] or "", className="grid-step-note"),
+                    *(_photo(p, lang) for p in by_step.get(step["id"], [])),
+                ],
+            )
+        )
+    if loose:
+        rows.append(html.Li(className="grid-step", children=[_photo(p, lang) for p in loose]))
+    return html.Div(
+        id=gid.TASK_HISTORY,
+        className="grid-task-history",
+        children=[
+            html.Div(i18n.text("grid.task_history", lang), className="grid-label"),
+            html.Ol(rows, className="grid-steps")
+            if rows
+            else html.Div(i18n.text("grid.history_empty", lang), className="grid-empty"),
+        ],
+    )
 
 
 def action_buttons(shown: list[str], lang: str) -> list[html.Button]:
@@ -75,8 +170,10 @@ def action_buttons(shown: list[str], lang: str) -> list[html.Button]:
     ]
 
 
-def task_panel(task: dict | None, shown: list[str], lang: str) -> list:
-    """The chosen task: its details, the note, the photo and the buttons."""
+def task_panel(
+    task: dict | None, shown: list[str], lang: str, past: html.Div | None = None
+) -> list:
+    """The chosen task: its details, the note, the photo, the buttons and its history."""
     if task is None:
         return [html.Div(i18n.text("grid.pick_task", lang), className="grid-empty")]
     return [
@@ -105,6 +202,7 @@ def task_panel(task: dict | None, shown: list[str], lang: str) -> list:
         html.Div(className="grid-actions", children=action_buttons(shown, lang))
         if shown
         else html.Div(i18n.text("grid.no_actions", lang), className="grid-empty"),
+        past,
     ]
 
 

@@ -34,7 +34,8 @@ MIN_ZOOM = 8
 MAX_ZOOM = 19
 TIME_LAYER = "incidents"
 """The layer whose dates span the time slider and whose count it shows."""
-STRING_KEYS = ("map.count", "map.people", "map.share", "map.suppressed", "map.per_km2")
+STRING_KEYS = ("map.count", "map.people", "map.share", "map.suppressed", "map.per_km2",
+               "map.photos", "map.photo_before", "map.photo_after")  # fmt: skip
 
 
 def map_strings(lang: str) -> dict[str, str]:

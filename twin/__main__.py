@@ -6,7 +6,8 @@ gateway yet; ``gateway list``; ``gateway disable NAME``. ``add`` and ``disable``
 embedded broker's accounts again and make the running broker of this data folder reload them
 (the gateway logs in to MQTT as NAME with its key as password). Feature modules beside this one add
 their own subcommands through ``register(subparsers, settings)`` (see ``COMMAND_MODULES``):
-``outreach`` (:mod:`twin.outreach_cli`), ``open311 hide|show ID`` (:mod:`twin.open311_cli`).
+``outreach`` (:mod:`twin.outreach_cli`), ``open311 hide|show ID`` (:mod:`twin.open311_cli`),
+``steps --since DATE`` (:mod:`twin.steps_csv`: the incident steps with account ids, as CSV).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from geodata.engine import session_scope
 from geodata.secret_keys import DefaultSecret
 from geodata.settings import Settings, get_settings
 from geodata.store import open_store
-from twin import open311_cli, outreach_cli
+from twin import open311_cli, outreach_cli, steps_csv
 from twin.broker import EmbeddedBroker
 from twin.gateways import add_gateway
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (outreach_cli, open311_cli)
+COMMAND_MODULES: tuple[ModuleType, ...] = (outreach_cli, open311_cli, steps_csv)
 
 
 def sync_broker(settings: Settings, store_url: str) -> None:

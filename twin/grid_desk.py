@@ -5,13 +5,18 @@ incident id, grid id or location outside the viewer's grids reads nothing and ch
 (:class:`OutOfScope`). Incident moves go through :mod:`twin.workflow` (which checks the
 actor again and logs to ``event_log``); showing residents' names writes an ``audit_log`` row.
 
-Photos have no table yet: a checked image is stored under ``<data_dir>/event_photos/<event
-id>/`` and its path is written in the note of the ``event_log`` row of the action it came with.
+A photo that comes with an action is checked, stripped of EXIF and stored as a ``photo`` row
+(:mod:`twin.photos`) linked to the ``event_log`` step of that action; :func:`history` lists a
+task's steps with their photos.
+
+Every action is one transaction that checks everything before it changes anything, so it can
+take an idempotency key later (the offline queue): claim the key first in the same transaction,
+as :func:`claim_key` does for reports, and a replay finds the claim and returns the first
+answer; photo files are named by their content hash, so a replay writes no second file.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +41,7 @@ from geodata.vocab import (
     ResidentStatus,
     Role,
 )
-from twin import workflow
+from twin import photos, workflow
 from twin.rules.welfare import OPENING
 
 TASK_LIMIT = 200
@@ -47,10 +52,8 @@ DEVICE_LIMIT = 200
 """Most devices listed (alarms and offline ones first)."""
 CARE_TAGS = ("elderly_alone", "disabled", "needs_care", "left_behind_child", "low_income")
 """Care tags (:data:`geodata.vocab.CARE_TAGS`) that put a resident on the care list."""
-PHOTO_MAX_BYTES = 5 * 1024 * 1024
-PHOTO_TYPES: dict[bytes, str] = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
-"""Accepted image signatures (magic bytes) → file extension; anything else is refused."""
-PHOTO_DIR = "event_photos"
+PHOTO_MAX_BYTES = photos.MAX_BYTES
+PHOTO_DIR = photos.PHOTO_DIR
 KEY_MAX = 64
 """Longest report key (the form makes 32 hex characters)."""
 
@@ -62,6 +65,15 @@ UI_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "escalate": {s: ("escalate",) for s in OPEN_STATUSES},
 }
 """The four buttons of a task: which workflow transitions each one runs from each status."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo sent with an action: where the data folder is, the bytes, the declared type."""
+
+    data_dir: Path
+    data: bytes
+    content_type: str | None = None
 
 
 class OutOfScope(OneMapError):
@@ -299,6 +311,18 @@ def task(conn: Connection, area_ids: tuple[int, ...], event_id: int) -> dict | N
     return dict(row._mapping) if row else None
 
 
+def steps(conn: Connection, event_id: int) -> list[dict]:
+    """The ``event_log`` steps of incident ``event_id``, oldest first (the caller checked scope)."""
+    rows = conn.execute(
+        text(
+            "SELECT id, at, actor, action, to_status, to_level, note FROM event_log "
+            "WHERE event_id = :e ORDER BY at, id"
+        ),
+        {"e": event_id},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 # --- what the page reads (one connection each; scope resolved from the viewer) ---------------
 
 
@@ -327,6 +351,16 @@ def one_task(url: str, viewer: Viewer, grid_id: int | None, event_id: int) -> di
     """One incident of the page's grids (None: not there)."""
     with get_engine(url).connect() as conn:
         return task(conn, scope(conn, viewer, grid_id), event_id)
+
+
+def history(
+    url: str, viewer: Viewer, grid_id: int | None, event_id: int
+) -> tuple[list[dict], list[dict]]:
+    """Steps and photos of one incident of the page's grids (nothing when it is not there)."""
+    with get_engine(url).connect() as conn:
+        if task(conn, scope(conn, viewer, grid_id), event_id) is None:
+            return [], []
+        return steps(conn, event_id), photos.of_incident(conn, viewer, event_id)
 
 
 def device_view(url: str, viewer: Viewer, grid_id: int | None) -> tuple[list[dict], dict[str, int]]:
@@ -367,13 +401,15 @@ def act(
     action: str,
     note: str | None,
     now: datetime,
-    photo: tuple[Path, bytes] | None = None,
+    photo: Upload | None = None,
 ) -> str:
     """Press task button ``action`` on incident ``event_id`` as the signed-in viewer; return the
     new status. The incident must be in the viewer's grids (or the chosen ``grid_id``); the
-    workflow checks the rest. A photo
-    ``(data_dir, bytes)`` is checked, stored and named in the last log row's note. Refusals
-    raise :class:`OutOfScope` or :class:`~geodata.errors.WorkflowError`; nothing changes."""
+    workflow checks the rest. An
+    :class:`Upload` is checked before anything changes (:class:`~twin.photos.PhotoRejected`),
+    then stored without EXIF as a ``photo`` row linked to the last step (kind ``after`` when
+    closing, else ``before``). Refusals raise :class:`OutOfScope` or
+    :class:`~geodata.errors.WorkflowError`; nothing changes."""
     if viewer.account_id is None:
         raise OutOfScope("sign in to act on incidents")
     note = (note or "").strip() or None
@@ -390,19 +426,28 @@ def act(
                 action=action,
             )
         actor = workflow.actor_for_account(session, viewer.account_id)
-        path = photo_path(event_id, photo[1]) if photo is not None else None
-        if path is not None:
-            note = f"{note or ''} [photo: {path}]".strip()
+        processed = photos.process(photo.data, photo.content_type) if photo else None
         event = None
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
             event = workflow.transition(
                 session, event_id, step, actor, note if last else None, now=now
             )
-        if photo is not None and path is not None:
-            write_photo(photo[0], path, photo[1])
         assert event is not None
+        if photo is not None and processed is not None:
+            photos.store(
+                session, photo.data_dir, processed, event_id=event_id,
+                log_id=_last_step(session, event_id), account_id=viewer.account_id,
+                kind=photos.kind_for(action), taken_at=now,
+            )  # fmt: skip
         return event.status
+
+
+def _last_step(session: Session, event_id: int) -> int | None:
+    """The id of incident ``event_id``'s newest ``event_log`` step."""
+    return session.execute(
+        text("SELECT max(id) FROM event_log WHERE event_id = :e"), {"e": event_id}
+    ).scalar()
 
 
 def claim_key(conn: Connection, key: str) -> int | None:
@@ -465,32 +510,9 @@ def report(
             description=(description or "").strip() or None,
             source="grid",
             actor=actor.name,
+            actor_id=actor.account_id,
+            actor_kind=actor.log_kind,
         )
         if key is not None:
             bind_key(conn, key, result.event.id)
         return result.event.id
-
-
-def photo_kind(data: bytes) -> str:
-    """The file extension of an accepted image, or :class:`ValueError` saying why not."""
-    if len(data) > PHOTO_MAX_BYTES:
-        raise ValueError(f"photo is {len(data)} bytes; at most {PHOTO_MAX_BYTES} allowed")
-    for magic, ext in PHOTO_TYPES.items():
-        if data.startswith(magic):
-            return ext
-    raise ValueError("photo must be a JPEG or PNG image")
-
-
-def photo_path(event_id: int, data: bytes) -> str:
-    """Where a checked photo of incident ``event_id`` goes, relative to the data directory:
-    ``event_photos/<event id>/<random>.<ext>`` (a name we choose, never the uploader's)."""
-    ext = photo_kind(data)
-    return (Path(PHOTO_DIR) / str(int(event_id)) / f"{secrets.token_hex(8)}.{ext}").as_posix()
-
-
-def write_photo(data_dir: Path, relative: str, data: bytes) -> Path:
-    """Write the photo bytes at ``relative`` under ``data_dir``; return the file."""
-    target = Path(data_dir) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target

@@ -54,9 +54,9 @@ DOOR_OPEN_HOURS = 12.0
 """Door sensors without an opening for this long get one on catch-up."""
 
 STAFF = {
-    "grid": workflow.Actor("模拟网格员", "grid_worker", "grid"),
-    "street": workflow.Actor("模拟街道值班员", "leader", "street"),
-    "district": workflow.Actor("模拟区级值班员", "leader", "district"),
+    "grid": workflow.Actor("模拟网格员", "grid_worker", "grid", kind="simulated"),
+    "street": workflow.Actor("模拟街道值班员", "leader", "street", kind="simulated"),
+    "district": workflow.Actor("模拟区级值班员", "leader", "district", kind="simulated"),
 }
 """Who handles incidents at each tier (the whole city)."""
 NEXT_ACTION = {
@@ -241,6 +241,7 @@ def report(session: Session, t: datetime, rng: random.Random, alarms: bool = Fal
             building_id=row.building_id,
             source="open311" if row.device_id is None else "onemap",
             actor="居民上报" if row.device_id is None else "system",
+            actor_kind="resident" if row.device_id is None else "system",
         )
     except WorkflowError as exc:  # an inactive category: skip this one
         log.info("heartbeat report skipped: %s", exc)

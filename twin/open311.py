@@ -377,6 +377,7 @@ def submit(
         building_id=building_id,
         source=SOURCE,
         actor=f"open311:{client}",
+        actor_kind="open311",
         now=now,
     )
     event = result.event
@@ -387,6 +388,7 @@ def submit(
                 event_id=event.id,
                 at=now,
                 actor=f"open311:{client}",
+                actor_kind="open311",
                 action="duplicate",
                 note=f"likely duplicate of incident {original} (not dispatched separately)",
             )

@@ -108,7 +108,14 @@ def set_public_text_hidden(
     )
     action = "hide_public_text" if hidden else "show_public_text"
     session.add(
-        EventLog(event_id=request_id, at=now, actor=actor[:64], actor_id=account_id, action=action)
+        EventLog(
+            event_id=request_id,
+            at=now,
+            actor=actor[:64],
+            actor_id=account_id,
+            actor_kind="account" if account_id is not None else "system",
+            action=action,
+        )
     )
     session.flush()
     return Moderation(request_id, hidden, actor[:64], now)

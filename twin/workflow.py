@@ -78,8 +78,19 @@ class Actor:
     level: str | None = None
     area_ids: tuple[int, ...] | None = None
     account_id: int | None = None
+    kind: str | None = None
+    """What kind of actor (:data:`geodata.vocab.ACTOR_KINDS`); None: derived from the rest."""
+
+    @property
+    def log_kind(self) -> str:
+        """The ``event_log.actor_kind`` of this actor's steps."""
+        if self.kind is not None:
+            return self.kind
+        return "account" if self.account_id is not None else "system"
 
     def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in vocab.ACTOR_KINDS:
+            raise WorkflowError(f"actor {self.name!r}: unknown kind {self.kind!r}")
         if self.role not in ROLES:
             raise WorkflowError(f"actor {self.name!r}: unknown role {self.role!r}; one of {ROLES}")
         if self.level is not None and self.level not in HANDLING_LEVELS:
@@ -158,12 +169,16 @@ def create_incident(
     source: str = "onemap",
     source_id: str | None = None,
     actor: str = "system",
+    actor_id: int | None = None,
+    actor_kind: str | None = None,
 ) -> CreateResult:
     """Create a reported, grid-level incident due by its category's SLA, logged as ``create``.
 
     With ``rule`` and ``subject``, at most one incident is open per pair: if one is open already
     (decided by the unique partial index, so concurrent callers agree) it is returned with
     ``created=False`` and nothing is written. Unknown or inactive categories raise WorkflowError.
+    ``actor_id``/``actor_kind`` go into the ``create`` step (kind by default: ``account`` with
+    an account, else ``system``).
     """
     now = as_utc(now)
     cat = get_category(session, category)
@@ -200,7 +215,9 @@ def create_incident(
                 session.add(event)
                 session.flush()
                 note = f"rule {rule}: {subject}" if rule else None
-                session.add(_log(event, "create", actor, None, None, now, note))
+                kind = actor_kind or ("account" if actor_id is not None else "system")
+                step = _log(event, "create", actor, None, None, now, note, actor_id, kind)
+                session.add(step)
                 session.flush()
         except IntegrityError as exc:
             if rule is None or subject is None or not _is_constraint(exc, OPEN_RULE_SUBJECT_INDEX):
@@ -253,7 +270,15 @@ def transition(
             _apply(session, event, action, now)
             session.add(
                 _log(
-                    event, action, actor.name, from_status, from_level, now, note, actor.account_id
+                    event,
+                    action,
+                    actor.name,
+                    from_status,
+                    from_level,
+                    now,
+                    note,
+                    actor.account_id,
+                    actor.log_kind,
                 )
             )
             session.flush()
@@ -334,12 +359,14 @@ def _log(
     now: datetime,
     note: str | None = None,
     actor_id: int | None = None,
+    actor_kind: str = "system",
 ) -> EventLog:
     return EventLog(
         event_id=event.id,
         at=now,
         actor=actor,
         actor_id=actor_id,
+        actor_kind=actor_kind,
         action=action,
         from_status=from_status,
         to_status=event.status,
@@ -371,7 +398,9 @@ def escalate_overdue(session: Session, now: datetime) -> list[int]:
             transition(session, event.id, "escalate", SYSTEM, note, now=now)
             escalated.append(event.id)
         elif not _flagged_since(session, event.id, event.due_at):
-            session.add(_log(event, "overdue", SYSTEM.name, event.status, event.level, now, note))
+            session.add(
+                _log(event, "overdue", SYSTEM.name, event.status, event.level, now, note, None)
+            )
     session.flush()
     return escalated
 

@@ -221,7 +221,9 @@ def make_incidents(gd: GridData, rng: np.random.Generator) -> None:
             if to_status in (EventStatus.closed, EventStatus.rejected):
                 closed = at
         for at, actor, action, fs, ts, fl, tl in entries:
-            logs.append((gd.ids.take("event_log"), eid, at, actor, action, fs, ts, fl, tl, None))
+            kind = "system" if actor == "system" else "simulated"
+            row = (gd.ids.take("event_log"), eid, at, actor, action, fs, ts, fl, tl, None, kind)
+            logs.append(row)
         title = f"{cat.zh}：{place}"
         due = reported + dt.timedelta(hours=SLA_HOURS[severity])
         out.add(

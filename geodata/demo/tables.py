@@ -69,6 +69,7 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
         "from_level",
         "to_level",
         "note",
+        "actor_kind",
     ),
 }
 PREFIX = {

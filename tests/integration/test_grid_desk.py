@@ -1,13 +1,13 @@
 """The grid worker's page over HTTP (Flask test client, API tokens) against the demo city.
 
-Facts checked: the task callback lists exactly the SQL list of open incidents of the worker's
-grid; accept / handle / close run the workflow (status changes, one ``event_log`` row per
-transition with the worker's account and note) and a photo is stored under the data directory
-with its path in the log note; a forged incident id of another grid, a forged grid id, a report
-outside the grid and a non-image photo change nothing and answer with an error; a report inside
-the grid creates a reported incident logged as the worker's; the care list's names are the SQL
-names and every showing writes one audit row; the devices are the SQL devices; an analyst's
-callbacks answer nothing; an admin without a chosen grid sees no tasks.
+Facts checked: the task callback lists exactly the SQL list of open incidents of the worker's grid;
+accept / handle / close run the workflow (status changes, one ``event_log`` row per transition with
+the worker's account and note) and a photo is stored under the data directory as a ``photo`` row
+(kind after when closing); a forged incident id of another grid, a forged grid id, a report outside
+the grid and a non-image photo change nothing and answer with an error; a report inside the grid
+creates a reported incident logged as the worker's; the care list's names are the SQL names and
+every showing writes one audit row; the devices are the SQL devices; an analyst's callbacks answer
+nothing; an admin without a chosen grid sees no tasks.
 """
 
 from __future__ import annotations
@@ -267,10 +267,12 @@ def test_accept_handle_close_run_the_workflow_and_log_with_a_photo(
     assert [r.action for r in logs] == ["create", "dispatch", "accept", "start", "resolve", "close"]
     assert {r.actor_id for r in logs[1:]} == {account}
     assert logs[2].note == "on my way"
-    note = logs[-1].note
-    assert note.startswith("litter removed [photo: ") and note.endswith(".png]")
-    stored = data_dir / note.split("[photo: ")[1].rstrip("]")
-    assert stored.read_bytes() == PNG
+    assert logs[-1].note == "litter removed"
+    (photo_row,) = sql_rows(url, "SELECT * FROM photo WHERE event_id = :e", e=event_id)
+    stored = data_dir / photo_row.path
+    assert photo_row.kind == "after" and photo_row.size == len(stored.read_bytes())
+    assert (photo_row.width, photo_row.height) == (1, 1)  # the PNG, re-encoded as a JPEG
+    assert stored.read_bytes().startswith(b"\xff\xd8\xff")
     assert stored.parent == data_dir / PHOTO_DIR / str(event_id)
 
 
