@@ -8,7 +8,7 @@ under the data folder. ``event_log.actor_kind`` says what kind of actor wrote a 
 names the account when there is one.
 
 Revision ID: 0022
-Revises: 0020 (re-chain after 0021 once it lands)
+Revises: 0021
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
