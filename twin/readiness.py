@@ -129,9 +129,19 @@ def sweeper_state(bg: Background | None, interval_s: float, now: float | None = 
     return PartState(OK, True, detail)
 
 
+def leader_state(bg: Background | None) -> PartState:
+    """Whether this process leads (runs the broker, intake, sweeper and heartbeat) or follows
+    (they are ``off`` here and run in the leader); never required."""
+    if bg is None or bg.leadership is None:
+        return OFF_PART
+    role = "leader" if bg.leadership.leading else "follower"
+    return PartState(OK, False, {"role": role, "terms": bg.leadership.terms})
+
+
 def background_parts(bg: Background | None, sweep_interval_s: float) -> dict[str, PartState]:
-    """The broker's, the subscriber's and the sweeper's states."""
+    """The leader lock's, the broker's, the subscriber's and the sweeper's states."""
     return {
+        "leader": leader_state(bg),
         "broker": broker_state(bg),
         "subscriber": subscriber_state(bg),
         "sweeper": sweeper_state(bg, sweep_interval_s),
