@@ -185,7 +185,8 @@ class Background:
             self.stop_duties()
 
     def stop_duties(self) -> None:
-        """Stop what :func:`start_duties` started (in reverse order)."""
+        """Stop what :func:`start_duties` started (in reverse order; the stopped parts stay
+        here until the next term, and ``/readyz`` reports them ``off`` while not leading)."""
         self._stop.set()
         for thread in (self.watcher, self.sweeper, self.heartbeat):
             if thread is not None:
@@ -194,8 +195,6 @@ class Background:
             self.subscriber.stop()
         if self.broker is not None:
             self.broker.stop()
-        self.watcher = self.sweeper = self.heartbeat = None
-        self.subscriber, self.broker, self.mqtt_url, self.broker_error = None, None, None, None
 
 
 def start_duties(
