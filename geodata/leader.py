@@ -57,6 +57,16 @@ def leader_pids(url: str) -> list[int]:
     return [int(n.removeprefix(APP_NAME_PREFIX)) for n in names if n.startswith(APP_NAME_PREFIX)]
 
 
+def app_pids(url: str) -> list[int]:
+    """Process ids of the app processes taking part in the leader lock of the store at ``url``
+    (each keeps a connection for it while it runs), this one excluded."""
+    sql = "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s"
+    with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as c:
+        names = [row[0] for row in c.execute(sql, (APP_NAME_PREFIX + "%",)).fetchall()]
+    pids = {int(n.removeprefix(APP_NAME_PREFIX)) for n in names}
+    return sorted(pids - {os.getpid()})
+
+
 class LeaderLock:
     """This process's hold on the leader lock of the store at ``url``."""
 

@@ -104,6 +104,22 @@ def test_an_incident_taken_in_by_one_reaches_the_others_live_stream(pair: Pair) 
     reader.stop()
 
 
+def test_the_process_that_started_the_store_stops_without_stopping_it(pair: Pair) -> None:
+    """``a`` started the embedded PostgreSQL and leads; stopped (SIGTERM) while ``b`` runs, it
+    leaves the cluster running for ``b``, which takes over the duties."""
+    postmaster = pair.a.postmaster_pid()
+    assert pair.leaders() == [pair.a.app_pid()]
+    assert pair.a.proc is not None
+    pair.a.proc.terminate()
+    assert pair.a.proc.wait(30) == 0
+    assert "left running for app process(es)" in pair.a.log()
+    assert pair.a.postmaster_pid() == postmaster and pair.a.cluster().alive()
+    assert wait_until(lambda: pair.leaders() == [pair.b.app_pid()], 5, 0.05) is not None
+    assert wait_until(lambda: pair.b.ready(), 20) is not None
+    pair.a.start()
+    assert pair.a.readyz()["parts"]["leader"]["role"] == "follower"
+
+
 def test_after_a_kill_9_of_the_leader_the_other_takes_over(pair: Pair) -> None:
     leader = pair.by_pid(pair.leaders()[0])
     other = pair.b if leader is pair.a else pair.a
