@@ -46,6 +46,9 @@ def test_exactly_one_process_leads_and_both_are_ready(pair: Pair) -> None:
     assert a["parts"]["broker"]["state"] == "ok"
     assert b["parts"]["leader"]["role"] == "follower"
     assert {b["parts"][p]["state"] for p in ("sweeper", "broker", "subscriber")} == {"off"}
+    a_log, b_log = pair.a.log(tail=10**7), pair.b.log(tail=10**7)
+    for line in ("leads: starting the once-only duties", "first sweep done", "embedded MQTT"):
+        assert line in a_log and line not in b_log
 
 
 def test_a_sign_out_in_one_process_is_refused_in_the_other_at_once(pair: Pair) -> None:
