@@ -21,6 +21,7 @@ from analytics.backtest import format_table, run_backtest
 from analytics.coverage import gap_state, refresh_gaps
 from analytics.forecast_store import ForecastError, run_forecast
 from geodata.engine import get_engine
+from geodata.replicas import read_replicas
 from geodata.settings import get_settings
 from geodata.store import open_store
 
@@ -56,13 +57,23 @@ def read_events_csv(path: Path) -> pd.DataFrame:
     return pd.DataFrame({f: raw[c] for f, c in picked.items() if c is not None})
 
 
+def _read_url() -> str:
+    """Where this command reads: a healthy hot standby (``ONEMAP_READ_DATABASE_URL``), else
+    the store itself."""
+    settings = get_settings()
+    store = settings.store
+    return read_replicas(
+        open_store(settings).url, store.read_database_url, store.read_max_lag_s
+    ).url()
+
+
 def read_events_layer(layer: str) -> pd.DataFrame:
     """Events (lon, lat, time, category) of a store layer, read through geodata."""
 
     table = STORE_LAYERS[layer]
-    store = open_store(get_settings())
+    url = _read_url()
     sql = f"SELECT ST_X(loc) AS lon, ST_Y(loc) AS lat, reported_at AS time, category FROM {table}"
-    with get_engine(store.url).connect() as conn:
+    with get_engine(url).connect() as conn:
         return pd.read_sql_query(sql, conn)
 
 
@@ -176,7 +187,7 @@ def cmd_assessment(args: argparse.Namespace) -> int:
         start, end = day_range(args.date_from, args.date_to)
     except ValueError as exc:
         raise SystemExit(f"assessment: {exc}") from None
-    url = open_store(get_settings()).url
+    url = _read_url()
     report = build_report(url, args.by, start, end, category=args.category, measure=args.measure)
     print(
         f"assessment per {args.by}, incidents received {args.date_from} … {args.date_to} "

@@ -37,7 +37,7 @@ def _answer() -> AnalysisAnswer:
     """The answer, asked in a heavy-work slot of the caller (:mod:`web.heavy`: 429 beyond)."""
     question = _question()
     with heavy.slot():
-        return ask(context.store_url(), question, context.viewer(), context.settings())
+        return ask(context.read_url(), question, context.viewer(), context.settings())
 
 
 @blueprint.post("/analyze")

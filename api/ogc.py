@@ -96,7 +96,7 @@ def _url(endpoint: str, **values: Any) -> str:
 
 
 def _provider() -> TableProvider:
-    return TableProvider(context.store_url())
+    return TableProvider(context.read_url())
 
 
 @blueprint.get("", strict_slashes=False)

@@ -55,6 +55,15 @@ class StoreSettings(_Group):
         default=PROJECT_ROOT / ".onemap",
         description="Folder for the embedded PostgreSQL cluster and other local state.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="Hot standbys for read-only work (analyst questions, exports, OGC, "
+        "assessment, backtests), comma-separated; unset: everything reads the primary.",
+    )
+    read_max_lag_s: float = Field(
+        default=30.0,
+        description="A standby whose replay is further behind than this is not read from.",
+    )
     embedded_port: int = Field(default=54329, description="Port of the embedded PostgreSQL.")
     embedded_db: str = Field(default="onemap", description="Database name in the embedded store.")
     pg_bin: Path | None = Field(
@@ -189,6 +198,12 @@ class TwinSettings(_Group):
     )
     sweep_interval_s: float = Field(
         default=30.0, description="How often time-based rules and overdue escalation run."
+    )
+    leader_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each app process checks the leader lock (the once-only duties "
+        "move to another process within about this long after the leader dies).",
     )
     heartbeat: bool | None = Field(
         default=None,
@@ -419,6 +434,8 @@ class PrivacySettings(_Group):
 FLAT_NAMES: dict[str, str] = {
     "database_url": "store.database_url",
     "data_dir": "store.data_dir",
+    "read_database_url": "store.read_database_url",
+    "read_max_lag_s": "store.read_max_lag_s",
     "embedded_port": "store.embedded_port",
     "embedded_db": "store.embedded_db",
     "pg_bin": "store.pg_bin",
@@ -455,6 +472,7 @@ FLAT_NAMES: dict[str, str] = {
     "twin_max_clock_skew_s": "twin.max_clock_skew_s",
     "twin_max_age_days": "twin.max_age_days",
     "twin_sweep_interval_s": "twin.sweep_interval_s",
+    "twin_leader_poll_s": "twin.leader_poll_s",
     "twin_heartbeat": "twin.heartbeat",
     "twin_heartbeat_interval_s": "twin.heartbeat_interval_s",
     "twin_heartbeat_refresh_minutes": "twin.heartbeat_refresh_minutes",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
@@ -13,8 +15,11 @@ from sqlalchemy.engine import make_url
 
 from geodata.embedded import EmbeddedStore
 from geodata.engine import get_engine, normalize_url
+from geodata.leader import app_pids
 from geodata.models import Base
 from geodata.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("onemap.store")
 
 
 @dataclass
@@ -25,10 +30,19 @@ class Store:
     embedded: EmbeddedStore | None = None
 
     def close(self) -> None:
-        """Dispose connections and stop the embedded server if this process started it."""
+        """Dispose connections and stop the embedded server if this process started it and no
+        other app process still uses it (then it is left running for them)."""
         get_engine(self.url).dispose()
-        if self.embedded is not None:
-            self.embedded.stop_if_started_here()
+        if self.embedded is None or not self.embedded.started_here:
+            return
+        try:
+            others = app_pids(self.url)
+        except (psycopg.Error, OSError):
+            others = []
+        if others:
+            log.info("embedded PostgreSQL left running for app process(es) %s", others)
+            return
+        self.embedded.stop_if_started_here()
 
 
 def embedded_store(settings: Settings) -> EmbeddedStore:

@@ -597,7 +597,7 @@ def run(_clicks, *values):
     try:
         spec = form.build_spec(form_of(*values[:-1]))
         with heavy.slot():
-            answer = ask(context.store_url(), spec, context.viewer(), context.settings())
+            answer = ask(context.read_url(), spec, context.viewer(), context.settings())
     except (form.FormError, QuestionError, QuestionTimeout) as exc:
         message = _error_text(exc, lang)
         return None, None, message, None, message, dash.no_update
@@ -626,7 +626,7 @@ def download_csv(_clicks, spec):
         raise PreventUpdate
     try:
         with heavy.slot():
-            answer = ask(context.store_url(), spec, context.viewer(), context.settings())
+            answer = ask(context.read_url(), spec, context.viewer(), context.settings())
     except (QuestionError, QuestionTimeout, heavy.HeavyBusy):
         raise PreventUpdate from None
     name = f"onemap-{answer.meta['layer']}-analysis.csv"

@@ -205,7 +205,7 @@ def layout(**_query: str) -> html.Div:
     lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
-    latest = ar.latest_day(context.store_url())
+    latest = ar.latest_day(context.read_url())
     return html.Div(
         className="assessment-page",
         children=[
@@ -301,7 +301,7 @@ def _report(
         raise PreventUpdate from None
     viewer = context.viewer()
     return ar.build_report(
-        context.store_url(),
+        context.read_url(),
         by,
         first,
         last,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from geodata.availability import ping
 from geodata.embedded import port_in_use
 from geodata.errors import StoreUnavailable
+from geodata.replicas import ReadReplicas
 from twin.mqtt import parse_url
 from twin.store_watch import RESTARTING
 
@@ -129,9 +130,41 @@ def sweeper_state(bg: Background | None, interval_s: float, now: float | None = 
     return PartState(OK, True, detail)
 
 
+def leader_state(bg: Background | None) -> PartState:
+    """Whether this process leads (runs the broker, intake, sweeper and heartbeat) or follows
+    (they are ``off`` here and run in the leader); never required."""
+    if bg is None or bg.leadership is None:
+        return OFF_PART
+    role = "leader" if bg.leadership.leading else "follower"
+    return PartState(OK, False, {"role": role, "terms": bg.leadership.terms})
+
+
+def replicas_state(replicas: ReadReplicas) -> PartState:
+    """The hot standbys read-only work reads from (``off``: none configured): ``ok`` when
+    each is usable, else ``down`` naming where reads go; never required (the primary serves
+    every read a standby cannot)."""
+    states = replicas.states()
+    if not states:
+        return OFF_PART
+    usable = sum(s.up for s in states)
+    detail: dict[str, object] = {
+        "standbys": [s.as_dict() for s in states],
+        "reads_on": "standby" if usable else "primary",
+    }
+    if usable == len(states):
+        return PartState(OK, False, detail)
+    reason = "reads fall back to the primary" if not usable else "a standby is not usable"
+    return PartState(DOWN, False, detail | {"reason": reason})
+
+
 def background_parts(bg: Background | None, sweep_interval_s: float) -> dict[str, PartState]:
-    """The broker's, the subscriber's and the sweeper's states."""
+    """The leader lock's, the broker's, the subscriber's and the sweeper's states."""
+    if bg is not None and not bg.leading:  # the duties run in the leading process
+        return dict.fromkeys(("broker", "subscriber", "sweeper"), OFF_PART) | {
+            "leader": leader_state(bg)
+        }
     return {
+        "leader": leader_state(bg),
         "broker": broker_state(bg),
         "subscriber": subscriber_state(bg),
         "sweeper": sweeper_state(bg, sweep_interval_s),

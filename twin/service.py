@@ -11,6 +11,12 @@ forecast) up to date; when the store is the embedded PostgreSQL, a watcher resta
 seconds when it dies (:mod:`twin.store_watch`); in demo mode the city's heartbeat catches up
 and keeps it alive (:mod:`twin.heartbeat`). :meth:`Background.stop` stops the store's
 watcher first, then the others in reverse order.
+
+Several app processes may serve one store: the broker, the intake, the sweeper (with the
+forecast refresh) and the heartbeat run only in the process holding the leader lock
+(:mod:`geodata.leader`); another takes them over within ``twin_leader_poll_s`` (+ their start)
+after the leader dies. The store's watcher runs in every process (its revive lock lets one
+restart the cluster).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from sqlalchemy.orm import Session
 from analytics.coverage import refresh_if_stale
 from geodata.embedded import EmbeddedStore
 from geodata.engine import get_engine
+from geodata.leader import Leadership
 from geodata.settings import Settings
 from twin import heartbeat, rules, workflow
 from twin.broker import EmbeddedBroker
@@ -101,13 +108,13 @@ def refresh_derived(store_url: str, settings: Settings) -> None:
         log.exception("forecast refresh failed")
 
 
-def _watch(bg: Background, broker: EmbeddedBroker) -> None:
+def _watch(bg: Background, broker: EmbeddedBroker, stop: threading.Event) -> None:
     """Restart the embedded broker when it dies on its own (not when stopped on purpose); every
     ACCOUNTS_CHECK_S, bring its accounts in step with the store (in a thread of its own, so a
     store that is slow to answer never delays a restart)."""
     failures = 0
     check_at, checker = time.monotonic() + ACCOUNTS_CHECK_S, None
-    while not bg._stop.wait(WATCH_INTERVAL_S):
+    while not stop.wait(WATCH_INTERVAL_S):
         if time.monotonic() >= check_at and not (checker and checker.is_alive()):
             check_at = time.monotonic() + ACCOUNTS_CHECK_S
             checker = threading.Thread(target=broker.resync, name="onemap-broker-accounts")
@@ -125,7 +132,7 @@ def _watch(bg: Background, broker: EmbeddedBroker) -> None:
             wait = WATCH_BACKOFF_S[min(failures, len(WATCH_BACKOFF_S) - 1)]
             failures += 1
             log.error("embedded MQTT broker restart failed (%s); next try in %.0f s", exc, wait)
-            if bg._stop.wait(wait):
+            if stop.wait(wait):
                 return
 
 
@@ -153,42 +160,55 @@ class Background:
     """The embedded PostgreSQL's watcher (None: the store is not embedded)."""
     heartbeat: threading.Thread | None = None
     """The demo city's heartbeat (None: off, see :func:`twin.heartbeat.enabled`)."""
+    leadership: Leadership | None = None
+    """This process's part in the leader lock (None: it runs its duties unconditionally)."""
 
     @property
     def store_restarts(self) -> int:
         """How often the watcher started the embedded PostgreSQL again."""
         return self.store_watch.restarts if self.store_watch is not None else 0
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the once-only duties now."""
+        return self.leadership is None or self.leadership.leading
+
     def stop(self) -> None:
-        """Stop the store's watcher (nothing is restarted from now on), the sweeper, drain and
-        stop the subscriber, stop the embedded broker."""
+        """Stop the store's watcher (nothing is restarted from now on), then the duties:
+        the sweeper, the heartbeat, the subscriber (drained) and the embedded broker; give up
+        the leader lock."""
         if self.store_watch is not None:
             self.store_watch.stop()
+        if self.leadership is not None:
+            self.leadership.stop()
+        else:
+            self.stop_duties()
+
+    def stop_duties(self) -> None:
+        """Stop what :func:`start_duties` started (in reverse order; the stopped parts stay
+        here until the next term, and ``/readyz`` reports them ``off`` while not leading)."""
         self._stop.set()
-        if self.watcher is not None:
-            self.watcher.join(30)
-        if self.sweeper is not None:
-            self.sweeper.join(30)
-        if self.heartbeat is not None:
-            self.heartbeat.join(30)
+        for thread in (self.watcher, self.sweeper, self.heartbeat):
+            if thread is not None:
+                thread.join(30)
         if self.subscriber is not None:
             self.subscriber.stop()
         if self.broker is not None:
             self.broker.stop()
 
 
-def start_background(
+def start_duties(
+    bg: Background,
     settings: Settings,
     store_url: str,
-    clock: Clock | None = None,
+    clock: Clock,
     *,
     sweep: bool = True,
     client_id: str = "onemap-intake",
-    embedded: EmbeddedStore | None = None,
-) -> Background:
-    """Start the broker (embedded unless ``mqtt_url``), the MQTT intake, the sweeper, and the
-    watcher of the ``embedded`` PostgreSQL serving ``store_url`` (when the store is embedded)."""
-    clock = clock or SystemClock()
+) -> None:
+    """The once-only duties of the leading process, into ``bg``: the broker (embedded unless
+    ``mqtt_url``), the MQTT intake, the broker's watcher, the sweeper and the heartbeat."""
+    stop = bg._stop = threading.Event()
     broker = None
     broker_error = None
     mqtt_url = settings.mqtt.url
@@ -217,10 +237,11 @@ def start_background(
             if broker is not None:
                 broker.stop()
             raise
-    bg = Background(broker, subscriber, mqtt_url, broker_error=broker_error)
+    bg.broker, bg.subscriber, bg.mqtt_url = broker, subscriber, mqtt_url
+    bg.broker_error = broker_error
     if broker is not None:
         bg.watcher = threading.Thread(
-            target=_watch, args=(bg, broker), name="onemap-broker-watch", daemon=True
+            target=_watch, args=(bg, broker, stop), name="onemap-broker-watch", daemon=True
         )
         bg.watcher.start()
     if sweep:
@@ -234,13 +255,35 @@ def start_background(
                 bg.sweeps += 1
                 if bg.sweeps == 1:
                     log.info(FIRST_SWEEP_DONE + " in %.1f s", time.monotonic() - started)
-                if bg._stop.wait(settings.twin.sweep_interval_s):
+                if stop.wait(settings.twin.sweep_interval_s):
                     return
 
         bg.sweeper = threading.Thread(target=loop, name="onemap-sweeper", daemon=True)
         bg.sweeper.start()
     if heartbeat.enabled(settings):
-        bg.heartbeat = heartbeat.start(store_url, settings, clock, bg._stop)
+        bg.heartbeat = heartbeat.start(store_url, settings, clock, stop)
+
+
+def start_background(
+    settings: Settings,
+    store_url: str,
+    clock: Clock | None = None,
+    *,
+    sweep: bool = True,
+    client_id: str = "onemap-intake",
+    embedded: EmbeddedStore | None = None,
+) -> Background:
+    """Start the watcher of the ``embedded`` PostgreSQL serving ``store_url`` (when the store
+    is embedded) and take part in the leader lock (:mod:`geodata.leader`): while this process
+    leads, it runs :func:`start_duties` (a lone process leads before this returns)."""
+    clock = clock or SystemClock()
+    bg = Background(None, None, None)
+
+    def gain() -> None:
+        start_duties(bg, settings, store_url, clock, sweep=sweep, client_id=client_id)
+
+    bg.leadership = Leadership(store_url, settings.twin.leader_poll_s, gain, bg.stop_duties)
+    bg.leadership.start()
     if embedded is not None:
         bg.store_watch = watch_store(embedded, store_url)
     return bg

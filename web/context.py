@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from flask import abort, current_app, g
 
 from geodata.accounts.viewer import PUBLIC, Viewer
+from geodata.replicas import ReadReplicas
+from geodata.replicas import read_replicas as replicas_of
 from geodata.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,6 +37,18 @@ def timezone() -> str:
 def store_url() -> str:
     """URL of the store the app serves."""
     return current_app.config[STORE_URL_KEY]
+
+
+def read_replicas() -> ReadReplicas:
+    """The standbys read-only work may read from (``ONEMAP_READ_DATABASE_URL``)."""
+    store = settings().store
+    return replicas_of(store_url(), store.read_database_url, store.read_max_lag_s)
+
+
+def read_url() -> str:
+    """Where read-only work reads (analyst questions, exports, OGC, assessment): a healthy hot
+    standby, else the primary. Writes and reads of one's own writes use :func:`store_url`."""
+    return read_replicas().url()
 
 
 def background() -> Background | None:

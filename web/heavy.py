@@ -129,5 +129,6 @@ def slot() -> Iterator[None]:
 
 
 def engine() -> Engine:
-    """The engine of heavy work on the app's store (its own pool, sized by the global limit)."""
-    return heavy_engine(context.store_url(), context.settings().analytics.heavy_global_limit)
+    """The engine of heavy work (its own pool, sized by the global limit) on a hot standby
+    when one is healthy, else on the primary (:func:`web.context.read_url`)."""
+    return heavy_engine(context.read_url(), context.settings().analytics.heavy_global_limit)

@@ -84,6 +84,8 @@ class AppProcess:
     pg_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    name: str = "app"
+    """Its log files' prefix (several processes may share a data folder)."""
     proc: subprocess.Popen | None = None
     starts: int = 0
 
@@ -118,7 +120,7 @@ class AppProcess:
         """Start the app (as ``make run`` does) and wait until ``/readyz`` says ready;
         returns the seconds it took."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_dir / f"app-{self.starts}.log", "wb")  # noqa: SIM115 (kept open)
+        log = open(self.data_dir / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115 (kept open)
         self.starts += 1
         started = time.monotonic()
         self.proc = subprocess.Popen(
@@ -141,7 +143,7 @@ class AppProcess:
         return self.proc is not None and self.proc.poll() is not None
 
     def log(self, tail: int = 3000) -> str:
-        logs = sorted(self.data_dir.glob("app-*.log"))
+        logs = sorted(self.data_dir.glob(f"{self.name}-*.log"))
         return logs[-1].read_text(errors="replace")[-tail:] if logs else ""
 
     def readyz(self) -> dict:

@@ -28,7 +28,10 @@ from twin.service import start_background
 from web.gate import SESSION_COOKIE
 
 SECRET = "pw-never-shown-9f3"
-PARTS = {"store", "broker", "subscriber", "sweeper"}
+PARTS = {"store", "leader", "broker", "subscriber", "sweeper", "replicas"}
+REQUIRED = {"store", "broker", "subscriber", "sweeper"}
+"""Parts whose failure makes the process not ready (the leader's role and the standbys never
+do: a follower serves, and the primary serves what a standby cannot)."""
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def test_readyz_on_a_healthy_store_without_background_parts(store_url):
     assert set(body["parts"]) == PARTS
     assert body["parts"]["store"]["state"] == "ok" and body["parts"]["store"]["required"]
     assert 0 <= body["parts"]["store"]["ms"] < 2000
-    for name in ("broker", "subscriber", "sweeper"):
+    for name in ("leader", "broker", "subscriber", "sweeper", "replicas"):
         assert body["parts"][name] == {"state": "off", "required": False}
     assert "Retry-After" not in response.headers
 
@@ -103,9 +106,15 @@ def test_readyz_follows_the_embedded_broker_subscriber_and_sweeper(tmp_path, hea
         body = response.get_json()
         assert response.status_code == 200, body
         assert {name: part["state"] for name, part in body["parts"].items()} == dict.fromkeys(
-            PARTS, "ok"
-        )
-        assert all(part["required"] for part in body["parts"].values())
+            PARTS - {"replicas"}, "ok"
+        ) | {"replicas": "off"}
+        assert body["parts"]["leader"] == {
+            "state": "ok",
+            "required": False,
+            "role": "leader",
+            "terms": 1,
+        }
+        assert all(part["required"] for n, part in body["parts"].items() if n in REQUIRED)
         assert body["parts"]["broker"]["embedded"] is True
         assert body["parts"]["subscriber"]["backlog"] == 0
         assert body["parts"]["sweeper"]["passes"] >= 1
@@ -134,7 +143,9 @@ def test_readyz_follows_the_embedded_broker_subscriber_and_sweeper(tmp_path, hea
         bg.stop()
     assert not bg.sweeper.is_alive()
     body = client.get("/readyz").get_json()
-    assert body["parts"]["sweeper"]["reason"] == "sweeper stopped"
+    # stopped, the process gave up the leader lock: its duties are another process's now
+    assert body["parts"]["leader"]["role"] == "follower"
+    assert body["parts"]["sweeper"] == {"state": "off", "required": False}
 
 
 def test_readyz_says_the_broker_is_down_when_mosquitto_cannot_start(tmp_path, health_url):
