@@ -1,0 +1,136 @@
+/* The home map's own base (pages/home_base.py): shapes and labels from /api/basemap per
+ * viewport, styled here. Names are data: they are set with textContent, never as HTML. */
+(function () {
+  "use strict";
+
+  var ROAD = {  /* class: [fill, casing, width at zoom 14 in px] */
+    motorway: ["#f4a55a", "#c9772d", 5.0], trunk: ["#f8c66f", "#c99a3e", 4.6],
+    primary: ["#fde7a1", "#c8b06a", 4.0], secondary: ["#ffffff", "#b9b2a3", 3.2],
+    tertiary: ["#ffffff", "#c4beb1", 2.5], residential: ["#ffffff", "#cdc8bc", 1.8],
+    service: ["#fbfaf7", "#d6d1c6", 1.1], footway: ["#fbfaf7", "#d6d1c6", 0.8],
+    cycleway: ["#fbfaf7", "#d6d1c6", 0.8], other: ["#fbfaf7", "#d6d1c6", 1.0]
+  };
+  var GROWTH = 1.45;  /* width factor per zoom level */
+  var EMPTY = {type: "FeatureCollection", features: []};
+  var state = {seq: 0, shapes: null, labels: null};
+
+  function roadWidth(kind, zoom) {
+    var spec = ROAD[kind] || ROAD.other;
+    return Math.max(0.6, spec[2] * Math.pow(GROWTH, (zoom || 14) - 14));
+  }
+
+  function style(feature, context) {
+    var h = context.hideout || {};
+    var p = feature.properties || {};
+    if (p.role === "block") {
+      return {stroke: false, fillColor: "#e6e1d6", fillOpacity: 1};
+    }
+    if (p.role === "open") {
+      return {color: "#9fcf8f", weight: 1, fillColor: "#cde9bf", fillOpacity: 1};
+    }
+    var spec = ROAD[p.kind] || ROAD.other;
+    var width = roadWidth(p.kind, h.zoom);
+    if (h.part === "casing") {
+      return {color: spec[1], weight: width + (h.zoom >= 14 ? 2 : 1), opacity: 1,
+              lineCap: "round", lineJoin: "round"};
+    }
+    return {color: spec[0], weight: width, opacity: 1, lineCap: "round", lineJoin: "round"};
+  }
+
+  /* A road's bearing (clockwise from north) as a readable text rotation. */
+  function rotation(angle) {
+    var r = ((angle || 0) - 90) % 180;
+    if (r > 90) { r -= 180; }
+    if (r <= -90) { r += 180; }
+    return r;
+  }
+
+  function label(feature, latlng, context) {
+    var h = context.hideout || {};
+    var p = feature.properties || {};
+    var text = document.createElement("span");
+    text.className = "base-label-text";
+    text.textContent = p.name === undefined || p.name === null ? "" : String(p.name);
+    if (p.role === "road") {
+      text.style.transform = "translate(-50%, -50%) rotate(" + rotation(p.angle) + "deg)";
+    }
+    var kind = String(p.kind || "").replace(/[^a-z_]/g, "");
+    return L.marker(latlng, {
+      icon: L.divIcon({html: text, className: "base-label base-label-" +
+        (p.role === "road" ? "road" : "area") + " base-label-" + kind, iconSize: null}),
+      pane: h.pane || "markerPane", interactive: false, keyboard: false
+    });
+  }
+
+  function fetchJson(url, signal) {
+    return fetch(url, {signal: signal}).then(function (response) {
+      if (!response.ok) {
+        throw new Error(url + ": " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  function split(collection) {
+    var fill = [], roads = [];
+    (collection.features || []).forEach(function (f) {
+      (f.properties.role === "road" ? roads : fill).push(f);
+    });
+    return [{type: "FeatureCollection", features: fill},
+            {type: "FeatureCollection", features: roads}];
+  }
+
+  /* Fetch the base of the view; only the newest request's answers are applied. */
+  function baseData(bounds, zoom, lang, meta, center, casingHide, roadHide) {
+    var noUpdate = window.dash_clientside.no_update;
+    var none = [noUpdate, noUpdate, noUpdate, noUpdate, noUpdate, noUpdate];
+    var geo = (window.onemap || {}).geo;
+    var el = meta && document.getElementById(meta.map);
+    if (!meta || !geo || zoom === null || zoom === undefined) {
+      return none;
+    }
+    if (!bounds && center && el) {
+      bounds = geo.viewBounds(center, zoom, el);
+    }
+    if (!bounds) {
+      return none;
+    }
+    var z = Math.round(zoom * 100) / 100;
+    var view = "?bbox=" + geo.bboxParam(bounds) + "&zoom=" + z;
+    var shapesUrl = meta.shapes + view;
+    var labelsUrl = meta.labels + view + "&lang=" + (lang === "en" ? "en" : "zh");
+    var seq = state.seq + 1;
+    state.seq = seq;
+    var wantShapes = shapesUrl !== state.shapes, wantLabels = labelsUrl !== state.labels;
+    return Promise.all([
+      wantShapes ? fetchJson(shapesUrl) : null,
+      wantLabels ? fetchJson(labelsUrl) : null
+    ]).then(function (answers) {
+      if (state.seq !== seq) {
+        return none;
+      }
+      var out = none.slice();
+      if (answers[0]) {
+        state.shapes = shapesUrl;
+        var parts = split(answers[0]);
+        out[0] = parts[0]; out[1] = parts[1]; out[2] = parts[1];
+        out[3] = Object.assign({}, casingHide, {zoom: z});
+        out[4] = Object.assign({}, roadHide, {zoom: z});
+      }
+      if (answers[1]) {
+        state.labels = labelsUrl;
+        out[5] = answers[1];
+      }
+      return out;
+    }, function (error) {
+      console.warn("OneMap: base map request failed", error);
+      return none;
+    });
+  }
+
+  window.onemap = window.onemap || {};
+  window.onemap.base = {style: style, label: label, EMPTY: EMPTY};
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.onemap = Object.assign({}, window.dash_clientside.onemap,
+                                                {baseData: baseData});
+})();
