@@ -45,6 +45,40 @@
     return r;
   }
 
+  var RANK = {district: 0, street: 1, community: 2, motorway: 3, trunk: 3, primary: 3,
+              secondary: 4, tertiary: 5, residential: 6, service: 7};
+  var pending = false;
+
+  function overlaps(a, b) {
+    return a.left < b.right + 4 && a.right > b.left - 4 && a.top < b.bottom + 2 &&
+      a.bottom > b.top - 2;
+  }
+
+  /* Hide labels that would overlap one of higher rank (districts first, service roads last),
+   * so names never pile up; the hidden ones stay in the page for the next view. */
+  function declutter() {
+    pending = false;
+    var kept = [];
+    var nodes = Array.prototype.slice.call(document.querySelectorAll(".base-label"));
+    nodes.sort(function (a, b) { return a.dataset.rank - b.dataset.rank; });
+    nodes.forEach(function (node) {
+      node.classList.remove("base-label-hidden");
+      var box = node.firstChild ? node.firstChild.getBoundingClientRect() : null;
+      if (!box || kept.some(function (k) { return overlaps(box, k); })) {
+        node.classList.add("base-label-hidden");
+      } else {
+        kept.push(box);
+      }
+    });
+  }
+
+  function schedule() {
+    if (!pending) {
+      pending = true;
+      window.requestAnimationFrame(declutter);
+    }
+  }
+
   function label(feature, latlng, context) {
     var h = context.hideout || {};
     var p = feature.properties || {};
@@ -55,11 +89,20 @@
       text.style.transform = "translate(-50%, -50%) rotate(" + rotation(p.angle) + "deg)";
     }
     var kind = String(p.kind || "").replace(/[^a-z_]/g, "");
-    return L.marker(latlng, {
+    var marker = L.marker(latlng, {
       icon: L.divIcon({html: text, className: "base-label base-label-" +
         (p.role === "road" ? "road" : "area") + " base-label-" + kind, iconSize: null}),
       pane: h.pane || "markerPane", interactive: false, keyboard: false
     });
+    marker.on("add", function () {
+      var el = marker.getElement();
+      if (el) {
+        el.dataset.rank = RANK[kind] === undefined ? 9 : RANK[kind];
+        el.dataset.name = text.textContent;
+      }
+      schedule();
+    });
+    return marker;
   }
 
   function fetchJson(url, signal) {
