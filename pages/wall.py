@@ -70,7 +70,13 @@ def _twin_panel(
         lat, lon, zoom = camera["latitude"], camera["longitude"], camera["zoom"]
     view = deck.View(lat, lon, zoom, TWIN_PITCH, TWIN_BEARING)
     return twin.deck_embed(
-        wid.TWIN, TWIN_OVERLAYS, view, lang, time=_window(now), class_name="wall-twin-deck"
+        wid.TWIN,
+        TWIN_OVERLAYS,
+        view,
+        lang,
+        time=_window(now),
+        class_name="wall-twin-deck",
+        base=True,
     )
 
 
@@ -257,15 +263,20 @@ def select(click: dict | None, _clicks: list, lang: str, area: dict | None):
 @callback(
     Output({"type": twin.EMBED_SPEC, "name": wid.TWIN}, "data"),
     Input(wid.AREA, "data"),
+    Input(ids.LANG_SWITCH, "value"),
     prevent_initial_call=True,
 )
-def follow(area: dict | None):
-    """The 3D panel flies to the selected area (city → district → street …)."""
+def follow(area: dict | None, lang: str):
+    """The 3D panel flies to the selected area (city → district → street …); its base map's
+    names follow the language switch."""
     guard.require(PATH)
+    spec = dash.Patch()
+    if ctx.triggered_id == ids.LANG_SWITCH:
+        spec["sources"][twin.BASE_LABELS]["params"]["lang"] = i18n.language(lang)
+        return spec
     bbox = (area or {}).get("bbox") or wall_kpis.extent(context.store_url(), context.viewer())
     if not bbox:
         raise PreventUpdate
-    spec = dash.Patch()
     spec["camera"] = wall_view.twin_camera(bbox)
     return spec
 
