@@ -128,9 +128,10 @@ def test_home_base_names_by_zoom_in_both_languages(page, app_server, demo_url, a
         page.click("#lang-switch label:has-text('EN')")
     en_bbox, en_zoom, _ = _view(info.value.url)
     expected_en = area_names(demo_url, en_bbox, en_zoom, "en")
+    as_js = json.dumps(json.dumps(expected_en, separators=(",", ":")))
     page.wait_for_function(
         f"""() => JSON.stringify([...document.querySelectorAll('.base-label-area')]
-            .map(e => e.textContent).sort()) === {json.dumps(json.dumps(expected_en, separators=(",", ":")))}""",
+            .map(e => e.textContent).sort()) === {as_js}""",
         timeout=TIMEOUT,
     )
     labels = page.evaluate(DOM_LABELS)
