@@ -3,32 +3,45 @@
 (function () {
   "use strict";
 
-  var ROAD = {  /* class: [fill, casing, width at zoom 14 in px] */
-    motorway: ["#f4a55a", "#c9772d", 5.0], trunk: ["#f8c66f", "#c99a3e", 4.6],
-    primary: ["#fde7a1", "#c8b06a", 4.0], secondary: ["#ffffff", "#b9b2a3", 3.2],
-    tertiary: ["#ffffff", "#c4beb1", 2.5], residential: ["#ffffff", "#cdc8bc", 1.8],
-    service: ["#fbfaf7", "#d6d1c6", 1.1], footway: ["#fbfaf7", "#d6d1c6", 0.8],
-    cycleway: ["#fbfaf7", "#d6d1c6", 0.8], other: ["#fbfaf7", "#d6d1c6", 1.0]
+  var WIDTH = {  /* px at zoom 14 */
+    motorway: 5.0, trunk: 4.6, primary: 4.0, secondary: 3.2, tertiary: 2.5, residential: 1.8,
+    service: 1.1, footway: 0.8, cycleway: 0.8, other: 1.0
+  };
+  var THEMES = {  /* per theme: road class -> [fill, casing]; land uses */
+    light: {
+      motorway: ["#f4a55a", "#c9772d"], trunk: ["#f8c66f", "#c99a3e"],
+      primary: ["#fde7a1", "#c8b06a"], secondary: ["#ffffff", "#b9b2a3"],
+      tertiary: ["#ffffff", "#c4beb1"], residential: ["#ffffff", "#cdc8bc"],
+      other: ["#fbfaf7", "#d6d1c6"],
+      block: "#e6e1d6", open: ["#9fcf8f", "#cde9bf"]
+    },
+    dark: {
+      motorway: ["#9a6a3a", "#4a3420"], trunk: ["#8a6c3c", "#433522"],
+      primary: ["#5b6476", "#262c38"], secondary: ["#4a5262", "#222833"],
+      tertiary: ["#3c4452", "#1e232c"], residential: ["#323946", "#1b2029"],
+      other: ["#2b313c", "#191d25"],
+      block: "#151b26", open: ["#1f4d3a", "#173a2c"]
+    }
   };
   var GROWTH = 1.45;  /* width factor per zoom level */
   var EMPTY = {type: "FeatureCollection", features: []};
-  var state = {seq: 0, shapes: null, labels: null};
+  var states = {};  /* per map id: newest request number and the URLs last applied */
 
   function roadWidth(kind, zoom) {
-    var spec = ROAD[kind] || ROAD.other;
-    return Math.max(0.6, spec[2] * Math.pow(GROWTH, (zoom || 14) - 14));
+    return Math.max(0.6, (WIDTH[kind] || WIDTH.other) * Math.pow(GROWTH, (zoom || 14) - 14));
   }
 
   function style(feature, context) {
     var h = context.hideout || {};
     var p = feature.properties || {};
+    var theme = THEMES[h.theme] || THEMES.light;
     if (p.role === "block") {
-      return {stroke: false, fillColor: "#e6e1d6", fillOpacity: 1};
+      return {stroke: false, fillColor: theme.block, fillOpacity: 1};
     }
     if (p.role === "open") {
-      return {color: "#9fcf8f", weight: 1, fillColor: "#cde9bf", fillOpacity: 1};
+      return {color: theme.open[0], weight: 1, fillColor: theme.open[1], fillOpacity: 1};
     }
-    var spec = ROAD[p.kind] || ROAD.other;
+    var spec = theme[p.kind] || theme.other;
     var width = roadWidth(p.kind, h.zoom);
     if (h.part === "casing") {
       return {color: spec[1], weight: width + (h.zoom >= 14 ? 2 : 1), opacity: 1,
@@ -142,6 +155,7 @@
     var view = "?bbox=" + geo.bboxParam(bounds) + "&zoom=" + z;
     var shapesUrl = meta.shapes + view;
     var labelsUrl = meta.labels + view + "&lang=" + (lang === "en" ? "en" : "zh");
+    var state = states[meta.map] = states[meta.map] || {seq: 0, shapes: null, labels: null};
     var seq = state.seq + 1;
     state.seq = seq;
     var wantShapes = shapesUrl !== state.shapes, wantLabels = labelsUrl !== state.labels;

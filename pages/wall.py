@@ -23,7 +23,7 @@ from analytics import wall_kpis
 from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from layers import deck
-from pages import guard, home, ids, twin, wall_view
+from pages import guard, home, ids, own_base, twin, wall_view
 from pages import wall_ids as wid
 from pages.shell import t
 from web import context, i18n
@@ -98,6 +98,7 @@ def _map(bbox: tuple[float, float, float, float] | None, lang: str) -> dl.Map:
         zoomSnap=0.25,
         attributionControl=False,
         children=[
+            *own_base.panes(wid.MAP, "dark"),
             *wall_view.map_layers(lang),
             dl.ScaleControl(position="bottomleft", imperial=False),
         ],
@@ -125,6 +126,7 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=wid.LAYER_STATUS, data={}),
             dcc.Store(id=wid.TICK, data=0),
             dcc.Store(id=wid.SCALE, data=1),
+            own_base.meta_store(context.settings(), wid.MAP),
             dcc.Interval(id=wid.CLOCK, interval=CLOCK_MS),
             html.Header(
                 className="wall-head",
@@ -178,6 +180,9 @@ def layout(**_query: str) -> html.Div:
             ),
         ],
     )
+
+
+own_base.register(wid.MAP)
 
 
 def _clock(now: datetime) -> str:
