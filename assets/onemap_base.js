@@ -186,7 +186,13 @@
   }
 
   window.onemap = window.onemap || {};
-  window.onemap.base = {style: style, label: label, EMPTY: EMPTY};
+  /* The URLs whose answers map `mapId` shows ({shapes, labels}; for tests and debugging). */
+  function applied(mapId) {
+    var state = states[mapId] || {};
+    return {shapes: state.shapes || null, labels: state.labels || null};
+  }
+
+  window.onemap.base = {style: style, label: label, applied: applied, EMPTY: EMPTY};
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.onemap = Object.assign({}, window.dash_clientside.onemap,
                                                 {baseData: baseData});

@@ -213,6 +213,15 @@ def test_wall_3d_base_names_are_the_stores(wall, demo_url, artifacts):
     wall.wait_for_load_state("networkidle")
     wall.screenshot(path=str(artifacts / "wall_base_3d_names.png"))
 
+    # The 2D map has the same base (dark): its names are the store's for its own view.
+    shown = wall.evaluate("window.onemap.base.applied('wall-map').labels")
+    bbox, zoom, _ = _view(shown)
+    dom = wall.evaluate(
+        "[...document.querySelectorAll('.wall-map .base-label-area')].map(e => e.textContent)"
+    )
+    assert sorted(dom) == area_names(demo_url, bbox, zoom, "zh") and dom
+    assert wall.locator(".wall-map .leaflet-onemap-base-pane path").count() > 0
+
     # A live update refetches the layers it names, never the base.
     before = [r for r in wall.requests if "/api/basemap/labels" in r]
     with wall.expect_request(lambda r: "/api/layers/hexagons?" in r.url, timeout=TIMEOUT):
