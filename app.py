@@ -18,6 +18,7 @@ from waitress import serve
 
 from api import auth
 from api.analyze import blueprint as analyze_blueprint
+from api.basemap import blueprint as basemap_blueprint
 from api.export import blueprint as export_blueprint
 from api.health import blueprint as health_blueprint
 from api.layers import blueprint as layers_blueprint
@@ -88,6 +89,7 @@ def create_app(
     compress.install(server)
     for blueprint in (
         layers_blueprint,
+        basemap_blueprint,
         deck_bundle.blueprint,
         tiles_blueprint,
         export_blueprint,

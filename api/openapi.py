@@ -70,6 +70,16 @@ def _layer_paths() -> dict[str, dict]:
             [LAYER_ID, *viewport, *filters],
             _answer("A GeoJSON FeatureCollection", "application/geo+json"),
         ),
+        "/api/basemap/shapes": _get(
+            "The own base map's blocks, open space and roads for a viewport",
+            viewport[:2],
+            _answer("A GeoJSON FeatureCollection", "application/geo+json"),
+        ),
+        "/api/basemap/labels": _get(
+            "Names for a viewport: areas by zoom, road names at street zooms",
+            [*viewport[:2], _query("lang", {"type": "string", "enum": ["zh", "en"]}, "Language")],
+            _answer("A GeoJSON FeatureCollection", "application/geo+json"),
+        ),
         "/api/export/{layer_id}": _get(
             "A layer as a file (never with personal identifiers)",
             [

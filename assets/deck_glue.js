@@ -133,7 +133,8 @@
     if (src.category && twin.filters.category) {
       q.push("category=" + encodeURIComponent(twin.filters.category));
     }
-    return twin.spec.api + "/" + encodeURIComponent(src.layer) + "?" + q.join("&");
+    var path = src.url || twin.spec.api + "/" + encodeURIComponent(src.layer);
+    return path + "?" + q.join("&");
   }
 
   function fetchJson(url, signal) {
@@ -198,11 +199,36 @@
 
   /* ---- drawing ------------------------------------------------------------------------- */
 
+  /* Labels that do not overlap one drawn before them in the current view (the API sends
+   * them most important first); `sizes` are pixel sizes by kind ("" for others). */
+  function declutter(twin, features, sizes) {
+    var viewport = twin.deck.getViewports && twin.deck.getViewports()[0];
+    if (!viewport) { return features; }
+    var kept = [];
+    return features.filter(function (f) {
+      var p = f.properties || {};
+      var size = sizes[p.kind] || sizes[""] || 12;
+      var xy = viewport.project(f.geometry.coordinates);
+      var width = Array.prototype.reduce.call(String(p.name || ""), function (w, c) {
+        return w + (c.charCodeAt(0) > 255 ? size : size * 0.6);
+      }, 0);
+      var box = [xy[0] - width / 2 - 3, xy[1] - size / 2 - 2, xy[0] + width / 2 + 3,
+                 xy[1] + size / 2 + 2];
+      var hit = kept.some(function (k) {
+        return box[0] < k[2] && box[2] > k[0] && box[1] < k[3] && box[3] > k[1];
+      });
+      if (!hit) { kept.push(box); }
+      return !hit;
+    });
+  }
+
   function draw(twin) {
     var layers = twin.spec.order.filter(function (id) {
       return twin.visible.indexOf(id) >= 0 && twin.templates[id];
     }).map(function (id) {
-      return twin.templates[id].clone({data: twin.data[id] || []});
+      var data = twin.data[id] || [];
+      var sizes = (twin.spec.sources[id] || {}).declutter;
+      return twin.templates[id].clone({data: sizes ? declutter(twin, data, sizes) : data});
     });
     twin.deck.setProps({layers: layers});
   }
@@ -463,7 +489,7 @@
       if (!alive(twin)) { return; }
       var hit = twin.spec.order.filter(function (id) {
         var src = twin.spec.sources[id];
-        return src && apiIds.indexOf(src.layer) >= 0;
+        return src && !src.url && apiIds.indexOf(src.layer) >= 0;
       });
       hit.forEach(function (id) { delete twin.urls[id]; });
       if (hit.length) { refresh(twin).then(function () { report(twin); }); }

@@ -321,12 +321,14 @@
     return zoom === null || zoom === undefined ? "" : (Math.round(zoom * 10) / 10).toFixed(1);
   }
 
+  window.onemap.geo = {viewBounds: viewBounds, bboxParam: bboxParam};
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    onemap: {
+    onemap: Object.assign({}, (window.dash_clientside || {}).onemap, {
       layerData: layerData, translate: translate, zoomText: zoomText,
       legendVisibility: legendVisibility, selectArea: selectArea, areaName: areaName,
       timeLabel: timeLabel, playToggle: playToggle, playTick: playTick,
       incidentCount: incidentCount, basemapShift: basemapShift
-    }
+    })
   });
 })();

@@ -25,7 +25,7 @@ from geodata.vocab import Text
 from layers.base import Layer, ProviderName
 
 RGBA = list[int]
-Style = Literal["auto", "outline", "beacon", "points"]
+Style = Literal["auto", "outline", "beacon", "points", "labels"]
 
 LEAFLET_TO_DECK_ZOOM = -1.0
 """deck.gl zooms count 512-px tiles, Leaflet and the API 256-px ones: deck = leaflet − 1."""
@@ -103,6 +103,8 @@ class Overlay:
     visible: bool = True
     ramp: tuple[str, ...] = ()
     """Colours of counts, low to high (default: the layer's ramp)."""
+    url: str | None = None
+    """An API path answering ``?bbox=&zoom=`` instead of the layer's (the base map's labels)."""
 
     @property
     def label(self) -> Text:
@@ -269,9 +271,46 @@ def heatmap(overlay: Overlay) -> pdk.Layer:
     )
 
 
+LABEL_FONT = (
+    "Noto Sans CJK SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, WenQuanYi Micro Hei, "
+    "sans-serif"
+)
+"""Fonts installed with the system (deck.gl draws them into its atlas): none from the web."""
+LABEL_SIZES = {"district": 18, "street": 15, "community": 13}
+"""Label sizes (pixels) by governance level; road names are :data:`ROAD_LABEL_SIZE`."""
+ROAD_LABEL_SIZE = 11
+
+
+def labels(overlay: Overlay) -> pdk.Layer:
+    """Names of the base map (``/api/basemap/labels``): text in the system's CJK fonts, the
+    glyph set taken from the labels themselves (``characterSet: 'auto'``), with a dark halo."""
+    sizes = " : ".join(f"properties.kind == '{k}' ? {v}" for k, v in LABEL_SIZES.items())
+    return pdk.Layer(
+        "TextLayer",
+        **{**_common(overlay), "pickable": False},
+        get_position="geometry.coordinates",
+        get_text="properties.name",
+        get_size=f"{sizes} : {ROAD_LABEL_SIZE}",
+        get_color="properties.role == 'road' ? [203, 213, 225, 230] : [241, 245, 249, 255]",
+        character_set="'auto'",
+        font_family=f"'{LABEL_FONT}'",
+        font_weight="'600'",
+        font_settings={"sdf": True},
+        outline_width=3,
+        outline_color=[8, 12, 20, 230],
+        billboard=True,
+        size_units="'pixels'",
+        get_text_anchor="'middle'",
+        get_alignment_baseline="'center'",
+        parameters={"depthCompare": "always", "depthWriteEnabled": False},
+    )
+
+
 def render(overlay: Overlay) -> pdk.Layer:
     """The deck.gl layer drawing ``overlay`` (chosen from its style, provider and geometry)."""
     layer = overlay.layer
+    if overlay.style == "labels":
+        return labels(overlay)
     if overlay.style == "beacon":
         return beacons(overlay)
     if overlay.style == "outline":
@@ -299,6 +338,8 @@ def source(overlay: Overlay) -> dict[str, object]:
         "maxZoom": layer.max_zoom,
         "time": layer.time_column is not None,
         "category": layer.filter_for("category") is not None,
+        "url": overlay.url,
+        "declutter": {**LABEL_SIZES, "": ROAD_LABEL_SIZE} if overlay.style == "labels" else None,
     }
 
 

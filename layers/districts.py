@@ -3,7 +3,7 @@
 from layers.areas import AREA_POPUP, level_filter
 from layers.base import Layer, LegendItem
 
-COLOR = "#5eead4"
+COLOR = "#14b8a6"
 
 LAYER = Layer(
     id="districts",
@@ -12,8 +12,8 @@ LAYER = Layer(
     where=level_filter("district"),
     geometry="polygon",
     min_zoom=0,
-    style={"color": COLOR, "weight": 2, "fillColor": "#134e4a", "fillOpacity": 0.35},
-    hover_style={"weight": 3, "fillOpacity": 0.45},
+    style={"color": COLOR, "weight": 2.5, "fillColor": COLOR, "fillOpacity": 0.05},
+    hover_style={"weight": 3.5, "fillOpacity": 0.15},
     legend=(LegendItem({"zh": "区界", "en": "District boundary"}, COLOR),),
     popup=AREA_POPUP,
     selects_area=True,

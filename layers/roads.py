@@ -1,4 +1,6 @@
-"""Roads (道路): part of the offline base map; only main roads when zoomed out."""
+"""Roads (道路) as a switchable layer (classes and names in popups); only main roads when
+zoomed out. The always-on own base map draws them cased by class (:mod:`layers.cartography`),
+so this layer starts switched off."""
 
 from geodata import vocab
 from layers.base import Coarse, Layer, LegendItem, PopupField
@@ -40,4 +42,5 @@ LAYER = Layer(
     ),
     value_labels={"kind": {k: dict(v) for k, v in vocab.ROAD_KINDS.items()}},
     label_en=None,
+    visible=False,
 )

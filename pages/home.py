@@ -21,7 +21,7 @@ from layers import basemaps, leaflet
 from layers.base import Layer
 from layers.engine import city_extent, time_extent
 from layers.registry import get_layer, layers_for
-from pages import home_panel, home_time, ids
+from pages import home_panel, home_time, ids, own_base
 from web import context, i18n
 
 dash.register_page(__name__, path="/", title=i18n.text("app.document_title"), name="home")
@@ -162,9 +162,10 @@ def map_view(
         minZoom=MIN_ZOOM,
         maxZoom=MAX_ZOOM,
         attributionControl=settings.web.basemap != "own",
-        className="home-map",
+        className="home-map own-base" if own_base.own_base(settings) else "home-map",
         children=[
             *tile_layer(settings),
+            *own_base.panes(ids.MAP, "light"),
             *(
                 leaflet.geojson(
                     layer, ids.layer_geojson(layer.id), lang, map_strings(lang), context.timezone()
@@ -200,6 +201,7 @@ def layout(**query: str) -> html.Div:
             dcc.Store(id=ids.SELECTED_AREA, data=None),
             dcc.Store(id=ids.LIVE_TICK, data=None),
             dcc.Store(id=ids.BASEMAP_META, data=_basemap_meta(settings)),
+            own_base.meta_store(settings, ids.MAP),
             html.Div(id=ids.BASEMAP_SHIFT, hidden=True),
             map_view(center, zoom, layers, lang, settings),
             home_panel.panel(layers, lang, shown),
@@ -234,6 +236,7 @@ _clientside(
     State(ids.TIME_META, "data"),
     State(ids.LAYER_STATUS, "data"),
 )
+own_base.register(ids.MAP)
 _clientside("zoomText", Output(ids.ZOOM_LEVEL, "children"), Input(ids.MAP, "zoom"))
 _clientside(
     "legendVisibility",

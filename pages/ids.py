@@ -29,6 +29,11 @@ LAYER_GEOJSON = "layer-geojson"
 """Type of pattern-matching ids of the map's GeoJSON layers: ``{"type": …, "layer": <id>}``."""
 BASEMAP_META = "basemap-meta"
 BASEMAP_SHIFT = "basemap-shift"
+BASE_META = "base-meta"
+"""Type of the own base map's store of API urls: ``{"type": …, "map": <map id>}`` (data None
+when the base is a tile package or online)."""
+BASE_PART = "base-part"
+"""Type of the own base map's GeoJSON layers: ``{"type": …, "map": <map id>, "part": …}``."""
 LIVE_TICK = "live-tick"
 """Store assets/onemap_live.js bumps when a change affects the map's layers (refetch them)."""
 

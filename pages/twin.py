@@ -11,6 +11,7 @@ server never sees the data). Deep links: ``/twin?lat=&lon=&zoom=&pitch=&bearing=
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -132,6 +133,37 @@ def overlays() -> tuple[deck.Overlay, ...]:
     return tuple(found)
 
 
+BASE_LABELS = "base_labels"
+"""Overlay id of the base map's names in an embedded view."""
+
+
+def base_overlays() -> tuple[deck.Overlay, ...]:
+    """The own base under an embedded view: district and street outlines and roads (fetched
+    per view; a live tick refetches only the layers it names)."""
+    found = []
+    parts: tuple[tuple[str, str, deck.Style], ...] = (
+        ("base_districts", "districts", "outline"),
+        ("base_streets", "streets", "outline"),
+        ("base_roads", "roads", "auto"),
+    )
+    for overlay_id, layer_id, style in parts:
+        with contextlib.suppress(UnknownLayerError):
+            found.append(deck.Overlay(overlay_id, get_layer(layer_id), style=style))
+    return tuple(found)
+
+
+def base_labels(lang: str) -> deck.Overlay:
+    """Names by zoom in ``lang`` (``/api/basemap/labels``), drawn over everything; fetched per
+    view, never on a live tick."""
+    return deck.Overlay(
+        BASE_LABELS,
+        get_layer("districts"),
+        params={"lang": lang},
+        style="labels",
+        url=dash.get_relative_path("/api/basemap/labels"),
+    )
+
+
 def _number(value: str | None, low: float, high: float) -> float | None:
     try:
         number = float(value) if value not in (None, "") else None
@@ -190,12 +222,16 @@ def deck_embed(
     time: str | None = None,
     category: str | None = None,
     class_name: str = "deck-embed",
+    base: bool = False,
 ) -> html.Div:
     """A self-contained deck.gl view of some twin overlays (e.g. the incident heatmap on the
-    2D page). Its store (``{"type": EMBED_SPEC, "name": name}``) holds the spec; a callback
-    that writes a new ``filters`` ({"time": "start/end", "category": code}) or ``visible``
-    into it redraws the view with data for the new request, without a page reload."""
+    2D page), over the own base (:func:`base_overlays`) when ``base``. Its store
+    (``{"type": EMBED_SPEC, "name": name}``) holds the spec; a callback that writes a new
+    ``filters`` ({"time": "start/end", "category": code}) or ``visible`` into it redraws the
+    view with data for the new request, without a page reload."""
     chosen = tuple(o for o in overlays() if o.id in overlay_ids)
+    if base:
+        chosen = (*base_overlays(), *chosen, base_labels(lang))
     container = f"deck-embed-{name}"
     spec = _spec(chosen, view, lang, container) | {
         "visible": [o.id for o in chosen],

@@ -23,7 +23,7 @@ from analytics import wall_kpis
 from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from layers import deck
-from pages import guard, home, ids, twin, wall_view
+from pages import guard, home, ids, own_base, twin, wall_view
 from pages import wall_ids as wid
 from pages.shell import t
 from web import context, i18n
@@ -70,7 +70,13 @@ def _twin_panel(
         lat, lon, zoom = camera["latitude"], camera["longitude"], camera["zoom"]
     view = deck.View(lat, lon, zoom, TWIN_PITCH, TWIN_BEARING)
     return twin.deck_embed(
-        wid.TWIN, TWIN_OVERLAYS, view, lang, time=_window(now), class_name="wall-twin-deck"
+        wid.TWIN,
+        TWIN_OVERLAYS,
+        view,
+        lang,
+        time=_window(now),
+        class_name="wall-twin-deck",
+        base=True,
     )
 
 
@@ -92,6 +98,7 @@ def _map(bbox: tuple[float, float, float, float] | None, lang: str) -> dl.Map:
         zoomSnap=0.25,
         attributionControl=False,
         children=[
+            *own_base.panes(wid.MAP, "dark"),
             *wall_view.map_layers(lang),
             dl.ScaleControl(position="bottomleft", imperial=False),
         ],
@@ -119,6 +126,7 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=wid.LAYER_STATUS, data={}),
             dcc.Store(id=wid.TICK, data=0),
             dcc.Store(id=wid.SCALE, data=1),
+            own_base.meta_store(context.settings(), wid.MAP),
             dcc.Interval(id=wid.CLOCK, interval=CLOCK_MS),
             html.Header(
                 className="wall-head",
@@ -172,6 +180,9 @@ def layout(**_query: str) -> html.Div:
             ),
         ],
     )
+
+
+own_base.register(wid.MAP)
 
 
 def _clock(now: datetime) -> str:
@@ -257,15 +268,20 @@ def select(click: dict | None, _clicks: list, lang: str, area: dict | None):
 @callback(
     Output({"type": twin.EMBED_SPEC, "name": wid.TWIN}, "data"),
     Input(wid.AREA, "data"),
+    Input(ids.LANG_SWITCH, "value"),
     prevent_initial_call=True,
 )
-def follow(area: dict | None):
-    """The 3D panel flies to the selected area (city → district → street …)."""
+def follow(area: dict | None, lang: str):
+    """The 3D panel flies to the selected area (city → district → street …); its base map's
+    names follow the language switch."""
     guard.require(PATH)
+    spec = dash.Patch()
+    if ctx.triggered_id == ids.LANG_SWITCH:
+        spec["sources"][twin.BASE_LABELS]["params"]["lang"] = i18n.language(lang)
+        return spec
     bbox = (area or {}).get("bbox") or wall_kpis.extent(context.store_url(), context.viewer())
     if not bbox:
         raise PreventUpdate
-    spec = dash.Patch()
     spec["camera"] = wall_view.twin_camera(bbox)
     return spec
 

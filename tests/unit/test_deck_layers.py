@@ -84,9 +84,25 @@ def test_source_says_how_to_ask_the_api():
         "maxZoom": 22,
         "time": True,
         "category": True,
+        "url": None,
+        "declutter": None,
     }
     alarms = deck.source(deck.Overlay("a", get_layer("sensors"), params={"status": "alarm"}))
     assert alarms["params"] == {"status": "alarm"} and alarms["time"] is False
+
+
+def test_base_labels_are_text_in_system_fonts_from_their_own_url():
+    overlay = deck.Overlay(
+        "names", get_layer("districts"), params={"lang": "en"}, style="labels", url="/api/x"
+    )
+    source = deck.source(overlay)
+    assert source["url"] == "/api/x" and source["params"] == {"lang": "en"}
+    assert source["declutter"] == {**deck.LABEL_SIZES, "": deck.ROAD_LABEL_SIZE}
+    layer = _json(deck.render(overlay))
+    assert layer["@@type"] == "TextLayer" and layer["pickable"] is False
+    assert layer["characterSet"] == "auto" and layer["sizeUnits"] == "pixels"
+    assert "http" not in layer["fontFamily"] and "Noto Sans CJK SC" in layer["fontFamily"]
+    assert layer["getText"] == "@@=properties.name"
 
 
 def test_tooltip_labels_fields_and_coded_values_in_each_language():
