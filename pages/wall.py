@@ -148,7 +148,12 @@ def layout(**_query: str) -> html.Div:
                 ),
                 class_name="wall-map-panel",
             ),
-            _panel("wall.twin", lang, _twin_panel(bbox, lang, now), class_name="wall-twin"),
+            _panel(
+                "wall.twin",
+                lang,
+                _twin_panel(wall_kpis.detail_extent(url, viewer, None) or bbox, lang, now),
+                class_name="wall-twin",
+            ),
             _panel(
                 "wall.trend",
                 lang,
@@ -260,9 +265,15 @@ def select(click: dict | None, _clicks: list, lang: str, area: dict | None):
     prevent_initial_call=True,
 )
 def follow(area: dict | None):
-    """The 3D panel flies to the selected area (city → district → street …)."""
+    """The 3D panel flies to the selected area (city → district → street …): to its grids,
+    where the buildings are, when it has any."""
     guard.require(PATH)
-    bbox = (area or {}).get("bbox") or wall_kpis.extent(context.store_url(), context.viewer())
+    url, viewer = context.store_url(), context.viewer()
+    bbox = (
+        wall_kpis.detail_extent(url, viewer, _area_id(area))
+        or (area or {}).get("bbox")
+        or wall_kpis.extent(url, viewer)
+    )
     if not bbox:
         raise PreventUpdate
     spec = dash.Patch()

@@ -13,6 +13,7 @@ from typing import Any
 import dash
 import dash_leaflet as dl
 from dash import html
+from dash.development.base_component import Component
 
 from analytics.wall_kpis import CATEGORY_NAMES, Kpis, Selection, TickerItem, TrendDay
 from geodata import city_time
@@ -179,18 +180,22 @@ def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:
     return rows
 
 
-def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[html.Button]:
-    """The breadcrumb: the top (whole city / all my areas) and each area down to the selected."""
+def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[Component]:
+    """The breadcrumb: the top (whole city / all my areas) and each area down to the selected,
+    then the selected area's resident population when known."""
     top = t("wall.all_scoped" if scoped else "wall.all", lang)
     chain = selection.chain if selection else ()
     current = "wall-crumb wall-crumb-current"
-    buttons = [
+    buttons: list[Component] = [
         html.Button(top, id=wid.crumb(None), className=current if not chain else "wall-crumb")
     ]
     for n, ref in enumerate(chain, 1):
         name = ref.name_en if lang == "en" and ref.name_en else ref.name
         css = current if n == len(chain) else "wall-crumb"
         buttons.append(html.Button(name, id=wid.crumb(ref.id), className=css))
+    if selection and selection.area.population is not None:
+        text_ = f"{t('wall.population', lang)} {selection.area.population:,}"
+        buttons.append(html.Span(text_, className="wall-crumb-population"))
     return buttons
 
 
