@@ -293,12 +293,16 @@ def build_city(scale: float, seed: int) -> City:
         for d, g in zip(districts(), dist_geoms, strict=True)
     ]
     street_list = []
-    for k, ps in enumerate(plans):
-        for p in ps:
-            u = p.unit
-            area = add(AreaLevel.street, u.code, u.name, u.name_en, dist_areas[k].id, p.geom)
-            if p.members is not None:
-                street_list.append((k, area, p.members))
+    # the core's street offices first (their ids come first), then the modelled outer ones
+    for core_first in (True, False):
+        for k, ps in enumerate(plans):
+            for p in ps:
+                if (p.members is not None) != core_first:
+                    continue
+                u = p.unit
+                area = add(AreaLevel.street, u.code, u.name, u.name_en, dist_areas[k].id, p.geom)
+                if p.members is not None:
+                    street_list.append((k, area, p.members))
     comm_names = community_names(stream(seed, "community-names"))
     comm_list = []
     for s_index, (_k, street, members) in enumerate(street_list):

@@ -17,6 +17,7 @@ from geodata.demo import hefei_source
 from geodata.demo.areas import build_city
 from geodata.demo.geography import REFERENCE, area_km2, city_outline, districts, units
 from geodata.demo.population import CENSUS_2020, apportion
+from geodata.settings import Settings
 from geodata.vocab import AreaLevel
 from tests.conftest import shared_data
 
@@ -58,6 +59,12 @@ def test_reference_districts_match_the_source_and_the_official_list():
     assert abs(area_km2(city_outline()) / total - 1) < 0.01
     assert 11_000 < total < 12_000
     assert (REFERENCE / "districts.geojson").stat().st_size < 150_000
+
+
+def test_the_city_lies_inside_the_configured_city_extent():
+    west, south, east, north = Settings(database_url=None).city.extent
+    x0, y0, x1, y1 = city_outline().bounds
+    assert west <= x0 and south <= y0 and x1 <= east and y1 <= north
 
 
 def test_reference_districts_tile_without_gaps_or_overlaps():
