@@ -194,8 +194,9 @@ def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[Compone
         css = current if n == len(chain) else "wall-crumb"
         buttons.append(html.Button(name, id=wid.crumb(ref.id), className=css))
     if selection and selection.area.population is not None:
-        text_ = f"{t('wall.population', lang)} {selection.area.population:,}"
-        buttons.append(html.Span(text_, className="wall-crumb-population"))
+        figure = f" {selection.area.population:,}"
+        label = t("wall.population", lang)
+        buttons.append(html.Span([label, figure], className="wall-crumb-population"))
     return buttons
 
 

@@ -115,9 +115,9 @@ def test_leader_sees_the_city_and_drills_into_any_district(app, demo_url, distri
         population = conn.execute(
             text("SELECT population FROM area WHERE id = :a"), {"a": district}
         ).scalar_one()
-    last = selected["wall-crumbs"]["children"][-1]["props"]
+    label, figure = selected["wall-crumbs"]["children"][-1]["props"]["children"]
     assert population > 100_000
-    assert last["children"] == f"常住人口（估算） {population:,}"
+    assert (label["props"]["children"], figure) == ("常住人口（估算）", f" {population:,}")
 
 
 def test_scoped_leader_sees_only_their_district(app, demo_url, districts):
