@@ -255,11 +255,15 @@ def _hideout(key: str, lang: str) -> dict[str, object]:
 
 def layer_meta() -> dict[str, object]:
     """The API base and each wall layer's registry id and parameters (assets/wall.js); the
-    token is new with each render, so the browser refetches after one."""
+    token is new with each render, so the browser refetches after one. ``min_zoom``: each
+    layer's lowest zoom, which the wall asks for at least (a whole county or the city fits the
+    wall below the street offices' and sensors' own zooms, yet the wall draws them)."""
+    ids = {layer_id for layer_id, _, _ in MAP_LAYERS.values()} | set(AREA_LAYERS.values())
     return {
         "api": dash.get_relative_path("/api/layers"),
         "map": wid.MAP,
         "token": uuid.uuid4().hex,
+        "min_zoom": {i: get_layer(i).min_zoom for i in sorted(ids)},
         "layers": {
             key: {
                 "layer": layer_id,
