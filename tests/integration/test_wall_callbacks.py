@@ -155,3 +155,28 @@ def test_no_personal_identifiers_or_titles(app, demo_url):
         assert not [n for n in names if n and len(n) > 1 and n in sent]
     assert not PHONE.search(sent) and not ID_NUMBER.search(sent)
     assert "wall-ticker" in sent and "data-id" in sent  # the ticker was sent and checked
+
+
+def test_drilling_into_a_county_reaches_its_real_street_offices(app, demo_url):
+    """A county outside the detailed core: its modelled street offices and towns, with their
+    official codes, are what the wall draws next (asked for at the streets layer's zoom)."""
+    wall = _wall(app, demo_url, "leader")
+    with get_engine(demo_url).connect() as conn:
+        county, x0, y0, x1, y1 = conn.execute(
+            text(
+                "SELECT id, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                "FROM area WHERE code = '340122'"
+            )
+        ).one()
+        codes = set(
+            conn.execute(
+                text("SELECT code FROM area WHERE parent_id = :c"), {"c": county}
+            ).scalars()
+        )
+    assert len(codes) == 20 and "340122100" in codes  # 店埠镇, the county seat
+    selected = wall.click(county)
+    assert selected["wall-area"]["data"]["child"] == "streets"
+    body = wall.client.get(
+        f"/api/layers/streets?bbox={x0},{y0},{x1},{y1}&zoom=11&area={county}"
+    ).get_json()
+    assert {f["properties"]["code"] for f in body["features"]} == codes
