@@ -73,7 +73,7 @@ _CHAIN = """
         WHERE up.n < 6 AND COALESCE(a.parent_id, a.area_id) IS NOT NULL
     )
     SELECT a.id, a.level, a.name, a.name_en, ST_XMin(a.geom), ST_YMin(a.geom),
-           ST_XMax(a.geom), ST_YMax(a.geom)
+           ST_XMax(a.geom), ST_YMax(a.geom), a.population
     FROM up JOIN area a ON a.id = up.id ORDER BY up.n DESC"""
 
 _EXTENT = """
@@ -90,6 +90,7 @@ class AreaRef:
     name: str
     name_en: str | None
     bbox: tuple[float, float, float, float]
+    population: int | None = None  # resident population (modelled for the demo)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -182,7 +183,7 @@ def select_area(url: str, viewer: Viewer, area_id: int) -> Selection | None:
         rows = conn.execute(text(_CHAIN), {"id": area_id}).all()
         if not rows or rows[-1][0] != area_id:
             return None
-        refs = tuple(AreaRef(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7])) for r in rows)
+        refs = tuple(AreaRef(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7]), r[8]) for r in rows)
         if viewer.area_ids is None:
             return Selection(refs[-1], tuple(r for r in refs if r.level != AreaLevel.city))
         allowed = _subtree(conn, viewer.area_ids)
@@ -198,6 +199,19 @@ def extent(url: str, viewer: Viewer) -> tuple[float, float, float, float] | None
         row = conn.execute(
             text(_EXTENT.format(where=where)), {"scope": list(viewer.area_ids or ())}
         ).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])
+
+
+def detail_extent(
+    url: str, viewer: Viewer, area_id: int | None
+) -> tuple[float, float, float, float] | None:
+    """Lon/lat box of the grids (where the modelled detail is) in ``area_id`` (None: the whole
+    city) within the viewer's scope; None when there are none there (e.g. a street office
+    outside the demo's detailed core)."""
+    with get_engine(url).connect() as conn:
+        areas = area_filter(conn, viewer, area_id)
+        where = f"level = '{AreaLevel.grid}'" + ("" if areas is None else " AND id = ANY(:areas)")
+        row = conn.execute(text(_EXTENT.format(where=where)), {"areas": areas}).one()
     return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
 

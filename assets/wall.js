@@ -36,6 +36,7 @@
     var layerId = key === "areas" ? (area && area.child) || m.layer : m.layer;
     var wide = view.span > (m.point_span || 0);
     var zoom = m.max_zoom && wide ? Math.min(view.zoom, m.max_zoom) : view.zoom;
+    zoom = Math.max(zoom, (meta.min_zoom || {})[layerId] || 0);  /* drawn at any wall view */
     var q = ["bbox=" + view.bbox, "zoom=" + zoom];
     Object.keys(m.params || {}).forEach(function (k) {
       q.push(k + "=" + encodeURIComponent(m.params[k]));

@@ -166,6 +166,7 @@ _TABLES = (
                 "level",
                 "depth",
                 "parent_code",
+                "population",
                 "h3_r7",
                 "h3_r9",
                 *_PROVENANCE,

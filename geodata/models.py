@@ -123,6 +123,7 @@ class Area(FeatureMixin, Base):
     __table_args__ = feature_args(
         CheckConstraint(_in("level", vocab.AREA_LEVELS), name="level"),
         CheckConstraint("depth BETWEEN 0 AND 4", name="depth"),
+        CheckConstraint("population >= 0", name="population"),
     )
 
     level: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
@@ -132,6 +133,9 @@ class Area(FeatureMixin, Base):
     name_en: Mapped[str | None] = mapped_column(String(128))
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("area.id", ondelete="CASCADE"), index=True
+    )
+    population: Mapped[int | None] = mapped_column(
+        Integer, comment="resident population (常住人口); modelled for demo areas (source 'demo')"
     )
 
 

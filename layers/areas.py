@@ -8,6 +8,7 @@ AREA_POPUP = (
     PopupField("name", {"zh": "名称", "en": "Name"}),
     PopupField("name_en", {"zh": "英文名", "en": "English name"}),
     PopupField("code", {"zh": "代码", "en": "Code"}),
+    PopupField("population", {"zh": "常住人口（估算）", "en": "Population (est.)"}),
 )
 
 

@@ -105,11 +105,14 @@ def time_extent(url: str, layer: Layer, viewer: Viewer) -> tuple[str, str] | Non
     return (first.isoformat(), last.isoformat()) if first else None
 
 
-def city_extent(url: str) -> tuple[float, float, float, float] | None:
-    """The lon/lat box of the top governance level in the store (None when it has no areas)."""
+def city_extent(url: str, level: str = "min") -> tuple[float, float, float, float] | None:
+    """The lon/lat box of the top (``level='min'``) or deepest (``'max'``: where the detail
+    is, e.g. the demo's core of grids) governance level in the store (None: no areas)."""
+    if level not in ("min", "max"):
+        raise ValueError(f"level must be 'min' or 'max' (got {level!r})")
     sql = (
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
-        "FROM area WHERE depth = (SELECT min(depth) FROM area)) AS x"
+        f"FROM area WHERE depth = (SELECT {level}(depth) FROM area)) AS x"
     )
     with get_engine(url).connect() as conn:
         row = conn.execute(text(sql)).one()

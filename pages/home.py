@@ -108,9 +108,9 @@ def fit_view(
 def initial_view(
     settings: Settings, query: dict[str, str], extent: tuple[float, float, float, float] | None
 ) -> tuple[list[float], float]:
-    """Centre ``[lat, lon]`` and zoom of the first view: the whole city (its areas' extent
-    fitted to a typical screen), or a deep link ``/?lat=…&lon=…&zoom=…`` (each part that is
-    missing or out of range falls back)."""
+    """Centre ``[lat, lon]`` and zoom of the first view: ``extent`` (the detailed part of the
+    city, its grids) fitted to a typical screen, or a deep link ``/?lat=…&lon=…&zoom=…`` (each
+    part that is missing or out of range falls back)."""
     (lat, lon), zoom = fit_view(extent, FIT_PIXELS, settings.city.center, INITIAL_ZOOM)
     lat = _number(query.get("lat"), -85, 85) or lat
     lon = _number(query.get("lon"), -180, 180) or lon
@@ -190,7 +190,9 @@ def layout(**query: str) -> html.Div:
     settings = context.settings()
     lang = i18n.language(settings.web.language)
     layers = _visible_layers()
-    center, zoom = initial_view(settings, query, city_extent(context.store_url()))
+    # The home map starts where the detail is (the deepest areas: grids); the wall shows the
+    # whole city.
+    center, zoom = initial_view(settings, query, city_extent(context.store_url(), "max"))
     shown = initial_layers(layers, query)
     extent = time_extent(context.store_url(), get_layer(TIME_LAYER), context.page_viewer())
     return html.Div(

@@ -156,7 +156,12 @@ def layout(**_query: str) -> html.Div:
                 ),
                 class_name="wall-map-panel",
             ),
-            _panel("wall.twin", lang, _twin_panel(bbox, lang, now), class_name="wall-twin"),
+            _panel(
+                "wall.twin",
+                lang,
+                _twin_panel(wall_kpis.detail_extent(url, viewer, None) or bbox, lang, now),
+                class_name="wall-twin",
+            ),
             _panel(
                 "wall.trend",
                 lang,
@@ -272,14 +277,20 @@ def select(click: dict | None, _clicks: list, lang: str, area: dict | None):
     prevent_initial_call=True,
 )
 def follow(area: dict | None, lang: str):
-    """The 3D panel flies to the selected area (city → district → street …); its base map's
-    names follow the language switch."""
+    """The 3D panel flies to the selected area (city → district → street …): to its grids,
+    where the buildings are, when it has any; its base map's names follow the language
+    switch."""
     guard.require(PATH)
     spec = dash.Patch()
     if ctx.triggered_id == ids.LANG_SWITCH:
         spec["sources"][twin.BASE_LABELS]["params"]["lang"] = i18n.language(lang)
         return spec
-    bbox = (area or {}).get("bbox") or wall_kpis.extent(context.store_url(), context.viewer())
+    url, viewer = context.store_url(), context.viewer()
+    bbox = (
+        wall_kpis.detail_extent(url, viewer, _area_id(area))
+        or (area or {}).get("bbox")
+        or wall_kpis.extent(url, viewer)
+    )
     if not bbox:
         raise PreventUpdate
     spec["camera"] = wall_view.twin_camera(bbox)

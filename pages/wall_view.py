@@ -13,6 +13,7 @@ from typing import Any
 import dash
 import dash_leaflet as dl
 from dash import html
+from dash.development.base_component import Component
 
 from analytics.wall_kpis import CATEGORY_NAMES, Kpis, Selection, TickerItem, TrendDay
 from geodata import city_time
@@ -179,18 +180,23 @@ def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:
     return rows
 
 
-def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[html.Button]:
-    """The breadcrumb: the top (whole city / all my areas) and each area down to the selected."""
+def crumbs(selection: Selection | None, scoped: bool, lang: str) -> list[Component]:
+    """The breadcrumb: the top (whole city / all my areas) and each area down to the selected,
+    then the selected area's resident population when known."""
     top = t("wall.all_scoped" if scoped else "wall.all", lang)
     chain = selection.chain if selection else ()
     current = "wall-crumb wall-crumb-current"
-    buttons = [
+    buttons: list[Component] = [
         html.Button(top, id=wid.crumb(None), className=current if not chain else "wall-crumb")
     ]
     for n, ref in enumerate(chain, 1):
         name = ref.name_en if lang == "en" and ref.name_en else ref.name
         css = current if n == len(chain) else "wall-crumb"
         buttons.append(html.Button(name, id=wid.crumb(ref.id), className=css))
+    if selection and selection.area.population is not None:
+        figure = f" {selection.area.population:,}"
+        label = t("wall.population", lang)
+        buttons.append(html.Span([label, figure], className="wall-crumb-population"))
     return buttons
 
 
@@ -249,11 +255,15 @@ def _hideout(key: str, lang: str) -> dict[str, object]:
 
 def layer_meta() -> dict[str, object]:
     """The API base and each wall layer's registry id and parameters (assets/wall.js); the
-    token is new with each render, so the browser refetches after one."""
+    token is new with each render, so the browser refetches after one. ``min_zoom``: each
+    layer's lowest zoom, which the wall asks for at least (a whole county or the city fits the
+    wall below the street offices' and sensors' own zooms, yet the wall draws them)."""
+    ids = {layer_id for layer_id, _, _ in MAP_LAYERS.values()} | set(AREA_LAYERS.values())
     return {
         "api": dash.get_relative_path("/api/layers"),
         "map": wid.MAP,
         "token": uuid.uuid4().hex,
+        "min_zoom": {i: get_layer(i).min_zoom for i in sorted(ids)},
         "layers": {
             key: {
                 "layer": layer_id,

@@ -209,6 +209,7 @@ STRINGS |= {
     "wall.title": {"zh": "指挥大屏", "en": "Command wall"},
     "wall.all": {"zh": "全市", "en": "Whole city"},
     "wall.all_scoped": {"zh": "全部辖区", "en": "All my areas"},
+    "wall.population": {"zh": "常住人口（估算）", "en": "Population (est.)"},
     "wall.updated": {"zh": "更新于", "en": "Updated"},
     "wall.kpi.open": {"zh": "在办事件", "en": "Open incidents"},
     "wall.kpi.overdue": {"zh": "超期事件", "en": "Overdue"},

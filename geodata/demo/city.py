@@ -33,7 +33,18 @@ def area_chunk(city: City, network: Network, ids: IdCounter) -> Chunk:
     buf = chunk.features["area"]
     buf.metric = False
     for a in city.areas:
-        buf.add(a.id, a.geom, a.parent_id, a.level, a.depth, a.code, a.name, a.name_en, a.parent_id)
+        buf.add(
+            a.id,
+            a.geom,
+            a.parent_id,
+            a.level,
+            a.depth,
+            a.code,
+            a.name,
+            a.name_en,
+            a.parent_id,
+            a.population,
+        )
     roads = chunk.features["road"]
     for seg in network.segments:
         line = LineString(seg.coords)

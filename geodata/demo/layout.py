@@ -393,11 +393,12 @@ def _ensure_public(specs: list[_Spec], rng: np.random.Generator) -> None:
     """Every grid has its one public building (the community's service point)."""
     if any(s.kind == "public" for s in specs):
         return
-    for s in specs:
-        if s.kind in ("shop", "office", "other", "mall"):
-            s.kind, s.floors = "public", min(max(s.floors, 2), 5)
-            s.height = height("public", s.floors, rng)
-            return
+    for kinds in (("shop", "office", "other", "mall"), ("school",)):  # a school as last resort
+        for s in specs:
+            if s.kind in kinds:
+                s.kind, s.floors = "public", min(max(s.floors, 2), 5)
+                s.height = height("public", s.floors, rng)
+                return
 
 
 def _raise_if_short(specs: list[_Spec], needed: int, rng: np.random.Generator) -> None:

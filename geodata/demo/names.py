@@ -1,8 +1,8 @@
 """Plausible Chinese place, organisation and person names (with pinyin where shown in English).
 
 Everything here is written from general knowledge; nothing is copied from the shared data set.
-District names and codes are the real ones of Hefei's four urban districts; the first street
-offices of each district carry real names, the rest are generated.
+The real districts and street offices (names and codes) come from the committed reference
+files (:mod:`geodata.demo.geography`); where a street office lies is modelled.
 """
 
 from __future__ import annotations
@@ -10,48 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-
-# (code, zh, en, start angle of its sector in degrees, counter-clockwise from east)
-DISTRICTS: tuple[tuple[str, str, str, float], ...] = (
-    ("340102", "瑶海区", "Yaohai District", -15.0),  # east / north-east
-    ("340103", "庐阳区", "Luyang District", 80.0),  # north / north-west
-    ("340104", "蜀山区", "Shushan District", 185.0),  # west / south-west
-    ("340111", "包河区", "Baohe District", 265.0),  # south / south-east
-)
-
-REAL_STREETS: dict[str, tuple[tuple[str, str], ...]] = {
-    "340102": (
-        ("明光路", "Mingguanglu"), ("胜利路", "Shenglilu"), ("三里街", "Sanlijie"),
-        ("铜陵路", "Tonglinglu"), ("七里站", "Qilizhan"), ("红光", "Hongguang"),
-        ("城东", "Chengdong"), ("方庙", "Fangmiao"), ("和平路", "Hepinglu"),
-        ("站前路", "Zhanqianlu"), ("长淮", "Changhuai"),
-    ),
-    "340103": (
-        ("双岗", "Shuanggang"), ("三孝口", "Sanxiaokou"), ("杏花村", "Xinghuacun"),
-        ("亳州路", "Bozhoulu"), ("逍遥津", "Xiaoyaojin"), ("林店", "Lindian"),
-        ("海棠", "Haitang"), ("杏林", "Xinglin"), ("四里河", "Silihe"),
-    ),
-    "340104": (
-        ("三里庵", "Sanli'an"), ("稻香村", "Daoxiangcun"), ("琥珀", "Hupo"),
-        ("西园", "Xiyuan"), ("南七", "Nanqi"), ("五里墩", "Wulidun"),
-        ("笔架山", "Bijiashan"), ("荷叶地", "Heyedi"), ("井岗", "Jinggang"),
-    ),
-    "340111": (
-        ("包公", "Baogong"), ("芜湖路", "Wuhulu"), ("望湖", "Wanghu"),
-        ("常青", "Changqing"), ("同安", "Tong'an"), ("骆岗", "Luogang"),
-        ("义城", "Yicheng"), ("烟墩", "Yandun"), ("万年埠", "Wanianbu"),
-    ),
-}  # fmt: skip
-
-_STREET_A = (
-    ("金", "Jin"), ("玉", "Yu"), ("新", "Xin"), ("安", "An"), ("翠", "Cui"), ("青", "Qing"),
-    ("紫", "Zi"), ("龙", "Long"), ("凤", "Feng"), ("桂", "Gui"), ("松", "Song"), ("梅", "Mei"),
-    ("兰", "Lan"), ("荷", "He"), ("柳", "Liu"), ("枫", "Feng"), ("丰", "Feng"), ("庐", "Lu"),
-)  # fmt: skip
-_STREET_B = (
-    ("湖", "hu"), ("岗", "gang"), ("山", "shan"), ("桥", "qiao"), ("塘", "tang"),
-    ("园", "yuan"), ("河", "he"), ("林", "lin"), ("湾", "wan"), ("庄", "zhuang"),
-)  # fmt: skip
 
 # Anhui place names (Hefei names many roads after them) and plants, for communities and roads.
 PLACES = (
@@ -127,17 +85,6 @@ def unique_names(
             else:
                 yield f"{za}{zb}{round_}", f"{pa}{pb} {round_}"
         round_ += 1
-
-
-def street_names(district_code: str, rng: np.random.Generator) -> Iterator[tuple[str, str]]:
-    """Street office names for a district: its real ones first, then generated ones."""
-    taken = set()
-    for zh, en in REAL_STREETS[district_code]:
-        taken.add(zh)
-        yield zh + "街道", en + " Subdistrict"
-    for zh, en in unique_names(rng, _STREET_A, _STREET_B):
-        if zh not in taken:
-            yield zh + "街道", en.capitalize() + " Subdistrict"
 
 
 def community_names(rng: np.random.Generator) -> Iterator[tuple[str, str]]:

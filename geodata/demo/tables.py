@@ -19,7 +19,7 @@ FEATURE_HEAD = ("id", "source", "source_id", "geom", "loc", "h3_r7", "h3_r9", "a
 SOURCE = "demo"
 
 FEATURE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "area": ("level", "depth", "code", "name", "name_en", "parent_id"),
+    "area": ("level", "depth", "code", "name", "name_en", "parent_id", "population"),
     "road": ("name", "kind", "oneway", "lanes"),
     "building": ("name", "address", "floors", "height", "use", "year_built"),
     "house": ("building_id", "unit", "floor", "room", "floor_area", "occupancy"),

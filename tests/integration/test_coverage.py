@@ -88,7 +88,8 @@ def test_hydrant_gaps_match_brute_force(demo_url, settings):
     got = coverage.hydrant_gaps(demo_url, ANALYST, settings, distance_m=60)
     assert {f["properties"]["building_id"] for f in got.features} == expected
     assert got.beyond == len(expected) > 0 and got.buildings > got.beyond
-    assert all(f["properties"]["nearest_hydrant_m"] > 60 for f in got.features)
+    # distances are rounded to 0.1 m: a building 60.03 m away shows 60.0
+    assert all(f["properties"]["nearest_hydrant_m"] >= 60 for f in got.features)
     assert coverage.hydrant_gaps(demo_url, ANALYST, settings).distance_m == 150.0
 
 

@@ -34,10 +34,27 @@ def rows(url: str, sql: str, **params):
 
 def test_hierarchy_shape(demo_url):
     levels = dict(rows(demo_url, "SELECT level, count(*) FROM area GROUP BY level"))
-    assert levels["city"] == 1 and levels["district"] == 4
-    assert levels["grid"] >= 10 and levels["community"] >= 4 and levels["street"] >= 4
+    assert levels["city"] == 1 and levels["district"] == 9
+    assert levels["grid"] >= 10 and levels["community"] >= 4 and levels["street"] == 138
     names = dict(rows(demo_url, "SELECT code, name FROM area WHERE level = 'district'"))
-    assert names == {"340102": "瑶海区", "340103": "庐阳区", "340104": "蜀山区", "340111": "包河区"}
+    assert names == {
+        "340102": "瑶海区", "340103": "庐阳区", "340104": "蜀山区", "340111": "包河区",
+        "340121": "长丰县", "340122": "肥东县", "340123": "肥西县", "340124": "庐江县",
+        "340181": "巢湖市",
+    }  # fmt: skip
+    # street offices carry official 9-digit codes of their district (统计用区划代码)
+    assert (
+        scalar(
+            demo_url,
+            """
+        SELECT count(*) FROM area s JOIN area d ON d.id = s.parent_id
+        WHERE s.level = 'street' AND (length(s.code) <> 9 OR left(s.code, 6) <> d.code)""",
+        )
+        == 0
+    )
+    assert (
+        scalar(demo_url, "SELECT name FROM area WHERE code = '340103010'") == "双岗街道"
+    )  # fmt: skip
     # codes extend the parent's; all areas are valid MultiPolygons in SRID 4326
     assert (
         scalar(
@@ -82,10 +99,34 @@ def test_each_level_partitions_its_parent(demo_url, depth):
         FROM u JOIN area p ON p.id = u.parent_id""",
         d=depth,
     )
-    parents = scalar(demo_url, "SELECT count(*) FROM area WHERE depth = :d", d=depth - 1)
-    assert len(worst) == parents  # every parent has children
+    # every parent has children, but street offices outside the detailed core have none
+    parents = scalar(
+        demo_url,
+        """
+        SELECT count(*) FROM area p WHERE p.depth = :d
+          AND (p.level <> 'street' OR EXISTS (SELECT 1 FROM area g JOIN area c ON c.id = g.parent_id
+                                               WHERE c.parent_id = p.id))""",
+        d=depth - 1,
+    )
+    assert len(worst) == parents
     assert min(r[0] for r in worst) >= 0.999
     assert max(r[1] for r in worst) < 1.0  # children stay inside their parent
+
+
+def test_modelled_populations_sum_to_their_parent_and_the_census(demo_url):
+    assert scalar(demo_url, "SELECT population FROM area WHERE level = 'city'") == 9_369_881
+    assert scalar(demo_url, "SELECT count(*) FROM area WHERE population IS NULL") == 0
+    mismatched = rows(
+        demo_url,
+        """
+        SELECT p.code, p.population, sum(c.population)
+        FROM area p JOIN area c ON c.parent_id = p.id
+        GROUP BY p.id HAVING sum(c.population) <> p.population""",
+    )
+    assert mismatched == []
+    # the city is Hefei: about 11,470 km² (the committed outline, simplified from AMap's)
+    km2 = scalar(demo_url, "SELECT ST_Area(geom::geography) / 1e6 FROM area WHERE level = 'city'")
+    assert 11_300 < km2 < 11_600
 
 
 def test_households_per_grid(demo_url):
@@ -232,12 +273,12 @@ def test_roads(demo_url):
 
 
 def test_density(demo_url):
-    """A dense city: grids of about 0.06–0.15 km², ≥ 10,000 residents per km²."""
+    """A dense core: grids of about 0.06–0.15 km², ≥ 10,000 residents per km²."""
     n, km2, grids = rows(
         demo_url,
         """
         SELECT (SELECT count(*) FROM resident),
-               (SELECT ST_Area(geom::geography) / 1e6 FROM area WHERE level = 'city'),
+               (SELECT sum(ST_Area(geom::geography)) / 1e6 FROM area WHERE level = 'grid'),
                (SELECT count(*) FROM area WHERE level = 'grid')""",
     )[0]
     assert 0.06 < km2 / grids < 0.15

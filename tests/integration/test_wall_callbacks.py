@@ -28,11 +28,12 @@ def app(demo_url, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def districts(demo_url) -> list[tuple[int, str]]:
-    """The districts (id, code), busiest first by open incidents."""
+    """The districts (id, code), busiest first by open incidents, then by all incidents (the
+    demo's detail lies in a few of Hefei's nine districts)."""
     sql = (
-        f"SELECT a.id, a.code FROM area a LEFT JOIN event e ON e.status IN {OPEN} "
-        "AND ST_Intersects(e.loc, a.geom) WHERE a.level = 'district' "
-        "GROUP BY a.id ORDER BY count(e.id) DESC, a.id"
+        f"SELECT a.id, a.code FROM area a LEFT JOIN event e ON ST_Intersects(e.loc, a.geom) "
+        "WHERE a.level = 'district' GROUP BY a.id "
+        f"ORDER BY count(e.id) FILTER (WHERE e.status IN {OPEN}) DESC, count(e.id) DESC, a.id"
     )
     with get_engine(demo_url).connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql)).all()]
@@ -109,10 +110,20 @@ def test_leader_sees_the_city_and_drills_into_any_district(app, demo_url, distri
     assert selected["wall-area"]["data"]["id"] == district
     assert selected["wall-area"]["data"]["child"] == "streets"
     assert selected["wall-map"]["viewport"]["bounds"]
+    # the breadcrumb ends with the district's modelled population
+    with get_engine(demo_url).connect() as conn:
+        population = conn.execute(
+            text("SELECT population FROM area WHERE id = :a"), {"a": district}
+        ).scalar_one()
+    label, figure = selected["wall-crumbs"]["children"][-1]["props"]["children"]
+    assert population > 100_000
+    assert (label["props"]["children"], figure) == ("常住人口（估算）", f" {population:,}")
 
 
 def test_scoped_leader_sees_only_their_district(app, demo_url, districts):
-    (mine, code), (other, _) = districts[0], districts[1]
+    # mine: a district with detail but fewer open incidents; other: the busiest
+    (other, _), (mine, code) = districts[0], districts[1]
+    assert _open_in(demo_url, other) > 0
     wall = _wall(app, demo_url, "leader", (code,))
     assert _open_in(demo_url, None) > _open_in(demo_url, mine)  # the scope is a real limit
     assert _open_tile(wall.figures(None)) == _open_in(demo_url, mine)
@@ -144,3 +155,28 @@ def test_no_personal_identifiers_or_titles(app, demo_url):
         assert not [n for n in names if n and len(n) > 1 and n in sent]
     assert not PHONE.search(sent) and not ID_NUMBER.search(sent)
     assert "wall-ticker" in sent and "data-id" in sent  # the ticker was sent and checked
+
+
+def test_drilling_into_a_county_reaches_its_real_street_offices(app, demo_url):
+    """A county outside the detailed core: its modelled street offices and towns, with their
+    official codes, are what the wall draws next (asked for at the streets layer's zoom)."""
+    wall = _wall(app, demo_url, "leader")
+    with get_engine(demo_url).connect() as conn:
+        county, x0, y0, x1, y1 = conn.execute(
+            text(
+                "SELECT id, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                "FROM area WHERE code = '340122'"
+            )
+        ).one()
+        codes = set(
+            conn.execute(
+                text("SELECT code FROM area WHERE parent_id = :c"), {"c": county}
+            ).scalars()
+        )
+    assert len(codes) == 20 and "340122100" in codes  # 店埠镇, the county seat
+    selected = wall.click(county)
+    assert selected["wall-area"]["data"]["child"] == "streets"
+    body = wall.client.get(
+        f"/api/layers/streets?bbox={x0},{y0},{x1},{y1}&zoom=11&area={county}"
+    ).get_json()
+    assert {f["properties"]["code"] for f in body["features"]} == codes

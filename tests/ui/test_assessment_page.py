@@ -152,7 +152,10 @@ def test_leader_ranks_streets_sorts_and_downloads(
 def test_a_leader_of_one_street_sees_only_its_grids(browser, app_server, demo_url, artifacts):
     with get_engine(demo_url).begin() as conn:
         street_id, code = conn.execute(
-            text("SELECT id, code FROM area WHERE level = 'street' ORDER BY code DESC LIMIT 1")
+            text(
+                "SELECT s.id, s.code FROM area s WHERE s.level = 'street' AND EXISTS "
+                "(SELECT 1 FROM area c WHERE c.parent_id = s.id) ORDER BY s.code DESC LIMIT 1"
+            )
         ).one()
         password = accounts.new_password()
         username = f"test_leader_{code}"

@@ -51,7 +51,7 @@ def test_home_map_loads_layers_by_viewport_offline_and_switches_language(
     page.on("pageerror", lambda e: errors.append(str(e)))
     lat, lon = a_building(demo_url)
 
-    # The first view frames the whole city: what is drawn fills much of the map.
+    # The first view frames the detailed core (the grids): what is drawn fills much of the map.
     page.goto(base, wait_until="networkidle")
     page.wait_for_function(f"document.querySelectorAll('{PATHS}').length > 0")
     drawn = page.evaluate(FILLED_SHARE)
