@@ -153,8 +153,10 @@ def test_the_command_line_writes_the_report(demo_url, tmp_path):
     assert content.startswith("\ufeff".encode())  # for spreadsheet programs
     report = ar.build_report(demo_url, "district", *period(), category="environment")
     assert content.decode("utf-8-sig") == ar.report_csv(report)
-    assert content.decode("utf-8-sig").splitlines()[1].startswith(
-        "2026-08-01T00:00:00+08:00,2026-11-01T00:00:00+08:00,"
+    assert (
+        content.decode("utf-8-sig")
+        .splitlines()[1]
+        .startswith("2026-08-01T00:00:00+08:00,2026-11-01T00:00:00+08:00,")
     )
     assert png_size(paths["png"].read_bytes())[0] == 1500
     assert paths["pdf"].read_bytes()[:5] == b"%PDF-"
