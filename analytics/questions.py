@@ -245,14 +245,15 @@ def _count_answer(plan: question_sql.Plan, row) -> AnalysisAnswer:
 
 
 def windows(question: Question, tz: str) -> list[dict[str, object]]:
-    """The question's time windows as asked (``part``, ``field``, ``from``/``to`` as ISO 8601
-    with the city's offset, None for an open end): what "the last 24 hours" meant."""
-    spans = [("time", question.time)]
-    spans += [(f"near[{i}].time", near.time) for i, near in enumerate(question.near)]
+    """The question's time windows as asked (``part``, ``layer``, ``field``, ``from``/``to`` as
+    ISO 8601 with the city's offset, None for an open end): what "the last 24 hours" meant."""
+    spans = [("time", question.layer, question.time)]
+    spans += [(f"near[{i}].time", n.layer, n.time) for i, n in enumerate(question.near)]
     return [
-        {"part": part, "field": span.field.column,
+        {"part": part, "layer": layer.name,
+         "field": next(k for k, f in layer.fields.items() if f == span.field),
          "from": city_time.iso(span.start, tz), "to": city_time.iso(span.end, tz)}
-        for part, span in spans
+        for part, layer, span in spans
         if span is not None
     ]  # fmt: skip
 

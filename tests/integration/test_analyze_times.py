@@ -56,7 +56,7 @@ def test_local_window_and_local_times_in_the_answer(late_url):
     assert answer.meta["total"] == 1  # 07:00–08:00 Shanghai holds 23:30 UTC
     assert answer.meta["timezone"] == "Asia/Shanghai"
     assert answer.meta["windows"] == [
-        {"part": "time", "field": "reported_at",
+        {"part": "time", "layer": "incidents", "field": "reported_at",
          "from": "2026-12-07T07:00:00+08:00", "to": "2026-12-07T08:00:00+08:00"}
     ]  # fmt: skip
     names = [name for name, _ in answer.columns]

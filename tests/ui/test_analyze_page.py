@@ -29,6 +29,7 @@ from pages.analyze_form import (
     FormError,
     build_spec,
 )
+from pages.analyze_values import label_of
 from tests.conftest import sql_rows
 from tests.ui.conftest import DEFAULT_VIEWPORT, watched
 from tests.ui.test_export_page import _pick_area
@@ -80,7 +81,8 @@ def analyst(browser, sign_in, app_server) -> Page:
 def _preset(page: Page, name: str) -> None:
     """Click a preset and wait until the form holds it (its first filter value)."""
     page.locator(f'button[id*=\'"name":"{name}"\']').click()
-    value = PRESETS[name].where[0].value
+    first = PRESETS[name].where[0]
+    value = label_of(PRESETS[name].subject, first.field, first.value, "zh")  # a code by its name
     expect(page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value(value)
     title = LAYERS[PRESETS[name].near_layer].title
     either = "|".join(re.escape(title[lang]) for lang in ("zh", "en"))
