@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import parse_question
 from analytics.questions import ask
+from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
@@ -163,8 +164,15 @@ def test_elderly_alone_near_gas_alarms_as_counts(analyst: Page, demo_url, artifa
     _fill(analyst, ids.NEAR_TIME_UNTIL, until)
     assert _ask(analyst) == len(shown)
     assert {int(r[0]): int(r[2]) for r in _table(analyst)} == shown
-    summary = analyst.locator(f"#{ids.SUMMARY}").inner_text()
+    summary = analyst.locator(f"#{ids.SUMMARY} [data-total]").inner_text()
     buildings, people, withheld, least = (int(n) for n in re.findall(r"\d+", summary))
+    # the window asked, in the city's clock: `hours` before the end typed, to the end
+    end = last[0][0] + timedelta(seconds=1)
+    start = end - timedelta(hours=hours)
+    bounds = (city_time.fmt(t, "Asia/Shanghai", city_time.SECOND) for t in (start, end))
+    expect(analyst.locator(".analyze-window")).to_have_text(
+        "上报时间：{} 至 {}（Asia/Shanghai, UTC+08:00）".format(*bounds)
+    )
     assert (buildings, people) == (len(shown), sum(shown.values()))
     assert (withheld, least) == (len(expected) - len(shown), MIN_COUNT)
     analyst.screenshot(path=str(artifacts / f"analyze-elderly-{hours}h.png"))
