@@ -163,6 +163,7 @@ def _spec(items: tuple[deck.Overlay, ...], view: deck.View, lang: str, container
         bundle=dash.get_relative_path(bundle_path()),
         container=container,
         strings={k: i18n.text(k, lang) for k in STRINGS},
+        zone=context.timezone(),
     )
 
 
