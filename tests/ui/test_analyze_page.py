@@ -79,11 +79,11 @@ def analyst(browser, sign_in, app_server) -> Page:
         yield page
 
 
-def _preset(page: Page, name: str) -> None:
+def _preset(page: Page, name: str, lang: str = "zh") -> None:
     """Click a preset and wait until the form holds it (its first filter value)."""
     page.locator(f'button[id*=\'"name":"{name}"\']').click()
     first = PRESETS[name].where[0]
-    value = label_of(PRESETS[name].subject, first.field, first.value, "zh")  # a code by its name
+    value = label_of(PRESETS[name].subject, first.field, first.value, lang)  # a code by its name
     expect(page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value(value)
     title = LAYERS[PRESETS[name].near_layer].title
     either = "|".join(re.escape(title[lang]) for lang in ("zh", "en"))
@@ -257,10 +257,13 @@ def test_english_labels(analyst: Page):
     analyst.locator("#lang-switch").get_by_text("EN", exact=True).click()
     expect(analyst.locator(f"#{ids.RUN}")).to_have_text("Ask")
     expect(analyst.locator(f"#{ids.AREA_MODE}")).to_contain_text("Governance area")
-    _preset(analyst, "lanes")
-    assert _ask(analyst) >= 0
+    _preset(analyst, "lanes", "en")
+    expect(analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value("Fire lane")
+    assert _ask(analyst) > 0
     expect(analyst.locator(f"#{ids.SUMMARY}")).to_contain_text("found")
     expect(analyst.locator(f"#{ids.TABLE} th").first).to_have_text("ID")
+    kinds = analyst.locator(f"#{ids.TABLE} td").all_inner_texts()
+    assert "Fire lane" in kinds and "fire_lane" not in kinds  # the kind by its name
 
 
 def test_within_a_drawn_polygon(analyst: Page, demo_url):
