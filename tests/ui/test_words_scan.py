@@ -307,3 +307,29 @@ def test_the_analysts_question_and_answer_are_in_one_language(
             assert kind in cells and "fire_lane" not in cells
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_the_assessment_in_each_grouping_is_in_one_language(
+    browser, sign_in, app_server, names, lang
+):
+    """/assessment ranked per street, district and department: the table, summary and trend in
+    the page's language (departments are the agencies' own names, as organisations')."""
+    departments = tuple(c.department for c in DEFAULT_TAXONOMY if c.department)
+    agencies = tuple(sorted({*names, *departments}, key=len, reverse=True))
+    page = sign_in(browser, "admin", {"width": 1600, "height": 900})
+    try:
+        _open_in(page, app_server, "/assessment", lang)
+        for by in ("street", "district", "department"):
+            page.locator(f"#assessment-by input[value='{by}']").check()
+            page.wait_for_load_state("networkidle")  # the callback's answer has come
+            page.wait_for_timeout(800)
+            items = page.evaluate(SCAN)
+            assert any(where == "text" for _, where in items)
+            found = problems(items, lang, agencies)
+            assert not found, f"/assessment {by} [{lang}]:\n" + "\n".join(found)
+            if by == "department":  # the ranking is of departments now
+                shown = page.locator("#assessment-table td[data-dash-column='name']")
+                assert set(shown.all_inner_texts()) & set(departments)
+    finally:
+        page.context.close()
