@@ -43,7 +43,7 @@ def client(demo_url):
 def answers(client) -> Iterator[tuple[str, object]]:
     """``(request, JSON body)`` of every API that answers instants."""
     gets = ["/api/layers", "/api/live?poll=", "/healthz", "/readyz", "/ogc/collections",
-            "/open311/v2/requests.json", "/api/export/incidents?format=geojson"]  # fmt: skip
+            "/open311/v2/requests.json", "/api/export/events?format=geojson"]  # fmt: skip
     gets += [f"/api/layers/{layer.id}?bbox={CITY}&zoom=17&limit=200" for layer in LAYERS]
     ogc = json.loads(client.get("/ogc/collections?f=json").data)
     gets += [f"/ogc/collections/{c['id']}/items?limit=50&f=json" for c in ogc["collections"]]
