@@ -420,7 +420,7 @@ def _incident_extent() -> tuple[str, str] | None:
         layer: Layer = get_layer(INCIDENT_LAYER)
     except UnknownLayerError:
         return None
-    return time_extent(context.store_url(), layer, context.page_viewer())
+    return time_extent(context.store_url(), layer, context.page_viewer(), context.timezone())
 
 
 # --- callbacks ---------------------------------------------------------------------------------
