@@ -321,7 +321,9 @@ def test_the_assessment_in_each_grouping_is_in_one_language(
     try:
         _open_in(page, app_server, "/assessment", lang)
         for by in ("street", "district", "department"):
-            page.locator(f"#assessment-by input[value='{by}']").check()
+            label = {"street": ("街道", "Street office"), "district": ("区", "District"),
+                     "department": ("处置部门", "Department")}[by][lang == "en"]  # fmt: skip
+            page.locator("#assessment-by").get_by_text(label, exact=True).click()
             page.wait_for_load_state("networkidle")  # the callback's answer has come
             page.wait_for_timeout(800)
             items = page.evaluate(SCAN)
