@@ -183,15 +183,19 @@ def _date(value: str) -> date:
 def cmd_assessment(args: argparse.Namespace) -> int:
     """Print the assessment ranking of a period and write the asked report files."""
 
+    settings = get_settings()
+    tz = settings.city.timezone
     try:
-        start, end = day_range(args.date_from, args.date_to)
+        start, end = day_range(args.date_from, args.date_to, tz)
     except ValueError as exc:
         raise SystemExit(f"assessment: {exc}") from None
     url = _read_url()
-    report = build_report(url, args.by, start, end, category=args.category, measure=args.measure)
+    report = build_report(
+        url, args.by, start, end, category=args.category, measure=args.measure, tz=tz
+    )
     print(
         f"assessment per {args.by}, incidents received {args.date_from} … {args.date_to} "
-        f"(Asia/Shanghai){f', category {args.category}' if args.category else ''}: "
+        f"({tz}){f', category {args.category}' if args.category else ''}: "
         f"{len(report.rows)} units, {sum(r['received'] for r in report.rows):,} incidents"
     )
     for row in report.rows[: args.top]:

@@ -56,6 +56,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geodata import city_time
 from geodata.engine import get_engine
 from geodata.vocab import AreaLevel, EventStatus
 
@@ -513,11 +514,12 @@ def trend(
     period: str = "week",
     by: str = "all",
     category: str | None = None,
-    tz: str = "UTC",
+    tz: str = city_time.DEFAULT_ZONE,
     rank_by: Sequence[str] = DEFAULT_RANK,
     areas: Sequence[int] | None = None,
 ) -> list[dict]:
-    """The assessment per ``period`` (week or month …, starting in time zone ``tz``) and unit
+    """The assessment per ``period`` (week or month …, starting at midnight in time zone ``tz``,
+    by default the city's: ``date_trunc(period, reported_at AT TIME ZONE :tz)``) and unit
     of ``by``: rows with ``bucket`` (naive local start of the period) first, ranked per bucket;
     only inside ``areas`` when given."""
     if period not in PERIODS:

@@ -25,7 +25,6 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -38,10 +37,9 @@ from matplotlib.ticker import PercentFormatter
 from sqlalchemy import text
 
 from analytics.assessment import AREA_LEVELS, DEFAULT_RANK, RANK_BY, assess, to_csv, trend
+from geodata import city_time
 from geodata.engine import get_engine
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
-"""Time zone of the report's dates and trend periods (the city's, as the wall's)."""
 CHART_UNITS = 30
 """Units drawn in the ranking chart (best first)."""
 GROUPS = ("grid", "street", "district", "department")
@@ -115,23 +113,29 @@ class Report:
     trend: list[dict]
     category: str | None = None
     areas: tuple[int, ...] | None = None
+    tz: str = city_time.DEFAULT_ZONE
+    """The city's zone (``ONEMAP_TIMEZONE``): of the dates, the trend's periods, the CSV times."""
 
 
-def day_range(first: date, last: date, tz: ZoneInfo = CITY_TZ) -> tuple[datetime, datetime]:
-    """``[first 00:00, last + 1 day 00:00)`` in ``tz``: the period of two inclusive dates."""
+def day_range(
+    first: date, last: date, tz: str = city_time.DEFAULT_ZONE
+) -> tuple[datetime, datetime]:
+    """``[first 00:00, last + 1 day 00:00)`` in zone ``tz``: the period of two inclusive dates
+    (the city's days: midnight local time, not UTC)."""
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
-    start = datetime.combine(first, time(), tz)
-    return start, datetime.combine(last + timedelta(days=1), time(), tz)
+    zone = city_time.zone(tz)
+    start = datetime.combine(first, time(), zone)
+    return start, datetime.combine(last + timedelta(days=1), time(), zone)
 
 
-def latest_day(url: str, today: date | None = None) -> date:
-    """The last day of the presets ("last 30 days …"): today, or the day of the newest incident
-    when the store's history ends earlier (the demo city, an archive)."""
-    today = today or datetime.now(CITY_TZ).date()
+def latest_day(url: str, today: date | None = None, tz: str = city_time.DEFAULT_ZONE) -> date:
+    """The last day of the presets ("last 30 days …"): today in zone ``tz``, or the local day of
+    the newest incident when the store's history ends earlier (the demo city, an archive)."""
+    today = today or datetime.now(city_time.zone(tz)).date()
     with get_engine(url).connect() as conn:
         newest = conn.execute(text("SELECT max(reported_at) FROM event")).scalar_one()
-    return today if newest is None else min(today, newest.astimezone(CITY_TZ).date())
+    return today if newest is None else min(today, city_time.local(newest, tz).date())
 
 
 def trend_period(start: datetime, end: datetime) -> str:
@@ -150,8 +154,10 @@ def build_report(
     measure: str | None = None,
     areas: Sequence[int] | None = None,
     period: str | None = None,
+    tz: str = city_time.DEFAULT_ZONE,
 ) -> Report:
-    """Query the ranking (by ``measure``, else the assessment's default order) and the trend."""
+    """Query the ranking (by ``measure``, else the assessment's default order) and the trend
+    (periods starting at local midnight in zone ``tz``)."""
     if by not in (*AREA_LEVELS, "department", "category", "all"):
         raise ValueError(f"unknown grouping {by!r}")
     if measure is not None and measure not in RANK_BY:
@@ -162,15 +168,21 @@ def build_report(
     rows = assess(url, by, start, end, category=category, rank_by=rank_by, areas=scope)
     periods = []
     if rows:  # no unit of the level (e.g. a district for a street's leader): no trend either
-        periods = trend(url, start, end, period=period, category=category, tz=CITY_TZ.key,
-                        areas=scope)  # fmt: skip
-    return Report(by, start, end, rank_by[0], period, rows, periods, category, scope)
+        periods = trend(url, start, end, period=period, category=category, tz=tz, areas=scope)
+    return Report(by, start, end, rank_by[0], period, rows, periods, category, scope, tz)
+
+
+CSV_PERIOD = ("period_start", "period_end")
+"""The CSV's first columns: the period ``[start, end)`` as ISO 8601 with the city's offset."""
 
 
 def report_csv(report: Report) -> str:
-    """The ranking rows as CSV (:func:`analytics.assessment.to_csv`; files are written with a
-    UTF-8 byte-order mark, which spreadsheet programs need to read Chinese names)."""
-    return to_csv(report.rows)
+    """The ranking rows as CSV (:func:`analytics.assessment.to_csv`), each led by the period
+    (:data:`CSV_PERIOD`, e.g. ``2026-10-01T00:00:00+08:00``); files are written with a UTF-8
+    byte-order mark, which spreadsheet programs need to read Chinese names."""
+    period = dict(zip(CSV_PERIOD, (city_time.iso(report.start, report.tz),
+                                   city_time.iso(report.end, report.tz)), strict=True))  # fmt: skip
+    return to_csv([period | row for row in report.rows])
 
 
 @lru_cache(maxsize=1)
@@ -223,8 +235,8 @@ def figure(report: Report, lang: str = "zh") -> Figure:
     trend_ax = fig.add_subplot(grid[0, 1])
     hours_ax = fig.add_subplot(grid[1, 1])
     by = _text("per", lang, by=_text(f"by.{report.by}", lang))
-    local = report.end.astimezone(CITY_TZ) - timedelta(microseconds=1)
-    when = f"{report.start.astimezone(CITY_TZ):%Y-%m-%d} – {local:%Y-%m-%d}"
+    last = city_time.local(report.end, report.tz) - timedelta(microseconds=1)
+    when = f"{city_time.local(report.start, report.tz):%Y-%m-%d} – {last:%Y-%m-%d}"
     what = f" · {_text('category', lang)} {report.category}" if report.category else ""
     fig.suptitle(f"{_text('title', lang)} · {by} · {when}{what}", fontsize=15, **font)
 

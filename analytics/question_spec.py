@@ -11,9 +11,10 @@ A question::
      "nearest": {"point": [lon, lat], "n": 10},
      "limit": 1000}
 
-Every part is optional except ``layer``; parts combine with AND. Anything not understood is
-refused with :class:`QuestionError`, which names the offending part (``path``), a problem code
-with zh/en titles, and what was expected.
+Every part is optional except ``layer``; parts combine with AND. A date-time without an offset
+(``2026-12-07 09:00``) is the city's local time (``Limits.timezone``, ``ONEMAP_TIMEZONE``).
+Anything not understood is refused with :class:`QuestionError`, which names the offending part
+(``path``), a problem code with zh/en titles, and what was expected.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import shapely
 from shapely.geometry import shape
 
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
+from geodata import city_time
 from geodata.catalogue import AnalystField
 from geodata.errors import OneMapError
 from geodata.query import EARLIEST, LATEST, MAX_FILTER_VALUES, FeatureQueryError, in_range
@@ -73,12 +75,14 @@ class QuestionError(OneMapError, ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """The limits a question is checked against (from the settings)."""
+    """The limits a question is checked against, and the city's zone (from the settings)."""
 
     max_features: int = 5000
     max_distance_m: float = 5000.0
     max_polygon_vertices: int = 2000
     extent: tuple[float, float, float, float] = (116.68, 30.93, 117.98, 32.56)
+    timezone: str = city_time.DEFAULT_ZONE
+    """The city's zone: a date-time written without an offset is its local time."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,8 @@ def _text(value: object, path: str) -> str:
     return value
 
 
-def _instant(value: object, path: str) -> dt.datetime:
+def _instant(value: object, path: str, tz: str) -> dt.datetime:
+    """An ISO 8601 date-time; one without an offset is the city's local time (zone ``tz``)."""
     text = _text(value, path)
     try:
         moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
@@ -198,7 +203,7 @@ def _instant(value: object, path: str) -> dt.datetime:
         raise QuestionError(
             path, "bad_value", f"{text[:40]!r} is not an ISO date-time (2026-11-01T08:00:00+08:00)"
         ) from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=city_time.zone(tz))
     try:
         return in_range(path, moment)
     except FeatureQueryError:
@@ -235,14 +240,14 @@ def _field(layer: LayerSpec, value: object, path: str) -> AnalystField:
     return spec
 
 
-def _scalar(spec: AnalystField, value: object, path: str) -> object:
+def _scalar(spec: AnalystField, value: object, path: str, tz: str) -> object:
     """One value of ``spec``'s kind (and vocabulary)."""
     if spec.kind == "int":
         return _int(value, path, -(2**31), 2**31 - 1)
     if spec.kind == "float":
         return _number(value, path)
     if spec.kind == "timestamp":
-        return _instant(value, path)
+        return _instant(value, path, tz)
     if spec.kind == "bool":
         if not isinstance(value, bool):
             raise QuestionError(path, "bad_value", "expected true or false")
@@ -258,7 +263,7 @@ def _scalar(spec: AnalystField, value: object, path: str) -> object:
     return text
 
 
-def _value(spec: AnalystField, op: str, value: object, path: str) -> object:
+def _value(spec: AnalystField, op: str, value: object, path: str, tz: str) -> object:
     if op in ("in", "between"):
         if not isinstance(value, list):
             raise QuestionError(path, "bad_value", f"{op!r} needs a list of values")
@@ -267,14 +272,14 @@ def _value(spec: AnalystField, op: str, value: object, path: str) -> object:
         if not 1 <= len(value) <= MAX_FILTER_VALUES:
             raise QuestionError(path, "too_large", f"1..{MAX_FILTER_VALUES} values, please")
         # Values of one kind (spec.kind), so 'between' can compare low and high.
-        values: list[Any] = [_scalar(spec, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        values: list[Any] = [_scalar(spec, v, f"{path}[{i}]", tz) for i, v in enumerate(value)]
         if op == "between" and values[0] > values[1]:
             raise QuestionError(path, "bad_value", "'between': low is above high")
         return values
-    return _scalar(spec, value, path)
+    return _scalar(spec, value, path, tz)
 
 
-def _condition(layer: LayerSpec, value: object, path: str) -> Condition:
+def _condition(layer: LayerSpec, value: object, path: str, tz: str) -> Condition:
     item = _mapping(value, path)
     _keys(item, path, ("field", "op", "value"))
     spec = _field(layer, item.get("field"), f"{path}.field")
@@ -289,20 +294,20 @@ def _condition(layer: LayerSpec, value: object, path: str) -> Condition:
         )
     if "value" not in item:
         raise QuestionError(f"{path}.value", "bad_value", "missing")
-    return Condition(spec, op, _value(spec, op, item["value"], f"{path}.value"))
+    return Condition(spec, op, _value(spec, op, item["value"], f"{path}.value", tz))
 
 
-def _conditions(layer: LayerSpec, value: object, path: str) -> tuple[Condition, ...]:
+def _conditions(layer: LayerSpec, value: object, path: str, tz: str) -> tuple[Condition, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
         raise QuestionError(path, "bad_spec", "expected a list of {field, op, value}")
     if len(value) > MAX_FILTERS:
         raise QuestionError(path, "too_large", f"at most {MAX_FILTERS} conditions")
-    return tuple(_condition(layer, v, f"{path}[{i}]") for i, v in enumerate(value))
+    return tuple(_condition(layer, v, f"{path}[{i}]", tz) for i, v in enumerate(value))
 
 
-def _time(layer: LayerSpec, value: object, path: str, now: dt.datetime) -> TimeSpan | None:
+def _time(layer: LayerSpec, value: object, path: str, now: dt.datetime, tz: str) -> TimeSpan | None:
     if value is None:
         return None
     item = _mapping(value, path)
@@ -316,12 +321,12 @@ def _time(layer: LayerSpec, value: object, path: str, now: dt.datetime) -> TimeS
         hours = _number(item["last_hours"], f"{path}.last_hours")
         if not 0 < hours <= MAX_HOURS:
             raise QuestionError(f"{path}.last_hours", "bad_value", f"expected 0 < h ≤ {MAX_HOURS}")
-        until = _instant(item["until"], f"{path}.until") if "until" in item else now
+        until = _instant(item["until"], f"{path}.until", tz) if "until" in item else now
         return TimeSpan(spec, until - dt.timedelta(hours=hours), until)
     if "until" in item:
         raise QuestionError(f"{path}.until", "bad_spec", "until goes with last_hours")
-    start = _instant(item["from"], f"{path}.from") if "from" in item else None
-    end = _instant(item["to"], f"{path}.to") if "to" in item else None
+    start = _instant(item["from"], f"{path}.from", tz) if "from" in item else None
+    end = _instant(item["to"], f"{path}.to", tz) if "to" in item else None
     if start is None and end is None:
         raise QuestionError(path, "bad_spec", "give last_hours, or from and/or to")
     if start and end and start >= end:
@@ -409,8 +414,8 @@ def _near(value: object, path: str, limits: Limits, now: dt.datetime) -> Near:
         raise QuestionError(f"{path}.mode", "unknown_operator", "expected 'within' or 'beyond'")
     return Near(
         layer,
-        _conditions(layer, item.get("where"), f"{path}.where"),
-        _time(layer, item.get("time"), f"{path}.time", now),
+        _conditions(layer, item.get("where"), f"{path}.where", limits.timezone),
+        _time(layer, item.get("time"), f"{path}.time", now, limits.timezone),
         distance,
         mode == "beyond",
     )
@@ -450,8 +455,8 @@ def parse_question(
         raise QuestionError("near", "bad_spec", f"expected a list of at most {MAX_NEAR} clauses")
     return Question(
         layer=layer,
-        conditions=_conditions(layer, item.get("where"), "where"),
-        time=_time(layer, item.get("time"), "time", now),
+        conditions=_conditions(layer, item.get("where"), "where", limits.timezone),
+        time=_time(layer, item.get("time"), "time", now, limits.timezone),
         within=_within(item.get("within"), "within", limits),
         near=tuple(_near(v, f"near[{i}]", limits, now) for i, v in enumerate(near)),
         nearest=_nearest(item.get("nearest"), "nearest", limits, layer),

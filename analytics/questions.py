@@ -31,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import question_sql
 from analytics.question_spec import Limits, Question, QuestionError, parse_question
+from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from geodata.area_subtree import roots, subtree_ids
 from geodata.engine import get_engine, heavy_engine
@@ -101,6 +102,7 @@ def limits(settings: Settings) -> Limits:
         max_distance_m=settings.analytics.analyze_max_distance_m,
         max_polygon_vertices=settings.analytics.analyze_max_polygon_vertices,
         extent=settings.city.extent,
+        timezone=settings.city.timezone,
     )
 
 
@@ -200,9 +202,10 @@ def context(
     return dataclasses.replace(ctx, by_reference=_by_reference(conn, question, ctx))
 
 
-def _json_value(value: object) -> object:
+def _json_value(value: object, tz: str) -> object:
+    """A stored value as JSON: instants as ISO 8601 with the city's offset (zone ``tz``)."""
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return city_time.iso(value, tz)
     return value
 
 
@@ -211,12 +214,14 @@ def _feature(fid: str, geometry: object, props: dict[str, object]) -> dict[str, 
     return {"type": "Feature", "id": fid, "geometry": geom, "properties": props}
 
 
-def _row_answer(question: Question, plan: question_sql.Plan, rows: Sequence[Any]) -> AnalysisAnswer:
+def _row_answer(
+    question: Question, plan: question_sql.Plan, rows: Sequence[Any], tz: str
+) -> AnalysisAnswer:
     names = [n for n, _ in plan.columns]
     width = len(names) - (1 if plan.nearest else 0)
     table, features, points = [], [], []
     for row in rows:
-        values = [_json_value(v) for v in row[:width]]
+        values = [_json_value(v, tz) for v in row[:width]]
         if plan.nearest:
             values.append(row[width + 3])
         table.append(values)
@@ -239,9 +244,28 @@ def _count_answer(plan: question_sql.Plan, row) -> AnalysisAnswer:
     return AnalysisAnswer(plan.columns, table, features, points, meta)
 
 
-def _describe(question: Question, ctx: question_sql.Context, answer: AnalysisAnswer) -> None:
-    """The answer's metadata: what was asked, how many, capped, privacy threshold."""
+def windows(question: Question, tz: str) -> list[dict[str, object]]:
+    """The question's time windows as asked (``part``, ``layer``, ``field``, ``from``/``to`` as
+    ISO 8601 with the city's offset, None for an open end): what "the last 24 hours" meant."""
+    spans = [("time", question.layer, question.time)]
+    spans += [(f"near[{i}].time", n.layer, n.time) for i, n in enumerate(question.near)]
+    return [
+        {"part": part, "layer": layer.name,
+         "field": next(k for k, f in layer.fields.items() if f == span.field),
+         "from": city_time.iso(span.start, tz), "to": city_time.iso(span.end, tz)}
+        for part, layer, span in spans
+        if span is not None
+    ]  # fmt: skip
+
+
+def _describe(
+    question: Question, ctx: question_sql.Context, answer: AnalysisAnswer, tz: str
+) -> None:
+    """The answer's metadata: what was asked, its time windows and zone, how many, capped,
+    privacy threshold."""
     answer.meta |= {
+        "timezone": tz,
+        "windows": windows(question, tz),
         "layer": question.layer.name,
         "title": dict(question.layer.title),
         "question": question.echo,
@@ -280,7 +304,7 @@ def ask(
     if plan.counts_per_building:
         answer = _count_answer(plan, rows[0])
     else:
-        answer = _row_answer(question, plan, rows)
-    _describe(question, ctx, answer)
+        answer = _row_answer(question, plan, rows, settings.city.timezone)
+    _describe(question, ctx, answer, settings.city.timezone)
     answer.meta["seconds"] = round(time.perf_counter() - started, 3)
     return answer

@@ -60,7 +60,14 @@ def export(layer_id: str) -> ResponseReturnValue:
         path = folder / name
         with heavy.slot():
             result = export_layer_to(
-                context.store_url(), layer_id, fmt, path, filters, context.viewer(), heavy.engine()
+                context.store_url(),
+                layer_id,
+                fmt,
+                path,
+                filters,
+                context.viewer(),
+                heavy.engine(),
+                context.timezone(),
             )
         response = send_file(
             path, mimetype=fmt.media_type, as_attachment=True, download_name=name, max_age=0

@@ -36,7 +36,10 @@ def list_layers() -> ResponseReturnValue:
 def layer_features(layer_id: str) -> ResponseReturnValue:
     """GeoJSON of one layer for the viewport (features zoomed in, aggregates zoomed out)."""
     layer = get_layer(layer_id)
-    query = LayerQuery.from_args(layer, request.args, context.settings().web.max_features)
+    settings = context.settings()
+    query = LayerQuery.from_args(
+        layer, request.args, settings.web.max_features, settings.city.timezone
+    )
     answer = engine.answer(context.store_url(), layer, query, context.viewer(), context.settings())
     response = Response(answer.to_json(), content_type=GEOJSON)
     response.headers["Server-Timing"] = f"db;dur={answer.sql_seconds * 1000:.1f}"

@@ -239,6 +239,29 @@
     });
   }
 
+  function present(v) { return v !== null && v !== undefined && v !== ""; }
+
+  var timeFormats = {};
+  /* An ISO 8601 instant as "YYYY-MM-DD HH:MM" in the city's zone (spec.timeZone, the browser's
+   * own tz data); anything else as it is. */
+  function shownValue(v, twin) {
+    var zone = twin.spec.timeZone;
+    if (typeof v !== "string" || !zone || !/^\d{4}-\d\d-\d\dT\d\d:\d\d.*(Z|[+-]\d\d:?\d\d)$/.test(v)) {
+      return v;
+    }
+    var instant = new Date(v);
+    if (isNaN(instant.getTime())) { return v; }
+    if (!timeFormats[zone]) {
+      timeFormats[zone] = new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+      });
+    }
+    var p = {};
+    timeFormats[zone].formatToParts(instant).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+  }
+
   function tooltipFor(twin) {
     return function (info) {
       if (!info || !info.object || !info.layer) { return null; }
@@ -251,13 +274,15 @@
         rows.push([strings["twin.count"] || "count", p.count]);
       } else {
         (tip.fields || []).forEach(function (f) {
-          var v = p[f.name];
-          if (v === null || v === undefined || v === "") { return; }
+          var name = present(p[f.nameEn]) ? f.nameEn : f.name;  /* English twin on EN pages */
+          var v = p[name];
+          if (!present(v)) { return; }
           var labels = tip.values[f.name] || {};
-          rows.push([f.label, labels[v] !== undefined ? labels[v] : v]);
+          rows.push([f.label, labels[v] !== undefined ? labels[v] : shownValue(v, twin)]);
         });
       }
-      var head = (!p.aggregate && tip.label && p[tip.label]) ? p[tip.label] : tip.title;
+      var key = present(p[tip.labelEn]) ? tip.labelEn : tip.label;
+      var head = (!p.aggregate && key && present(p[key])) ? p[key] : tip.title;
       var html = "<div class=\"twin-tip-title\">" + escapeHtml(head) + "</div><table>" +
         rows.map(function (r) {
           return "<tr><th>" + escapeHtml(r[0]) + "</th><td>" + escapeHtml(r[1]) + "</td></tr>";

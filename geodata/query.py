@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from geodata import city_time
 from geodata.errors import OneMapError
 
 MAX_BBOX_SPAN = 30.0
@@ -113,21 +114,25 @@ class BBox:
 
 @dataclass(frozen=True)
 class TimeWindow:
-    """``start <= t < end`` (UTC-aware datetimes)."""
+    """``start <= t < end`` (timezone-aware datetimes)."""
 
     start: datetime
     end: datetime
 
     @classmethod
-    def parse(cls, value: str | None) -> TimeWindow | None:
-        """Read ``start/end`` ISO dates or datetimes; a date-only end includes that whole day."""
+    def parse(cls, value: str | None, zone: str = city_time.DEFAULT_ZONE) -> TimeWindow | None:
+        """Read ``start/end`` ISO dates or datetimes; a date-only end includes that whole day.
+        Dates are days of the city's zone ``zone`` (midnight local time), as is a datetime
+        without an offset."""
         if not value:
             return None
         expected = "expected time=start/end as ISO dates, e.g. 2026-01-01/2026-01-31"
         parts = value.split("/")
         if len(parts) != 2:
             raise FeatureQueryError("time", f"{value!r} is not start/end; {expected}")
-        start, end = (_instant(p, "time", expected, end=i == 1) for i, p in enumerate(parts))
+        start, end = (
+            _instant(p, "time", expected, end=i == 1, zone=zone) for i, p in enumerate(parts)
+        )
         if start >= end:
             raise FeatureQueryError("time", f"{value!r}: the start must be before the end")
         return cls(start, end)
@@ -139,8 +144,9 @@ class TimeWindow:
         return [self.start.isoformat(), self.end.isoformat()]
 
 
-def _instant(text: str, field: str, expected: str, *, end: bool) -> datetime:
-    """One end of a time window (a date at the end means the end of that day)."""
+def _instant(text: str, field: str, expected: str, *, end: bool, zone: str) -> datetime:
+    """One end of a time window (a date at the end means the end of that day), local times in
+    the zone ``zone``."""
     text = text.strip()
     try:
         if len(text) == 10:
@@ -152,4 +158,4 @@ def _instant(text: str, field: str, expected: str, *, end: bool) -> datetime:
         raise FeatureQueryError(field, f"{text!r} is past the last date; {expected}") from None
     except ValueError:
         raise FeatureQueryError(field, f"{text[:40]!r} is not an ISO date; {expected}") from None
-    return in_range(field, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return in_range(field, moment if moment.tzinfo else moment.replace(tzinfo=city_time.zone(zone)))

@@ -21,6 +21,7 @@ from typing import Literal
 
 import pydeck as pdk
 
+from geodata import city_time
 from geodata.vocab import Text
 from layers.base import Layer, ProviderName
 
@@ -344,7 +345,9 @@ def source(overlay: Overlay) -> dict[str, object]:
 
 
 def tooltip(overlay: Overlay, lang: str) -> dict[str, object]:
-    """Tooltip fields of an overlay in ``lang``: title field, rows, labels of coded values."""
+    """Tooltip fields of an overlay in ``lang``: title field (and, on English pages, its English
+    twin ``labelEn`` shown when a feature has it), rows (with their ``nameEn`` twins), labels of
+    coded values."""
     layer = overlay.layer
     labels: dict[str, dict[str, str]] = {
         column: {code: text.get(lang) or text["zh"] for code, text in values.items()}
@@ -358,10 +361,15 @@ def tooltip(overlay: Overlay, lang: str) -> dict[str, object]:
     return {
         "title": overlay.label.get(lang) or overlay.label["zh"],
         "label": layer.label,
+        "labelEn": layer.label_en if lang == "en" else None,
         "fields": [
-            {"name": f.name, "label": f.label.get(lang) or f.label["zh"]}
+            {
+                "name": f.name,
+                "nameEn": f.name_en if lang == "en" else None,
+                "label": f.label.get(lang) or f.label["zh"],
+            }
             for f in layer.popup
-            if f.name != layer.label
+            if f.name not in (layer.label, layer.label_en)
         ],
         "values": labels,
     }
@@ -413,8 +421,10 @@ def spec(
     bundle: str,
     container: str,
     strings: dict[str, str] | None = None,
+    zone: str = city_time.DEFAULT_ZONE,
 ) -> dict[str, object]:
-    """Everything the browser needs to draw the twin: the deck JSON, data sources, tooltips."""
+    """Everything the browser needs to draw the twin: the deck JSON, data sources, tooltips;
+    tooltips show instants in the IANA zone ``zone`` (the city's, ``ONEMAP_TIMEZONE``)."""
     ids = [o.id for o in overlays]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate overlay ids: {ids}")
@@ -423,6 +433,7 @@ def spec(
         "bundle": bundle,
         "api": api,
         "lang": lang,
+        "timeZone": zone,
         "deck": deck_json(overlays, view),
         "order": ids,
         "sources": {o.id: source(o) for o in overlays},

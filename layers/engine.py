@@ -16,6 +16,7 @@ import time
 
 from sqlalchemy import Connection, text
 
+from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine, read_connection
 from geodata.errors import LayerForbiddenError
@@ -91,17 +92,20 @@ def answer(url: str, layer: Layer, query: LayerQuery, viewer: Viewer, settings: 
     return run.answer
 
 
-def time_extent(url: str, layer: Layer, viewer: Viewer) -> tuple[str, str] | None:
-    """First and last day (ISO dates, UTC) of ``layer``'s time column that ``viewer`` may see."""
+def time_extent(
+    url: str, layer: Layer, viewer: Viewer, zone: str = city_time.DEFAULT_ZONE
+) -> tuple[str, str] | None:
+    """First and last day (ISO dates, days of the city's zone ``zone``) of ``layer``'s time
+    column that ``viewer`` may see."""
     if not layer.time_column or not layer.allows(viewer.role):
         return None
     column = f't."{layer.time_column}"'
     sql = (
-        f"SELECT min({column} AT TIME ZONE 'UTC')::date, max({column} AT TIME ZONE 'UTC')::date "
+        f"SELECT min({column} AT TIME ZONE :tz)::date, max({column} AT TIME ZONE :tz)::date "
         f'FROM "{layer.source}" AS t'
     )
     with get_engine(url).connect() as conn:
-        first, last = conn.execute(text(sql)).one()
+        first, last = conn.execute(text(sql), {"tz": zone}).one()
     return (first.isoformat(), last.isoformat()) if first else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from geodata import city_time
 from geodata.query import MAX_FILTER_VALUES, BBox, FeatureQueryError, TimeWindow, whole_number
 from layers.base import Layer
 
@@ -86,15 +87,22 @@ class LayerQuery:
     area_id: int | None = None
 
     @classmethod
-    def from_args(cls, layer: Layer, args: Mapping[str, str], max_features: int) -> LayerQuery:
-        """Parse a request's query string for ``layer``."""
+    def from_args(
+        cls,
+        layer: Layer,
+        args: Mapping[str, str],
+        max_features: int,
+        zone: str = city_time.DEFAULT_ZONE,
+    ) -> LayerQuery:
+        """Parse a request's query string for ``layer`` (``time`` dates are days of the city's
+        zone ``zone``)."""
         return cls(
             bbox=BBox.parse(args.get("bbox")),
             zoom=parse_zoom(args.get("zoom")),
             limit=parse_limit(
                 args.get("limit"), min(max_features, layer.max_features or max_features)
             ),
-            time=TimeWindow.parse(args.get("time")),
+            time=TimeWindow.parse(args.get("time"), zone),
             filters=parse_filters(layer, args),
             area_id=parse_area(args.get("area")),
         )

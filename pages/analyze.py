@@ -19,9 +19,11 @@ from dash.exceptions import PreventUpdate
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import PROBLEMS, QuestionError
 from analytics.questions import AnalysisAnswer, QuestionTimeout, ask
+from geodata import city_time
 from geodata.vocab import AreaLevel
 from pages import analyze_form as form
 from pages import analyze_ids as ids
+from pages import analyze_values as values
 from pages import export_files, guard
 from pages import ids as shell_ids
 from pages.drawing import DRAW_OPTIONS
@@ -373,14 +375,45 @@ def summary_text(answer: AnalysisAnswer, lang: str) -> str:
     return i18n.text("analyze.count", lang).format(total=meta["total"], count=meta["count"])
 
 
-def table(answer: AnalysisAnswer, lang: str) -> html.Table:
-    """The answer's table (first :data:`TABLE_ROWS` rows), headers in ``lang``."""
-    head = html.Tr([html.Th(pick(label, lang)) for _, label in answer.columns])
+def table(answer: AnalysisAnswer, lang: str, tz: str) -> html.Table:
+    """The answer's table (first :data:`TABLE_ROWS` rows), headers in ``lang``: codes by their
+    names, instants in the city's zone ``tz``; the time columns' headings name the zone."""
+    layer = answer.meta.get("layer")
+    note = f" ({tz})"
+    head = html.Tr(
+        [
+            html.Th([pick(label, lang), html.Span(note, className="analyze-zone")])
+            if values.is_time(layer, name)
+            else html.Th(pick(label, lang))
+            for name, label in answer.columns
+        ]
+    )
+    names = [name for name, _ in answer.columns]
     body = [
-        html.Tr([html.Td("" if v is None else str(v)) for v in row], **data("row", i))
+        html.Tr(
+            [html.Td(values.shown(layer, n, v, lang, tz)) for n, v in zip(names, row, strict=True)],
+            **data("row", i),
+        )
         for i, row in enumerate(answer.rows[:TABLE_ROWS])
     ]
     return html.Table([html.Thead(head), html.Tbody(body)], className="analyze-result-table")
+
+
+def windows_text(answer: AnalysisAnswer, lang: str) -> list[str]:
+    """Each time window asked, in the city's time: what "the last 24 hours" meant."""
+    tz = answer.meta["timezone"]
+    zone = f"{tz}, {city_time.offset_label(tz)}"
+    out = []
+    for window in answer.meta.get("windows", []):
+        start, end = (
+            values.instant(window[key], tz) or i18n.text("analyze.open_end", lang)
+            for key in ("from", "to")
+        )
+        field = values.field_label(window["layer"], window["field"], lang)
+        out.append(
+            i18n.text("analyze.window", lang).format(field=field, start=start, end=end, zone=zone)
+        )
+    return out
 
 
 def viewport(answer: AnalysisAnswer) -> object:
@@ -445,12 +478,15 @@ def near_fields(layer: str | None, lang: str, row_ids: list):
     return field_lists(layer, i18n.language(lang), len(row_ids))
 
 
-def _row_values(rows: list[form.Filter], count: int) -> tuple[list, list, list]:
+def _row_values(
+    rows: list[form.Filter], count: int, layer: str | None, lang: str
+) -> tuple[list, list, list]:
+    """The filter rows' fields, operators and values (a code by its name in ``lang``)."""
     padded = rows[:count] + [form.Filter() for _ in range(count - len(rows[:count]))]
     return (
         [r.field for r in padded],
         [r.op or "=" for r in padded],
-        [r.value or "" for r in padded],
+        [values.label_of(layer, r.field, r.value, lang) if r.value else "" for r in padded],
     )
 
 
@@ -491,7 +527,7 @@ def apply_preset(_clicks, lang):
     preset = form.PRESETS[name]
     return (
         preset.subject,
-        *_row_values(preset.where, form.ROWS["subject"]),
+        *_row_values(preset.where, form.ROWS["subject"], preset.subject, lang),
         preset.time.field,
         preset.time.hours,
         preset.area_mode,
@@ -499,7 +535,7 @@ def apply_preset(_clicks, lang):
         preset.near_layer,
         preset.near_mode,
         preset.near_distance,
-        *_row_values(preset.near_where, form.ROWS["near"]),
+        *_row_values(preset.near_where, form.ROWS["near"], preset.near_layer, lang),
         preset.near_time.field,
         preset.near_time.hours,
         preset.nearest_n,
@@ -606,11 +642,16 @@ def run(_clicks, *values):
         return dash.no_update, dash.no_update, busy, dash.no_update, busy, dash.no_update
     data = {"type": "FeatureCollection", "features": answer.features}
     text = summary_text(answer, lang)
-    summary = html.Span(
-        text,
-        **{"data-total": str(answer.meta["total"]), "data-count": str(len(answer.rows))},
-    )
-    return data, table(answer, lang), summary, spec, form.spec_text(spec), viewport(answer)
+    summary = [
+        html.Span(
+            text,
+            **{"data-total": str(answer.meta["total"]), "data-count": str(len(answer.rows))},
+        ),
+        *(html.Div(w, className="analyze-window") for w in windows_text(answer, lang)),
+    ]
+    shown = table(answer, lang, context.timezone())
+    asked = html.Code(form.spec_text(spec), className="analyze-spec")  # the API question
+    return data, shown, summary, spec, asked, viewport(answer)
 
 
 @callback(

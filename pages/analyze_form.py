@@ -2,7 +2,8 @@
 
 The form holds plain text (filter values, distances, a bbox); this module turns it into the
 engine's JSON question by the field kinds of :mod:`analytics.question_catalog` and nothing
-else — the engine checks every part again. No SQL anywhere near here.
+else — the engine checks every part again. A coded value may be typed as its name in either
+language (``燃气泄漏报警``): the question holds the code. No SQL anywhere near here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
+from pages.analyze_values import code_of
 from pages.drawing import drawn_polygons
 
 ROWS = {"subject": 2, "near": 1}
@@ -108,10 +110,10 @@ def _filters(layer: LayerSpec, rows: list[Filter], part: str) -> list[dict[str, 
             raise FormError(f"{part}[{i}]", f"{row.field!r} is not a field of {layer.name}")
         op = row.op or "="
         where = f"{part}[{i}].value"
-        if op in LIST_OPERATORS:
-            value: object = [_scalar(spec.kind, v, where) for v in str(row.value).split(",")]
-        else:
-            value = _scalar(spec.kind, str(row.value), where)
+        texts = str(row.value).split(",") if op in LIST_OPERATORS else [str(row.value)]
+        read = [_scalar(spec.kind, text, where) for text in texts]
+        coded = [code_of(layer.name, row.field, v) if isinstance(v, str) else v for v in read]
+        value: object = coded if op in LIST_OPERATORS else coded[0]
         out.append({"field": row.field, "op": op, "value": value})
     return out
 

@@ -4,8 +4,9 @@ table, the trend (received, closed, time to close) and the report to download (C
 
 Figures come from :mod:`analytics.assessment` through :mod:`analytics.assessment_report`, for the
 callback's viewer: a leader with a scope sees only the units in their areas (and only the
-incidents there). Dates are the city's days, the last one included; the presets (last 7, 30, 90
-days) end today, or on the newest incident's day when the store's history ends earlier.
+incidents there). Dates are the city's days (``ONEMAP_TIMEZONE``, named next to them), the
+last one included; the presets (last 7, 30, 90 days) end today, or on the newest incident's day
+when the store's history ends earlier.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dash.dash_table.Format import Format, Scheme
 from dash.exceptions import PreventUpdate
 
 from analytics import assessment_report as ar
+from geodata import city_time
 from geodata.taxonomy import DEFAULT_TAXONOMY
 from pages import guard
 from pages import ids as shell_ids
@@ -131,12 +133,19 @@ def _preset_options(lang: str) -> list[dict[str, object]]:
     return [{"label": i18n.text("assessment.days", lang).format(n=n), "value": n} for n in PRESETS]
 
 
-def _field(key: str, lang: str, control, *, tag=html.Label, wide: bool = False):
-    """One filter: its title above its control."""
+def _field(key: str, lang: str, control, *, tag=html.Label, wide: bool = False, note=None):
+    """One filter: its title (and a note after it) above its control."""
+    title = t(key, lang) if note is None else html.Span([t(key, lang), note])
     return tag(
         className="assessment-field assessment-wide" if wide else "assessment-field",
-        children=[t(key, lang), control],
+        children=[title, control],
     )
+
+
+def zone_note() -> html.Span:
+    """The city's zone the dates are days of: `` (Asia/Shanghai, UTC+08:00)``."""
+    zone = context.timezone()
+    return html.Span(f" ({zone}, {city_time.offset_label(zone)})", className="assessment-zone")
 
 
 def _radio(component_id: str, options: list[dict[str, object]], value: str | int) -> dcc.RadioItems:
@@ -172,7 +181,7 @@ def _controls(lang: str, latest: date) -> html.Div:
     return html.Div(
         className="assessment-controls",
         children=[
-            _field("assessment.period", lang, dates),
+            _field("assessment.period", lang, dates, note=zone_note()),
             _field(
                 "assessment.preset",
                 lang,
@@ -205,7 +214,7 @@ def layout(**_query: str) -> html.Div:
     lang = i18n.language(context.settings().web.language)
     if not guard.allowed(PATH):
         return guard.forbidden(lang)
-    latest = ar.latest_day(context.read_url())
+    latest = ar.latest_day(context.read_url(), tz=context.timezone())
     return html.Div(
         className="assessment-page",
         children=[
@@ -295,8 +304,9 @@ def _report(
     """The report of the filters for the callback's viewer (scoped to a leader's areas)."""
     if by not in ar.GROUPS:
         raise PreventUpdate
+    tz = context.timezone()
     try:
-        first, last = ar.day_range(_day(start), _day(end))
+        first, last = ar.day_range(_day(start), _day(end), tz)
     except ValueError:
         raise PreventUpdate from None
     viewer = context.viewer()
@@ -308,6 +318,7 @@ def _report(
         category=category or None,
         measure=None if measure in (None, DEFAULT_MEASURE) else measure,
         areas=viewer.area_ids,
+        tz=tz,
     )
 
 

@@ -194,7 +194,9 @@ def layout(**query: str) -> html.Div:
     # whole city.
     center, zoom = initial_view(settings, query, city_extent(context.store_url(), "max"))
     shown = initial_layers(layers, query)
-    extent = time_extent(context.store_url(), get_layer(TIME_LAYER), context.page_viewer())
+    extent = time_extent(
+        context.store_url(), get_layer(TIME_LAYER), context.page_viewer(), context.timezone()
+    )
     return html.Div(
         className="home",
         children=[

@@ -7,12 +7,14 @@ the window one day per tick while playing.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from dash import dcc, html
 
+from geodata import city_time
 from pages import ids
 from pages.shell import t
+from web import context
 
 DEFAULT_WINDOW_DAYS = 30
 TICK_MS = 900
@@ -33,7 +35,7 @@ def time_bar(extent: tuple[str, str] | None, lang: str) -> html.Div:
 
     Without any incident the slider is there but disabled (its callbacks need it)."""
     if extent is None:
-        today = date.today().isoformat()
+        today = datetime.now(city_time.zone(context.timezone())).date().isoformat()  # city's
         extent = (today, today)
     first, last = date.fromisoformat(extent[0]), date.fromisoformat(extent[1])
     span = (last - first).days

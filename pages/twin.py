@@ -195,6 +195,7 @@ def _spec(items: tuple[deck.Overlay, ...], view: deck.View, lang: str, container
         bundle=dash.get_relative_path(bundle_path()),
         container=container,
         strings={k: i18n.text(k, lang) for k in STRINGS},
+        zone=context.timezone(),
     )
 
 
@@ -455,7 +456,7 @@ def _incident_extent() -> tuple[str, str] | None:
         layer: Layer = get_layer(INCIDENT_LAYER)
     except UnknownLayerError:
         return None
-    return time_extent(context.store_url(), layer, context.page_viewer())
+    return time_extent(context.store_url(), layer, context.page_viewer(), context.timezone())
 
 
 # --- callbacks ---------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geodata import city_time
 from geodata.models import EventLog, EventReporter
 from geodata.settings import Settings
 from geodata.vocab import OPEN_STATUSES
@@ -45,7 +46,7 @@ from twin.open311_input import (
     request_id,
     service_code_or_404,
 )
-from twin.open311_public import DUPLICATE_NOTE, SOURCE, w3
+from twin.open311_public import DUPLICATE_NOTE, SOURCE
 from twin.workflow import create_incident
 
 __all__ = ["ATTRIBUTES", "Open311Error", "Report", "service_definition", "services", "submit"]
@@ -408,8 +409,11 @@ def submit(
     session.flush()
     if original is not None:
         notice = DUPLICATE_NOTE[locale].format(orig=original)
-    elif locale == "en":
-        notice = f"{service.name_en}: expected to be handled by {w3(event.due_at)}"
     else:
-        notice = f"{service.name_zh}：预计 {w3(event.due_at)} 前处理"
+        tz = settings.city.timezone
+        due = f"{city_time.fmt(event.due_at, tz, city_time.SECOND)} ({city_time.offset_label(tz)})"
+        if locale == "en":
+            notice = f"{service.name_en}: expected to be handled by {due}"
+        else:
+            notice = f"{service.name_zh}：预计 {due} 前处理"
     return {"service_request_id": str(event.id), "service_notice": notice, "account_id": None}

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geodata import city_time
 from geodata.pii_text import mask_text
 from geodata.settings import Settings
 from geodata.vocab import OPEN_STATUSES
@@ -81,11 +82,12 @@ _REQUESTS_SQL = f"""
 """
 
 
-def w3(t: datetime | None) -> str | None:
-    """W3C datetime in UTC, whole seconds (``2010-01-01T00:00:00Z``)."""
+def w3(t: datetime | None, tz: str) -> str | None:
+    """W3C datetime with the offset of the city's zone ``tz``, whole seconds
+    (``2010-01-01T08:00:00+08:00``), as GeoReport v2's examples give local times."""
     if t is None:
         return None
-    return t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return city_time.iso(t.replace(microsecond=0), tz)
 
 
 def round_to(value: float, step: float) -> float:
@@ -117,6 +119,7 @@ def _request(row, settings: Settings, locale: str) -> dict:
     media = o311.get("media_url")
     address = o311.get("address_string")
     step = settings.open311.published_precision_deg
+    tz = settings.city.timezone
     return {
         "service_request_id": str(row.id),
         "status": row.o_status,
@@ -126,9 +129,9 @@ def _request(row, settings: Settings, locale: str) -> dict:
         "description": None if hidden else mask_text(row.description, names),
         "agency_responsible": row.department,
         "service_notice": None,
-        "requested_datetime": w3(row.reported_at),
-        "updated_datetime": w3(max(updated, row.reported_at)),
-        "expected_datetime": w3(expected),
+        "requested_datetime": w3(row.reported_at, tz),
+        "updated_datetime": w3(max(updated, row.reported_at), tz),
+        "expected_datetime": w3(expected, tz),
         "address": None if hidden or not address else mask_text(str(address).strip(), names),
         "address_id": None,
         "zipcode": None,

@@ -298,7 +298,10 @@ STRINGS |= {
     "analyze.time": {"zh": "时间条件", "en": "Time window"},
     "analyze.time_field": {"zh": "时间字段", "en": "Time field"},
     "analyze.last_hours": {"zh": "最近（小时）", "en": "Last (hours)"},
-    "analyze.until": {"zh": "截至（留空为现在）", "en": "Ending at (empty: now)"},
+    "analyze.until": {
+        "zh": "截至（本地时间，如 2026-12-07 09:00；留空为现在）",
+        "en": "Ending at (local time, e.g. 2026-12-07 09:00; empty: now)",
+    },
     "analyze.area": {"zh": "范围", "en": "Within"},
     "analyze.area_any": {"zh": "不限（我的权限范围）", "en": "Anywhere I may see"},
     "analyze.near": {"zh": "距离条件", "en": "Distance to other features"},
@@ -322,6 +325,11 @@ STRINGS |= {
         "en": "{total} buildings with {people} people shown; {withheld} buildings with fewer "
         "than {min} withheld",
     },
+    "analyze.window": {
+        "zh": "{field}：{start} 至 {end}（{zone}）",
+        "en": "{field}: {start} to {end} ({zone})",
+    },
+    "analyze.open_end": {"zh": "不限", "en": "open"},
     "analyze.error": {"zh": "无法查询：{reason}", "en": "Cannot ask: {reason}"},
     "analyze.empty": {"zh": "尚未查询。", "en": "Nothing asked yet."},
     "analyze.field": {"zh": "字段", "en": "Field"},

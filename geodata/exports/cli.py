@@ -33,7 +33,13 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     )
     store = open_store(settings)
     result = export_layer_to(
-        store.url, args.layer, export_format(args.format), args.output, filters, operator()
+        store.url,
+        args.layer,
+        export_format(args.format),
+        args.output,
+        filters,
+        operator(),
+        zone=settings.city.timezone,
     )
     print(
         f"{result.count:,} {result.layer} written to {result.path} ({result.format}) "

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from geodata.accounts.access import audit
 from geodata.accounts.viewer import Viewer
+from geodata.city_time import DEFAULT_ZONE
 from geodata.engine import get_engine
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters
@@ -58,16 +59,18 @@ def export_layer_to(
     filters: Filters,
     viewer: Viewer,
     engine: Engine | None = None,
+    zone: str = DEFAULT_ZONE,
 ) -> ExportResult:
     """Write the features of export layer ``layer_id`` that ``viewer`` may take to ``path``
     (read through ``engine``'s pool when given: heavy work's own,
-    :func:`geodata.engine.heavy_engine`)."""
+    :func:`geodata.engine.heavy_engine`); times written as text carry the offset of the city's
+    zone ``zone`` (``ONEMAP_TIMEZONE``)."""
     source = export_layer(layer_id)
     provider = TableProvider(url, engine)
     fields = provider.fields(source, viewer)
     started = time.perf_counter()
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
-        write(rows, source, fields, fmt, Path(path))
+        write(rows, source, fields, fmt, Path(path), zone)
     if source.table in AUDITED_TABLES:
         _audit_export(url, viewer, layer_id, fmt.id, filters, rows.count)
     return ExportResult(Path(path), layer_id, fmt.id, rows.count, time.perf_counter() - started)

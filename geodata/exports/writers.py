@@ -6,12 +6,16 @@ All go through ``pyogrio.write_arrow`` (GDAL's Arrow write path: no per-feature 
   counter-clockwise, 7 decimals; the feature ``id`` is our id.
 - GeoPackage: one layer named after the export layer, EPSG:4326.
 - CSV: UTF-8 with a BOM (so Excel/WPS show Chinese right), geometry as WKT in the first column
-  ``WKT``; point layers also get ``lon``/``lat``. Times as ISO 8601 UTC strings.
+  ``WKT``; point layers also get ``lon``/``lat``. Times as ISO 8601 text with the city's offset
+  (``2026-12-07T07:30:00+08:00``, zone ``ONEMAP_TIMEZONE``): people open CSV in spreadsheets.
 - Shapefile: a ``.zip`` (``-o x.zip``; any other path is taken as a folder) holding
   ``<layer>.shp/.shx/.dbf/.prj/.cpg`` (UTF-8) and ``FIELDS.txt``, the field-name mapping
   (dBASE names are ≤ 10 characters, see ``fields.SHAPEFILE_NAMES``). A layer of mixed
   geometries (facilities) becomes one shapefile per kind: ``<layer>_point``, ``_line``,
-  ``_polygon``. Times are ISO 8601 strings (dBASE has no date-time type).
+  ``_polygon``. Times are ISO 8601 text with the city's offset, as in CSV (dBASE has no
+  date-time type).
+- GeoJSON and GeoPackage keep typed instants in UTC (GDAL writes ``2026-12-06T23:30:00Z``
+  text in GeoJSON and a GeoPackage ``DATETIME``, which the GeoPackage standard defines as UTC).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyogrio
 
+from geodata.city_time import DEFAULT_ZONE
 from geodata.exports.fields import Field
 from geodata.exports.provider import Rows
 from geodata.exports.sources import Source
@@ -75,13 +80,14 @@ def _mapped(
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def _iso_times(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Timestamps → ``YYYY-MM-DDTHH:MM:SSZ`` strings (for formats without date-times)."""
+def _iso_times(batch: pa.RecordBatch, zone: str) -> pa.RecordBatch:
+    """Timestamps → ``YYYY-MM-DDTHH:MM:SS+08:00`` strings in the IANA zone ``zone`` (for
+    formats without date-times)."""
     columns, fields = [], []
     for field, column in zip(batch.schema, batch.columns, strict=True):
         if pa.types.is_timestamp(column.type):
-            seconds = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
-            column = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+            seconds = column.cast(pa.timestamp("s", tz=zone), safe=False)
+            column = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S%Ez")
             field = field.with_type(pa.string())
         columns.append(column)
         fields.append(field)
@@ -141,9 +147,9 @@ def write_gpkg(rows: Rows, source: Source, path: Path) -> None:
     )
 
 
-def write_csv(rows: Rows, source: Source, path: Path) -> None:
+def write_csv(rows: Rows, source: Source, path: Path, zone: str = DEFAULT_ZONE) -> None:
     def fn(batch: pa.RecordBatch) -> pa.RecordBatch:
-        return _iso_times(_drop(DIM_COLUMN)(batch))
+        return _iso_times(_drop(DIM_COLUMN)(batch), zone)
 
     _write(
         _mapped(rows.reader(), fn),
@@ -162,19 +168,26 @@ def _shp_names(fields: tuple[Field, ...]) -> dict[str, str]:
 def _fields_txt(source: Source, fields: tuple[Field, ...]) -> str:
     lines = [
         f"OneMap export of {source.id!r}: Shapefile (dBASE) field -> OneMap field.",
-        "dBASE names are limited to 10 characters; times are ISO 8601 UTC text; UTF-8 (.cpg).",
+        "dBASE names are limited to 10 characters; times are ISO 8601 text with the city's",
+        "UTC offset (2026-12-07T07:30:00+08:00); UTF-8 (.cpg).",
         "",
     ]
     lines += [f"{f.shp:<10} -> {f.name}" for f in fields]
     return "\n".join(lines) + "\n"
 
 
-def write_shapefiles(rows: Rows, source: Source, fields: tuple[Field, ...], folder: Path) -> None:
+def write_shapefiles(
+    rows: Rows,
+    source: Source,
+    fields: tuple[Field, ...],
+    folder: Path,
+    zone: str = DEFAULT_ZONE,
+) -> None:
     """One shapefile per geometry kind of ``source`` into ``folder``, plus ``FIELDS.txt``."""
     names = _shp_names(fields)
 
     def fn(batch: pa.RecordBatch) -> pa.RecordBatch:
-        batch = _iso_times(batch)
+        batch = _iso_times(batch, zone)
         renamed = [names.get(n, n) for n in batch.schema.names]
         return batch.rename_columns(renamed)
 
@@ -206,8 +219,16 @@ def write_shapefiles(rows: Rows, source: Source, fields: tuple[Field, ...], fold
     (folder / "FIELDS.txt").write_text(_fields_txt(source, fields), encoding="utf-8")
 
 
-def write(rows: Rows, source: Source, fields: tuple[Field, ...], fmt: Format, path: Path) -> None:
-    """Write ``rows`` of ``source`` as ``fmt`` to ``path``, replacing it only when complete.
+def write(
+    rows: Rows,
+    source: Source,
+    fields: tuple[Field, ...],
+    fmt: Format,
+    path: Path,
+    zone: str = DEFAULT_ZONE,
+) -> None:
+    """Write ``rows`` of ``source`` as ``fmt`` to ``path``, replacing it only when complete;
+    times as text (CSV, Shapefile) are given in the IANA zone ``zone`` with its offset.
 
     For ``shp`` a path ending in ``.zip`` gets a zip file, any other path a folder.
     """
@@ -218,7 +239,7 @@ def write(rows: Rows, source: Source, fields: tuple[Field, ...], fmt: Format, pa
         if fmt.id == "shp":
             folder = work / "shp"
             folder.mkdir()
-            write_shapefiles(rows, source, fields, folder)
+            write_shapefiles(rows, source, fields, folder, zone)
             if path.name.endswith(".zip"):
                 staged = work / "out.zip"
                 with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -231,7 +252,8 @@ def write(rows: Rows, source: Source, fields: tuple[Field, ...], fmt: Format, pa
                     shutil.move(str(item), path / item.name)
             return
         staged = work / f"out{fmt.suffix}"
-        {"geojson": write_geojson, "gpkg": write_gpkg, "csv": write_csv}[fmt.id](
-            rows, source, staged
-        )
+        if fmt.id == "csv":
+            write_csv(rows, source, staged, zone)
+        else:
+            {"geojson": write_geojson, "gpkg": write_gpkg}[fmt.id](rows, source, staged)
         os.replace(staged, path)

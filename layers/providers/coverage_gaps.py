@@ -9,22 +9,25 @@ only the first ``limit`` gaps by kind and id are sent.
 from __future__ import annotations
 
 from analytics.coverage import LINES, GapState, gap_page, state_by
+from geodata import city_time
 from geodata.spatial_sql import degrees_per_metre
 from layers.providers.base import Context
 
 
-def stale_note(state: GapState | None) -> dict[str, str]:
-    """Why the answer was computed live (zh/en)."""
+def stale_note(state: GapState | None, zone: str = city_time.DEFAULT_ZONE) -> dict[str, str]:
+    """Why the answer was computed live (zh/en; times in the city's zone ``zone``)."""
     if state is None:
         return {
             "zh": "存储尚无预计算的盲区表（迁移 0010），本次实时计算。",
             "en": "The store has no precomputed gaps (migration 0010); computed live.",
         }
-    when = f"{state.changed_at:%Y-%m-%d %H:%M:%S} UTC" if state.changed_at else "?"
+    label = city_time.offset_label(zone)
+    when = f"{city_time.fmt(state.changed_at, zone, city_time.SECOND)} {label}"
+    when = when if state.changed_at else "?"
     if state.refreshed_at is None:
         zh, en = "预计算的盲区从未刷新", "The precomputed gaps were never refreshed"
     else:
-        done = f"{state.refreshed_at:%Y-%m-%d %H:%M:%S} UTC"
+        done = f"{city_time.fmt(state.refreshed_at, zone, city_time.SECOND)} {label}"
         zh = f"预计算的盲区（{done}）早于摄像头/道路的最新变更（{when}）"
         en = f"The precomputed gaps ({done}) are older than the latest camera/line change ({when})"
     return {
@@ -67,4 +70,4 @@ def provide(ctx: Context) -> None:
         },
     }
     if not stored:
-        answer.meta["note"] = stale_note(state)
+        answer.meta["note"] = stale_note(state, ctx.settings.city.timezone)

@@ -24,6 +24,7 @@ from analytics.forecast_cells import (
     stored_texts,
 )
 from analytics.forecast_common import ALL, HORIZONS, INTERVAL, UNITS
+from geodata import city_time
 from geodata.cells import hexagon_text
 from geodata.conditions import Conditions
 from geodata.vocab import Text
@@ -45,15 +46,17 @@ def drop_last(texts: str) -> str:
     return texts[: max(texts.rfind(FEATURE_START), 0)]
 
 
-def run_note(run: tuple, horizon: int) -> Text:
-    """Which model version ran when, and what the numbers mean (zh/en)."""
+def run_note(run: tuple, horizon: int, zone: str = city_time.DEFAULT_ZONE) -> Text:
+    """Which model version ran when (in the city's zone ``zone``), and what the numbers mean
+    (zh/en; the forecast's days are UTC days, as the model counts them)."""
     _, version, started, _, _, _, _, origin, _ = run
     pct = round(INTERVAL * 100)
+    ran = f"{city_time.fmt(started, zone, '%Y-%m-%d %H:%M')} {city_time.offset_label(zone)}"
     return {
-        "zh": f"模型 {version}，运行于 {started:%Y-%m-%d %H:%M} UTC；自 {origin:%Y-%m-%d} 起未来"
+        "zh": f"模型 {version}，运行于 {ran}；自 {origin:%Y-%m-%d}（UTC）起未来"
         f"{horizon}天的预计事件数，悬停查看 {pct}% 区间（泊松）。",
-        "en": f"Model {version}, run {started:%Y-%m-%d %H:%M} UTC: incidents expected over the "
-        f"{horizon} days from {origin:%Y-%m-%d}; hover for the {pct}% (Poisson) interval.",
+        "en": f"Model {version}, run {ran}: incidents expected over the "
+        f"{horizon} days from {origin:%Y-%m-%d} (UTC); hover for the {pct}% (Poisson) interval.",
     }
 
 
@@ -145,7 +148,7 @@ def provide(ctx: Context) -> None:
         grids = _grid_features(ctx, params)
         texts, n = ",".join(map(JSON, grids[: query.limit])), len(grids)
     answer.meta |= {
-        "note": run_note(last, horizon),
+        "note": run_note(last, horizon, ctx.settings.city.timezone),
         "forecast": _about(last, horizon, group, unit),
     }
     how = (

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from analytics import assessment_report as ar
 from analytics.assessment import COLUMNS, assess, to_csv, trend
+from geodata import city_time
 from geodata.engine import get_engine
 from geodata.settings import PROJECT_ROOT
 from tests.conftest import DEMO_TEST_ANCHOR
@@ -75,10 +76,11 @@ def test_csv_is_the_assess_rows(demo_url):
     rows = assess(demo_url, "grid", *period())
     assert len(rows) > 10 and report.rows == rows
     content = ar.report_csv(report)
-    assert content == to_csv(rows)
+    times = {"period_start": "2026-08-01T00:00:00+08:00", "period_end": "2026-11-01T00:00:00+08:00"}
+    assert content == to_csv([times | r for r in rows])
     parsed = parse_csv(content)
-    assert list(parsed[0]) == list(COLUMNS)
-    assert parsed == [{k: r[k] for k in COLUMNS} for r in rows]
+    assert list(parsed[0]) == [*ar.CSV_PERIOD, *COLUMNS]
+    assert parsed == [times | {k: r[k] for k in COLUMNS} for r in rows]
     received = scalar(
         demo_url, "SELECT count(*) FROM event WHERE reported_at >= :s AND reported_at < :e",
         s=period()[0], e=period()[1],
@@ -150,7 +152,13 @@ def test_the_command_line_writes_the_report(demo_url, tmp_path):
     assert len(rows) > 0 and all(r["received"] > 0 for r in rows)
     content = paths["csv"].read_bytes()
     assert content.startswith("\ufeff".encode())  # for spreadsheet programs
-    assert content.decode("utf-8-sig") == to_csv(rows)
+    report = ar.build_report(demo_url, "district", *period(), category="environment")
+    assert content.decode("utf-8-sig") == ar.report_csv(report)
+    assert (
+        content.decode("utf-8-sig")
+        .splitlines()[1]
+        .startswith("2026-08-01T00:00:00+08:00,2026-11-01T00:00:00+08:00,")
+    )
     assert png_size(paths["png"].read_bytes())[0] == 1500
     assert paths["pdf"].read_bytes()[:5] == b"%PDF-"
     assert f"{len(rows)} units, {sum(r['received'] for r in rows):,} incidents" in done.stdout
@@ -206,9 +214,10 @@ def test_a_scoped_leader_sees_only_the_units_of_their_area(demo_url):
 
 
 def test_presets_end_at_the_newest_incident(demo_url):
-    newest = scalar(demo_url, "SELECT max(reported_at) FROM event").astimezone(ar.CITY_TZ)
+    zone = city_time.zone("Asia/Shanghai")
+    newest = scalar(demo_url, "SELECT max(reported_at) FROM event").astimezone(zone)
     assert ar.latest_day(demo_url, today=date(2030, 1, 1)) == newest.date()
-    anchor_day = DEMO_TEST_ANCHOR.astimezone(ar.CITY_TZ).date()
+    anchor_day = DEMO_TEST_ANCHOR.astimezone(zone).date()
     assert anchor_day - timedelta(days=1) <= newest.date() <= anchor_day
     early = newest.date() - timedelta(days=3)
     assert ar.latest_day(demo_url, today=early) == early

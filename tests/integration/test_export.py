@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -20,6 +21,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from geodata import city_time
 from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.engine import get_engine, normalize_url
 from geodata.exports import Filters, export_format, export_layer_to
@@ -31,7 +33,7 @@ from geodata.models import Base
 from geodata.query import BBox, FeatureQueryError
 from geodata.settings import PROJECT_ROOT, get_settings
 from layers.registry import LAYERS
-from tests.conftest import api_client, sql_scalar
+from tests.conftest import api_client, sql_rows, sql_scalar
 from twin.live import stop_hub
 
 PII_NAMES = ("隐私测试员甲", "隐私测试员乙")
@@ -449,3 +451,28 @@ def test_exported_areas_name_their_parent_by_official_code(city, tmp_path):
         )
     got = {(r.code, r.parent_code) for r in df.itertuples() if isinstance(r.parent_code, str)}
     assert got == pairs and pairs
+
+
+def test_times_are_city_time_in_csv_and_utc_in_geojson(city, tmp_path):
+    """CSV (read in spreadsheets) and Shapefile text give each instant with the city's offset;
+    GeoJSON keeps UTC (``Z``); both name the same instants as the store."""
+    stored = {
+        r[0]: r[1] for r in sql_rows(city, "SELECT id, reported_at FROM event ORDER BY id LIMIT 50")
+    }
+    csv_rows = pyogrio.read_dataframe(_export(city, "events", "csv", tmp_path / "e.csv"))
+    geojson = json.loads(_export(city, "events", "geojson", tmp_path / "e.geojson").read_text())
+    local = {
+        int(r["id"]): r["reported_at"] for _, r in csv_rows.iterrows() if int(r["id"]) in stored
+    }
+    utc = {
+        f["id"]: f["properties"]["reported_at"] for f in geojson["features"] if f["id"] in stored
+    }
+    assert len(local) == len(utc) == len(stored) > 10
+    for event_id, at in stored.items():
+        assert local[event_id] == city_time.iso(at.replace(microsecond=0), "Asia/Shanghai")
+        assert local[event_id].endswith("+08:00") and utc[event_id].endswith("Z")
+        assert datetime.fromisoformat(utc[event_id]) == at.replace(microsecond=0)
+    shp = _export(city, "events", "shp", tmp_path / "e.shp.zip")
+    assert "+08:00" in str(pyogrio.read_dataframe(_gdal_name(shp))["reported"].iloc[0])
+    with zipfile.ZipFile(shp) as zf:
+        assert "city's" in zf.read("FIELDS.txt").decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 import h3
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from analytics import forecast_store as fs
 from analytics.forecast_cells import forecast_properties
+from geodata import city_time
 from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.engine import get_engine
 from geodata.query import BBox
@@ -85,7 +87,8 @@ def test_hexagons_are_the_latest_runs_stored_cells(runs, demo_url):
     assert levels[0] == 5 and levels == sorted(levels, reverse=True)
     version = rows_of(demo_url, "SELECT model_version FROM forecast_run WHERE id = :r", r=latest)
     assert version[0][0] in body["note"]["zh"] and version[0][0] in body["note"]["en"]
-    assert about["run_at"][:16].replace("T", " ") in body["note"]["en"]
+    ran = city_time.fmt(datetime.fromisoformat(about["run_at"]), "Asia/Shanghai", "%Y-%m-%d %H:%M")
+    assert f"run {ran} UTC+08:00" in body["note"]["en"]  # when the model ran, in the city's clock
 
 
 def test_a_small_view_gets_the_cells_whose_centre_is_near_it(runs, demo_url):

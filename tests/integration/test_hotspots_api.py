@@ -12,7 +12,10 @@ from tests.conftest import api_client, sql_rows
 
 CITY_BBOX = "117.0,31.6,117.6,32.1"
 IN_CITY = "ST_Intersects(geom, ST_MakeEnvelope(117.0, 31.6, 117.6, 32.1, 4326))"
-WINDOW = "reported_at >= CAST(:a AS date) AND reported_at < CAST(:b AS date) + 1"
+WINDOW = (
+    "(reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN CAST(:a AS date) AND CAST(:b AS date)"
+)
+"""The city's days ``a`` to ``b`` (the map's ``time`` dates are Shanghai days)."""
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,8 @@ def _get(client, path: str) -> dict:
 
 
 def _window(url: str, days: int) -> tuple[str, str]:
-    last = sql_rows(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")[0][0]
+    last = sql_rows(url, "SELECT max(reported_at AT TIME ZONE 'Asia/Shanghai')::date FROM event")
+    last = last[0][0]
     first = sql_rows(url, "SELECT CAST(:d AS date) - :n", d=last, n=days - 1)[0][0]
     return first.isoformat(), last.isoformat()
 

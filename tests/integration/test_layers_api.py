@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 
 import h3
 import pytest
@@ -11,6 +12,7 @@ import shapely
 from shapely.geometry import box, shape
 from sqlalchemy import text
 
+from geodata import city_time
 from geodata.cells import h3_cell
 from geodata.engine import get_engine
 from geodata.store import refresh_resident_stats
@@ -188,15 +190,17 @@ def test_unknown_layer_is_a_404_listing_the_known_ones(client):
 CITY_BBOX = "117.0,31.6,117.6,32.1"
 WINDOW_SQL = (
     "SELECT count(*) FROM event WHERE ST_Intersects(geom, ST_MakeEnvelope(117.0, 31.6, 117.6, "
-    "32.1, 4326)) AND reported_at >= CAST(:a AS date) AND reported_at < CAST(:b AS date) + 1"
+    "32.1, 4326)) AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date "
+    "BETWEEN CAST(:a AS date) AND CAST(:b AS date)"
 )
+"""Incidents of the city's days ``a`` to ``b`` (the map's ``time`` dates are Shanghai days)."""
 PERSON_KEYS = {"name", "id_hash", "phone", "sex", "birth_year", "house_id", "resident_id"}
 AGGREGATE_KEYS = {"aggregate", "h3", "building", "count", "tagged", "share", "suppressed"}
 AGGREGATE_KEYS |= {"value", "level", "metric"}
 
 
 def _window(url: str, days: int = 30) -> tuple[str, str]:
-    last = sql_scalar(url, "SELECT max(reported_at AT TIME ZONE 'UTC')::date FROM event")
+    last = sql_scalar(url, "SELECT max(reported_at AT TIME ZONE 'Asia/Shanghai')::date FROM event")
     first = sql_scalar(url, "SELECT (CAST(:d AS date) - :n)", d=last, n=days - 1)
     return first.isoformat(), last.isoformat()
 
@@ -226,11 +230,12 @@ def test_incidents_are_cells_zoomed_out_and_points_zoomed_in(client, city_url):
 def test_time_window_counts_equal_a_direct_sql_count(client, city_url):
     first, last = _window(city_url, days=7)
     _, body = _get(client, f"/api/layers/incidents?bbox={CITY_BBOX}&zoom=15&time={first}/{last}")
-    assert body["time"][0].startswith(first)
+    assert body["time"][0] == f"{first}T00:00:00+08:00"  # the city's midnight
     expected = sql_scalar(city_url, WINDOW_SQL, a=first, b=last)
     assert 0 < body["count"] == expected
     for feature in body["features"]:
-        assert first <= feature["properties"]["reported_at"][:10] <= last
+        at = datetime.fromisoformat(feature["properties"]["reported_at"])
+        assert first <= city_time.local(at).date().isoformat() <= last
     _, heat = _get(
         client, f"/api/layers/incident_heatmap?bbox={CITY_BBOX}&zoom=12&time={first}/{last}"
     )

@@ -216,15 +216,17 @@ def test_round_trip_fields_per_spec(client, swagger, o311_url):
     )
     assert len(body) == 1
     conforms(body[0], "RequestResponse", swagger)
+    # the notice is read by people: the due time in the city's clock, with its offset
+    assert "预计 2026-05-06 16:00:00 (UTC+08:00) 前处理" in body[0]["service_notice"]
     rid = body[0]["service_request_id"]
     [one] = get(client, f"/open311/v2/requests/{rid}.json")
     conforms(one, "Request", swagger)
     assert one["service_request_id"] == rid and one["status"] == "open"
     assert one["service_code"] == "environment.litter" and one["service_name"] == "垃圾乱堆乱放"
     assert one["agency_responsible"] == "环卫所"
-    assert one["requested_datetime"] == "2026-05-04T08:00:00Z"
+    assert one["requested_datetime"] == "2026-05-04T16:00:00+08:00"  # the city's offset
     # severity 1 raised to 2 by urgency=urgent: ROUTINE SLA 48 h
-    assert one["expected_datetime"] == "2026-05-06T08:00:00Z"
+    assert one["expected_datetime"] == "2026-05-06T16:00:00+08:00"
     assert (one["lat"], one["long"]) == (pytest.approx(LAT), pytest.approx(LON))
     # the matched building's address and id are not published (only what the resident typed)
     assert one["address"] is None and one["address_id"] is None
@@ -416,7 +418,7 @@ def test_a_duplicate_closes_with_its_original(client, clock, o311_url):
             {"id": int(first), "t": T0 + timedelta(hours=3)},
         )
     [one] = get(client, f"/open311/v2/requests/{dup}.json")
-    assert one["status"] == "closed" and one["updated_datetime"] == "2026-05-04T11:00:00Z"
+    assert one["status"] == "closed" and one["updated_datetime"] == "2026-05-04T19:00:00+08:00"
     closed = get(client, "/open311/v2/requests.json?status=closed")
     assert {r["service_request_id"] for r in closed} == {first, dup}
 

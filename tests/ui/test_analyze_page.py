@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from analytics.question_catalog import LAYERS
 from analytics.question_spec import parse_question
 from analytics.questions import ask
+from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
@@ -29,6 +30,7 @@ from pages.analyze_form import (
     FormError,
     build_spec,
 )
+from pages.analyze_values import label_of
 from tests.conftest import sql_rows
 from tests.ui.conftest import DEFAULT_VIEWPORT, watched
 from tests.ui.test_export_page import _pick_area
@@ -77,10 +79,11 @@ def analyst(browser, sign_in, app_server) -> Page:
         yield page
 
 
-def _preset(page: Page, name: str) -> None:
+def _preset(page: Page, name: str, lang: str = "zh") -> None:
     """Click a preset and wait until the form holds it (its first filter value)."""
     page.locator(f'button[id*=\'"name":"{name}"\']').click()
-    value = PRESETS[name].where[0].value
+    first = PRESETS[name].where[0]
+    value = label_of(PRESETS[name].subject, first.field, first.value, lang)  # a code by its name
     expect(page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value(value)
     title = LAYERS[PRESETS[name].near_layer].title
     either = "|".join(re.escape(title[lang]) for lang in ("zh", "en"))
@@ -161,8 +164,15 @@ def test_elderly_alone_near_gas_alarms_as_counts(analyst: Page, demo_url, artifa
     _fill(analyst, ids.NEAR_TIME_UNTIL, until)
     assert _ask(analyst) == len(shown)
     assert {int(r[0]): int(r[2]) for r in _table(analyst)} == shown
-    summary = analyst.locator(f"#{ids.SUMMARY}").inner_text()
+    summary = analyst.locator(f"#{ids.SUMMARY} [data-total]").inner_text()
     buildings, people, withheld, least = (int(n) for n in re.findall(r"\d+", summary))
+    # the window asked, in the city's clock: `hours` before the end typed, to the end
+    end = last[0][0] + timedelta(seconds=1)
+    start = end - timedelta(hours=hours)
+    bounds = (city_time.fmt(t, "Asia/Shanghai", city_time.SECOND) for t in (start, end))
+    expect(analyst.locator(".analyze-window")).to_have_text(
+        "上报时间：{} 至 {}（Asia/Shanghai, UTC+08:00）".format(*bounds)
+    )
     assert (buildings, people) == (len(shown), sum(shown.values()))
     assert (withheld, least) == (len(expected) - len(shown), MIN_COUNT)
     analyst.screenshot(path=str(artifacts / f"analyze-elderly-{hours}h.png"))
@@ -247,10 +257,13 @@ def test_english_labels(analyst: Page):
     analyst.locator("#lang-switch").get_by_text("EN", exact=True).click()
     expect(analyst.locator(f"#{ids.RUN}")).to_have_text("Ask")
     expect(analyst.locator(f"#{ids.AREA_MODE}")).to_contain_text("Governance area")
-    _preset(analyst, "lanes")
-    assert _ask(analyst) >= 0
+    _preset(analyst, "lanes", "en")
+    expect(analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value("Fire lane")
+    assert _ask(analyst) > 0
     expect(analyst.locator(f"#{ids.SUMMARY}")).to_contain_text("found")
     expect(analyst.locator(f"#{ids.TABLE} th").first).to_have_text("ID")
+    kinds = analyst.locator(f"#{ids.TABLE} td").all_inner_texts()
+    assert "Fire lane" in kinds and "fire_lane" not in kinds  # the kind by its name
 
 
 def test_within_a_drawn_polygon(analyst: Page, demo_url):

@@ -98,6 +98,8 @@ def test_leader_ranks_streets_sorts_and_downloads(
         assert received > 100
         summary = page.inner_text("#assessment-summary")
         assert f"{len(expected)} 个单位，受理 {received:,} 件" in summary
+        # the dates are the city's days, and say so
+        expect(page.locator(".assessment-zone")).to_have_text("(Asia/Shanghai, UTC+08:00)")
 
         # sortable: a click on the header's arrows sorts by received, ascending
         header = page.locator('#assessment-table th[data-dash-column="received"]')
@@ -111,7 +113,11 @@ def test_leader_ranks_streets_sorts_and_downloads(
             page.click("#assessment-csv")
         assert csv_download.value.suggested_filename == f"assessment-street-{first}-{last}.csv"
         content = csv_download.value.path().read_bytes()
-        assert content.decode("utf-8-sig") == to_csv(expected) and content[:3] == b"\xef\xbb\xbf"
+        start, end = (t.isoformat() for t in ar.day_range(first, last))
+        times = {"period_start": start, "period_end": end}
+        assert start == f"{first}T00:00:00+08:00"  # the city's midnight, with its offset
+        assert content.decode("utf-8-sig") == to_csv([times | r for r in expected])
+        assert content[:3] == b"\xef\xbb\xbf"
         with page.expect_download() as png_download:
             page.click("#assessment-png")
         png = png_download.value.path().read_bytes()

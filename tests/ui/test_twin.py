@@ -136,7 +136,7 @@ def test_twin_draws_buildings_hexagons_and_alarms_offline(twin_page, app_server,
 
 
 def _incidents_in(url: str, api_url: str) -> int:
-    """Incidents in the request's bbox and time window, counted in SQL."""
+    """Incidents in the request's bbox and time window (the city's days), counted in SQL."""
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(api_url).query))
     minx, miny, maxx, maxy = map(float, query["bbox"].split(","))
     start, end = query["time"].split("/")
@@ -146,7 +146,7 @@ def _incidents_in(url: str, api_url: str) -> int:
     params = {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
     params |= {"t0": start, "t1": (date.fromisoformat(end) + timedelta(days=1)).isoformat()}
     with get_engine(url).connect() as conn:
-        conn.execute(text("SET TIME ZONE 'UTC'"))
+        conn.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
         return conn.execute(text(sql), params).scalar_one()
 
 

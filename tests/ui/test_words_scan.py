@@ -263,8 +263,7 @@ def test_the_analysts_field_and_operator_lists_are_in_one_language(
     browser, sign_in, app_server, names, lang, preset
 ):
     """The field and operator menus of the first filter row, opened after a preset chose the
-    subject layer. (The value boxes are free text a preset fills with codes such as
-    ``fire_lane``: not read here.)"""
+    subject layer."""
     page = sign_in(browser, "analyst", {"width": 1600, "height": 900})
     try:
         _open_in(page, app_server, "/analyze", lang)
@@ -282,5 +281,70 @@ def test_the_analysts_field_and_operator_lists_are_in_one_language(
             found = problems(items, lang, names)
             assert not found, f"/analyze {preset} {menu} [{lang}]:\n" + "\n".join(found)
             page.keyboard.press("Escape")
+    finally:
+        page.context.close()
+
+
+VALUES = """() => [...document.querySelectorAll('.analyze-page input[type=text]')]
+    .filter((el) => el.value).map((el) => [el.value, 'value'])"""
+"""The text the analyst's value boxes hold."""
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_the_analysts_question_and_answer_are_in_one_language(
+    browser, sign_in, app_server, names, lang, preset
+):
+    """A preset's value boxes (``fire_lane`` is shown as its name), then the answer: summary,
+    time windows and the results table (kinds, uses, categories by their names, times in the
+    city's zone). The question as JSON is shown as data (``<code>``) and not read."""
+    page = sign_in(browser, "analyst", {"width": 1600, "height": 900})
+    try:
+        _open_in(page, app_server, "/analyze", lang)
+        page.locator(f'button[id*=\'"name":"{preset}"\']').click()
+        page.wait_for_function(
+            "[...document.querySelectorAll('input[id*=\"analyze-where-value\"]')]"
+            ".some((el) => el.value)"
+        )
+        values = page.evaluate(VALUES)
+        assert values, "the preset filled a value box"
+        page.locator("#analyze-run").click()
+        page.wait_for_selector("#analyze-summary [data-total]")
+        page.wait_for_timeout(500)
+        items = page.evaluate(SCAN) + values
+        found = problems(items, lang, names)
+        assert not found, f"/analyze {preset} answer [{lang}]:\n" + "\n".join(found)
+        if preset == "lanes":  # a table of fire lanes: their kind by its name
+            kind = FACILITY_KINDS["fire_lane"][lang]
+            cells = page.locator("#analyze-table td").all_inner_texts()
+            assert kind in cells and "fire_lane" not in cells
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_the_assessment_in_each_grouping_is_in_one_language(
+    browser, sign_in, app_server, names, lang
+):
+    """/assessment ranked per street, district and department: the table, summary and trend in
+    the page's language (departments are the agencies' own names, as organisations')."""
+    departments = tuple(c.department for c in DEFAULT_TAXONOMY if c.department)
+    agencies = tuple(sorted({*names, *departments}, key=len, reverse=True))
+    page = sign_in(browser, "admin", {"width": 1600, "height": 900})
+    try:
+        _open_in(page, app_server, "/assessment", lang)
+        for by in ("street", "district", "department"):
+            label = {"street": ("街道", "Street office"), "district": ("区", "District"),
+                     "department": ("处置部门", "Department")}[by][lang == "en"]  # fmt: skip
+            page.locator("#assessment-by").get_by_text(label, exact=True).click()
+            page.wait_for_load_state("networkidle")  # the callback's answer has come
+            page.wait_for_timeout(800)
+            items = page.evaluate(SCAN)
+            assert any(where == "text" for _, where in items)
+            found = problems(items, lang, agencies)
+            assert not found, f"/assessment {by} [{lang}]:\n" + "\n".join(found)
+            if by == "department":  # the ranking is of departments now
+                shown = page.locator("#assessment-table td[data-dash-column='name']")
+                assert set(shown.all_inner_texts()) & set(departments)
     finally:
         page.context.close()

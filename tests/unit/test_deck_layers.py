@@ -113,6 +113,9 @@ def test_tooltip_labels_fields_and_coded_values_in_each_language():
     assert "title" not in [f["name"] for f in zh["fields"]]
     assert zh["values"]["severity"]["4"] == "特别严重"
     assert en["values"]["status"]["closed"] == "Closed"
+    # the heading follows the page: the English title where a feature has one, on EN pages
+    assert (zh["labelEn"], en["labelEn"]) == (None, "title_en")
+    assert "title_en" not in [f["name"] for f in en["fields"]]
 
 
 def test_view_converts_leaflet_zoom_to_deck_zoom():
@@ -133,6 +136,7 @@ def test_spec_has_no_base_map_provider_no_urls_and_empty_data():
     assert "http" not in text and "mapProvider" not in spec["deck"]
     assert "mapStyle" not in spec["deck"]
     assert spec["order"] == ["grids", "buildings"]
+    assert spec["timeZone"] == "Asia/Shanghai" and spec["lang"] == "en"
     assert [layer["data"] for layer in spec["deck"]["layers"]] == [[], []]
     assert spec["deck"]["views"] == [{"@@type": "MapView", "controller": True}]
     with pytest.raises(ValueError, match="duplicate overlay ids"):

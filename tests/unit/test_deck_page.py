@@ -5,16 +5,19 @@ from __future__ import annotations
 import dash
 import pytest
 
-from geodata.settings import PROJECT_ROOT
+from geodata.settings import PROJECT_ROOT, Settings
+from web import context
 
 
 @pytest.fixture(scope="module")
 def twin():
     # named as app.py names the app, so the page modules register under the same names
-    dash.Dash("app", use_pages=True, pages_folder=str(PROJECT_ROOT / "pages"))
+    app = dash.Dash("app", use_pages=True, pages_folder=str(PROJECT_ROOT / "pages"))
+    app.server.config[context.SETTINGS_KEY] = Settings(timezone="Europe/Berlin")
     from pages import twin
 
-    return twin
+    with app.server.app_context():  # the page reads the settings (the city's zone)
+        yield twin
 
 
 def test_deep_link_parts_that_are_valid_are_kept(twin):
@@ -31,6 +34,7 @@ def test_default_window_is_the_last_days_of_the_data(twin):
 
 def test_twin_spec_serves_deck_gl_locally_and_names_the_page_widgets(twin):
     spec = twin.twin_spec(twin.initial_view((117.28, 31.86), {}), "zh")
+    assert spec["timeZone"] == "Europe/Berlin"  # tooltips show times in ONEMAP_TIMEZONE
     assert spec["bundle"].startswith("/vendor/deck.gl/") and spec["api"] == "/api/layers"
     assert spec["container"] == twin.DECK and spec["syncUrl"] is True
     assert {"buildings", "hexagons", "incident_heatmap", "alarms"} <= set(spec["order"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import h3
 import pytest
@@ -32,9 +32,14 @@ def test_buildings_carry_height_and_floors_for_extrusion():
 
 
 def test_time_window_includes_a_date_only_end_day():
-    window = TimeWindow.parse("2026-01-01/2026-01-31")
-    assert window.start == datetime(2026, 1, 1, tzinfo=UTC)
-    assert window.end == datetime(2026, 2, 1, tzinfo=UTC)
+    window = TimeWindow.parse("2026-01-01/2026-01-31")  # the city's days: Shanghai midnight
+    assert window.start == datetime(2025, 12, 31, 16, tzinfo=UTC)
+    assert window.end == datetime(2026, 1, 31, 16, tzinfo=UTC)
+    utc = TimeWindow.parse("2026-01-01/2026-01-31", "UTC")
+    assert utc.start == datetime(2026, 1, 1, tzinfo=UTC)
+    assert utc.end == datetime(2026, 2, 1, tzinfo=UTC)
+    explicit = TimeWindow.parse("2026-01-01T00:00:00Z/2026-01-02T00:00:00+08:00")
+    assert explicit.end - explicit.start == timedelta(hours=16)
     for bad in ("2026-01-01", "2026-02-01/2026-01-01", "yesterday/today"):
         with pytest.raises(FeatureQueryError, match=r"^time:"):
             TimeWindow.parse(bad)
@@ -70,7 +75,7 @@ def test_query_echo_repeats_what_was_asked():
         5000,
     )
     assert query.echo()["area"] == 7 and query.limit == POINT_CAP  # the layer's own cap
-    assert query.echo()["time"] == ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]
+    assert query.echo()["time"] == ["2026-01-01T00:00:00+08:00", "2026-01-02T00:00:00+08:00"]
 
 
 @pytest.mark.parametrize("resolution", [5, 6, 8])

@@ -127,6 +127,24 @@ def test_last_hours_ends_at_until_or_now():
     assert span.end == dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
 
+def test_a_time_typed_without_offset_is_the_citys_local_time():
+    """ "2026-12-07 09:00" means 09:00 in the city's zone (01:00 UTC in Shanghai), for a window's
+    end and for a compared value alike; an explicit offset is kept as written."""
+    spec = {
+        "layer": "incidents",
+        "where": [{"field": "reported_at", "op": ">=", "value": "2026-12-07T08:30"}],
+        "time": {"field": "reported_at", "last_hours": 24, "until": "2026-12-07 09:00"},
+    }
+    q = parse_question(spec, None, NOW)
+    assert q.time.end == dt.datetime(2026, 12, 7, 1, tzinfo=dt.UTC)
+    assert q.time.start == dt.datetime(2026, 12, 6, 1, tzinfo=dt.UTC)
+    assert q.conditions[0].value == dt.datetime(2026, 12, 7, 0, 30, tzinfo=dt.UTC)
+    berlin = parse_question(spec, Limits(timezone="Europe/Berlin"), NOW).time
+    assert berlin.end == dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC)
+    spec["time"]["until"] = "2026-12-07T09:00:00Z"
+    assert parse_question(spec, None, NOW).time.end == dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
+
+
 def test_values_are_bound_never_written_into_the_sql():
     evil = "x'); DROP TABLE building; --"
     spec = {"layer": "buildings", "where": [{"field": "name", "value": evil}]}
