@@ -11,8 +11,11 @@ as the exports, so nothing here can publish a column an export may not.
   100, larger values are capped at 10 000; ``prev`` links page by ``offset``, ``next`` links
   also carry ``after=<last id>`` so deep pages cost an index seek, not an OFFSET scan)
 - ``/ogc/collections/{id}/items/{featureId}``
+- Part 2 (:mod:`api.ogc_crs`): ``crs`` on items and item, ``bbox-crs`` on items,
+  ``Content-Crs`` on their answers, ``crs``/``storageCrs`` in each collection
 
-JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Every request needs
+JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat unless ``crs`` asks
+for another CRS. Every request needs
 a session or an API token (``Authorization: Bearer …``; the gate, :mod:`web.gate`, answers 401
 without one), and reads as that viewer: a role sees only its collections, a grid worker only the
 features of its grids. Errors answer in the OGC API's shape, ``{"code", "description",
@@ -30,6 +33,7 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
+from api import ogc_crs
 from geodata.errors import LayerForbiddenError, OneMapError
 from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters, parse_interval
@@ -47,12 +51,15 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    ogc_crs.CONFORMANCE,
 )
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 MAX_OFFSET = 100_000_000
 """Deepest page by ``offset`` (deeper pages follow the ``next`` links, which page by id)."""
 ITEMS_PARAMETERS = frozenset({"f", "bbox", "datetime", "limit", "offset", "after"})
+ITEMS_PARAMETERS |= ogc_crs.PARAMETERS
 OTHER_PARAMETERS = frozenset({"f"})
+ITEM_PARAMETERS = OTHER_PARAMETERS | {"crs"}
 
 
 class NotFound(OneMapError, LookupError):
@@ -127,7 +134,7 @@ def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
             _link(_url(".items", collection_id=source.id), "items", GEOJSON, "Features"),
         ],
         "itemType": "feature",
-        "crs": [CRS84],
+        **ogc_crs.collection_crs(),
     }
     if extent is not None:
         body["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
@@ -217,14 +224,17 @@ def items(collection_id: str) -> ResponseReturnValue:
     limit = min(_integer("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
     offset = _integer("offset", 0, 0, MAX_OFFSET)
     after = _integer("after", -1, 0) if "after" in request.args else None
+    crs = ogc_crs.answer_crs(request.args.get("crs"))
+    bbox, polygon = _bbox_in_crs(request.args.get("bbox"), request.args.get("bbox-crs"))
     filters = Filters(
-        bbox=_bbox(request.args.get("bbox")),
+        bbox=bbox,
         interval=parse_interval(request.args.get("datetime")),
         after=after,
+        polygon=polygon,
     )
     # ``after`` (set by our next links) pages by id instead of skipping ``offset`` rows.
     page = _provider().page(
-        source, filters, context.viewer(), limit, 0 if after is not None else offset
+        source, filters, context.viewer(), limit, 0 if after is not None else offset, crs
     )
     matched, returned = page.matched, page.returned
     links = [
@@ -247,15 +257,24 @@ def items(collection_id: str) -> ResponseReturnValue:
     }
     # The features arrive as JSON text built in SQL: splice them in instead of re-parsing.
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"
-    return Response(body, mimetype=GEOJSON)
+    return ogc_crs.content_crs(Response(body, mimetype=GEOJSON), crs)
+
+
+def _bbox_in_crs(value: str | None, crs_uri: str | None) -> tuple[BBox | None, str | None]:
+    """``bbox`` as a CRS84 box, or (``bbox-crs`` projected) a lon/lat polygon."""
+    crs = ogc_crs.bbox_crs(crs_uri)
+    if not value or crs.key == "CRS84":
+        return _bbox(value), None
+    return ogc_crs.bbox_filter(value, crs)
 
 
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
-    _check_params(OTHER_PARAMETERS)
+    _check_params(ITEM_PARAMETERS)
     source = _source(collection_id)
+    crs = ogc_crs.answer_crs(request.args.get("crs"))
     text = (
-        _provider().get(source, int(feature_id), context.viewer())
+        _provider().get(source, int(feature_id), context.viewer(), crs)
         if WHOLE_NUMBER.fullmatch(feature_id) and int(feature_id) <= MAX_ID
         else None
     )
@@ -266,7 +285,7 @@ def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
         _link(_url(".item", collection_id=collection_id, feature_id=feature_id), "self", GEOJSON),
         _link(_url(".collection_doc", collection_id=collection_id), "collection", JSON),
     ]
-    return json_response(feature, mimetype=GEOJSON)
+    return ogc_crs.content_crs(json_response(feature, mimetype=GEOJSON), crs)
 
 
 def _parameter(name: str, schema: dict, description: str, where: str = "query") -> dict:
@@ -306,6 +325,7 @@ def openapi() -> ResponseReturnValue:
         "path",
     )
     f = _parameter("f", {"type": "string", "enum": ["json"], "default": "json"}, "Format")
+    crs = ogc_crs.openapi_parameters(_parameter)
     paths = {
         "/": _operation("Landing page", [f], JSON),
         "/conformance": _operation("Conformance classes", [f], JSON),
@@ -341,13 +361,20 @@ def openapi() -> ResponseReturnValue:
                     {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                     "Continuation set by next links: features with a larger id",
                 ),
+                crs["crs"],
+                crs["bbox-crs"],
                 f,
             ],
             GEOJSON,
         ),
         "/collections/{collectionId}/items/{featureId}": _operation(
             "One feature",
-            [collection_id, _parameter("featureId", {"type": "integer"}, "Feature id", "path"), f],
+            [
+                collection_id,
+                _parameter("featureId", {"type": "integer"}, "Feature id", "path"),
+                crs["crs"],
+                f,
+            ],
             GEOJSON,
         ),
     }
