@@ -39,7 +39,8 @@ def reproject(batch: pa.RecordBatch, crs: OutputCrs) -> pa.RecordBatch:
     index = names.index("geometry")
     wkb = batch.column(index).to_numpy(zero_copy_only=False)
     geoms = transform_geometries(shapely.from_wkb(wkb), WGS84, crs.pyproj)
-    out = batch.set_column(index, batch.schema.field(index), pa.array(shapely.to_wkb(geoms)))
+    field = batch.schema.field(index)
+    out = batch.set_column(index, field, pa.array(shapely.to_wkb(geoms), field.type))
     if LON in names and LAT in names:
         x_name, y_name = coordinate_names(crs)
         empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
