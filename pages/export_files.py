@@ -26,6 +26,7 @@ from geodata.exports.fields import Field, allowed_fields
 from geodata.exports.provider import TableProvider
 from geodata.exports.sources import EXPORT_LAYERS, Source, export_layer
 from geodata.exports.writers import write
+from geodata.output_crs import WGS84_OUT, OutputCrs
 from geodata.query import FeatureQueryError
 
 AREAS = "areas"
@@ -171,15 +172,17 @@ def _export_one(
     folder: Path,
     filters: Filters,
     viewer: Viewer,
+    crs: OutputCrs,
 ) -> tuple[Path, int]:
     source = export_layer(layer_id)
     fmt = export_format(fmt_id)
     fields = provider.fields(source, viewer)
-    path = folder / file_name(layer_id, fmt, filters)
+    path = folder / file_name(layer_id, fmt, filters, crs)
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
-        write(rows, source, fields, fmt, path)
+        write(rows, source, fields, fmt, path, crs)
     if source.table in service.AUDITED_TABLES:
         detail = {"layer": layer_id, "format": fmt.id, "rows": rows.count, "page": "/export"}
+        detail["crs"] = crs.key
         detail |= {k: str(v) for k, v in vars(filters).items() if v is not None}
         with get_engine(provider.url).begin() as conn:
             access.audit(conn, viewer, "export", layer_id, detail)
@@ -194,9 +197,10 @@ def export(
     chosen: dict[str, list[str]],
     viewer: Viewer,
     engine: Engine | None = None,
+    crs: OutputCrs = WGS84_OUT,
 ) -> Download:
-    """The chosen layers as one file (one layer) or a zip of one file per layer, read through
-    ``engine``'s pool when given (heavy work's own)."""
+    """The chosen layers in ``crs`` as one file (one layer) or a zip of one file per layer,
+    read through ``engine``'s pool when given (heavy work's own)."""
     if not layer_ids:
         raise FeatureQueryError("layers", "choose at least one layer")
     allowed = {s.id for s in layers_for(viewer)}
@@ -214,7 +218,8 @@ def export(
     folder = Path(tempfile.mkdtemp(prefix="onemap-export-page-"))
     try:
         written = [
-            _export_one(provider, layer, fmt_id, folder, filters, viewer) for layer in layer_ids
+            _export_one(provider, layer, fmt_id, folder, filters, viewer, crs)
+            for layer in layer_ids
         ]
         counts = {layer: n for layer, (_, n) in zip(layer_ids, written, strict=True)}
         if len(written) == 1:

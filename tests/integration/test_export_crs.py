@@ -164,7 +164,7 @@ def test_csv_columns_are_named_after_the_crs(demo_url, tmp_path, crs, columns):
     assert np.abs(np.column_stack([lon, lat]) - want).max() < 1e-8
 
 
-def test_polygons_and_lines_transform_too(demo_url, tmp_path):
+def test_polygons_transform_as_shapes_in_square_metres(demo_url, tmp_path):
     path = _export(demo_url, "gpkg", "EPSG:4548", tmp_path / "b.gpkg", layer="buildings")
     frame = pyogrio.read_dataframe(path, fid_as_index=True)
     with get_engine(demo_url).connect() as conn:
