@@ -5,7 +5,8 @@
 For pages of ``limit`` houses (points) and buildings (polygons), and for one feature, prints
 p50/p95 of the request with no ``crs`` (CRS84, the baseline measured in the same run) and with
 ``crs`` = EPSG:4490 (axes flipped), 4548 (CGCS2000 Gauss–Krüger, transformed and flipped) and
-3857, with each one's p50 ratio to the baseline (Flask test client, planner token).
+3857, with each one's p50 ratio to the baseline (Flask test client, planner token). The variants are
+requested in turn, so load from elsewhere on the machine falls on all of them alike.
 """
 
 from __future__ import annotations
@@ -29,16 +30,22 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 CRSS = ("", f"{EPSG}4490", f"{EPSG}4548", f"{EPSG}3857")
 
 
-def _times(run: Callable[[], object], n: int) -> tuple[float, float]:
-    """p50 and p95 in milliseconds of ``n`` calls of ``run`` (after one warm-up)."""
-    run()
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
+def _times(runs: list[Callable[[], object]], n: int) -> list[tuple[float, float]]:
+    """p50 and p95 in milliseconds of ``n`` calls of each of ``runs`` (after one warm-up each),
+    interleaved so that load from elsewhere on the machine falls on all of them alike."""
+    for run in runs:
         run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(0.95 * (n - 1))]
+    samples: list[list[float]] = [[] for _ in runs]
+    for _ in range(n):
+        for run, into in zip(runs, samples, strict=True):
+            started = time.perf_counter()
+            run()
+            into.append((time.perf_counter() - started) * 1000)
+    out = []
+    for into in samples:
+        into.sort()
+        out.append((statistics.median(into), into[int(0.95 * (n - 1))]))
+    return out
 
 
 def _get(client, path: str) -> Callable[[], None]:
@@ -80,12 +87,11 @@ def main() -> None:
         }
         print(f"{args.requests} requests each; p50/p95 in ms; ratio = p50 / CRS84 p50")
         for label, path in paths.items():
-            base = None
-            for crs in CRSS:
-                sep = "&" if "?" in path and not path.endswith("?") else ""
-                full = path + (f"{sep}crs={crs}" if crs else "")
-                p50, p95 = _times(_get(client, full), args.requests)
-                base = base or p50
+            sep = "" if path.endswith("?") else "&"
+            runs = [_get(client, path + (f"{sep}crs={crs}" if crs else "")) for crs in CRSS]
+            timed = _times(runs, args.requests)
+            base = timed[0][0]
+            for crs, (p50, p95) in zip(CRSS, timed, strict=True):
                 name = crs.rsplit("/", 1)[-1] if crs else "CRS84"
                 print(f"{label:<24} {name:>6}: p50 {p50:7.1f}  p95 {p95:7.1f}  {p50 / base:.2f}x")
 
