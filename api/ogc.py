@@ -11,11 +11,11 @@ as the exports, so nothing here can publish a column an export may not.
   100, larger values are capped at 10 000; ``prev`` links page by ``offset``, ``next`` links
   also carry ``after=<last id>`` so deep pages cost an index seek, not an OFFSET scan)
 - ``/ogc/collections/{id}/items/{featureId}``
-- Part 2 (:mod:`api.ogc_crs`): ``crs`` on items and item, ``bbox-crs`` on items,
-  ``Content-Crs`` on their answers, ``crs``/``storageCrs`` in each collection
+- Part 2 (:mod:`api.ogc_crs`): ``crs`` on items and item (coordinates in another CRS than
+  CRS84), ``bbox-crs`` on items, ``Content-Crs`` on their answers, ``crs``/``storageCrs`` in
+  each collection
 
-JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat unless ``crs`` asks
-for another CRS. Every request needs
+JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Every request needs
 a session or an API token (``Authorization: Bearer …``; the gate, :mod:`web.gate`, answers 401
 without one), and reads as that viewer: a role sees only its collections, a grid worker only the
 features of its grids. Errors answer in the OGC API's shape, ``{"code", "description",
@@ -338,7 +338,7 @@ def openapi() -> ResponseReturnValue:
                 _parameter(
                     "bbox",
                     {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-                    "minx,miny,maxx,maxy (CRS84)",
+                    "minx,miny,maxx,maxy (CRS84; with bbox-crs, in that CRS's axis order)",
                 ),
                 _parameter("datetime", {"type": "string"}, "RFC 3339 instant or interval"),
                 _parameter(
