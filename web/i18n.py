@@ -238,7 +238,7 @@ STRINGS |= {
         "en": "CGCS2000 geographic (EPSG:4490)",
     },
     "export.crs.gk117": {
-        "zh": "CGCS2000 高斯-克吕格 3 度带 中央经线 117°E（EPSG:4548）",
+        "zh": "CGCS2000 高斯-克吕格 3 度带 中央经线东经 117°（EPSG:4548）",
         "en": "CGCS2000 Gauss–Krüger 3° CM 117°E (EPSG:4548)",
     },
     "export.crs.gk39": {
