@@ -179,7 +179,8 @@ def test_export_in_the_gauss_kruger_zone_of_hefei(planner: Page, demo_url, tmp_p
     _wait_count(planner, "buildings", expected)
     crs = planner.locator(f"#{ids.CRS}")
     expect(crs).to_contain_text("GCJ-02（火星坐标，仅供高德/腾讯地图开发使用）")
-    crs.get_by_text("CGCS2000 高斯-克吕格 3 度带 中央经线东经 117°（EPSG:4548）", exact=True).click()
+    gk117 = "CGCS2000 高斯-克吕格 3 度带 中央经线东经 117°（EPSG:4548）"
+    crs.get_by_text(gk117, exact=True).click()
     link = planner.locator(f"#{ids.API_LINKS} a").first
     expect(link).to_have_attribute("href", re.compile(r"crs=EPSG%3A4548"))
     path = _download(planner, tmp_path)
