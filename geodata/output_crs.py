@@ -169,6 +169,25 @@ def export_crs(value: str | None, field: str = "crs") -> OutputCrs:
         raise FeatureQueryError(field, str(exc)) from None
 
 
+def check_area_of_use(crs: OutputCrs, extent: list[float] | None, field: str = "crs") -> None:
+    """Refuse (400) writing features whose lon/lat ``extent`` lies wholly outside the area of
+    use of ``crs``: coordinates there are meaningless (a partial overlap is allowed)."""
+    if extent is None or crs.epsg is None:
+        return
+    area = CRS.from_epsg(crs.epsg).area_of_use
+    if area is None:
+        return
+    west, south, east, north = area.bounds
+    if west > east:  # crosses the antimeridian
+        return
+    if extent[2] < west or extent[0] > east or extent[3] < south or extent[1] > north:
+        raise FeatureQueryError(
+            field,
+            f"the features lie outside the area of use of {crs.key} ({crs.name}: lon "
+            f"{west:g}..{east:g}, lat {south:g}..{north:g}); choose a CRS made for this area",
+        )
+
+
 OGC_CRS: tuple[OutputCrs, ...] = (CRS84_OUT, *(epsg_crs(c) for c in OGC_EPSG))
 """What the OGC API offers, CRS84 first (its default)."""
 OGC_URIS: tuple[str, ...] = tuple(c.uri for c in OGC_CRS)

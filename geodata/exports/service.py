@@ -15,7 +15,7 @@ from geodata.exports.provider import TableProvider
 from geodata.exports.query import Filters
 from geodata.exports.sources import export_layer
 from geodata.exports.writers import FORMATS, Format, write
-from geodata.output_crs import WGS84_OUT, OutputCrs
+from geodata.output_crs import WGS84_OUT, OutputCrs, check_area_of_use
 from geodata.query import FeatureQueryError
 
 AUDITED_TABLES = frozenset({"resident"})
@@ -70,6 +70,8 @@ def export_layer_to(
     provider = TableProvider(url, engine)
     fields = provider.fields(source, viewer)
     started = time.perf_counter()
+    if not crs.is_wgs84:
+        check_area_of_use(crs, provider.extent(source, viewer))
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
         write(rows, source, fields, fmt, Path(path), crs)
     if source.table in AUDITED_TABLES:

@@ -25,6 +25,7 @@ from geodata.exports import Filters, export_format, export_layer_to
 from geodata.exports.cli import operator
 from geodata.exports.writers import FORMATS
 from geodata.output_crs import export_crs
+from geodata.query import FeatureQueryError
 from geodata.settings import PROJECT_ROOT
 from tests.conftest import api_client
 
@@ -194,6 +195,13 @@ def test_download_refuses_a_bad_crs_with_400(demo_url, crs):
     response = client.get(f"/api/export/{LAYER}", query_string={"format": "csv", "crs": crs})
     assert response.status_code == 400
     assert response.get_json()["error"].startswith("crs:")
+
+
+def test_a_crs_made_for_elsewhere_is_refused_before_writing(demo_url, tmp_path):
+    path = tmp_path / "e.gpkg"
+    with pytest.raises(FeatureQueryError, match="outside the area of use of EPSG:32611"):
+        _export(demo_url, "gpkg", "EPSG:32611", path)  # UTM 11N: North America
+    assert not path.exists()
 
 
 def test_cli_exports_in_a_crs(demo_url, tmp_path):
