@@ -1,4 +1,7 @@
-"""``GET /api/export/<layer>?format=…&area=…&bbox=…&polygon=…&level=…``: a layer as a file.
+"""``GET /api/export/<layer>?format=…&area=…&bbox=…&polygon=…&level=…&crs=…``: a layer as a file.
+
+``crs`` is the file's coordinate system (:func:`geodata.output_crs.export_crs`): an EPSG code
+PROJ knows (``EPSG:4490``, ``4548``, an OGC URI) or ``gcj02``; WGS 84 when absent.
 
 ``polygon`` is a GeoJSON Polygon/MultiPolygon in lon/lat (URL-encoded; at most
 :data:`~geodata.exports.query.MAX_POLYGON_BYTES` bytes and
@@ -25,12 +28,13 @@ from flask.typing import ResponseReturnValue
 from geodata.exports import Filters, export_format, export_layer_to, file_name
 from geodata.exports.query import parse_area, parse_level, parse_polygon
 from geodata.exports.sources import export_layer
+from geodata.output_crs import export_crs
 from geodata.query import BBox, FeatureQueryError
 from web import context, heavy
 
 blueprint = Blueprint("export_api", __name__, url_prefix="/api/export")
 
-PARAMETERS = ("format", "area", "bbox", "polygon", "level")
+PARAMETERS = ("format", "area", "bbox", "polygon", "level", "crs")
 
 
 def _filters() -> Filters:
@@ -54,9 +58,10 @@ def export(layer_id: str) -> ResponseReturnValue:
     export_layer(layer_id)
     fmt = export_format(request.args.get("format"))
     filters = _filters()
+    crs = export_crs(request.args.get("crs"))
     folder = Path(tempfile.mkdtemp(prefix="onemap-export-"))
     try:
-        name = file_name(layer_id, fmt, filters)
+        name = file_name(layer_id, fmt, filters, crs)
         path = folder / name
         with heavy.slot():
             result = export_layer_to(
@@ -68,6 +73,7 @@ def export(layer_id: str) -> ResponseReturnValue:
                 context.viewer(),
                 heavy.engine(),
                 context.timezone(),
+                crs,
             )
         response = send_file(
             path, mimetype=fmt.media_type, as_attachment=True, download_name=name, max_age=0
@@ -76,5 +82,6 @@ def export(layer_id: str) -> ResponseReturnValue:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     response.headers["X-Feature-Count"] = str(result.count)
+    response.headers["X-Export-Crs"] = crs.key
     response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
     return response

@@ -13,6 +13,9 @@ as the exports, so nothing here can publish a column an export may not.
 - ``/ogc/collections/{id}/items/{featureId}``
 - ``/ogc/collections/{id}/queryables`` and ``filter``/``filter-lang`` on items (Part 3: CQL2
   text and JSON, :mod:`layers.cql_filter`; queryables: :mod:`layers.queryables`)
+- Part 2 (:mod:`api.ogc_crs`): ``crs`` on items and item (coordinates in another CRS than
+  CRS84), ``bbox-crs`` on items, ``Content-Crs`` on their answers, ``crs``/``storageCrs`` in
+  each collection
 
 JSON only (``f=json``; HTML is not offered). Coordinates are CRS84 lon/lat. Every request needs
 a session or an API token (``Authorization: Bearer …``; the gate, :mod:`web.gate`, answers 401
@@ -32,6 +35,7 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
+from api import ogc_crs
 from geodata.conditions import Clause
 from geodata.errors import LayerForbiddenError, OneMapError
 from geodata.exports.provider import TableProvider
@@ -53,6 +57,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     *cql_filter.CONFORMANCE,
+    ogc_crs.CONFORMANCE,
 )
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 MAX_OFFSET = 100_000_000
@@ -60,9 +65,11 @@ MAX_OFFSET = 100_000_000
 ITEMS_PARAMETERS = frozenset(
     {"f", "bbox", "datetime", "limit", "offset", "after", "filter", "filter-lang", "filter-crs"}
 )
+ITEMS_PARAMETERS |= ogc_crs.PARAMETERS
 SCHEMA_JSON = "application/schema+json"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 OTHER_PARAMETERS = frozenset({"f"})
+ITEM_PARAMETERS = OTHER_PARAMETERS | {"crs"}
 
 
 class NotFound(OneMapError, LookupError):
@@ -140,7 +147,7 @@ def _describe(source: Source, extent: list[float] | None) -> dict[str, object]:
             _link(_url(".queryables", collection_id=source.id), "queryables", SCHEMA_JSON),
         ],
         "itemType": "feature",
-        "crs": [CRS84],
+        **ogc_crs.collection_crs(),
     }
     if extent is not None:
         body["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
@@ -255,15 +262,18 @@ def items(collection_id: str) -> ResponseReturnValue:
     limit = min(_integer("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
     offset = _integer("offset", 0, 0, MAX_OFFSET)
     after = _integer("after", -1, 0) if "after" in request.args else None
+    crs = ogc_crs.answer_crs(request.args.get("crs"))
+    bbox, polygon = _bbox_in_crs(request.args.get("bbox"), request.args.get("bbox-crs"))
     filters = Filters(
-        bbox=_bbox(request.args.get("bbox")),
+        bbox=bbox,
         interval=parse_interval(request.args.get("datetime")),
         after=after,
         clause=_clause(source),
+        polygon=polygon,
     )
     # ``after`` (set by our next links) pages by id instead of skipping ``offset`` rows.
     page = _provider().page(
-        source, filters, context.viewer(), limit, 0 if after is not None else offset
+        source, filters, context.viewer(), limit, 0 if after is not None else offset, crs
     )
     matched, returned = page.matched, page.returned
     links = [
@@ -286,15 +296,24 @@ def items(collection_id: str) -> ResponseReturnValue:
     }
     # The features arrive as JSON text built in SQL: splice them in instead of re-parsing.
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"
-    return Response(body, mimetype=GEOJSON)
+    return ogc_crs.content_crs(Response(body, mimetype=GEOJSON), crs)
+
+
+def _bbox_in_crs(value: str | None, crs_uri: str | None) -> tuple[BBox | None, str | None]:
+    """``bbox`` as a CRS84 box, or (``bbox-crs`` projected) a lon/lat polygon."""
+    crs = ogc_crs.bbox_crs(crs_uri)
+    if not value or crs.key == "CRS84":
+        return _bbox(value), None
+    return ogc_crs.bbox_filter(value, crs)
 
 
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
-    _check_params(OTHER_PARAMETERS)
+    _check_params(ITEM_PARAMETERS)
     source = _source(collection_id)
+    crs = ogc_crs.answer_crs(request.args.get("crs"))
     text = (
-        _provider().get(source, int(feature_id), context.viewer())
+        _provider().get(source, int(feature_id), context.viewer(), crs)
         if WHOLE_NUMBER.fullmatch(feature_id) and int(feature_id) <= MAX_ID
         else None
     )
@@ -305,7 +324,7 @@ def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
         _link(_url(".item", collection_id=collection_id, feature_id=feature_id), "self", GEOJSON),
         _link(_url(".collection_doc", collection_id=collection_id), "collection", JSON),
     ]
-    return json_response(feature, mimetype=GEOJSON)
+    return ogc_crs.content_crs(json_response(feature, mimetype=GEOJSON), crs)
 
 
 def _parameter(name: str, schema: dict, description: str, where: str = "query") -> dict:
@@ -345,6 +364,7 @@ def openapi() -> ResponseReturnValue:
         "path",
     )
     f = _parameter("f", {"type": "string", "enum": ["json"], "default": "json"}, "Format")
+    crs = ogc_crs.openapi_parameters(_parameter)
     paths = {
         "/": _operation("Landing page", [f], JSON),
         "/conformance": _operation("Conformance classes", [f], JSON),
@@ -357,7 +377,7 @@ def openapi() -> ResponseReturnValue:
                 _parameter(
                     "bbox",
                     {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-                    "minx,miny,maxx,maxy (CRS84)",
+                    "minx,miny,maxx,maxy (CRS84; with bbox-crs, in that CRS's axis order)",
                 ),
                 _parameter("datetime", {"type": "string"}, "RFC 3339 instant or interval"),
                 _parameter(
@@ -381,6 +401,8 @@ def openapi() -> ResponseReturnValue:
                     {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                     "Continuation set by next links: features with a larger id",
                 ),
+                crs["crs"],
+                crs["bbox-crs"],
                 f,
             ],
             GEOJSON,
@@ -390,7 +412,12 @@ def openapi() -> ResponseReturnValue:
         ),
         "/collections/{collectionId}/items/{featureId}": _operation(
             "One feature",
-            [collection_id, _parameter("featureId", {"type": "integer"}, "Feature id", "path"), f],
+            [
+                collection_id,
+                _parameter("featureId", {"type": "integer"}, "Feature id", "path"),
+                crs["crs"],
+                f,
+            ],
             GEOJSON,
         ),
     }

@@ -89,6 +89,11 @@ def _layer_paths() -> dict[str, dict]:
                 _query("bbox", TEXT, "minx,miny,maxx,maxy (lon/lat)"),
                 _query("polygon", {"type": "string", "maxLength": 2000}, "GeoJSON Polygon"),
                 _query("level", {"type": "string", "enum": list(vocab.AREA_LEVELS)}, "Level"),
+                _query(
+                    "crs",
+                    {"type": "string", "maxLength": 100},
+                    "Coordinate system: an EPSG code (EPSG:4490, EPSG:4548, …) or gcj02",
+                ),
             ],
             _answer("The file", "application/octet-stream"),
         ),

@@ -27,6 +27,7 @@ from geodata.exports.provider import TableProvider
 from geodata.exports.query import parse_area, parse_polygon
 from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
+from geodata.output_crs import WGS84_OUT, export_crs
 from geodata.query import BBox, FeatureQueryError
 from geodata.vocab import AreaLevel
 from pages import export_files, export_qgis, guard
@@ -48,6 +49,14 @@ FORMAT_LABELS = {
     "shp": "Shapefile (zip)",
 }
 DEFAULT_FORMAT = "gpkg"
+CRS_CHOICES = {
+    WGS84_OUT.key: "export.crs.wgs84",
+    "EPSG:4490": "export.crs.cgcs2000",
+    "EPSG:4548": "export.crs.gk117",
+    "EPSG:4527": "export.crs.gk39",
+    "gcj02": "export.crs.gcj02",
+}
+"""The page's short list of coordinate systems (value → label key); scripts take any EPSG."""
 AREA_MODES = ("city", "unit", "polygon", "bbox")
 FIT_PIXELS = (1100, 760)
 """The map area the areas are fitted into on first view (a desktop screen minus the form)."""
@@ -78,6 +87,16 @@ def mode_options(lang: str) -> list[dict[str, str]]:
     return [
         {"label": i18n.text(k, lang), "value": m} for m, k in zip(AREA_MODES, keys, strict=True)
     ]
+
+
+def chosen_crs(value: object) -> str:
+    """The page's CRS choice (WGS 84 for anything not on its list)."""
+    return value if isinstance(value, str) and value in CRS_CHOICES else WGS84_OUT.key
+
+
+def crs_options(lang: str) -> list[dict[str, str]]:
+    """Radio options of :data:`CRS_CHOICES` in ``lang``."""
+    return [{"label": i18n.text(k, lang), "value": v} for v, k in CRS_CHOICES.items()]
 
 
 def _outlines(items: list[export_files.AreaItem]) -> dict:
@@ -161,6 +180,16 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
                     value=DEFAULT_FORMAT,
                     className="export-radio",
                 ),
+            ),
+            _section(
+                "export.crs",
+                dcc.RadioItems(
+                    id=ids.CRS,
+                    options=crs_options(lang),
+                    value=WGS84_OUT.key,
+                    className="export-radio",
+                ),
+                html.Div(t("export.crs_hint"), className="export-hint"),
             ),
             _section("export.summary", html.Div(id=ids.SUMMARY, className="export-summary")),
             html.Button(
@@ -258,9 +287,10 @@ def filters_of(chosen: dict) -> Filters:
     )
 
 
-def api_url(layer_id: str, fmt: str, chosen: dict) -> str:
-    """The ``/api/export`` URL of one layer with the chosen area."""
-    query = urlencode({"format": fmt, **chosen})
+def api_url(layer_id: str, fmt: str, chosen: dict, crs: str | None = None) -> str:
+    """The ``/api/export`` URL of one layer with the chosen area (and CRS, unless WGS 84)."""
+    extra = {"crs": crs} if crs and crs != WGS84_OUT.key else {}
+    query = urlencode({"format": fmt, **chosen, **extra})
     return dash.get_relative_path(f"/api/export/{layer_id}") + "?" + query
 
 
@@ -362,9 +392,10 @@ def bbox_from_map(_clicks, bounds):
     Input(ids.LAYERS, "value"),
     Input(ids.SELECTION, "data"),
     Input(ids.FORMAT, "value"),
+    Input(ids.CRS, "value"),
     Input(shell_ids.LANG_SWITCH, "value"),
 )
-def summary(layers, chosen, fmt, lang):
+def summary(layers, chosen, fmt, crs, lang):
     """How many features each chosen layer would export, and its script URL."""
     guard.require(PATH)
     lang = i18n.language(lang)
@@ -393,7 +424,7 @@ def summary(layers, chosen, fmt, lang):
                     ]
                 )
             )
-            url = api_url(layer, fmt or DEFAULT_FORMAT, chosen)
+            url = api_url(layer, fmt or DEFAULT_FORMAT, chosen, chosen_crs(crs))
             links.append(html.Li(html.A(url, href=url, className="export-api-link")))
     except (FeatureQueryError, LayerForbiddenError) as exc:
         return html.Div(_error(lang, exc), className="export-error"), []
@@ -407,12 +438,13 @@ def summary(layers, chosen, fmt, lang):
     State(ids.LAYERS, "value"),
     State(ids.SELECTION, "data"),
     State(ids.FORMAT, "value"),
+    State(ids.CRS, "value"),
     State({"type": ids.FIELDS, "layer": ALL}, "value"),
     State({"type": ids.FIELDS, "layer": ALL}, "id"),
     State(shell_ids.LANG_SWITCH, "value"),
     prevent_initial_call=True,
 )
-def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
+def download(_clicks, layers, chosen, fmt, crs, values, checklist_ids, lang):
     """Write the chosen layers for the caller and hand the file to the browser."""
     guard.require(PATH)
     lang = i18n.language(lang)
@@ -423,6 +455,7 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
         return None, _error(lang, ValueError(chosen["error"]))
     picked = {cid["layer"]: v or [] for cid, v in zip(checklist_ids, values, strict=True)}
     try:
+        out_crs = export_crs(chosen_crs(crs))
         with heavy.slot():
             result = export_files.export(
                 context.store_url(),
@@ -432,6 +465,8 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
                 picked,
                 context.viewer(),
                 heavy.engine(),
+                out_crs,
+                context.timezone(),
             )
     except (FeatureQueryError, LayerForbiddenError) as exc:
         return None, _error(lang, exc)
@@ -450,6 +485,7 @@ def download(_clicks, layers, chosen, fmt, values, checklist_ids, lang):
     Output(ids.AREA, "options"),
     Output(ids.AREA, "placeholder"),
     Output(ids.BBOX, "placeholder"),
+    Output(ids.CRS, "options"),
     Output(ids.LABELS_LANG, "data"),
     Input(shell_ids.LANG_SWITCH, "value"),
     Input(ids.LAYERS, "id"),  # fires when the page appears, not on other pages
@@ -467,5 +503,6 @@ def relabel(lang: str, _page: str, shown: str | None):
         export_files.area_options(items, lang),
         i18n.text("export.area_pick", lang),
         i18n.text("form.bbox_hint", lang),
+        crs_options(lang),
         lang,
     )

@@ -20,12 +20,14 @@ from sqlalchemy import Engine
 
 from geodata.accounts import access
 from geodata.accounts.viewer import Viewer
+from geodata.city_time import DEFAULT_ZONE
 from geodata.engine import get_engine
 from geodata.exports import Filters, export_format, file_name, service
 from geodata.exports.fields import Field, allowed_fields
 from geodata.exports.provider import TableProvider
 from geodata.exports.sources import EXPORT_LAYERS, Source, export_layer
 from geodata.exports.writers import write
+from geodata.output_crs import WGS84_OUT, OutputCrs
 from geodata.query import FeatureQueryError
 
 AREAS = "areas"
@@ -171,15 +173,18 @@ def _export_one(
     folder: Path,
     filters: Filters,
     viewer: Viewer,
+    crs: OutputCrs,
+    zone: str,
 ) -> tuple[Path, int]:
     source = export_layer(layer_id)
     fmt = export_format(fmt_id)
     fields = provider.fields(source, viewer)
-    path = folder / file_name(layer_id, fmt, filters)
+    path = folder / file_name(layer_id, fmt, filters, crs)
     with provider.batches(source, filters, viewer, lonlat=fmt.id == "csv") as rows:
-        write(rows, source, fields, fmt, path)
+        write(rows, source, fields, fmt, path, crs, zone)
     if source.table in service.AUDITED_TABLES:
         detail = {"layer": layer_id, "format": fmt.id, "rows": rows.count, "page": "/export"}
+        detail["crs"] = crs.key
         detail |= {k: str(v) for k, v in vars(filters).items() if v is not None}
         with get_engine(provider.url).begin() as conn:
             access.audit(conn, viewer, "export", layer_id, detail)
@@ -194,9 +199,12 @@ def export(
     chosen: dict[str, list[str]],
     viewer: Viewer,
     engine: Engine | None = None,
+    crs: OutputCrs = WGS84_OUT,
+    zone: str = DEFAULT_ZONE,
 ) -> Download:
-    """The chosen layers as one file (one layer) or a zip of one file per layer, read through
-    ``engine``'s pool when given (heavy work's own)."""
+    """The chosen layers in ``crs`` as one file (one layer) or a zip of one file per layer,
+    read through ``engine``'s pool when given (heavy work's own); times as text in the IANA
+    zone ``zone``."""
     if not layer_ids:
         raise FeatureQueryError("layers", "choose at least one layer")
     allowed = {s.id for s in layers_for(viewer)}
@@ -214,7 +222,8 @@ def export(
     folder = Path(tempfile.mkdtemp(prefix="onemap-export-page-"))
     try:
         written = [
-            _export_one(provider, layer, fmt_id, folder, filters, viewer) for layer in layer_ids
+            _export_one(provider, layer, fmt_id, folder, filters, viewer, crs, zone)
+            for layer in layer_ids
         ]
         counts = {layer: n for layer, (_, n) in zip(layer_ids, written, strict=True)}
         if len(written) == 1:

@@ -259,6 +259,31 @@ STRINGS |= {
         "en": "Only the fields your role may export; never personal identifiers.",
     },
     "export.format": {"zh": "格式", "en": "Format"},
+    "export.crs": {"zh": "坐标系", "en": "Coordinate system"},
+    "export.crs.wgs84": {"zh": "WGS84 经纬度（EPSG:4326）", "en": "WGS84 lon/lat (EPSG:4326)"},
+    "export.crs.cgcs2000": {
+        "zh": "CGCS2000 经纬度（EPSG:4490）",
+        "en": "CGCS2000 geographic (EPSG:4490)",
+    },
+    "export.crs.gk117": {
+        "zh": "CGCS2000 高斯-克吕格 3 度带 中央经线东经 117°（EPSG:4548）",
+        "en": "CGCS2000 Gauss–Krüger 3° CM 117°E (EPSG:4548)",
+    },
+    "export.crs.gk39": {
+        "zh": "CGCS2000 高斯-克吕格 3 度带 第 39 带，横坐标带带号（EPSG:4527）",
+        "en": "CGCS2000 Gauss–Krüger 3° zone 39, with zone prefix (EPSG:4527)",
+    },
+    "export.crs.gcj02": {
+        "zh": "GCJ-02（火星坐标，仅供高德/腾讯地图开发使用）",
+        "en": "GCJ-02 (Mars coordinates, for AMap/Tencent map developers only)",
+    },
+    "export.crs_hint": {
+        "zh": "GCJ-02 是加偏坐标，不是测绘坐标系，勿用于测量或与其他数据叠加。其他 EPSG 坐标系"
+        "可在下方脚本地址中加 crs=EPSG:代码，或用命令行 --crs。",
+        "en": "GCJ-02 is an offset, not a survey coordinate system: do not measure with it or "
+        "overlay it on other data. For any other EPSG code add crs=EPSG:<code> to the script "
+        "URLs below, or use --crs on the command line.",
+    },
     "export.summary": {"zh": "将导出", "en": "Will export"},
     "export.features": {"zh": "个要素", "en": "features"},
     "export.download": {"zh": "下载", "en": "Download"},

@@ -12,6 +12,7 @@ from geodata.exports.query import Filters, parse_area, parse_level
 from geodata.exports.service import export_format, export_layer_to
 from geodata.exports.sources import EXPORT_LAYERS
 from geodata.exports.writers import FORMATS
+from geodata.output_crs import export_crs
 from geodata.query import BBox
 from geodata.settings import Settings
 from geodata.store import open_store
@@ -31,6 +32,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         area=parse_area(args.area),
         level=parse_level(args.level),
     )
+    crs = export_crs(args.crs)
     store = open_store(settings)
     result = export_layer_to(
         store.url,
@@ -40,10 +42,11 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         filters,
         operator(),
         zone=settings.city.timezone,
+        crs=crs,
     )
     print(
-        f"{result.count:,} {result.layer} written to {result.path} ({result.format}) "
-        f"in {result.seconds:.2f} s",
+        f"{result.count:,} {result.layer} written to {result.path} ({result.format}, "
+        f"{crs.name}) in {result.seconds:.2f} s",
         file=sys.stderr,
     )
     return 0
@@ -54,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction, settings: Settings) -> None
     p = subparsers.add_parser(
         "export",
         help="export a layer to GeoJSON, GeoPackage, CSV or Shapefile (no personal identifiers)",
-        description="Export one layer in WGS84 (EPSG:4326). Shapefile: -o NAME.zip writes a zip, "
+        description="Export one layer, in WGS84 (EPSG:4326) unless --crs names another. "
+        "Shapefile: -o NAME.zip writes a zip, "
         "any other path a folder. Personal identifiers are never exported.",
     )
     p.add_argument("--layer", required=True, choices=list(EXPORT_LAYERS))
@@ -63,4 +67,10 @@ def register(subparsers: argparse._SubParsersAction, settings: Settings) -> None
     p.add_argument("--area", help="area code: keep features of this area and its descendants")
     p.add_argument("--bbox", help="minx,miny,maxx,maxy in lon/lat: keep features intersecting it")
     p.add_argument("--level", help="areas layer only: city, district, street, community, grid")
+    p.add_argument(
+        "--crs",
+        help="coordinate system: an EPSG code (EPSG:4490 CGCS2000, EPSG:4548 CGCS2000 GK "
+        "CM 117E, EPSG:4527 with zone prefix 39, any code PROJ knows) or gcj02 (AMap/Tencent "
+        "offset, for their map developers only); default EPSG:4326",
+    )
     p.set_defaults(fn=cmd_export)

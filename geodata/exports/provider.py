@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 import psycopg
 import pyarrow as pa
@@ -23,6 +24,7 @@ from geodata.exports import query
 from geodata.exports.fields import Field, allowed_fields
 from geodata.exports.query import Filters
 from geodata.exports.sources import Source
+from geodata.output_crs import CRS84_OUT, OutputCrs
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "int16": pa.int16(),
@@ -129,21 +131,32 @@ class TableProvider:
                 conn.rollback()
 
     def page(
-        self, source: Source, filters: Filters, viewer: Viewer, limit: int, offset: int
+        self,
+        source: Source,
+        filters: Filters,
+        viewer: Viewer,
+        limit: int,
+        offset: int,
+        crs: OutputCrs = CRS84_OUT,
     ) -> Page:
-        """One page of features by id; ``filters.after`` continues after a known id."""
+        """One page of features by id, geometries in ``crs``; ``filters.after`` continues
+        after a known id."""
         matched = self.count(source, replace(filters, after=None), viewer)
+        build = partial(query.page_sql, crs=crs)
         returned, last_id, features = self._one(
-            source, filters, viewer, query.page_sql, {"limit": limit, "offset": offset}
+            source, filters, viewer, build, {"limit": limit, "offset": offset}
         )
         return Page(matched, returned, last_id, features)
 
-    def get(self, source: Source, feature_id: int, viewer: Viewer) -> str | None:
-        """One Feature as JSON text, or None when it is not there (or not the viewer's)."""
+    def get(
+        self, source: Source, feature_id: int, viewer: Viewer, crs: OutputCrs = CRS84_OUT
+    ) -> str | None:
+        """One Feature as JSON text (geometry in ``crs``), or None when it is not there (or
+        not the viewer's)."""
 
         def build(source: Source, fields: tuple[Field, ...], where: str) -> str:
             return (
-                f"SELECT {query.feature_json_sql(fields)}::text "
+                f"SELECT {query.feature_json_sql(fields, crs)}::text "
                 f'FROM "{source.table}" AS t WHERE {where} AND t.id = %(fid)s'
             )
 

@@ -23,6 +23,7 @@ from geodata.area_subtree import roots, subtree_ids
 from geodata.conditions import Clause, Conditions
 from geodata.exports.fields import Field
 from geodata.exports.sources import Source
+from geodata.output_crs import CRS84_OUT, OutputCrs
 from geodata.query import BBox, FeatureQueryError, in_range
 
 DIGITS = 7
@@ -210,27 +211,41 @@ def export_sql(source: Source, fields: tuple[Field, ...], where: str, lonlat: bo
     return f'SELECT {", ".join(cols)} FROM "{source.table}" AS t WHERE {where} ORDER BY t.id'
 
 
+def geometry_sql(crs: OutputCrs = CRS84_OUT) -> str:
+    """The exported geometry of row ``t`` in ``crs`` (an EPSG CRS), in the CRS's own axis
+    order as OGC API – Features Part 2 wants it: ``ST_Transform`` off WGS 84, then
+    ``ST_FlipCoordinates`` when its first axis points north (EPSG:4326, 4490, the CGCS2000
+    Gauss–Krüger zones). All in SQL: no feature passes through Python."""
+    if crs.epsg is None:
+        raise ValueError(f"{crs.name} is not an EPSG CRS: transform it in Python")
+    geom = GEOMETRY if crs.is_wgs84 else f"ST_Transform({GEOMETRY}, {int(crs.epsg)})"
+    return f"ST_FlipCoordinates({geom})" if crs.north_first else geom
+
+
 def _json_value(field: Field) -> str:
     if field.kind == "timestamp":
         return f"to_char({field.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
     return field.sql
 
 
-def feature_json_sql(fields: tuple[Field, ...]) -> str:
-    """A GeoJSON Feature (json) of row ``t`` with the allowed fields as properties."""
+def feature_json_sql(fields: tuple[Field, ...], crs: OutputCrs = CRS84_OUT) -> str:
+    """A GeoJSON Feature (json) of row ``t`` with the allowed fields as properties, its
+    geometry in ``crs`` (:func:`geometry_sql`)."""
     props = ", ".join(f"'{f.name}', {_json_value(f)}" for f in fields)
     return (
         "json_build_object('type', 'Feature', 'id', t.id, "
-        f"'geometry', ST_AsGeoJSON({GEOMETRY}, {DIGITS})::json, "
+        f"'geometry', ST_AsGeoJSON({geometry_sql(crs)}, {crs.digits})::json, "
         f"'properties', json_build_object({props}))"
     )
 
 
-def page_sql(source: Source, fields: tuple[Field, ...], where: str) -> str:
+def page_sql(
+    source: Source, fields: tuple[Field, ...], where: str, crs: OutputCrs = CRS84_OUT
+) -> str:
     """A page of Features at ``%(limit)s``/``%(offset)s``: how many, the last id, and the
-    Features as one JSON array text (ordered by id)."""
+    Features as one JSON array text (ordered by id), geometries in ``crs``."""
     return f"""SELECT count(*), max(id), COALESCE(json_agg(f ORDER BY id), '[]'::json)::text FROM (
-    SELECT t.id, {feature_json_sql(fields)} AS f FROM "{source.table}" AS t
+    SELECT t.id, {feature_json_sql(fields, crs)} AS f FROM "{source.table}" AS t
     WHERE {where} ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s) AS p"""
 
 

@@ -8,6 +8,14 @@ All go through ``pyogrio.write_arrow`` (GDAL's Arrow write path: no per-feature 
 - CSV: UTF-8 with a BOM (so Excel/WPS show Chinese right), geometry as WKT in the first column
   ``WKT``; point layers also get ``lon``/``lat``. Times as ISO 8601 text with the city's offset
   (``2026-12-07T07:30:00+08:00``, zone ``ONEMAP_TIMEZONE``): people open CSV in spreadsheets.
+- Other CRSs (:mod:`geodata.output_crs`; the features are transformed by
+  :mod:`.reproject`, x = easting/longitude first as GIS files are written): GeoPackage and
+  Shapefile (``.prj``) carry the CRS; GeoJSON is written without ``RFC7946`` and with the legacy
+  (2008) ``crs`` member ``urn:ogc:def:crs:EPSG::<code>``, which GDAL and QGIS read; CSV names
+  its columns after the CRS (``WKT_EPSG4548``, ``easting_epsg4548``/``northing_epsg4548``).
+  GCJ-02 is no EPSG CRS: GeoPackage and Shapefile get a custom CRS whose name says GCJ-02;
+  GeoJSON, which cannot name a non-EPSG CRS, gets a ``description`` member saying so (GIS
+  tools read it as WGS 84: the file is meant for AMap/Tencent map developers only).
 - Shapefile: a ``.zip`` (``-o x.zip``; any other path is taken as a folder) holding
   ``<layer>.shp/.shx/.dbf/.prj/.cpg`` (UTF-8) and ``FIELDS.txt``, the field-name mapping
   (dBASE names are ≤ 10 characters, see ``fields.SHAPEFILE_NAMES``). A layer of mixed
@@ -35,9 +43,10 @@ import pyogrio
 from geodata.city_time import DEFAULT_ZONE
 from geodata.exports.fields import Field
 from geodata.exports.provider import Rows
+from geodata.exports.reproject import reproject, wkt_column
 from geodata.exports.sources import Source
+from geodata.output_crs import GCJ02_NOTE, WGS84_OUT, OutputCrs
 
-CRS = "EPSG:4326"
 DIM_COLUMN = "_dim"
 SHAPE_KINDS = (
     (0, "point", "Point"),
@@ -108,6 +117,7 @@ def _write(
     layer: str,
     driver: str,
     geometry_type: str,
+    crs: OutputCrs,
     **options: object,
 ) -> None:
     pyogrio.write_arrow(
@@ -117,47 +127,75 @@ def _write(
         driver=driver,
         geometry_name="geometry",
         geometry_type=geometry_type,
-        crs=CRS,
+        crs=crs.gdal,
         **options,
     )
 
 
-def write_geojson(rows: Rows, source: Source, path: Path) -> None:
-    reader = _mapped(rows.reader(), _drop(DIM_COLUMN))
+def _reader(rows: Rows, crs: OutputCrs) -> pa.RecordBatchReader:
+    """The rows in ``crs``, without the geometry-kind column."""
+
+    def fn(batch: pa.RecordBatch) -> pa.RecordBatch:
+        return reproject(_drop(DIM_COLUMN)(batch), crs)
+
+    return _mapped(rows.reader(), fn)
+
+
+def geojson_options(crs: OutputCrs) -> dict[str, str]:
+    """GDAL's GeoJSON layer options: RFC 7946 for WGS 84, else the legacy ``crs`` member (or,
+    for GCJ-02, a ``description`` saying what the coordinates are)."""
+    options = {"ID_FIELD": "id", "COORDINATE_PRECISION": str(crs.digits)}
+    if crs.is_wgs84:
+        return options | {"RFC7946": "YES"}
+    options["RFC7946"] = "NO"
+    if crs.epsg is None:
+        options["DESCRIPTION"] = GCJ02_NOTE
+    return options
+
+
+def write_geojson(rows: Rows, source: Source, path: Path, crs: OutputCrs) -> None:
     _write(
-        reader,
+        _reader(rows, crs),
         path,
         source.id,
         "GeoJSON",
         source.geometry_type,
-        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "7", "ID_FIELD": "id"},
+        crs,
+        layer_options=geojson_options(crs),
     )
 
 
-def write_gpkg(rows: Rows, source: Source, path: Path) -> None:
-    reader = _mapped(rows.reader(), _drop(DIM_COLUMN))
+def write_gpkg(rows: Rows, source: Source, path: Path, crs: OutputCrs) -> None:
     _write(
-        reader,
+        _reader(rows, crs),
         path,
         source.id,
         "GPKG",
         source.geometry_type,
+        crs,
         dataset_options={"VERSION": "1.2"},
         layer_options={"FID": "id"},
     )
 
 
-def write_csv(rows: Rows, source: Source, path: Path, zone: str = DEFAULT_ZONE) -> None:
+def write_csv(
+    rows: Rows, source: Source, path: Path, crs: OutputCrs, zone: str = DEFAULT_ZONE
+) -> None:
     def fn(batch: pa.RecordBatch) -> pa.RecordBatch:
-        return _iso_times(_drop(DIM_COLUMN)(batch), zone)
+        return _iso_times(batch, zone)
 
     _write(
-        _mapped(rows.reader(), fn),
+        _mapped(_reader(rows, crs), fn),
         path,
         source.id,
         "CSV",
         source.geometry_type,
-        layer_options={"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"},
+        crs,
+        layer_options={
+            "GEOMETRY": "AS_WKT",
+            "GEOMETRY_NAME": wkt_column(crs),
+            "WRITE_BOM": "YES",
+        },
     )
 
 
@@ -165,11 +203,13 @@ def _shp_names(fields: tuple[Field, ...]) -> dict[str, str]:
     return {f.name: f.shp for f in fields}
 
 
-def _fields_txt(source: Source, fields: tuple[Field, ...]) -> str:
+def _fields_txt(source: Source, fields: tuple[Field, ...], crs: OutputCrs) -> str:
     lines = [
         f"OneMap export of {source.id!r}: Shapefile (dBASE) field -> OneMap field.",
         "dBASE names are limited to 10 characters; times are ISO 8601 text with the city's",
         "UTC offset (2026-12-07T07:30:00+08:00); UTF-8 (.cpg).",
+        f"Coordinates: {crs.name} ({crs.key}; see the .prj)."
+        + (f" {GCJ02_NOTE}" if crs.epsg is None else ""),
         "",
     ]
     lines += [f"{f.shp:<10} -> {f.name}" for f in fields]
@@ -181,13 +221,14 @@ def write_shapefiles(
     source: Source,
     fields: tuple[Field, ...],
     folder: Path,
+    crs: OutputCrs,
     zone: str = DEFAULT_ZONE,
 ) -> None:
     """One shapefile per geometry kind of ``source`` into ``folder``, plus ``FIELDS.txt``."""
     names = _shp_names(fields)
 
     def fn(batch: pa.RecordBatch) -> pa.RecordBatch:
-        batch = _iso_times(batch, zone)
+        batch = _iso_times(reproject(batch, crs), zone)
         renamed = [names.get(n, n) for n in batch.schema.names]
         return batch.rename_columns(renamed)
 
@@ -198,6 +239,7 @@ def write_shapefiles(
             source.id,
             "ESRI Shapefile",
             source.geometry_type,
+            crs,
             encoding="UTF-8",
         )
     else:
@@ -214,9 +256,10 @@ def write_shapefiles(
                     name,
                     "ESRI Shapefile",
                     geometry_type,
+                    crs,
                     encoding="UTF-8",
                 )
-    (folder / "FIELDS.txt").write_text(_fields_txt(source, fields), encoding="utf-8")
+    (folder / "FIELDS.txt").write_text(_fields_txt(source, fields, crs), encoding="utf-8")
 
 
 def write(
@@ -225,10 +268,12 @@ def write(
     fields: tuple[Field, ...],
     fmt: Format,
     path: Path,
+    crs: OutputCrs = WGS84_OUT,
     zone: str = DEFAULT_ZONE,
 ) -> None:
-    """Write ``rows`` of ``source`` as ``fmt`` to ``path``, replacing it only when complete;
-    times as text (CSV, Shapefile) are given in the IANA zone ``zone`` with its offset.
+    """Write ``rows`` of ``source`` as ``fmt`` in ``crs`` to ``path``, replacing it only when
+    complete; times as text (CSV, Shapefile) are given in the IANA zone ``zone`` with its
+    offset.
 
     For ``shp`` a path ending in ``.zip`` gets a zip file, any other path a folder.
     """
@@ -239,7 +284,7 @@ def write(
         if fmt.id == "shp":
             folder = work / "shp"
             folder.mkdir()
-            write_shapefiles(rows, source, fields, folder, zone)
+            write_shapefiles(rows, source, fields, folder, crs, zone)
             if path.name.endswith(".zip"):
                 staged = work / "out.zip"
                 with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -253,7 +298,7 @@ def write(
             return
         staged = work / f"out{fmt.suffix}"
         if fmt.id == "csv":
-            write_csv(rows, source, staged, zone)
+            write_csv(rows, source, staged, crs, zone)
         else:
-            {"geojson": write_geojson, "gpkg": write_gpkg}[fmt.id](rows, source, staged)
+            {"geojson": write_geojson, "gpkg": write_gpkg}[fmt.id](rows, source, staged, crs)
         os.replace(staged, path)

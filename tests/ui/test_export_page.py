@@ -170,6 +170,27 @@ def test_area_export_holds_exactly_the_sql_count(planner: Page, demo_url, tmp_pa
     expect(planner.locator(f"#{ids.STATUS}")).to_contain_text(f"{expected:,}")
 
 
+def test_export_in_the_gauss_kruger_zone_of_hefei(planner: Page, demo_url, tmp_path):
+    code = _street(demo_url)
+    expected = _subtree_count(demo_url, "building", code)
+    _tick_layer(planner, "建筑")
+    _mode(planner, "行政区划")
+    _pick_area(planner, ids.AREA, code)
+    _wait_count(planner, "buildings", expected)
+    crs = planner.locator(f"#{ids.CRS}")
+    expect(crs).to_contain_text("GCJ-02（火星坐标，仅供高德/腾讯地图开发使用）")
+    gk117 = "CGCS2000 高斯-克吕格 3 度带 中央经线东经 117°（EPSG:4548）"
+    crs.get_by_text(gk117, exact=True).click()
+    link = planner.locator(f"#{ids.API_LINKS} a").first
+    expect(link).to_have_attribute("href", re.compile(r"crs=EPSG%3A4548"))
+    path = _download(planner, tmp_path)
+    assert path.name == f"buildings_{code}_epsg4548.gpkg"
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == expected and frame.crs.to_epsg() == 4548
+    minx, miny, maxx, maxy = frame.total_bounds  # metres: easting, northing
+    assert 3.4e5 < minx < maxx < 6.6e5 and 3.4e6 < miny < maxy < 3.6e6
+
+
 def test_drawn_polygon_export_matches_sql(planner: Page, demo_url, tmp_path, artifacts):
     _tick_layer(planner, "设备")
     _mode(planner, "在地图上绘制")
@@ -307,6 +328,9 @@ def test_english_labels(planner: Page):
     expect(planner.locator(f"#{ids.DOWNLOAD_BUTTON}")).to_have_text("Download")
     expect(planner.locator(f"#{ids.LAYERS}")).to_contain_text("Buildings")
     expect(planner.locator(f"#{ids.AREA_MODE}")).to_contain_text("Governance area")
+    expect(planner.locator(f"#{ids.CRS}")).to_contain_text(
+        "GCJ-02 (Mars coordinates, for AMap/Tencent map developers only)"
+    )
 
 
 def test_admin_resident_export_is_audited(browser, sign_in, app_server, demo_url, tmp_path):

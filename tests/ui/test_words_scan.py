@@ -69,9 +69,11 @@ ENGLISH_ON_CHINESE: frozenset[str] = frozenset(
     | {"CSV", "GeoJSON", "GeoPackage", "Shapefile", "zip", "PNG", "PDF"}
     | {"OGC", "API", "WFS", "HTTP", "QGIS", "GDAL", "ogr2ogr"}
     | {"Features", "Authorization", "Bearer"}
+    | {"WGS84", "CGCS2000", "EPSG", "GCJ", "crs"}
 )
 """English a Chinese page may show: units, acronyms, file formats and tools, standard and
-protocol names (``OGC API – Features``, the ``Authorization: Bearer`` header), the switch's
+protocol names (``OGC API – Features``, the ``Authorization: Bearer`` header), coordinate
+system names and codes (``WGS84``, ``CGCS2000``, ``EPSG:4548``, ``GCJ-02``, ``crs=``), the switch's
 ``EN`` and the product's own name. Commands in ``<code>``/``<pre>`` are not read."""
 
 SCAN = """() => {

@@ -1,0 +1,100 @@
+"""OGC items in other CRSs (Part 2) against the CRS84 answer, on a demo city.
+
+    .venv/bin/python bench/ogc_crs.py --scale 2 [--requests 30] [--limit 1000] [--url URL]
+
+For pages of ``limit`` houses (points) and buildings (polygons), and for one feature, prints
+p50/p95 of the request with no ``crs`` (CRS84, the baseline measured in the same run) and with
+``crs`` = EPSG:4490 (axes flipped), 4548 (CGCS2000 Gauss–Krüger, transformed and flipped) and
+3857, with each one's p50 ratio to the baseline (Flask test client, planner token). The variants are
+requested in turn, so load from elsewhere on the machine falls on all of them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import create_app
+from bench.common import scratch_demo
+from geodata.settings import Settings
+from tests.conftest import api_token, signed_in
+
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+CRSS = ("", f"{EPSG}4490", f"{EPSG}4548", f"{EPSG}3857")
+
+
+def _times(runs: list[Callable[[], object]], n: int) -> list[tuple[float, float]]:
+    """p50 and p95 in milliseconds of ``n`` calls of each of ``runs`` (after one warm-up each),
+    interleaved so that load from elsewhere on the machine falls on all of them alike."""
+    for run in runs:
+        run()
+    samples: list[list[float]] = [[] for _ in runs]
+    for _ in range(n):
+        for run, into in zip(runs, samples, strict=True):
+            started = time.perf_counter()
+            run()
+            into.append((time.perf_counter() - started) * 1000)
+    out = []
+    for into in samples:
+        into.sort()
+        out.append((statistics.median(into), into[int(0.95 * (n - 1))]))
+    return out
+
+
+def _get(client, path: str) -> Callable[[], None]:
+    def run() -> None:
+        response = client.get(path)
+        assert response.status_code == 200, response.data[:200]
+
+    return run
+
+
+@contextmanager
+def _database(args: argparse.Namespace) -> Iterator[str]:
+    if args.url:
+        yield args.url
+        return
+    with scratch_demo("ogc_crs", args.scale, args.seed, keep=args.keep) as url:
+        yield url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument("--url", help="use this demo database instead of building one")
+    parser.add_argument("--keep", action="store_true", help="keep the built database")
+    args = parser.parse_args()
+    with _database(args) as url:
+        client = create_app(Settings(database_url=url), url).server.test_client()
+        signed_in(client, api_token(url, "planner"))
+        first = client.get("/ogc/collections/houses/items?limit=1").get_json()["features"][0]
+        paths = {
+            f"houses page of {args.limit}": f"/ogc/collections/houses/items?limit={args.limit}",
+            f"buildings page of {args.limit}": (
+                f"/ogc/collections/buildings/items?limit={args.limit}"
+            ),
+            "one house": f"/ogc/collections/houses/items/{first['id']}?",
+        }
+        print(f"{args.requests} requests each; p50/p95 in ms; ratio = p50 / CRS84 p50")
+        for label, path in paths.items():
+            sep = "" if path.endswith("?") else "&"
+            runs = [_get(client, path + (f"{sep}crs={crs}" if crs else "")) for crs in CRSS]
+            timed = _times(runs, args.requests)
+            base = timed[0][0]
+            for crs, (p50, p95) in zip(CRSS, timed, strict=True):
+                name = crs.rsplit("/", 1)[-1] if crs else "CRS84"
+                print(f"{label:<24} {name:>6}: p50 {p50:7.1f}  p95 {p95:7.1f}  {p50 / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
