@@ -41,6 +41,7 @@ from web.i18n import pick
 
 PATH = "/export"
 dash.register_page(__name__, path=PATH, title=i18n.text("app.document_title"), name="export")
+export_qgis.register()
 
 FORMAT_LABELS = {
     "geojson": "GeoJSON",

@@ -88,13 +88,19 @@ def ogc_url() -> str:
     return request.host_url.rstrip("/") + dash.get_relative_path("/ogc")
 
 
-@callback(
-    Output(DOWNLOAD, "data"),
-    Output(STATUS, "children"),
-    Input(BUTTON, "n_clicks"),
-    State(shell_ids.LANG_SWITCH, "value"),
-    prevent_initial_call=True,
-)
+def register() -> None:
+    """The download's callback, registered by the export page's module (Dash runs page modules
+    again for every app it creates; a helper module's own decorators would run once, for the
+    first app only)."""
+    callback(
+        Output(DOWNLOAD, "data"),
+        Output(STATUS, "children"),
+        Input(BUTTON, "n_clicks"),
+        State(shell_ids.LANG_SWITCH, "value"),
+        prevent_initial_call=True,
+    )(download)
+
+
 def download(_clicks: object, lang: str | None):
     """The project of the caller's collections, its names in the page's language."""
     guard.require(PATH)
