@@ -65,9 +65,9 @@ def _columns(mapping: dict[str, str], columns: list[str], name: str) -> tuple[st
 
 def parse_times(values: pd.Series, column: str, name: str) -> pd.Series:
     """UTC timestamps of a column; :class:`MappingError` naming it when none is a date."""
-    times = pd.to_datetime(values, utc=True, errors="coerce")
-    numeric = pd.to_numeric(values, errors="coerce")
-    if len(values) and (times.notna().sum() == 0 or numeric.notna().mean() > 0.5):
+    numeric = len(values) > 0 and pd.to_numeric(values, errors="coerce").notna().mean() > 0.5
+    times = pd.to_datetime(values if not numeric else values[:0], utc=True, errors="coerce")
+    if len(values) and (numeric or times.notna().sum() == 0):
         raise MappingError(
             f"{name}: column {column!r} (time) holds no dates (e.g. {values.iloc[0]!r}); "
             "name the time column with --map time=COLUMN"
