@@ -21,6 +21,7 @@ from analytics.backtest import format_table, run_backtest
 from analytics.backtest_plot import write_curves_png
 from analytics.coverage import gap_state, refresh_gaps
 from analytics.events_file import read_event_file
+from analytics.forecast_file import forecast_events
 from analytics.forecast_store import ForecastError, run_forecast
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
@@ -106,8 +107,32 @@ def _scheduler() -> str | None:
     return get_settings().analytics.dask_scheduler
 
 
+def cmd_forecast_file(args: argparse.Namespace) -> int:
+    """Forecast the next period per cell of an event file with the method that validated
+    best (a baseline or a model); print the choice, write the cells as CSV."""
+    started = time.perf_counter()
+    events = read_events(args.events, args.map, args.crs)
+    horizon = args.horizon[0] if args.horizon else 7
+    result = forecast_events(events, args.cell_res, horizon, args.validation)
+    print("validation origins (the last periods of the file; baselines too):")
+    print(format_table(result.validation))
+    cells = result.cells
+    print(
+        f"\npublished: {result.published}; {len(cells)} cells, "
+        f"{cells['start'].iloc[0]:%Y-%m-%d} … {cells['end'].iloc[0]:%Y-%m-%d}: "
+        f"{cells['expected'].sum():,.1f} incidents expected"
+    )
+    if args.out:
+        cells.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    print(f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Train on the store's incidents, store a forecast run and print what it holds."""
+    if args.events:
+        return cmd_forecast_file(args)
 
     store = open_store(get_settings())
     horizons = tuple(args.horizon) if args.horizon else (7, 30)
@@ -230,6 +255,11 @@ def parser() -> argparse.ArgumentParser:
         help="days ahead (repeatable; default: 7 and 30)",
     )
     fc.add_argument("--cell-res", type=int, default=8, choices=(8, 9), help="H3 resolution")
+    fc.add_argument("--events", help="forecast from this event file instead (nothing stored)")
+    fc.add_argument("--map", action="append", metavar="TARGET=COLUMN", help="as for backtest")
+    fc.add_argument("--crs", help="CRS of the file's coordinates, as for backtest")
+    fc.add_argument("--validation", type=int, default=26, help="origins choosing the method")
+    fc.add_argument("--out", type=Path, help="write the cells' forecast here (CSV)")
     fc.set_defaults(func=cmd_forecast)
     cv = sub.add_parser("coverage", help="state of the precomputed camera coverage gaps")
     cv.add_argument("--refresh", action="store_true", help="recompute them for every line")

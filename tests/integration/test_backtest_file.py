@@ -14,7 +14,8 @@ import pytest
 from analytics.backtest import BASELINES, rank, run_backtest
 from analytics.backtest_plot import curves_figure, write_curves_png
 from analytics.events_file import read_event_file
-from analytics.forecast import ModelConfig
+from analytics.forecast import ModelConfig, build_grid
+from analytics.forecast_file import forecast_events
 from analytics.metrics import n_flagged
 from geodata.crs import from_wgs84
 from geodata.errors import MappingError
@@ -137,11 +138,12 @@ def test_hit_rate_curves_png_has_one_curve_per_method(boston, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_baseline_that_validates_best_is_published():
+def steady_events() -> pd.DataFrame:
+    """60 weeks, a steady 40 incidents a day around four fixed points (seed 3)."""
     rng = np.random.default_rng(3)
-    n = 60 * 7 * 40  # 60 weeks, a steady 40 incidents a day around four fixed points
+    n = 60 * 7 * 40
     hot = rng.choice(4, n, p=[0.55, 0.25, 0.15, 0.05])
-    events = pd.DataFrame(
+    return pd.DataFrame(
         {
             "lon": -71.07 + 0.02 * hot + rng.normal(0, 0.002, n),
             "lat": 42.33 + 0.01 * hot + rng.normal(0, 0.002, n),
@@ -149,8 +151,14 @@ def test_a_baseline_that_validates_best_is_published():
             + pd.to_timedelta(rng.uniform(0, 60 * 7, n), unit="D"),
         }
     )
-    flat = ModelConfig(kind="glm", alpha=1e4)  # so penalised it predicts one rate everywhere
-    result = run_backtest(events, n_origins=4, n_validation=6, candidates=(flat,))
+
+
+FLAT = ModelConfig(kind="glm", alpha=1e4)  # so penalised it predicts one rate everywhere
+
+
+def test_a_baseline_that_validates_best_is_published():
+    flat = FLAT
+    result = run_backtest(steady_events(), n_origins=4, n_validation=6, candidates=(flat,))
     validation = result.validation
     assert rank(validation)[0] == "historical mean"
     assert validation.loc["historical mean", "pai@5%"] > validation.loc[flat.label(), "pai@5%"]
@@ -163,3 +171,13 @@ def test_ties_go_to_the_baseline():
         index=["historical mean", "glm(alpha=0.001)", "kde"],
     )
     assert rank(table) == ["historical mean", "glm(alpha=0.001)", "kde"]
+
+
+def test_file_forecast_uses_the_baseline_that_validated_best():
+    events = steady_events()
+    result = forecast_events(events, n_validation=6, candidates=(FLAT,))
+    assert result.published == "historical mean"
+    grid = build_grid(events)
+    assert list(result.cells["cell"]) == list(grid.cells)
+    np.testing.assert_array_equal(result.cells["expected"], grid.counts.mean(axis=0))
+    assert result.cells["start"].iloc[0] == grid.edges[-1]
