@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.__main__ import main as cli_main
 from analytics.backtest import BASELINES, rank, run_backtest
 from analytics.backtest_plot import curves_figure, write_curves_png
 from analytics.events_file import read_event_file
@@ -181,3 +182,20 @@ def test_file_forecast_uses_the_baseline_that_validated_best():
     assert list(result.cells["cell"]) == list(grid.cells)
     np.testing.assert_array_equal(result.cells["expected"], grid.counts.mean(axis=0))
     assert result.cells["start"].iloc[0] == grid.edges[-1]
+
+
+def test_cli_names_the_missing_column(files):
+    with pytest.raises(SystemExit, match="has no column 'dispatch_tz'"):
+        cli_main(["backtest", "--events", str(files[1]), "--map", "time=dispatch_tz"])
+
+
+def test_cli_backtest_of_the_projected_file(files, tmp_path, capsys):
+    png = tmp_path / "curves.png"
+    argv = ["backtest", "--events", str(files[1]), "--map", "time=dispatch_ts", "--crs",
+            "EPSG:32619", "--origins", "2", "--validation", "2", "--png", str(png)]  # fmt: skip
+    assert cli_main(argv) == 0
+    out = capsys.readouterr()
+    assert "events: 15,135  cells: 278 at res 8  periods: 124 of 7 d" in out.out
+    assert "published: " in out.out and png.exists()
+    assert "validation origins" in out.err and "test origins" in out.err  # progress on stderr
+    assert ", test " in out.out.splitlines()[-1]  # the time per phase
