@@ -83,9 +83,11 @@ def main() -> int:
         + ", ".join(f"{s:.1f}" for s in fits)
         + " s"
     )
+    one = args.validation * sum(fits) + args.origins * hgb_one
     print(
         f"old path, estimated: {args.validation} × {len(CANDIDATES)} + {args.origins} fits "
-        f"(default threads, all history) ≈ {old:.0f} s (models only, baselines not counted)"
+        f"(default threads, all history) ≈ {old:.0f} s (models only, baselines not counted); "
+        f"the same fits on one thread ≈ {one:.0f} s"
     )
 
     started = time.perf_counter()
