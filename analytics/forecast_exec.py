@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from threadpoolctl import threadpool_limits
@@ -25,6 +26,7 @@ def executor_name(scheduler: str | None) -> str:
     return f"dask {scheduler}" if scheduler else IN_PROCESS
 
 
+@lru_cache(maxsize=1)
 def one_thread_per_fit() -> None:
     """Run BLAS and OpenMP on one thread in this process from now on, as in a Dask worker
     process (whose nanny sets it so). A multi-threaded BLAS sums in another order and changes

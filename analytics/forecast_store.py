@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import h3
@@ -245,7 +245,6 @@ def predict_grid(
     return fc.predict_next(grid, config_for(grid, config), exposure)
 
 
-@lru_cache(maxsize=1)
 def fit_all(
     history: History,
     horizons: tuple[int, ...],
