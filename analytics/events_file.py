@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import shapely
 from tqdm import tqdm
 
 from geodata.crs import WGS84, parse_crs, to_wgs84
 from geodata.errors import MappingError
+from geodata.ingest.csvgeom import LAT_NAMES, LON_NAMES
 from geodata.ingest.readers import open_reader
 
 TARGETS = ("time", "category", "lon", "lat", "wkt")
@@ -65,6 +67,8 @@ def _columns(mapping: dict[str, str], columns: list[str], name: str) -> tuple[st
 
 def parse_times(values: pd.Series, column: str, name: str) -> pd.Series:
     """UTC timestamps of a column; :class:`MappingError` naming it when none is a date."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values, utc=True)
     numeric = len(values) > 0 and pd.to_numeric(values, errors="coerce").notna().mean() > 0.5
     times = pd.to_datetime(values if not numeric else values[:0], utc=True, errors="coerce")
     if len(values) and (numeric or times.notna().sum() == 0):
@@ -85,6 +89,8 @@ def read_event_file(
     has none) of one file; rows without a geometry are left out."""
     path = Path(path)
     mapping = dict(mapping or {})
+    if is_plain_parquet(path):
+        return read_plain_parquet(path, mapping, crs)
     geometry = {k: v for k, v in mapping.items() if k in GEOMETRY_TARGETS}
     reader = open_reader(path, "event", geometry_columns=geometry)
     check_mapping(mapping, reader.columns, path.name)
@@ -111,12 +117,51 @@ def read_event_file(
             )
             bar.update(len(geoms))
     raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["x", "y"])
-    lon, lat = to_wgs84(raw["x"].to_numpy(float), raw["y"].to_numpy(float), source_crs)
+    return _events(raw, source_crs, time_col, path.name)
+
+
+def _events(raw: pd.DataFrame, crs: str, time_col: str, name: str) -> pd.DataFrame:
+    """The events of ``raw`` (``x``, ``y`` in ``crs``, ``time``, ``category``) in WGS84."""
+    lon, lat = to_wgs84(raw["x"].to_numpy(float), raw["y"].to_numpy(float), crs)
     return pd.DataFrame(
         {
             "lon": lon,
             "lat": lat,
-            "time": parse_times(raw["time"], time_col, path.name),
+            "time": parse_times(raw["time"], time_col, name),
             "category": raw["category"],
         }
+    )
+
+
+def is_plain_parquet(path: Path) -> bool:
+    """A Parquet file without GeoParquet metadata (coordinates in columns)."""
+    if not path.name.lower().endswith((".parquet", ".geoparquet")) or not path.exists():
+        return False
+    return b"geo" not in (pq.read_schema(path).metadata or {})
+
+
+def read_plain_parquet(path: Path, mapping: dict[str, str], crs: str | None) -> pd.DataFrame:
+    """Events of a plain Parquet file: lon/lat columns named by ``--map`` or found by name."""
+    columns = pq.read_schema(path).names
+    check_mapping(mapping, columns, path.name)
+    time_col, category_col = _columns(mapping, columns, path.name)
+    lon = mapping.get("lon") or _find(columns, LON_NAMES)
+    lat = mapping.get("lat") or _find(columns, LAT_NAMES)
+    if lon is None or lat is None:
+        raise MappingError(
+            f"{path.name}: no lon/lat columns; name them with --map lon=COLUMN --map lat=COLUMN "
+            f"(columns: {', '.join(columns)})"
+        )
+    table = pd.read_parquet(path, columns=list(dict.fromkeys(
+        c for c in (lon, lat, time_col, category_col) if c)))  # fmt: skip
+    raw = pd.DataFrame(
+        {
+            "x": pd.to_numeric(table[lon], errors="coerce"),
+            "y": pd.to_numeric(table[lat], errors="coerce"),
+            "time": table[time_col],
+            "category": table[category_col] if category_col else None,
+        }
+    ).dropna(subset=["x", "y"])
+    return _events(
+        raw.reset_index(drop=True), parse_crs(crs) if crs else WGS84, time_col, path.name
     )

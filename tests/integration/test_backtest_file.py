@@ -101,6 +101,19 @@ def test_bd09_file_matches_the_published_wgs84_conversion(tmp_path):
     assert events["time"].min() == start
 
 
+def test_plain_parquet_with_unusual_names(boston, files, tmp_path):
+    odd = pd.read_csv(files[1])
+    odd["dispatch_ts"] = pd.to_datetime(odd["dispatch_ts"], utc=True)
+    path = tmp_path / "crashes.parquet"
+    odd.to_parquet(path)
+    events = read_event_file(path, ODD_MAP, crs="EPSG:32619", progress=False)
+    assert len(events) == 15_135
+    assert (events["time"] == boston["time"]).all()
+    assert np.abs(events["lon"] - boston["lon"]).max() < 1e-6
+    with pytest.raises(MappingError, match="'stamp'"):
+        read_event_file(path, {"time": "stamp"}, crs="EPSG:32619", progress=False)
+
+
 @pytest.mark.parametrize(
     ("mapping", "crs", "names"),
     [
