@@ -1,7 +1,8 @@
 """Events (lon, lat, time, category) for the backtest and forecast from any file import reads.
 
 The file is opened with the import's readers (:func:`geodata.ingest.readers.open_reader`: CSV,
-GeoJSON, GeoPackage, FlatGeobuf, Shapefile, GeoParquet); columns are named with the import's
+GeoJSON, GeoPackage, FlatGeobuf, Shapefile, GeoParquet; plain Parquet with coordinate columns
+is read with pandas); columns are named with the import's
 ``--map TARGET=COLUMN`` pairs (targets ``time``, ``category``, and ``lon``/``lat``/``wkt`` for a
 CSV's geometry), else found by common names. Coordinates in ``crs`` (the file's own CRS when it
 declares one; WGS84 otherwise) — GCJ-02, BD-09 or any EPSG code, projected ones through
