@@ -18,43 +18,22 @@ import pandas as pd
 
 from analytics.assessment_report import build_report, day_range, write_report
 from analytics.backtest import format_table, run_backtest
+from analytics.backtest_plot import write_curves_png
 from analytics.coverage import gap_state, refresh_gaps
+from analytics.events_file import read_event_file
+from analytics.forecast_file import forecast_events
 from analytics.forecast_store import ForecastError, run_forecast
 from geodata.engine import get_engine
+from geodata.errors import OneMapError
+from geodata.ingest.mapping import parse_pairs
 from geodata.replicas import read_replicas
 from geodata.settings import get_settings
 from geodata.store import open_store
 
-# Column names tried, in order, per field of an events CSV (Boston: Long, Lat, OCCURRED_ON_DATE).
-CSV_COLUMNS = {
-    "lon": ("lon", "longitude", "long", "lng", "x"),
-    "lat": ("lat", "latitude", "y"),
-    "time": ("time", "occurred_on_date", "reported_at", "opened", "requested_datetime", "date"),
-    "category": ("category", "offense_description", "service_name", "type"),
-}
 STORE_LAYERS = {"events": "event", "event": "event"}
 MEASURES = ("on_time_rate", "closure_rate", "median_hours", "p90_hours", "escalation_rate",
             "reopen_rate", "received")  # fmt: skip
 """What ``assessment --measure`` ranks by (:data:`analytics.assessment.RANK_BY`)."""
-
-
-def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
-    """The first column whose lower-cased name is among ``names``."""
-    lowered = {c.lower().strip(): c for c in columns}
-    return next((lowered[n] for n in names if n in lowered), None)
-
-
-def read_events_csv(path: Path) -> pd.DataFrame:
-    """Events (lon, lat, time, category) from a CSV, recognising common column names."""
-    raw = pd.read_csv(path, low_memory=False)
-    picked = {field: _pick(list(raw.columns), names) for field, names in CSV_COLUMNS.items()}
-    missing = [f for f in ("lon", "lat", "time") if picked[f] is None]
-    if missing:
-        raise SystemExit(
-            f"{path}: no column for {', '.join(missing)}; expected one of "
-            + "; ".join(f"{f}: {', '.join(CSV_COLUMNS[f])}" for f in missing)
-        )
-    return pd.DataFrame({f: raw[c] for f, c in picked.items() if c is not None})
 
 
 def _read_url() -> str:
@@ -77,23 +56,30 @@ def read_events_layer(layer: str) -> pd.DataFrame:
         return pd.read_sql_query(sql, conn)
 
 
-def read_events(source: str) -> pd.DataFrame:
-    """Events from a CSV path or a store layer name."""
+def read_events(
+    source: str, mapping: list[str] | None = None, crs: str | None = None
+) -> pd.DataFrame:
+    """Events from a file (any format import reads, ``--map``/``--crs`` as import) or a store
+    layer name."""
     if source in STORE_LAYERS:
         return read_events_layer(source)
     path = Path(source)
     if not path.exists():
         raise SystemExit(f"{source}: neither a file nor a store layer ({', '.join(STORE_LAYERS)})")
-    return read_events_csv(path)
+    try:
+        return read_event_file(path, parse_pairs(mapping, "--map"), crs)
+    except OneMapError as exc:
+        raise SystemExit(f"backtest: {exc}") from None
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    """Run the rolling-origin backtest and print the table."""
-
-    events = read_events(args.events)
+    """Run the rolling-origin backtest; print the tables, the published method, the time per
+    phase; write the hit-rate curves as PNG when asked."""
+    started = time.perf_counter()
+    events = read_events(args.events, args.map, args.crs)
+    read_s = time.perf_counter() - started
     if args.category:
         events = events[events["category"].isin(args.category)]
-    started = time.perf_counter()
     result = run_backtest(
         events,
         resolution=args.cell_res,
@@ -101,17 +87,28 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         n_origins=args.origins,
         n_validation=args.validation,
         scheduler=_scheduler(),
+        refit_every=args.refit_every,
+        progress=True,
     )
     print(
-        f"events: {len(events):,}  cells: res {args.cell_res}  horizon: {args.horizon} d  "
-        f"test origins: {args.origins}  validation origins: {args.validation}"
+        f"events: {len(events):,}  cells: {result.n_cells} at res {args.cell_res}  "
+        f"periods: {result.n_periods} of {args.horizon} d  test origins: {args.origins}  "
+        f"validation origins: {args.validation}  refit every {result.refit_every} origin(s)"
     )
     if not result.validation.empty:
-        print("\nmodel selection (validation origins, before the test origins):")
+        print("\nmodel selection (validation origins, before the test origins; baselines too):")
         print(format_table(result.validation))
-    print(f"\nchosen: {result.chosen.label()}\n")
-    print(format_table(result.table))
-    print(f"\n({time.perf_counter() - started:.1f} s)")
+    print(f"\nbest model candidate: {result.chosen.label()}; published: {result.published}\n")
+    print(format_table(result.table, mark=result.published))
+    if args.png:
+        title = f"{Path(args.events).name}: {args.origins} test origins, {args.horizon} d"
+        print(f"\nwrote {write_curves_png(result.curves, args.png, title, result.published)}")
+    phases = {"read": read_s, **result.seconds}
+    print(
+        f"\n({time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+        + ")"
+    )
     return 0
 
 
@@ -121,8 +118,32 @@ def _scheduler() -> str | None:
     return get_settings().analytics.dask_scheduler
 
 
+def cmd_forecast_file(args: argparse.Namespace) -> int:
+    """Forecast the next period per cell of an event file with the method that validated
+    best (a baseline or a model); print the choice, write the cells as CSV."""
+    started = time.perf_counter()
+    events = read_events(args.events, args.map, args.crs)
+    horizon = args.horizon[0] if args.horizon else 7
+    result = forecast_events(events, args.cell_res, horizon, args.validation)
+    print("validation origins (the last periods of the file; baselines too):")
+    print(format_table(result.validation))
+    cells = result.cells
+    print(
+        f"\npublished: {result.published}; {len(cells)} cells, "
+        f"{cells['start'].iloc[0]:%Y-%m-%d} … {cells['end'].iloc[0]:%Y-%m-%d}: "
+        f"{cells['expected'].sum():,.1f} incidents expected"
+    )
+    if args.out:
+        cells.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    print(f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Train on the store's incidents, store a forecast run and print what it holds."""
+    if args.events:
+        return cmd_forecast_file(args)
 
     store = open_store(get_settings())
     horizons = tuple(args.horizon) if args.horizon else (7, 30)
@@ -216,7 +237,24 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m analytics", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     bt = sub.add_parser("backtest", help="rolling-origin backtest: model vs baselines")
-    bt.add_argument("--events", required=True, help="CSV path (lon/lat/time) or store layer")
+    bt.add_argument(
+        "--events", required=True, help="event file (CSV, GeoJSON, GPKG, GeoParquet…) or layer"
+    )
+    bt.add_argument(
+        "--map",
+        action="append",
+        metavar="TARGET=COLUMN",
+        help="column of time, category, lon, lat or wkt (repeatable; as python -m geodata import)",
+    )
+    bt.add_argument(
+        "--crs", help="CRS of the coordinates: wgs84, gcj02, bd09 or any EPSG code (EPSG:4548)"
+    )
+    bt.add_argument("--png", type=Path, help="write the hit-rate curves (every method) here")
+    bt.add_argument(
+        "--refit-every",
+        type=int,
+        help="refit the model every N origins (default: 1 up to 156 periods of history, else 4)",
+    )
     bt.add_argument("--cell-res", type=int, default=8, choices=(7, 8, 9), help="H3 resolution")
     bt.add_argument("--horizon", type=int, default=7, help="forecast horizon in days")
     bt.add_argument("--origins", type=int, default=52, help="test origins (the last periods)")
@@ -232,6 +270,11 @@ def parser() -> argparse.ArgumentParser:
         help="days ahead (repeatable; default: 7 and 30)",
     )
     fc.add_argument("--cell-res", type=int, default=8, choices=(8, 9), help="H3 resolution")
+    fc.add_argument("--events", help="forecast from this event file instead (nothing stored)")
+    fc.add_argument("--map", action="append", metavar="TARGET=COLUMN", help="as for backtest")
+    fc.add_argument("--crs", help="CRS of the file's coordinates, as for backtest")
+    fc.add_argument("--validation", type=int, default=26, help="origins choosing the method")
+    fc.add_argument("--out", type=Path, help="write the cells' forecast here (CSV)")
     fc.set_defaults(func=cmd_forecast)
     cv = sub.add_parser("coverage", help="state of the precomputed camera coverage gaps")
     cv.add_argument("--refresh", action="store_true", help="recompute them for every line")

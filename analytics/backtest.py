@@ -7,8 +7,9 @@ test origins (by mean PAI at 5% of area, then deviance), never on the test origi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import h3
 import numpy as np
@@ -22,8 +23,8 @@ from analytics.forecast import (
     fit_model,
     predict_period,
 )
-from analytics.forecast_exec import map_tasks
-from analytics.metrics import score_period
+from analytics.forecast_exec import map_tasks, one_thread_per_fit
+from analytics.metrics import hit_curve, score_period
 
 EARTH_M_PER_DEG = 111_320.0
 KDE_BANDWIDTHS_M = (100.0, 200.0, 300.0, 500.0, 800.0, 1200.0)
@@ -40,6 +41,9 @@ CANDIDATES = (
     ModelConfig(kind="glm", alpha=1e-1),
 )
 
+MAX_TRAIN_PERIODS = 156  # a fit sees at most three years of weekly periods
+LONG_REFIT_EVERY = 4  # refit interval (origins) on histories longer than that
+
 Method = Callable[[Grid, int], np.ndarray]
 
 
@@ -49,8 +53,14 @@ class BacktestResult:
 
     scores: pd.DataFrame
     table: pd.DataFrame
-    chosen: ModelConfig
+    chosen: ModelConfig  # the best model candidate on the validation origins
     validation: pd.DataFrame
+    published: str = "model"  # the row of ``table`` that validated best (a baseline or model)
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # mean hit share, k = 0 … n
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase
+    refit_every: int = 1
+    n_periods: int = 0
+    n_cells: int = 0
 
 
 def last_period(grid: Grid, origin: int) -> np.ndarray:
@@ -117,23 +127,48 @@ def kde_baseline(grid: Grid, origin: int) -> np.ndarray:
     return share * recent
 
 
-def model_method(features: np.ndarray, config: ModelConfig) -> Method:
-    """The model as a method: fit on the periods before the origin, predict the origin."""
+BASELINES: dict[str, Method] = {
+    "last period": last_period,
+    "historical mean": historical_mean,
+    "kde": kde_baseline,
+}
+
+
+def model_method(
+    features: np.ndarray,
+    config: ModelConfig,
+    refit_every: int = 1,
+    max_train_periods: int | None = MAX_TRAIN_PERIODS,
+) -> Method:
+    """The model as a method: fitted on periods before the origin, predicting the origin.
+
+    With ``refit_every = k`` the model is refitted at origins that are multiples of ``k`` and
+    reused for the origins up to the next one (it saw only periods before the first of them;
+    each origin's features see periods before that origin only). The fit uses at most
+    ``max_train_periods`` periods before the fit origin."""
+    cache: dict[int, object] = {}
 
     def predict(grid: Grid, origin: int) -> np.ndarray:
-        model = fit_model(features, grid.counts, origin, config)
-        return predict_period(model, features, origin)
+        fit_at = origin - origin % refit_every
+        if fit_at not in cache:
+            cache.clear()  # one model held at a time
+            cache[fit_at] = fit_model(features, grid.counts, fit_at, config, max_train_periods)
+        return predict_period(cache[fit_at], features, origin)
 
     return predict
 
 
-def score_origin(origin: int, grid: Grid, methods: dict[str, Method]) -> list[dict[str, object]]:
-    """One task: every method's scores at one origin."""
+def score_origin(
+    origin: int, grid: Grid, methods: dict[str, Method]
+) -> tuple[list[dict[str, object]], dict[str, np.ndarray | None]]:
+    """One task: every method's scores at one origin, and its hit-rate curve."""
     actual = grid.counts[origin]
-    return [
-        {"method": name, "origin": grid.edges[origin], **score_period(method(grid, origin), actual)}
-        for name, method in methods.items()
-    ]
+    rows, curves = [], {}
+    for name, method in methods.items():
+        pred = method(grid, origin)
+        rows.append({"method": name, "origin": grid.edges[origin], **score_period(pred, actual)})
+        curves[name] = hit_curve(pred, actual)
+    return rows, curves
 
 
 def score_origins(
@@ -141,11 +176,19 @@ def score_origins(
     methods: dict[str, Method],
     origins: Sequence[int],
     scheduler: str | None = None,
-) -> pd.DataFrame:
-    """Scores per method and origin (long form); one task per origin, in-process or on the
-    Dask ``scheduler``."""
-    per_origin = map_tasks(score_origin, list(origins), scheduler, grid=grid, methods=methods)
-    return pd.DataFrame([row for rows in per_origin for row in rows])
+    progress: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Scores per method and origin (long form) and each method's hit-rate curve (mean over
+    the origins with incidents); one task per origin, in-process or on the Dask ``scheduler``."""
+    per_origin = map_tasks(
+        score_origin, list(origins), scheduler, progress=progress, grid=grid, methods=methods
+    )
+    scores = pd.DataFrame([row for rows, _ in per_origin for row in rows])
+    curves = {}
+    for name in methods:
+        got = [c[name] for _, c in per_origin if c[name] is not None]
+        curves[name] = np.mean(got, axis=0) if got else np.zeros(grid.counts.shape[1] + 1)
+    return scores, curves
 
 
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
@@ -155,21 +198,45 @@ def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order]
 
 
-def choose_config(
+def rank(table: pd.DataFrame) -> list[str]:
+    """Methods of a summary table, best first: highest mean PAI@5%, then lowest deviance,
+    then table order."""
+    names = list(table.index)
+    return sorted(
+        names,
+        key=lambda n: (-table.loc[n, "pai@5%"], table.loc[n, "deviance"], names.index(n)),
+    )
+
+
+def choose_method(
     grid: Grid,
     features: np.ndarray,
     origins: Sequence[int],
     candidates: Sequence[ModelConfig] = CANDIDATES,
     scheduler: str | None = None,
-) -> tuple[ModelConfig, pd.DataFrame]:
-    """The candidate with the best mean PAI@5% (then lowest deviance) on ``origins``."""
-    methods = {c.label(): model_method(features, c) for c in candidates}
-    table = summarize(score_origins(grid, methods, origins, scheduler))
-    ranked = sorted(
-        range(len(candidates)),
-        key=lambda i: (-table["pai@5%"].iloc[i], table["deviance"].iloc[i], i),
-    )
-    return candidates[ranked[0]], table
+    refit_every: int = 1,
+    max_train_periods: int | None = MAX_TRAIN_PERIODS,
+) -> tuple[str, ModelConfig, pd.DataFrame]:
+    """Model selection on ``origins`` among the baselines and the model ``candidates``.
+
+    Returns the method to publish (the best of all: a baseline when one validates best, ties
+    going to the baseline), the best model candidate, and the validation table."""
+    methods: dict[str, Method] = dict(BASELINES)
+    for c in candidates:
+        methods[c.label()] = model_method(features, c, refit_every, max_train_periods)
+    scores, _ = score_origins(grid, methods, origins, scheduler, progress="validation origins")
+    table = summarize(scores)
+    order = rank(table)
+    best_model = next(n for n in order if n not in BASELINES)
+    chosen = next(c for c in candidates if c.label() == best_model)
+    published = order[0] if order[0] in BASELINES else "model"
+    return published, chosen, table
+
+
+def auto_refit_every(n_periods: int) -> int:
+    """Refit at every origin up to :data:`MAX_TRAIN_PERIODS` periods of history, at every
+    :data:`LONG_REFIT_EVERY`-th beyond (ten years of weeks: 4)."""
+    return 1 if n_periods <= MAX_TRAIN_PERIODS else LONG_REFIT_EVERY
 
 
 def run_backtest(
@@ -181,10 +248,18 @@ def run_backtest(
     candidates: Sequence[ModelConfig] = CANDIDATES,
     exposure: pd.DataFrame | None = None,
     scheduler: str | None = None,
+    refit_every: int | None = None,
+    max_train_periods: int | None = MAX_TRAIN_PERIODS,
+    progress: bool = False,
 ) -> BacktestResult:
-    """Backtest the model (chosen on validation origins) and the baselines on the last
-    ``n_origins`` periods; origins run in-process, or on the Dask ``scheduler``."""
+    """Backtest the model (chosen on validation origins, against the baselines too) and the
+    baselines on the last ``n_origins`` periods; origins run in-process, or on the Dask
+    ``scheduler``. ``refit_every`` None: :func:`auto_refit_every`."""
+    one_thread_per_fit()  # two OpenMP threads of a fit spin against each other: 10-20x slower
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
     grid = build_grid(events, resolution, horizon_days)
+    seconds["grid"], clock = time.perf_counter() - clock, time.perf_counter()
     first_test = grid.n_periods - n_origins
     first_validation = first_test - n_validation
     if first_validation < 8 + 4:
@@ -192,27 +267,37 @@ def run_backtest(
             f"{grid.n_periods} periods of {horizon_days} days are too few for {n_origins} test "
             f"and {n_validation} validation origins: use fewer origins or a shorter horizon"
         )
+    every = refit_every or auto_refit_every(grid.n_periods)
     features = build_features(grid, exposure)
-    if len(candidates) > 1:
-        chosen, validation = choose_config(
-            grid, features, range(first_validation, first_test), candidates, scheduler
-        )
+    seconds["features"], clock = time.perf_counter() - clock, time.perf_counter()
+    if n_validation > 0:
+        published, chosen, validation = choose_method(
+            grid, features, range(first_validation, first_test), candidates, scheduler,
+            every, max_train_periods,
+        )  # fmt: skip
     else:
-        chosen, validation = candidates[0], pd.DataFrame()
+        published, chosen, validation = "model", candidates[0], pd.DataFrame()
+    seconds["validation"], clock = time.perf_counter() - clock, time.perf_counter()
     methods: dict[str, Method] = {
-        "model": model_method(features, chosen),
-        "last period": last_period,
-        "historical mean": historical_mean,
-        "kde": kde_baseline,
+        "model": model_method(features, chosen, every, max_train_periods),
+        **BASELINES,
     }
-    scores = score_origins(grid, methods, range(first_test, grid.n_periods), scheduler)
-    return BacktestResult(scores, summarize(scores), chosen, validation)
+    label = "test origins" if progress else None
+    scores, curves = score_origins(
+        grid, methods, range(first_test, grid.n_periods), scheduler, label
+    )
+    seconds["test"] = time.perf_counter() - clock
+    return BacktestResult(
+        scores, summarize(scores), chosen, validation, published, curves, seconds, every,
+        grid.n_periods, len(grid.cells),
+    )  # fmt: skip
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """The summary table as Markdown."""
+def format_table(table: pd.DataFrame, mark: str | None = None) -> str:
+    """The summary table as Markdown; the row ``mark`` is set in bold."""
     cols = list(table.columns)
     lines = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+        label = f"**{name}**" if name == mark else str(name)
+        lines.append(f"| {label} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
     return "\n".join(lines)

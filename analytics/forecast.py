@@ -249,9 +249,18 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def fit_model(features: np.ndarray, counts: np.ndarray, until: int, config: ModelConfig):
-    """Fit on the periods ``WARMUP_PERIODS <= t < until`` (all cells)."""
+def fit_model(
+    features: np.ndarray,
+    counts: np.ndarray,
+    until: int,
+    config: ModelConfig,
+    max_periods: int | None = None,
+):
+    """Fit on the periods ``WARMUP_PERIODS <= t < until`` (all cells), the last
+    ``max_periods`` of them when given."""
     start = min(WARMUP_PERIODS, until - 1)
+    if max_periods:
+        start = max(start, until - max_periods)
     x = features[start:until].reshape(-1, features.shape[2])
     y = counts[start:until].reshape(-1)
     return make_model(config).fit(x, y)

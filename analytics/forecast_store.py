@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import h3
@@ -41,12 +41,11 @@ import pandas as pd
 import sklearn
 from scipy import sparse, stats
 from sqlalchemy import text
-from threadpoolctl import threadpool_limits
 
 from analytics import forecast as fc
 from analytics.forecast_cells import cell_features
 from analytics.forecast_common import ALL, DEFAULT_RESOLUTION, HORIZONS, INTERVAL, RESOLUTIONS
-from analytics.forecast_exec import executor_name, map_tasks
+from analytics.forecast_exec import executor_name, map_tasks, one_thread_per_fit
 from analytics.hotspots import study_region
 from geodata.bulk import copy_rows, one_value, raw_connection
 from geodata.cells import cell_sql
@@ -244,18 +243,6 @@ def predict_grid(
     Dask workers can run it)."""
     one_thread_per_fit()
     return fc.predict_next(grid, config_for(grid, config), exposure)
-
-
-@lru_cache(maxsize=1)
-def one_thread_per_fit() -> None:
-    """Run BLAS and OpenMP on one thread in this process from now on, as in a Dask worker
-    process (whose nanny sets it so). A multi-threaded BLAS sums in another order and changes
-    the last bits of the GLM's coefficients; OpenMP threads of the gradient boosting spin
-    against each other on a busy machine (one fit of 22k rows: 24 s with two threads, 2.7 s
-    with one, same numbers). Parallelism comes from the tasks (Dask), not from inside a fit.
-    Set once and never restored: a per-task ``with`` block races with the other tasks of a
-    threaded worker."""
-    threadpool_limits(limits=1)
 
 
 def fit_all(

@@ -62,3 +62,14 @@ def score_period(pred: np.ndarray, actual: np.ndarray) -> dict[str, float]:
         row[f"hit@{pct}%"] = hit_rate(pred, actual, frac)
         row[f"pai@{pct}%"] = pai(pred, actual, frac)
     return row
+
+
+def hit_curve(scores: np.ndarray, actual: np.ndarray) -> np.ndarray | None:
+    """Share of the incidents caught by flagging the ``k`` highest-scoring cells, for
+    ``k = 0 … n`` (ties as :func:`top_cells`); None without incidents."""
+    total = float(np.sum(actual))
+    if total <= 0:
+        return None
+    order = top_cells(scores, len(scores))
+    caught = np.cumsum(np.asarray(actual, dtype=float)[order]) / total
+    return np.concatenate([[0.0], caught])
