@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
@@ -195,15 +194,7 @@ def _bbox(value: str | None) -> BBox | None:
     """``minx,miny,maxx,maxy`` (or 6 numbers with heights) in CRS84, clamped to the globe."""
     if not value:
         return None
-    try:
-        numbers = [float(p) for p in value.split(",")]
-    except ValueError:
-        numbers = []
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise FeatureQueryError("bbox", f"{value!r}: expected minx,miny,maxx,maxy (CRS84)")
-    minx, miny, maxx, maxy = numbers
+    minx, miny, maxx, maxy = ogc_crs.bbox_numbers(value, "minx,miny,maxx,maxy (CRS84)")
     if minx > maxx or miny > maxy:
         raise FeatureQueryError("bbox", f"{value!r}: need minx <= maxx and miny <= maxy")
 

@@ -52,7 +52,9 @@ def collection_crs() -> dict[str, object]:
     return {"crs": list(OGC_URIS), "storageCrs": CRS84_URI}
 
 
-def _numbers(value: str) -> list[float]:
+def bbox_numbers(value: str, expected: str = "4 numbers in bbox-crs") -> list[float]:
+    """The four numbers of a ``bbox`` (of six with heights, the horizontal ones); 400 naming
+    ``expected`` otherwise."""
     try:
         numbers = [float(p) for p in value.split(",")]
     except ValueError:
@@ -60,7 +62,7 @@ def _numbers(value: str) -> list[float]:
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise FeatureQueryError("bbox", f"{value[:100]!r}: expected 4 numbers in bbox-crs")
+        raise FeatureQueryError("bbox", f"{value[:100]!r}: expected {expected}")
     return numbers
 
 
@@ -86,7 +88,7 @@ def _outline(minx: float, miny: float, maxx: float, maxy: float) -> tuple[np.nda
 def bbox_filter(value: str, crs: OutputCrs) -> tuple[BBox | None, str | None]:
     """``bbox`` given in ``crs`` as the filter :mod:`geodata.exports.query` takes: a lon/lat
     :class:`BBox` (geographic CRSs) or a lon/lat GeoJSON polygon (projected ones)."""
-    a, b, c, d = _numbers(value)
+    a, b, c, d = bbox_numbers(value)
     if crs.north_first:
         a, b, c, d = b, a, d, c
     if a > c or b > d:

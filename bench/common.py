@@ -39,6 +39,27 @@ def scratch_demo(label: str, scale: float, seed: int, *, keep: bool = False) -> 
             print(f"kept {url}")
 
 
+@contextmanager
+def given_or_scratch_demo(args: argparse.Namespace, label: str) -> Iterator[str]:
+    """``args.url`` when given, else a scratch demo city built at ``args.scale``/``args.seed``
+    (kept afterwards with ``args.keep``)."""
+    if args.url:
+        yield args.url
+        return
+    with scratch_demo(label, args.scale, args.seed, keep=args.keep) as url:
+        yield url
+
+
+def get_ok(client, path: str) -> Callable[[], None]:
+    """A run that GETs ``path`` with a Flask test client and insists on a 200."""
+
+    def run() -> None:
+        response = client.get(path)
+        assert response.status_code == 200, response.data[:200]
+
+    return run
+
+
 def add_incident_args(parser: argparse.ArgumentParser, scale: float) -> None:
     """The options of a benchmark on a demo city topped up with incidents."""
     parser.add_argument("--scale", type=float, default=scale)

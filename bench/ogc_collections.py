@@ -13,8 +13,7 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -22,7 +21,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
-from bench.common import scratch_demo
+from bench.common import get_ok, given_or_scratch_demo
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from layers.collections import COLLECTIONS
@@ -52,23 +51,6 @@ def _baseline(url: str) -> Callable[[], None]:
     return run
 
 
-def _get(client, path: str) -> Callable[[], None]:
-    def run() -> None:
-        response = client.get(path)
-        assert response.status_code == 200, response.data[:200]
-
-    return run
-
-
-@contextmanager
-def _database(args: argparse.Namespace) -> Iterator[str]:
-    if args.url:
-        yield args.url
-        return
-    with scratch_demo("ogc_collections", args.scale, args.seed, keep=args.keep) as url:
-        yield url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=5.0)
@@ -77,7 +59,7 @@ def main() -> None:
     parser.add_argument("--url", help="use this demo database instead of building one")
     parser.add_argument("--keep", action="store_true", help="keep the built database")
     args = parser.parse_args()
-    with _database(args) as url:
+    with given_or_scratch_demo(args, "ogc_collections") as url:
         with get_engine(url).begin() as conn:
             houses = conn.execute(text("SELECT count(*) FROM house")).scalar_one()
         client = create_app(Settings(database_url=url), url).server.test_client()
@@ -86,7 +68,7 @@ def main() -> None:
         print(f"{houses:,} houses; {args.requests} requests each")
         print(f"baseline ST_Extent over every table: p50 {base50:.1f} ms, p95 {base95:.1f} ms")
         for path in ("/ogc/collections", "/ogc/collections/houses", "/ogc/collections/cameras"):
-            p50, p95 = _times(_get(client, path), args.requests)
+            p50, p95 = _times(get_ok(client, path), args.requests)
             print(
                 f"{path}: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
                 f"({base50 / p50:.1f}x faster than the baseline p50)"

@@ -15,14 +15,13 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
-from bench.common import scratch_demo
+from bench.common import get_ok, given_or_scratch_demo
 from geodata.settings import Settings
 from tests.conftest import api_token, signed_in
 
@@ -48,23 +47,6 @@ def _times(runs: list[Callable[[], object]], n: int) -> list[tuple[float, float]
     return out
 
 
-def _get(client, path: str) -> Callable[[], None]:
-    def run() -> None:
-        response = client.get(path)
-        assert response.status_code == 200, response.data[:200]
-
-    return run
-
-
-@contextmanager
-def _database(args: argparse.Namespace) -> Iterator[str]:
-    if args.url:
-        yield args.url
-        return
-    with scratch_demo("ogc_crs", args.scale, args.seed, keep=args.keep) as url:
-        yield url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=2.0)
@@ -74,7 +56,7 @@ def main() -> None:
     parser.add_argument("--url", help="use this demo database instead of building one")
     parser.add_argument("--keep", action="store_true", help="keep the built database")
     args = parser.parse_args()
-    with _database(args) as url:
+    with given_or_scratch_demo(args, "ogc_crs") as url:
         client = create_app(Settings(database_url=url), url).server.test_client()
         signed_in(client, api_token(url, "planner"))
         first = client.get("/ogc/collections/houses/items?limit=1").get_json()["features"][0]
@@ -88,7 +70,7 @@ def main() -> None:
         print(f"{args.requests} requests each; p50/p95 in ms; ratio = p50 / CRS84 p50")
         for label, path in paths.items():
             sep = "" if path.endswith("?") else "&"
-            runs = [_get(client, path + (f"{sep}crs={crs}" if crs else "")) for crs in CRSS]
+            runs = [get_ok(client, path + (f"{sep}crs={crs}" if crs else "")) for crs in CRSS]
             timed = _times(runs, args.requests)
             base = timed[0][0]
             for crs, (p50, p95) in zip(CRSS, timed, strict=True):
