@@ -19,6 +19,7 @@ from waitress import serve
 from api import auth
 from api.analyze import blueprint as analyze_blueprint
 from api.export import blueprint as export_blueprint
+from api.grid_actions import blueprint as grid_actions_blueprint
 from api.health import blueprint as health_blueprint
 from api.layers import blueprint as layers_blueprint
 from api.live import blueprint as live_blueprint
@@ -94,6 +95,7 @@ def create_app(
         ogc_blueprint,
         live_blueprint,
         photos_blueprint,
+        grid_actions_blueprint,
         readings_blueprint,
         open311_blueprint,
         open311_moderation_blueprint,
@@ -108,6 +110,7 @@ def create_app(
         {
             layers_blueprint: errors.json_error,
             photos_blueprint: errors.json_error,
+            grid_actions_blueprint: errors.json_error,
             export_blueprint: errors.json_error,
             analyze_blueprint: errors.json_error,
             ogc_blueprint: errors.ogc_error,
