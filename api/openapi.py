@@ -152,11 +152,11 @@ def _analyst_paths() -> dict[str, dict]:
             "A grid worker's queued task action, applied once per key (offline queue)",
             GRID_ACTION,
             "application/json",
-            _answer(
-                "`{incident, action, status, status_text, replay}`",
-                **{"409": {"description": "The incident moved on meanwhile: who and when"}},
-                **{"422": {"description": "The photo is not an acceptable image"}},
-            ),
+            {
+                **_answer("`{incident, action, status, status_text, replay}`"),
+                "409": {"description": "The incident moved on meanwhile: who and when"},
+                "422": {"description": "The photo is not an acceptable image"},
+            },
         ),
         "/api/readings": _post(
             "A gateway's batch of readings (header X-Gateway-Key)",
