@@ -51,6 +51,7 @@ from web import (
     i18n,
     inputs,
     paths,
+    pwa,
     store_status,
     throttles,
 )
@@ -71,6 +72,7 @@ def create_app(
         use_pages=True,
         pages_folder=str(PROJECT_ROOT / "pages"),
         assets_folder=str(PROJECT_ROOT / "assets"),
+        assets_ignore=pwa.ASSETS_IGNORE,
         serve_locally=True,
         external_scripts=[],
         external_stylesheets=[],
@@ -90,6 +92,7 @@ def create_app(
     for blueprint in (
         layers_blueprint,
         deck_bundle.blueprint,
+        pwa.blueprint,
         tiles_blueprint,
         export_blueprint,
         ogc_blueprint,

@@ -235,6 +235,7 @@ def side_panel(categories: list[dict], lang: str) -> html.Div:
     return html.Div(
         className="grid-side",
         children=[
+            grid_tasks.offline_words(lang),
             html.Div(id=gid.MESSAGE, className="grid-message", role="status"),
             dcc.Tabs(
                 id=gid.TABS,

@@ -272,3 +272,16 @@ def device_summary(counts: dict[str, int], lang: str) -> str:
     return i18n.text("grid.devices_count", lang).format(
         n=sum(counts.values()), **{s: counts.get(s, 0) for s in vocab.DEVICE_STATUS}
     )
+
+
+OFFLINE_WORDS = ("banner", "waiting", "sending", "queued", "sent", "refused")
+"""The offline queue's words (``grid.offline.<name>``) the page hands to its script."""
+
+
+def offline_words(lang: str) -> html.Div:
+    """A hidden element carrying the offline queue's words, the task buttons' names and the
+    language as data attributes: ``assets/grid_offline.js`` draws the banner from them (so its
+    words come from :mod:`web.i18n`, also when the page was opened offline)."""
+    words = {f"data-{name}": i18n.text(f"grid.offline.{name}", lang) for name in OFFLINE_WORDS}
+    acts = {f"data-act-{a}": i18n.text(f"grid.act.{a}", lang) for a in UI_ACTIONS}
+    return html.Div(id=gid.OFFLINE, hidden=True, **words, **acts, **data("lang", lang))
