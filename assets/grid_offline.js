@@ -131,8 +131,8 @@
   }
 
   function selectedIncident() {
-    var card = document.querySelector(".grid-task.selected");
-    return card ? parseInt(card.getAttribute("data-event"), 10) : null;
+    var shown = document.querySelector(".grid-panel-title[data-event]");
+    return shown ? parseInt(shown.getAttribute("data-event"), 10) : null;
   }
 
   function queueAction(button) {

@@ -177,7 +177,11 @@ def task_panel(
     if task is None:
         return [html.Div(i18n.text("grid.pick_task", lang), className="grid-empty")]
     return [
-        html.Div(f"#{task['id']} {task['title']}", className="grid-panel-title"),
+        html.Div(
+            f"#{task['id']} {task['title']}",
+            className="grid-panel-title",
+            **data("event", task["id"]),
+        ),
         html.Div(
             f"{_name(task, lang)} · {i18n.text('grid.severity', lang)} {task['severity']} · "
             f"{i18n.text('grid.level.' + task['level'], lang)} · "

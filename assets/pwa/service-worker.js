@@ -5,7 +5,8 @@
  * - the app shell: the /grid page, Dash's layout and dependencies, its bundles and our assets
  *   (the page sends the URLs it loaded: "keep");
  * - the last answers the page got: map layers (/api/layers/…) and Dash callbacks (the task
- *   list, the chosen task), network first, the cached answer when the network fails.
+ *   list, the chosen task: the last answer per output), network first, the cached answer when
+ *   the network fails.
  * Requests of any other page pass through untouched, as do every other POST, the live stream
  * and sign-in/out. Sign-out answers Clear-Site-Data, which drops these caches; the page also
  * asks the worker to "forget" them. */
@@ -80,12 +81,22 @@ function hex(buffer) {
   }).join("");
 }
 
-/* A Dash callback: its answer is kept under the hash of its body (the same inputs after a
- * reload ask the same question); offline and never seen: 204, which Dash takes as no update. */
+/* The outputs a Dash callback writes (its payload's "output"), "" when the body is not one. */
+function outputs(body) {
+  try {
+    return String(JSON.parse(body).output || "");
+  } catch (e) {
+    return "";
+  }
+}
+
+/* A Dash callback: its last answer is kept per output (offline, the page shows what it showed
+ * last: the newest task list, the task being handled); never seen: 204, which Dash takes as
+ * no update. */
 function callback(request) {
   var copy = request.clone();
   return copy.text().then(function (body) {
-    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(outputs(body)));
   }).then(function (digest) {
     var key = new Request(self.location.origin + "/__callback__/" + hex(digest));
     return fetch(request).then(function (response) {

@@ -62,7 +62,7 @@ def in_progress(demo_url, my_grid) -> Iterator[int]:
 
 
 @pytest.fixture
-def tablet(browser, sign_in, app_server) -> Iterator[Page]:
+def tablet(browser, sign_in, app_server, in_progress) -> Iterator[Page]:
     """The grid worker's page, its service worker ready and in control (second load)."""
     with watched(sign_in(browser, "grid", TABLET), app_server) as page:
         page.goto(app_server + "grid", wait_until="domcontentloaded")
