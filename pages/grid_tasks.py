@@ -4,6 +4,7 @@ the panel of the chosen task, the care list and the device list."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import dash
 from dash import dcc, html
@@ -286,6 +287,8 @@ def offline_words(lang: str) -> html.Div:
     """A hidden element carrying the offline queue's words, the task buttons' names and the
     language as data attributes: ``assets/grid_offline.js`` draws the banner from them (so its
     words come from :mod:`web.i18n`, also when the page was opened offline)."""
-    words = {f"data-{name}": i18n.text(f"grid.offline.{name}", lang) for name in OFFLINE_WORDS}
-    acts = {f"data-act-{a}": i18n.text(f"grid.act.{a}", lang) for a in UI_ACTIONS}
-    return html.Div(id=gid.OFFLINE, hidden=True, **words, **acts, **data("lang", lang))
+    words: dict[str, Any] = {
+        f"data-{name}": i18n.text(f"grid.offline.{name}", lang) for name in OFFLINE_WORDS
+    }
+    words |= {f"data-act-{a}": i18n.text(f"grid.act.{a}", lang) for a in UI_ACTIONS}
+    return html.Div(id=gid.OFFLINE, hidden=True, **words, **data("lang", lang))
