@@ -1,4 +1,8 @@
-"""``POST /api/grid/actions``: one task action from the grid worker's offline queue.
+"""``POST /api/grid/actions`` and ``/api/grid/reports``: the grid worker's offline queue.
+
+``/api/grid/reports`` takes ``{"key", "category", "lon", "lat", "description", "lang"}`` and
+makes the reported incident once per key (:func:`twin.grid_desk.report`; a replay answers the
+same ``incident``); a location outside the viewer's grids answers 403, an unknown category 400.
 
 The body is JSON ``{"key", "incident", "action", "note", "photo", "lang"}``: ``key`` made by the
 page when the button was pressed (8–64 characters), ``action`` one of the task buttons,
@@ -22,7 +26,7 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from geodata import city_time
-from geodata.errors import OneMapError
+from geodata.errors import OneMapError, WorkflowError
 from geodata.vocab import Role
 from twin import action_queue, grid_desk
 from twin.clock import SystemClock
@@ -31,9 +35,22 @@ from web.responses import json_response
 
 blueprint = Blueprint("grid_actions", __name__)
 ROUTE = "/api/grid/actions"
+REPORTS = "/api/grid/reports"
 ACTIONS = tuple(grid_desk.UI_ACTIONS)
 PHOTO_TYPES = ("image/jpeg", "image/png")
 GRID_ROLES = (Role.grid_worker, Role.admin)
+
+
+class QueuedReport(BaseModel):
+    """One queued report as the page sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=action_queue.KEY_MIN, max_length=action_queue.KEY_MAX)
+    category: str = Field(min_length=1, max_length=64)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    description: str | None = Field(default=None, max_length=2000)
+    lang: str | None = Field(default=None, max_length=8)
 
 
 class QueuedAction(BaseModel):
@@ -88,15 +105,41 @@ def _now() -> datetime:
     return SystemClock().now()
 
 
+def _refused(exc: ValidationError) -> Response:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return _error(f"{where}: {first['msg']}", 400)
+
+
+@blueprint.post(REPORTS)
+def queued_report() -> Response:
+    """Make one queued report's incident once per key (a replay answers the same incident)."""
+    try:
+        body = QueuedReport.model_validate(request.get_json(silent=True))
+    except ValidationError as exc:
+        return _refused(exc)
+    viewer = context.viewer()
+    if viewer.role not in GRID_ROLES:
+        return _error(f"role {viewer.role!r} has no grid tasks", 403)
+    try:
+        event_id = grid_desk.report(
+            context.store_url(), viewer, None, body.category, body.lon, body.lat,
+            body.description, _now(), key=body.key,
+        )  # fmt: skip
+    except (ValueError, WorkflowError) as exc:
+        return _error(str(exc), 400)
+    except grid_desk.OutOfScope as exc:
+        return _error(str(exc), 403)
+    return json_response({"incident": event_id, "status": "reported"})
+
+
 @blueprint.post(ROUTE)
 def queued_action() -> Response:
     """Apply one queued task action exactly once (or say why not)."""
     try:
         body = QueuedAction.model_validate(request.get_json(silent=True))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return _error(f"{where}: {first['msg']}", 400)
+        return _refused(exc)
     lang = i18n.language(body.lang or context.settings().web.language)
     viewer = context.viewer()
     if viewer.role not in GRID_ROLES:

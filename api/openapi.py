@@ -132,6 +132,20 @@ GRID_ACTION = {
 }
 
 
+GRID_REPORT = {
+    "type": "object",
+    "required": ["key", "category", "lon", "lat"],
+    "properties": {
+        "key": {"type": "string", "minLength": 8, "maxLength": 64},
+        "category": {"type": "string", "maxLength": 64},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "description": {"type": "string", "maxLength": 2000},
+        "lang": {"type": "string", "enum": ["zh", "en"]},
+    },
+}
+
+
 def _post(summary: str, schema: dict, media: str, answers: dict, **extra: Any) -> dict:
     body = {"required": True, "content": {media: {"schema": schema}}}
     return {"post": {"summary": summary, "requestBody": body, "responses": answers, **extra}}
@@ -157,6 +171,12 @@ def _analyst_paths() -> dict[str, dict]:
                 "409": {"description": "The incident moved on meanwhile: who and when"},
                 "422": {"description": "The photo is not an acceptable image"},
             },
+        ),
+        "/api/grid/reports": _post(
+            "A grid worker's queued report, made once per key (offline queue)",
+            GRID_REPORT,
+            "application/json",
+            _answer("`{incident, status}`"),
         ),
         "/api/readings": _post(
             "A gateway's batch of readings (header X-Gateway-Key)",

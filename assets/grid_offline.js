@@ -6,7 +6,8 @@
  *   Dash callback: the action (incident, button, note, photo) is kept in IndexedDB with a key
  *   made now, and posted to POST /api/grid/actions when the connection returns, oldest first.
  *   The key makes a resend harmless (the server applies it once); a conflict (the street office
- *   closed the task meanwhile) or another refusal comes back in words and is shown.
+ *   closed the task meanwhile) or another refusal comes back in words and is shown. A report
+ *   submitted offline is queued the same way (POST /api/grid/reports, its own key).
  * - A banner says plainly when the page is offline and how many actions wait.
  * Words come from the hidden element #grid-offline (pages/grid_tasks.offline_words). */
 (function () {
@@ -19,7 +20,8 @@
   var DB = "onemap-grid-queue";
   var STORE = "actions";
   var RETRY_MS = 10000;
-  var state = {count: 0, sending: false, photo: null, results: [], kept: false};
+  var REPORTS = "/api/grid/reports";
+  var state = {count: 0, sending: false, photo: null, results: [], kept: false, form: null};
 
   function onPage() { return window.location.pathname === PAGE_PATH; }
 
@@ -162,6 +164,37 @@
     queueAction(button);
   }, true);
 
+  /* The report form as typed (a clientside callback mirrors it: pages/grid.py REPORT_FORM). */
+  function form(category, description, picked) {
+    state.form = {category: category, description: description, picked: picked};
+    return window.dash_clientside.no_update;
+  }
+
+  function queueReport() {
+    var f = state.form || {};
+    var category = f.category && String(f.category);
+    if (!category || category.indexOf("group:") === 0 || !f.picked) { return false; }
+    var item = {kind: "report", key: newKey(), at: Date.now(), category: category,
+                lon: f.picked.lon, lat: f.picked.lat, description: f.description || "",
+                lang: word("lang")};
+    keep(item).then(function () {
+      state.results.push({kind: "queued", incident: "", text: word("report_queued")});
+      return recount();
+    }).then(send);
+    return true;
+  }
+
+  /* A report sent while offline (or while actions wait) is queued like a task button. */
+  document.addEventListener("click", function (event) {
+    if (!onPage()) { return; }
+    var button = event.target.closest && event.target.closest(".grid-submit");
+    if (!button || button.disabled || (navigator.onLine && !state.count)) { return; }
+    if (queueReport()) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+
   /* The photo chosen in the task panel, read as a data URL for the queue. */
   document.addEventListener("change", function (event) {
     var input = event.target;
@@ -180,9 +213,13 @@
   }
 
   function post(item) {
-    var body = {key: item.key, incident: item.incident, action: item.action,
-                note: item.note || null, photo: item.photo || null, lang: item.lang || null};
-    return fetch(ROUTE, {method: "POST", credentials: "same-origin",
+    var report = item.kind === "report";
+    var body = report ?
+      {key: item.key, category: item.category, lon: item.lon, lat: item.lat,
+       description: item.description || null, lang: item.lang || null} :
+      {key: item.key, incident: item.incident, action: item.action,
+       note: item.note || null, photo: item.photo || null, lang: item.lang || null};
+    return fetch(report ? REPORTS : ROUTE, {method: "POST", credentials: "same-origin",
                          headers: {"Content-Type": "application/json",
                                    "X-CSRFToken": csrfToken()},
                          body: JSON.stringify(body)});
@@ -197,6 +234,14 @@
       return response.json().then(function (answer) {
         var act = word("act-" + item.action);
         var ok = response.status === 200;
+        if (item.kind === "report") {
+          state.results.push({
+            kind: ok ? "sent" : "refused", incident: ok ? answer.incident : "",
+            text: ok ? fill(word("report_sent"), {id: answer.incident})
+              : fill(word("report_refused"), {reason: answer.error})
+          });
+          return drop(item.key).then(function () { return true; });
+        }
         state.results.push({
           kind: ok ? "sent" : (response.status === 409 ? "conflict" : "refused"),
           incident: item.incident,
@@ -281,5 +326,8 @@
   setInterval(function () { if (onPage() && state.count) { send(); } }, RETRY_MS);
   start();
 
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    onemapGridOffline: {form: form}
+  });
   window.onemapGridOffline = {state: state, send: send, waiting: waiting};
 })();

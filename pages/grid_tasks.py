@@ -279,7 +279,10 @@ def device_summary(counts: dict[str, int], lang: str) -> str:
     )
 
 
-OFFLINE_WORDS = ("banner", "waiting", "sending", "queued", "sent", "refused")
+OFFLINE_WORDS = (
+    "banner", "waiting", "sending", "queued", "sent", "refused",
+    "report_queued", "report_sent", "report_refused",
+)  # fmt: skip
 """The offline queue's words (``grid.offline.<name>``) the page hands to its script."""
 
 

@@ -23,6 +23,7 @@ DASH_CALLBACK_BYTES = PHOTO_BYTES * 4 // 3 + 512 * KIB
 ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
     ("/_dash-update-component", DASH_CALLBACK_BYTES),
     ("/api/grid/actions", DASH_CALLBACK_BYTES),
+    ("/api/grid/reports", 16 * KIB),
     ("/api/analyze", 512 * KIB),
     ("/open311/", 64 * KIB),
     ("/login", 16 * KIB),

@@ -224,6 +224,18 @@ STRINGS |= {
         "zh": "未执行：事件 #{id}「{action}」— {reason}",
         "en": "Not applied: incident #{id} “{action}” — {reason}",
     },
+    "grid.offline.report_queued": {
+        "zh": "已暂存上报，联网后提交。",
+        "en": "Report kept, to be sent when online.",
+    },
+    "grid.offline.report_sent": {
+        "zh": "上报已提交：事件 #{id}",
+        "en": "Report sent: incident #{id}",
+    },
+    "grid.offline.report_refused": {
+        "zh": "上报未执行：{reason}",
+        "en": "Report not made: {reason}",
+    },
     "grid.conflict": {
         "zh": "事件 #{id} 已于 {at} 由{by}处理为「{status}」，「{action}」未执行。",
         "en": "Incident #{id} was already {status} by {by} at {at}; “{action}” was not applied.",

@@ -32,6 +32,7 @@ from twin.taxonomy import ensure_taxonomy
 from twin.workflow import Actor
 
 ROUTE = "/api/grid/actions"
+REPORTS = "/api/grid/reports"
 STREET = Actor("街道办 李主任", "admin")
 
 
@@ -185,3 +186,24 @@ def test_an_analyst_has_no_grid_tasks(app, url):
     analyst = signed_in(app.server.test_client(), api_token(url, "analyst"))
     answer = analyst.post(ROUTE, json={"key": "k" * 20, "incident": 1, "action": "accept"})
     assert answer.status_code == 403
+
+
+def test_a_queued_report_is_made_once_per_key(worker, url, grids, made):
+    _, _, lon, lat = grids["mine"]
+    body = {"key": uuid.uuid4().hex, "category": "environment.litter", "lon": lon, "lat": lat,
+            "description": "离线上报"}  # fmt: skip
+    first, second = worker.post(REPORTS, json=body), worker.post(REPORTS, json=body)
+    assert first.status_code == second.status_code == 200, first.get_json()
+    event_id = first.get_json()["incident"]
+    made.append(event_id)
+    assert second.get_json()["incident"] == event_id
+    made_here = sql_scalar(
+        url, "SELECT count(*) FROM event WHERE description = '离线上报' AND area_id = :a",
+        a=grids["mine"][0],
+    )  # fmt: skip
+    assert made_here == 1
+    _, _, x, y = grids["other"]
+    outside = worker.post(REPORTS, json={**body, "key": uuid.uuid4().hex, "lon": x, "lat": y})
+    assert outside.status_code == 403
+    unknown = worker.post(REPORTS, json={**body, "key": uuid.uuid4().hex, "category": "nope"})
+    assert unknown.status_code == 400

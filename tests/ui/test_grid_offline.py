@@ -139,3 +139,30 @@ def test_a_task_closed_meanwhile_comes_back_as_a_conflict(tablet, demo_url, in_p
     assert "街道办 李主任" in words and "已办结" in words and f"#{event_id}" in words
     assert _banner(page, 0)
     assert [c.actor for c in _closes(demo_url, event_id)] == ["街道办 李主任"]
+
+
+def test_a_report_sent_offline_is_made_once_online(tablet, demo_url, my_grid):
+    page = tablet
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": my_grid["y"], "longitude": my_grid["x"]})
+    page.click("text=上报事件")
+    page.click(".grid-locate")
+    page.wait_for_function("document.querySelector('.grid-picked-text').innerText.length > 0")
+    page.click(".grid-category")
+    page.get_by_text("路灯故障", exact=True).click()
+    page.fill(".grid-description", "离线上报：路灯不亮")
+    page.context.set_offline(True)
+    page.wait_for_selector(f"{BANNER}[data-offline='1']", timeout=TIMEOUT)
+    page.click(".grid-submit")
+    assert "待提交操作 1 项" in _banner(page, 1)
+    sql = "SELECT id, area_id, status FROM event WHERE description = '离线上报：路灯不亮'"
+    assert sql_rows(demo_url, sql) == []
+    try:
+        page.context.set_offline(False)
+        sent = page.wait_for_selector(".grid-offline-sent", timeout=TIMEOUT)
+        rows = sql_rows(demo_url, sql)
+        assert [(r.area_id, r.status) for r in rows] == [(my_grid["grid"], "reported")]
+        assert f"#{rows[0].id}" in sent.inner_text()
+    finally:
+        with get_engine(demo_url).begin() as conn:
+            conn.execute(text("DELETE FROM event WHERE description = '离线上报：路灯不亮'"))
