@@ -7,6 +7,8 @@ offline and "1 action waiting"; the page reloads offline and still shows the tas
 count; back online, the incident is closed exactly once (one ``close`` step with the note, one
 ``after`` photo linked to it). An action queued against a task the street office closed
 meanwhile comes back as a conflict on screen naming who closed it, and nothing more is logged.
+A report submitted offline is made once when back online. Signing out leaves no cache, no queue
+database and no service worker behind.
 """
 
 from __future__ import annotations
@@ -166,3 +168,20 @@ def test_a_report_sent_offline_is_made_once_online(tablet, demo_url, my_grid):
     finally:
         with get_engine(demo_url).begin() as conn:
             conn.execute(text("DELETE FROM event WHERE description = '离线上报：路灯不亮'"))
+
+
+def test_signing_out_drops_the_caches_and_the_queue(tablet, in_progress):
+    page = tablet
+    _open_task(page, in_progress)
+    page.context.set_offline(True)
+    page.click(".grid-act-close")
+    _banner(page, 1)
+    assert page.evaluate("caches.keys().then(k => k.length)") >= 1
+    page.context.set_offline(False)
+    page.wait_for_selector(f"{BANNER}[data-waiting='0']", timeout=TIMEOUT)
+    page.click(".logout-button")
+    page.wait_for_url("**/login**", timeout=TIMEOUT)
+    assert page.evaluate("caches.keys()") == []
+    names = page.evaluate("indexedDB.databases().then(d => d.map(x => x.name))")
+    assert "onemap-grid-queue" not in names
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
