@@ -9,10 +9,10 @@ A photo that comes with an action is checked, stripped of EXIF and stored as a `
 (:mod:`twin.photos`) linked to the ``event_log`` step of that action; :func:`history` lists a
 task's steps with their photos.
 
-Every action is one transaction that checks everything before it changes anything, so it can
-take an idempotency key later (the offline queue): claim the key first in the same transaction,
-as :func:`claim_key` does for reports, and a replay finds the claim and returns the first
-answer; photo files are named by their content hash, so a replay writes no second file.
+Every action is one transaction that checks everything before it changes anything;
+:func:`apply` runs one inside the caller's transaction, which is how :mod:`twin.action_queue`
+(the offline queue) claims an idempotency key in the same transaction, as :func:`claim_key`
+does for reports: a replay finds the claim and returns the first answer.
 """
 
 from __future__ import annotations
