@@ -20,6 +20,7 @@ from api import auth
 from api.analyze import blueprint as analyze_blueprint
 from api.basemap import blueprint as basemap_blueprint
 from api.export import blueprint as export_blueprint
+from api.grid_actions import blueprint as grid_actions_blueprint
 from api.health import blueprint as health_blueprint
 from api.layers import blueprint as layers_blueprint
 from api.live import blueprint as live_blueprint
@@ -51,6 +52,7 @@ from web import (
     i18n,
     inputs,
     paths,
+    pwa,
     store_status,
     throttles,
 )
@@ -71,6 +73,7 @@ def create_app(
         use_pages=True,
         pages_folder=str(PROJECT_ROOT / "pages"),
         assets_folder=str(PROJECT_ROOT / "assets"),
+        assets_ignore=pwa.ASSETS_IGNORE,
         serve_locally=True,
         external_scripts=[],
         external_stylesheets=[],
@@ -91,11 +94,13 @@ def create_app(
         layers_blueprint,
         basemap_blueprint,
         deck_bundle.blueprint,
+        pwa.blueprint,
         tiles_blueprint,
         export_blueprint,
         ogc_blueprint,
         live_blueprint,
         photos_blueprint,
+        grid_actions_blueprint,
         readings_blueprint,
         open311_blueprint,
         open311_moderation_blueprint,
@@ -110,6 +115,7 @@ def create_app(
         {
             layers_blueprint: errors.json_error,
             photos_blueprint: errors.json_error,
+            grid_actions_blueprint: errors.json_error,
             export_blueprint: errors.json_error,
             analyze_blueprint: errors.json_error,
             ogc_blueprint: errors.ogc_error,

@@ -146,4 +146,6 @@ def logout() -> BaseResponse:
     response = redirect("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+    # The offline page's caches and queue belong to this account: none survive a sign-out.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response

@@ -133,6 +133,34 @@ QUESTION = {
 }
 
 
+GRID_ACTION = {
+    "type": "object",
+    "required": ["key", "incident", "action"],
+    "properties": {
+        "key": {"type": "string", "minLength": 8, "maxLength": 64},
+        "incident": {"type": "integer", "minimum": 1},
+        "action": {"type": "string", "enum": ["accept", "handle", "close", "escalate"]},
+        "note": {"type": "string", "maxLength": 2000},
+        "photo": {"type": "string", "description": "data:image/jpeg;base64,… (optional)"},
+        "lang": {"type": "string", "enum": ["zh", "en"]},
+    },
+}
+
+
+GRID_REPORT = {
+    "type": "object",
+    "required": ["key", "category", "lon", "lat"],
+    "properties": {
+        "key": {"type": "string", "minLength": 8, "maxLength": 64},
+        "category": {"type": "string", "maxLength": 64},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "description": {"type": "string", "maxLength": 2000},
+        "lang": {"type": "string", "enum": ["zh", "en"]},
+    },
+}
+
+
 def _post(summary: str, schema: dict, media: str, answers: dict, **extra: Any) -> dict:
     body = {"required": True, "content": {media: {"schema": schema}}}
     return {"post": {"summary": summary, "requestBody": body, "responses": answers, **extra}}
@@ -148,6 +176,22 @@ def _analyst_paths() -> dict[str, dict]:
         ),
         "/api/analyze.csv": _post(
             "The answer's table as CSV", QUESTION, "application/json", _answer("CSV", "text/csv")
+        ),
+        "/api/grid/actions": _post(
+            "A grid worker's queued task action, applied once per key (offline queue)",
+            GRID_ACTION,
+            "application/json",
+            {
+                **_answer("`{incident, action, status, status_text, replay}`"),
+                "409": {"description": "The incident moved on meanwhile: who and when"},
+                "422": {"description": "The photo is not an acceptable image"},
+            },
+        ),
+        "/api/grid/reports": _post(
+            "A grid worker's queued report, made once per key (offline queue)",
+            GRID_REPORT,
+            "application/json",
+            _answer("`{incident, status}`"),
         ),
         "/api/readings": _post(
             "A gateway's batch of readings (header X-Gateway-Key)",

@@ -726,6 +726,27 @@ class ReportKey(Base):
     )
 
 
+class ActionKey(Base):
+    """One per task action the grid worker's offline queue sends: the key the page made when
+    the button was pressed, per account, and the status the first request left, so a replay
+    applies nothing and gets the same answer."""
+
+    __tablename__ = "action_key"
+
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("event.id", ondelete="CASCADE"), nullable=False
+    )
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
 # --- provenance of fused records ----------------------------------------------------------
 
 

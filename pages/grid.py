@@ -235,6 +235,7 @@ def side_panel(categories: list[dict], lang: str) -> html.Div:
     return html.Div(
         className="grid-side",
         children=[
+            grid_tasks.offline_words(lang),
             html.Div(id=gid.MESSAGE, className="grid-message", role="status"),
             dcc.Tabs(
                 id=gid.TABS,
@@ -277,6 +278,7 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=gid.PICKED, data=None),
             dcc.Store(id=gid.CATEGORIES, data=categories),
             dcc.Store(id=gid.REPORT_KEY, data=uuid.uuid4().hex),
+            dcc.Store(id=gid.REPORT_FORM, data=None),
             html.Div(
                 className="grid-map-column",
                 children=[
@@ -314,6 +316,14 @@ def _grid(value: object) -> int | None:
     """The chosen grid id from the dropdown (anything else: None)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+
+dash.clientside_callback(
+    ClientsideFunction(namespace="onemapGridOffline", function_name="form"),
+    Output(gid.REPORT_FORM, "data"),
+    Input(gid.CATEGORY, "value"),
+    Input(gid.DESCRIPTION, "value"),
+    Input(gid.PICKED, "data"),
+)
 
 dash.clientside_callback(
     ClientsideFunction(namespace="onemapGrid", function_name="layers"),

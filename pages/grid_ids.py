@@ -45,6 +45,12 @@ TASK_HISTORY = "grid-task-history"
 """The chosen task's steps and photos."""
 HISTORY = "grid-history"
 """Checklist: draw closed incidents on the map too (off: open work only)."""
+OFFLINE = "grid-offline"
+"""The offline banner: offline or not, how many actions wait, what the queue sent or was refused
+(``assets/grid_offline.js`` fills it; its words are data attributes from the layout)."""
+REPORT_FORM = "grid-report-form"
+"""Store: the report form's category, description and location as typed, mirrored clientside
+for the offline queue (``assets/grid_offline.js``)."""
 RESIDENTS = "grid-residents"
 DEVICES = "grid-devices"
 

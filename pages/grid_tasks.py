@@ -4,6 +4,7 @@ the panel of the chosen task, the care list and the device list."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import dash
 from dash import dcc, html
@@ -177,7 +178,11 @@ def task_panel(
     if task is None:
         return [html.Div(i18n.text("grid.pick_task", lang), className="grid-empty")]
     return [
-        html.Div(f"#{task['id']} {task['title']}", className="grid-panel-title"),
+        html.Div(
+            f"#{task['id']} {task['title']}",
+            className="grid-panel-title",
+            **data("event", task["id"]),
+        ),
         html.Div(
             f"{_name(task, lang)} · {i18n.text('grid.severity', lang)} {task['severity']} · "
             f"{i18n.text('grid.level.' + task['level'], lang)} · "
@@ -272,3 +277,21 @@ def device_summary(counts: dict[str, int], lang: str) -> str:
     return i18n.text("grid.devices_count", lang).format(
         n=sum(counts.values()), **{s: counts.get(s, 0) for s in vocab.DEVICE_STATUS}
     )
+
+
+OFFLINE_WORDS = (
+    "banner", "waiting", "sending", "queued", "sent", "refused",
+    "report_queued", "report_sent", "report_refused",
+)  # fmt: skip
+"""The offline queue's words (``grid.offline.<name>``) the page hands to its script."""
+
+
+def offline_words(lang: str) -> html.Div:
+    """A hidden element carrying the offline queue's words, the task buttons' names and the
+    language as data attributes: ``assets/grid_offline.js`` draws the banner from them (so its
+    words come from :mod:`web.i18n`, also when the page was opened offline)."""
+    words: dict[str, Any] = {
+        f"data-{name}": i18n.text(f"grid.offline.{name}", lang) for name in OFFLINE_WORDS
+    }
+    words |= {f"data-act-{a}": i18n.text(f"grid.act.{a}", lang) for a in UI_ACTIONS}
+    return html.Div(id=gid.OFFLINE, hidden=True, **words, **data("lang", lang))

@@ -9,10 +9,10 @@ A photo that comes with an action is checked, stripped of EXIF and stored as a `
 (:mod:`twin.photos`) linked to the ``event_log`` step of that action; :func:`history` lists a
 task's steps with their photos.
 
-Every action is one transaction that checks everything before it changes anything, so it can
-take an idempotency key later (the offline queue): claim the key first in the same transaction,
-as :func:`claim_key` does for reports, and a replay finds the claim and returns the first
-answer; photo files are named by their content hash, so a replay writes no second file.
+Every action is one transaction that checks everything before it changes anything;
+:func:`apply` runs one inside the caller's transaction, which is how :mod:`twin.action_queue`
+(the offline queue) claims an idempotency key in the same transaction, as :func:`claim_key`
+does for reports: a replay finds the claim and returns the first answer.
 """
 
 from __future__ import annotations
@@ -412,35 +412,49 @@ def act(
     :class:`~geodata.errors.WorkflowError`; nothing changes."""
     if viewer.account_id is None:
         raise OutOfScope("sign in to act on incidents")
-    note = (note or "").strip() or None
     with session_scope(url) as session:
         area_ids = scope(session.connection(), viewer, grid_id)
-        found = _event_area(session, event_id)
-        if found is None or found[0] not in area_ids:
-            raise OutOfScope(f"incident {event_id} is not in your grids")
-        steps = steps_for(action, found[1])
-        if not steps:
-            raise WorkflowError(
-                f"incident {event_id}: cannot {action} from status {found[1]!r}",
-                event_id=event_id,
-                action=action,
-            )
-        actor = workflow.actor_for_account(session, viewer.account_id)
-        processed = photos.process(photo.data, photo.content_type) if photo else None
-        event = None
-        for i, step in enumerate(steps):
-            last = i == len(steps) - 1
-            event = workflow.transition(
-                session, event_id, step, actor, note if last else None, now=now
-            )
-        assert event is not None
-        if photo is not None and processed is not None:
-            photos.store(
-                session, photo.data_dir, processed, event_id=event_id,
-                log_id=_last_step(session, event_id), account_id=viewer.account_id,
-                kind=photos.kind_for(action), taken_at=now,
-            )  # fmt: skip
-        return event.status
+        return apply(session, viewer, area_ids, event_id, action, note, now, photo)
+
+
+def apply(
+    session: Session,
+    viewer: Viewer,
+    area_ids: tuple[int, ...],
+    event_id: int,
+    action: str,
+    note: str | None,
+    now: datetime,
+    photo: Upload | None = None,
+) -> str:
+    """:func:`act` inside the caller's transaction, with the scope already resolved."""
+    if viewer.account_id is None:
+        raise OutOfScope("sign in to act on incidents")
+    note = (note or "").strip() or None
+    found = _event_area(session, event_id)
+    if found is None or found[0] not in area_ids:
+        raise OutOfScope(f"incident {event_id} is not in your grids")
+    steps = steps_for(action, found[1])
+    if not steps:
+        raise WorkflowError(
+            f"incident {event_id}: cannot {action} from status {found[1]!r}",
+            event_id=event_id,
+            action=action,
+        )
+    actor = workflow.actor_for_account(session, viewer.account_id)
+    processed = photos.process(photo.data, photo.content_type) if photo else None
+    event = None
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        event = workflow.transition(session, event_id, step, actor, note if last else None, now=now)
+    assert event is not None
+    if photo is not None and processed is not None:
+        photos.store(
+            session, photo.data_dir, processed, event_id=event_id,
+            log_id=_last_step(session, event_id), account_id=viewer.account_id,
+            kind=photos.kind_for(action), taken_at=now,
+        )  # fmt: skip
+    return event.status
 
 
 def _last_step(session: Session, event_id: int) -> int | None:

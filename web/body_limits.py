@@ -22,6 +22,8 @@ DASH_CALLBACK_BYTES = PHOTO_BYTES * 4 // 3 + 512 * KIB
 """A callback carries at most one photo, base64-encoded (4/3 of its bytes), and small values."""
 ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
     ("/_dash-update-component", DASH_CALLBACK_BYTES),
+    ("/api/grid/actions", DASH_CALLBACK_BYTES),
+    ("/api/grid/reports", 16 * KIB),
     ("/api/analyze", 512 * KIB),
     ("/open311/", 64 * KIB),
     ("/login", 16 * KIB),

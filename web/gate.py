@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from geodata.accounts import access, session_identity, token_hash, token_identity
 from geodata.accounts.viewer import Viewer
 from geodata.engine import read_connection
-from web import context, i18n, token_use
+from web import context, i18n, pwa, token_use
 from web.card_page import card_page, language
 from web.identity_cache import cache_for
 from web.responses import json_response
@@ -35,6 +35,7 @@ CSRF_HEADER = "X-CSRFToken"
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/open311/")
 OPEN_PATHS = frozenset(
     {"/login", "/api/readings", "/healthz", "/readyz", "/_favicon.ico", "/favicon.ico"}
+    | pwa.OPEN_PATHS  # no data in either
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATA_PREFIXES = ("/api/", "/ogc", "/_dash-", "/vendor/", "/tiles/")

@@ -204,6 +204,49 @@ STRINGS |= {
     "grid.actor_open311": {"zh": "市民热线上报", "en": "Citizen report"},
 }
 
+# --- /grid offline: the queue of actions taken without a connection (assets/grid_offline.js) ---
+STRINGS |= {
+    "grid.offline.banner": {
+        "zh": "当前离线：操作将暂存，联网后自动提交。",
+        "en": "Offline: actions are kept and sent when the connection returns.",
+    },
+    "grid.offline.waiting": {"zh": "待提交操作 {n} 项", "en": "{n} actions waiting"},
+    "grid.offline.sending": {"zh": "正在提交暂存的操作…", "en": "Sending the waiting actions…"},
+    "grid.offline.queued": {
+        "zh": "已暂存：事件 #{id}「{action}」，联网后提交。",
+        "en": "Kept: incident #{id} “{action}”, to be sent when online.",
+    },
+    "grid.offline.sent": {
+        "zh": "已提交：事件 #{id}「{action}」→ {status}",
+        "en": "Sent: incident #{id} “{action}” → {status}",
+    },
+    "grid.offline.refused": {
+        "zh": "未执行：事件 #{id}「{action}」— {reason}",
+        "en": "Not applied: incident #{id} “{action}” — {reason}",
+    },
+    "grid.offline.report_queued": {
+        "zh": "已暂存上报，联网后提交。",
+        "en": "Report kept, to be sent when online.",
+    },
+    "grid.offline.report_sent": {
+        "zh": "上报已提交：事件 #{id}",
+        "en": "Report sent: incident #{id}",
+    },
+    "grid.offline.report_refused": {
+        "zh": "上报未执行：{reason}",
+        "en": "Report not made: {reason}",
+    },
+    "grid.conflict": {
+        "zh": "事件 #{id} 已于 {at} 由{by}处理为「{status}」，「{action}」未执行。",
+        "en": "Incident #{id} was already {status} by {by} at {at}; “{action}” was not applied.",
+    },
+    "grid.conflict_someone": {"zh": "他人", "en": "someone else"},
+    "grid.out_of_scope": {
+        "zh": "事件 #{id} 不在您的网格内。",
+        "en": "Incident #{id} is not in your grids.",
+    },
+}
+
 # --- /wall: the command wall (pages/wall*.py) ---
 STRINGS |= {
     "wall.title": {"zh": "指挥大屏", "en": "Command wall"},

@@ -179,7 +179,10 @@ def test_sign_out_ends_the_session(app, person, url):
     _sign_in(client, person, PASSWORD)
     cookie = client.get_cookie("onemap_session").value
     token = client.get_cookie("_csrf_token").value
-    assert client.post("/logout", headers={"X-CSRFToken": token}).status_code == 303
+    out = client.post("/logout", headers={"X-CSRFToken": token})
+    assert out.status_code == 303
+    # the offline page's caches and queue (service worker, IndexedDB) go with the session
+    assert out.headers["Clear-Site-Data"] == '"cache", "storage"'
     with get_engine(url).connect() as conn:
         left = conn.execute(
             text("SELECT count(*) FROM web_session WHERE token_hash = :h"),
