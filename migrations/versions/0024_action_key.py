@@ -4,8 +4,8 @@ Each action the page queues carries a key made when the worker pressed the butto
 request with a key applies the action and stores the answer, a replay with the same key (a
 retry after a lost answer, a queue sent twice) gets that answer back. Keys are per account.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
