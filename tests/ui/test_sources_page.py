@@ -65,7 +65,7 @@ def test_admin_sees_each_source_current_or_overdue(browser, sign_in, app_server,
         assert cells[6] == (words[0] if t["overdue"] else words[1]), name
         assert cells[7] == name
     assert count == "3 / 4"
-    assert list(shown)[0] == "fire_facilities"  # overdue first
+    assert next(iter(shown)) == "fire_facilities"  # overdue first
 
 
 def test_the_wall_counts_current_sources_and_names_the_overdue(browser, sign_in, app_server):
