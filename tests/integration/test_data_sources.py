@@ -158,7 +158,7 @@ def test_one_incident_per_overdue_source_across_sweeps(session):
     assert sorted(by_subject) == ["source:fire", "source:housing"]
     housing = by_subject["source:housing"]
     assert housing.severity == 1 and housing.category == "other.data_stale"
-    assert housing.title == "数据源逾期未更新：housing库（部门）"
+    assert housing.title == "数据源逾期未更新：housing库"
     inside = session.execute(
         text("SELECT ST_Covers(a.geom, e.loc) FROM area a, event e WHERE a.id = :a AND e.id = :e"),
         {"a": areas["west"].id, "e": housing.id},

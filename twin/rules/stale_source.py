@@ -70,7 +70,7 @@ def _due_again(
 
 def _hit(f: Freshness, place: tuple[float, float], now: datetime, grace: timedelta) -> Hit:
     """The incident of one overdue source."""
-    facts = {"title_zh": f.title_zh, "title_en": f.title_en, "department": f.department}
+    facts = {"title_zh": f.title_zh, "title_en": f.title_en}
     title, words = titled(NAME, **facts)
     return Hit(
         rule=NAME,
