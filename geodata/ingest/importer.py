@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import shapely
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from geodata.bulk import raw_connection
@@ -217,7 +218,7 @@ def _record_failure(
             write.record_failed_run(conn, layer, source, file_name, actor, started_at,
                                     f"{type(exc).__name__}: {exc}")  # fmt: skip
             conn.commit()
-    except psycopg.Error:
+    except (psycopg.Error, SQLAlchemyError):
         pass  # the store itself failed: the original error is what the caller must see
 
 
