@@ -7,7 +7,7 @@ import sys
 import time
 from types import ModuleType
 
-from geodata import backup, secret_keys
+from geodata import backup, secret_keys, source_cli
 from geodata.accounts import cli as accounts_cli
 from geodata.demo import build_demo, reset_store
 from geodata.demo.accounts import DEMO_CREDENTIALS, announce_demo_accounts
@@ -98,7 +98,13 @@ def cmd_counts(settings: Settings, _args: argparse.Namespace) -> int:
 
 # Subcommands that live beside their feature: each module has ``register(subparsers, settings)``
 # adding its parser with ``set_defaults(fn=...)`` where fn(settings, args) -> exit code.
-COMMAND_MODULES: tuple[ModuleType, ...] = (exports_cli, ingest_cli, accounts_cli, backup)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    exports_cli,
+    ingest_cli,
+    source_cli,
+    accounts_cli,
+    backup,
+)
 
 
 def parser(settings: Settings) -> argparse.ArgumentParser:

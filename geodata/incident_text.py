@@ -30,6 +30,10 @@ TITLES: dict[str, Text] = {
     "dogs": {"zh": "大型犬只多次出没", "en": "Large dog sighted repeatedly"},
     "welfare.inactive": {"zh": "独居老人久未出门", "en": "Elderly resident not seen going out"},
     "welfare.away": {"zh": "独居老人久出未归", "en": "Elderly resident not back home"},
+    "stale_source": {
+        "zh": "数据源逾期未更新：{title_zh}",
+        "en": "Data source overdue: {title_en}",
+    },
 }
 """Title templates by key (``<rule>`` or ``<rule>.<variant>``), per language."""
 

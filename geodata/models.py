@@ -12,7 +12,7 @@ geometry by :mod:`geodata.cells` (an ORM hook for ORM writes; bulk loaders call 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from geoalchemy2 import Geometry
@@ -26,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     MetaData,
     PrimaryKeyConstraint,
     SmallInteger,
@@ -794,6 +795,47 @@ class ImportRun(Base):
         JSONB, nullable=False, comment="inserted, updated, merged, repaired, rejected"
     )
     actor: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows_written: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(16), server_default="ok", nullable=False)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'failed')", name="outcome"),
+        Index("ix_import_run_source_at", "source", "at"),
+    )
+
+
+class DataSource(Base):
+    """A department's import source and how often it should be refreshed (its runs are the
+    ``import_run`` rows whose ``source`` is its ``name``)."""
+
+    __tablename__ = "data_source"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(
+        String(64), unique=True, nullable=False, comment="import_run.source of its runs"
+    )
+    title_zh: Mapped[str] = mapped_column(String(128), nullable=False)
+    title_en: Mapped[str] = mapped_column(String(128), nullable=False)
+    department: Mapped[str] = mapped_column(
+        String(128), nullable=False, comment="owning department"
+    )
+    area_id: Mapped[int | None] = mapped_column(
+        BigInteger,
+        ForeignKey("area.id", ondelete="SET NULL"),
+        comment="area its incidents go to",
+    )
+    account: Mapped[str | None] = mapped_column(String(64), comment="owning account, if any")
+    cadence: Mapped[timedelta] = mapped_column(
+        Interval(native=True), nullable=False, comment="expected update"
+    )
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    __table_args__ = (CheckConstraint("cadence > interval '0'", name="cadence"),)
 
 
 FEATURE_MODELS: tuple[type[FeatureMixin], ...] = (

@@ -266,6 +266,11 @@ class RuleSettings(_Group):
         description="When at least this many devices of one gateway are silent and none of its "
         "devices reports, one incident for the gateway instead of one per device (0: off).",
     )
+    source_grace_hours: float = Field(
+        default=24.0,
+        description="A data source is overdue when its last successful import is older than "
+        "its cadence plus this grace.",
+    )
     sweep_max_incidents: int = Field(
         default=500, description="Cap on incidents one sweep opens per rule (the rest: next sweep)."
     )
@@ -489,6 +494,7 @@ FLAT_NAMES: dict[str, str] = {
     "twin_offline_grace_minutes": "rules.offline_grace_minutes",
     "twin_offline_gateway_devices": "rules.offline_gateway_devices",
     "twin_sweep_max_incidents": "rules.sweep_max_incidents",
+    "twin_source_grace_hours": "rules.source_grace_hours",
     "mqtt_url": "mqtt.url",
     "mqtt_port": "mqtt.port",
     "mqtt_topic": "mqtt.topic",

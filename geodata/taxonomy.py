@@ -117,6 +117,7 @@ LEAVES: tuple[CategorySpec, ...] = (
     _leaf("key_security.event", "重大活动保障", "Major event security", 3, URGENT, "街道综治中心", "10", open311=False),
     # 其他
     _leaf("other.misc", "其他事项", "Other matter", 1, ROUTINE, "街道综治中心", "99"),
+    _leaf("other.data_stale", "数据源逾期未更新", "Data source overdue", 1, MAINTENANCE, "大数据中心", "99", open311=False),
     # 城市管理 (demo)
     _leaf("city.illegal_parking", "违规停车", "Illegal parking", 1, ROUTINE, "交警中队", "05"),
     _leaf("city.illegal_construction", "违章搭建", "Illegal construction", 2, ROUTINE, "城管执法中队", "01"),

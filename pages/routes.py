@@ -18,6 +18,7 @@ PAGE_ROLES: Mapping[str, frozenset[Role]] = {
     "/export": frozenset({Role.planner, Role.analyst, Role.admin}),
     "/analyze": frozenset({Role.analyst, Role.planner, Role.leader, Role.admin}),
     "/audit": frozenset({Role.admin}),
+    "/sources": frozenset({Role.admin}),
     "/assessment": frozenset({Role.leader, Role.analyst, Role.admin}),
     "/account": frozenset({Role.planner, Role.analyst, Role.leader, Role.admin}),
 }

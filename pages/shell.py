@@ -24,6 +24,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/analyze", "nav.analyze"),
     ("/assessment", "nav.assessment"),
     ("/audit", "nav.audit"),
+    ("/sources", "nav.sources"),
     ("/account", "nav.account"),
 )
 """Header links ``(path, i18n key)``. A new page adds one entry here and its key to

@@ -19,7 +19,7 @@ import dash_leaflet as dl
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from analytics import wall_kpis
+from analytics import freshness, wall_kpis
 from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from layers import deck
@@ -138,6 +138,7 @@ def layout(**_query: str) -> html.Div:
                         className="wall-crumbs",
                     ),
                     html.Div(className="wall-spacer"),
+                    _freshness_line(lang, now),
                     t("wall.updated", lang, className="wall-updated-label"),
                     html.Span(_clock(now), id=wid.UPDATED, className="wall-updated"),
                 ],
@@ -192,6 +193,28 @@ own_base.register(wid.MAP)
 
 def _clock(now: datetime) -> str:
     return city_time.fmt(now, context.timezone(), city_time.CLOCK)
+
+
+def _freshness(lang: str, now: datetime) -> tuple[str, str | None, str]:
+    """Text, hover title and class of the data-freshness line: ``数据更新 n/m 正常`` (and the
+    overdue count) for the departments' sources at ``now``, the hover listing the overdue ones.
+    Empty when no source is registered."""
+    grace = timedelta(hours=context.settings().rules.source_grace_hours)
+    s = freshness.summary(freshness.source_rows(context.store_url(), now, grace))
+    if not s.total:
+        return "", None, "wall-freshness"
+    words = i18n.text("wall.freshness", lang).format(current=s.current, total=s.total)
+    if not s.overdue:
+        return words, None, "wall-freshness"
+    late = i18n.text("wall.freshness_late", lang).format(n=len(s.overdue))
+    names = ("、" if lang == "zh" else ", ").join(o[lang] for o in s.overdue)
+    title = i18n.text("wall.freshness_title", lang).format(names=names)
+    return f"{words} · {late}", title, "wall-freshness late"
+
+
+def _freshness_line(lang: str, now: datetime) -> html.Span:
+    text, title, class_name = _freshness(lang, now)
+    return html.Span(text, id=wid.FRESHNESS, className=class_name, title=title)
 
 
 # --- callbacks ---------------------------------------------------------------------------------
@@ -295,6 +318,20 @@ def follow(area: dict | None, lang: str):
         raise PreventUpdate
     spec["camera"] = wall_view.twin_camera(bbox)
     return spec
+
+
+@callback(
+    Output(wid.FRESHNESS, "children"),
+    Output(wid.FRESHNESS, "title"),
+    Output(wid.FRESHNESS, "className"),
+    Input(wid.TICK, "data"),
+    Input(ids.LANG_SWITCH, "value"),
+    prevent_initial_call=True,
+)
+def sources_line(_tick: int, lang: str) -> tuple[str, str | None, str]:
+    """The data-freshness line, again on each live tick and language switch."""
+    guard.require(PATH)
+    return _freshness(i18n.language(lang), _now())
 
 
 @callback(

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from geodata.bulk import analyze, copy_rows, one_value, raw_connection, sync_sequences
 from geodata.demo.city import generate
+from geodata.demo.sources import load_sources
 from geodata.demo.tables import TABLE_ORDER, Chunk, columns
 from geodata.errors import DemoError
 from geodata.models import Base
@@ -63,6 +64,7 @@ def build_demo(
     say = progress or (lambda _msg: None)
     counts = dict.fromkeys(TABLE_ORDER, 0)
     started = time.perf_counter()
+    anchor = anchor or built_at()
     with raw_connection(url) as conn:
         try:
             with conn.cursor() as cur:
@@ -81,7 +83,7 @@ def build_demo(
                         "`python -m geodata demo --reset` to empty this one first."
                     )
                 cur.execute("SET LOCAL onemap.area_assigned = 'on'")
-            for i, chunk in enumerate(generate(scale, seed, id_hash_key, anchor or built_at())):
+            for i, chunk in enumerate(generate(scale, seed, id_hash_key, anchor)):
                 for table in TABLE_ORDER:
                     counts[table] += copy_rows(conn, table, columns(table), _rows(chunk, table))
                 if i == 0:
@@ -94,6 +96,7 @@ def build_demo(
                     )
             with conn.cursor() as cur:
                 cur.execute(ROAD_AREAS)
+            say(f"data sources: {load_sources(conn, anchor):,} import runs")
             sync_sequences(conn, SEQUENCED)
             conn.commit()
             say("commit: done")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import shapely
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from geodata.bulk import raw_connection
@@ -139,6 +141,7 @@ def import_file(
     and refused rows are written to that CSV (row, field, reason, original values).
     """
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     schema = _schema(layer)
     path = Path(path)
     given = dict(mapping or {})
@@ -174,7 +177,7 @@ def import_file(
                 try:
                     _run(conn, reader, rules, report, rejects, progress,
                          check_offset=crs is None, direct_ok=direct_ok)  # fmt: skip
-                    report.import_run_id = write.record_run(conn, report, actor)
+                    report.import_run_id = write.record_run(conn, report, actor, started_at)
                     conn.commit()
                 except BaseException:
                     conn.rollback()
@@ -184,15 +187,39 @@ def import_file(
         return report
 
     try:
-        report = attempt(direct_ok=True)
-    except direct.Fallback:
-        report = attempt(direct_ok=False)
+        try:
+            report = attempt(direct_ok=True)
+        except direct.Fallback:
+            report = attempt(direct_ok=False)
+    except Exception as exc:
+        _record_failure(url, layer, source or default_source(path), path.name, actor, started_at,
+                        exc)  # fmt: skip
+        raise
     if layer in RESIDENT_COUNT_LAYERS:
         refresh_resident_stats(url)
     if skip_bad:
         report.rejects_path = str(skip_bad)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _record_failure(
+    url: str,
+    layer: str,
+    source: str,
+    file_name: str,
+    actor: str | None,
+    started_at: datetime,
+    exc: Exception,
+) -> None:
+    """Keep a failed run on its registered data source's record (nothing else is written)."""
+    try:
+        with raw_connection(url) as conn:
+            write.record_failed_run(conn, layer, source, file_name, actor, started_at,
+                                    f"{type(exc).__name__}: {exc}")  # fmt: skip
+            conn.commit()
+    except (psycopg.Error, SQLAlchemyError):
+        pass  # the store itself failed: the original error is what the caller must see
 
 
 RESIDENT_COUNT_LAYERS = ("residents", "houses")

@@ -11,6 +11,7 @@ entity keeps its values and gains the ones it lacked.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
@@ -202,11 +203,39 @@ def write_identities(conn: psycopg.Connection, fields: list[str], source: str) -
         conn.execute(stmt, {"source": source})
 
 
-def record_run(conn: psycopg.Connection, report: ImportReport, actor: str | None) -> int:
-    """The ``import_run`` row of this import."""
+WRITTEN_KEYS = ("inserted", "updated", "merged")
+"""The counts that are rows the import wrote (``import_run.rows_written``)."""
+
+
+def record_run(
+    conn: psycopg.Connection, report: ImportReport, actor: str | None, started_at: datetime
+) -> int:
+    """The ``import_run`` row of this (successful) import."""
+    written = sum(int(report.counts.get(k, 0)) for k in WRITTEN_KEYS)
     return one_value(conn.execute(
-        "INSERT INTO import_run (layer, source, file_name, crs, counts, actor) "
-        "VALUES (%s, %s, %s, %s, %s::jsonb, %s) RETURNING id",
+        "INSERT INTO import_run (layer, source, file_name, crs, counts, actor, started_at, "
+        "rows_written, outcome) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, 'ok') RETURNING id",
         (report.layer, report.source, report.file_name[:256], report.crs[:64],
-         json.dumps(report.counts), actor),
+         json.dumps(report.counts), actor, started_at, written),
     ))  # fmt: skip
+
+
+def record_failed_run(
+    conn: psycopg.Connection,
+    layer: str,
+    source: str,
+    file_name: str,
+    actor: str | None,
+    started_at: datetime,
+    error: str,
+) -> int | None:
+    """An ``import_run`` row with outcome ``failed`` when ``source`` is a registered data
+    source (a failed import changes no data; its source's record keeps the attempt); else None."""
+    row = conn.execute(
+        "INSERT INTO import_run (layer, source, file_name, counts, actor, started_at, "
+        "rows_written, outcome, error) "
+        "SELECT %s, %s, %s, '{}'::jsonb, %s, %s, 0, 'failed', %s "
+        "WHERE EXISTS (SELECT 1 FROM data_source WHERE name = %s) RETURNING id",
+        (layer, source, file_name[:256], actor, started_at, error[:500], source),
+    ).fetchone()  # fmt: skip
+    return None if row is None else int(row[0])

@@ -11,7 +11,14 @@ from sqlalchemy import text
 from geodata import incident_text
 from twin.rules.base import titled
 
-FACTS = {"kind": "door", "serial": "DOR000002966", "gateway": "GW-7", "silent": 12}
+FACTS = {
+    "kind": "door",
+    "serial": "DOR000002966",
+    "gateway": "GW-7",
+    "silent": 12,
+    "title_zh": "消防设施台账",
+    "title_en": "Fire facility register",
+}
 
 
 def _sql_title(conn, trigger: dict | None, lang: str, stored: str = "存储的标题") -> str:

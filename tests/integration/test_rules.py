@@ -429,6 +429,7 @@ def test_sweep_over_the_demo_city_is_set_based_and_capped(demo_url):
         try:
             db = OrmSession(bind=conn, join_transaction_mode="create_savepoint")
             ensure_taxonomy(db)
+            db.execute(text("UPDATE data_source SET active = false"))  # devices only here
             db.execute(text("UPDATE device SET gateway_id = :g"), {"g": rules_gateway(db)})
             now = db.scalar(text("SELECT max(last_seen) FROM device")) + timedelta(minutes=1)
             silent = db.scalar(

@@ -19,8 +19,8 @@ def at(minutes, track=None, device=1):
 
 
 def test_registry_lists_every_rule_once():
-    assert RULE_NAMES == ("smoke_gas", "fire_lane", "dogs", "offline", "welfare")
-    assert len(EVENT_RULES) == 3 and len(SWEEP_RULES) == 2
+    assert RULE_NAMES == ("smoke_gas", "fire_lane", "dogs", "offline", "welfare", "stale_source")
+    assert len(EVENT_RULES) == 3 and len(SWEEP_RULES) == 3
 
 
 def test_alarm_threshold_is_inclusive_and_payload_flag_counts():

@@ -12,7 +12,14 @@ from twin.rules.base import titled
 
 CJK = re.compile(r"[\u3400-\u9fff\uff08\uff09\uff1a]")
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-FACTS = {"kind": "door", "serial": "DOR000002966", "gateway": "GW-7", "silent": 12}
+FACTS = {
+    "kind": "door",
+    "serial": "DOR000002966",
+    "gateway": "GW-7",
+    "silent": 12,
+    "title_zh": "消防设施台账",
+    "title_en": "Fire facility register",
+}
 CODE_COLUMNS = {"category", "kind", "status", "level", "use", "occupancy", "severity"}
 
 

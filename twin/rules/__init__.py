@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from geodata.settings import Settings
 from twin.clock import as_utc
-from twin.rules import dogs, fire_lane, offline, smoke_gas, welfare
+from twin.rules import dogs, fire_lane, offline, smoke_gas, stale_source, welfare
 from twin.rules.base import Batch, Hit, load_batch, raise_incidents
 
 
@@ -45,6 +45,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
 SWEEP_RULES: tuple[SweepRule, ...] = (
     SweepRule(offline.NAME, offline.scan),
     SweepRule(welfare.NAME, welfare.scan),
+    SweepRule(stale_source.NAME, stale_source.scan),
 )
 RULE_NAMES = tuple(r.name for r in EVENT_RULES) + tuple(r.name for r in SWEEP_RULES)
 assert len(set(RULE_NAMES)) == len(RULE_NAMES), "rule names must be unique"
