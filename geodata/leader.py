@@ -67,6 +67,11 @@ def app_pids(url: str) -> list[int]:
     return sorted(pids - {os.getpid()})
 
 
+FOLLOWS = "this process follows"
+"""Logged when a process starts while another one leads (it serves, and takes the duties
+over when the leader goes)."""
+
+
 class LeaderLock:
     """This process's hold on the leader lock of the store at ``url``."""
 
@@ -174,7 +179,8 @@ class Leadership:
 
     def start(self) -> Leadership:
         """One poll now (so a lone process leads at once), then poll in a daemon thread."""
-        self.step()
+        if not self.step():
+            log.info(FOLLOWS + " (pid %s): another process runs the once-only duties", os.getpid())
         self._thread = threading.Thread(target=self._run, name="onemap-leader", daemon=True)
         self._thread.start()
         return self

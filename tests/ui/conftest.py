@@ -53,13 +53,14 @@ def _wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 90) 
 
 
 def _wait_for_first_sweep(log: Path, proc: subprocess.Popen, timeout: float = 90) -> None:
-    """Wait until the app's sweeper has made its start-up pass: the test city's open incidents
-    are weeks past due, and that pass escalates them (no due time then falls within 30 min),
-    so tests comparing pages with SQL do not race it."""
+    """Wait until the app's sweeper has made its start-up pass (it may escalate overdue
+    incidents), so tests comparing pages with SQL do not race it — or until the app says it
+    follows (another app on the same store leads and has swept; a follower does not sweep)."""
+    from geodata.leader import FOLLOWS
     from twin.service import FIRST_SWEEP_DONE
 
     deadline = time.monotonic() + timeout
-    while FIRST_SWEEP_DONE not in log.read_text(errors="replace"):
+    while not any(line in log.read_text(errors="replace") for line in (FIRST_SWEEP_DONE, FOLLOWS)):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"no {FIRST_SWEEP_DONE!r} from app.py:\n{log.read_text()[-2000:]}")
         time.sleep(0.2)
