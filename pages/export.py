@@ -215,9 +215,10 @@ def panel(viewer: Viewer, items: list[export_files.AreaItem], lang: str) -> html
 
 
 def map_view(items: list[export_files.AreaItem]) -> dl.Map:
-    """The map: district outlines, the chosen area, and the drawing tools."""
+    """The map (first on where the detail is, as the home map): district outlines, the chosen
+    area, and the drawing tools."""
     center, zoom = fit_view(
-        export_files.union_extent(items), FIT_PIXELS, context.settings().city.center, CITY_ZOOM
+        export_files.detail_extent(items), FIT_PIXELS, context.settings().city.center, CITY_ZOOM
     )
     return dl.Map(
         id=ids.MAP,

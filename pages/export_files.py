@@ -29,6 +29,7 @@ from geodata.exports.sources import EXPORT_LAYERS, Source, export_layer
 from geodata.exports.writers import write
 from geodata.output_crs import WGS84_OUT, OutputCrs
 from geodata.query import FeatureQueryError
+from geodata.vocab import LEVEL_DEPTH
 
 AREAS = "areas"
 """The export layer of governance areas (the area picker and the outlines on the map)."""
@@ -129,6 +130,15 @@ def union_extent(items: list[AreaItem]) -> tuple[float, float, float, float] | N
     if not items:
         return None
     return shapely.union_all([shape(a.geometry) for a in items]).bounds
+
+
+def detail_extent(items: list[AreaItem]) -> tuple[float, float, float, float] | None:
+    """The lon/lat extent of the deepest level among the areas: where the detail is (the
+    demo's core of grids, or a scoped viewer's own grids); None when there are none."""
+    if not items:
+        return None
+    deepest = max(LEVEL_DEPTH[a.level] for a in items)
+    return union_extent([a for a in items if LEVEL_DEPTH[a.level] == deepest])
 
 
 def count(url: str, layer_id: str, filters: Filters, viewer: Viewer) -> int:
