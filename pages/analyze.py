@@ -299,9 +299,10 @@ def panel(areas: list[export_files.AreaItem], lang: str) -> html.Aside:
 
 
 def map_view(areas: list[export_files.AreaItem]) -> dl.Map:
-    """The map: district outlines, the answer, the drawing tools."""
+    """The map (first on where the detail is): district outlines, the answer, the drawing
+    tools."""
     center, zoom = fit_view(
-        export_files.union_extent(areas), FIT_PIXELS, context.settings().city.center, CITY_ZOOM
+        export_files.detail_extent(areas), FIT_PIXELS, context.settings().city.center, CITY_ZOOM
     )
     outlines = {
         "type": "FeatureCollection",
