@@ -35,8 +35,12 @@ CONNECT_TIMEOUT_S = 1
 LAG_SQL = (
     "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() IS NULL "
     "OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-    "ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) END"
+    "ELSE extract(epoch FROM clock_timestamp() - "
+    "coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END"
 )
+"""Whether a server is a standby, and how far its replay is behind what it has received: 0 when
+it has replayed all it received, else the age of the last replayed transaction — or, when none
+has been replayed since it started, the time since it started (WAL waits: it is behind)."""
 
 
 @dataclass
