@@ -9,7 +9,7 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from geodata import city_time
-from geodata.accounts.access import audit_trail
+from geodata.accounts.access import CLI_CLIENT, audit_trail
 from geodata.engine import get_engine
 from layers.registry import LAYERS
 from pages import guard, ids
@@ -39,6 +39,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "audit.col.scope": {"zh": "范围", "en": "Scope"},
     "audit.col.detail": {"zh": "详情", "en": "Detail"},
     "audit.col.client": {"zh": "来源", "en": "Client"},
+    f"audit.client.{CLI_CLIENT}": {"zh": "命令行", "en": "Command line"},
     "audit.act.view": {"zh": "查看", "en": "View"},
     "audit.act.export": {"zh": "导出", "en": "Export"},
     "audit.act.outreach": {"zh": "外呼名单", "en": "Outreach list"},
@@ -125,7 +126,7 @@ def _cell(column: str, value: object, lang: str) -> str | html.Code:
         return html.Code(json.dumps(value or {}, ensure_ascii=False, sort_keys=True))
     if value is None:
         return ""
-    kinds = {"action": "act", "object_type": "obj", "scope": "scope"}
+    kinds = {"action": "act", "object_type": "obj", "scope": "scope", "client": "client"}
     return _label(kinds[column], str(value), lang) if column in kinds else str(value)
 
 

@@ -47,6 +47,10 @@ def may_see_identifiers(viewer: Viewer) -> bool:
     return viewer.role in IDENTIFIER_ROLES
 
 
+CLI_CLIENT = "cli"
+"""The ``client`` of audit rows written by the command line (web rows carry the address)."""
+
+
 def audit(
     conn: Connection,
     viewer: Viewer,

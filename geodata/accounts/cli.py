@@ -11,13 +11,10 @@ import sys
 
 from geodata import accounts, vocab
 from geodata.accounts import tokens
-from geodata.accounts.access import viewer_of
+from geodata.accounts.access import CLI_CLIENT, viewer_of
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from geodata.store import open_store
-
-CLI_CLIENT = "cli"
-"""The client the audit trail records for tokens issued here."""
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:

@@ -140,9 +140,11 @@ UNION SELECT display_name FROM account WHERE display_name IS NOT NULL
 UNION SELECT title FROM event WHERE NOT coalesce(trigger ? 'title_key', false)
 UNION SELECT serial FROM device WHERE serial IS NOT NULL
 UNION SELECT department FROM data_source
+UNION SELECT username FROM audit_log
 """
-"""Proper names (departments owning data sources among them), identifiers (device serials) and
-people's own words from the store: shown as
+"""Proper names (departments owning data sources among them), identifiers (device serials, the
+user names the audit log recorded, accounts since removed among them) and people's own words
+from the store: shown as
 they are in either language (with the city's time-zone name, an identifier such as
 ``Asia/Shanghai``)."""
 
