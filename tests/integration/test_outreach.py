@@ -174,7 +174,7 @@ PHONE = re.compile(r"1\d{10}")
 
 
 def test_each_list_is_audited_without_phone_numbers(session, block):
-    rows = outreach_list(session, block["event"].id, "grid-worker-7", 100, client="test")
+    rows = outreach_list(session, block["event"].id, "grid-worker-7", 100, client="203.0.113.7")
     audit = session.scalars(select(AuditLog).where(AuditLog.action == "outreach_list")).all()
     assert len(audit) == 1
     row = audit[0]

@@ -28,6 +28,9 @@ from pages import account_ids as account
 from tests.conftest import signed_in, sql_rows, sql_scalar, until
 from web import i18n
 
+CLIENT = "203.0.113.7"
+"""The client address the audit rows of these tests record (TEST-NET-3)."""
+
 
 @pytest.fixture(scope="module")
 def url(demo_url) -> str:
@@ -134,15 +137,15 @@ def test_limits_are_the_same_for_page_and_cli(url):
             ("ok", None, "days"),
         ):
             with pytest.raises(tokens.TokenLimit) as refused:
-                tokens.create_token(conn, owner, name, days, "test")
+                tokens.create_token(conn, owner, name, days, CLIENT)
             assert refused.value.kind == kind
         # the sign-in token counts: nine more make ten active, the eleventh is refused
-        made = [tokens.create_token(conn, owner, f"t{i}", 7, "test") for i in range(9)]
+        made = [tokens.create_token(conn, owner, f"t{i}", 7, CLIENT) for i in range(9)]
         with pytest.raises(tokens.TokenLimit) as refused:
-            tokens.create_token(conn, owner, "eleventh", 7, "test")
+            tokens.create_token(conn, owner, "eleventh", 7, CLIENT)
         assert refused.value.kind == "count"
-        assert tokens.revoke_token(conn, owner, made[0].id, "test") == "t0"
-        again = tokens.create_token(conn, owner, "after a revocation", 365, "test")
+        assert tokens.revoke_token(conn, owner, made[0].id, CLIENT) == "t0"
+        again = tokens.create_token(conn, owner, "after a revocation", 365, CLIENT)
         expires = conn.execute(
             text("SELECT expires_at - created_at FROM api_token WHERE id = :t"), {"t": again.id}
         ).scalar_one()

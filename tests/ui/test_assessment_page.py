@@ -21,6 +21,7 @@ from analytics import assessment_report as ar
 from analytics.assessment import assess, to_csv
 from geodata import accounts
 from geodata.engine import get_engine
+from tests.conftest import sql_scalar
 from tests.ui.conftest import log_in
 
 pytestmark = pytest.mark.slow
@@ -215,11 +216,19 @@ TICKS = """() => Object.fromEntries(['xtick', 'ytick', 'y2tick'].map((axis) => [
 
 
 def _choose(page: Page, url: str, days: int | str) -> None:
-    """A preset (7, 30 or 90 days), or ``"day"``: the newest day alone, typed into the dates."""
+    """A preset (7, 30 or 90 days), or ``"day"``: the newest day with incidents in grids (the
+    units the trend counts; a rule may have opened a newer one elsewhere) alone, typed into the
+    dates."""
     if days != "day":
         page.get_by_text(f"{days} 天", exact=True).click()
         return
-    latest = str(ar.latest_day(url))
+    latest = str(
+        sql_scalar(
+            url,
+            "SELECT max((e.reported_at AT TIME ZONE 'Asia/Shanghai')::date) FROM event e "
+            "JOIN area a ON a.id = e.area_id WHERE a.level = 'grid'",
+        )
+    )
     for field in ("#assessment-dates", "#assessment-dates-end-date"):
         page.fill(field, latest)
         page.press(field, "Enter")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from geodata.engine import get_engine
 from tests.conftest import sql_rows, sql_scalar
-from tests.ui.conftest import watched
+from tests.ui.conftest import csp_safe, log_in, watched
 from twin import workflow
 from twin.taxonomy import ensure_taxonomy
 from twin.workflow import Actor
@@ -64,9 +64,13 @@ def in_progress(demo_url, my_grid) -> Iterator[int]:
 
 
 @pytest.fixture
-def tablet(browser, sign_in, app_server, in_progress) -> Iterator[Page]:
-    """The grid worker's page, its service worker ready and in control (second load)."""
-    with watched(sign_in(browser, "grid", TABLET), app_server) as page:
+def tablet(browser, app_server, demo_accounts, in_progress) -> Iterator[Page]:
+    """The grid worker's page, its service worker ready and in control (second load), signed
+    in through the form in a context of its own: the sign-out test ends its session, which must
+    not be the one the other UI tests share (``sign_in``)."""
+    page = csp_safe(browser.new_context(viewport=TABLET).new_page())
+    log_in(page, app_server, "grid", demo_accounts["grid"])
+    with watched(page, app_server) as page:
         page.goto(app_server + "grid", wait_until="domcontentloaded")
         page.wait_for_function("document.documentElement.dataset.offlineReady === '1'")
         assert page.evaluate("!!document.querySelector('link[rel=manifest]')")
