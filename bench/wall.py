@@ -5,8 +5,9 @@ The store: ``--url`` (used as is; a bench leader account is added), ``--template
 copy of that database on the embedded cluster, e.g. a kept scale-40 bench city; dropped
 afterwards), or else a demo city built at ``--scale`` (default 40: ≈2 million residents).
 
-- **first full render**: navigation to ``/wall`` until the KPI tiles, the map's four layers,
-  the trend chart and the 3D panel's first data are all drawn (cold profile, then a reload).
+- **first full render** at 1920×1080 and at 3840×2160: navigation to ``/wall`` until the KPI
+  tiles, the map's four layers, the trend chart and the 3D panel's first data are all drawn
+  (cold profile, then a reload).
   Baselines: the home map ``/`` until its first layer answer is drawn, and the 3D page
   ``/twin`` until its first frame with data (software WebGL), same browser.
 - **live refresh, server-side**: the wall's refresh callback (``/_dash-update-component``, the
@@ -252,6 +253,20 @@ def main() -> None:
             run(base, password, token, district, args.repeat)
 
 
+def wall_4k(browser, base: str, password: str, home_ms: float) -> None:
+    """The first full render of /wall on a 3840×2160 wall (its own browser context: cold,
+    then warm), beside the home map's figure of the same run."""
+    context = browser.new_context(viewport={"width": 3840, "height": 2160})
+    page = context.new_page()
+    log_in(page, base, USER, password)
+    cold = render(page, base, "wall", WALL_READY)
+    warm = render(page, base, "wall", WALL_READY)
+    print(f"first full render of /wall at 3840×2160: cold {cold['all']:.0f} ms, "
+          f"warm {warm['all']:.0f} ms (budget 3000 ms; ratio to the home map "
+          f"{warm['all'] / home_ms:.2f})")  # fmt: skip
+    context.close()
+
+
 def run(base: str, password: str, token: str, district: int, repeat: int) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -291,6 +306,7 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
         district_payload = refresh_payload(page)
         page.wait_for_timeout(1500)
         district_urls = layer_urls(page)
+        wall_4k(browser, base, password, home)
         browser.close()
     baseline = timed(_get(base + "api/layers", token), repeat)
     runs = (("city", payload, urls), (f"district {district}", district_payload,
