@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -58,6 +59,24 @@ def get_ok(client, path: str) -> Callable[[], None]:
         assert response.status_code == 200, response.data[:200]
 
     return run
+
+
+def p50_p95(runs: list[Callable[[], object]], n: int) -> list[tuple[float, float]]:
+    """p50 and p95 in milliseconds of ``n`` calls of each of ``runs`` (after one warm-up each),
+    interleaved so that load from elsewhere on the machine falls on all of them alike."""
+    for run in runs:
+        run()
+    samples: list[list[float]] = [[] for _ in runs]
+    for _ in range(n):
+        for run, into in zip(runs, samples, strict=True):
+            started = time.perf_counter()
+            run()
+            into.append((time.perf_counter() - started) * 1000)
+    out = []
+    for into in samples:
+        into.sort()
+        out.append((statistics.median(into), into[int(0.95 * (n - 1))]))
+    return out
 
 
 def add_incident_args(parser: argparse.ArgumentParser, scale: float) -> None:

@@ -10,9 +10,7 @@ planner token) and, as the baseline measured in the same run, p50/p95 of one bar
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,23 +19,11 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
-from bench.common import get_ok, given_or_scratch_demo
+from bench.common import get_ok, given_or_scratch_demo, p50_p95
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from layers.collections import COLLECTIONS
 from tests.conftest import api_token, signed_in
-
-
-def _times(run: Callable[[], object], n: int) -> tuple[float, float]:
-    """p50 and p95 in milliseconds of ``n`` calls of ``run`` (after one warm-up)."""
-    run()
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(0.95 * (n - 1))]
 
 
 def _baseline(url: str) -> Callable[[], None]:
@@ -64,11 +50,11 @@ def main() -> None:
             houses = conn.execute(text("SELECT count(*) FROM house")).scalar_one()
         client = create_app(Settings(database_url=url), url).server.test_client()
         signed_in(client, api_token(url, "planner"))
-        base50, base95 = _times(_baseline(url), args.requests)
+        base50, base95 = p50_p95([_baseline(url)], args.requests)[0]
         print(f"{houses:,} houses; {args.requests} requests each")
         print(f"baseline ST_Extent over every table: p50 {base50:.1f} ms, p95 {base95:.1f} ms")
         for path in ("/ogc/collections", "/ogc/collections/houses", "/ogc/collections/cameras"):
-            p50, p95 = _times(get_ok(client, path), args.requests)
+            p50, p95 = p50_p95([get_ok(client, path)], args.requests)[0]
             print(
                 f"{path}: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
                 f"({base50 / p50:.1f}x faster than the baseline p50)"

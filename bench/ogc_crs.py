@@ -12,39 +12,18 @@ requested in turn, so load from elsewhere on the machine falls on all of them al
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
-from bench.common import get_ok, given_or_scratch_demo
+from bench.common import get_ok, given_or_scratch_demo, p50_p95
 from geodata.settings import Settings
 from tests.conftest import api_token, signed_in
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 CRSS = ("", f"{EPSG}4490", f"{EPSG}4548", f"{EPSG}3857")
-
-
-def _times(runs: list[Callable[[], object]], n: int) -> list[tuple[float, float]]:
-    """p50 and p95 in milliseconds of ``n`` calls of each of ``runs`` (after one warm-up each),
-    interleaved so that load from elsewhere on the machine falls on all of them alike."""
-    for run in runs:
-        run()
-    samples: list[list[float]] = [[] for _ in runs]
-    for _ in range(n):
-        for run, into in zip(runs, samples, strict=True):
-            started = time.perf_counter()
-            run()
-            into.append((time.perf_counter() - started) * 1000)
-    out = []
-    for into in samples:
-        into.sort()
-        out.append((statistics.median(into), into[int(0.95 * (n - 1))]))
-    return out
 
 
 def main() -> None:
@@ -71,7 +50,7 @@ def main() -> None:
         for label, path in paths.items():
             sep = "" if path.endswith("?") else "&"
             runs = [get_ok(client, path + (f"{sep}crs={crs}" if crs else "")) for crs in CRSS]
-            timed = _times(runs, args.requests)
+            timed = p50_p95(runs, args.requests)
             base = timed[0][0]
             for crs, (p50, p95) in zip(CRSS, timed, strict=True):
                 name = crs.rsplit("/", 1)[-1] if crs else "CRS84"

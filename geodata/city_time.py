@@ -55,3 +55,8 @@ def offset_label(name: str = DEFAULT_ZONE, at: datetime | None = None) -> str:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_note(name: str = DEFAULT_ZONE) -> str:
+    """The zone and its offset, as shown beside a column of times: ``Asia/Shanghai, UTC+08:00``."""
+    return f"{name}, {offset_label(name)}"

@@ -403,7 +403,7 @@ def table(answer: AnalysisAnswer, lang: str, tz: str) -> html.Table:
 def windows_text(answer: AnalysisAnswer, lang: str) -> list[str]:
     """Each time window asked, in the city's time: what "the last 24 hours" meant."""
     tz = answer.meta["timezone"]
-    zone = f"{tz}, {city_time.offset_label(tz)}"
+    zone = city_time.zone_note(tz)
     out = []
     for window in answer.meta.get("windows", []):
         start, end = (

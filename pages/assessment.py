@@ -145,7 +145,7 @@ def _field(key: str, lang: str, control, *, tag=html.Label, wide: bool = False, 
 def zone_note() -> html.Span:
     """The city's zone the dates are days of: `` (Asia/Shanghai, UTC+08:00)``."""
     zone = context.timezone()
-    return html.Span(f" ({zone}, {city_time.offset_label(zone)})", className="assessment-zone")
+    return html.Span(f" ({city_time.zone_note(zone)})", className="assessment-zone")
 
 
 def _radio(component_id: str, options: list[dict[str, object]], value: str | int) -> dcc.RadioItems:

@@ -101,7 +101,7 @@ def _heading(column: str, lang: str) -> list:
     if column != "at":
         return [label]
     zone = context.timezone()
-    return [label, html.Span(f" ({zone}, {city_time.offset_label(zone)})", className="audit-zone")]
+    return [label, html.Span(f" ({city_time.zone_note(zone)})", className="audit-zone")]
 
 
 def _action_options(lang: str) -> list[dict[str, str]]:

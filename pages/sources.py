@@ -81,7 +81,7 @@ def _heading(column: str, lang: str) -> list:
     zone = context.timezone()
     return [
         label,
-        html.Span(f" ({zone}, {city_time.offset_label(zone)})", className="sources-zone"),
+        html.Span(f" ({city_time.zone_note(zone)})", className="sources-zone"),
     ]
 
 
