@@ -5,6 +5,7 @@ measured in the same run — the time to COPY the same number of bare point rows
 table, with the ratio between the two.
 
     .venv/bin/python bench/demo_build.py --scale 1
+    .venv/bin/python bench/demo_build.py --scale 142 --reading-devices 200000   # 9.4M residents
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reading-devices", type=int, default=0, metavar="N",
+        help="also a day of readings of N devices (full size: 200000)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     store = embedded_store(Settings(database_url=None))
@@ -63,16 +68,20 @@ def main() -> None:
 
         def progress(msg: str) -> None:
             now = time.perf_counter()
+            print(f"  {msg}", file=sys.stderr, flush=True)
             stage = msg.split(":")[0]
             if "residents" in msg:
                 stage = "streets (generate + COPY)"
-            elif not msg.endswith("done") and stage != "areas":
+            elif not msg.endswith("done") and stage not in ("areas", "readings"):
                 return  # the closing row counts
             stages[stage] = stages.get(stage, 0.0) + now - last[0]
             last[0] = now
 
         started = time.perf_counter()
-        counts = build_demo(url, scale=args.scale, seed=args.seed, progress=progress)
+        counts = build_demo(
+            url, scale=args.scale, seed=args.seed, progress=progress,
+            reading_devices=args.reading_devices,
+        )  # fmt: skip
         total = time.perf_counter() - started
         rows = sum(counts.values())
         print(f"demo city, scale {args.scale:g}, seed {args.seed}")

@@ -80,6 +80,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         seed=args.seed,
         id_hash_key=settings.privacy.id_hash_key,
         progress=lambda msg: print(f"  {msg}", flush=True),
+        reading_devices=args.reading_devices,
     )
     print(
         f"demo city (scale {args.scale:g}, seed {args.seed}) built in "
@@ -121,7 +122,14 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         "--scale",
         type=float,
         default=settings.demo.scale,
-        help="size multiplier (1 ≈ 60k residents; 40 ≈ 2 million)",
+        help="size multiplier (1 ≈ 66k residents; 142 ≈ 9.4 million, Hefei's full size)",
+    )
+    demo.add_argument(
+        "--reading-devices",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also load the last day of readings of N devices, every 20 minutes",
     )
     demo.add_argument("--seed", type=int, default=settings.demo.seed)
     demo.add_argument("--reset", action="store_true", help="empty the store first")

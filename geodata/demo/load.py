@@ -10,6 +10,7 @@ from psycopg import sql
 
 from geodata.bulk import analyze, copy_rows, one_value, raw_connection, sync_sequences
 from geodata.demo.city import generate
+from geodata.demo.readings import load_day_of_readings
 from geodata.demo.sources import load_sources
 from geodata.demo.tables import TABLE_ORDER, Chunk, columns
 from geodata.errors import DemoError
@@ -48,13 +49,15 @@ def build_demo(
     id_hash_key: str = "onemap-demo-key-change-me",
     progress: Callable[[str], None] | None = None,
     anchor: dt.datetime | None = None,
+    reading_devices: int = 0,
 ) -> dict[str, int]:
     """Generate the demo city and load it into the (migrated, empty) store at ``url``; return
     row counts per table.
 
     The city's history (incidents, logs, devices' last reports) ends at ``anchor``, by default
     the moment of the build, so a new demo is current; pass a fixed anchor for a build that is
-    the same on every run.
+    the same on every run. ``reading_devices`` > 0 adds the last day of readings of that many
+    devices (:func:`~geodata.demo.readings.load_day_of_readings`).
 
     Everything is loaded in one transaction with ``COPY``; areas are assigned in Python (each
     feature's grid, each area's parent), so the area trigger is bypassed with
@@ -108,6 +111,9 @@ def build_demo(
         say("analyze: done")
     refresh_resident_stats(url, concurrently=False)
     say("resident stats: done")
+    if reading_devices > 0:
+        counts["reading"] = load_day_of_readings(url, reading_devices, anchor)
+        say(f"readings: {counts['reading']:,} rows")
     for table in TABLE_ORDER:
         say(f"{table}: {counts[table]:,}")
     return counts

@@ -1,0 +1,97 @@
+"""The newest features of a time layer, found by a widening time window, are exactly those of
+ranking every match (the plan it replaced): same features in the same order, same total."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from geodata.accounts.viewer import Viewer
+from geodata.engine import get_engine
+from geodata.query import BBox, TimeWindow
+from geodata.settings import Settings
+from geodata.vocab import Role
+from layers import engine
+from layers.incidents import LAYER
+from layers.providers.features import features_sql, spatial_sql
+from layers.query import LayerQuery
+from layers.sql import conditions, precision, tolerance
+
+
+@pytest.fixture(scope="module")
+def city(demo_url):
+    span = (
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
+        "(SELECT ST_Extent(geom) AS e, min(reported_at) AS t0, max(reported_at) AS t1 "
+        "FROM event) x"
+    )
+    with get_engine(demo_url).connect() as conn:
+        box = conn.execute(text(span)).one()
+        districts = [r[0] for r in conn.execute(text("SELECT id FROM area WHERE depth = 1"))]
+    return demo_url, box, districts
+
+
+def ranked_every_match(url: str, query: LayerQuery, viewer: Viewer) -> tuple[int, list]:
+    """The answer of the plan that ranks every match (count(*) OVER () in one scan)."""
+    where = conditions(LAYER, query, viewer, spatial_sql(LAYER))
+    params = where.params | {"limit": query.limit}
+    params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
+    with get_engine(url).connect() as conn:
+        n, features = conn.execute(text(features_sql(LAYER, where.sql)), params).one()
+    return n, json.loads(features)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    corner=st.tuples(st.floats(0, 0.9), st.floats(0, 0.9)),
+    size=st.floats(0.02, 1.0),
+    limit=st.sampled_from([1, 7, 50, 400, 2000]),
+    window=st.one_of(st.none(), st.tuples(st.floats(0, 1), st.floats(0.001, 1))),
+    status=st.sampled_from([None, ("reported",), ("closed", "resolved")]),
+    scoped=st.booleans(),
+)
+def test_the_newest_page_equals_ranking_every_match(
+    city, corner, size, limit, window, status, scoped
+):
+    url, (x0, y0, x1, y1, t0, t1), districts = city
+    w, h = x1 - x0, y1 - y0
+    bbox = BBox(
+        x0 + corner[0] * w, y0 + corner[1] * h,
+        x0 + min(1.0, corner[0] + size) * w, y0 + min(1.0, corner[1] + size) * h,
+    )  # fmt: skip
+    time = None
+    if window is not None:
+        start = t0 + (t1 - t0) * window[0]
+        time = TimeWindow(start, start + (t1 - t0) * window[1] + timedelta(seconds=1))
+    filters = {"status": status} if status else {}
+    query = LayerQuery(bbox=bbox, zoom=16, limit=limit, time=time, filters=filters)
+    viewer = Viewer(Role.admin, tuple(districts[:2]) if scoped else None)
+
+    got = engine.answer(url, LAYER, query, viewer, Settings(database_url=url))
+    features = json.loads(got.features_json)
+    total, expected = ranked_every_match(url, query, viewer)
+    assert features == expected
+    assert got.meta["count"] == min(total, limit) == len(features)
+    assert got.meta.get("total", got.meta["count"]) == total
+    assert got.meta["capped"] == (total > limit)
+
+
+def test_a_full_page_in_the_first_window_counts_every_match_once(city):
+    """The dense case: the first window fills the page, then one count; three statements
+    (the time span, the page, the count), none ranking every match."""
+    url, (x0, y0, x1, y1, _t0, t1), _ = city
+    query = LayerQuery(bbox=BBox(x0, y0, x1, y1), zoom=16, limit=1)
+    got = engine.answer(url, LAYER, query, Viewer(Role.admin), Settings(database_url=url))
+    assert len(got.statements) == 3
+    assert not any("OVER ()" in sql for sql, _ in got.statements)
+    newest = json.loads(got.features_json)[0]["properties"]["reported_at"]
+    assert datetime.fromisoformat(newest) == t1
+    with get_engine(url).connect() as conn:
+        assert got.meta["total"] == conn.execute(text("SELECT count(*) FROM event")).scalar_one()
