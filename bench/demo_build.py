@@ -23,7 +23,6 @@ import shapely
 
 from geodata.bulk import copy_rows, ewkb_hex, raw_connection
 from geodata.demo import build_demo
-from geodata.demo.areas import build_city
 from geodata.settings import Settings
 from geodata.store import embedded_store, scratch_database
 
@@ -93,12 +92,14 @@ def main() -> None:
             print(f"  {table:<20} {n:>12,} rows")
         print(f"  {'all tables':<20} {rows:>12,} rows  {rows / total:>10,.0f} rows/s")
         with raw_connection(url) as conn:
-            km2 = conn.execute(
-                "SELECT ST_Area(geom::geography) / 1e6 FROM area WHERE level = 'city'"
-            ).fetchone()[0]
-        grids = sum(len(s.grids) for s in build_city(args.scale, args.seed).streets)
-        print(f"  city {km2:.2f} km², {grids} grids of {km2 / grids:.3f} km², "
-              f"{counts['resident'] / km2:,.0f} residents/km²")  # fmt: skip
+            city_km2, core_km2, grids = conn.execute(
+                "SELECT sum(ST_Area(geom::geography)) FILTER (WHERE level = 'city') / 1e6, "
+                "sum(ST_Area(geom::geography)) FILTER (WHERE level = 'grid') / 1e6, "
+                "count(*) FILTER (WHERE level = 'grid') FROM area"
+            ).fetchone()
+        density = counts["resident"] / core_km2
+        print(f"  city {city_km2:,.1f} km²; detailed core {core_km2:,.1f} km² in {grids:,} grids "
+              f"of {core_km2 / grids:.3f} km², {density:,.0f} residents/km²")  # fmt: skip
         base = baseline_copy(url, rows)
         print(f"baseline: COPY {rows:,} bare point rows into an unindexed table: {base:.2f} s "
               f"({rows / base:,.0f} rows/s)")  # fmt: skip

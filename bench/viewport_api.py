@@ -2,7 +2,8 @@
 
     python bench/viewport_api.py --url postgresql://…/db [--runs 20] [--browser]
 
-For every layer at several zooms (bbox = the view of a 1600×900 screen around the data's
+For every layer at several zooms (time layers over the last 30 days and over the whole
+history; bbox = the view of a 1600×900 screen around the data's
 centre) it times the whole request through the Flask app (parse, SQL, JSON, gzip) and, in the
 same run, the bare SQL statements the provider executed (same text, same parameters, on the
 same pooled engine) and prints p95 of both and their ratio, and the p50 of the sign-in lookup
@@ -19,6 +20,7 @@ import os
 import statistics
 import sys
 import time
+from itertools import product
 from pathlib import Path
 
 from sqlalchemy import text
@@ -31,8 +33,10 @@ from geodata.accounts.viewer import PUBLIC
 from geodata.engine import get_engine, normalize_url, read_connection
 from geodata.settings import Settings
 from layers import engine
+from layers.providers.features import features_sql, spatial_sql
 from layers.query import LayerQuery
 from layers.registry import LAYERS, get_layer
+from layers.sql import conditions, precision, tolerance
 from tests.conftest import signed_in
 
 ZOOMS = (10, 12, 14, 16, 18)
@@ -132,7 +136,7 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
     window = last_month(url)
     sign_in = SignInTimer()
     print(
-        f"{'layer':18} {'zoom':>4} {'features':>8} {'gz KB':>7} {'api p95':>8} "
+        f"{'layer':18} {'time':>4} {'zoom':>4} {'features':>8} {'gz KB':>7} {'api p95':>8} "
         f"{'sql p95':>8} {'ratio':>6} {'api p50':>8} {'sql p50':>8} {'ratio':>6} {'auth p50':>8}"
     )
     worst = 0.0
@@ -140,9 +144,11 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
     for layer in LAYERS:
         if only and layer.id not in only:
             continue
-        for zoom in ZOOMS:
+        # time layers twice: the home page's 30 days and the whole history
+        for span, zoom in product(("30d", "all") if layer.time_column else ("",), ZOOMS):
             bbox = view_bbox(lon, lat, zoom)
-            path = f"/api/layers/{layer.id}?bbox={bbox}&zoom={zoom}{extra_params(layer.id, window)}"
+            extra = extra_params(layer.id, window if span == "30d" else None)
+            path = f"/api/layers/{layer.id}?bbox={bbox}&zoom={zoom}{extra}"
             query = LayerQuery.from_args(
                 layer, dict(p.split("=", 1) for p in path.split("?", 1)[1].split("&")), 5000
             )
@@ -161,9 +167,9 @@ def bench_layers(url: str, runs: int, only: set[str] | None = None) -> None:
             median_ratio = m_api / m_sql if m_sql > 0.05 else float("nan")
             worst = max(worst, a)
             if m_sql > 0.05:
-                medians.append((f"{layer.id} z{zoom}", m_api, m_sql))
+                medians.append((f"{layer.id} {span} z{zoom}", m_api, m_sql))
             print(
-                f"{layer.id:18} {zoom:>4} {answer.meta['count']:>8} {size / 1024:>7.1f} "
+                f"{layer.id:18} {span:>4} {zoom:>4} {answer.meta['count']:>8} {size / 1024:>7.1f} "
                 f"{a:>7.1f}ms {s:>7.1f}ms {ratio:>6.2f} "
                 f"{m_api:>7.1f}ms {m_sql:>7.1f}ms {median_ratio:>6.2f} {p50(auth) * 1000:>6.2f}ms"
             )
@@ -182,6 +188,33 @@ def print_ratio_summary(medians: list[tuple[str, float, float]]) -> None:
     small = [a - s for _, a, s in medians if s < 2.0]
     if small:
         print(f"  fixed cost per request (p50 api - sql, SQL < 2 ms): {p50(small):.2f} ms")
+
+
+def rank_every_match_baseline(url: str, runs: int) -> None:
+    """Incidents over the whole history: the widening-window plan's statements against the plan
+    it replaced, which ranks every match in the view (same answer: see
+    tests/integration/test_newest_features.py)."""
+    settings = Settings(database_url=url)
+    layer = get_layer("incidents")
+    lon, lat = data_centre(url)
+    print("incidents, whole history: newest-page plan against ranking every match (bare SQL p50)")
+    for zoom in (14, 16, 18):
+        query = LayerQuery.from_args(
+            layer, {"bbox": view_bbox(lon, lat, zoom), "zoom": str(zoom)}, 5000
+        )
+        answer = engine.answer(url, layer, query, PUBLIC, settings)
+        where = conditions(layer, query, PUBLIC, spatial_sql(layer))
+        params = where.params | {"limit": query.limit}
+        params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
+        ranked = [(features_sql(layer, where.sql), params)]
+        time_sql(url, ranked)  # warm
+        new = p50([time_sql(url, answer.statements) for _ in range(runs)]) * 1000
+        old = p50([time_sql(url, ranked) for _ in range(runs)]) * 1000
+        print(
+            f"  z{zoom}: {answer.meta.get('total', answer.meta['count']):>9,} matches, "
+            f"{len(answer.statements)} statements {new:7.1f} ms; ranking every match {old:7.1f} ms "
+            f"({old / new:.1f}x)"
+        )
 
 
 def first_view_bytes(url: str) -> None:
@@ -259,6 +292,8 @@ def main() -> None:
     if unknown:
         parser.error(f"--layers: no layer {', '.join(unknown)}")
     bench_layers(url, args.runs, only)
+    if not only or "incidents" in only:
+        rank_every_match_baseline(url, args.runs)
     first_view_bytes(url)
     if args.browser:
         browser_paint(url)

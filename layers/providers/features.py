@@ -24,8 +24,10 @@ from layers.sql import conditions, precision, tolerance
 WEDGE_MARGIN_DEG = 0.003
 """Cameras up to ~300 m outside the bbox still have their wedge drawn."""
 
-FIRST_WINDOW = timedelta(days=2)
-"""The newest features are looked for in the last two days first …"""
+SHORTEST_WINDOW = timedelta(hours=1)
+"""The newest features are looked for first in the window that would hold a page if the whole
+city were in view (the table's rows per second, from the planner's row estimate), at least an
+hour long …"""
 WIDEN = 6
 """… then in a window six times as long, until the page is full or the window holds all."""
 
@@ -87,17 +89,24 @@ def count_sql(layer: Layer, where: str) -> str:
     return f'WITH {ENVELOPE} SELECT count(*) FROM "{layer.source}" AS t, env WHERE {where}'
 
 
-def time_span(ctx: Context) -> tuple[datetime, datetime] | None:
-    """The instants the layer's matches can lie between: the request's window, else the
-    table's first and last (None: an empty table). Both ends come from the time index."""
+def time_span(ctx: Context) -> tuple[datetime, datetime, timedelta] | None:
+    """The instants the layer's matches can lie between (the request's window, else the
+    table's first and last; None: an empty table) and the first window to search. The ends come
+    from the time index, the rows from the planner's estimate."""
     layer, query = ctx.layer, ctx.query
     column = f'"{layer.time_column}"'
-    first, last = ctx.execute(f'SELECT min({column}), max({column}) FROM "{layer.source}"', {})[0]
+    first, last, rows = ctx.execute(
+        f"SELECT min({column}), max({column}), "
+        f"(SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = '\"{layer.source}\"'::regclass) "
+        f'FROM "{layer.source}"',
+        {},
+    )[0]
     if first is None:
         return None
+    window = max(SHORTEST_WINDOW, (last - first) * (query.limit / rows))
     if query.time is not None:
-        return max(first, query.time.start), min(last, query.time.end)
-    return first, last
+        first, last = max(first, query.time.start), min(last, query.time.end)
+    return first, last, window
 
 
 def newest_page(ctx: Context, where: str, params: dict) -> tuple[int, str]:
@@ -105,8 +114,7 @@ def newest_page(ctx: Context, where: str, params: dict) -> tuple[int, str]:
     span = time_span(ctx)
     if span is None or span[0] > span[1]:
         return 0, "[]"
-    first, last = span
-    width = FIRST_WINDOW
+    first, last, width = span
     while True:
         since = max(first, last - width)
         n, features_json = ctx.execute(newest_sql(ctx.layer, where), params | {"since": since})[0]
