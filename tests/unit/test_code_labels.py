@@ -19,7 +19,16 @@ from layers.collections import COLLECTIONS
 from layers.queryables import queryables
 from layers.registry import LAYERS as MAP_LAYERS
 from pages.analyze_form import Filter, Form, FormError, build_spec
-from pages.analyze_values import NotAnOption, choices, codes, is_coded, label_of, options
+from pages.analyze_values import (
+    HIDDEN,
+    NotAnOption,
+    choices,
+    codes,
+    is_coded,
+    label_of,
+    options,
+    picker,
+)
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 CODED_KINDS = ("code", "tags")
@@ -213,3 +222,24 @@ def test_uncoded_fields_stay_typed():
         build_spec(Form(subject="buildings", where=[Filter("floors", "in", ["6"])]))
     with pytest.raises(FormError, match="not a field"):
         build_spec(Form(subject="buildings", where=[Filter({"x": 1}, "=", "6")]))  # type: ignore[arg-type]
+
+
+def test_a_row_shows_the_picker_for_a_coded_field_and_keeps_what_it_still_offers():
+    row = picker("facilities", "kind", "in", ["fire_lane", "aed", "nope"], "en")
+    assert (row.multi, row.value, row.pick_style, row.text_style) == (
+        True,
+        ["fire_lane", "aed"],
+        None,
+        HIDDEN,
+    )
+    assert {"label": "Fire lane", "value": "fire_lane"}.items() <= row.options[1].items()
+    single = picker("facilities", "kind", "=", ["aed", "fire_lane"], "zh")
+    assert (single.multi, single.value) == (False, "aed")
+    assert picker("facilities", "status", "=", "aed", "zh").value is None  # another field
+    typed = picker("facilities", "capacity", ">", "aed", "zh")
+    assert (typed.options, typed.value, typed.pick_style, typed.text_style) == (
+        [],
+        None,
+        HIDDEN,
+        None,
+    )
