@@ -142,3 +142,9 @@ LEAVES: tuple[CategorySpec, ...] = (
 )  # fmt: skip
 
 DEFAULT_TAXONOMY: tuple[CategorySpec, ...] = GROUPS + LEAVES
+CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    c.code: {"zh": c.name_zh, "en": c.name_en} for c in DEFAULT_TAXONOMY
+}
+"""Category code (groups and leaves) → its name in each language."""
+CATEGORY_GROUP: dict[str, str] = {c.code: c.parent for c in LEAVES if c.parent}
+"""Leaf category code → the code of its group (incidents carry leaves)."""

@@ -143,9 +143,24 @@ ROAD_KINDS: dict[str, dict[str, str]] = {
     "other": {"zh": "其他道路", "en": "Other road"},
 }
 
-HOUSEHOLD_ROLES = ("head", "spouse", "child", "parent", "other")
-SEXES = ("F", "M")
-HUKOU = ("local", "floating")
+HOUSEHOLD_ROLE_LABELS: dict[str, dict[str, str]] = {
+    "head": {"zh": "户主", "en": "Head of household"},
+    "spouse": {"zh": "配偶", "en": "Spouse"},
+    "child": {"zh": "子女", "en": "Child"},
+    "parent": {"zh": "父母", "en": "Parent"},
+    "other": {"zh": "其他", "en": "Other"},
+}
+HOUSEHOLD_ROLES = tuple(HOUSEHOLD_ROLE_LABELS)
+SEX_LABELS: dict[str, dict[str, str]] = {
+    "F": {"zh": "女", "en": "Female"},
+    "M": {"zh": "男", "en": "Male"},
+}
+SEXES = tuple(SEX_LABELS)
+HUKOU_LABELS: dict[str, dict[str, str]] = {
+    "local": {"zh": "本地户籍", "en": "Local hukou"},
+    "floating": {"zh": "流动人口", "en": "Floating population"},
+}
+HUKOU = tuple(HUKOU_LABELS)
 
 
 class ResidentStatus(Code):
@@ -190,6 +205,14 @@ class DeviceStatus(Code):
 
 
 DEVICE_STATUS: tuple[DeviceStatus, ...] = tuple(DeviceStatus)
+DEVICE_STATUS_LABELS = labelled(
+    DeviceStatus,
+    {
+        DeviceStatus.online: {"zh": "正常", "en": "Normal"},
+        DeviceStatus.alarm: {"zh": "报警", "en": "Alarm"},
+        DeviceStatus.offline: {"zh": "离线", "en": "Offline"},
+    },
+)
 
 FACILITY_KINDS: dict[str, dict[str, str]] = {
     "hydrant": {"zh": "消防栓", "en": "Hydrant"},
@@ -212,6 +235,14 @@ class FacilityStatus(Code):
 
 
 FACILITY_STATUS: tuple[FacilityStatus, ...] = tuple(FacilityStatus)
+FACILITY_STATUS_LABELS = labelled(
+    FacilityStatus,
+    {
+        FacilityStatus.ok: {"zh": "正常", "en": "In service"},
+        FacilityStatus.damaged: {"zh": "损坏", "en": "Damaged"},
+        FacilityStatus.maintenance: {"zh": "维护中", "en": "Under maintenance"},
+    },
+)
 
 
 # --- incidents: statuses and handling tiers ------------------------------------------------------
@@ -268,6 +299,14 @@ class HandlingLevel(Code):
     street = "street"
     district = "district"
 
+
+SEVERITY_LABELS: dict[str, dict[str, str]] = {
+    "1": {"zh": "一般", "en": "Low"},
+    "2": {"zh": "较重", "en": "Moderate"},
+    "3": {"zh": "严重", "en": "Serious"},
+    "4": {"zh": "特别严重", "en": "Critical"},
+}
+"""An incident's severity, 1 (low) … 4 (critical), by its text (the column is an integer)."""
 
 HANDLING_LEVELS: tuple[HandlingLevel, ...] = tuple(HandlingLevel)
 HANDLING_LEVEL_LABELS = labelled(

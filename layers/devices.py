@@ -4,11 +4,7 @@ from geodata import vocab
 from layers.base import Filter, LegendItem, PopupField
 
 STATE_COLORS = {"online": "#22c55e", "alarm": "#ef4444", "offline": "#64748b"}
-STATE_LABELS = {
-    "online": {"zh": "正常", "en": "Normal"},
-    "alarm": {"zh": "报警", "en": "Alarm"},
-    "offline": {"zh": "离线", "en": "Offline"},
-}
+STATE_LABELS = {state: vocab.DEVICE_STATUS_LABELS[state] for state in STATE_COLORS}
 STATE_LEGEND = tuple(LegendItem(STATE_LABELS[s], c, s) for s, c in STATE_COLORS.items())
 STATUS_FILTER = Filter("status", "status", tuple(vocab.DEVICE_STATUS))
 KIND_LABELS = {k: dict(v) for k, v in vocab.DEVICE_KINDS.items()}

@@ -3,11 +3,7 @@
 from geodata import vocab
 from layers.base import Filter, Layer, LegendItem, PopupField
 
-STATUS_LABELS = {
-    vocab.FacilityStatus.ok: {"zh": "正常", "en": "In service"},
-    vocab.FacilityStatus.damaged: {"zh": "损坏", "en": "Damaged"},
-    vocab.FacilityStatus.maintenance: {"zh": "维护中", "en": "Under maintenance"},
-}
+STATUS_LABELS = vocab.FACILITY_STATUS_LABELS
 KIND_COLORS = {
     "hydrant": "#f87171",
     "fire_lane": "#ef4444",

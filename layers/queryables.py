@@ -6,7 +6,7 @@ They are exactly the fields the viewer may take out of the store (the export all
 the response would not show. Titles come in Chinese and English (``title`` in the page's
 language, ``description`` in the other, both in ``x-title``); coded values list their ``enum``
 and each value's zh/en label (``x-value-titles``) from the layer's ``value_labels`` and
-:mod:`geodata.vocab`. Incident categories carry no ``enum``: the taxonomy is kept in the store
+:mod:`geodata.code_labels`. Incident categories carry no ``enum``: the taxonomy is kept in the store
 and may grow.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from geodata import vocab
+from geodata import code_labels
 from geodata.accounts.viewer import Viewer
 from geodata.exports.fields import Field, Kind
 from geodata.exports.sources import Source
@@ -94,20 +94,6 @@ TITLES: Mapping[str, Text] = {
 """zh/en titles of exported columns (a layer's popup label wins where it has one)."""
 OPEN_CODE_LISTS = frozenset({"category"})
 """Coded columns whose list lives in the store and may grow: no ``enum``."""
-_PLAIN_CODES: Mapping[tuple[str, str], tuple[str, ...]] = {
-    ("device", "status"): tuple(vocab.DEVICE_STATUS),
-    ("event", "status"): tuple(vocab.EVENT_STATUS),
-    ("facility", "status"): tuple(vocab.FACILITY_STATUS),
-}
-_LABELLED_CODES: Mapping[tuple[str, str], Mapping[str, Text]] = {
-    ("area", "level"): vocab.AREA_LEVELS,
-    ("house", "occupancy"): vocab.OCCUPANCY,
-    ("building", "use"): vocab.BUILDING_USES,
-    ("road", "kind"): vocab.ROAD_KINDS,
-    ("facility", "kind"): vocab.FACILITY_KINDS,
-    ("organization", "kind"): vocab.ORGANIZATION_KINDS,
-    ("device", "kind"): vocab.DEVICE_KINDS,
-}
 _LAYERS: Mapping[str, Layer] = {layer.id: layer for layer in LAYERS}
 
 
@@ -118,14 +104,13 @@ def _titles(source: Source, name: str) -> Text:
 
 
 def _codes(source: Source, field: Field) -> dict[str, Text] | None:
-    """The coded values of ``field`` in ``source`` with their labels (labels may be empty)."""
+    """The coded values of ``field`` in ``source`` with their labels: the map layer's own,
+    else the store's (:data:`geodata.code_labels.CODE_LABELS`)."""
     if field.name in OPEN_CODE_LISTS:
         return None
     layer = _LAYERS.get(source.id)
     labelled = dict(layer.value_labels.get(field.name, {})) if layer else {}
-    labelled = labelled or dict(_LABELLED_CODES.get((source.table, field.name), {}))
-    plain = _PLAIN_CODES.get((source.table, field.name), ())
-    codes = labelled or {code: {} for code in plain}
+    codes = labelled or dict(code_labels.labels(source.table, field.name))
     if not codes:
         return None
     fixed = [value for column, value in source.where if column == field.name]

@@ -11,9 +11,11 @@ in a heavy-work slot (:mod:`web.heavy`): beyond the limits the status says to tr
 
 from __future__ import annotations
 
+from typing import cast
+
 import dash
 import dash_leaflet as dl
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from analytics.question_catalog import LAYERS
@@ -109,6 +111,18 @@ def near_on_options(lang: str) -> list[dict[str, str]]:
     return [{"label": i18n.text("analyze.near_on", lang), "value": "on"}]
 
 
+HIDDEN = values.HIDDEN
+PICKER_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search",
+                 "clear_selection", "no_options_found")  # fmt: skip
+"""The words of Dash's dropdown (:func:`picker_labels`)."""
+
+
+def picker_labels(lang: str) -> dcc.Dropdown.Labels:
+    """The value picker's own words (its search box, select-all …) in ``lang``."""
+    words = {key: i18n.text(f"analyze.pick.{key}", lang) for key in PICKER_LABELS}
+    return cast(dcc.Dropdown.Labels, words)
+
+
 def _filter_row(side: str, index: int, layer: str | None, lang: str) -> html.Div:
     return html.Div(
         className="analyze-filter-row",
@@ -131,6 +145,15 @@ def _filter_row(side: str, index: int, layer: str | None, lang: str) -> html.Div
                 type="text",
                 placeholder=i18n.text("analyze.value", lang),
                 className="analyze-value",
+            ),
+            dcc.Dropdown(
+                id=ids.row(ids.WHERE_PICK, side, index),
+                options=[],
+                searchable=True,
+                placeholder=i18n.text("analyze.pick", lang),
+                labels=picker_labels(lang),
+                className="analyze-pick",
+                style=HIDDEN,
             ),
         ],
     )
@@ -430,6 +453,13 @@ def viewport(answer: AnalysisAnswer) -> object:
     }
 
 
+def not_an_option_text(exc: values.NotAnOption, lang: str) -> str:
+    """Why a picked value was refused, in ``lang`` (the field by its name; the value itself,
+    which no picker sent, is not repeated)."""
+    field = values.field_label(exc.layer, exc.field, lang)
+    return i18n.text("analyze.not_an_option", lang).format(field=field)
+
+
 def _error_text(exc: Exception, lang: str) -> str:
     reason = (
         f"{pick(PROBLEMS[exc.code], lang)} — {exc}" if isinstance(exc, QuestionError) else str(exc)
@@ -479,15 +509,63 @@ def near_fields(layer: str | None, lang: str, row_ids: list):
     return field_lists(layer, i18n.language(lang), len(row_ids))
 
 
+def _picked(layer, field, op, lang, value) -> tuple:
+    shown = values.picker(layer, field, op, value, lang)
+    return shown.options, shown.multi, shown.value, shown.pick_style, shown.text_style
+
+
+def _picker_outputs(side: str) -> tuple[Output, ...]:
+    pick = ids.row(ids.WHERE_PICK, side, MATCH)
+    return (
+        Output(pick, "options"),
+        Output(pick, "multi"),
+        Output(pick, "value"),
+        Output(pick, "style"),
+        Output(ids.row(ids.WHERE_VALUE, side, MATCH), "style"),
+    )
+
+
+def _picker_inputs(side: str) -> tuple[Input | State, ...]:
+    return (
+        Input(ids.row(ids.WHERE_FIELD, side, MATCH), "value"),
+        Input(ids.row(ids.WHERE_OP, side, MATCH), "value"),
+        Input(shell_ids.LANG_SWITCH, "value"),
+        State(ids.row(ids.WHERE_PICK, side, MATCH), "value"),
+    )
+
+
+@callback(*_picker_outputs("subject"), Input(ids.SUBJECT, "value"), *_picker_inputs("subject"))
+def subject_picker(layer, field, op, lang, value):
+    """A subject filter row: the value picker (labels in the page's language) for a coded
+    field, the text box for any other; the picked codes the new field still offers are kept."""
+    guard.require(PATH)
+    return _picked(layer, field, op, i18n.language(lang), value)
+
+
+@callback(*_picker_outputs("near"), Input(ids.NEAR_LAYER, "value"), *_picker_inputs("near"))
+def near_picker(layer, field, op, lang, value):
+    """A reference filter row's value picker or text box (as :func:`subject_picker`)."""
+    guard.require(PATH)
+    return _picked(layer, field, op, i18n.language(lang), value)
+
+
 def _row_values(
     rows: list[form.Filter], count: int, layer: str | None, lang: str
-) -> tuple[list, list, list]:
-    """The filter rows' fields, operators and values (a code by its name in ``lang``)."""
+) -> tuple[list, list, list, list, list, list]:
+    """The filter rows' fields, operators, typed values, and their pickers' values, options
+    and whether they take several (a coded field's value is picked, never typed)."""
     padded = rows[:count] + [form.Filter() for _ in range(count - len(rows[:count]))]
+    pickers = [values.picker(layer, r.field, r.op, r.value, lang) for r in padded]
     return (
         [r.field for r in padded],
         [r.op or "=" for r in padded],
-        [values.label_of(layer, r.field, r.value, lang) if r.value else "" for r in padded],
+        [
+            "" if values.is_coded(layer, r.field) or r.value is None else str(r.value)
+            for r in padded
+        ],
+        [p.value for p in pickers],
+        [p.options for p in pickers],
+        [p.multi for p in pickers],
     )
 
 
@@ -496,6 +574,9 @@ def _row_values(
     Output(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "value"),
     Output(_rows(ids.WHERE_OP, _SUBJECT_ROWS), "value"),
     Output(_rows(ids.WHERE_VALUE, _SUBJECT_ROWS), "value"),
+    Output(_rows(ids.WHERE_PICK, _SUBJECT_ROWS), "value", allow_duplicate=True),
+    Output(_rows(ids.WHERE_PICK, _SUBJECT_ROWS), "options", allow_duplicate=True),
+    Output(_rows(ids.WHERE_PICK, _SUBJECT_ROWS), "multi", allow_duplicate=True),
     Output(ids.TIME_FIELD, "value"),
     Output(ids.TIME_HOURS, "value"),
     Output(ids.AREA_MODE, "value"),
@@ -506,6 +587,9 @@ def _row_values(
     Output(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "value"),
     Output(_rows(ids.WHERE_OP, _NEAR_ROWS), "value"),
     Output(_rows(ids.WHERE_VALUE, _NEAR_ROWS), "value"),
+    Output(_rows(ids.WHERE_PICK, _NEAR_ROWS), "value", allow_duplicate=True),
+    Output(_rows(ids.WHERE_PICK, _NEAR_ROWS), "options", allow_duplicate=True),
+    Output(_rows(ids.WHERE_PICK, _NEAR_ROWS), "multi", allow_duplicate=True),
     Output(ids.NEAR_TIME_FIELD, "value"),
     Output(ids.NEAR_TIME_HOURS, "value"),
     Output(ids.NEAREST_N, "value"),
@@ -519,7 +603,8 @@ def _row_values(
 )
 def apply_preset(_clicks, lang):
     """Fill the form with a preset question (the end of time windows is left as is); the
-    field lists come along, so the dropdowns keep the values they are given."""
+    field lists and the pickers' options come along, so the dropdowns keep the values they are
+    given."""
     guard.require(PATH)
     lang = i18n.language(lang)
     name = (ctx.triggered_id or {}).get("name")
@@ -565,6 +650,7 @@ FORM_STATES = (
     State(_rows(ids.WHERE_FIELD, _SUBJECT_ROWS), "value"),
     State(_rows(ids.WHERE_OP, _SUBJECT_ROWS), "value"),
     State(_rows(ids.WHERE_VALUE, _SUBJECT_ROWS), "value"),
+    State(_rows(ids.WHERE_PICK, _SUBJECT_ROWS), "value"),
     State(ids.TIME_FIELD, "value"),
     State(ids.TIME_HOURS, "value"),
     State(ids.TIME_UNTIL, "value"),
@@ -579,6 +665,7 @@ FORM_STATES = (
     State(_rows(ids.WHERE_FIELD, _NEAR_ROWS), "value"),
     State(_rows(ids.WHERE_OP, _NEAR_ROWS), "value"),
     State(_rows(ids.WHERE_VALUE, _NEAR_ROWS), "value"),
+    State(_rows(ids.WHERE_PICK, _NEAR_ROWS), "value"),
     State(ids.NEAR_TIME_FIELD, "value"),
     State(ids.NEAR_TIME_HOURS, "value"),
     State(ids.NEAR_TIME_UNTIL, "value"),
@@ -587,18 +674,22 @@ FORM_STATES = (
 )
 
 
-def form_of(*values) -> form.Form:
+def form_of(*states) -> form.Form:
     """The :class:`~pages.analyze_form.Form` of the values of :data:`FORM_STATES`."""
-    (subject, s_fields, s_ops, s_values, t_field, t_hours, t_until, area_mode, area, bbox,
-     drawn, near_on, n_layer, n_mode, n_distance, n_fields, n_ops, n_values, nt_field,
-     nt_hours, nt_until, nearest_n, nearest_point) = values  # fmt: skip
+    (subject, s_fields, s_ops, s_values, s_picks, t_field, t_hours, t_until, area_mode, area,
+     bbox, drawn, near_on, n_layer, n_mode, n_distance, n_fields, n_ops, n_values, n_picks,
+     nt_field, nt_hours, nt_until, nearest_n, nearest_point) = states  # fmt: skip
 
-    def filters(fields, ops, texts) -> list[form.Filter]:
-        return [form.Filter(f, o, v) for f, o, v in zip(fields, ops, texts, strict=True)]
+    def filters(layer, fields, ops, texts, picks) -> list[form.Filter]:
+        """Each row's value: picked for a coded field, typed otherwise."""
+        return [
+            form.Filter(f, o, p if values.is_coded(layer, f) else t)
+            for f, o, t, p in zip(fields, ops, texts, picks, strict=True)
+        ]
 
     return form.Form(
         subject=subject,
-        where=filters(s_fields, s_ops, s_values),
+        where=filters(subject, s_fields, s_ops, s_values, s_picks),
         time=form.TimeWindow(t_field, t_hours, t_until),
         area_mode=area_mode or "any",
         area=area,
@@ -608,7 +699,7 @@ def form_of(*values) -> form.Form:
         near_layer=n_layer,
         near_mode=n_mode or "within",
         near_distance=n_distance,
-        near_where=filters(n_fields, n_ops, n_values),
+        near_where=filters(n_layer, n_fields, n_ops, n_values, n_picks),
         near_time=form.TimeWindow(nt_field, nt_hours, nt_until),
         nearest_n=nearest_n,
         nearest_point=nearest_point,
@@ -627,14 +718,19 @@ def form_of(*values) -> form.Form:
     State(shell_ids.LANG_SWITCH, "value"),
     prevent_initial_call=True,
 )
-def run(_clicks, *values):
-    """Ask the question of the form for the caller; the answer on map, table and summary."""
+def run(_clicks, *states):
+    """Ask the question of the form for the caller; the answer on map, table and summary. A
+    picked value that is not one of the picker's options (no picker sends one) is refused in
+    the status line, and the last answer stays as it was."""
     guard.require(PATH)
-    lang = i18n.language(values[-1])
+    lang = i18n.language(states[-1])
     try:
-        spec = form.build_spec(form_of(*values[:-1]))
+        spec = form.build_spec(form_of(*states[:-1]))
         with heavy.slot():
             answer = ask(context.read_url(), spec, context.viewer(), context.settings())
+    except values.NotAnOption as exc:
+        refused = html.Span(not_an_option_text(exc, lang), className="analyze-refused")
+        return (dash.no_update,) * 4 + (refused, dash.no_update)
     except (form.FormError, QuestionError, QuestionTimeout) as exc:
         message = _error_text(exc, lang)
         return None, None, message, None, message, dash.no_update
@@ -710,13 +806,16 @@ _ROWS = {"side": ALL, "row": ALL}
     *(Output(key, "placeholder") for key in PLACEHOLDERS),
     Output(_rows(ids.WHERE_FIELD, _ROWS), "placeholder"),
     Output(_rows(ids.WHERE_VALUE, _ROWS), "placeholder"),
+    Output(_rows(ids.WHERE_PICK, _ROWS), "placeholder"),
+    Output(_rows(ids.WHERE_PICK, _ROWS), "labels"),
     Output(_rows(ids.WHERE_OP, _ROWS), "options"),
     Input(shell_ids.LANG_SWITCH, "value"),
     Input(ids.SUBJECT, "id"),  # fires when the page appears, not on other pages
     State(_rows(ids.WHERE_FIELD, _ROWS), "id"),
 )
 def relabel_inputs(lang: str, _page: str, row_ids: list):
-    """Placeholders and operator names in the chosen language (no store query)."""
+    """Placeholders, operator names and the value pickers' words in the chosen language (no
+    store query)."""
     guard.require(PATH)
     lang = i18n.language(lang)
     rows = len(row_ids)
@@ -724,5 +823,7 @@ def relabel_inputs(lang: str, _page: str, row_ids: list):
         *(i18n.text(key, lang) for key in PLACEHOLDERS.values()),
         [i18n.text("analyze.field", lang)] * rows,
         [i18n.text("analyze.value", lang)] * rows,
+        [i18n.text("analyze.pick", lang)] * rows,
+        [picker_labels(lang)] * rows,
         [operator_options(lang)] * rows,
     )

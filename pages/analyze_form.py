@@ -2,8 +2,10 @@
 
 The form holds plain text (filter values, distances, a bbox); this module turns it into the
 engine's JSON question by the field kinds of :mod:`analytics.question_catalog` and nothing
-else — the engine checks every part again. A coded value may be typed as its name in either
-language (``燃气泄漏报警``): the question holds the code. No SQL anywhere near here.
+else — the engine checks every part again. A coded value is picked from a list of its names
+(:func:`pages.analyze_values.options`) and comes back as its code, which the question holds;
+one that is not on the list is refused (:class:`pages.analyze_values.NotAnOption`). No SQL
+anywhere near here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 
 from analytics.question_catalog import LAYERS, OPERATORS, LayerSpec
-from pages.analyze_values import code_of
+from pages.analyze_values import LIST_OPERATORS, codes, is_coded
 from pages.drawing import drawn_polygons
 
 ROWS = {"subject": 2, "near": 1}
@@ -20,7 +22,6 @@ ROWS = {"subject": 2, "near": 1}
 ALL_OPERATORS: tuple[str, ...] = tuple(
     dict.fromkeys(op for ops in OPERATORS.values() for op in ops)
 )
-LIST_OPERATORS = ("in", "between")
 RESULT_COLOR = "#f97316"
 """Stroke of the answer's features on the map."""
 TABLE_ROWS = 500
@@ -37,11 +38,12 @@ class FormError(ValueError):
 
 @dataclass
 class Filter:
-    """One filter row as typed: field, operator, value text."""
+    """One filter row as entered: field, operator, and the value typed (text) or picked (a
+    code, or a list of codes for ``in``/``between``) for a coded field."""
 
     field: str | None = None
     op: str | None = None
-    value: str | None = None
+    value: str | list[str] | None = None
 
 
 @dataclass
@@ -103,17 +105,25 @@ def _scalar(kind: str, text: str, part: str) -> object:
 def _filters(layer: LayerSpec, rows: list[Filter], part: str) -> list[dict[str, object]]:
     out = []
     for i, row in enumerate(rows):
-        if not row.field or row.value is None or not str(row.value).strip():
+        if not row.field or row.value is None or row.value in ("", []):
             continue
-        spec = layer.field(row.field)
+        if not isinstance(row.value, list) and not str(row.value).strip():
+            continue
+        spec = layer.field(row.field) if isinstance(row.field, str) else None
         if spec is None:
             raise FormError(f"{part}[{i}]", f"{row.field!r} is not a field of {layer.name}")
-        op = row.op or "="
+        op = row.op if isinstance(row.op, str) and row.op else "="
         where = f"{part}[{i}].value"
-        texts = str(row.value).split(",") if op in LIST_OPERATORS else [str(row.value)]
+        if is_coded(layer.name, row.field):
+            texts = codes(layer.name, row.field, row.value)  # NotAnOption unless all offered
+            if op not in LIST_OPERATORS and len(texts) > 1:
+                raise FormError(where, f"{op} takes one value, not {len(texts)}")
+        elif isinstance(row.value, list):
+            raise FormError(where, "expected text, not a list")
+        else:
+            texts = str(row.value).split(",") if op in LIST_OPERATORS else [str(row.value)]
         read = [_scalar(spec.kind, text, where) for text in texts]
-        coded = [code_of(layer.name, row.field, v) if isinstance(v, str) else v for v in read]
-        value: object = coded if op in LIST_OPERATORS else coded[0]
+        value: object = read if op in LIST_OPERATORS else read[0]
         out.append({"field": row.field, "op": op, "value": value})
     return out
 

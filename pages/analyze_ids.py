@@ -9,7 +9,10 @@ SUBJECT = "analyze-subject"
 WHERE_FIELD = "analyze-where-field"
 WHERE_OP = "analyze-where-op"
 WHERE_VALUE = "analyze-where-value"
-"""Types of the filter rows: ``{"type": …, "side": "subject"|"near", "row": i}``."""
+WHERE_PICK = "analyze-where-pick"
+"""Types of the filter rows: ``{"type": …, "side": "subject"|"near", "row": i}``. A row's
+value is typed in ``WHERE_VALUE`` or, for a coded field, picked in ``WHERE_PICK`` (the other
+one is hidden)."""
 TIME_FIELD = "analyze-time-field"
 TIME_HOURS = "analyze-time-hours"
 TIME_UNTIL = "analyze-time-until"
@@ -38,8 +41,9 @@ RESULT = "analyze-result"
 STATUS = "analyze-status"
 
 
-def row(kind: str, side: str, index: int) -> dict[str, object]:
-    """The id of part ``kind`` (field/op/value) of filter row ``index`` on ``side``."""
+def row(kind: str, side: str, index: int | object) -> dict[str, object]:
+    """The id of part ``kind`` (field/op/value/pick) of filter row ``index`` on ``side``
+    (``index`` may be a pattern-matching wildcard)."""
     return {"type": kind, "side": side, "row": index}
 
 

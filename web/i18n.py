@@ -420,6 +420,26 @@ STRINGS |= {
     "analyze.op.in": {"zh": "属于", "en": "in"},
     "analyze.op.between": {"zh": "介于", "en": "between"},
     "analyze.op.has": {"zh": "包含", "en": "has"},
+    # --- issue 16, value pickers on /analyze ---
+    "analyze.pick": {"zh": "选择或输入名称搜索", "en": "Choose, or type a name to search"},
+    "analyze.pick.select_all": {"zh": "全选", "en": "Select all"},
+    "analyze.pick.deselect_all": {"zh": "全不选", "en": "Deselect all"},
+    "analyze.pick.selected_count": {
+        "zh": "已选 {num_selected} 项",
+        "en": "{num_selected} selected",
+    },
+    "analyze.pick.search": {
+        "zh": "输入中文或英文名称搜索",
+        "en": "Type a name (Chinese or English)",
+    },
+    "analyze.pick.clear_search": {"zh": "清除搜索", "en": "Clear search"},
+    "analyze.pick.clear_selection": {"zh": "清除选择", "en": "Clear selection"},
+    "analyze.pick.no_options_found": {"zh": "没有匹配的选项", "en": "No match"},
+    "analyze.not_an_option": {
+        "zh": "未查询：所选的值不是“{field}”的可选值，请从列表中选择。",
+        "en": "Not asked: the value given is not one of the values of {field}; pick one from "
+        "the list.",
+    },
     # Words of the widgets' own libraries, swapped in the page (assets/onemap_clientside.js).
     "lib.zoom_in": {"zh": "放大", "en": "Zoom in"},
     "lib.zoom_out": {"zh": "缩小", "en": "Zoom out"},

@@ -30,7 +30,7 @@ from pages.analyze_form import (
     FormError,
     build_spec,
 )
-from pages.analyze_values import label_of
+from pages.analyze_values import is_coded, label_of
 from tests.conftest import sql_rows
 from tests.ui.conftest import DEFAULT_VIEWPORT, watched
 from tests.ui.test_export_page import _pick_area
@@ -80,11 +80,18 @@ def analyst(browser, sign_in, app_server) -> Page:
 
 
 def _preset(page: Page, name: str, lang: str = "zh") -> None:
-    """Click a preset and wait until the form holds it (its first filter value)."""
+    """Click a preset and wait until the form holds it (its first filter value: a coded one
+    picked and shown by its name, another typed)."""
     page.locator(f'button[id*=\'"name":"{name}"\']').click()
-    first = PRESETS[name].where[0]
-    value = label_of(PRESETS[name].subject, first.field, first.value, lang)  # a code by its name
-    expect(page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value(value)
+    first, subject = PRESETS[name].where[0], PRESETS[name].subject
+    if is_coded(subject, first.field):
+        name_shown = label_of(subject, first.field, str(first.value), lang)
+        pick = page.locator(_row_input(ids.WHERE_PICK, "subject", 0))
+        expect(pick).to_have_text(re.compile(rf"^\s*{re.escape(name_shown)}\s*$"))
+        expect(page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_be_hidden()
+    else:
+        text = page.locator(_row_input(ids.WHERE_VALUE, "subject", 0))
+        expect(text).to_have_value(str(first.value))
     title = LAYERS[PRESETS[name].near_layer].title
     either = "|".join(re.escape(title[lang]) for lang in ("zh", "en"))
     expect(page.locator(f"#{ids.NEAR_LAYER}")).to_contain_text(re.compile(either))
@@ -258,7 +265,7 @@ def test_english_labels(analyst: Page):
     expect(analyst.locator(f"#{ids.RUN}")).to_have_text("Ask")
     expect(analyst.locator(f"#{ids.AREA_MODE}")).to_contain_text("Governance area")
     _preset(analyst, "lanes", "en")
-    expect(analyst.locator(_row_input(ids.WHERE_VALUE, "subject", 0))).to_have_value("Fire lane")
+    expect(analyst.locator(_row_input(ids.WHERE_PICK, "subject", 0))).to_have_text("Fire lane")
     assert _ask(analyst) > 0
     expect(analyst.locator(f"#{ids.SUMMARY}")).to_contain_text("found")
     expect(analyst.locator(f"#{ids.TABLE} th").first).to_have_text("ID")
@@ -314,7 +321,10 @@ def test_form_values_take_the_fields_kinds():
     spec = build_spec(
         Form(
             subject="buildings",
-            where=[Filter("floors", "between", "6, 18"), Filter("use", "in", "residential,mixed")],
+            where=[
+                Filter("floors", "between", "6, 18"),
+                Filter("use", "in", ["residential", "mixed"]),
+            ],
             area_mode="bbox",
             bbox="117.2,31.8,117.3,31.9",
             nearest_n=3,

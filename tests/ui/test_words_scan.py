@@ -263,6 +263,13 @@ def test_an_incident_popup_is_in_one_language(browser, sign_in, app_server, demo
         page.context.close()
 
 
+FILLED = """[...document.querySelectorAll('input[id*="analyze-where-value"]')]
+    .some((el) => el.value) || [...document.querySelectorAll(
+      'button[id*="analyze-where-pick"] .dash-dropdown-value')]
+    .some((el) => !el.classList.contains('dash-dropdown-placeholder') && el.innerText.trim())"""
+"""A preset has filled a filter row: a value typed or picked."""
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 def test_the_analysts_field_and_operator_lists_are_in_one_language(
@@ -274,10 +281,7 @@ def test_the_analysts_field_and_operator_lists_are_in_one_language(
     try:
         _open_in(page, app_server, "/analyze", lang)
         page.locator(f'button[id*=\'"name":"{preset}"\']').click()
-        page.wait_for_function(
-            "[...document.querySelectorAll('input[id*=\"analyze-where-value\"]')]"
-            ".some((el) => el.value)"
-        )
+        page.wait_for_function(FILLED)
         field = next(iter(QUESTION_LAYERS[PRESETS[preset].subject].fields.values()))
         for menu, first in ((".analyze-field", field.label[lang]), (".analyze-op", "=")):
             page.locator(menu).first.click()
@@ -291,9 +295,14 @@ def test_the_analysts_field_and_operator_lists_are_in_one_language(
         page.context.close()
 
 
-VALUES = """() => [...document.querySelectorAll('.analyze-page input[type=text]')]
-    .filter((el) => el.value).map((el) => [el.value, 'value'])"""
-"""The text the analyst's value boxes hold."""
+VALUES = """() => [
+    ...[...document.querySelectorAll('.analyze-page input[type=text]')]
+      .filter((el) => el.value).map((el) => [el.value, 'value']),
+    ...[...document.querySelectorAll('button[id*="analyze-where-pick"] .dash-dropdown-value')]
+      .filter((el) => !el.classList.contains('dash-dropdown-placeholder'))
+      .map((el) => [el.innerText.trim(), 'picked']),
+  ].filter(([text]) => text)"""
+"""The text the analyst's value boxes hold and the names its value pickers show."""
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -308,10 +317,7 @@ def test_the_analysts_question_and_answer_are_in_one_language(
     try:
         _open_in(page, app_server, "/analyze", lang)
         page.locator(f'button[id*=\'"name":"{preset}"\']').click()
-        page.wait_for_function(
-            "[...document.querySelectorAll('input[id*=\"analyze-where-value\"]')]"
-            ".some((el) => el.value)"
-        )
+        page.wait_for_function(FILLED)
         values = page.evaluate(VALUES)
         assert values, "the preset filled a value box"
         page.locator("#analyze-run").click()
