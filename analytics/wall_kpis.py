@@ -34,7 +34,7 @@ from sqlalchemy import Connection, text
 
 from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
-from geodata.taxonomy import DEFAULT_TAXONOMY
+from geodata.taxonomy import CATEGORY_LABELS
 from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus, EventStatus
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
@@ -52,7 +52,7 @@ CHILD_LEVEL: dict[str | None, AreaLevel] = {
     AreaLevel.grid: AreaLevel.grid,
 }
 """The level of the areas drawn (and clickable) under a selection of each level."""
-CATEGORY_NAMES = {c.code: {"zh": c.name_zh, "en": c.name_en} for c in DEFAULT_TAXONOMY}
+CATEGORY_NAMES = CATEGORY_LABELS
 
 FIRST_DEADLINE = (
     "COALESCE(e.reported_at + make_interval(secs => "
