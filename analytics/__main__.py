@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +22,9 @@ from analytics.assessment_report import build_report, day_range, write_report
 from analytics.backtest import format_table, run_backtest
 from analytics.backtest_plot import write_curves_png
 from analytics.coverage import gap_state, refresh_gaps
-from analytics.events_file import read_event_file
+from analytics.events_file import read_event_file, read_site_events
 from analytics.forecast_file import forecast_events
-from analytics.forecast_store import ForecastError, run_forecast
+from analytics.forecast_store import ForecastError, cell_exposure, run_forecast
 from geodata.engine import get_engine
 from geodata.errors import OneMapError
 from geodata.ingest.mapping import parse_pairs
@@ -57,26 +59,41 @@ def read_events_layer(layer: str) -> pd.DataFrame:
 
 
 def read_events(
-    source: str, mapping: list[str] | None = None, crs: str | None = None
+    source: str,
+    mapping: list[str] | None = None,
+    crs: str | None = None,
+    sites: str | None = None,
+    exceed: str | None = None,
 ) -> pd.DataFrame:
-    """Events from a file (any format import reads, ``--map``/``--crs`` as import) or a store
-    layer name."""
+    """Events from a file (any format import reads, ``--map``/``--crs`` as import), readings
+    at fixed ``sites`` above a threshold (``exceed``: ``COLUMN>VALUE``) or a store layer name."""
     if source in STORE_LAYERS:
         return read_events_layer(source)
     path = Path(source)
     if not path.exists():
         raise SystemExit(f"{source}: neither a file nor a store layer ({', '.join(STORE_LAYERS)})")
+    if bool(sites) != bool(exceed):
+        raise SystemExit("backtest: --sites and --exceed go together (readings at fixed sites)")
     try:
-        return read_event_file(path, parse_pairs(mapping, "--map"), crs)
+        pairs = parse_pairs(mapping, "--map")
+        if sites and exceed:
+            return read_site_events(path, sites, exceed, pairs, crs)
+        return read_event_file(path, pairs, crs)
     except OneMapError as exc:
         raise SystemExit(f"backtest: {exc}") from None
+
+
+def store_exposure(source: str) -> Callable[[object, int], pd.DataFrame] | None:
+    """The store's exposure per cell (residents, care tags, buildings, devices, facilities)
+    when the events are the store's own incidents, else None."""
+    return partial(cell_exposure, _read_url()) if source in STORE_LAYERS else None
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the rolling-origin backtest; print the tables, the published method, the time per
     phase; write the hit-rate curves as PNG when asked."""
     started = time.perf_counter()
-    events = read_events(args.events, args.map, args.crs)
+    events = read_events(args.events, args.map, args.crs, args.sites, args.exceed)
     read_s = time.perf_counter() - started
     if args.category:
         events = events[events["category"].isin(args.category)]
@@ -86,6 +103,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         horizon_days=args.horizon,
         n_origins=args.origins,
         n_validation=args.validation,
+        exposure=store_exposure(args.events),
         scheduler=_scheduler(),
         refit_every=args.refit_every,
         progress=True,
@@ -95,6 +113,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         f"periods: {result.n_periods} of {args.horizon} d  test origins: {args.origins}  "
         f"validation origins: {args.validation}  refit every {result.refit_every} origin(s)"
     )
+    if result.exposure:
+        print(f"exposure from the store: {', '.join(result.exposure)}")
     if not result.validation.empty:
         print("\nmodel selection (validation origins, before the test origins; baselines too):")
         print(format_table(result.validation))
@@ -122,7 +142,7 @@ def cmd_forecast_file(args: argparse.Namespace) -> int:
     """Forecast the next period per cell of an event file with the method that validated
     best (a baseline or a model); print the choice, write the cells as CSV."""
     started = time.perf_counter()
-    events = read_events(args.events, args.map, args.crs)
+    events = read_events(args.events, args.map, args.crs, args.sites, args.exceed)
     horizon = args.horizon[0] if args.horizon else 7
     result = forecast_events(events, args.cell_res, horizon, args.validation)
     print("validation origins (the last periods of the file; baselines too):")
@@ -232,6 +252,20 @@ def cmd_assessment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site_arguments(p: argparse.ArgumentParser) -> None:
+    """``--sites`` and ``--exceed``: readings at fixed sites as events."""
+    p.add_argument(
+        "--sites",
+        help="the events file holds readings at fixed sites: this file gives the sites' "
+        "coordinates (joined on the shared column or --map site=COLUMN)",
+    )
+    p.add_argument(
+        "--exceed",
+        metavar="COLUMN>VALUE",
+        help="with --sites: one event per reading whose COLUMN is above VALUE",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m analytics", description=__doc__)
@@ -249,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
     bt.add_argument(
         "--crs", help="CRS of the coordinates: wgs84, gcj02, bd09 or any EPSG code (EPSG:4548)"
     )
+    _site_arguments(bt)
     bt.add_argument("--png", type=Path, help="write the hit-rate curves (every method) here")
     bt.add_argument(
         "--refit-every",
@@ -273,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     fc.add_argument("--events", help="forecast from this event file instead (nothing stored)")
     fc.add_argument("--map", action="append", metavar="TARGET=COLUMN", help="as for backtest")
     fc.add_argument("--crs", help="CRS of the file's coordinates, as for backtest")
+    _site_arguments(fc)
     fc.add_argument("--validation", type=int, default=26, help="origins choosing the method")
     fc.add_argument("--out", type=Path, help="write the cells' forecast here (CSV)")
     fc.set_defaults(func=cmd_forecast)

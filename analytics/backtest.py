@@ -1,4 +1,4 @@
-"""Rolling-origin backtest of the risk forecast against three baselines.
+"""Rolling-origin backtest of the risk forecast against six baselines.
 
 Each origin is one period; every method predicts that period's counts per cell from the periods
 before it only. The model's hyper-parameters are chosen on *validation* origins that precede the
@@ -22,14 +22,20 @@ from analytics.forecast import (
     build_grid,
     fit_model,
     predict_period,
+    season_lag,
+    year_before,
 )
 from analytics.forecast_exec import map_tasks, one_thread_per_fit
-from analytics.metrics import hit_curve, score_period
+from analytics.metrics import hit_curve, poisson_deviance, score_period
 
 EARTH_M_PER_DEG = 111_320.0
 KDE_BANDWIDTHS_M = (100.0, 200.0, 300.0, 500.0, 800.0, 1200.0)
 KDE_HOLDOUT_PERIODS = 4  # bandwidth chosen by likelihood of these last training periods
 BASELINE_TOTAL_PERIODS = 13  # the KDE's expected city total: mean of these last periods
+EWM_HALF_LIVES = (1.0, 2.0, 4.0, 8.0, 13.0, 26.0, 52.0)  # periods
+EWM_TUNE_PERIODS = 13  # half-life chosen by the deviance of its forecasts of these periods
+STKDE_HALF_LIVES = (1.0, 2.0, 4.0, 8.0, 26.0)  # periods; the space-time KDE's time decay
+SEASONAL_RECENT = 13  # the seasonal naive blends a year earlier with the mean of these periods
 CANDIDATES = (
     ModelConfig(
         kind="hgb", learning_rate=0.05, max_iter=100, max_leaf_nodes=7, min_samples_leaf=200
@@ -61,6 +67,7 @@ class BacktestResult:
     refit_every: int = 1
     n_periods: int = 0
     n_cells: int = 0
+    exposure: list[str] = field(default_factory=list)  # exposure columns the features used
 
 
 def last_period(grid: Grid, origin: int) -> np.ndarray:
@@ -86,40 +93,88 @@ def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(d2, 0.0)
 
 
-def kde_density(points: np.ndarray, at: np.ndarray, bandwidths: Sequence[float]) -> np.ndarray:
-    """Gaussian kernel density of ``points`` at ``at`` (per square metre), one column per
-    bandwidth; computed in blocks of ``at``."""
+def kde_density(
+    points: np.ndarray,
+    at: np.ndarray,
+    bandwidths: Sequence[float],
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Gaussian kernel density of ``points`` (each counted ``weights`` times; columns of
+    ``weights``: several weightings at once) at ``at`` (per square metre), one column per
+    bandwidth and weighting (bandwidth-major); computed in blocks of ``at``."""
     bw = np.asarray(bandwidths, dtype=float)
-    out = np.empty((len(at), len(bw)))
-    norm = 1.0 / (2 * np.pi * bw**2 * max(len(points), 1))
+    w = np.ones((len(points), 1)) if weights is None else np.asarray(weights, dtype=float)
+    w = w.reshape(len(points), -1)
+    n_w = w.shape[1]
+    out = np.empty((len(at), len(bw) * n_w))
+    total = np.maximum(w.sum(axis=0), 1e-300) if len(points) else np.ones(n_w)
     origin = points.mean(axis=0) if len(points) else np.zeros(2)
     p, q = points - origin, at - origin
     for i in range(0, len(q), 256):
         d2 = _sq_dist(q[i : i + 256], p)
         for j, b in enumerate(bw):
-            out[i : i + 256, j] = np.exp(-d2 / (2 * b**2)).sum(axis=1) * norm[j]
+            mass = np.exp(-d2 / (2 * b**2)) @ w
+            out[i : i + 256, j * n_w : (j + 1) * n_w] = mass / (2 * np.pi * b**2 * total)
     return out
+
+
+def _unique_points(xy: np.ndarray, keys: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Distinct rows of ``xy`` (with ``keys``, distinct (point, key) pairs), their key and how
+    many times each occurs: the KDEs sum over distinct points (12 air-quality stations carry
+    100,000 exceedance hours)."""
+    table = xy if keys is None else np.column_stack([xy, keys])
+    if not len(table):
+        return np.empty((0, 2)), np.empty(0), np.empty(0)
+    rows, n = np.unique(table, axis=0, return_counts=True)
+    return rows[:, :2], (rows[:, 2] if keys is not None else np.zeros(len(rows))), n.astype(float)
+
+
+def _log_likelihood(density: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mean log density of held-out points counted ``n`` times, per column of ``density``."""
+    return (n[:, None] * np.log(density + 1e-300)).sum(axis=0) / max(n.sum(), 1.0)
 
 
 def choose_bandwidth(train: np.ndarray, held_out: np.ndarray) -> float:
     """The bandwidth under which ``held_out`` is most likely given ``train`` (mean log density);
     ties go to the smaller bandwidth."""
-    density = kde_density(train, held_out, KDE_BANDWIDTHS_M)
-    ll = np.mean(np.log(density + 1e-300), axis=0)
+    pts, _, w = _unique_points(train)
+    at, _, n = _unique_points(held_out)
+    ll = _log_likelihood(kde_density(pts, at, KDE_BANDWIDTHS_M, w), n)
     return float(KDE_BANDWIDTHS_M[int(np.argmax(ll))])
 
 
-def kde_baseline(grid: Grid, origin: int) -> np.ndarray:
-    """Baseline: kernel density of all past events at the cell centres, scaled to the recent
-    mean city total; the bandwidth is chosen on the training periods only."""
+def cell_points(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lng) of the centres of each cell's children one resolution finer (7 per
+    hexagon) and the index of the cell each belongs to: where a KDE is averaged to stand for
+    the cell's mass (the centre alone misses events 100 m from it)."""
+    points, owner = [], []
+    for i, cell in enumerate(cells):
+        children = h3.cell_to_children(cell, h3.get_resolution(cell) + 1)
+        points += [h3.cell_to_latlng(c) for c in children]
+        owner += [i] * len(children)
+    return np.array(points), np.array(owner)
+
+
+def _centres_and_events(grid: Grid, origin: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """The cells' :func:`cell_points` and past events' positions in local metres, and the
+    past events."""
     ev = grid.events
-    centres = np.array([h3.cell_to_latlng(c) for c in grid.cells])
-    lat0 = float(centres[:, 0].mean())  # from the fixed region, not from the events
+    points, _ = cell_points(grid.cells)
+    lat0 = float(np.mean([h3.cell_to_latlng(c)[0] for c in grid.cells]))  # the fixed region
     past = ev[ev["period"] < origin]
     xy = to_metres(past["lon"].to_numpy(), past["lat"].to_numpy(), lat0)
-    split = (past["period"] < origin - KDE_HOLDOUT_PERIODS).to_numpy()
-    bandwidth = choose_bandwidth(xy[split], xy[~split]) if split.any() and (~split).any() else 300
-    density = kde_density(xy, to_metres(centres[:, 1], centres[:, 0], lat0), [bandwidth])[:, 0]
+    return to_metres(points[:, 1], points[:, 0], lat0), xy, past
+
+
+def per_cell(density: np.ndarray, grid: Grid) -> np.ndarray:
+    """The mean of a density at each cell's :func:`cell_points`."""
+    _, owner = cell_points(grid.cells)
+    return np.bincount(owner, weights=density) / np.bincount(owner)
+
+
+def _scaled(density: np.ndarray, grid: Grid, origin: int) -> np.ndarray:
+    """A density per cell as expected counts: its shares of the recent mean city
+    total (the last :data:`BASELINE_TOTAL_PERIODS` periods)."""
     share = (
         density / density.sum() if density.sum() > 0 else np.full(len(density), 1 / len(density))
     )
@@ -127,10 +182,106 @@ def kde_baseline(grid: Grid, origin: int) -> np.ndarray:
     return share * recent
 
 
+def kde_baseline(grid: Grid, origin: int) -> np.ndarray:
+    """Baseline: kernel density of all past events over each cell (:func:`per_cell`), scaled
+    to the recent mean city total; the bandwidth is chosen on the training periods only."""
+    centres, xy, past = _centres_and_events(grid, origin)
+    split = (past["period"] < origin - KDE_HOLDOUT_PERIODS).to_numpy()
+    bandwidth = choose_bandwidth(xy[split], xy[~split]) if split.any() and (~split).any() else 300
+    pts, _, w = _unique_points(xy)
+    density = kde_density(pts, centres, [bandwidth], w)[:, 0]
+    return _scaled(per_cell(density, grid), grid, origin)
+
+
+def decay(periods: np.ndarray, until: int, half_lives: Sequence[float]) -> np.ndarray:
+    """Weights (len(periods) x len(half_lives)) of events in ``periods`` seen from period
+    ``until``: 1 for the period just before it, halving every half-life."""
+    age = (until - 1 - np.asarray(periods, dtype=float))[:, None]
+    return 0.5 ** (age / np.asarray(half_lives, dtype=float)[None, :])
+
+
+def choose_space_time(xy: np.ndarray, periods: np.ndarray, until: int) -> tuple[float, float]:
+    """(bandwidth, half-life) under which the events of the last :data:`KDE_HOLDOUT_PERIODS`
+    periods before ``until`` are most likely given the decayed KDE of the periods before them;
+    ties go to the smaller bandwidth, then the shorter half-life."""
+    start = until - KDE_HOLDOUT_PERIODS
+    train = periods < start
+    if not train.any() or train.all():
+        return 300.0, STKDE_HALF_LIVES[-1]
+    pts, when, w = _unique_points(xy[train], periods[train])
+    at, _, n = _unique_points(xy[~train])
+    weights = w[:, None] * decay(when, start, STKDE_HALF_LIVES)
+    ll = _log_likelihood(kde_density(pts, at, KDE_BANDWIDTHS_M, weights), n)
+    best = int(np.argmax(ll))
+    n_h = len(STKDE_HALF_LIVES)
+    return float(KDE_BANDWIDTHS_M[best // n_h]), float(STKDE_HALF_LIVES[best % n_h])
+
+
+def space_time_kde(grid: Grid, origin: int) -> np.ndarray:
+    """Baseline (prospective hot-spotting, Bowers, Johnson & Pease 2004): past events weighted
+    by a Gaussian kernel in space and an exponential decay in time, over each cell, scaled
+    to the recent mean city total; bandwidth and half-life chosen by the likelihood of the last
+    training periods (:func:`choose_space_time`)."""
+    centres, xy, past = _centres_and_events(grid, origin)
+    periods = past["period"].to_numpy()
+    bandwidth, half_life = choose_space_time(xy, periods, origin)
+    pts, when, w = _unique_points(xy, periods)
+    weights = w[:, None] * decay(when, origin, [half_life])
+    density = kde_density(pts, centres, [bandwidth], weights)[:, 0]
+    return _scaled(per_cell(density, grid), grid, origin)
+
+
+def ewm_counts(counts: np.ndarray, until: int, half_lives: Sequence[float]) -> np.ndarray:
+    """(len(half_lives), until + 1, n_cells): for each half-life and period ``t <= until``,
+    each cell's exponentially weighted mean count over the periods before ``t`` (the last one
+    weighing 1, halving every half-life); zeros at ``t = 0``."""
+    a = 0.5 ** (1.0 / np.asarray(half_lives, dtype=float))[:, None]
+    out = np.zeros((len(half_lives), until + 1, counts.shape[1]))
+    weighted = np.zeros((len(half_lives), counts.shape[1]))
+    norm = np.zeros((len(half_lives), 1))
+    for t in range(1, until + 1):
+        weighted = a * weighted + counts[t - 1]
+        norm = a * norm + 1.0
+        out[:, t] = weighted / norm
+    return out
+
+
+def ewm_baseline(grid: Grid, origin: int) -> np.ndarray:
+    """Baseline: each cell's exponentially time-weighted mean count, the half-life (of
+    :data:`EWM_HALF_LIVES`) chosen by the mean Poisson deviance of its one-step forecasts of
+    the last :data:`EWM_TUNE_PERIODS` periods before the origin (each from the periods before
+    it); ties go to the shorter half-life."""
+    smooth = ewm_counts(grid.counts, origin, EWM_HALF_LIVES)
+    tune = range(max(origin - EWM_TUNE_PERIODS, 1), origin)
+    if not len(tune):
+        return smooth[-1, origin]
+    loss = [
+        np.mean([poisson_deviance(smooth[h, t], grid.counts[t]) for t in tune])
+        for h in range(len(EWM_HALF_LIVES))
+    ]
+    return smooth[int(np.argmin(loss)), origin]
+
+
+def seasonal_naive(grid: Grid, origin: int) -> np.ndarray:
+    """Baseline: half the cell's mean count in the same periods a year earlier (weekly:
+    origin - 53 … origin - 51), half its mean over the last :data:`SEASONAL_RECENT` periods;
+    the recent mean alone before a year of history."""
+    counts = grid.counts[:origin].astype(float)
+    recent = counts[max(origin - SEASONAL_RECENT, 0) :].mean(axis=0)
+    lag = season_lag(grid.edges)
+    padded = np.vstack([counts, np.zeros((1, counts.shape[1]))])  # the origin's row: unread
+    fallback = np.full(padded.shape, np.nan)
+    before = year_before(padded, lag, fallback)[origin]
+    return np.where(np.isnan(before), recent, 0.5 * before + 0.5 * recent)
+
+
 BASELINES: dict[str, Method] = {
     "last period": last_period,
     "historical mean": historical_mean,
     "kde": kde_baseline,
+    "ewm": ewm_baseline,
+    "space-time kde": space_time_kde,
+    "seasonal naive": seasonal_naive,
 }
 
 
@@ -246,7 +397,7 @@ def run_backtest(
     n_origins: int = 52,
     n_validation: int = 26,
     candidates: Sequence[ModelConfig] = CANDIDATES,
-    exposure: pd.DataFrame | None = None,
+    exposure: pd.DataFrame | Callable[[np.ndarray, int], pd.DataFrame] | None = None,
     scheduler: str | None = None,
     refit_every: int | None = None,
     max_train_periods: int | None = MAX_TRAIN_PERIODS,
@@ -254,7 +405,8 @@ def run_backtest(
 ) -> BacktestResult:
     """Backtest the model (chosen on validation origins, against the baselines too) and the
     baselines on the last ``n_origins`` periods; origins run in-process, or on the Dask
-    ``scheduler``. ``refit_every`` None: :func:`auto_refit_every`."""
+    ``scheduler``. ``refit_every`` None: :func:`auto_refit_every`. ``exposure``: per-cell
+    columns (index: cell id), or a function of (cells, resolution) giving them (the store's)."""
     one_thread_per_fit()  # two OpenMP threads of a fit spin against each other: 10-20x slower
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -268,7 +420,8 @@ def run_backtest(
             f"and {n_validation} validation origins: use fewer origins or a shorter horizon"
         )
     every = refit_every or auto_refit_every(grid.n_periods)
-    features = build_features(grid, exposure)
+    cell_exposure = exposure(grid.cells, resolution) if callable(exposure) else exposure
+    features = build_features(grid, cell_exposure)
     seconds["features"], clock = time.perf_counter() - clock, time.perf_counter()
     if n_validation > 0:
         published, chosen, validation = choose_method(
@@ -289,7 +442,7 @@ def run_backtest(
     seconds["test"] = time.perf_counter() - clock
     return BacktestResult(
         scores, summarize(scores), chosen, validation, published, curves, seconds, every,
-        grid.n_periods, len(grid.cells),
+        grid.n_periods, len(grid.cells), list(getattr(cell_exposure, "columns", [])),
     )  # fmt: skip
 
 

@@ -7,6 +7,12 @@ is read with pandas); columns are named with the import's
 CSV's geometry), else found by common names. Coordinates in ``crs`` (the file's own CRS when it
 declares one; WGS84 otherwise) — GCJ-02, BD-09 or any EPSG code, projected ones through
 pyproj — come out as WGS84 lon/lat. Non-point geometries count at their centroid.
+
+Readings at fixed sites (a sensor network) become events with :func:`read_site_events`: the
+readings file (CSV or Parquet, no coordinates) is joined to a sites file the import reads on
+the column both share (``--map site=COLUMN``), and every reading above a threshold
+(``--exceed COLUMN>VALUE``) is one event at its site — e.g. each station-hour with PM2.5 above
+115 µg/m³ (China's "moderately polluted" boundary) in the Beijing air-quality data.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from geodata.errors import MappingError
 from geodata.ingest.csvgeom import LAT_NAMES, LON_NAMES
 from geodata.ingest.readers import open_reader
 
-TARGETS = ("time", "category", "lon", "lat", "wkt")
+TARGETS = ("time", "category", "lon", "lat", "wkt", "site")
 GEOMETRY_TARGETS = ("lon", "lat", "wkt")
 # Column names tried, in order, when --map does not name one (Boston: OCCURRED_ON_DATE).
 TIME_NAMES = ("time", "occurred_on_date", "reported_at", "opened", "requested_datetime",
@@ -166,3 +172,96 @@ def read_plain_parquet(path: Path, mapping: dict[str, str], crs: str | None) -> 
     return _events(
         raw.reset_index(drop=True), parse_crs(crs) if crs else WGS84, time_col, path.name
     )
+
+
+def parse_exceed(text: str) -> tuple[str, float]:
+    """``COLUMN>VALUE`` as (column, threshold); :class:`MappingError` otherwise."""
+    column, sep, value = text.rpartition(">")
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = float("nan")
+    if not sep or not column.strip() or threshold != threshold:
+        raise MappingError(
+            f"--exceed {text}: expected COLUMN>VALUE, e.g. --exceed 'PM2.5>115' (one event per "
+            "reading above the value)"
+        )
+    return column.strip(), threshold
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A plain table (CSV or Parquet) of readings, all columns."""
+    if path.name.lower().endswith((".parquet", ".geoparquet")):
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def read_sites(path: Path, crs: str | None) -> pd.DataFrame:
+    """The sites file's attributes plus ``x``, ``y`` (in its CRS) and ``crs``, with the
+    import's readers (a CSV's lon/lat columns are found by name)."""
+    reader = open_reader(path, "event")
+    parts = []
+    for batch in reader.batches:
+        ok = ~pd.isna(batch.geoms)
+        pts = shapely.centroid(batch.geoms[ok])
+        attrs = batch.attrs[ok].reset_index(drop=True)
+        parts.append(attrs.assign(x=shapely.get_x(pts), y=shapely.get_y(pts)))
+    sites = pd.concat(parts, ignore_index=True)
+    sites.attrs["crs"] = parse_crs(crs) if crs else (reader.crs or WGS84)
+    return sites
+
+
+def read_site_events(
+    path: str | Path,
+    sites_path: str | Path,
+    exceed: str,
+    mapping: dict[str, str] | None = None,
+    crs: str | None = None,
+) -> pd.DataFrame:
+    """Events of readings at fixed sites: every row of ``path`` whose ``exceed`` column
+    (``COLUMN>VALUE``) is above the value, at the position of its site in ``sites_path``
+    (joined on ``--map site=COLUMN``, else the one column name both files share)."""
+    path, sites_path = Path(path), Path(sites_path)
+    mapping = dict(mapping or {})
+    readings = read_table(path)
+    sites = read_sites(sites_path, crs)
+    columns = list(readings.columns)
+    check_mapping({k: v for k, v in mapping.items() if k != "site"}, columns, path.name)
+    time_col, category_col = _columns(mapping, columns, path.name)
+    key = mapping.get("site")
+    if key is None:
+        shared = [c for c in columns if c in sites.columns and c not in ("x", "y")]
+        if len(shared) != 1:
+            raise MappingError(
+                f"{path.name} and {sites_path.name} share {len(shared)} columns "
+                f"({', '.join(map(str, shared)) or 'none'}): name the site column with "
+                "--map site=COLUMN"
+            )
+        key = shared[0]
+    for name, frame in ((path.name, readings), (sites_path.name, sites)):
+        if key not in frame.columns:
+            raise MappingError(f"--map site={key}: {name} has no column {key!r}")
+    column, threshold = parse_exceed(exceed)
+    if column not in columns:
+        raise MappingError(
+            f"--exceed {exceed}: {path.name} has no column {column!r} (columns: "
+            f"{', '.join(map(str, columns))})"
+        )
+    above = readings[pd.to_numeric(readings[column], errors="coerce") > threshold]
+    unknown = sorted(set(above[key].astype(str)) - set(sites[key].astype(str)))
+    if unknown:
+        raise MappingError(
+            f"{path.name}: {len(unknown)} site(s) not in {sites_path.name} "
+            f"(column {key!r}): {', '.join(unknown[:5])}"
+        )
+    where = sites.assign(_key=sites[key].astype(str)).set_index("_key")
+    at = where.loc[above[key].astype(str).to_numpy()]
+    raw = pd.DataFrame(
+        {
+            "x": at["x"].to_numpy(float),
+            "y": at["y"].to_numpy(float),
+            "time": above[time_col].to_numpy(),
+            "category": above[category_col].to_numpy() if category_col else None,
+        }
+    )
+    return _events(raw, sites.attrs["crs"], time_col, path.name)

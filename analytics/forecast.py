@@ -20,8 +20,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 OWN_WINDOWS = (1, 2, 4, 8, 13, 26, 52)
-RING_WINDOWS = (1, 4, 13, 52)
+RING_WINDOWS = (1, 2, 4, 13, 52)  # 1 and 2: near-repeat (the last one or two periods)
 CITY_WINDOWS = (1, 4, 13)
+PARENT_WINDOWS = (1, 4, 13, 52)
+PARENT_LEVELS = (1, 2)  # H3 parents at resolution - 1 and - 2 (about 7 and 49 cells)
+SEASON_SPREAD = (-1, 0, 1)  # "a year earlier": periods t - lag + d (weekly: t-53 … t-51)
 WARMUP_PERIODS = 4  # training rows start once this many periods of history exist
 STALE_CAP = 52  # periods since the last incident are capped here
 
@@ -185,13 +188,53 @@ def _season(edges: pd.DatetimeIndex, n_cells: int) -> list[np.ndarray]:
     return [np.repeat(c[:, None], n_cells, axis=1) for c in cols]
 
 
-def feature_names(exposure: pd.DataFrame | None = None) -> list[str]:
+def season_lag(edges: pd.DatetimeIndex) -> int:
+    """Periods in a year for these period boundaries (7 days: 52; 30 days: 12; 1 day: 365)."""
+    step_days = (edges[1] - edges[0]) / pd.Timedelta(days=1) if len(edges) > 1 else 7.0
+    return max(round(365.25 / step_days), 1)
+
+
+def year_before(counts: np.ndarray, lag: int, fallback: np.ndarray) -> np.ndarray:
+    """Mean count of each column in periods ``t - lag + d`` (d in :data:`SEASON_SPREAD`) for
+    every period ``t`` — the same weeks one year earlier; offsets below 1 are raised to 1, so
+    only periods before ``t`` are read. Where none of them exists yet (the first year),
+    ``fallback`` (same shape, from periods before ``t`` too)."""
+    n_periods = counts.shape[0]
+    offsets = sorted({max(lag + d, 1) for d in SEASON_SPREAD})
+    total = np.zeros(counts.shape, dtype=float)
+    seen = np.zeros((n_periods, 1))
+    for off in offsets:
+        if off < n_periods:
+            total[off:] += counts[:-off]
+            seen[off:] += 1
+    return np.where(seen > 0, total / np.maximum(seen, 1), fallback)
+
+
+def parent_matrix(cells: np.ndarray, resolution: int) -> sparse.csr_matrix:
+    """(cells x cells) 1 where two region cells share their H3 parent at ``resolution``."""
+    parents = np.array([h3.cell_to_parent(c, resolution) for c in cells], dtype=object)
+    _, group = np.unique(parents, return_inverse=True)
+    member = sparse.csr_matrix(
+        (np.ones(len(cells)), (np.arange(len(cells)), group)), shape=(len(cells), group.max() + 1)
+    )
+    return (member @ member.T).tocsr()
+
+
+def _parent_levels(resolution: int) -> list[int]:
+    """The parent resolutions used (resolution - 1, - 2, never below 0)."""
+    return [resolution - k for k in PARENT_LEVELS if resolution - k >= 0]
+
+
+def feature_names(exposure: pd.DataFrame | None = None, resolution: int = 8) -> list[str]:
     """Names of the feature columns, in the order of :func:`build_features`."""
     names = [f"own_{w}" for w in OWN_WINDOWS] + ["own_all", "since_last"]
     for k in (1, 2):
         names += [f"ring{k}_{w}" for w in RING_WINDOWS] + [f"ring{k}_all"]
     names += [f"city_{w}" for w in CITY_WINDOWS]
     names += ["week_sin", "week_cos", "month_sin", "month_cos"]
+    names += ["own_year_before", "ring1_year_before", "city_year_before"]
+    for r in _parent_levels(resolution):
+        names += [f"parent_r{r}_{w}" for w in PARENT_WINDOWS]
     if exposure is not None:
         names += [f"exp_{c}" for c in exposure.columns]
     return names
@@ -200,6 +243,9 @@ def feature_names(exposure: pd.DataFrame | None = None) -> list[str]:
 def build_features(grid: Grid, exposure: pd.DataFrame | None = None) -> np.ndarray:
     """Features (n_periods, n_cells, n_features); row ``t`` uses counts of periods ``< t`` only.
 
+    Own, ring-1 and ring-2 mean counts over recent windows (the shortest: near repeats), the
+    city's, seasonality, the same weeks a year earlier (own, ring-1, city; before a year of
+    history: the mean so far) and the H3 parents' counts (:data:`PARENT_LEVELS`).
     ``exposure`` (optional) is indexed by cell id with numeric columns (missing cells: NaN).
     """
     counts = grid.counts.astype(float)
@@ -207,14 +253,27 @@ def build_features(grid: Grid, exposure: pd.DataFrame | None = None) -> np.ndarr
     cum = _cumulative(counts)
     history = np.maximum(np.arange(n_periods), 1)[:, None]
     cols = _window_rates(cum, OWN_WINDOWS)
-    cols += [cum[:-1] / history, _periods_since_last(grid.counts)]
+    own_all = cum[:-1] / history
+    cols += [own_all, _periods_since_last(grid.counts)]
+    ring1 = ring_matrix(grid.cells, 1)
     for k in (1, 2):
-        ring = ring_matrix(grid.cells, k)
+        ring = ring1 if k == 1 else ring_matrix(grid.cells, k)
         ring_cum = np.asarray(ring @ cum.T).T
         cols += [*_window_rates(ring_cum, RING_WINDOWS), ring_cum[:-1] / history]
     city_cum = np.repeat(cum.sum(axis=1, keepdims=True), n_cells, axis=1) / n_cells
     cols += _window_rates(city_cum, CITY_WINDOWS)
     cols += _season(grid.edges, n_cells)
+    lag = season_lag(grid.edges)
+    ring1_counts = np.asarray(ring1 @ counts.T).T
+    city = np.repeat(counts.mean(axis=1, keepdims=True), n_cells, axis=1)
+    cols += [
+        year_before(counts, lag, own_all),
+        year_before(ring1_counts, lag, np.asarray(ring1 @ own_all.T).T),
+        year_before(city, lag, city_cum[:-1] / history),
+    ]
+    for r in _parent_levels(grid.resolution):
+        parent_cum = np.asarray(parent_matrix(grid.cells, r) @ cum.T).T
+        cols += _window_rates(parent_cum, PARENT_WINDOWS)
     if exposure is not None:
         values = exposure.reindex(grid.cells).to_numpy(dtype=float)
         cols += [np.repeat(values[None, :, j], n_periods, axis=0) for j in range(values.shape[1])]

@@ -30,6 +30,7 @@ import inspect
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -174,7 +175,14 @@ MEAN_EXPOSURES = frozenset({"year_built", "height"})
 
 def read_exposure(url: str, history: History) -> pd.DataFrame:
     """Exposure per region cell (index: cell id as text), columns in :data:`EXPOSURE_SQL` order."""
-    cell = cell_sql(history.resolution, "t")
+    return cell_exposure(url, history.region_str, history.resolution)
+
+
+def cell_exposure(url: str, cells: np.ndarray | Sequence[str], resolution: int) -> pd.DataFrame:
+    """Exposure of these H3 cells (text ids, at ``resolution``; index: the ids), columns in
+    :data:`EXPOSURE_SQL` order: counts 0 where a cell has none, means NaN."""
+    cell = cell_sql(resolution, "t")
+    ids = [h3.str_to_int(c) for c in cells]
     columns = {}
     with get_engine(url).connect() as conn:
         for name, sql in EXPOSURE_SQL.items():
@@ -182,10 +190,10 @@ def read_exposure(url: str, history: History) -> pd.DataFrame:
                 conn.execute(text(sql.format(cell=cell))).all()
             )
             column = pd.Series({int(c): float(v) for c, v in values.items() if v is not None})
-            column = column.reindex(history.region)
+            column = column.reindex(ids)
             columns[name] = column if name in MEAN_EXPOSURES else column.fillna(0.0)
     frame = pd.DataFrame(columns)
-    frame.index = history.region_str
+    frame.index = pd.Index(list(cells))
     return frame
 
 

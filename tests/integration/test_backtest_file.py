@@ -15,7 +15,7 @@ from analytics.__main__ import main as cli_main
 from analytics.backtest import BASELINES, rank, run_backtest
 from analytics.backtest_plot import curves_figure, write_curves_png
 from analytics.events_file import read_event_file
-from analytics.forecast import ModelConfig, build_grid
+from analytics.forecast import ModelConfig, build_grid, extend_by_one_period
 from analytics.forecast_file import forecast_events
 from analytics.metrics import n_flagged
 from geodata.crs import from_wgs84
@@ -145,7 +145,8 @@ def test_hit_rate_curves_png_has_one_curve_per_method(boston, tmp_path):
     fig = curves_figure(result.curves, "Boston", result.published)
     lines = fig.axes[0].get_lines()
     assert [ln.get_label() for ln in lines] == [
-        "model (published)", "last period", "historical mean", "kde", "random",
+        "model (published)", "last period", "historical mean", "kde", "ewm", "space-time kde",
+        "seasonal naive", "random",
     ]  # fmt: skip
     np.testing.assert_array_equal(lines[2].get_ydata(), result.curves["historical mean"])
     path = write_curves_png(result.curves, tmp_path / "curves.png", "Boston", result.published)
@@ -174,9 +175,54 @@ def test_a_baseline_that_validates_best_is_published():
     flat = FLAT
     result = run_backtest(steady_events(), n_origins=4, n_validation=6, candidates=(flat,))
     validation = result.validation
-    assert rank(validation)[0] == "historical mean"
-    assert validation.loc["historical mean", "pai@5%"] > validation.loc[flat.label(), "pai@5%"]
-    assert result.published == "historical mean"
+    best = rank(validation)[0]
+    assert best in BASELINES  # steady rates: the seasonal naive (recent mean half) wins
+    assert validation.loc[best, "pai@5%"] > validation.loc[flat.label(), "pai@5%"]
+    assert result.published == best
+
+
+def published_row(result) -> str:
+    """The validation table's row of the published method."""
+    return result.chosen.label() if result.published == "model" else result.published
+
+
+def test_the_published_method_never_validated_below_a_baseline(boston):
+    """Real data (Boston, 6 validation origins, two small models): whatever is published
+    validated at least as well as every baseline at PAI@5%; the test table has every
+    baseline."""
+    hgb = ModelConfig(kind="hgb", max_iter=30, min_samples_leaf=50)
+    result = run_backtest(boston, n_origins=2, n_validation=6, candidates=(GLM, hgb))
+    validation = result.validation
+    assert list(validation.index) == [*BASELINES, GLM.label(), hgb.label()]
+    best_baseline = validation.loc[list(BASELINES), "pai@5%"].max()
+    assert validation.loc[published_row(result), "pai@5%"] >= best_baseline
+    assert list(result.table.index) == ["model", *BASELINES]
+    if result.published == "model":  # a model is published only when it beat every baseline
+        assert validation.loc[result.chosen.label(), "pai@5%"] > best_baseline
+
+
+def test_ranking_never_puts_a_model_above_a_better_baseline():
+    """Random validation tables (ties included): the first of the ranking never has a lower
+    PAI@5% than a baseline, and is a baseline unless a model beat every baseline (higher
+    PAI@5%, or equal PAI@5% and lower deviance)."""
+    rng = np.random.default_rng(5)
+    names = [*BASELINES, "glm(alpha=0.001)", "hgb(a)", "hgb(b)"]
+    seen_model = seen_baseline = 0
+    for _ in range(500):
+        table = pd.DataFrame(
+            {"pai@5%": rng.integers(5, 9, len(names)) / 2.0,
+             "deviance": rng.integers(1, 4, len(names)) / 2.0},
+            index=names,
+        )  # fmt: skip
+        top = rank(table)[0]
+        assert table.loc[top, "pai@5%"] >= table.loc[list(BASELINES), "pai@5%"].max()
+        key = {n: (-table.loc[n, "pai@5%"], table.loc[n, "deviance"]) for n in names}
+        best_baseline = min(key[n] for n in BASELINES)
+        model_wins = any(key[n] < best_baseline for n in names if n not in BASELINES)
+        assert (top not in BASELINES) == model_wins
+        seen_model += model_wins
+        seen_baseline += not model_wins
+    assert seen_model > 50 and seen_baseline > 50  # both cases occurred
 
 
 def test_ties_go_to_the_baseline():
@@ -190,10 +236,14 @@ def test_ties_go_to_the_baseline():
 def test_file_forecast_uses_the_baseline_that_validated_best():
     events = steady_events()
     result = forecast_events(events, n_validation=6, candidates=(FLAT,))
-    assert result.published == "historical mean"
+    assert result.published == rank(result.validation)[0]
+    assert result.published in BASELINES
     grid = build_grid(events)
     assert list(result.cells["cell"]) == list(grid.cells)
-    np.testing.assert_array_equal(result.cells["expected"], grid.counts.mean(axis=0))
+    method = BASELINES[result.published]
+    expected = method(extend_by_one_period(grid), grid.n_periods)
+    np.testing.assert_array_equal(result.cells["expected"], expected)
+    assert not np.allclose(expected, grid.counts[-1])  # not simply the last period
     assert result.cells["start"].iloc[0] == grid.edges[-1]
 
 

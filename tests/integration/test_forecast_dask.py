@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from analytics import forecast_store as fs
 from analytics.__main__ import main
-from analytics.backtest import run_backtest
+from analytics.backtest import BASELINES, run_backtest
 from analytics.forecast import ModelConfig
 from analytics.forecast_exec import IN_PROCESS, map_tasks
 from geodata.engine import get_engine
@@ -78,7 +78,7 @@ def test_backtest_on_the_cluster_equals_in_process(scheduler):
     assert here.chosen == there.chosen
     pd.testing.assert_frame_equal(here.scores, there.scores, check_exact=True)
     pd.testing.assert_frame_equal(here.validation, there.validation, check_exact=True)
-    assert len(here.scores) == 6 * 4 and np.isfinite(here.table.to_numpy()).all()
+    assert len(here.scores) == 6 * (1 + len(BASELINES)) and np.isfinite(here.table.to_numpy()).all()
 
 
 def test_the_command_uses_the_scheduler_setting(scheduler, demo_url, monkeypatch, capsys):

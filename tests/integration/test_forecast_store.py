@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import h3
 import numpy as np
@@ -13,8 +14,11 @@ from sqlalchemy import text
 
 from analytics import forecast as fc
 from analytics import forecast_store as fs
+from analytics.__main__ import main as cli_main
+from analytics.backtest import run_backtest
 from geodata.cells import cell_sql
 from geodata.engine import get_engine
+from geodata.settings import get_settings
 
 
 def rows_of(url: str, sql: str, **params) -> list:
@@ -160,6 +164,45 @@ def test_exposure_is_counted_per_cell(demo_url):
     assert exposure["buildings"].sum() == in_region and 0 < in_region <= buildings
     assert exposure["residents"].sum() > 0 and exposure["care_tags"].sum() > 0
     assert exposure["facilities"].notna().all() and exposure["height"].isna().any()
+
+
+def test_a_backtest_of_the_store_incidents_uses_the_store_exposure(demo_url):
+    """``backtest --events event`` passes the store's exposure: the features gain its columns,
+    with the values the stored forecast uses for the cells both regions share."""
+    rows = rows_of(demo_url, "SELECT ST_X(loc), ST_Y(loc), reported_at FROM event")
+    events = pd.DataFrame(rows, columns=["lon", "lat", "time"])
+    exposure = partial(fs.cell_exposure, demo_url)
+    glm = fc.ModelConfig(kind="glm", alpha=1e-3)
+    small = {"n_origins": 2, "n_validation": 0, "candidates": (glm,)}
+    with_exposure = run_backtest(events, exposure=exposure, **small)
+    without = run_backtest(events, **small)
+    assert with_exposure.exposure == list(fs.EXPOSURE_SQL) and without.exposure == []
+    model = with_exposure.table.loc["model"]
+    assert not np.allclose(model.to_numpy(), without.table.loc["model"].to_numpy())
+    np.testing.assert_array_equal(  # the baselines do not see the exposure
+        with_exposure.table.drop(index="model"), without.table.drop(index="model")
+    )
+    grid = fc.build_grid(events)
+    frame = fs.cell_exposure(demo_url, grid.cells, 8)
+    assert list(frame.index) == list(grid.cells)
+    assert fc.build_features(grid, frame).shape[2] == len(fc.feature_names(frame))
+    reference = fs.read_exposure(demo_url, fs.read_history(demo_url, 8))
+    shared = frame.index.intersection(reference.index)
+    assert len(shared) > 0.9 * len(frame)  # the SQL r8 parent of r9 differs near edges only
+    pd.testing.assert_frame_equal(frame.loc[shared], reference.loc[shared])
+
+
+def test_the_cli_backtest_of_the_store_prints_its_exposure(demo_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", demo_url)
+    get_settings.cache_clear()
+    try:
+        argv = ["backtest", "--events", "event", "--origins", "2", "--validation", "2"]
+        assert cli_main(argv) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert f"exposure from the store: {', '.join(fs.EXPOSURE_SQL)}" in out
+    assert "| space-time kde |" in out
 
 
 def test_older_runs_are_kept_and_a_short_history_is_refused(run, demo_url):
