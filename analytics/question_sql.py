@@ -150,27 +150,28 @@ def _near(
     return _near_per_row(where, near, ctx)
 
 
+def rows_sql(where: Conditions, table: str, alias: str) -> str:
+    """The rows of ``table`` (as ``alias``) that match ``where``."""
+    return f'SELECT 1 FROM "{table}" {alias} WHERE {where.sql}'
+
+
 def count_sql(where: Conditions, table: str, alias: str, cap: int) -> str:
     """How many rows of ``table`` (as ``alias``) match ``where`` (counting stops at ``cap``)."""
-    limit = where.bind(cap)
-    return (
-        f'SELECT count(*) FROM (SELECT 1 FROM "{table}" {alias} WHERE {where.sql} '
-        f"LIMIT {limit}) AS x"
-    )
+    return f"SELECT count(*) FROM ({rows_sql(where, table, alias)} LIMIT {where.bind(cap)}) AS x"
 
 
-def subject_count(question: Question, cap: int) -> tuple[str, dict[str, object]]:
-    """SQL counting the subject rows of the question's own filters (up to ``cap``)."""
+def subject_rows(question: Question) -> tuple[Conditions, str]:
+    """The subject rows of the question's own filters: (conditions, table)."""
     where = Conditions()
     where.extend(_rows_of(where, "t", question.layer, question.conditions, question.time))
-    return count_sql(where, question.layer.table, "t", cap), where.params
+    return where, question.layer.table
 
 
-def reference_count(near: Near, ctx: Context, cap: int) -> tuple[str, dict[str, object]]:
-    """SQL counting the reference rows of a near clause (up to ``cap``)."""
+def reference_rows(near: Near, ctx: Context) -> tuple[Conditions, str]:
+    """The reference rows of a near clause: (conditions, table)."""
     where = Conditions()
     where.extend(_reference_rows(where, near, ctx))
-    return count_sql(where, near.layer.table, "r", cap), where.params
+    return where, near.layer.table
 
 
 def where_sql(question: Question, ctx: Context) -> Conditions:

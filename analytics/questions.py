@@ -174,18 +174,37 @@ def _count(conn: Connection, sql_params: tuple[str, dict[str, object]]) -> int:
     return int(conn.execute(text(sql), params).scalar_one())
 
 
+def _size(conn: Connection, counted: tuple[str, dict[str, object]], rows: str) -> float:
+    """How many rows match: counted up to :data:`SIZE_CAP`, beyond it the planner's estimate
+    of ``rows`` (the same rows, uncounted)."""
+    n = _count(conn, counted)
+    if n < SIZE_CAP:
+        return n
+    plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) {rows}"), counted[1]).scalar_one()
+    return max(float(SIZE_CAP), float(plan[0]["Plan"]["Plan Rows"]))
+
+
 def _by_reference(
     conn: Connection, question: Question, ctx: question_sql.Context
 ) -> tuple[bool, ...]:
     """Per near clause: True when its reference rows are fewer than the subject rows (then
-    the search starts from them). Counts stop at :data:`SIZE_CAP`."""
+    the search starts from them). Both are counted up to :data:`SIZE_CAP` and estimated by the
+    planner beyond (at 9.4 million residents 25,000 tall buildings and 43,000 hydrants both
+    pass the cap; starting from the hydrants took 2.5 s, from the buildings 0.4 s)."""
     if not question.near:
         return ()
-    subject = _count(conn, question_sql.subject_count(question, SIZE_CAP))
-    return tuple(
-        _count(conn, question_sql.reference_count(near, ctx, SIZE_CAP)) <= subject
-        for near in question.near
+    where, table = question_sql.subject_rows(question)
+    subject = _size(
+        conn,
+        (question_sql.count_sql(where, table, "t", SIZE_CAP), where.params),
+        question_sql.rows_sql(where, table, "t"),
     )
+    sizes = []
+    for near in question.near:
+        where, table = question_sql.reference_rows(near, ctx)
+        counted = (question_sql.count_sql(where, table, "r", SIZE_CAP), where.params)
+        sizes.append(_size(conn, counted, question_sql.rows_sql(where, table, "r")))
+    return tuple(size <= subject for size in sizes)
 
 
 def context(

@@ -240,6 +240,44 @@ def test_both_search_directions_give_the_same_answer(demo_url, settings, monkeyp
     assert answers[0] == answers[1] and answers[0]
 
 
+HOMES_NEAR_HYDRANTS = {
+    "layer": "houses",
+    "near": [
+        {
+            "layer": "facilities",
+            "where": [{"field": "kind", "op": "=", "value": "hydrant"}],
+            "distance_m": 50,
+        }
+    ],
+}
+HYDRANTS_NEAR_HOMES = {
+    "layer": "facilities",
+    "where": [{"field": "kind", "op": "=", "value": "hydrant"}],
+    "near": [{"layer": "houses", "distance_m": 50}],
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "from_reference"), [(HOMES_NEAR_HYDRANTS, True), (HYDRANTS_NEAR_HOMES, False)]
+)
+def test_past_the_count_cap_the_planners_estimates_pick_the_smaller_side(
+    demo_url, settings, monkeypatch, spec, from_reference
+):
+    """Both sides past the cap (set to 3 here): the side the planner estimates smaller drives
+    the search, as the exact counts would have it."""
+    monkeypatch.setattr(questions, "SIZE_CAP", 3)
+    homes, hydrants = sql_rows(
+        demo_url,
+        "SELECT (SELECT count(*) FROM house), "
+        "(SELECT count(*) FROM facility WHERE kind = 'hydrant')",
+    )[0]
+    assert homes > 10 * hydrants > 30
+    question = questions.parse_question(spec, questions.limits(settings), None)
+    with questions.read_only(demo_url, 30) as conn:
+        ctx = questions.context(conn, question, ANALYST, settings)
+    assert ctx.by_reference == (from_reference,)
+
+
 def test_scope_limits_subjects_to_the_viewers_areas(demo_url, settings):
     street, code = sql_rows(
         demo_url, "SELECT id, code FROM area WHERE level = 'street' ORDER BY id LIMIT 1"
