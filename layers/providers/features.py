@@ -8,7 +8,7 @@ the number capped (``capped``/``total``). Zoomed out, the engine asks :mod:`.h3_
 A layer with a time column keeps the newest features. Over a long history a view can hold
 hundreds of thousands of matches; ranking them all to keep the newest 2,000 cost most of a
 second at full city size. So the newest are searched in a time window ending at the newest
-instant that widens (×6) until it holds a page (:func:`newest_page`), and the matches are counted
+instant that widens until it holds a page (:func:`newest_page`), and the matches are counted
 only when the page is full — the same features and total as ranking every match.
 """
 
@@ -29,7 +29,9 @@ SHORTEST_WINDOW = timedelta(hours=1)
 city were in view (the table's rows per second, from the planner's row estimate), at least an
 hour long …"""
 WIDEN = 6
-"""… then in a window six times as long, until the page is full or the window holds all."""
+"""… then, when the window held nothing, in one six times as long; when it held some, in one
+long enough for the page at the rate found, with half again to spare (2× to 64× as long) —
+until the page is full or the window holds all."""
 
 
 def _order_sql(layer: Layer) -> str:
@@ -122,7 +124,7 @@ def newest_page(ctx: Context, where: str, params: dict) -> tuple[int, str]:
             return ctx.execute(count_sql(ctx.layer, where), params)[0][0], features_json
         if since <= first:
             return n, features_json
-        width *= WIDEN
+        width *= min(64.0, max(2.0, 1.5 * ctx.query.limit / n)) if n else WIDEN
 
 
 def spatial_sql(layer: Layer) -> str:
