@@ -9,7 +9,7 @@ only from the catalogue, never from the question. Values are checked against the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from geodata import catalogue
@@ -46,6 +46,18 @@ class LayerSpec:
     """Measured by the cameras' field-of-view wedge rather than the stored point."""
     scoped_reference: bool = False
     """As a reference layer, limited to the viewer's areas (case data), not city-wide."""
+    places: str | None = None
+    """A table of the distinct places (building, area, point) of the rows, where a counts-per-
+    building question measures distances and areas (the same buildings, far fewer rows)."""
+    catalogued_as: str | None = None
+    """The catalogue table whose rules (scope column) apply, when ``table`` is not in it."""
+
+    def at_places(self) -> LayerSpec:
+        """This layer read from its :attr:`places` table (no fixed rows: only the places of
+        rows that count are there)."""
+        if self.places is None:
+            raise ValueError(f"layer {self.name!r} has no places table")
+        return replace(self, table=self.places, fixed=(), catalogued_as=self.table)
 
     def field(self, name: str) -> AnalystField | None:
         """The field called ``name`` (None if the layer has none)."""
@@ -78,6 +90,7 @@ LAYERS: dict[str, LayerSpec] = {
             fixed=(("status", ResidentStatus.active),),
             reference=False,
             counts_per_building=True,
+            places="resident_place",
         ),
         _layer("buildings", "building"),
         _layer("houses", "house", {"zh": "房屋（户）", "en": "Homes"}),

@@ -55,7 +55,7 @@ def _column(alias: str, spec: AnalystField) -> str:
 def _scope_column(alias: str, layer: LayerSpec) -> str:
     """The column of row ``alias`` that area filters and the viewer's scope apply to (the
     catalogue's scope rule of the layer's table: its area subtree)."""
-    return f"{alias}.{catalogue.table(layer.table).scope.column}"
+    return f"{alias}.{catalogue.table(layer.catalogued_as or layer.table).scope.column}"
 
 
 def _condition(where: Conditions, alias: str, cond: Condition) -> str:
@@ -284,11 +284,13 @@ def check_fixed_categories(question: Question) -> None:
 
 def fixed_counts_plan(question: Question, ctx: Context) -> Plan:
     """People per whole building for a counts-only viewer: the place conditions (within, near,
-    areas) pick buildings with an active resident there, and each picked building counts all
-    its residents of the tag (in the viewer's scope) wherever the polygon or distance cut it."""
+    areas) pick buildings with an active resident there (measured on the layer's distinct
+    places), and each picked building counts all its residents of the tag (in the viewer's
+    scope) wherever the polygon or distance cut it."""
     check_fixed_categories(question)
     layer = question.layer
-    where = where_sql(replace(question, conditions=(), time=None), ctx)
+    at_places = replace(question, layer=layer.at_places(), conditions=(), time=None)
+    where = where_sql(at_places, ctx)
     counted = _rows_of(where, "t", layer, question.conditions, None)
     if ctx.scope_ids is not None:
         counted.append(f"{_scope_column('t', layer)} = ANY({where.bind(ctx.scope_ids)})")
@@ -296,8 +298,7 @@ def fixed_counts_plan(question: Question, ctx: Context) -> Plan:
     limit = where.bind(question.limit)
     tail = COUNTS_TAIL.format(least=least, limit=limit, digits=DIGITS)
     text = f"""WITH picked AS (
-    SELECT DISTINCT h.building_id AS b
-    FROM "{layer.table}" t JOIN house h ON h.id = t.house_id WHERE {where.sql}
+    SELECT DISTINCT t.building_id AS b FROM "{layer.places}" t WHERE {where.sql}
 ), hits AS (
     SELECT h.building_id AS b, count(*) AS n
     FROM picked p JOIN house h ON h.building_id = p.b JOIN "{layer.table}" t ON t.house_id = h.id

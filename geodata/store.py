@@ -115,13 +115,19 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
 
 
+RESIDENT_VIEWS = ("resident_stats", "resident_place")
+"""Materialized views over residents (counts per building and H3 cell; distinct places)."""
+
+
 def refresh_resident_stats(url: str, *, concurrently: bool = True) -> None:
-    """Recount ``resident_stats`` (resident counts per building and H3 cell) after writes of
-    residents or homes. ``concurrently`` keeps the map readable during the refresh."""
+    """Recount ``resident_stats`` (resident counts per building and H3 cell) and
+    ``resident_place`` (their distinct places) after writes of residents or homes.
+    ``concurrently`` keeps the map and the analysts' questions answering during the refresh."""
     how = "CONCURRENTLY " if concurrently else ""
     engine = get_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f"REFRESH MATERIALIZED VIEW {how}resident_stats"))
+        for view in RESIDENT_VIEWS:
+            conn.execute(text(f"REFRESH MATERIALIZED VIEW {how}{view}"))
 
 
 def feature_counts(url: str) -> dict[str, int]:
