@@ -458,9 +458,6 @@ def _snapshot(url: str) -> Iterator[Connection]:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-            # compiling costs more than it saves here (and the planner settings below make every
-            # cost look huge, which would ask for the slowest, fully optimised compilation)
-            conn.execute(text("SET LOCAL jit = off"))
             yield conn
 
 

@@ -125,8 +125,6 @@ def read_only(url: str, timeout_s: float, engine: Engine | None = None) -> Itera
             text("SELECT set_config('statement_timeout', :ms, true)"),
             {"ms": str(max(1, int(timeout_s * 1000)))},
         )
-        # compiling a plan costs more than an interactive question saves by it
-        conn.execute(text("SELECT set_config('jit', 'off', true)"))
         try:
             yield conn
         finally:

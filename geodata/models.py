@@ -302,7 +302,12 @@ class Device(FeatureMixin, Base):
             postgresql_where=text(f"status <> '{vocab.DeviceStatus.offline}'"),
         ),
         # devices in alarm (a few among hundreds of thousands): the wall's tile and map layer
-        Index("ix_device_alarm_area", "area_id", postgresql_where=text(_ALARM)),
+        Index(
+            "ix_device_alarm_area",
+            "area_id",
+            postgresql_include=["kind"],
+            postgresql_where=text(_ALARM),
+        ),
         Index(
             "ix_device_alarm_geom",
             "geom",
@@ -433,7 +438,18 @@ class Event(FeatureMixin, Base):
         CheckConstraint(_in("status", vocab.EVENT_STATUS), name="status"),
         CheckConstraint(_in("level", vocab.HANDLING_LEVELS), name="level"),
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
-        Index("ix_event_reported_at", "reported_at"),
+        # the wall's tiles and trend count from the index alone (migration 0027)
+        Index(
+            "ix_event_reported_at",
+            "reported_at",
+            postgresql_include=["status", "closed_at", "area_id"],
+        ),
+        Index(
+            "ix_event_closed_at",
+            "closed_at",
+            postgresql_include=["area_id"],
+            postgresql_where=text(f"status = '{vocab.EventStatus.closed}'"),
+        ),
         Index("ix_event_status_due", "status", "due_at"),
         Index("ix_event_rule_subject", "rule", "subject"),  # a rule's history per subject
         # one open incident per rule and subject: no storms of duplicates

@@ -246,7 +246,6 @@ def _run(
     schema = rules.schema
     fields = stage_fields(rules)
     conn.execute("SET LOCAL onemap.area_assigned = 'on'")
-    conn.execute("SET LOCAL jit = off")  # short set-based statements: compiling costs more
     areas = None if schema.name == "areas" else AreaIndex(conn)
     run = _run_staged
     if direct_ok:
