@@ -7,9 +7,10 @@ the number capped (``capped``/``total``). Zoomed out, the engine asks :mod:`.h3_
 
 A layer with a time column keeps the newest features. Over a long history a view can hold
 hundreds of thousands of matches; ranking them all to keep the newest 2,000 cost most of a
-second at full city size. So the newest are searched in a time window ending at the newest
-instant that widens until it holds a page (:func:`newest_page`), and the matches are counted
-only when the page is full — the same features and total as ranking every match.
+second at full city size. So when the planner expects more than ten pages of matches, they are
+counted, and the newest are searched in a time window ending at the newest instant that widens
+until it holds a page (:func:`newest_page`); fewer are ranked all at once, in one scan — either
+way the same features and total as ranking every match.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ SHORTEST_WINDOW = timedelta(hours=1)
 """The newest features are looked for first in the window that would hold a page if the whole
 city were in view (the table's rows per second, from the planner's row estimate), at least an
 hour long …"""
+RANK_ALL_PAGES = 10
+"""Up to this many pages of matches (as the planner expects) are ranked all at once."""
 WIDEN = 6
 """… then, when the window held nothing, in one six times as long; when it held some, in one
 long enough for the page at the rate found, with half again to spare (2× to 64× as long) —
@@ -111,20 +114,30 @@ def time_span(ctx: Context) -> tuple[datetime, datetime, timedelta] | None:
     return first, last, window
 
 
+def expected_matches(ctx: Context, where: str, params: dict) -> float:
+    """How many rows the planner expects to match ``where`` in the bbox (nothing is run)."""
+    rows = f'WITH {ENVELOPE} SELECT 1 FROM "{ctx.layer.source}" AS t, env WHERE {where}'
+    plan = ctx.execute(f"EXPLAIN (FORMAT JSON) {rows}", params)[0][0]
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
 def newest_page(ctx: Context, where: str, params: dict) -> tuple[int, str]:
     """The newest features in the bbox and how many match in all (see the module's doc)."""
+    layer, limit = ctx.layer, ctx.query.limit
+    if expected_matches(ctx, where, params) <= RANK_ALL_PAGES * limit:
+        n, features_json = ctx.execute(features_sql(layer, where), params)[0]
+        return n, features_json
+    total = ctx.execute(count_sql(layer, where), params)[0][0]
     span = time_span(ctx)
-    if span is None or span[0] > span[1]:
+    if total == 0 or span is None or span[0] > span[1]:
         return 0, "[]"
     first, last, width = span
     while True:
         since = max(first, last - width)
-        n, features_json = ctx.execute(newest_sql(ctx.layer, where), params | {"since": since})[0]
-        if n >= ctx.query.limit:
-            return ctx.execute(count_sql(ctx.layer, where), params)[0][0], features_json
-        if since <= first:
-            return n, features_json
-        width *= min(64.0, max(2.0, 1.5 * ctx.query.limit / n)) if n else WIDEN
+        n, features_json = ctx.execute(newest_sql(layer, where), params | {"since": since})[0]
+        if n >= limit or since <= first:
+            return total, features_json
+        width *= min(64.0, max(2.0, 1.5 * limit / n)) if n else WIDEN
 
 
 def spatial_sql(layer: Layer) -> str:

@@ -83,13 +83,26 @@ def test_the_newest_page_equals_ranking_every_match(
     assert got.meta["capped"] == (total > limit)
 
 
+def test_a_few_pages_of_matches_are_ranked_at_once(city):
+    """The sparse case (up to ten pages expected): the plan's estimate, then one scan ranking
+    every match (and counting them)."""
+    url, (x0, y0, x1, y1, _t0, _t1), _ = city
+    with get_engine(url).connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM event")).scalar_one()
+    query = LayerQuery(bbox=BBox(x0, y0, x1, y1), zoom=16, limit=total // 10 + 1)
+    got = engine.answer(url, LAYER, query, Viewer(Role.admin), Settings(database_url=url))
+    assert len(got.statements) == 2 and "OVER ()" in got.statements[1][0]
+    assert got.meta["total"] == total
+
+
 def test_a_full_page_in_the_first_window_counts_every_match_once(city):
-    """The dense case: the first window fills the page, then one count; three statements
-    (the time span, the page, the count), none ranking every match."""
+    """The dense case (more than ten pages expected): the plan's estimate, the count, the time
+    span and one page from the first window; none ranking every match."""
     url, (x0, y0, x1, y1, _t0, t1), _ = city
     query = LayerQuery(bbox=BBox(x0, y0, x1, y1), zoom=16, limit=1)
     got = engine.answer(url, LAYER, query, Viewer(Role.admin), Settings(database_url=url))
-    assert len(got.statements) == 3
+    assert len(got.statements) == 4
+    assert "count(*)" in got.statements[1][0] and ">= :since" in got.statements[3][0]
     assert not any("OVER ()" in sql for sql, _ in got.statements)
     newest = json.loads(got.features_json)[0]["properties"]["reported_at"]
     assert datetime.fromisoformat(newest) == t1
