@@ -1,0 +1,254 @@
+"""Rows per H3 cell from the rollups of migration 0026, with the same answer as ``GROUP BY`` on
+the raw table (issue 15).
+
+``event_cell`` counts incidents per stored cell pair (``h3_r7``, ``h3_r9``) and UTC day, UTC
+month or all time; ``feature_cell`` counts device, organization, facility and building rows per
+kind and cell pair. Both are kept exact by triggers, so a cell's count over whole UTC days (or
+all time) is a few index reads instead of a scan of every row.
+
+What the raw query means, and how the parts below add up to it exactly:
+
+* The time window ``[t0, t1)`` splits into whole UTC days (months where whole months fit) read
+  from the rollup, and the partial days at both ends read from the raw table (:func:`periods`).
+* The view counts a row where its geometry's box meets the bbox (``t.geom && env.g``); its cell
+  is that of its ``loc``. A cell whose rows' ``loc`` can only lie inside the bbox (the extent of
+  its stored descendants, with a margin, inside it: :func:`cell_extent`) is read from the
+  rollup; a cell crossing the bbox's edge is counted from the raw table restricted to that cell
+  (an index range on the stored cell, :func:`descendant_range`) and the bbox; a cell entirely
+  outside can only count rows whose geometry crosses the bbox's boundary, found by the GiST
+  index on the four boundary lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+import h3
+
+from geodata.cells import cell_sql
+from geodata.engine import Execute
+from geodata.spatial_sql import ENVELOPE
+
+FEATURE_KINDS: dict[str, str | None] = {
+    "device": "kind",
+    "organization": "kind",
+    "facility": "kind",
+    "building": None,
+}
+"""Tables counted in ``feature_cell`` and the column their ``kind`` is (None: one kind '')."""
+EVENT_TIME = "reported_at"
+"""The time column ``event_cell`` counts by (UTC day of it)."""
+MARGIN = 1e-4
+"""Degrees (~10 m) added around a cell's extent before comparing it with the bbox: covers the
+straight-edge approximation of the H3 boundary and PostGIS's float4 boxes many times over."""
+BOUNDARY = (
+    "(t.geom && ST_MakeEnvelope(:minx, :miny, :minx, :maxy, 4326)"
+    " OR t.geom && ST_MakeEnvelope(:maxx, :miny, :maxx, :maxy, 4326)"
+    " OR t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :miny, 4326)"
+    " OR t.geom && ST_MakeEnvelope(:minx, :maxy, :maxx, :maxy, 4326))"
+)
+"""A row's box meets the bbox's boundary (a box holding a point outside the bbox and meeting it
+must: the only way a row of a cell entirely outside can count)."""
+
+Bbox = tuple[float, float, float, float]
+Period = tuple[str, date, date]
+"""``(span, first, end)``: rollup rows of ``span`` with ``first <= start < end``."""
+
+
+def has_rollup(source: str) -> bool:
+    """Whether ``source`` (a table) has a rollup."""
+    return source == "event" or source in FEATURE_KINDS
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def periods(start: datetime, end: datetime) -> tuple[list[Period], datetime, datetime] | None:
+    """The rollup periods of the whole UTC days in ``[start, end)`` (whole months as months),
+    and those days' bounds ``f0 <= t < f1``; None when no whole day fits."""
+    s, e = start.astimezone(UTC), end.astimezone(UTC)
+    first = s.date() if s.timetz() == time(tzinfo=UTC) else s.date() + timedelta(days=1)
+    last = e.date()  # whole days are first <= day < last
+    if first >= last:
+        return None
+    m0 = first if first.day == 1 else _month_after(first)
+    m1 = last.replace(day=1)
+    found: list[Period] = []
+    if m0 < m1:
+        found += [("day", first, m0), ("month", m0, m1), ("day", m1, last)]
+    else:
+        found.append(("day", first, last))
+    return [p for p in found if p[1] < p[2]], _utc_midnight(first), _utc_midnight(last)
+
+
+@lru_cache(maxsize=200_000)
+def cell_extent(cell: int) -> Bbox:
+    """lon/lat extent of every ``loc`` whose derived cell (:func:`geodata.cells.cell_sql`) is
+    ``cell``: the boundaries of its descendants at the stored resolution it is derived from."""
+    res = h3.api.basic_int.get_resolution(cell)
+    stored = 7 if res <= 7 else 9
+    kids = [cell] if res == stored else h3.api.basic_int.cell_to_children(cell, stored)
+    lats, lngs = [], []
+    for kid in kids:
+        for lat, lng in h3.api.basic_int.cell_to_boundary(kid):
+            lats.append(lat)
+            lngs.append(lng)
+    return min(lngs), min(lats), max(lngs), max(lats)
+
+
+def place(cell: int, bbox: Bbox) -> int:
+    """1: every row of ``cell`` has its ``loc`` inside ``bbox``; -1: none has; 0: the cell
+    crosses the bbox's edge (or is too wide to tell)."""
+    x0, y0, x1, y1 = cell_extent(cell)
+    if x1 - x0 > 90:  # across the antimeridian: count it from the raw table
+        return 0
+    x0, y0, x1, y1 = x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN
+    if x0 >= bbox[0] and y0 >= bbox[1] and x1 <= bbox[2] and y1 <= bbox[3]:
+        return 1
+    if x1 < bbox[0] or x0 > bbox[2] or y1 < bbox[1] or y0 > bbox[3]:
+        return -1
+    return 0
+
+
+def descendant_range(cell: int) -> tuple[int, int]:
+    """The stored cells (``h3_r7`` for resolutions up to 7, else ``h3_r9``) whose derived cell
+    is ``cell``: one integer range (the digits below ``cell``'s resolution run 0..7)."""
+    res = (cell >> 52) & 15
+    stored = 7 if res <= 7 else 9
+    base = (cell & ~(15 << 52)) | (stored << 52)
+    mask = ((1 << (3 * (stored - res))) - 1) << (3 * (15 - stored))
+    return base & ~mask, base
+
+
+@dataclass
+class CellQuery:
+    """One aggregate the rollup can answer: rows of ``source`` per cell at ``resolution``.
+
+    ``kinds`` is the condition on the rollup row ``r`` that the layer's fixed filters become
+    (e.g. ``r.kind <> :x0``); ``where`` the raw table's conditions on ``t`` (its fixed filters,
+    and the bbox condition when ``bbox`` is given) without the time window; ``params`` the
+    values of both; ``window`` the time window (events only)."""
+
+    source: str
+    resolution: int
+    where: str
+    params: dict[str, object]
+    kinds: str = ""
+    kind_params: dict[str, object] = field(default_factory=dict)
+    bbox: Bbox | None = None
+    window: tuple[datetime, datetime] | None = None
+
+    @property
+    def timed(self) -> bool:
+        return self.source == "event"
+
+
+def _weight(q: CellQuery) -> str:
+    return "sum(t.severity)" if q.timed else "0"
+
+
+def _rollup_sql(q: CellQuery, found: list[Period] | None) -> tuple[str, dict[str, object]]:
+    cell = cell_sql(q.resolution, "r")
+    if not q.timed:
+        kinds = f" AND {q.kinds}" if q.kinds else ""
+        return (
+            f"SELECT {cell} AS cell, sum(r.n)::bigint AS n, 0::bigint AS s "
+            f"FROM feature_cell AS r WHERE r.source = :rollup_source{kinds} GROUP BY 1",
+            {"rollup_source": q.source, **q.kind_params},
+        )
+    params: dict[str, object] = {}
+    if found is None:
+        spans = "r.span = 'all'"
+    else:
+        parts = []
+        for i, (span, first, end) in enumerate(found):
+            parts.append(f"(r.span = :sp{i} AND r.start >= :sa{i} AND r.start < :sb{i})")
+            params |= {f"sp{i}": span, f"sa{i}": first, f"sb{i}": end}
+        spans = " OR ".join(parts)
+    return (
+        f"SELECT {cell} AS cell, sum(r.n)::bigint AS n, sum(r.s)::bigint AS s "
+        f"FROM event_cell AS r WHERE {spans} GROUP BY 1",
+        params,
+    )
+
+
+EDGE, BOUNDARY_PART, PARTIAL = 0, 1, 2
+"""Labels of the raw part's rows."""
+
+
+def _raw_sql(q: CellQuery, whole: str, partial: str | None, edges: bool) -> str:
+    """The raw table's part: edge cells and rows crossing the boundary over the whole days,
+    every row of the partial days (each a ``GROUP BY`` cell, labelled by its part)."""
+    cell, weight = cell_sql(q.resolution), _weight(q)
+
+    def head(part: int) -> str:
+        return f"SELECT {part} AS part, {cell} AS cell, count(*) AS n, {weight} AS s"
+
+    parts = []
+    if q.bbox is not None:
+        if edges:
+            column = "h3_r7" if q.resolution <= 7 else "h3_r9"
+            parts.append(
+                f"{head(EDGE)} FROM unnest(CAST(:edge_lo AS bigint[]), CAST(:edge_hi AS bigint[]))"
+                f' AS e(lo, hi) JOIN "{q.source}" AS t ON t.{column} BETWEEN e.lo AND e.hi '
+                f"CROSS JOIN env WHERE {q.where} AND {whole} GROUP BY 2"
+            )
+        parts.append(
+            f'{head(BOUNDARY_PART)} FROM "{q.source}" AS t, env WHERE {q.where} AND {BOUNDARY} '
+            f"AND {whole} GROUP BY 2"
+        )
+    if partial is not None:
+        src = f'"{q.source}" AS t, env' if q.bbox is not None else f'"{q.source}" AS t'
+        parts.append(f"{head(PARTIAL)} FROM {src} WHERE {q.where} AND ({partial}) GROUP BY 2")
+    body = "\nUNION ALL\n".join(f"({p})" for p in parts)
+    return f"WITH {ENVELOPE}\n{body}" if q.bbox is not None else body
+
+
+def cell_counts(execute: Execute, q: CellQuery) -> list[tuple[int, int, int]] | None:
+    """``(cell, rows, severity sum)`` of every cell with rows (any order), exactly as the raw
+    ``GROUP BY`` over ``q.where`` and the window would give; None when the window holds no whole
+    UTC day (the raw query is as quick then)."""
+    found: list[Period] | None = None
+    params = dict(q.params)
+    whole, partial = "TRUE", None
+    if q.window is not None:
+        split = periods(*q.window)
+        if split is None:
+            return None
+        found, f0, f1 = split
+        col = f't."{EVENT_TIME}"'
+        whole = f"{col} >= :f0 AND {col} < :f1"
+        partial = f"({col} >= :t0 AND {col} < :f0) OR ({col} >= :f1 AND {col} < :t1)"
+        params |= {"t0": q.window[0], "t1": q.window[1], "f0": f0, "f1": f1}
+    sql, rollup_params = _rollup_sql(q, found)
+    n: Counter[int] = Counter()
+    s: Counter[int] = Counter()
+    counted: set[int] = set()
+    edge: list[int] = []
+    for cell, count, weight in execute(sql, rollup_params):
+        where = 1 if q.bbox is None else place(cell, q.bbox)
+        if where == 1:
+            n[cell] += count
+            s[cell] += weight
+        elif where == 0:
+            edge.append(cell)
+        if where >= 0:
+            counted.add(cell)
+    if q.bbox is not None or partial is not None:
+        if edge:
+            ranges = [descendant_range(c) for c in edge]
+            params |= {"edge_lo": [a for a, _ in ranges], "edge_hi": [b for _, b in ranges]}
+        for part, cell, count, weight in execute(_raw_sql(q, whole, partial, bool(edge)), params):
+            if part == BOUNDARY_PART and cell in counted:
+                continue  # counted by the rollup or the edge part
+            n[cell] += count
+            s[cell] += int(weight)
+    return [(c, k, s[c]) for c, k in n.items() if k > 0]
