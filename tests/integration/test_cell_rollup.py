@@ -319,3 +319,52 @@ def test_answers_are_unchanged(city, monkeypatch, layer, zoom, extra, days):
     slow = engine.answer(url, layer, query, viewer, settings_)
     assert not any("_cell" in sql for sql, _ in slow.statements)
     assert fast.to_json() == slow.to_json()
+
+
+@pytest.fixture(scope="module")
+def long_lane(city):
+    """A fire lane 3 km long (its ``loc``, the middle, is cells away from its ends)."""
+    url, box = city
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    wkt = f"SRID=4326;LINESTRING({x - 0.015} {y - 0.012}, {x + 0.016} {y + 0.011})"
+    with get_engine(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO facility (kind, geom, loc, h3_r7, h3_r9) VALUES ('fire_lane', "
+                "ST_GeomFromEWKT(:g), ST_GeomFromEWKT(:p), :r7, :r9)"
+            ),
+            {"g": wkt, "p": f"SRID=4326;POINT({x} {y})"}
+            | {"r7": h3_cell(x, y, 7), "r9": h3_cell(x, y, 9)},
+        )
+
+
+@pytest.mark.parametrize("layer", [buildings_layer.LAYER, facilities.LAYER])
+@pytest.mark.parametrize("side", ["west", "east", "south", "north"])
+@pytest.mark.parametrize("zoom", [8, 12, 13])
+def test_rows_crossing_the_view_edge_count_where_their_box_meets_it(
+    city, long_lane, layer, side, zoom
+):
+    """A polygon or line whose ``loc`` is outside the view but whose box reaches into it counts
+    (``t.geom && env``), in its own cell: the view's edge cuts the widest rows."""
+    url, _ = city
+    sql = (
+        f"SELECT ST_X(loc), ST_Y(loc), ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+        f'FROM "{layer.source}" ORDER BY ST_XMax(geom) - ST_XMin(geom) DESC LIMIT 5'
+    )
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(text(sql)).all()
+    for x, y, x0, y0, x1, y1 in rows:
+        far = 0.3
+        cut = {  # the edge between loc and the far side of the box: loc just outside
+            "west": (x + (x1 - x) * 0.5, y - far, x + far, y + far),
+            "east": (x - far, y - far, x - (x - x0) * 0.5, y + far),
+            "south": (x - far, y + (y1 - y) * 0.5, x + far, y + far),
+            "north": (x - far, y - far, x + far, y - (y - y0) * 0.5),
+        }[side]
+        if cut[0] >= cut[2] or cut[1] >= cut[3]:
+            continue
+        query = LayerQuery(bbox=BBox(*cut), zoom=zoom, limit=5000)
+        res = h3_resolution(zoom)
+        assert rolled_counts(url, layer, query, res, True) == raw_counts(
+            url, layer, query, res, True
+        )
