@@ -11,12 +11,12 @@ What the raw query means, and how the parts below add up to it exactly:
 * The time window ``[t0, t1)`` splits into whole UTC days (months where whole months fit) read
   from the rollup, and the partial days at both ends read from the raw table (:func:`periods`).
 * The view counts a row where its geometry's box meets the bbox (``t.geom && env.g``); its cell
-  is that of its ``loc``. A cell whose rows' ``loc`` can only lie inside the bbox (the extent of
-  its stored descendants, with a margin, inside it: :func:`cell_extent`) is read from the
-  rollup; a cell crossing the bbox's edge is counted from the raw table restricted to that cell
-  (an index range on the stored cell, :func:`descendant_range`) and the bbox; a cell entirely
-  outside can only count rows whose geometry crosses the bbox's boundary, found by the GiST
-  index on the four boundary lines.
+  at any resolution is derived from its stored cells, and its ``loc`` lies in its ``h3_r9``
+  cell. So the rollup's rows are placed by their ``h3_r9`` (:func:`place`): an ``h3_r9`` cell
+  whose extent, with a margin, is inside the bbox is read from the rollup; one crossing the
+  bbox's edge is counted from the raw table restricted to that ``h3_r9`` (indexed) and the bbox;
+  one entirely outside can only count rows whose geometry crosses the bbox's boundary, found by
+  the GiST index on the four boundary lines.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import h3
 
 from geodata.cells import cell_sql
 from geodata.engine import Execute
-from geodata.spatial_sql import ENVELOPE
 
 FEATURE_KINDS: dict[str, str | None] = {
     "device": "kind",
@@ -89,24 +88,18 @@ def periods(start: datetime, end: datetime) -> tuple[list[Period], datetime, dat
     return [p for p in found if p[1] < p[2]], _utc_midnight(first), _utc_midnight(last)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=400_000)
 def cell_extent(cell: int) -> Bbox:
-    """lon/lat extent of every ``loc`` whose derived cell (:func:`geodata.cells.cell_sql`) is
-    ``cell``: the boundaries of its descendants at the stored resolution it is derived from."""
-    res = h3.api.basic_int.get_resolution(cell)
-    stored = 7 if res <= 7 else 9
-    kids = [cell] if res == stored else h3.api.basic_int.cell_to_children(cell, stored)
-    lats, lngs = [], []
-    for kid in kids:
-        for lat, lng in h3.api.basic_int.cell_to_boundary(kid):
-            lats.append(lat)
-            lngs.append(lng)
+    """lon/lat extent of the boundary of ``cell`` (a stored ``h3_r9``)."""
+    ring = h3.api.basic_int.cell_to_boundary(cell)
+    lats = [lat for lat, _ in ring]
+    lngs = [lng for _, lng in ring]
     return min(lngs), min(lats), max(lngs), max(lats)
 
 
 def place(cell: int, bbox: Bbox) -> int:
-    """1: every row of ``cell`` has its ``loc`` inside ``bbox``; -1: none has; 0: the cell
-    crosses the bbox's edge (or is too wide to tell)."""
+    """1: every row whose ``h3_r9`` is ``cell`` has its ``loc`` inside ``bbox``; -1: none has;
+    0: the cell crosses the bbox's edge (or is too wide to tell)."""
     x0, y0, x1, y1 = cell_extent(cell)
     if x1 - x0 > 90:  # across the antimeridian: count it from the raw table
         return 0
@@ -118,14 +111,14 @@ def place(cell: int, bbox: Bbox) -> int:
     return 0
 
 
-def descendant_range(cell: int) -> tuple[int, int]:
-    """The stored cells (``h3_r7`` for resolutions up to 7, else ``h3_r9``) whose derived cell
-    is ``cell``: one integer range (the digits below ``cell``'s resolution run 0..7)."""
-    res = (cell >> 52) & 15
-    stored = 7 if res <= 7 else 9
-    base = (cell & ~(15 << 52)) | (stored << 52)
-    mask = ((1 << (3 * (stored - res))) - 1) << (3 * (15 - stored))
-    return base & ~mask, base
+def derived(r7: int, r9: int, resolution: int) -> int:
+    """The cell at ``resolution`` of a row with stored cells ``r7``, ``r9``, exactly as
+    :func:`geodata.cells.cell_sql` derives it in SQL."""
+    if resolution in (7, 9):
+        return r7 if resolution == 7 else r9
+    child = r7 if resolution < 7 else r9
+    low = (1 << (3 * (15 - resolution))) - 1
+    return (child & ~(15 << 52)) | (resolution << 52) | low
 
 
 @dataclass
@@ -156,66 +149,64 @@ def _weight(q: CellQuery) -> str:
 
 
 def _rollup_sql(q: CellQuery, found: list[Period] | None) -> tuple[str, dict[str, object]]:
-    cell = cell_sql(q.resolution, "r")
+    """The rollup's rows per stored cell pair over the whole days (or all time)."""
     if not q.timed:
         kinds = f" AND {q.kinds}" if q.kinds else ""
         return (
-            f"SELECT {cell} AS cell, sum(r.n)::bigint AS n, 0::bigint AS s "
-            f"FROM feature_cell AS r WHERE r.source = :rollup_source{kinds} GROUP BY 1",
+            "SELECT r.h3_r7, r.h3_r9, sum(r.n)::bigint AS n, 0::bigint AS s "
+            f"FROM feature_cell AS r WHERE r.source = :rollup_source{kinds} GROUP BY 1, 2",
             {"rollup_source": q.source, **q.kind_params},
         )
+    head = "SELECT r.h3_r7, r.h3_r9, r.n, r.s FROM event_cell AS r WHERE r.span = "
     params: dict[str, object] = {}
     if found is None:
-        spans = "r.span = 'all'"
-    else:
-        parts = []
+        ranges = [f"{head}'all'"]
+    else:  # one range scan each (index-only: the counts are in the primary key's index)
+        ranges = []
         for i, (span, first, end) in enumerate(found):
-            parts.append(f"(r.span = :sp{i} AND r.start >= :sa{i} AND r.start < :sb{i})")
+            ranges.append(f"{head}:sp{i} AND r.start >= :sa{i} AND r.start < :sb{i}")
             params |= {f"sp{i}": span, f"sa{i}": first, f"sb{i}": end}
-        spans = " OR ".join(parts)
+    rows = " UNION ALL ".join(ranges)
     return (
-        f"SELECT {cell} AS cell, sum(r.n)::bigint AS n, sum(r.s)::bigint AS s "
-        f"FROM event_cell AS r WHERE {spans} GROUP BY 1",
+        "SELECT r.h3_r7, r.h3_r9, sum(r.n)::bigint AS n, sum(r.s)::bigint AS s "
+        f"FROM ({rows}) AS r GROUP BY 1, 2",
         params,
     )
 
 
 EDGE, BOUNDARY_PART, PARTIAL = 0, 1, 2
 """Labels of the raw part's rows."""
+IN_VIEW = "t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+"""The raw query's bbox condition (``t.geom && env.g``), written out so the planner sees it."""
 
 
 def _raw_sql(q: CellQuery, whole: str, partial: str | None, edges: bool) -> str:
-    """The raw table's part: edge cells and rows crossing the boundary over the whole days,
-    every row of the partial days (each a ``GROUP BY`` cell, labelled by its part)."""
+    """The raw table's part: rows of the edge cells and rows crossing the boundary over the
+    whole days, every row of the partial days; each grouped by its cell and its ``h3_r9``
+    (the boundary part keeps only rows of cells outside the view) and labelled by its part."""
     cell, weight = cell_sql(q.resolution), _weight(q)
+    where = f"{q.where} AND {IN_VIEW}" if q.bbox is not None else q.where
 
     def head(part: int) -> str:
-        return f"SELECT {part} AS part, {cell} AS cell, count(*) AS n, {weight} AS s"
+        return (
+            f"SELECT {part} AS part, {cell} AS cell, t.h3_r9, count(*) AS n, {weight} AS s "
+            f'FROM "{q.source}" AS t WHERE {where}'
+        )
 
     parts = []
     if q.bbox is not None:
         if edges:
-            column = "h3_r7" if q.resolution <= 7 else "h3_r9"
-            parts.append(
-                f"{head(EDGE)} FROM unnest(CAST(:edge_lo AS bigint[]), CAST(:edge_hi AS bigint[]))"
-                f' AS e(lo, hi) JOIN "{q.source}" AS t ON t.{column} BETWEEN e.lo AND e.hi '
-                f"CROSS JOIN env WHERE {q.where} AND {whole} GROUP BY 2"
-            )
-        parts.append(
-            f'{head(BOUNDARY_PART)} FROM "{q.source}" AS t, env WHERE {q.where} AND {BOUNDARY} '
-            f"AND {whole} GROUP BY 2"
-        )
+            parts.append(f"{head(EDGE)} AND t.h3_r9 = ANY(:edge) AND {whole} GROUP BY 2, 3")
+        parts.append(f"{head(BOUNDARY_PART)} AND {BOUNDARY} AND {whole} GROUP BY 2, 3")
     if partial is not None:
-        src = f'"{q.source}" AS t, env' if q.bbox is not None else f'"{q.source}" AS t'
-        parts.append(f"{head(PARTIAL)} FROM {src} WHERE {q.where} AND ({partial}) GROUP BY 2")
-    body = "\nUNION ALL\n".join(f"({p})" for p in parts)
-    return f"WITH {ENVELOPE}\n{body}" if q.bbox is not None else body
+        parts.append(f"{head(PARTIAL)} AND ({partial}) GROUP BY 2, 3")
+    return "\nUNION ALL\n".join(f"({p})" for p in parts)
 
 
 def cell_counts(execute: Execute, q: CellQuery) -> list[tuple[int, int, int]] | None:
     """``(cell, rows, severity sum)`` of every cell with rows (any order), exactly as the raw
-    ``GROUP BY`` over ``q.where`` and the window would give; None when the window holds no whole
-    UTC day (the raw query is as quick then)."""
+    ``GROUP BY`` over ``q.where`` (and the bbox) and the window would give; None when the window
+    holds no whole UTC day (the raw query is as quick then)."""
     found: list[Period] | None = None
     params = dict(q.params)
     whole, partial = "TRUE", None
@@ -231,24 +222,29 @@ def cell_counts(execute: Execute, q: CellQuery) -> list[tuple[int, int, int]] | 
     sql, rollup_params = _rollup_sql(q, found)
     n: Counter[int] = Counter()
     s: Counter[int] = Counter()
-    counted: set[int] = set()
-    edge: list[int] = []
-    for cell, count, weight in execute(sql, rollup_params):
-        where = 1 if q.bbox is None else place(cell, q.bbox)
+    seen: set[int] = set()  # h3_r9 cells inside or on the edge: not the boundary part's
+    edge: set[int] = set()
+    res, bbox = q.resolution, q.bbox
+    for r7, r9, count, weight in execute(sql, rollup_params):
+        where = 1 if bbox is None else place(r9, bbox)
         if where == 1:
+            cell = derived(r7, r9, res)
             n[cell] += count
             s[cell] += weight
         elif where == 0:
-            edge.append(cell)
+            edge.add(r9)
         if where >= 0:
-            counted.add(cell)
-    if q.bbox is not None or partial is not None:
+            seen.add(r9)
+    if bbox is not None or partial is not None:
+        if bbox is not None:
+            params |= {"minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
         if edge:
-            ranges = [descendant_range(c) for c in edge]
-            params |= {"edge_lo": [a for a, _ in ranges], "edge_hi": [b for _, b in ranges]}
-        for part, cell, count, weight in execute(_raw_sql(q, whole, partial, bool(edge)), params):
-            if part == BOUNDARY_PART and cell in counted:
-                continue  # counted by the rollup or the edge part
+            params["edge"] = sorted(edge)
+        for part, cell, r9, count, weight in execute(
+            _raw_sql(q, whole, partial, bool(edge)), params
+        ):
+            if part == BOUNDARY_PART and r9 in seen:
+                continue  # counted from the rollup or by the edge part
             n[cell] += count
             s[cell] += int(weight)
     return [(c, k, s[c]) for c, k in n.items() if k > 0]

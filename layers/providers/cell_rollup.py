@@ -36,7 +36,8 @@ def rollup_query(
     layer: Layer, query: LayerQuery, viewer: Viewer, resolution: int, *, spatial: bool
 ) -> CellQuery | None:
     """The rollup form of ``layer``'s rows per cell at ``resolution`` (in the bbox when
-    ``spatial``), or None when the rollup would not give the same answer."""
+    ``spatial``: the reader adds that condition), or None when the rollup would not give the
+    same answer."""
     if not has_rollup(layer.source) or not 0 <= resolution <= 9:
         return None
     if query.area_id is not None or viewer.area_ids is not None:
@@ -55,7 +56,7 @@ def rollup_query(
         window = (query.time.start, query.time.end)
     elif layer.source == "event" and layer.time_column not in (None, EVENT_TIME):
         return None
-    where = conditions(layer, replace(query, time=None), viewer, IN_BBOX if spatial else None)
+    where = conditions(layer, replace(query, time=None), viewer, None)
     bbox = query.bbox
     return CellQuery(
         source=layer.source,
