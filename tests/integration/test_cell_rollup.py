@@ -340,9 +340,9 @@ def long_lane(city):
 
 @pytest.mark.parametrize("layer", [buildings_layer.LAYER, facilities.LAYER])
 @pytest.mark.parametrize("side", ["west", "east", "south", "north"])
-@pytest.mark.parametrize("zoom", [8, 12, 13])
+@pytest.mark.parametrize("res", [5, 8, 9])
 def test_rows_crossing_the_view_edge_count_where_their_box_meets_it(
-    city, long_lane, layer, side, zoom
+    city, long_lane, layer, side, res
 ):
     """A polygon or line whose ``loc`` is outside the view but whose box reaches into it counts
     (``t.geom && env``), in its own cell: the view's edge cuts the widest rows."""
@@ -363,8 +363,7 @@ def test_rows_crossing_the_view_edge_count_where_their_box_meets_it(
         }[side]
         if cut[0] >= cut[2] or cut[1] >= cut[3]:
             continue
-        query = LayerQuery(bbox=BBox(*cut), zoom=zoom, limit=5000)
-        res = h3_resolution(zoom)
+        query = LayerQuery(bbox=BBox(*cut), zoom=12, limit=5000)
         assert rolled_counts(url, layer, query, res, True) == raw_counts(
             url, layer, query, res, True
         )
