@@ -62,3 +62,20 @@ def test_place_against_a_bbox():
     assert place(cell, (x0 + 1e-3, y0 - 1, x1 + 1, y1 + 1)) == 0  # cut on the west
     assert place(cell, (x1 + 1e-3, y0, x1 + 1, y1)) == -1
     assert place(cell, (x1 - 5e-5, y0, x1 + 1, y1)) == 0  # within the margin: not outside
+
+
+def test_places_and_derived_array_agree_with_their_scalar_forms():
+    import numpy as np
+
+    from geodata.rollup import derived_array, places
+
+    rng = np.random.default_rng(3)
+    pts = rng.uniform((117.0, 31.6), (117.5, 32.0), size=(300, 2))
+    r7 = np.array([h3_cell(x, y, 7) for x, y in pts], dtype=np.int64)
+    r9 = np.array([h3_cell(x, y, 9) for x, y in pts], dtype=np.int64)
+    bbox = (117.1, 31.7, 117.33, 31.91)
+    assert places(r9, bbox).tolist() == [place(c, bbox) for c in r9.tolist()]
+    for res in (5, 6, 7, 8, 9):
+        assert derived_array(r7, r9, res).tolist() == [
+            derived(a, b, res) for a, b in zip(r7.tolist(), r9.tolist(), strict=True)
+        ]
