@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from geodata.accounts.viewer import PUBLIC, Viewer
 from geodata.cells import cell_sql, h3_cell
+from geodata.demo import build_demo
 from geodata.engine import get_engine
 from geodata.query import BBox, TimeWindow
 from geodata.rollup import FEATURE_KINDS, periods
@@ -46,8 +47,6 @@ COUNTED = (
 @pytest.fixture(scope="module")
 def city(cluster):
     """A demo city of its own (the tests write to it): url, event extent and time span."""
-    from geodata.demo import build_demo
-
     with _fresh_database(cluster, "rollup") as url:
         build_demo(url, scale=DEMO_TEST_SCALE, seed=DEMO_TEST_SEED, anchor=DEMO_TEST_ANCHOR)
         span = (

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import h3
+import numpy as np
 import pytest
 
 from geodata.cells import cell_sql, h3_cell
-from geodata.rollup import cell_extent, derived, periods, place
+from geodata.rollup import cell_extent, derived, derived_array, periods, place, places
 
 CST = timezone(timedelta(hours=8))
 
@@ -65,10 +66,6 @@ def test_place_against_a_bbox():
 
 
 def test_places_and_derived_array_agree_with_their_scalar_forms():
-    import numpy as np
-
-    from geodata.rollup import derived_array, places
-
     rng = np.random.default_rng(3)
     pts = rng.uniform((117.0, 31.6), (117.5, 32.0), size=(300, 2))
     r7 = np.array([h3_cell(x, y, 7) for x, y in pts], dtype=np.int64)
