@@ -247,7 +247,8 @@ def cell_counts(execute: Execute, q: CellQuery) -> list[tuple[int, int, int]] | 
     sql, rollup_params = _rollup_sql(q, found)
     rolled = execute(sql, rollup_params)
     bbox = q.bbox
-    table = np.array(rolled, dtype=np.int64).reshape(-1, 4)
+    # plain tuples: numpy probes a Row for array protocols by name, slowly
+    table = np.array([tuple(r) for r in rolled], dtype=np.int64).reshape(-1, 4)
     r7, r9 = table[:, 0], table[:, 1]
     where = np.ones(len(table), dtype=np.int8) if bbox is None else places(r9, bbox)
     inside = where == 1
