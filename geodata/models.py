@@ -12,7 +12,7 @@ geometry by :mod:`geodata.cells` (an ORM hook for ORM writes; bulk loaders call 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 from geoalchemy2 import Geometry
@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     FetchedValue,
     Float,
@@ -993,3 +994,34 @@ class CoverageGapState(Base):
         BigInteger, nullable=True, comment="the version coverage_gap was computed at (NULL: never)"
     )
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EventCell(Base):
+    """Incidents per stored cell pair and UTC day, UTC month or all time, with their severity
+    sum: the zoomed-out map's rollup, kept exact by triggers on ``event`` (migration 0026; read
+    by :mod:`geodata.rollup`)."""
+
+    __tablename__ = "event_cell"
+    __table_args__ = (CheckConstraint("span IN ('day', 'month', 'all')", name="span"),)
+
+    span: Mapped[str] = mapped_column(String(8), primary_key=True, comment="day, month or all")
+    start: Mapped[date] = mapped_column(
+        Date, primary_key=True, comment="UTC day or month; -infinity: all"
+    )
+    h3_r7: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    h3_r9: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, nullable=False, comment="incidents")
+    s: Mapped[int] = mapped_column(BigInteger, nullable=False, comment="sum of their severity")
+
+
+class FeatureCell(Base):
+    """Rows of device, organization, facility and building per kind and stored cell pair: the
+    zoomed-out map's rollup, kept exact by triggers on those tables (migration 0026)."""
+
+    __tablename__ = "feature_cell"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True, comment="the table counted")
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True, comment="its kind ('' if none)")
+    h3_r7: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    h3_r9: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)

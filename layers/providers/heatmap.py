@@ -8,8 +8,9 @@ from geodata.cells import cell_sql
 from geodata.spatial_sql import ENVELOPE
 from layers.base import Layer
 from layers.geojson import finish, heat_text
+from layers.providers import cell_rollup
 from layers.providers.base import Context
-from layers.providers.h3_counts import IN_BBOX
+from layers.providers.cell_rollup import IN_BBOX
 from layers.sql import conditions, h3_resolution
 
 
@@ -24,10 +25,14 @@ def provide(ctx: Context) -> None:
     """Weighted points per H3 cell centre in the bbox."""
     layer, query = ctx.layer, ctx.query
     resolution = min(9, h3_resolution(query.zoom) + 1)
-    where = conditions(layer, query, ctx.viewer, IN_BBOX)
-    rows = ctx.execute(
-        heat_sql(layer, where.sql, resolution), where.params | {"fetch": query.limit + 1}
-    )
+    rolled = cell_rollup.counts(ctx.execute, layer, query, ctx.viewer, resolution)
+    if rolled is not None:
+        rows = cell_rollup.largest(rolled, query.limit + 1)
+    else:
+        where = conditions(layer, query, ctx.viewer, IN_BBOX)
+        rows = ctx.execute(
+            heat_sql(layer, where.sql, resolution), where.params | {"fetch": query.limit + 1}
+        )
     shown = rows[: query.limit]
     classes = levels([n for _, n, _ in shown], sqrt=True)
     features = [

@@ -16,11 +16,11 @@ from geodata.query import FeatureQueryError
 from layers.base import Layer, ProviderName
 from layers.geojson import Answer, finish, hexagon_feature
 from layers.providers.base import Context
-from layers.providers.h3_counts import IN_BBOX, h3_counts_sql
+from layers.providers.h3_counts import rows_per_cell
 from layers.providers.residents import care_properties, care_share, resident_groups
 from layers.query import LayerQuery
 from layers.registry import get_layer
-from layers.sql import conditions, h3_resolution
+from layers.sql import h3_resolution
 
 _NO_EXTRA: Mapping[str, object] = MappingProxyType({})
 """No extra properties (shared, read-only)."""
@@ -60,10 +60,7 @@ def provide(ctx: Context) -> None:
         rows = resident_groups(ctx.execute, source, _at_cells(sub), viewer, by_building=False)[0]
         raw = [(c, n, care_properties(n, k, source.min_count or 1)) for c, n, k in rows]
     else:
-        where = conditions(source, sub, viewer, IN_BBOX)
-        rows = ctx.execute(
-            h3_counts_sql(source, where.sql, resolution), where.params | {"fetch": query.limit + 1}
-        )
+        rows = rows_per_cell(ctx, source, sub, resolution)
         raw, care = [(c, n, _NO_EXTRA) for c, n in rows], None
     _answer(
         ctx.answer,

@@ -27,6 +27,7 @@ from geodata.cells import ASCII_JSON, cell_sql, hexagon_text
 from geodata.engine import Execute
 from layers.base import Layer
 from layers.geojson import finish
+from layers.providers import cell_rollup
 from layers.providers.base import Context
 from layers.query import LayerQuery
 from layers.sql import conditions
@@ -43,8 +44,12 @@ def cell_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Incidents per cell (unique cells, counts) in the query's window, filters, area and the
     viewer's scope."""
-    where = conditions(layer, query, viewer, None)
-    rows = execute(counts_sql(layer, where.sql, resolution), where.params)
+    rolled = cell_rollup.counts(execute, layer, query, viewer, resolution, spatial=False)
+    if rolled is not None:
+        rows: list = sorted(rolled)
+    else:
+        where = conditions(layer, query, viewer, None)
+        rows = execute(counts_sql(layer, where.sql, resolution), where.params)
     cells = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     return cells, np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
 
