@@ -998,7 +998,7 @@ class CoverageGapState(Base):
 
 class EventCell(Base):
     """Incidents per stored cell pair and UTC day, UTC month or all time, with their severity
-    sum: the zoomed-out map's rollup, kept exact by triggers on ``event`` (migration 0026; read
+    sum: the zoomed-out map's rollup, kept exact by triggers on ``event`` (migration 0028; read
     by :mod:`geodata.rollup`)."""
 
     __tablename__ = "event_cell"
@@ -1016,7 +1016,7 @@ class EventCell(Base):
 
 class FeatureCell(Base):
     """Rows of device, organization, facility and building per kind and stored cell pair: the
-    zoomed-out map's rollup, kept exact by triggers on those tables (migration 0026)."""
+    zoomed-out map's rollup, kept exact by triggers on those tables (migration 0028)."""
 
     __tablename__ = "feature_cell"
 

@@ -1,4 +1,4 @@
-"""Rows per H3 cell from the rollups of migration 0026, with the same answer as ``GROUP BY`` on
+"""Rows per H3 cell from the rollups of migration 0028, with the same answer as ``GROUP BY`` on
 the raw table (issue 15).
 
 ``event_cell`` counts incidents per stored cell pair (``h3_r7``, ``h3_r9``) and UTC day, UTC

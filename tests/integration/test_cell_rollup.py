@@ -1,4 +1,4 @@
-"""The rollups of migration 0026 (``event_cell``, ``feature_cell``) give exactly the raw
+"""The rollups of migration 0028 (``event_cell``, ``feature_cell``) give exactly the raw
 ``GROUP BY`` per H3 cell (issue 15): random bboxes (many cutting cells), windows with partial
 days, zooms 8–12 (and the heatmap's one finer resolution), with events and devices inserted,
 moved, re-timed, re-kinded and deleted between queries, and a COPY-style bulk insert. The

@@ -8,8 +8,8 @@ Both cells of a row are kept because the layers derive resolutions 5..7 from ``h
 from ``h3_r9`` (:func:`geodata.cells.cell_sql`): a rollup keyed by one of them could not give the
 other's counts. Readers: :mod:`geodata.rollup`.
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0028
+Revises: 0027
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0025"
+revision: str = "0028"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
