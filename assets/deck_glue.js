@@ -2,7 +2,15 @@
  * layers/deck.py) with the deck.gl bundle the app serves itself (/vendor/deck.gl/…/deck.js,
  * loaded on first use). Data comes from /api/layers/<id>?bbox=&zoom= for the view; only
  * layers whose request changed are fetched again, and new data replaces a layer's `data` in
- * place (no page reload, no re-conversion of unchanged layers).
+ * place (no page reload, no re-conversion of unchanged layers). An overlay whose source names
+ * `strokes` also draws that template (a LineLayer, layers/deck.py) over its features' lines and
+ * rings split into straight segments {_from, _to, properties}.
+ *
+ * First frame: software WebGL (SwiftShader: a wall or test host without a GPU) spends seconds
+ * compiling the layers' shaders when they are first drawn. So a new deck draws a tiny sample of
+ * each visible layer on its hidden canvas at once, while the data is being fetched, and waits
+ * for that work through a GPU fence polled from a timer (the page's main thread stays free);
+ * the first real frame then finds its shaders compiled and shows the canvas.
  *
  * Dash clientside namespace "onemap_deck"; the live deck is window.onemapDeck (for tests). */
 (function () {
@@ -10,6 +18,8 @@
   var MAX_SPAN = 30;        /* geodata.query.MAX_BBOX_SPAN */
   var DEBOUNCE_MS = 250;
   var DECK_TO_API_ZOOM = 1; /* deck zooms count 512-px tiles, the API's 256-px ones */
+  var WARM_CELL = "8928308280fffff";  /* any valid H3 cell: warm-up samples are never shown */
+  var WARM_WAIT_MS = 8000;  /* draw anyway if the fence has not signalled by then */
   var loading = null;
   var twins = {};
 
@@ -66,6 +76,28 @@
       p._t = top > 0 ? amount(p) / top : 1;
     });
     return features;
+  }
+
+  /* The straight segments of the features' lines and polygon rings, each carrying its
+   * feature's properties (colour expressions and tooltips read them). */
+  function segments(features) {
+    var out = [];
+    features.forEach(function (f) {
+      var g = f.geometry, p = f.properties || {}, lines;
+      if (!g) { return; }
+      switch (g.type) {
+        case "LineString": lines = [g.coordinates]; break;
+        case "MultiLineString": case "Polygon": lines = g.coordinates; break;
+        case "MultiPolygon": lines = [].concat.apply([], g.coordinates); break;
+        default: return;
+      }
+      lines.forEach(function (line) {
+        for (var i = 1; i < line.length; i++) {
+          out.push({_from: line[i - 1], _to: line[i], properties: p});
+        }
+      });
+    });
+    return out;
   }
 
   /* ---- view ---------------------------------------------------------------------------- */
@@ -161,7 +193,7 @@
       delete twin.inflight[id];
       if (url === twin.urls[id]) { return Promise.resolve(); }
       if (!url) {
-        twin.urls[id] = null; twin.data[id] = []; twin.meta[id] = null;
+        twin.urls[id] = null; twin.data[id] = []; twin.meta[id] = null; twin.segments[id] = [];
         return Promise.resolve();
       }
       var entry = {url: url, controller: typeof AbortController === "function" ?
@@ -172,6 +204,7 @@
           delete twin.inflight[id];
           twin.urls[id] = url;
           twin.data[id] = prepare(body);
+          twin.segments[id] = twin.spec.sources[id].strokes ? segments(twin.data[id]) : [];
           twin.meta[id] = {count: body.count, capped: body.capped, total: body.total,
                            aggregate: body.aggregate || null, url: url};
         }, function (error) {
@@ -182,6 +215,8 @@
       return entry.promise;
     });
     return Promise.all(jobs).then(function () {
+      return twin.warming;
+    }).then(function () {
       if (seq === twin.seq) {
         draw(twin);
         twin.loaded = seq;
@@ -195,6 +230,82 @@
     twin.timer = setTimeout(function () {
       refresh(twin).then(function () { report(twin); });
     }, DEBOUNCE_MS);
+  }
+
+  /* ---- warm-up ------------------------------------------------------------------------- */
+
+  /* One sample datum of the kind `template` draws (`geometry`: the source's, for GeoJSON). */
+  function sample(template, geometry, c) {
+    var d = 0.0005, props = {_pos: c, _t: 1, name: "0", h3: WARM_CELL};
+    var point = {type: "Feature", properties: props, geometry: {type: "Point", coordinates: c}};
+    var ring = [c, [c[0] + d, c[1]], [c[0] + d, c[1] + d], c];
+    var polygon = {type: "Feature", properties: props, geometry: {type: "Polygon", coordinates: [ring]}};
+    var line = {type: "Feature", properties: props, geometry: {type: "LineString", coordinates: ring}};
+    switch (template.constructor.layerName) {
+      case "LineLayer": return [{_from: ring[0], _to: ring[2], properties: props}];
+      case "GeoJsonLayer":
+        return {point: [point], line: [line], mixed: [point, polygon]}[geometry] || [polygon];
+      default: return [point];  /* text, columns, H3 cells, heatmap: position or cell props */
+    }
+  }
+
+  /* Resolves once the GPU has done everything issued so far (or after WARM_WAIT_MS). */
+  function gpuDone(twin) {
+    var gl = twin.deck.device && twin.deck.device.gl;
+    if (!gl || typeof gl.fenceSync !== "function") { return Promise.resolve(); }
+    var sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    var until = Date.now() + WARM_WAIT_MS;
+    return new Promise(function (resolve) {
+      (function poll() {
+        if (gl.isContextLost() || Date.now() > until ||
+            gl.getSyncParameter(sync, gl.SYNC_STATUS) === gl.SIGNALED) {
+          if (!gl.isContextLost()) { gl.deleteSync(sync); }
+          resolve();
+        } else {
+          setTimeout(poll, 15);
+        }
+      })();
+    });
+  }
+
+  function warmUp(twin) {
+    var canvas = twin.deck.getCanvas && twin.deck.getCanvas();
+    var viewport = viewportOf(twin);
+    if (twin.shown || !canvas || !viewport || !(viewport.width > 0)) { return; }
+    var c = [twin.view.longitude, twin.view.latitude], layers = [];
+    twin.visible.forEach(function (id) {
+      var src = twin.spec.sources[id] || {};
+      [id, src.strokes].forEach(function (key) {
+        var template = key && twin.templates[key];
+        if (template) { layers.push(template.clone({data: sample(template, src.geometry, c)})); }
+      });
+    });
+    if (!layers.length) { return; }
+    canvas.style.visibility = "hidden";
+    twin.warming = new Promise(function (resolve) {
+      var armed = true, done = function () {
+        if (twin.timing.warm === undefined) { twin.timing.warm = performance.now(); }
+        resolve();
+      };
+      setTimeout(done, WARM_WAIT_MS);  /* whatever happens, the data gets drawn */
+      twin.deck.setProps({
+        layers: layers,
+        onAfterRender: function () {
+          if (!armed) { return; }
+          armed = false;
+          gpuDone(twin).then(done);
+        }
+      });
+    });
+  }
+
+  /* Once the deck has a viewport: warm a new deck up, then fetch the view's data. */
+  function firstData(twin) {
+    return ready(twin).then(function () {
+      if (!twin.shown && !twin.warming) { warmUp(twin); }
+      return refresh(twin);
+    });
   }
 
   /* ---- drawing ------------------------------------------------------------------------- */
@@ -223,14 +334,26 @@
   }
 
   function draw(twin) {
-    var layers = twin.spec.order.filter(function (id) {
-      return twin.visible.indexOf(id) >= 0 && twin.templates[id];
-    }).map(function (id) {
-      var data = twin.data[id] || [];
-      var sizes = (twin.spec.sources[id] || {}).declutter;
-      return twin.templates[id].clone({data: sizes ? declutter(twin, data, sizes) : data});
+    var layers = [];
+    twin.spec.order.forEach(function (id) {
+      if (twin.visible.indexOf(id) < 0) { return; }
+      var src = twin.spec.sources[id] || {}, data = twin.data[id] || [];
+      if (twin.templates[id]) {
+        layers.push(twin.templates[id].clone({
+          data: src.declutter ? declutter(twin, data, src.declutter) : data
+        }));
+      }
+      if (src.strokes && twin.templates[src.strokes]) {
+        layers.push(twin.templates[src.strokes].clone({data: twin.segments[id] || []}));
+      }
     });
     twin.deck.setProps({layers: layers});
+    if (!twin.shown) {
+      twin.shown = true;
+      twin.warming = null;
+      var canvas = twin.deck.getCanvas && twin.deck.getCanvas();
+      if (canvas) { canvas.style.visibility = ""; }
+    }
   }
 
   function escapeHtml(value) {
@@ -265,7 +388,7 @@
   function tooltipFor(twin) {
     return function (info) {
       if (!info || !info.object || !info.layer) { return null; }
-      var tip = twin.spec.tooltips[info.layer.id];
+      var tip = twin.spec.tooltips[twin.owners[info.layer.id] || info.layer.id];
       var p = info.object.properties || {};
       if (!tip) { return null; }
       var strings = twin.spec.strings;
@@ -320,10 +443,20 @@
     return out;
   }
 
+  /* The overlay each strokes layer belongs to (its tooltip). */
+  function owners(spec) {
+    var out = {};
+    Object.keys(spec.sources).forEach(function (id) {
+      if (spec.sources[id].strokes) { out[spec.sources[id].strokes] = id; }
+    });
+    return out;
+  }
+
   function create(spec) {
     var el = document.getElementById(spec.container);
     if (!el) { return null; }
-    var twin = {spec: spec, visible: [], filters: {}, data: {}, meta: {}, urls: {}, seq: 0,
+    var twin = {spec: spec, visible: [], filters: {}, data: {}, segments: {}, meta: {}, urls: {},
+                owners: owners(spec), seq: 0,
                 inflight: {}, timing: {bundle: performance.now()},
                 loaded: 0, el: el, view: Object.assign({}, spec.deck.initialViewState)};
     twin.deck = window.createDeck({container: el, jsonInput: spec.deck, tooltip: null});
@@ -360,6 +493,7 @@
     } else if (twin.spec !== spec) {
       window.updateDeck({layers: spec.deck.layers}, twin.deck);
       twin.templates = byId(twin.deck.props.layers);
+      twin.owners = owners(spec);
       twin.spec = spec;
     }
     return twin;
@@ -406,7 +540,7 @@
                       category: category || null};
       var camera = triggered.some(function (t) { return /pitch|bearing/.test(t); });
       if (camera && twin.loaded) { moveCamera(twin, pitch, bearing); }
-      return ready(twin).then(function () { return refresh(twin); }).then(function () {
+      return firstData(twin).then(function () {
         draw(twin);
         report(twin);
         return noUpdate;
@@ -429,7 +563,7 @@
       if (spec.camera) { flyTo(twin, spec.camera); }
       twin.visible = spec.visible || spec.order;
       twin.filters = {time: f.time || null, category: f.category || null};
-      return ready(twin).then(function () { return refresh(twin); }).then(function () {
+      return firstData(twin).then(function () {
         draw(twin);
         return noUpdate;
       });

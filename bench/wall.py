@@ -264,6 +264,8 @@ def wall_4k(browser, base: str, password: str, home_ms: float) -> None:
     print(f"first full render of /wall at 3840×2160: cold {cold['all']:.0f} ms, "
           f"warm {warm['all']:.0f} ms (budget 3000 ms; ratio to the home map "
           f"{warm['all'] / home_ms:.2f})")  # fmt: skip
+    print(f"  cold, ms after navigation: {parts(cold)}")
+    print(f"  warm, ms after navigation: {parts(warm)}")
     context.close()
 
 

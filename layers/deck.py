@@ -5,7 +5,9 @@ Each :class:`Overlay` names a deck layer fed by one registry layer through the v
 the page's time window and category). :func:`render` picks the deck.gl layer type from the
 spec — HeatmapLayer for the heatmap provider, H3HexagonLayer for hexagons, extruded polygons
 for layers with an :class:`~layers.base.Extrusion`, columns for beacons, GeoJSON otherwise —
-and writes its accessors as deck.gl JSON expressions (``@@=…``) over the API's GeoJSON.
+and writes its accessors as deck.gl JSON expressions (``@@=…``) over the API's GeoJSON. Lines
+(area outlines, roads) are a LineLayer of their own beside it (:func:`strokes`, fed with the
+features' segments).
 Layers are emitted with ``data: []``; the browser glue (``assets/deck_glue.js``) fetches the
 data and fills it in, adding two derived properties to every feature:
 
@@ -155,37 +157,61 @@ def extruded(overlay: Overlay) -> pdk.Layer:
     )
 
 
-def outline(overlay: Overlay) -> pdk.Layer:
-    """Area boundaries: thin lines in the layer's colour over a faint fill."""
+def outline(overlay: Overlay) -> pdk.Layer | None:
+    """Area boundaries' faint fill (``None`` when the layer has no fill opacity); the lines
+    themselves are the overlay's :func:`strokes`."""
     style = overlay.layer.style
     color = str(style.get("color", "#64748b"))
     fill_alpha = int(255 * _number(style.get("fillOpacity", 0) or 0) * 0.6)
+    if fill_alpha <= 0:
+        return None
     return pdk.Layer(
         "GeoJsonLayer",
         **_common(overlay),
-        filled=fill_alpha > 0,
-        stroked=True,
+        filled=True,
+        stroked=False,
         get_fill_color=rgba(str(style.get("fillColor", color)), fill_alpha),
-        get_line_color=rgba(color, 210),
-        get_line_width=_number(style.get("weight", 1)),
-        line_width_units="'pixels'",
-        line_width_min_pixels=1,
     )
 
 
-def lines(overlay: Overlay) -> pdk.Layer:
-    """Lines (roads) coloured by ``style_by``."""
+STROKES_SUFFIX = "-strokes"
+"""Id of an overlay's line layer: ``<overlay id>-strokes``."""
+
+
+def strokes(overlay: Overlay) -> pdk.Layer | None:
+    """The lines of an outline or line overlay (area boundaries in the layer's colour, roads
+    coloured by ``style_by``) as a deck.gl LineLayer over straight segments — the glue splits
+    each feature's lines and rings into ``{_from, _to, properties}``; ``None`` for other kinds.
+
+    Not the GeoJsonLayer's own strokes: those are a PathLayer (mitred joints) whose shaders cost
+    software WebGL (SwiftShader, a wall without a GPU) 0.5–1 s to compile on the first frame;
+    at 1–2.5 px, segments look the same."""
     layer = overlay.layer
-    color = rgba(str(layer.style.get("color", "#475569")), 230)
-    get_color = match(layer.style_by, _value_colors(layer, 230), color) if layer.style_by else color
+    kind = _kind(overlay)
+    extra: dict[str, object] = {}
+    if kind == "outline":
+        get_color: str | RGBA = rgba(str(layer.style.get("color", "#64748b")), 210)
+        width = _number(layer.style.get("weight", 1))
+        extra["width_min_pixels"] = 1
+    elif kind == "lines":
+        color = rgba(str(layer.style.get("color", "#475569")), 230)
+        get_color = (
+            match(layer.style_by, _value_colors(layer, 230), color) if layer.style_by else color
+        )
+        width = _number(layer.style.get("weight", 1.2))
+    else:
+        return None
     return pdk.Layer(
-        "GeoJsonLayer",
-        **_common(overlay),
-        stroked=True,
-        filled=False,
-        get_line_color=get_color,
-        get_line_width=_number(layer.style.get("weight", 1.2)),
-        line_width_units="'pixels'",
+        "LineLayer",
+        id=overlay.id + STROKES_SUFFIX,
+        data=[],
+        pickable=True,
+        get_source_position="_from",
+        get_target_position="_to",
+        get_color=get_color,
+        get_width=width,
+        width_units="'pixels'",
+        **extra,
     )
 
 
@@ -307,30 +333,55 @@ def labels(overlay: Overlay) -> pdk.Layer:
     )
 
 
-def render(overlay: Overlay) -> pdk.Layer:
-    """The deck.gl layer drawing ``overlay`` (chosen from its style, provider and geometry)."""
+Kind = Literal[
+    "labels", "beacon", "outline", "points", "heatmap", "hexagons", "extruded", "lines", "shapes"
+]
+
+
+def _kind(overlay: Overlay) -> Kind:
+    """How ``overlay`` is drawn (from its style, provider and geometry)."""
     layer = overlay.layer
-    if overlay.style == "labels":
-        return labels(overlay)
-    if overlay.style == "beacon":
-        return beacons(overlay)
-    if overlay.style == "outline":
-        return outline(overlay)
-    if overlay.style == "points":
-        return shapes(overlay)
+    if overlay.style != "auto":
+        return overlay.style
     if layer.provider == ProviderName.HEATMAP:
-        return heatmap(overlay)
+        return "heatmap"
     if layer.provider == ProviderName.HEXAGONS:
-        return hexagon_columns(overlay)
+        return "hexagons"
     if layer.extrusion is not None:
-        return extruded(overlay)
+        return "extruded"
     if layer.geometry == "line":
-        return lines(overlay)
-    return shapes(overlay)
+        return "lines"
+    return "shapes"
+
+
+_DRAW = {
+    "labels": labels,
+    "beacon": beacons,
+    "outline": outline,
+    "points": shapes,
+    "heatmap": heatmap,
+    "hexagons": hexagon_columns,
+    "extruded": extruded,
+    "shapes": shapes,
+}
+
+
+def render(overlay: Overlay) -> pdk.Layer | None:
+    """The deck.gl layer drawing ``overlay``'s features (chosen from its style, provider and
+    geometry); ``None`` for lines without a fill (roads, unfilled outlines), which are all
+    :func:`strokes`."""
+    draw = _DRAW.get(_kind(overlay))
+    return draw(overlay) if draw else None
+
+
+def deck_layers(overlay: Overlay) -> list[pdk.Layer]:
+    """The deck.gl layers of ``overlay``: its own (:func:`render`), then its :func:`strokes`."""
+    return [layer for layer in (render(overlay), strokes(overlay)) if layer is not None]
 
 
 def source(overlay: Overlay) -> dict[str, object]:
-    """What the glue needs to fetch an overlay's data by viewport."""
+    """What the glue needs to fetch an overlay's data by viewport and draw it: its strokes
+    layer (when it has one) and the kind of geometry the API answers (the warm-up sample)."""
     layer = overlay.layer
     return {
         "layer": layer.id,
@@ -341,6 +392,8 @@ def source(overlay: Overlay) -> dict[str, object]:
         "category": layer.filter_for("category") is not None,
         "url": overlay.url,
         "declutter": {**LABEL_SIZES, "": ROAD_LABEL_SIZE} if overlay.style == "labels" else None,
+        "strokes": overlay.id + STROKES_SUFFIX if strokes(overlay) is not None else None,
+        "geometry": "point" if overlay.style == "points" else layer.geometry,
     }
 
 
@@ -402,7 +455,7 @@ class View:
 def deck_json(overlays: tuple[Overlay, ...], view: View) -> dict[str, object]:
     """The pydeck ``Deck(...).to_json()`` of the overlays, without a base map provider."""
     deck = pdk.Deck(
-        layers=[render(o) for o in overlays],
+        layers=[layer for o in overlays for layer in deck_layers(o)],
         initial_view_state=view.deck(),
         views=[pdk.View("MapView", controller=True)],
         map_provider=None,

@@ -17,6 +17,10 @@
 - ``Cache-Control: no-store`` on every answer to a signed-in viewer (a session or an API token:
   pages, callbacks, API, OGC and exports may hold personal data), unless the answer marks
   itself ``public`` (the deck.gl bundle).
+- ``Cache-Control: public, max-age=31536000, immutable`` on our own assets (``/assets/…``, the
+  same files for everyone) when asked for with Dash's fingerprint (``?m=<mtime>``, a new URL
+  whenever a file changes): a page load no longer revalidates ~20 files one by one (they were
+  served ``no-cache``) before Dash starts.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ import urllib.parse
 from collections.abc import Iterable
 
 import dash
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 from geodata.settings import Settings
 from layers.basemaps import BasemapError, provider
 
 CSP_KEY = "ONEMAP_CSP"
+IMMUTABLE = "public, max-age=31536000, immutable"
+FINGERPRINT = "m"
+"""Dash's query parameter carrying an asset's modification time (its fingerprint)."""
 
 
 def tile_origin(settings: Settings) -> str | None:
@@ -78,8 +85,15 @@ FIXED_HEADERS = {
 
 def install(server: Flask, app: dash.Dash, settings: Settings) -> None:
     """Add the security headers to every answer of ``server`` (the Dash ``app``'s)."""
+    assets = f"{app.config.routes_pathname_prefix}{app.config.assets_url_path.strip('/')}/"
 
     def headers(response: Response) -> Response:
+        if (
+            response.status_code == 200
+            and request.path.startswith(assets)
+            and FINGERPRINT in request.args
+        ):
+            response.headers["Cache-Control"] = IMMUTABLE
         csp = server.config.get(CSP_KEY)
         if csp is None:
             csp = server.config[CSP_KEY] = policy(app.csp_hashes(), settings)

@@ -170,6 +170,22 @@ def test_open_answers_are_hardened_too(app, path):
     _assert_hardened(answer)
 
 
+def test_fingerprinted_assets_are_cached_for_a_year_others_revalidated(app, url):
+    client = signed_in(app.server.test_client(), api_token(url, "analyst"))
+    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    linked = re.findall(r'src="(/assets/[^"]+\?m=[^"]+)"', page)
+    assert any("/assets/deck_glue.js?m=" in link for link in linked), linked
+    for link in linked:
+        answer = client.get(link)
+        assert answer.status_code == 200, link
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable", link
+        _assert_hardened(answer)
+    plain = client.get("/assets/onemap.css")  # no fingerprint: may change under the same URL
+    assert plain.status_code == 200 and "immutable" not in plain.headers["Cache-Control"]
+    answer = client.get("/api/layers?m=1")  # only assets
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
 def test_the_csp_holds_the_hash_of_every_inline_script_a_page_runs(app, url):
     client = signed_in(app.server.test_client(), api_token(url, "analyst"))
     page = client.get("/", headers={"Accept": "text/html"})

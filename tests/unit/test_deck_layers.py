@@ -58,15 +58,31 @@ def test_each_provider_gets_its_deck_layer_type():
     assert heat["colorRange"][0][3] == 0 and len(heat["colorRange"]) == deck.LEVELS
     beacon = _json(deck.render(deck.Overlay("a", get_layer("sensors"), style="beacon")))
     assert beacon["@@type"] == "ColumnLayer" and beacon["getPosition"] == "@@=properties._pos"
-    outline = _json(deck.render(deck.Overlay("g", get_layer("grids"), style="outline")))
-    assert outline["stroked"] is True and outline["lineWidthUnits"] == "pixels"
+    grids = deck.Overlay("g", get_layer("grids"), style="outline")
+    fill = _json(deck.render(grids))
+    assert fill["@@type"] == "GeoJsonLayer" and fill["filled"] is True and fill["stroked"] is False
+    lines = _json(deck.strokes(grids))
+    assert lines["@@type"] == "LineLayer" and lines["id"] == "g-strokes"
+    assert lines["getSourcePosition"] == "@@=_from" and lines["getTargetPosition"] == "@@=_to"
+    assert lines["widthUnits"] == "pixels" and lines["getColor"][3] == 210
     wedges = _json(deck.render(deck.Overlay("c", get_layer("cameras"))))
     assert (
         wedges["@@type"] == "GeoJsonLayer"
         and "properties.status == 'alarm'" in (wedges["getFillColor"])
     )
-    roads = _json(deck.render(deck.Overlay("r", get_layer("roads"))))
-    assert roads["filled"] is False and "properties.kind == 'motorway'" in roads["getLineColor"]
+    roads = deck.Overlay("r", get_layer("roads"))
+    assert deck.render(roads) is None  # lines only: all strokes
+    assert "properties.kind == 'motorway'" in _json(deck.strokes(roads))["getColor"]
+
+
+def test_outlines_without_fill_are_strokes_only_and_others_have_none():
+    streets = deck.Overlay("s", get_layer("streets"), style="outline")
+    assert deck.render(streets) is None
+    assert [layer.type for layer in deck.deck_layers(streets)] == ["LineLayer"]
+    assert deck.source(streets)["strokes"] == "s-strokes"
+    buildings = deck.Overlay("b", get_layer("buildings"))
+    assert deck.strokes(buildings) is None and deck.source(buildings)["strokes"] is None
+    assert [layer.type for layer in deck.deck_layers(buildings)] == ["GeoJsonLayer"]
 
 
 def test_overlay_ramp_overrides_the_layers_ramp():
@@ -86,6 +102,8 @@ def test_source_says_how_to_ask_the_api():
         "category": True,
         "url": None,
         "declutter": None,
+        "strokes": None,
+        "geometry": "point",
     }
     alarms = deck.source(deck.Overlay("a", get_layer("sensors"), params={"status": "alarm"}))
     assert alarms["params"] == {"status": "alarm"} and alarms["time"] is False
@@ -137,7 +155,13 @@ def test_spec_has_no_base_map_provider_no_urls_and_empty_data():
     assert "mapStyle" not in spec["deck"]
     assert spec["order"] == ["grids", "buildings"]
     assert spec["timeZone"] == "Asia/Shanghai" and spec["lang"] == "en"
-    assert [layer["data"] for layer in spec["deck"]["layers"]] == [[], []]
+    assert [layer["id"] for layer in spec["deck"]["layers"]] == [
+        "grids",
+        "grids-strokes",
+        "buildings",
+    ]
+    assert [layer["data"] for layer in spec["deck"]["layers"]] == [[], [], []]
+    assert spec["sources"]["grids"]["strokes"] == "grids-strokes"
     assert spec["deck"]["views"] == [{"@@type": "MapView", "controller": True}]
     with pytest.raises(ValueError, match="duplicate overlay ids"):
         deck.spec(overlays * 2, deck.View(0, 0, 10), "zh", api="", bundle="", container="")
