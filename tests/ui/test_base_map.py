@@ -191,7 +191,7 @@ TWIN = "Object.values(window.onemap.deck.twins)[0]"
 def test_wall_3d_base_names_are_the_stores(wall, demo_url, artifacts):
     wall.wait_for_function(
         f"() => window.onemap && window.onemap.deck && {TWIN} && {TWIN}.urls.base_labels"
-        f" && {TWIN}.urls.base_districts",
+        f" && {TWIN}.urls.base_districts && {TWIN}.shown",  # drawn, not the warm-up samples
         timeout=TIMEOUT,
     )
     twin = wall.evaluate(
