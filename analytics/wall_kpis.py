@@ -34,7 +34,6 @@ from sqlalchemy import Connection, text
 
 from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
-from geodata.taxonomy import CATEGORY_LABELS
 from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus, EventStatus
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
@@ -52,7 +51,6 @@ CHILD_LEVEL: dict[str | None, AreaLevel] = {
     AreaLevel.grid: AreaLevel.grid,
 }
 """The level of the areas drawn (and clickable) under a selection of each level."""
-CATEGORY_NAMES = CATEGORY_LABELS
 
 FIRST_DEADLINE = (
     "COALESCE(e.reported_at + make_interval(secs => "

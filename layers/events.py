@@ -1,12 +1,12 @@
 """Shared parts of the incident layers: severity colours, filters, the time column."""
 
 from geodata import catalogue, vocab
-from geodata.taxonomy import CATEGORY_LABELS as CATEGORY_LABELS  # popups never show the code
 from layers.base import Filter, LegendItem
 
 SEVERITY_COLORS = {"1": "#38bdf8", "2": "#facc15", "3": "#f97316", "4": "#ef4444"}
-SEVERITY_LABELS = vocab.SEVERITY_LABELS
-SEVERITY_LEGEND = tuple(LegendItem(SEVERITY_LABELS[s], c, s) for s, c in SEVERITY_COLORS.items())
+SEVERITY_LEGEND = tuple(
+    LegendItem(vocab.SEVERITY_LABELS[s], c, s) for s, c in SEVERITY_COLORS.items()
+)
 FILTERS = (
     Filter("status", "status", tuple(vocab.EVENT_STATUS)),
     Filter("category", "category", None, prefix=True),

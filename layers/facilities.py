@@ -3,7 +3,6 @@
 from geodata import vocab
 from layers.base import Filter, Layer, LegendItem, PopupField
 
-STATUS_LABELS = vocab.FACILITY_STATUS_LABELS
 KIND_COLORS = {
     "hydrant": "#f87171",
     "fire_lane": "#ef4444",
@@ -39,7 +38,7 @@ LAYER = Layer(
     ),
     value_labels={
         "kind": {k: dict(v) for k, v in vocab.FACILITY_KINDS.items()},
-        "status": {str(k): v for k, v in STATUS_LABELS.items()},
+        "status": {str(k): v for k, v in vocab.FACILITY_STATUS_LABELS.items()},
     },
     label_en=None,
     visible=False,

@@ -1,6 +1,7 @@
 """Incidents (事件) by severity and status, filtered by time window, category and status."""
 
 from geodata import incident_text, vocab
+from geodata.taxonomy import CATEGORY_LABELS  # popups never show the code
 from layers import events
 from layers.base import POINT_CAP, Layer, PopupField
 
@@ -28,8 +29,8 @@ LAYER = Layer(
         PopupField("reported_at", {"zh": "上报时间", "en": "Reported"}),
     ),
     value_labels={
-        "category": events.CATEGORY_LABELS,
-        "severity": events.SEVERITY_LABELS,
+        "category": CATEGORY_LABELS,
+        "severity": vocab.SEVERITY_LABELS,
         "status": vocab.EVENT_STATUS_LABELS,
         "level": vocab.HANDLING_LEVEL_LABELS,
     },

@@ -15,8 +15,9 @@ import dash_leaflet as dl
 from dash import html
 from dash.development.base_component import Component
 
-from analytics.wall_kpis import CATEGORY_NAMES, Kpis, Selection, TickerItem, TrendDay
+from analytics.wall_kpis import Kpis, Selection, TickerItem, TrendDay
 from geodata import city_time
+from geodata.taxonomy import CATEGORY_LABELS
 from geodata.vocab import OPEN_STATUSES, AreaLevel, DeviceStatus
 from layers import leaflet
 from layers.events import SEVERITY_COLORS
@@ -159,7 +160,7 @@ def ticker_rows(items: list[TickerItem], lang: str) -> list[html.Li]:
         return [html.Li(i18n.text("wall.ticker_empty", lang), className="wall-ticker-empty")]
     rows = []
     for item in items:
-        category = i18n.pick(CATEGORY_NAMES.get(item.category, {"zh": item.category}), lang)
+        category = i18n.pick(CATEGORY_LABELS.get(item.category, {"zh": item.category}), lang)
         place = (item.area_en if lang == "en" and item.area_en else item.area) or ""
         rows.append(
             html.Li(

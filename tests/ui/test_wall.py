@@ -277,7 +277,7 @@ def test_grid_worker_is_refused(browser, sign_in, app_server):
 
 
 def test_wall_in_english(wall, demo_url):
-    from analytics.wall_kpis import CATEGORY_NAMES
+    from geodata.taxonomy import CATEGORY_LABELS as CATEGORY_NAMES
 
     figures = shows(wall, demo_url)
     wall.locator(".lang-switch").get_by_text("EN", exact=True).click()
