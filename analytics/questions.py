@@ -34,7 +34,8 @@ from analytics.question_spec import Limits, Question, QuestionError, parse_quest
 from geodata import city_time
 from geodata.accounts.viewer import Viewer
 from geodata.area_subtree import roots, subtree_ids
-from geodata.engine import get_engine, heavy_engine
+from geodata.conditions import Conditions
+from geodata.engine import get_engine, heavy_engine, planned_rows
 from geodata.errors import OneMapError
 from geodata.privacy import MIN_COUNT
 from geodata.settings import Settings
@@ -167,19 +168,17 @@ def _camera_reach(conn: Connection, question: Question) -> float:
     return float(conn.execute(text(sql)).scalar_one())
 
 
-def _count(conn: Connection, sql_params: tuple[str, dict[str, object]]) -> int:
-    sql, params = sql_params
-    return int(conn.execute(text(sql), params).scalar_one())
-
-
-def _size(conn: Connection, counted: tuple[str, dict[str, object]], rows: str) -> float:
-    """How many rows match: counted up to :data:`SIZE_CAP`, beyond it the planner's estimate
-    of ``rows`` (the same rows, uncounted)."""
-    n = _count(conn, counted)
+def _size(conn: Connection, rows: tuple[Conditions, str], alias: str) -> float:
+    """How many of ``rows`` (conditions on ``alias``, table) there are: counted up to
+    :data:`SIZE_CAP`, beyond it the planner's estimate."""
+    where, table = rows
+    select = question_sql.rows_sql(where, table, alias)
+    counted = question_sql.count_sql(where, table, alias, SIZE_CAP)
+    n = int(conn.execute(text(counted), where.params).scalar_one())
     if n < SIZE_CAP:
         return n
-    plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) {rows}"), counted[1]).scalar_one()
-    return max(float(SIZE_CAP), float(plan[0]["Plan"]["Plan Rows"]))
+    planned = planned_rows(lambda sql, p: list(conn.execute(text(sql), p)), select, where.params)
+    return max(float(SIZE_CAP), planned)
 
 
 def _by_reference(
@@ -191,18 +190,11 @@ def _by_reference(
     pass the cap; starting from the hydrants took 2.5 s, from the buildings 0.4 s)."""
     if not question.near:
         return ()
-    where, table = question_sql.subject_rows(question)
-    subject = _size(
-        conn,
-        (question_sql.count_sql(where, table, "t", SIZE_CAP), where.params),
-        question_sql.rows_sql(where, table, "t"),
+    subject = _size(conn, question_sql.subject_rows(question), "t")
+    return tuple(
+        _size(conn, question_sql.reference_rows(near, ctx), "r") <= subject
+        for near in question.near
     )
-    sizes = []
-    for near in question.near:
-        where, table = question_sql.reference_rows(near, ctx)
-        counted = (question_sql.count_sql(where, table, "r", SIZE_CAP), where.params)
-        sizes.append(_size(conn, counted, question_sql.rows_sql(where, table, "r")))
-    return tuple(size <= subject for size in sizes)
 
 
 def context(

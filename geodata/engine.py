@@ -23,6 +23,12 @@ Execute = Callable[[str, dict[str, object]], list]
 """Runs one SQL statement with its bound parameters and returns its rows."""
 
 
+def planned_rows(execute: Execute, select: str, params: dict[str, object]) -> float:
+    """How many rows the planner expects ``select`` to return (it is planned, not run)."""
+    plan = execute(f"EXPLAIN (FORMAT JSON) {select}", params)[0][0]
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
 def normalize_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://``/``postgres://`` URLs."""
     for prefix in ("postgres://", "postgresql://"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from geodata.engine import planned_rows
 from geodata.spatial_sql import ENVELOPE, WEDGE_SQL
 from layers.base import Layer
 from layers.providers.base import Context
@@ -114,19 +115,19 @@ def time_span(ctx: Context) -> tuple[datetime, datetime, timedelta] | None:
     return first, last, window
 
 
-def expected_matches(ctx: Context, where: str, params: dict) -> float:
-    """How many rows the planner expects to match ``where`` in the bbox (nothing is run)."""
+def many_matches(ctx: Context, where: str, params: dict) -> bool:
+    """Whether the planner expects more than :data:`RANK_ALL_PAGES` pages of matches of a time
+    layer in the bbox (then :func:`newest_page` searches them by time)."""
+    if not ctx.layer.time_column:
+        return False
     rows = f'WITH {ENVELOPE} SELECT 1 FROM "{ctx.layer.source}" AS t, env WHERE {where}'
-    plan = ctx.execute(f"EXPLAIN (FORMAT JSON) {rows}", params)[0][0]
-    return float(plan[0]["Plan"]["Plan Rows"])
+    return planned_rows(ctx.execute, rows, params) > RANK_ALL_PAGES * ctx.query.limit
 
 
 def newest_page(ctx: Context, where: str, params: dict) -> tuple[int, str]:
-    """The newest features in the bbox and how many match in all (see the module's doc)."""
+    """The newest features in the bbox of a view with many matches, and how many match in all
+    (see the module's doc)."""
     layer, limit = ctx.layer, ctx.query.limit
-    if expected_matches(ctx, where, params) <= RANK_ALL_PAGES * limit:
-        n, features_json = ctx.execute(features_sql(layer, where), params)[0]
-        return n, features_json
     total = ctx.execute(count_sql(layer, where), params)[0][0]
     span = time_span(ctx)
     if total == 0 or span is None or span[0] > span[1]:
@@ -153,7 +154,7 @@ def provide(ctx: Context) -> None:
     where = conditions(layer, query, ctx.viewer, spatial_sql(layer))
     params = where.params | {"limit": query.limit}
     params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
-    if layer.time_column:
+    if many_matches(ctx, where.sql, params):
         n, features_json = newest_page(ctx, where.sql, params)
     else:
         n, features_json = ctx.execute(features_sql(layer, where.sql), params)[0]
