@@ -33,10 +33,9 @@ from geodata.accounts.viewer import PUBLIC
 from geodata.engine import get_engine, normalize_url, read_connection
 from geodata.settings import Settings
 from layers import engine
-from layers.providers.features import features_sql, spatial_sql
+from layers.providers.features import features_sql, page_query
 from layers.query import LayerQuery
 from layers.registry import LAYERS, get_layer
-from layers.sql import conditions, precision, tolerance
 from tests.conftest import signed_in
 
 ZOOMS = (10, 12, 14, 16, 18)
@@ -203,10 +202,8 @@ def rank_every_match_baseline(url: str, runs: int) -> None:
             layer, {"bbox": view_bbox(lon, lat, zoom), "zoom": str(zoom)}, 5000
         )
         answer = engine.answer(url, layer, query, PUBLIC, settings)
-        where = conditions(layer, query, PUBLIC, spatial_sql(layer))
-        params = where.params | {"limit": query.limit}
-        params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
-        ranked = [(features_sql(layer, where.sql), params)]
+        where, params = page_query(layer, query, PUBLIC)
+        ranked = [(features_sql(layer, where), params)]
         time_sql(url, ranked)  # warm
         new = p50([time_sql(url, answer.statements) for _ in range(runs)]) * 1000
         old = p50([time_sql(url, ranked) for _ in range(runs)]) * 1000

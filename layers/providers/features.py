@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from geodata.accounts.viewer import Viewer
 from geodata.engine import planned_rows
 from geodata.spatial_sql import ENVELOPE, WEDGE_SQL
 from layers.base import Layer
 from layers.providers.base import Context
+from layers.query import LayerQuery
 from layers.sql import conditions, precision, tolerance
 
 WEDGE_MARGIN_DEG = 0.003
@@ -148,16 +150,22 @@ def spatial_sql(layer: Layer) -> str:
     return "ST_Intersects(t.geom, env.g)"
 
 
+def page_query(layer: Layer, query: LayerQuery, viewer: Viewer) -> tuple[str, dict[str, object]]:
+    """The WHERE clause of ``layer``'s features in the query's bbox for ``viewer``, and the
+    parameters of every statement of the page (limit, simplification, digits)."""
+    where = conditions(layer, query, viewer, spatial_sql(layer))
+    params = where.params | {"limit": query.limit}
+    return where.sql, params | {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
+
+
 def provide(ctx: Context) -> None:
     """Fill the answer with the layer's features in the bbox, capped at the limit."""
     layer, query = ctx.layer, ctx.query
-    where = conditions(layer, query, ctx.viewer, spatial_sql(layer))
-    params = where.params | {"limit": query.limit}
-    params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
-    if many_matches(ctx, where.sql, params):
-        n, features_json = newest_page(ctx, where.sql, params)
+    where, params = page_query(layer, query, ctx.viewer)
+    if many_matches(ctx, where, params):
+        n, features_json = newest_page(ctx, where, params)
     else:
-        n, features_json = ctx.execute(features_sql(layer, where.sql), params)[0]
+        n, features_json = ctx.execute(features_sql(layer, where), params)[0]
     answer = ctx.answer
     answer.features_json = features_json
     answer.meta |= {"count": min(n, query.limit)}

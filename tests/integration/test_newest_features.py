@@ -18,9 +18,8 @@ from geodata.settings import Settings
 from geodata.vocab import Role
 from layers import engine
 from layers.incidents import LAYER
-from layers.providers.features import features_sql, spatial_sql
+from layers.providers.features import features_sql, page_query
 from layers.query import LayerQuery
-from layers.sql import conditions, precision, tolerance
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +37,9 @@ def city(demo_url):
 
 def ranked_every_match(url: str, query: LayerQuery, viewer: Viewer) -> tuple[int, list]:
     """The answer of the plan that ranks every match (count(*) OVER () in one scan)."""
-    where = conditions(LAYER, query, viewer, spatial_sql(LAYER))
-    params = where.params | {"limit": query.limit}
-    params |= {"tol": tolerance(query.zoom), "digits": precision(query.zoom)}
+    where, params = page_query(LAYER, query, viewer)
     with get_engine(url).connect() as conn:
-        n, features = conn.execute(text(features_sql(LAYER, where.sql)), params).one()
+        n, features = conn.execute(text(features_sql(LAYER, where)), params).one()
     return n, json.loads(features)
 
 
