@@ -176,6 +176,8 @@ def outline(overlay: Overlay) -> pdk.Layer | None:
 
 STROKES_SUFFIX = "-strokes"
 """Id of an overlay's line layer: ``<overlay id>-strokes``."""
+STROKED: tuple[str, ...] = ("outline", "lines")
+"""The kinds of overlay whose lines are a :func:`strokes` layer."""
 
 
 def strokes(overlay: Overlay) -> pdk.Layer | None:
@@ -392,7 +394,7 @@ def source(overlay: Overlay) -> dict[str, object]:
         "category": layer.filter_for("category") is not None,
         "url": overlay.url,
         "declutter": {**LABEL_SIZES, "": ROAD_LABEL_SIZE} if overlay.style == "labels" else None,
-        "strokes": overlay.id + STROKES_SUFFIX if strokes(overlay) is not None else None,
+        "strokes": overlay.id + STROKES_SUFFIX if _kind(overlay) in STROKED else None,
         "geometry": "point" if overlay.style == "points" else layer.geometry,
     }
 
