@@ -28,7 +28,7 @@ from tqdm import tqdm
 from geodata.crs import WGS84, parse_crs, to_wgs84
 from geodata.errors import MappingError
 from geodata.ingest.csvgeom import LAT_NAMES, LON_NAMES
-from geodata.ingest.readers import open_reader
+from geodata.ingest.readers import Batch, open_reader
 
 TARGETS = ("time", "category", "lon", "lat", "wkt", "site")
 GEOMETRY_TARGETS = ("lon", "lat", "wkt")
@@ -108,23 +108,29 @@ def read_event_file(
                disable=not progress)  # fmt: skip
     with bar:
         for batch in reader.batches:
-            geoms = batch.geoms
-            ok = ~pd.isna(geoms)
-            pts = shapely.centroid(geoms[ok])
-            attrs = batch.attrs[ok].reset_index(drop=True)
+            rows = located(batch)
             parts.append(
                 pd.DataFrame(
                     {
-                        "x": shapely.get_x(pts),
-                        "y": shapely.get_y(pts),
-                        "time": attrs[time_col],
-                        "category": attrs[category_col] if category_col else None,
+                        "x": rows["x"],
+                        "y": rows["y"],
+                        "time": rows[time_col],
+                        "category": rows[category_col] if category_col else None,
                     }
                 )
             )
-            bar.update(len(geoms))
+            bar.update(len(batch.geoms))
     raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["x", "y"])
     return _events(raw, source_crs, time_col, path.name)
+
+
+def located(batch: Batch) -> pd.DataFrame:
+    """The rows of a reader's batch that have a geometry: their attributes, and ``x``, ``y``
+    of the geometry's centroid (in the file's CRS)."""
+    ok = ~pd.isna(batch.geoms)
+    pts = shapely.centroid(batch.geoms[ok])
+    attrs = batch.attrs[ok].reset_index(drop=True)
+    return attrs.assign(x=shapely.get_x(pts), y=shapely.get_y(pts))
 
 
 def _events(raw: pd.DataFrame, crs: str, time_col: str, name: str) -> pd.DataFrame:
@@ -200,13 +206,7 @@ def read_sites(path: Path, crs: str | None) -> pd.DataFrame:
     """The sites file's attributes plus ``x``, ``y`` (in its CRS) and ``crs``, with the
     import's readers (a CSV's lon/lat columns are found by name)."""
     reader = open_reader(path, "event")
-    parts = []
-    for batch in reader.batches:
-        ok = ~pd.isna(batch.geoms)
-        pts = shapely.centroid(batch.geoms[ok])
-        attrs = batch.attrs[ok].reset_index(drop=True)
-        parts.append(attrs.assign(x=shapely.get_x(pts), y=shapely.get_y(pts)))
-    sites = pd.concat(parts, ignore_index=True)
+    sites = pd.concat([located(batch) for batch in reader.batches], ignore_index=True)
     sites.attrs["crs"] = parse_crs(crs) if crs else (reader.crs or WGS84)
     return sites
 
