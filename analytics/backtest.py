@@ -155,20 +155,21 @@ def cell_points(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(points), np.array(owner)
 
 
-def _centres_and_events(grid: Grid, origin: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """The cells' :func:`cell_points` and past events' positions in local metres, and the
-    past events."""
+def _centres_and_events(
+    grid: Grid, origin: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """The cells' :func:`cell_points` in local metres and the cell each belongs to, past
+    events' positions in local metres, and the past events."""
     ev = grid.events
-    points, _ = cell_points(grid.cells)
+    points, owner = cell_points(grid.cells)
     lat0 = float(np.mean([h3.cell_to_latlng(c)[0] for c in grid.cells]))  # the fixed region
     past = ev[ev["period"] < origin]
     xy = to_metres(past["lon"].to_numpy(), past["lat"].to_numpy(), lat0)
-    return to_metres(points[:, 1], points[:, 0], lat0), xy, past
+    return to_metres(points[:, 1], points[:, 0], lat0), owner, xy, past
 
 
-def per_cell(density: np.ndarray, grid: Grid) -> np.ndarray:
-    """The mean of a density at each cell's :func:`cell_points`."""
-    _, owner = cell_points(grid.cells)
+def per_cell(density: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """The mean of a density at each cell's :func:`cell_points` (``owner``: their cell)."""
     return np.bincount(owner, weights=density) / np.bincount(owner)
 
 
@@ -185,12 +186,12 @@ def _scaled(density: np.ndarray, grid: Grid, origin: int) -> np.ndarray:
 def kde_baseline(grid: Grid, origin: int) -> np.ndarray:
     """Baseline: kernel density of all past events over each cell (:func:`per_cell`), scaled
     to the recent mean city total; the bandwidth is chosen on the training periods only."""
-    centres, xy, past = _centres_and_events(grid, origin)
+    centres, owner, xy, past = _centres_and_events(grid, origin)
     split = (past["period"] < origin - KDE_HOLDOUT_PERIODS).to_numpy()
     bandwidth = choose_bandwidth(xy[split], xy[~split]) if split.any() and (~split).any() else 300
     pts, _, w = _unique_points(xy)
     density = kde_density(pts, centres, [bandwidth], w)[:, 0]
-    return _scaled(per_cell(density, grid), grid, origin)
+    return _scaled(per_cell(density, owner), grid, origin)
 
 
 def decay(periods: np.ndarray, until: int, half_lives: Sequence[float]) -> np.ndarray:
@@ -222,13 +223,13 @@ def space_time_kde(grid: Grid, origin: int) -> np.ndarray:
     by a Gaussian kernel in space and an exponential decay in time, over each cell, scaled
     to the recent mean city total; bandwidth and half-life chosen by the likelihood of the last
     training periods (:func:`choose_space_time`)."""
-    centres, xy, past = _centres_and_events(grid, origin)
+    centres, owner, xy, past = _centres_and_events(grid, origin)
     periods = past["period"].to_numpy()
     bandwidth, half_life = choose_space_time(xy, periods, origin)
     pts, when, w = _unique_points(xy, periods)
     weights = w[:, None] * decay(when, origin, [half_life])
     density = kde_density(pts, centres, [bandwidth], weights)[:, 0]
-    return _scaled(per_cell(density, grid), grid, origin)
+    return _scaled(per_cell(density, owner), grid, origin)
 
 
 def ewm_counts(counts: np.ndarray, until: int, half_lives: Sequence[float]) -> np.ndarray:
