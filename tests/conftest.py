@@ -67,6 +67,18 @@ def sql_rows(url: str, sql: str, **params) -> list:
         return conn.execute(text(sql), params).all()
 
 
+def incident_span(url: str) -> tuple:
+    """The incidents' extent and time span: (minx, miny, maxx, maxy, first, last)."""
+    return tuple(
+        sql_rows(
+            url,
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
+            "(SELECT ST_Extent(geom) AS e, min(reported_at) AS t0, max(reported_at) AS t1 "
+            "FROM event) x",
+        )[0]
+    )
+
+
 def sql_scalar(url: str, sql: str, **params):
     """The one value of one query (exactly one row) on the store at ``url``."""
     with get_engine(url).connect() as conn:

@@ -32,7 +32,13 @@ from layers.incident_heatmap import LAYER as HEATMAP
 from layers.providers import cell_rollup
 from layers.query import LayerQuery
 from layers.sql import conditions, h3_resolution
-from tests.conftest import DEMO_TEST_ANCHOR, DEMO_TEST_SCALE, DEMO_TEST_SEED, _fresh_database
+from tests.conftest import (
+    DEMO_TEST_ANCHOR,
+    DEMO_TEST_SCALE,
+    DEMO_TEST_SEED,
+    _fresh_database,
+    incident_span,
+)
 
 COUNTED = (
     incidents.LAYER,
@@ -49,14 +55,7 @@ def city(cluster):
     """A demo city of its own (the tests write to it): url, event extent and time span."""
     with _fresh_database(cluster, "rollup") as url:
         build_demo(url, scale=DEMO_TEST_SCALE, seed=DEMO_TEST_SEED, anchor=DEMO_TEST_ANCHOR)
-        span = (
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
-            "(SELECT ST_Extent(geom) AS e, min(reported_at) AS t0, max(reported_at) AS t1 "
-            "FROM event) x"
-        )
-        with get_engine(url).connect() as conn:
-            box = conn.execute(text(span)).one()
-        yield url, box
+        yield url, incident_span(url)
 
 
 def rollup_drift(url: str) -> list:

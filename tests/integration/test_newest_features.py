@@ -20,19 +20,13 @@ from layers import engine
 from layers.incidents import LAYER
 from layers.providers.features import features_sql, page_query
 from layers.query import LayerQuery
+from tests.conftest import incident_span, sql_rows
 
 
 @pytest.fixture(scope="module")
 def city(demo_url):
-    span = (
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
-        "(SELECT ST_Extent(geom) AS e, min(reported_at) AS t0, max(reported_at) AS t1 "
-        "FROM event) x"
-    )
-    with get_engine(demo_url).connect() as conn:
-        box = conn.execute(text(span)).one()
-        districts = [r[0] for r in conn.execute(text("SELECT id FROM area WHERE depth = 1"))]
-    return demo_url, box, districts
+    districts = [r[0] for r in sql_rows(demo_url, "SELECT id FROM area WHERE depth = 1")]
+    return demo_url, incident_span(demo_url), districts
 
 
 def ranked_every_match(url: str, query: LayerQuery, viewer: Viewer) -> tuple[int, list]:
