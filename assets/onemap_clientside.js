@@ -264,28 +264,53 @@
     return index;
   }
 
-  /* Put the library words under `root` in the page's language. */
-  function localiseWidgets(root) {
-    if (!libWords || !root.querySelectorAll) { return; }
-    root.querySelectorAll("[title],[aria-label],[placeholder]").forEach(function (el) {
+  var ATTR_SELECTOR = "[title],[aria-label],[placeholder]";
+  var TEXT_SELECTOR = ".leaflet-control a span, .leaflet-draw-actions a";
+
+  /* Put the library words of one element in the page's language. */
+  function localiseElement(el) {
+    if (!el.matches) { return; }
+    if (el.matches(ATTR_SELECTOR)) {
       LIB_ATTRS.forEach(function (attr) {
         var entry = libWords[el.getAttribute(attr)];
         if (entry && el.getAttribute(attr) !== entry[libLang]) {
           el.setAttribute(attr, entry[libLang]);
         }
       });
-    });
-    root.querySelectorAll(".leaflet-control a span, .leaflet-draw-actions a").forEach(
-      function (el) {
-        var entry = libWords[el.textContent];
-        if (entry && el.textContent !== entry[libLang]) { el.textContent = entry[libLang]; }
+    }
+    if (el.matches(TEXT_SELECTOR)) {
+      var entry = libWords[el.textContent];
+      if (entry && el.textContent !== entry[libLang]) { el.textContent = entry[libLang]; }
+    }
+  }
+
+  /* Put the library words of `root` and everything under it in the page's language. */
+  function localiseWidgets(root) {
+    if (!libWords || !root.querySelectorAll) { return; }
+    localiseElement(root);
+    root.querySelectorAll(ATTR_SELECTOR + "," + TEXT_SELECTOR).forEach(localiseElement);
+  }
+
+  /* The elements a batch of mutations changed, each once: an attribute's element, the added
+     elements, and the element whose text changed. Map vectors (SVG) hold no library words and
+     come in thousands: scanning their group for every added path grew with its square. */
+  function changedElements(records) {
+    var seen = new Set();
+    var keep = function (el) {
+      if (el && el.nodeType === 1 && !(el instanceof SVGElement)) { seen.add(el); }
+    };
+    records.forEach(function (r) {
+      if (r.type === "attributes") { keep(r.target); return; }
+      r.addedNodes.forEach(function (node) {
+        if (node.nodeType === 1) { keep(node); } else { keep(r.target); }
       });
+    });
+    return seen;
   }
 
   var widgetObserver = new MutationObserver(function (records) {
-    records.forEach(function (r) {
-      localiseWidgets(r.type === "attributes" ? r.target.parentNode || r.target : r.target);
-    });
+    if (!libWords) { return; }
+    changedElements(records).forEach(localiseWidgets);
   });
 
   function watchWidgets(lang, strings) {
