@@ -25,6 +25,7 @@ from geodata.engine import Execute
 from geodata.spatial_sql import ENVELOPE, area_clause, scope_clause
 from layers.base import Layer
 from layers.geojson import building_feature, count_members, finish
+from layers.providers import resident_cells
 from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX
 from layers.query import LayerQuery
@@ -143,7 +144,8 @@ def resident_groups(
     # resident_stats holds active residents only, one row per (building, area, H3 r9 cell)
     listed, scope = unit_clauses(query, viewer)
     params = listed.params | scope.params
-    params |= {"fetch": query.limit + 1, "min_count": layer.min_count or 1}
+    min_count = layer.min_count or 1
+    params |= {"fetch": query.limit + 1, "min_count": min_count}
     if care:
         params["care"] = care
     if by_building:
@@ -151,6 +153,12 @@ def resident_groups(
         return execute(residents_building_sql(listed.sql, scope.sql, care), params), None
     resolution = h3_resolution(query.zoom)
     params["margin"] = cell_margin(resolution)
+    if resident_cells.applies(query, viewer, min_count):
+        fast = execute(
+            resident_cells.rollup_sql(resolution, care), params | {"eps": resident_cells.EPS}
+        )
+        if not resident_cells.is_stale(fast):
+            return fast, resolution
     sql = residents_h3_sql(listed.sql, scope.sql, resolution, care)
     return execute(sql, params), resolution
 
