@@ -28,6 +28,7 @@ from layers.geojson import building_feature, count_members, finish
 from layers.providers import resident_cells
 from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX
+from layers.providers.resident_scoped import scoped_sql
 from layers.query import LayerQuery
 from layers.sql import h3_resolution, precision, tolerance
 
@@ -159,6 +160,8 @@ def resident_groups(
         )
         if not resident_cells.is_stale(fast):
             return fast, resolution
+    if viewer.area_ids is not None:  # from the rows in the scope
+        return execute(scoped_sql(listed.sql, scope.sql, resolution, care), params), resolution
     sql = residents_h3_sql(listed.sql, scope.sql, resolution, care)
     return execute(sql, params), resolution
 

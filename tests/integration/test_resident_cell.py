@@ -34,7 +34,8 @@ TAGS = ("elderly", "elderly_alone", "minor")
 
 @pytest.fixture(scope="module")
 def city(cluster):
-    """A demo city of its own (the tests write to it): url, residents' extent, grid ids."""
+    """A demo city of its own (the tests write to it): url, residents' extent, the ids of
+    areas with residents."""
     with _fresh_database(cluster, "rescell") as url:
         build_demo(url, scale=DEMO_TEST_SCALE, seed=DEMO_TEST_SEED, anchor=DEMO_TEST_ANCHOR)
         with get_engine(url).connect() as conn:
@@ -44,7 +45,12 @@ def city(cluster):
                     "FROM (SELECT ST_Extent(geom)::geometry AS e FROM resident_stats) AS x"
                 )
             ).one()
-            grids = conn.execute(text("SELECT id FROM area WHERE level = 'grid' ORDER BY id"))
+            grids = conn.execute(  # areas of every level with residents
+                text(
+                    "SELECT a.id FROM area AS a WHERE EXISTS (SELECT 1 FROM resident_stats AS t "
+                    "WHERE ST_Intersects(a.geom, t.loc)) ORDER BY a.id"
+                )
+            )
             grid_ids = [r[0] for r in grids]
         yield url, tuple(box), grid_ids
 
@@ -270,7 +276,9 @@ def test_rollup_answers_as_the_raw_sql(city, ops, refresh, seed):
     with get_engine(url).connect() as conn:
         stale = conn.execute(text("SELECT EXISTS (SELECT 1 FROM resident_cell_stale)")).scalar()
     rng = random.Random(seed)
-    scoped = Viewer(role=Role.grid_worker, area_ids=tuple(rng.sample(grid_ids, 2)))
+    scoped = Viewer(role=Role.grid_worker, area_ids=tuple(rng.sample(grid_ids, rng.randint(1, 3))))
+    everywhere = Viewer(role=Role.leader, area_ids=tuple(grid_ids))
+    shown = 0
     for _ in range(12):
         zoom = rng.choice([9.5, 10, 11, 12, 12.5, 13, 14, 15])
         args = {
@@ -282,10 +290,11 @@ def test_rollup_answers_as_the_raw_sql(city, ops, refresh, seed):
             args["care"] = rng.choice(TAGS)
         if rng.random() < 0.15:
             args["area"] = str(rng.choice(grid_ids))
-        viewer = rng.choice([PUBLIC, Viewer(role=Role.analyst), scoped])
+        viewer = rng.choice([PUBLIC, Viewer(role=Role.analyst), scoped, everywhere])
         query = LayerQuery.from_args(LAYER, args, 5000)
         rows, raw, rolled = both(url, query, viewer)
         assert rows == raw, (args, viewer)
+        shown += bool(viewer.area_ids and raw)
         may = not stale and viewer.area_ids is None and "area" not in args
         assert rolled == may, (args, viewer, stale)
     if stale:  # a refresh makes it exact and fresh again
@@ -339,3 +348,57 @@ def test_rollup_resolution_range():
     """Every aggregated zoom of the layer maps to a resolution the stored cells derive."""
     for zoom in (LAYER.min_zoom, 10, 12, 13, 15.9):
         assert 5 <= h3_resolution(zoom) <= 9
+
+
+def test_a_building_whose_people_all_live_far_away(city):
+    """A building among others whose residents' points all lie far from it (in the same large
+    area): views near the building at fine resolutions leave it out (no row in the widened
+    view), for the public and for a viewer scoped to that area — as the raw SQL does."""
+    url, _, area_ids = city
+    first_home = (
+        "SELECT ST_X(b.loc), ST_Y(b.loc) FROM house h JOIN building b ON b.id = h.building_id "
+        "ORDER BY h.id LIMIT 1"
+    )
+    far_point = """WITH o AS (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326) AS p),
+    rest AS (SELECT a.id, ST_Difference(a.geom, ST_Buffer(o.p, 0.04)) AS g, ST_Area(a.geom) AS s
+             FROM area AS a, o WHERE a.id = ANY(:ids) AND ST_Intersects(a.geom, o.p))
+    SELECT rest.id, ST_X(q.p), ST_Y(q.p) FROM rest,
+         LATERAL (SELECT (ST_Dump(ST_GeneratePoints(rest.g, 1, 7))).geom AS p) AS q
+    WHERE NOT ST_IsEmpty(rest.g) ORDER BY rest.s DESC LIMIT 1"""
+    with get_engine(url).connect() as conn:
+        x, y = conn.execute(text(first_home)).one()
+        area, fx, fy = conn.execute(text(far_point), {"x": x, "y": y, "ids": area_ids}).one()
+    here = _located(x + 2e-4, y + 2e-4)
+    with get_engine(url).begin() as conn:
+        b = conn.execute(
+            text(
+                "INSERT INTO building (source, source_id, geom, loc, h3_r7, h3_r9) VALUES "
+                "('rc', 'far', ST_Multi(ST_Buffer(ST_GeomFromEWKT(:g), 0.0001, 2)), "
+                "ST_GeomFromEWKT(:g), :r7, :r9) RETURNING id"
+            ),
+            here,
+        ).scalar_one()
+        house = conn.execute(
+            text(
+                "INSERT INTO house (source, source_id, geom, loc, h3_r7, h3_r9, building_id) "
+                "VALUES ('rc', 'far', ST_GeomFromEWKT(:g), ST_GeomFromEWKT(:g), :r7, :r9, :b) "
+                "RETURNING id"
+            ),
+            here | {"b": b},
+        ).scalar_one()
+        for i in range(6):
+            row = _located(fx + i * 1e-5, fy)
+            conn.execute(
+                text(RESIDENT_INSERT),
+                row | {"sid": uuid.uuid4().hex, "h": house, "tags": "{elderly}"},
+            )
+    refresh_resident_stats(url)
+    assert drift(url) == []
+    for zoom in (12.5, 13, 14, 15):
+        for half in (0.001, 0.004, 0.01):
+            bbox = f"{x - half},{y - half},{x + half},{y + half}"
+            for viewer in (PUBLIC, Viewer(role=Role.leader, area_ids=(area,))):
+                for care in (None, "elderly"):
+                    args = {"bbox": bbox, "zoom": str(zoom)} | ({"care": care} if care else {})
+                    rows, raw, _ = both(url, LayerQuery.from_args(LAYER, args, 5000), viewer)
+                    assert rows == raw, (args, viewer)
