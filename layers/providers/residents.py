@@ -8,7 +8,10 @@ leaves a suppressed one. Units under the layer's ``min_count`` are left out; wit
 ``care=<tag>`` a unit also gets the number and share with that tag, withheld (``null``) when
 1..min_count-1 and counted into no cell. The counts come from the materialized
 ``resident_stats`` (one row per building, area and H3 r7/r9 cell; see migration 0004),
-refreshed by the writers of residents — not from the resident table per request.
+refreshed by the writers of residents — not from the resident table per request. Cells for an
+unscoped viewer come from ``resident_cell`` (:mod:`layers.providers.resident_cells`), a scoped
+viewer's from the rows in its scope (:mod:`layers.providers.resident_scoped`), both with the
+answer of :func:`residents_h3_sql`, which a selected area (or a stale ``resident_cell``) uses.
 """
 
 from __future__ import annotations
