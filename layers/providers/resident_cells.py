@@ -13,10 +13,11 @@ so each cell pair is one of:
 * outside the widened view: nothing counts;
 * on an edge of either: its leaves are summed from ``resident_stats`` as the raw SQL does.
 
-Only for a viewer without an area scope and a request without a selected area (a scope changes
-every leaf's sum), and with the layer's ``min_count`` the view was built for. While a building
-changed since the last refresh (``resident_cell_stale``), the statement answers one marker row
-and the caller runs the raw SQL.
+Only for a viewer without an area scope (a scope changes every leaf's sum) and with the layer's
+``min_count`` the view was built for. A selected area changes only which cells are listed: those
+of the shown leaves with a row in the bbox and the area, found from ``resident_stats``. While a
+building changed since the last refresh (``resident_cell_stale``), the statement answers one
+marker row and the caller runs the raw SQL.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 from geodata.accounts.viewer import Viewer
 from geodata.cells import cell_sql
 from geodata.spatial_sql import ENVELOPE
-from layers.query import LayerQuery
 
 STORE_MIN_COUNT = 5
 """The ``min_count`` migration 0029 built ``resident_cell`` for."""
@@ -35,9 +35,9 @@ STALE = -1
 """The cell of the marker row answered while ``resident_cell`` is stale."""
 
 
-def applies(query: LayerQuery, viewer: Viewer, min_count: int) -> bool:
-    """Whether the rollup gives the raw SQL's answer to this request and viewer."""
-    return viewer.area_ids is None and query.area_id is None and min_count == STORE_MIN_COUNT
+def applies(viewer: Viewer, min_count: int) -> bool:
+    """Whether the rollup gives the raw SQL's answer to this viewer."""
+    return viewer.area_ids is None and min_count == STORE_MIN_COUNT
 
 
 def _place(x0: str, y0: str, x1: str, y1: str) -> str:
@@ -50,16 +50,53 @@ def _place(x0: str, y0: str, x1: str, y1: str) -> str:
         ELSE 0 END"""
 
 
-def rollup_sql(resolution: int, care: str | None) -> str:
+def listed_cells(resolution: int, listed: str) -> str:
+    """CTEs ``hit`` (leaves with a row meeting ``listed``: the bbox and the selected area) and
+    ``lcells`` (the cells at ``resolution`` of those of them that are shown). A row in the area
+    has its box in the area's (``resident_stats`` keeps ``geom = loc``): the GiST index finds it."""
+    return f"""chosen AS (SELECT a.geom FROM area AS a WHERE a.id = :area),
+hit AS (
+    SELECT DISTINCT {LEAF_KEY} FROM resident_stats AS t, env, chosen
+    WHERE t.geom && chosen.geom AND {listed}
+),
+shown AS (
+    SELECT h.b, h.r7, h.r9 FROM hit AS h JOIN resident_stats AS t ON t.building_id = h.b
+         AND (h.b <> 0 OR (t.h3_r7 = h.r7 AND t.h3_r9 = h.r9))
+    GROUP BY 1, 2, 3 HAVING sum(t.n) >= :min_count
+),
+lcells AS (
+    SELECT DISTINCT {cell_sql(resolution, "p")} AS cell FROM (
+        SELECT CASE WHEN l.b = 0 THEN l.r7 ELSE bu.h3_r7 END AS h3_r7,
+               CASE WHEN l.b = 0 THEN l.r9 ELSE bu.h3_r9 END AS h3_r9
+        FROM shown AS l LEFT JOIN building AS bu ON bu.id = l.b AND l.b <> 0
+    ) AS p WHERE p.h3_r7 IS NOT NULL AND p.h3_r9 IS NOT NULL
+),"""
+
+
+LEAF_KEY = """t.building_id AS b,
+           CASE WHEN t.building_id = 0 THEN t.h3_r7 ELSE 0 END AS r7,
+           CASE WHEN t.building_id = 0 THEN t.h3_r9 ELSE 0 END AS r9"""
+"""A row's leaf: its building, or (without one) its cell pair."""
+
+
+def rollup_sql(resolution: int, care: str | None, listed: str | None = None) -> str:
     """Cells at ``resolution`` as :func:`residents_h3_sql` gives them, from ``resident_cell``
-    plus the edge pairs' leaves from ``resident_stats`` (a marker row when stale)."""
+    plus the edge pairs' leaves from ``resident_stats`` (a marker row when stale). With a
+    selected area, ``listed`` is the raw SQL's listing condition on ``t`` and the cells listed
+    are those of :func:`listed_cells` (the values do not depend on it)."""
     env_place = _place(":minx", ":miny", ":maxx", ":maxy")
     wide_place = _place(":minx - :margin", ":miny - :margin", ":maxx + :margin", ":maxy + :margin")
     tagged = "coalesce((c.care ->> :care)::bigint, 0)" if care else "NULL::bigint"
     leaf_tagged = "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint" if care else "NULL::bigint"
     shown_tagged = "CASE WHEN l.k >= :min_count THEN l.k ELSE 0 END" if care else "NULL::bigint"
+    having = (
+        f"{cell_sql(resolution, 'p')} IN (SELECT cell FROM lcells)"
+        if listed
+        else ("bool_or(p.listed)")
+    )
     return f"""WITH {ENVELOPE}, wide AS (SELECT ST_Expand(env.g, :margin) AS g FROM env),
 fresh AS (SELECT NOT EXISTS (SELECT 1 FROM resident_cell_stale) AS ok),
+{listed_cells(resolution, listed) if listed else ""}
 g AS (
     SELECT c.h3_r7, c.h3_r9, c.n, {tagged} AS k, {env_place} AS e, {wide_place} AS w
     FROM resident_cell AS c, wide, fresh
@@ -86,7 +123,7 @@ parts AS (
     SELECT l.h3_r7, l.h3_r9, l.n, {shown_tagged}, l.listed FROM leaves AS l
 )
 (SELECT {cell_sql(resolution, "p")} AS cell, sum(p.n)::bigint AS n, sum(p.k)::bigint AS k
- FROM parts AS p GROUP BY 1 HAVING bool_or(p.listed) ORDER BY n DESC, cell LIMIT :fetch)
+ FROM parts AS p GROUP BY 1 HAVING {having} ORDER BY n DESC, cell LIMIT :fetch)
 UNION ALL
 SELECT {STALE}::bigint, 0::bigint, NULL::bigint FROM fresh WHERE NOT fresh.ok"""
 

@@ -11,7 +11,7 @@ leaves a suppressed one. Units under the layer's ``min_count`` are left out; wit
 refreshed by the writers of residents — not from the resident table per request. Cells for an
 unscoped viewer come from ``resident_cell`` (:mod:`layers.providers.resident_cells`), a scoped
 viewer's from the rows in its scope (:mod:`layers.providers.resident_scoped`), both with the
-answer of :func:`residents_h3_sql`, which a selected area (or a stale ``resident_cell``) uses.
+answer of :func:`residents_h3_sql`, which a stale ``resident_cell`` falls back to.
 """
 
 from __future__ import annotations
@@ -157,9 +157,10 @@ def resident_groups(
         return execute(residents_building_sql(listed.sql, scope.sql, care), params), None
     resolution = h3_resolution(query.zoom)
     params["margin"] = cell_margin(resolution)
-    if resident_cells.applies(query, viewer, min_count):
+    if resident_cells.applies(viewer, min_count):
+        area = listed.sql if query.area_id is not None else None
         fast = execute(
-            resident_cells.rollup_sql(resolution, care), params | {"eps": resident_cells.EPS}
+            resident_cells.rollup_sql(resolution, care, area), params | {"eps": resident_cells.EPS}
         )
         if not resident_cells.is_stale(fast):
             return fast, resolution
