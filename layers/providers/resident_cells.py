@@ -50,6 +50,12 @@ def _place(x0: str, y0: str, x1: str, y1: str) -> str:
         ELSE 0 END"""
 
 
+LEAF_KEY = """t.building_id AS b,
+           CASE WHEN t.building_id = 0 THEN t.h3_r7 ELSE 0 END AS r7,
+           CASE WHEN t.building_id = 0 THEN t.h3_r9 ELSE 0 END AS r9"""
+"""A row's leaf: its building, or (without one) its cell pair."""
+
+
 def listed_cells(resolution: int, listed: str) -> str:
     """CTEs ``hit`` (leaves with a row meeting ``listed``: the bbox and the selected area) and
     ``lcells`` (the cells at ``resolution`` of those of them that are shown). A row in the area
@@ -73,12 +79,6 @@ lcells AS (
 ),"""
 
 
-LEAF_KEY = """t.building_id AS b,
-           CASE WHEN t.building_id = 0 THEN t.h3_r7 ELSE 0 END AS r7,
-           CASE WHEN t.building_id = 0 THEN t.h3_r9 ELSE 0 END AS r9"""
-"""A row's leaf: its building, or (without one) its cell pair."""
-
-
 def rollup_sql(resolution: int, care: str | None, listed: str | None = None) -> str:
     """Cells at ``resolution`` as :func:`residents_h3_sql` gives them, from ``resident_cell``
     plus the edge pairs' leaves from ``resident_stats`` (a marker row when stale). With a
@@ -89,11 +89,9 @@ def rollup_sql(resolution: int, care: str | None, listed: str | None = None) -> 
     tagged = "coalesce((c.care ->> :care)::bigint, 0)" if care else "NULL::bigint"
     leaf_tagged = "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint" if care else "NULL::bigint"
     shown_tagged = "CASE WHEN l.k >= :min_count THEN l.k ELSE 0 END" if care else "NULL::bigint"
-    having = (
-        f"{cell_sql(resolution, 'p')} IN (SELECT cell FROM lcells)"
-        if listed
-        else ("bool_or(p.listed)")
-    )
+    having = "bool_or(p.listed)"
+    if listed:
+        having = f"{cell_sql(resolution, 'p')} IN (SELECT cell FROM lcells)"
     return f"""WITH {ENVELOPE}, wide AS (SELECT ST_Expand(env.g, :margin) AS g FROM env),
 fresh AS (SELECT NOT EXISTS (SELECT 1 FROM resident_cell_stale) AS ok),
 {listed_cells(resolution, listed) if listed else ""}
