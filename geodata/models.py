@@ -1025,3 +1025,22 @@ class FeatureCell(Base):
     h3_r7: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     h3_r9: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ResidentCellStale(Base):
+    """A row per change of ``building`` that moved a leaf of the materialized ``resident_cell``
+    (migration 0029) since its refresh: while any row is here the residents layer reads the raw
+    SQL; :func:`geodata.store.refresh_resident_stats` empties it."""
+
+    __tablename__ = "resident_cell_stale"
+    __table_args__ = (
+        {"comment": "a row: building changed since resident_cell's refresh (readers use raw SQL)"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    reason: Mapped[str] = mapped_column(
+        String(16), nullable=False, comment="insert, update, delete, …"
+    )

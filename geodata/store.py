@@ -117,17 +117,25 @@ def migrate(url: str, revision: str = "head") -> None:
 
 RESIDENT_VIEWS = ("resident_stats", "resident_place")
 """Materialized views over residents (counts per building and H3 cell; distinct places)."""
+RESIDENT_CELL = "resident_cell"
+"""Shown resident counts per placed cell pair (migration 0029): derived from ``resident_stats``
+and ``building``, refreshed with the views above while building writers are held off."""
 
 
 def refresh_resident_stats(url: str, *, concurrently: bool = True) -> None:
-    """Recount ``resident_stats`` (resident counts per building and H3 cell) and
-    ``resident_place`` (their distinct places) after writes of residents or homes.
+    """Recount ``resident_stats`` (resident counts per building and H3 cell),
+    ``resident_place`` (their distinct places) and ``resident_cell`` (shown counts per cell)
+    after writes of residents or homes, in one transaction: readers see all three change
+    together. ``resident_cell`` is recounted under a share lock on ``building`` (its one other
+    input) and ``resident_cell_stale`` emptied, so the rollup is exact again.
     ``concurrently`` keeps the map and the analysts' questions answering during the refresh."""
     how = "CONCURRENTLY " if concurrently else ""
-    engine = get_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
+    with get_engine(url).begin() as conn:
         for view in RESIDENT_VIEWS:
             conn.execute(text(f"REFRESH MATERIALIZED VIEW {how}{view}"))
+        conn.execute(text("LOCK TABLE building IN SHARE MODE"))
+        conn.execute(text(f"REFRESH MATERIALIZED VIEW {how}{RESIDENT_CELL}"))
+        conn.execute(text("DELETE FROM resident_cell_stale"))
 
 
 def feature_counts(url: str) -> dict[str, int]:

@@ -8,7 +8,10 @@ leaves a suppressed one. Units under the layer's ``min_count`` are left out; wit
 ``care=<tag>`` a unit also gets the number and share with that tag, withheld (``null``) when
 1..min_count-1 and counted into no cell. The counts come from the materialized
 ``resident_stats`` (one row per building, area and H3 r7/r9 cell; see migration 0004),
-refreshed by the writers of residents — not from the resident table per request.
+refreshed by the writers of residents — not from the resident table per request. Cells for an
+unscoped viewer come from ``resident_cell`` (:mod:`layers.providers.resident_cells`), a scoped
+viewer's from the rows in its scope (:mod:`layers.providers.resident_scoped`), both with the
+answer of :func:`residents_h3_sql`, which a stale ``resident_cell`` falls back to.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from geodata.engine import Execute
 from geodata.spatial_sql import ENVELOPE, area_clause, scope_clause
 from layers.base import Layer
 from layers.geojson import building_feature, count_members, finish
+from layers.providers import resident_cells
 from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX
+from layers.providers.resident_scoped import scoped_sql
 from layers.query import LayerQuery
 from layers.sql import h3_resolution, precision, tolerance
 
@@ -143,7 +148,8 @@ def resident_groups(
     # resident_stats holds active residents only, one row per (building, area, H3 r9 cell)
     listed, scope = unit_clauses(query, viewer)
     params = listed.params | scope.params
-    params |= {"fetch": query.limit + 1, "min_count": layer.min_count or 1}
+    min_count = layer.min_count or 1
+    params |= {"fetch": query.limit + 1, "min_count": min_count}
     if care:
         params["care"] = care
     if by_building:
@@ -151,6 +157,15 @@ def resident_groups(
         return execute(residents_building_sql(listed.sql, scope.sql, care), params), None
     resolution = h3_resolution(query.zoom)
     params["margin"] = cell_margin(resolution)
+    if resident_cells.applies(viewer, min_count):
+        area = listed.sql if query.area_id is not None else None
+        fast = execute(
+            resident_cells.rollup_sql(resolution, care, area), params | {"eps": resident_cells.EPS}
+        )
+        if not resident_cells.is_stale(fast):
+            return fast, resolution
+    if viewer.area_ids is not None:  # from the rows in the scope
+        return execute(scoped_sql(listed.sql, scope.sql, resolution, care), params), resolution
     sql = residents_h3_sql(listed.sql, scope.sql, resolution, care)
     return execute(sql, params), resolution
 
