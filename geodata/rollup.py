@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 
 import h3
 import numpy as np
@@ -161,7 +162,8 @@ def places(cells: np.ndarray, bbox: Bbox) -> np.ndarray:
     """:func:`place` of many ``h3_r9`` cells (int8: 1, 0, -1)."""
     if not len(cells):
         return np.zeros(0, dtype=np.int8)
-    ext = np.array([cell_extent(c) for c in cells.tolist()])
+    flat = chain.from_iterable(map(cell_extent, cells.tolist()))
+    ext = np.fromiter(flat, dtype=np.float64, count=4 * len(cells)).reshape(-1, 4)
     x0, y0 = ext[:, 0] - MARGIN, ext[:, 1] - MARGIN
     x1, y1 = ext[:, 2] + MARGIN, ext[:, 3] + MARGIN
     inside = (x0 >= bbox[0]) & (y0 >= bbox[1]) & (x1 <= bbox[2]) & (y1 <= bbox[3])
@@ -287,14 +289,21 @@ def _raw_sql(q: CellQuery, whole: str, partial: str | None, edges: bool) -> str:
             f"FROM {rows} AS t WHERE {where}"
         )
 
+    def first(condition: str) -> str:
+        """The rows meeting ``condition``, found by its own index before any other condition
+        applies (OFFSET 0 fences it: neither a custom nor a generic plan of a prepared
+        statement can trade it for the GiST's matches of the whole view)."""
+        return f'(SELECT * FROM "{q.source}" AS t WHERE {condition} OFFSET 0)'
+
     parts = []
     if q.bbox is not None:
-        if edges:  # the edge cells' rows first (OFFSET 0: not ANDed with the GiST's matches)
-            cells = f'(SELECT * FROM "{q.source}" AS t WHERE t.h3_r9 = ANY(:edge) OFFSET 0)'
+        if edges:  # then the box test, then the view condition on the few rows left (a costly
+            # function such as ST_Intersects is costed on those: no JIT compilation)
+            cells = f"(SELECT * FROM {first('t.h3_r9 = ANY(:edge)')} AS t WHERE {IN_VIEW} OFFSET 0)"
             parts.append(f"{head(EDGE, cells)} AND {whole} GROUP BY 2, 3")
-        parts.append(f"{head(BOUNDARY_PART)} AND {BOUNDARY} AND {whole} GROUP BY 2, 3")
+        parts.append(f"{head(BOUNDARY_PART, first(BOUNDARY))} AND {whole} GROUP BY 2, 3")
     if partial is not None:
-        parts.append(f"{head(PARTIAL)} AND ({partial}) GROUP BY 2, 3")
+        parts.append(f"{head(PARTIAL, first(f'({partial})'))} GROUP BY 2, 3")
     return "\nUNION ALL\n".join(f"({p})" for p in parts)
 
 
