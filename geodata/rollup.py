@@ -158,12 +158,22 @@ def place(cell: int, bbox: Bbox) -> int:
     return 0
 
 
+@lru_cache(maxsize=16)
+def _extents(cells: bytes) -> np.ndarray:
+    """:func:`cell_extent` of the int64 cells packed in ``cells`` (read-only). Kept for the
+    last few sets: every view of a window (or of the whole history) places the same cells."""
+    ids = np.frombuffer(cells, dtype=np.int64).tolist()
+    flat = chain.from_iterable(map(cell_extent, ids))
+    ext = np.fromiter(flat, dtype=np.float64, count=4 * len(ids)).reshape(-1, 4)
+    ext.flags.writeable = False
+    return ext
+
+
 def places(cells: np.ndarray, bbox: Bbox) -> np.ndarray:
     """:func:`place` of many ``h3_r9`` cells (int8: 1, 0, -1)."""
     if not len(cells):
         return np.zeros(0, dtype=np.int8)
-    flat = chain.from_iterable(map(cell_extent, cells.tolist()))
-    ext = np.fromiter(flat, dtype=np.float64, count=4 * len(cells)).reshape(-1, 4)
+    ext = _extents(cells.astype(np.int64).tobytes())
     x0, y0 = ext[:, 0] - MARGIN, ext[:, 1] - MARGIN
     x1, y1 = ext[:, 2] + MARGIN, ext[:, 3] + MARGIN
     inside = (x0 >= bbox[0]) & (y0 >= bbox[1]) & (x1 <= bbox[2]) & (y1 <= bbox[3])
