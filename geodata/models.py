@@ -12,7 +12,7 @@ geometry by :mod:`geodata.cells` (an ORM hook for ORM writes; bulk loaders call 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from geoalchemy2 import Geometry
@@ -20,7 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Date,
     DateTime,
     FetchedValue,
     Float,
@@ -139,6 +138,26 @@ class Area(FeatureMixin, Base):
     population: Mapped[int | None] = mapped_column(
         Integer, comment="resident population (常住人口); modelled for demo areas (source 'demo')"
     )
+
+
+class AreaShape(Base):
+    """An area's outline as the features layers send it at a whole zoom: the GeoJSON text of
+    its geometry simplified by that zoom's tolerance, with its digits. Derived data, rewritten by
+    a row trigger on ``area`` whenever its ``geom`` is written (migration 0030)."""
+
+    __tablename__ = "area_shape"
+
+    area_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("area.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    tol: Mapped[float] = mapped_column(
+        Float, primary_key=True, comment="simplification tolerance (deg)"
+    )
+    digits: Mapped[int] = mapped_column(SmallInteger, primary_key=True, comment="decimal digits")
+    geojson: Mapped[str] = mapped_column(Text, nullable=False, comment="the outline's GeoJSON text")
 
 
 class AreaUnit(Base):
@@ -450,6 +469,13 @@ class Event(FeatureMixin, Base):
             "closed_at",
             postgresql_include=["area_id"],
             postgresql_where=text(f"status = '{vocab.EventStatus.closed}'"),
+        ),
+        # the rollup reader's edge cells, counted from the index alone (migration 0030)
+        Index(
+            "ix_event_h3_r9_reported_at",
+            "h3_r9",
+            "reported_at",
+            postgresql_include=["h3_r7", "severity", "geom"],
         ),
         Index("ix_event_status_due", "status", "due_at"),
         Index("ix_event_rule_subject", "rule", "subject"),  # a rule's history per subject
@@ -997,16 +1023,22 @@ class CoverageGapState(Base):
 
 
 class EventCell(Base):
-    """Incidents per stored cell pair and UTC day, UTC month or all time, with their severity
-    sum: the zoomed-out map's rollup, kept exact by triggers on ``event`` (migration 0028; read
-    by :mod:`geodata.rollup`)."""
+    """Incidents per stored cell pair and UTC hour, day, week, month or all time, with their
+    severity sum: the zoomed-out map's rollup, kept exact by triggers on ``event`` (migrations
+    0028, 0030; read by :mod:`geodata.rollup`)."""
 
     __tablename__ = "event_cell"
-    __table_args__ = (CheckConstraint("span IN ('day', 'month', 'all')", name="span"),)
+    __table_args__ = (
+        CheckConstraint("span IN ('hour', 'day', 'week', 'month', 'all')", name="span"),
+    )
 
-    span: Mapped[str] = mapped_column(String(8), primary_key=True, comment="day, month or all")
-    start: Mapped[date] = mapped_column(
-        Date, primary_key=True, comment="UTC day or month; -infinity: all"
+    span: Mapped[str] = mapped_column(
+        String(8), primary_key=True, comment="hour, day, week, month or all"
+    )
+    start: Mapped[datetime] = mapped_column(
+        DateTime,
+        primary_key=True,
+        comment="UTC hour, day, week (Monday) or month it starts; -infinity: all",
     )
     h3_r7: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     h3_r9: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

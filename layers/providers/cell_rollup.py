@@ -9,7 +9,15 @@ from dataclasses import replace
 
 from geodata.accounts.viewer import Viewer
 from geodata.engine import Execute
-from geodata.rollup import EVENT_TIME, FEATURE_KINDS, CellQuery, cell_counts, has_rollup
+from geodata.rollup import (
+    EVENT_TIME,
+    FEATURE_KINDS,
+    INTERSECTS_VIEW,
+    CellQuery,
+    cell_counts,
+    has_rollup,
+    row_total,
+)
 from layers.base import Layer
 from layers.query import LayerQuery
 from layers.sql import conditions
@@ -94,6 +102,17 @@ def counts(
     return None if q is None else cell_counts(execute, q)
 
 
+def matches(execute: Execute, layer: Layer, query: LayerQuery, viewer: Viewer) -> int | None:
+    """How many rows of ``layer`` intersect the bbox (``ST_Intersects``, the features'
+    condition) in the query's window, from the rollup (None: count them raw). Rows of cells
+    inside the view all intersect it; those of cells on its edge are counted raw."""
+    if layer.shape == "fov_wedge":
+        return None
+    q = rollup_query(layer, query, viewer, 9, spatial=True)
+    return None if q is None else row_total(execute, replace(q, in_view=INTERSECTS_VIEW))
+
+
 def largest(rows: list[tuple[int, int, int]], fetch: int) -> list[tuple[int, int, int]]:
-    """``rows`` as the raw SQL orders and caps them: ``ORDER BY n DESC, cell LIMIT fetch``."""
-    return sorted(rows, key=lambda r: (-r[1], r[0]))[:fetch]
+    """``rows`` as the raw SQL orders and caps them: ``ORDER BY n DESC, cell LIMIT fetch``
+    (:func:`geodata.rollup.cell_counts` gives them in that order)."""
+    return rows[:fetch]

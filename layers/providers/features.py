@@ -10,7 +10,12 @@ hundreds of thousands of matches; ranking them all to keep the newest 2,000 cost
 second at full city size. So when the planner expects more than ten pages of matches, they are
 counted, and the newest are searched in a time window ending at the newest instant that widens
 until it holds a page (:func:`newest_page`); fewer are ranked all at once, in one scan — either
-way the same features and total as ranking every match.
+way the same features and total as ranking every match. Zoomed out far enough, the count comes
+from the per-cell rollup (cells inside the view) and the rows of the view's edge cells
+(:func:`match_count`), and the first window is sized from it.
+
+The page's text is joined in SQL as ``json_agg`` would write it; areas' outlines at whole zooms
+are read from ``area_shape`` (migration 0030) instead of being simplified per request.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from geodata.accounts.viewer import Viewer
 from geodata.engine import planned_rows
 from geodata.spatial_sql import ENVELOPE, WEDGE_SQL
 from layers.base import Layer
+from layers.providers import cell_rollup
 from layers.providers.base import Context
 from layers.query import LayerQuery
 from layers.sql import conditions, precision, tolerance
@@ -54,17 +60,38 @@ def _properties(layer: Layer) -> str:
     )
 
 
-def _page_sql(layer: Layer, hits: str, count: str) -> str:
-    """``hits(id, rank[, total])`` (a CTE body) turned into (count, FeatureCollection features)."""
+STORED_SHAPES = {"area": "area_shape"}
+"""Tables whose outlines are stored simplified at whole zooms (migration 0030), by the table
+of them (``area_id``, ``tol``, ``digits``, ``geojson``)."""
+
+
+def _geometry_sql(layer: Layer) -> str:
+    """A feature's GeoJSON geometry text: simplified to ``:tol`` with ``:digits`` digits; read
+    from the stored outlines where they hold exactly that tolerance and those digits."""
     geom = WEDGE_SQL if layer.shape == "fov_wedge" else "t.geom"
+    computed = f"ST_AsGeoJSON(ST_SimplifyPreserveTopology({geom}, :tol), :digits)"
+    shapes = STORED_SHAPES.get(layer.source)
+    if shapes is None or layer.shape == "fov_wedge":
+        return f"COALESCE({computed}, 'null')"
+    stored = (
+        f"(SELECT s.geojson FROM {shapes} AS s "
+        "WHERE s.area_id = t.id AND s.tol = :tol AND s.digits = :digits)"
+    )
+    return f"COALESCE({stored}, {computed}, 'null')"
+
+
+def _page_sql(layer: Layer, hits: str, count: str) -> str:
+    """``hits(id, rank[, total])`` (a CTE body) turned into (count, FeatureCollection features).
+
+    The features' text is joined as ``json_agg(json_build_object(…))`` would write it, byte for
+    byte, without parsing each geometry's GeoJSON into ``json`` and writing it out again."""
     return f"""WITH {ENVELOPE},
 hits AS ({hits})
 SELECT {count} AS n,
-       COALESCE(json_agg(json_build_object(
-           'type', 'Feature', 'id', t.id,
-           'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology({geom}, :tol), :digits)::json,
-           'properties', json_build_object({_properties(layer)})) ORDER BY h.rank DESC, t.id),
-           '[]'::json)::text
+       COALESCE('[' || string_agg('{{"type" : "Feature", "id" : ' || to_json(t.id)::text
+           || ', "geometry" : ' || {_geometry_sql(layer)}
+           || ', "properties" : ' || json_build_object({_properties(layer)})::text || '}}',
+           ', ' ORDER BY h.rank DESC, t.id) || ']', '[]')
 FROM hits h JOIN "{layer.source}" AS t ON t.id = h.id"""
 
 
@@ -126,15 +153,26 @@ def many_matches(ctx: Context, where: str, params: dict) -> bool:
     return planned_rows(ctx.execute, rows, params) > RANK_ALL_PAGES * ctx.query.limit
 
 
+def match_count(ctx: Context, where: str, params: dict) -> int:
+    """How many features match: from the per-cell rollup when it gives the same number
+    (:func:`layers.providers.cell_rollup.matches`), else counted."""
+    rolled = cell_rollup.matches(ctx.execute, ctx.layer, ctx.query, ctx.viewer)
+    if rolled is not None:
+        return rolled
+    return ctx.execute(count_sql(ctx.layer, where), params)[0][0]
+
+
 def newest_page(ctx: Context, where: str, params: dict) -> tuple[int, str]:
     """The newest features in the bbox of a view with many matches, and how many match in all
     (see the module's doc)."""
     layer, limit = ctx.layer, ctx.query.limit
-    total = ctx.execute(count_sql(layer, where), params)[0][0]
+    total = match_count(ctx, where, params)
     span = time_span(ctx)
     if total == 0 or span is None or span[0] > span[1]:
         return 0, "[]"
     first, last, width = span
+    # the matches' own rate: a page with half again to spare if they are spread evenly
+    width = max(width, SHORTEST_WINDOW, (last - first) * (1.5 * limit / total))
     while True:
         since = max(first, last - width)
         n, features_json = ctx.execute(newest_sql(layer, where), params | {"since": since})[0]

@@ -3,11 +3,13 @@ cells derived as the SQL does, and where a cell lies against a bbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import h3
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geodata.cells import cell_sql, h3_cell
 from geodata.rollup import cell_extent, derived, derived_array, periods, place, places
@@ -15,32 +17,77 @@ from geodata.rollup import cell_extent, derived, derived_array, periods, place, 
 CST = timezone(timedelta(hours=8))
 
 
-def test_a_window_of_whole_local_days_splits_at_utc_midnight():
+def _utc(*args: int) -> datetime:
+    return datetime(*args)  # naive: the rollup's starts are UTC timestamps
+
+
+def test_a_window_of_whole_local_days_splits_into_hours_days_weeks_and_months():
     split = periods(datetime(2026, 3, 5, tzinfo=CST), datetime(2026, 5, 9, tzinfo=CST))
     assert split is not None
     found, f0, f1 = split
-    # 2026-03-05 00:00 +08 is 03-04 16:00 UTC: the whole UTC days start on 03-05
-    assert (f0, f1) == (datetime(2026, 3, 5, tzinfo=UTC), datetime(2026, 5, 8, tzinfo=UTC))
+    # 2026-03-05 00:00 +08 is 03-04 16:00 UTC: whole hours from there, whole days from 03-05
+    assert (f0, f1) == (datetime(2026, 3, 4, 16, tzinfo=UTC), datetime(2026, 5, 8, 16, tzinfo=UTC))
     assert found == [
-        ("day", date(2026, 3, 5), date(2026, 4, 1)),
-        ("month", date(2026, 4, 1), date(2026, 5, 1)),
-        ("day", date(2026, 5, 1), date(2026, 5, 8)),
+        ("hour", _utc(2026, 3, 4, 16), _utc(2026, 3, 5)),
+        ("day", _utc(2026, 3, 5), _utc(2026, 3, 9)),  # Thursday to the next Monday
+        ("week", _utc(2026, 3, 9), _utc(2026, 3, 30)),
+        ("day", _utc(2026, 3, 30), _utc(2026, 4, 1)),
+        ("month", _utc(2026, 4, 1), _utc(2026, 5, 1)),
+        ("day", _utc(2026, 5, 1), _utc(2026, 5, 8)),  # Friday to Friday: no whole week
+        ("hour", _utc(2026, 5, 8), _utc(2026, 5, 8, 16)),
     ]
 
 
-def test_windows_without_a_whole_day_are_left_to_the_raw_table():
-    t = datetime(2026, 3, 5, 3, tzinfo=UTC)
-    assert periods(t, t + timedelta(hours=30)) is None
-    assert periods(t.replace(hour=0), t.replace(hour=0) + timedelta(days=1)) == (
-        [("day", date(2026, 3, 5), date(2026, 3, 6))],
-        t.replace(hour=0),
-        t.replace(hour=0) + timedelta(days=1),
+def test_thirty_local_days_read_about_six_periods():
+    found, _, _ = periods(datetime(2026, 11, 8, tzinfo=CST), datetime(2026, 12, 8, tzinfo=CST))
+    assert found == [
+        ("hour", _utc(2026, 11, 7, 16), _utc(2026, 11, 8)),
+        ("day", _utc(2026, 11, 8), _utc(2026, 11, 9)),
+        ("week", _utc(2026, 11, 9), _utc(2026, 12, 7)),
+        ("hour", _utc(2026, 12, 7), _utc(2026, 12, 7, 16)),
+    ]
+
+
+def test_windows_without_a_whole_hour_are_left_to_the_raw_table():
+    t = datetime(2026, 3, 5, 3, 20, tzinfo=UTC)
+    assert periods(t, t + timedelta(minutes=50)) is None
+    assert periods(t, t + timedelta(minutes=100)) == (
+        [("hour", _utc(2026, 3, 5, 4), _utc(2026, 3, 5, 5))],
+        datetime(2026, 3, 5, 4, tzinfo=UTC),
+        datetime(2026, 3, 5, 5, tzinfo=UTC),
     )
 
 
 def test_whole_months_only_inside_the_days():
     found, _, _ = periods(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
-    assert found == [("month", date(2026, 1, 1), date(2026, 3, 1))]
+    assert found == [("month", _utc(2026, 1, 1), _utc(2026, 3, 1))]
+
+
+@given(
+    st.datetimes(datetime(2024, 1, 1), datetime(2027, 1, 1)),
+    st.timedeltas(timedelta(0), timedelta(days=400)),
+)
+def test_periods_tile_the_whole_hours_exactly(start, length):
+    """The periods are whole periods of their span, in order, without gaps or overlaps, from the
+    first whole hour to the last."""
+    split = periods(start.replace(tzinfo=UTC), (start + length).replace(tzinfo=UTC))
+    if split is None:
+        assert length < timedelta(hours=2)
+        return
+    found, f0, f1 = split
+    assert f0 - timedelta(hours=1) < start.replace(tzinfo=UTC) <= f0
+    at = f0.replace(tzinfo=None)
+    for span, first, end in found:
+        assert first == at < end
+        assert first.minute == first.second == first.microsecond == 0
+        if span != "hour":
+            assert first.hour == end.hour == 0
+        if span == "week":
+            assert first.weekday() == end.weekday() == 0
+        if span == "month":
+            assert first.day == end.day == 1
+        at = end
+    assert at == f1.replace(tzinfo=None)
 
 
 @pytest.mark.parametrize("res", [5, 6, 7, 8, 9])
