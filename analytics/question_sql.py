@@ -4,8 +4,9 @@ Identifiers (tables, columns) come from the catalogue (:mod:`analytics.question_
 of :mod:`geodata.catalogue`); every value from the question is a bound parameter, collected by
 a :class:`~geodata.conditions.Conditions` (``named`` placeholders). Distances are geodesic
 (``geography``) metres; a degree box around each feature (``ST_Expand``) lets the GiST indexes
-pick the candidates first. Cameras are measured by their field-of-view wedge, the same SQL the
-map draws.
+pick the candidates first. Cameras are measured by their field-of-view wedge, the polygon the
+map draws, read from its stored, GiST-indexed copy (``device.fov_wedge``): the box around the
+wedge itself picks the candidates, from either side.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from analytics.question_spec import Condition, Near, Question, QuestionError, Ti
 from geodata import catalogue
 from geodata.catalogue import AnalystField
 from geodata.conditions import Conditions
-from geodata.spatial_sql import METRES_PER_DEGREE, camera_wedge
+from geodata.spatial_sql import METRES_PER_DEGREE, stored_wedge
 from geodata.vocab import Text
 
 DIGITS = 7
@@ -26,11 +27,11 @@ COMPARISONS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 @dataclass(frozen=True)
 class Context:
-    """What the runner looked up before composing: area ids, scope ids, camera reach."""
+    """What the runner looked up before composing: area ids, scope ids, the city's degrees per
+    metre, the privacy threshold and the search directions."""
 
     area_ids: list[int] | None
     scope_ids: list[int] | None
-    camera_reach_m: float
     deg_per_m: float
     min_count: int
     by_reference: tuple[bool, ...] = ()
@@ -93,7 +94,7 @@ def _rows_of(where: Conditions, alias: str, layer: LayerSpec, conds, span) -> li
 
 def geometry(layer: LayerSpec, alias: str) -> str:
     """The geometry a layer is measured and drawn by."""
-    return camera_wedge(alias) if layer.wedge else f"{alias}.geom"
+    return stored_wedge(alias) if layer.wedge else f"{alias}.geom"
 
 
 def _reference_rows(where: Conditions, near: Near, ctx: Context) -> list[str]:
@@ -106,14 +107,28 @@ def _reference_rows(where: Conditions, near: Near, ctx: Context) -> list[str]:
 
 def _close(where: Conditions, near: Near, ctx: Context, subject: str, other: str) -> str:
     """``subject`` (alias) lies within the distance of reference ``r`` measured by ``other``."""
-    reach = near.distance_m + (ctx.camera_reach_m if near.layer.wedge else 0.0)
-    margin = where.bind(reach * ctx.deg_per_m + 1e-9)
+    if near.layer.wedge:
+        return _close_to_wedge(where, near, ctx, subject, other)
+    margin = where.bind(near.distance_m * ctx.deg_per_m + 1e-9)
     box = f"r.geom && ST_Expand({subject}.geom, {margin})"
     box += f" AND {subject}.geom && ST_Expand(r.geom, {margin})"  # either index may drive
     if near.distance_m == 0:
         return f"{box} AND ST_Intersects({subject}.geom, {other})"
     metres = where.bind(near.distance_m)
     return f"{box} AND ST_DWithin({subject}.geom::geography, ({other})::geography, {metres})"
+
+
+def _close_to_wedge(where: Conditions, near: Near, ctx: Context, subject: str, wedge: str) -> str:
+    """``subject`` lies within the distance of the stored ``wedge``: the boxes are the wedge's
+    own (its GiST index or the subject's may drive), not its camera's point widened by the
+    longest range."""
+    geom = f"{subject}.geom"
+    if near.distance_m == 0:
+        return f"{wedge} && {geom} AND ST_Intersects({geom}, {wedge})"
+    margin = where.bind(near.distance_m * ctx.deg_per_m + 1e-9)
+    box = f"{wedge} && ST_Expand({geom}, {margin}) AND {geom} && ST_Expand({wedge}, {margin})"
+    metres = where.bind(near.distance_m)
+    return f"{box} AND ST_DWithin({geom}::geography, {wedge}::geography, {metres})"
 
 
 def _near_per_row(where: Conditions, near: Near, ctx: Context) -> str:

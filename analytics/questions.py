@@ -1,7 +1,7 @@
 """Analyst questions without SQL (空间分析): a JSON question in, features + table + CSV out.
 
 :func:`ask` checks the question (:mod:`analytics.question_spec`), looks up what it names in
-the store (area codes, the viewer's scope, the cameras' reach), composes one parametrised
+the store (area codes, the viewer's scope, the sizes of both sides), composes one parametrised
 query (:mod:`analytics.question_sql`) and runs it in a read-only transaction with a statement
 timeout. No text from the question becomes SQL.
 
@@ -161,13 +161,6 @@ def _scope_ids(conn: Connection, viewer: Viewer) -> list[int] | None:
     return _subtree(conn, "id", viewer.area_ids)
 
 
-def _camera_reach(conn: Connection, question: Question) -> float:
-    if not any(n.layer.wedge for n in question.near):
-        return 0.0
-    sql = "SELECT coalesce(max(range_m), 0) FROM device WHERE kind = 'camera'"
-    return float(conn.execute(text(sql)).scalar_one())
-
-
 def _size(conn: Connection, rows: tuple[Conditions, str], alias: str) -> float:
     """How many of ``rows`` (conditions on ``alias``, table) there are: counted up to
     :data:`SIZE_CAP`, beyond it the planner's estimate."""
@@ -204,7 +197,6 @@ def context(
     ctx = question_sql.Context(
         area_ids=_area_ids(conn, question),
         scope_ids=_scope_ids(conn, viewer),
-        camera_reach_m=_camera_reach(conn, question),
         deg_per_m=degrees_per_metre(settings.city.extent),
         min_count=min_count(viewer),
     )

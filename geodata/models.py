@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     FetchedValue,
     Float,
@@ -305,6 +306,9 @@ class Organization(FeatureMixin, Base):
 
 
 _ALARM = f"status = '{vocab.DeviceStatus.alarm}'"
+_CAMERA = "kind = 'camera'"
+_FOV_WEDGE = f"CASE WHEN {_CAMERA} THEN onemap_camera_wedge(geom, loc, heading, fov, range_m) END"
+"""A camera's field-of-view wedge (SQL function of migration 0015), stored by migration 0031."""
 
 
 class Device(FeatureMixin, Base):
@@ -334,6 +338,13 @@ class Device(FeatureMixin, Base):
             postgresql_using="gist",
             postgresql_where=text(_ALARM),
         ),
+        # cameras by what they see: analyst questions near the cameras layer
+        Index(
+            "ix_device_fov_wedge",
+            "fov_wedge",
+            postgresql_using="gist",
+            postgresql_where=text(_CAMERA),
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
@@ -347,6 +358,11 @@ class Device(FeatureMixin, Base):
     heading: Mapped[float | None] = mapped_column(Float, comment="cameras: degrees from north")
     fov: Mapped[float | None] = mapped_column(Float, comment="cameras: field of view, degrees")
     range_m: Mapped[float | None] = mapped_column(Float, comment="cameras: useful range, m")
+    fov_wedge: Mapped[object | None] = mapped_column(
+        Geometry(srid=SRID, spatial_index=False),
+        Computed(_FOV_WEDGE, persisted=True),
+        comment="cameras: the field-of-view wedge (generated)",
+    )
     building_id: Mapped[int | None] = mapped_column(
         ForeignKey("building.id", ondelete="SET NULL"), index=True
     )
@@ -435,6 +451,13 @@ class Facility(FeatureMixin, Base):
             "GeometryType(geom) IN ('POINT', 'LINESTRING', 'MULTILINESTRING', 'POLYGON', "
             "'MULTIPOLYGON')",
             name="geom_type",
+        ),
+        # fire lanes alone: each camera wedge's probe in "fire lanes no camera sees"
+        Index(
+            "ix_facility_fire_lane_geom",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text("kind = 'fire_lane'"),
         ),
     )
 

@@ -2,10 +2,12 @@
 the map's spatial scope.
 
 The wedge is the SQL function ``onemap_camera_wedge`` (migration 0015), so the map, the coverage
-analysis and analyst questions measure the same polygon. Map layers (and the forecast cells
-they show) keep a row inside the selected area (:func:`area_clause`) and the viewer's areas
-(:func:`scope_clause`) by geometry; exports, questions and coverage scope by area subtree
-instead (:mod:`geodata.area_subtree`).
+analysis and analyst questions measure the same polygon; each camera row also stores it, in the
+generated column ``device.fov_wedge`` (migration 0031, GiST-indexed), which questions read.
+
+Map layers (and the forecast cells they show) keep a row inside the selected area
+(:func:`area_clause`) and the viewer's areas (:func:`scope_clause`) by geometry; exports,
+questions and coverage scope by area subtree instead (:mod:`geodata.area_subtree`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def camera_wedge(alias: str = "t") -> str:
 
 WEDGE_SQL = camera_wedge("t")
 """The wedge of row ``t``."""
+
+
+def stored_wedge(alias: str = "t") -> str:
+    """SQL of the stored wedge of camera row ``alias`` (equal to :func:`camera_wedge`; NULL for
+    devices other than cameras)."""
+    return f"{alias}.fov_wedge"
 
 
 METRES_PER_DEGREE = 110_000

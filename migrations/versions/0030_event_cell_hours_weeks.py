@@ -17,7 +17,7 @@ the 5,000 grids of a zoom-12 view are then read, not simplified. Readers match `
 ``digits`` exactly and compute what is not stored, so the text is always the computed one.
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 """
 
 import math
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | None = "0028"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,7 +39,6 @@ def _ctx(**kw) -> question_sql.Context:
     base = {
         "area_ids": None,
         "scope_ids": None,
-        "camera_reach_m": 0.0,
         "deg_per_m": 1e-5,
         "min_count": 5,
         "by_reference": (),
