@@ -112,15 +112,34 @@
     }
   }
 
-  /* Resolves once deck.gl has a viewport (gives up after `ms`). */
+  /* Resolves once the canvas's drawing buffer has been measured (luma.gl's CanvasContext
+   * `initialized`, set by its ResizeObserver): a frame drawn before that is drawn at the
+   * canvas's default 300×150, and the resize on the next frame then waits for all the GPU
+   * work queued so far — with software WebGL, the shader compiles of the warm-up: seconds
+   * with the page's main thread blocked. */
+  function measured(twin) {
+    try {
+      var context = twin.deck.device && twin.deck.device.getDefaultCanvasContext();
+      return (context && context.initialized) || Promise.resolve();
+    } catch (e) {
+      return Promise.resolve();  /* no device yet: the viewport poll below waits for it */
+    }
+  }
+
+  /* Resolves once deck.gl has a viewport and a measured canvas (gives up after `ms`). */
   function ready(twin, ms) {
     var until = Date.now() + (ms || 8000);
+    var timeout = new Promise(function (resolve) { setTimeout(resolve, ms || 8000); });
     return new Promise(function (resolve) {
       (function poll() {
         var v = viewportOf(twin);
         if ((v && v.width > 0) || Date.now() > until) { resolve(); return; }
         requestAnimationFrame(poll);
       })();
+    }).then(function () {
+      return Promise.race([measured(twin), timeout]);
+    }).then(function () {
+      twin.timing.measured = twin.timing.measured || performance.now();
     });
   }
 
@@ -294,6 +313,7 @@
         onAfterRender: function () {
           if (!armed) { return; }
           armed = false;
+          twin.warmedAt = [canvas.width, canvas.height];  /* the buffer it compiled on */
           gpuDone(twin).then(done);
         }
       });

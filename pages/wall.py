@@ -104,7 +104,7 @@ def _map(bbox: tuple[float, float, float, float] | None, lang: str) -> dl.Map:
         ],
         center=center,
         zoom=zoom,
-        viewport=wall_view.viewport(bbox),
+        viewport=wall_view.viewport(bbox, animate=False),
     )
 
 
@@ -233,6 +233,13 @@ def _clientside(function: str, *dependencies, **kwargs) -> None:
 
 _clientside("scale", Output(wid.SCALE, "data"), Input(wid.ROOT, "id"))
 _clientside(
+    "scaleTrend",
+    Output(wid.TREND, "figure", allow_duplicate=True),
+    Input(wid.SCALE, "data"),
+    State(wid.TREND, "figure"),
+    prevent_initial_call=True,
+)
+_clientside(
     "tick", Output(wid.TICK, "data"), Input(wid.CLOCK, "n_intervals"), State(wid.TICK, "data")
 )
 _clientside(
@@ -343,11 +350,13 @@ def sources_line(_tick: int, lang: str) -> tuple[str, str | None, str]:
     Input(wid.AREA, "data"),
     Input(wid.TICK, "data"),
     Input(ids.LANG_SWITCH, "value"),
-    Input(wid.SCALE, "data"),
+    State(wid.SCALE, "data"),
     prevent_initial_call=True,
 )
 def refresh(area: dict | None, _tick: int, lang: str, scale: float | None):
-    """KPIs, trend and ticker for the viewer and the selected area (data props only)."""
+    """KPIs, trend and ticker for the viewer and the selected area (data props only). A 4K
+    wall's larger chart type is not a reason to ask the store again: the layout's figure is
+    rescaled in the browser (assets/wall.js ``scaleTrend``)."""
     guard.require(PATH)
     lang, now = i18n.language(lang), _now()
     figures = wall_kpis.figures(context.store_url(), context.viewer(), _area_id(area), now, _zone())

@@ -113,10 +113,17 @@ def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
     )
 
 
+TREND_FONT, TREND_MARGIN, TREND_LINE, TREND_MARKER = 13, (44, 8, 8, 30), 2, 4
+"""The trend chart's sizes at scale 1 (a 4K wall doubles them: :func:`trend_figure`, and
+assets/wall.js ``scaleTrend`` for the figure the layout was sent with)."""
+
+
 def trend_figure(days: list[TrendDay], lang: str, scale: float = 1.0) -> dict[str, object]:
-    """Received (bars) and closed (line) per day: a plain plotly figure dict (no validation)."""
+    """Received (bars) and closed (line) per day: a plain plotly figure dict (no validation).
+    ``layout.meta.scale`` says which ``scale`` its sizes are for."""
     x = [d.day.isoformat() for d in days]
-    font = 13 * scale
+    font = TREND_FONT * scale
+    left, right, top, bottom = (m * scale for m in TREND_MARGIN)
     return {
         "data": [
             {
@@ -132,20 +139,21 @@ def trend_figure(days: list[TrendDay], lang: str, scale: float = 1.0) -> dict[st
                 "x": x,
                 "y": [d.closed for d in days],
                 "name": i18n.text("wall.closed", lang),
-                "line": {"color": "#5eead4", "width": 2 * scale},
-                "marker": {"size": 4 * scale},
+                "line": {"color": "#5eead4", "width": TREND_LINE * scale},
+                "marker": {"size": TREND_MARKER * scale},
             },
         ],
         "layout": {
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
             "font": {"color": "#cbd5e1", "size": font},
-            "margin": {"l": 44 * scale, "r": 8 * scale, "t": 8 * scale, "b": 30 * scale},
+            "margin": {"l": left, "r": right, "t": top, "b": bottom},
             "legend": {"orientation": "h", "x": 0, "y": 1.12, "font": {"size": font}},
             "xaxis": {"type": "date", "gridcolor": "#1f2a3d", "tickformat": "%m-%d"},
             "yaxis": {"gridcolor": "#1f2a3d", "rangemode": "tozero"},
             "bargap": 0.25,
             "transition": {"duration": 0},
+            "meta": {"scale": scale},
         },
     }
 
@@ -226,12 +234,19 @@ def twin_camera(bbox: tuple[float, ...] | list[float]) -> dict[str, float]:
     return {"latitude": (south + north) / 2, "longitude": (west + east) / 2, "zoom": zoom}
 
 
-def viewport(bbox: tuple[float, ...] | list[float] | None) -> dict[str, object] | None:
-    """A dash-leaflet viewport fitting ``bbox`` (lon/lat)."""
+def viewport(
+    bbox: tuple[float, ...] | list[float] | None, *, animate: bool = True
+) -> dict[str, object] | None:
+    """A dash-leaflet viewport fitting ``bbox`` (lon/lat); without ``animate``, the map jumps
+    there (the first view: its zoom guessed before the screen's size is known is no view to
+    fly from, and a 4K wall's software-composited zoom animation costs the first render)."""
     if not bbox:
         return None
     west, south, east, north = bbox
-    return {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
+    out: dict[str, object] = {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
+    if not animate:
+        out["options"] = {"animate": False}
+    return out
 
 
 def _hideout(key: str, lang: str) -> dict[str, object]:

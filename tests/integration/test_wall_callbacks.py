@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
+from analytics.wall_kpis import figures, kpis
 from app import create_app
+from geodata.accounts.viewer import Viewer
 from geodata.engine import get_engine
 from geodata.settings import Settings
 from tests.conftest import api_token, signed_in
 
 OPEN = "('reported', 'dispatched', 'accepted', 'in_progress')"
+LEADER = Viewer("leader")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
@@ -77,9 +82,9 @@ class Wall:
             {"id": "wall-area", "property": "data", "value": {"id": area}},
             {"id": "wall-tick", "property": "data", "value": 1},
             {"id": "lang-switch", "property": "value", "value": "zh"},
-            {"id": "wall-scale", "property": "data", "value": 1},
         ]
-        return self._post(self.refresh, inputs, [], "wall-tick.data")
+        state = [{"id": "wall-scale", "property": "data", "value": 1}]
+        return self._post(self.refresh, inputs, state, "wall-tick.data")
 
     def click(self, area: int) -> dict | None:
         layer = {"type": "wall-layer", "layer": "areas"}
@@ -180,3 +185,42 @@ def test_drilling_into_a_county_reaches_its_real_street_offices(app, demo_url):
         f"/api/layers/streets?bbox={x0},{y0},{x1},{y1}&zoom=11&area={county}"
     ).get_json()
     assert {f["properties"]["code"] for f in body["features"]} == codes
+
+
+def test_a_4k_screen_is_no_reason_to_query_the_figures_again(app, demo_url):
+    """The wall's scale (2 on a 4K screen, known only in the browser once the layout is drawn)
+    rescales the layout's trend chart in the browser: it is read by the server's refresh, never
+    a trigger of it (that was a second run of every figure's SQL on each 4K load)."""
+    wall = _wall(app, demo_url, "leader")
+    deps = wall.client.get("/_dash-dependencies").get_json()
+    refresh = wall.refresh
+    assert {"id": "wall-scale", "property": "data"} not in refresh["inputs"]
+    assert {"id": "wall-scale", "property": "data"} in refresh["state"]
+    rescale = [
+        d
+        for d in deps
+        if d.get("clientside_function")
+        and d["output"].startswith("wall-trend.figure")
+        and d["inputs"] == [{"id": "wall-scale", "property": "data"}]
+    ]
+    assert [d["clientside_function"]["function_name"] for d in rescale] == ["scaleTrend"]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])
+def test_the_closure_rates_from_the_trend_scan_equal_their_own_query(demo_url, districts, zone):
+    """The wall's figures take today's and the 30 days' received/closed counts from the trend's
+    scan of those days: the same numbers as the KPI query's own window, for the city and a
+    district, in the city's zone and another."""
+    now = sql_now(demo_url)
+    for area in (None, districts[0][0]):
+        shown = figures(demo_url, LEADER, area, now, ZoneInfo(zone))
+        with get_engine(demo_url).connect() as conn:
+            alone = kpis(conn, LEADER, area, now, ZoneInfo(zone))
+        assert shown.kpis == alone
+        assert shown.kpis.received_30d == sum(d.received for d in shown.trend) > 0
+
+
+def sql_now(url: str) -> datetime:
+    """The store's clock (the demo's incidents are dated by it)."""
+    with get_engine(url).connect() as conn:
+        return conn.execute(text("SELECT now()")).scalar_one()

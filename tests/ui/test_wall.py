@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from geodata.engine import get_engine
+from pages.wall_view import TREND_FONT, TREND_LINE, TREND_MARGIN, TREND_MARKER
 from tests.conftest import sql_rows, sql_scalar
 from tests.ui.conftest import watched
 
@@ -135,8 +136,44 @@ def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
     bars = wall.locator("#wall-trend .bars path, #wall-trend .point")
     assert bars.count() > 0
     assert wall.locator(".wall-twin-deck canvas").count() == 1
+    assert trend_sizes(wall) == sizes_at(1)
+    # the 3D panel compiled its shaders on the canvas's measured drawing buffer (at the
+    # canvas's default 300×150, the resize after it blocked the page until they compiled)
+    wall.wait_for_function(TWIN_DRAWN, timeout=TIMEOUT)
+    warmed, canvas = wall.evaluate(WARMED_ON)
+    assert warmed == canvas and canvas != [300, 150], (warmed, canvas)
     wall.wait_for_timeout(1500)
     wall.screenshot(path=str(artifacts / "wall_1920x1080.png"))
+
+
+TWIN_DRAWN = "() => ((window.onemap || {}).twin || {}).loaded > 0"
+WARMED_ON = "() => { const t = window.onemap.twin, c = t.deck.getCanvas();"
+WARMED_ON += " return [t.warmedAt || null, [c.width, c.height]]; }"
+TREND_SIZES = """() => {
+  const l = document.querySelector('#wall-trend .js-plotly-plot').layout;
+  const d = document.querySelector('#wall-trend .js-plotly-plot').data;
+  return {font: l.font.size, legend: l.legend.font.size,
+          margin: [l.margin.l, l.margin.r, l.margin.t, l.margin.b],
+          line: d[1].line.width, marker: d[1].marker.size, scale: l.meta.scale};
+}"""
+
+
+def trend_sizes(page: Page) -> dict[str, object]:
+    """The sizes the trend chart is drawn with."""
+    page.wait_for_selector("#wall-trend .js-plotly-plot", timeout=TIMEOUT)
+    return page.evaluate(TREND_SIZES)
+
+
+def sizes_at(scale: int) -> dict[str, object]:
+    """The trend chart's sizes at ``scale`` (pages.wall_view.trend_figure's definition)."""
+    return {
+        "font": TREND_FONT * scale,
+        "legend": TREND_FONT * scale,
+        "margin": [m * scale for m in TREND_MARGIN],
+        "line": TREND_LINE * scale,
+        "marker": TREND_MARKER * scale,
+        "scale": scale,
+    }
 
 
 def test_wall_at_4k(browser, sign_in, app_server, demo_url, artifacts):
@@ -148,6 +185,13 @@ def test_wall_at_4k(browser, sign_in, app_server, demo_url, artifacts):
     _layers_loaded(page)
     box = page.locator(".wall-map").bounding_box()
     assert box and box["width"] > 1500 and box["height"] > 900  # fills the 4K screen
+    # the chart's type doubles in the browser, from the layout's figure
+    page.wait_for_function(
+        "() => ((document.querySelector('#wall-trend .js-plotly-plot') || {}).layout || {})"
+        ".meta?.scale === 2",
+        timeout=TIMEOUT,
+    )
+    assert trend_sizes(page) == sizes_at(2)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "wall_3840x2160.png"))
     assert [r for r in requests if not r.startswith(app_server)] == []
