@@ -13,11 +13,15 @@ CONNECT_TIMEOUT_S = 5
 """libpq's connect timeout when the URL sets none: a store that does not answer fails a request
 in seconds (answered 503, :mod:`geodata.availability`) instead of holding it for minutes."""
 
-SESSION_OPTIONS = "-c jit=off"
-"""Server settings of every session (libpq ``options``, unless the URL sets its own). JIT
-compilation is off: this product's statements are short, and the planner's costs at full city
-size asked for compiling that cost more than it saved (the wall's 30-day trend: 862 ms with JIT,
-85 ms without; elderly residents near gas alarms: 14 s against 6 s)."""
+SESSION_OPTIONS = "-c jit=off -c plan_cache_mode=force_custom_plan"
+"""Server settings of every session (libpq ``options``, unless the URL sets its own).
+
+* JIT compilation is off: this product's statements are short, and the planner's costs at full
+  city size asked for compiling that cost more than it saved (the wall's 30-day trend: 862 ms
+  with JIT, 85 ms without; elderly residents near gas alarms: 14 s against 6 s).
+* Prepared statements are planned for their values every time: psycopg prepares a statement
+  after five runs, and PostgreSQL's generic plan for a map view cannot know the bbox's size (a
+  whole-history zoom-14 view went from 14 ms to over 400 ms when it switched)."""
 
 Execute = Callable[[str, dict[str, object]], list]
 """Runs one SQL statement with its bound parameters and returns its rows."""
