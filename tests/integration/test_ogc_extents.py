@@ -68,7 +68,8 @@ def _copy_far(url: str, table: str, where: str) -> None:
         columns = conn.execute(
             text(
                 "SELECT column_name FROM information_schema.columns "
-                "WHERE table_name = :t AND column_name <> 'id' ORDER BY ordinal_position"
+                "WHERE table_name = :t AND column_name <> 'id' AND is_generated = 'NEVER' "
+                "ORDER BY ordinal_position"
             ),
             {"t": table},
         ).scalars()
