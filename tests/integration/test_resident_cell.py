@@ -155,23 +155,7 @@ def mutate(url: str, box, op: str, k: int, seed: int) -> None:
         elif op == "far" and homes:  # a new building among others, its people all far away
             _, x, y = homes[0]
             x, y = x + rng.uniform(-5e-4, 5e-4), y + rng.uniform(-5e-4, 5e-4)
-            here = _located(x, y)
-            b = conn.execute(
-                text(
-                    "INSERT INTO building (source, source_id, geom, loc, h3_r7, h3_r9) VALUES "
-                    "('rc', :sid, ST_Multi(ST_Buffer(ST_GeomFromEWKT(:g), 0.0001, 2)), "
-                    "ST_GeomFromEWKT(:g), :r7, :r9) RETURNING id"
-                ),
-                here | {"sid": uuid.uuid4().hex},
-            ).scalar_one()
-            house = conn.execute(
-                text(
-                    "INSERT INTO house (source, source_id, geom, loc, h3_r7, h3_r9, building_id) "
-                    "VALUES ('rc', :sid, ST_GeomFromEWKT(:g), ST_GeomFromEWKT(:g), :r7, :r9, :b) "
-                    "RETURNING id"
-                ),
-                here | {"sid": uuid.uuid4().hex, "b": b},
-            ).scalar_one()
+            house = new_home(conn, x, y)
             dx, dy = rng.choice([-1, 1]) * rng.uniform(0.03, 0.2), rng.uniform(-0.05, 0.05)
             for _ in range(rng.randint(3, 9)):
                 tags = "{" + ",".join(t for t in TAGS if rng.random() < 0.6) + "}"
