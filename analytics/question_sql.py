@@ -175,11 +175,9 @@ def count_sql(where: Conditions, table: str, alias: str, cap: int) -> str:
     return f"SELECT count(*) FROM ({rows_sql(where, table, alias)} LIMIT {where.bind(cap)}) AS x"
 
 
-def subject_rows(question: Question) -> tuple[Conditions, str]:
-    """The subject rows of the question's own filters: (conditions, table)."""
-    where = Conditions()
-    where.extend(_rows_of(where, "t", question.layer, question.conditions, question.time))
-    return where, question.layer.table
+def subject_rows(question: Question, ctx: Context) -> tuple[Conditions, str]:
+    """The subject rows before any near clause: (conditions, table)."""
+    return _subject_where(question, ctx), question.layer.table
 
 
 def reference_rows(near: Near, ctx: Context) -> tuple[Conditions, str]:
@@ -191,6 +189,14 @@ def reference_rows(near: Near, ctx: Context) -> tuple[Conditions, str]:
 
 def where_sql(question: Question, ctx: Context) -> Conditions:
     """The WHERE clause over the subject rows ``t``."""
+    where = _subject_where(question, ctx)
+    for near, by_reference in zip(question.near, ctx.by_reference, strict=True):
+        where.add(_near(where, near, ctx, question, by_reference))
+    return where
+
+
+def _subject_where(question: Question, ctx: Context) -> Conditions:
+    """The subject rows' own filters, selected area, ``within`` shape and viewer's scope."""
     where = Conditions()
     layer = question.layer
     where.extend(_rows_of(where, "t", layer, question.conditions, question.time))
@@ -205,8 +211,6 @@ def where_sql(question: Question, ctx: Context) -> Conditions:
         where.add(f"ST_Intersects(t.geom, ST_MakeEnvelope({box}, 4326))")
     if ctx.scope_ids is not None:
         where.add(f"{_scope_column('t', layer)} = ANY({where.bind(ctx.scope_ids)})")
-    for near, by_reference in zip(question.near, ctx.by_reference, strict=True):
-        where.add(_near(where, near, ctx, question, by_reference))
     return where
 
 

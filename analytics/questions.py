@@ -180,10 +180,12 @@ def _by_reference(
     """Per near clause: True when its reference rows are fewer than the subject rows (then
     the search starts from them). Both are counted up to :data:`SIZE_CAP` and estimated by the
     planner beyond (at 9.4 million residents 25,000 tall buildings and 43,000 hydrants both
-    pass the cap; starting from the hydrants took 2.5 s, from the buildings 0.4 s)."""
+    pass the cap; starting from the hydrants took 2.5 s, from the buildings 0.4 s). The subject
+    rows are those of the selected area, ``within`` shape and viewer's scope: the fire lanes of
+    one street start the search, not the city's 32,000 cameras."""
     if not question.near:
         return ()
-    subject = _size(conn, question_sql.subject_rows(question), "t")
+    subject = _size(conn, question_sql.subject_rows(question, ctx), "t")
     return tuple(
         _size(conn, question_sql.reference_rows(near, ctx), "r") <= subject
         for near in question.near

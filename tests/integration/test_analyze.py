@@ -278,6 +278,26 @@ def test_past_the_count_cap_the_planners_estimates_pick_the_smaller_side(
     assert ctx.by_reference == (from_reference,)
 
 
+def test_a_within_shape_sizes_the_subject_side(demo_url, settings):
+    """Homes near hydrants over the city start from the hydrants (fewer); within the box of one
+    building the homes there are fewer than the city's hydrants and start the search."""
+    box = "(SELECT ST_Expand(geom, 0.0001) AS g FROM building ORDER BY id LIMIT 1)"
+    x0, y0, x1, y1, homes, hydrants = sql_rows(
+        demo_url,
+        f"SELECT ST_XMin(b.g), ST_YMin(b.g), ST_XMax(b.g), ST_YMax(b.g), "
+        f"(SELECT count(*) FROM house AS h WHERE ST_Intersects(h.geom, b.g)), "
+        f"(SELECT count(*) FROM facility WHERE kind = 'hydrant') FROM {box} AS b",
+    )[0]
+    assert 0 < homes < hydrants
+    limits = questions.limits(settings)
+    with questions.read_only(demo_url, 30) as conn:
+        city = questions.parse_question(HOMES_NEAR_HYDRANTS, limits, None)
+        assert questions.context(conn, city, ANALYST, settings).by_reference == (True,)
+        spec = {**HOMES_NEAR_HYDRANTS, "within": {"bbox": [x0, y0, x1, y1]}}
+        local = questions.parse_question(spec, limits, None)
+        assert questions.context(conn, local, ANALYST, settings).by_reference == (False,)
+
+
 def test_scope_limits_subjects_to_the_viewers_areas(demo_url, settings):
     street, code = sql_rows(
         demo_url, "SELECT id, code FROM area WHERE level = 'street' ORDER BY id LIMIT 1"
