@@ -25,6 +25,7 @@ from __future__ import annotations
 from geodata.accounts.viewer import Viewer
 from geodata.cells import cell_sql
 from geodata.spatial_sql import ENVELOPE
+from layers.providers.resident_tags import tagged_sql
 
 STORE_MIN_COUNT = 5
 """The ``min_count`` migration 0029 built ``resident_cell`` for."""
@@ -87,7 +88,7 @@ def rollup_sql(resolution: int, care: str | None, listed: str | None = None) -> 
     env_place = _place(":minx", ":miny", ":maxx", ":maxy")
     wide_place = _place(":minx - :margin", ":miny - :margin", ":maxx + :margin", ":maxy + :margin")
     tagged = "coalesce((c.care ->> :care)::bigint, 0)" if care else "NULL::bigint"
-    leaf_tagged = "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint" if care else "NULL::bigint"
+    leaf_tagged = tagged_sql(care)
     shown_tagged = "CASE WHEN l.k >= :min_count THEN l.k ELSE 0 END" if care else "NULL::bigint"
     having = "bool_or(p.listed)"
     if listed:

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from geodata.cells import cell_sql
 from geodata.spatial_sql import ENVELOPE
+from layers.providers.resident_tags import shown_tagged_sql, tagged_sql
 
 
 def scoped_sql(listed: str, scope: str, resolution: int, care: str | None) -> str:
     """Cells at ``resolution`` as :func:`residents_h3_sql` gives them to a scoped viewer
     (``scope`` must be the viewer's scope clause on ``t``: bound parameter ``scope``)."""
-    tagged = "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint" if care else "NULL::bigint"
-    shown = (
-        "sum(CASE WHEN p.k >= :min_count THEN p.k ELSE 0 END)::bigint" if care else "NULL::bigint"
-    )
+    tagged, shown = tagged_sql(care), shown_tagged_sql(care)
     return f"""WITH {ENVELOPE}, wide AS (SELECT ST_Expand(env.g, :margin) AS g FROM env),
 reach AS (
     SELECT ST_Extent(x.g)::geometry AS g FROM (

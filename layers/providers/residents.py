@@ -32,23 +32,9 @@ from layers.providers import resident_cells
 from layers.providers.base import Context
 from layers.providers.h3_counts import IN_BBOX
 from layers.providers.resident_scoped import scoped_sql
+from layers.providers.resident_tags import shown_tagged_sql, tagged_sql
 from layers.query import LayerQuery
 from layers.sql import h3_resolution, precision, tolerance
-
-
-def _tagged_sql(care: str | None) -> str:
-    if care is None:
-        return "NULL::bigint"
-    return "sum(coalesce((t.care ->> :care)::bigint, 0))::bigint"
-
-
-def _shown_tagged_sql(care: str | None) -> str:
-    """The tagged people of a cell: the sum over its leaves of the tagged counts shown (a leaf's
-    count under ``:min_count`` adds nothing, so no cell reveals a suppressed one)."""
-    if care is None:
-        return "NULL::bigint"
-    return "sum(CASE WHEN p.k >= :min_count THEN p.k ELSE 0 END)::bigint"
-
 
 LEAF_KEYS = """keys AS (
     SELECT DISTINCT t.building_id AS b,
@@ -66,7 +52,7 @@ def residents_h3_sql(listed: str, scope: str, resolution: int, care: str | None)
     return f"""WITH {ENVELOPE}, wide AS (SELECT ST_Expand(env.g, :margin) AS g FROM env),
 {LEAF_KEYS},
 leaves AS (
-    SELECT k.b, k.r7, k.r9, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k,
+    SELECT k.b, k.r7, k.r9, sum(t.n)::bigint AS n, {tagged_sql(care)} AS k,
            bool_or({listed}) AS listed
     FROM keys AS k JOIN resident_stats AS t ON t.building_id = k.b
          AND (k.b <> 0 OR (t.h3_r7 = k.r7 AND t.h3_r9 = k.r9)), env
@@ -77,7 +63,7 @@ placed AS (
     SELECT coalesce(b.h3_r7, l.r7) AS h3_r7, coalesce(b.h3_r9, l.r9) AS h3_r9, l.n, l.k, l.listed
     FROM leaves AS l LEFT JOIN building AS b ON b.id = l.b AND l.b <> 0
 )
-SELECT {cell_sql(resolution, "p")} AS cell, sum(p.n)::bigint AS n, {_shown_tagged_sql(care)} AS k
+SELECT {cell_sql(resolution, "p")} AS cell, sum(p.n)::bigint AS n, {shown_tagged_sql(care)} AS k
 FROM placed AS p WHERE p.h3_r7 IS NOT NULL AND p.h3_r9 IS NOT NULL
 GROUP BY 1 HAVING bool_or(p.listed) ORDER BY n DESC, cell LIMIT :fetch"""
 
@@ -91,7 +77,7 @@ keys AS (
     WHERE t.geom && env.g AND t.building_id <> 0 AND {listed}
 ),
 counts AS (
-    SELECT t.building_id AS b, sum(t.n)::bigint AS n, {_tagged_sql(care)} AS k
+    SELECT t.building_id AS b, sum(t.n)::bigint AS n, {tagged_sql(care)} AS k
     FROM keys JOIN resident_stats AS t ON t.building_id = keys.b WHERE {scope}
     GROUP BY 1 HAVING sum(t.n) >= :min_count ORDER BY n DESC, b LIMIT :fetch
 )
