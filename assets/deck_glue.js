@@ -8,9 +8,13 @@
  *
  * First frame: software WebGL (SwiftShader: a wall or test host without a GPU) spends seconds
  * compiling the layers' shaders when they are first drawn. So a new deck draws a tiny sample of
- * each visible layer on its hidden canvas at once, while the data is being fetched, and waits
- * for that work through a GPU fence polled from a timer (the page's main thread stays free);
- * the first real frame then finds its shaders compiled and shows the canvas.
+ * each visible layer at once, under a veil the colour of the empty view, while the data is
+ * being fetched, and waits for that work through a GPU fence polled from a timer; the first
+ * real frame then finds its shaders compiled (and the canvas's way to the screen warmed up)
+ * and lifts the veil. Fewer programs compile faster, so the glue draws what needs no program
+ * of its own without one: the base map's names are HTML over the canvas (a TextLayer's glyph
+ * atlas and shaders cost SwiftShader about 0.3 s), and extruded layers whose view holds only
+ * aggregate cells (drawn at height 0) are drawn flat, without the side walls' program.
  *
  * Dash clientside namespace "onemap_deck"; the live deck is window.onemapDeck (for tests). */
 (function () {
@@ -253,9 +257,10 @@
 
   /* ---- warm-up ------------------------------------------------------------------------- */
 
-  /* One sample datum of the kind `template` draws (`geometry`: the source's, for GeoJSON). */
-  function sample(template, geometry, c) {
-    var d = 0.0005, props = {_pos: c, _t: 1, name: "0", h3: WARM_CELL};
+  /* One sample datum of the kind `template` draws (`geometry`: the source's, for GeoJSON;
+   * `aggregate`: whether the view's answer will be aggregate cells). */
+  function sample(template, geometry, c, aggregate) {
+    var d = 0.0005, props = {_pos: c, _t: 1, name: "0", h3: WARM_CELL, aggregate: aggregate};
     var point = {type: "Feature", properties: props, geometry: {type: "Point", coordinates: c}};
     var ring = [c, [c[0] + d, c[1]], [c[0] + d, c[1] + d], c];
     var polygon = {type: "Feature", properties: props, geometry: {type: "Polygon", coordinates: [ring]}};
@@ -264,7 +269,7 @@
       case "LineLayer": return [{_from: ring[0], _to: ring[2], properties: props}];
       case "GeoJsonLayer":
         return {point: [point], line: [line], mixed: [point, polygon]}[geometry] || [polygon];
-      default: return [point];  /* text, columns, H3 cells, heatmap: position or cell props */
+      default: return [point];  /* columns, H3 cells, heatmap: position or cell props */
     }
   }
 
@@ -288,35 +293,37 @@
     });
   }
 
+  /* Draw a sample of every visible layer under a veil; `twin.warming` resolves once the GPU
+   * has compiled them all. */
   function warmUp(twin) {
     var canvas = twin.deck.getCanvas && twin.deck.getCanvas();
     var viewport = viewportOf(twin);
     if (twin.shown || !canvas || !viewport || !(viewport.width > 0)) { return; }
-    var c = [twin.view.longitude, twin.view.latitude], layers = [];
+    var c = [twin.view.longitude, twin.view.latitude], z = apiZoom(twin.view), layers = [];
     twin.visible.forEach(function (id) {
       var src = twin.spec.sources[id] || {};
+      var aggregate = typeof src.aggregateBelow === "number" && z < src.aggregateBelow;
       [id, src.strokes].forEach(function (key) {
         var template = key && twin.templates[key];
-        if (template) { layers.push(template.clone({data: sample(template, src.geometry, c)})); }
+        if (template) { layers.push(layerOf(twin, key, sample(template, src.geometry, c, aggregate))); }
       });
     });
     if (!layers.length) { return; }
-    canvas.style.visibility = "hidden";
+    twin.veil = document.createElement("div");
+    twin.veil.className = "twin-veil";
+    twin.el.appendChild(twin.veil);
     twin.warming = new Promise(function (resolve) {
-      var armed = true, done = function () {
+      var done = function () {
         if (twin.timing.warm === undefined) { twin.timing.warm = performance.now(); }
         resolve();
       };
       setTimeout(done, WARM_WAIT_MS);  /* whatever happens, the data gets drawn */
-      twin.deck.setProps({
-        layers: layers,
-        onAfterRender: function () {
-          if (!armed) { return; }
-          armed = false;
-          twin.warmedAt = [canvas.width, canvas.height];  /* the buffer it compiled on */
-          gpuDone(twin).then(done);
-        }
-      });
+      twin.onFrame = function () {
+        twin.onFrame = null;
+        twin.warmedAt = [canvas.width, canvas.height];  /* the buffer it compiled on */
+        gpuDone(twin).then(done);
+      };
+      twin.deck.setProps({layers: layers});
     });
   }
 
@@ -328,17 +335,20 @@
     });
   }
 
-  /* ---- drawing ------------------------------------------------------------------------- */
+  /* ---- names: HTML over the canvas ------------------------------------------------------ */
 
-  /* Labels that do not overlap one drawn before them in the current view (the API sends
-   * them most important first); `sizes` are pixel sizes by kind ("" for others). */
-  function declutter(twin, features, sizes) {
-    var viewport = twin.deck.getViewports && twin.deck.getViewports()[0];
-    if (!viewport) { return features; }
+  /* The pixel size of a name (`sizes`: by governance level, "" for roads and others). */
+  function labelSize(p, sizes) {
+    return sizes[p.kind] || sizes[""] || 12;
+  }
+
+  /* Names that do not overlap one kept before them in the current view (the API sends them
+   * most important first). */
+  function declutter(viewport, features, sizes) {
     var kept = [];
     return features.filter(function (f) {
       var p = f.properties || {};
-      var size = sizes[p.kind] || sizes[""] || 12;
+      var size = labelSize(p, sizes);
       var xy = viewport.project(f.geometry.coordinates);
       var width = Array.prototype.reduce.call(String(p.name || ""), function (w, c) {
         return w + (c.charCodeAt(0) > 255 ? size : size * 0.6);
@@ -353,16 +363,73 @@
     });
   }
 
+  function labelPane(twin) {
+    if (!twin.labelPane || !twin.el.contains(twin.labelPane)) {
+      twin.labelPane = document.createElement("div");
+      twin.labelPane.className = "twin-labels";
+      twin.el.appendChild(twin.labelPane);
+    }
+    return twin.labelPane;
+  }
+
+  /* Replace source `id`'s names with the decluttered `features` (one element each). */
+  function setLabels(twin, id, features) {
+    var viewport = viewportOf(twin), sizes = twin.spec.sources[id].labels;
+    var pane = labelPane(twin), shown = viewport ? declutter(viewport, features, sizes) : [];
+    (twin.labels[id] || []).forEach(function (l) { l.el.remove(); });
+    twin.labels[id] = shown.map(function (f) {
+      var p = f.properties || {}, el = document.createElement("span");
+      el.className = "twin-label twin-label-" + (p.role || "area") + " twin-label-" + (p.kind || "");
+      el.style.fontSize = labelSize(p, sizes) + "px";
+      el.textContent = p.name === undefined || p.name === null ? "" : String(p.name);
+      pane.appendChild(el);
+      return {el: el, at: f.geometry.coordinates};
+    });
+    placeLabels(twin);
+  }
+
+  /* Move every name to its point in the current view (after each frame deck.gl draws). */
+  function placeLabels(twin) {
+    var viewport = viewportOf(twin);
+    if (!viewport) { return; }
+    Object.keys(twin.labels).forEach(function (id) {
+      twin.labels[id].forEach(function (l) {
+        var xy = viewport.project(l.at);
+        var inside = xy[0] >= 0 && xy[1] >= 0 && xy[0] <= viewport.width && xy[1] <= viewport.height;
+        l.el.style.display = inside ? "" : "none";
+        if (inside) {
+          l.el.style.transform = "translate(" + xy[0].toFixed(1) + "px," + xy[1].toFixed(1) +
+            "px) translate(-50%,-50%)";
+        }
+      });
+    });
+  }
+
+  /* ---- drawing ------------------------------------------------------------------------- */
+
+  function allAggregates(features) {
+    return features.every(function (f) { return (f.properties || {}).aggregate; });
+  }
+
+  /* The deck layer of template `id` over `data`: an extruded layer whose data are all
+   * aggregate cells (height 0) is drawn flat. */
+  function layerOf(twin, id, data) {
+    var template = twin.templates[id], props = {data: data};
+    if (template.props.extruded && allAggregates(data)) { props.extruded = false; }
+    return template.clone(props);
+  }
+
   function draw(twin) {
     var layers = [];
     twin.spec.order.forEach(function (id) {
-      if (twin.visible.indexOf(id) < 0) { return; }
       var src = twin.spec.sources[id] || {}, data = twin.data[id] || [];
-      if (twin.templates[id]) {
-        layers.push(twin.templates[id].clone({
-          data: src.declutter ? declutter(twin, data, src.declutter) : data
-        }));
+      var visible = twin.visible.indexOf(id) >= 0;
+      if (src.labels) {
+        setLabels(twin, id, visible ? data : []);
+        return;
       }
+      if (!visible) { return; }
+      if (twin.templates[id]) { layers.push(layerOf(twin, id, data)); }
       if (src.strokes && twin.templates[src.strokes]) {
         layers.push(twin.templates[src.strokes].clone({data: twin.segments[id] || []}));
       }
@@ -371,8 +438,10 @@
     if (!twin.shown) {
       twin.shown = true;
       twin.warming = null;
-      var canvas = twin.deck.getCanvas && twin.deck.getCanvas();
-      if (canvas) { canvas.style.visibility = ""; }
+      if (twin.veil) { twin.veil.remove(); twin.veil = null; }
+      gpuDone(twin).then(function () {  /* the first frame with data is on its way to the screen */
+        twin.timing.drawn = twin.timing.drawn || performance.now();
+      });
     }
   }
 
@@ -476,6 +545,7 @@
     var el = document.getElementById(spec.container);
     if (!el) { return null; }
     var twin = {spec: spec, visible: [], filters: {}, data: {}, segments: {}, meta: {}, urls: {},
+                labels: {}, onFrame: null,
                 owners: owners(spec), seq: 0,
                 inflight: {}, timing: {bundle: performance.now()},
                 loaded: 0, el: el, view: Object.assign({}, spec.deck.initialViewState)};
@@ -486,6 +556,10 @@
     twin.deck.setProps({
       layers: [],
       getTooltip: tooltipFor(twin),
+      onAfterRender: function () {
+        placeLabels(twin);
+        if (twin.onFrame) { twin.onFrame(); }
+      },
       onViewStateChange: function (params) {
         twin.view = params.viewState;
         scheduleRefresh(twin);

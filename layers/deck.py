@@ -7,7 +7,8 @@ spec — HeatmapLayer for the heatmap provider, H3HexagonLayer for hexagons, ext
 for layers with an :class:`~layers.base.Extrusion`, columns for beacons, GeoJSON otherwise —
 and writes its accessors as deck.gl JSON expressions (``@@=…``) over the API's GeoJSON. Lines
 (area outlines, roads) are a LineLayer of their own beside it (:func:`strokes`, fed with the
-features' segments).
+features' segments). The base map's names have no deck layer: the glue writes them as HTML
+over the canvas.
 Layers are emitted with ``data: []``; the browser glue (``assets/deck_glue.js``) fetches the
 data and fills it in, adding two derived properties to every feature:
 
@@ -135,7 +136,8 @@ def _common(overlay: Overlay) -> dict[str, object]:
 
 
 def extruded(overlay: Overlay) -> pdk.Layer:
-    """Polygons raised to their height (else floors × storey); aggregates as flat hexagons."""
+    """Polygons raised to their height (else floors × storey); aggregates as flat hexagons (a
+    view of aggregates only is drawn with ``extruded`` off: no side walls to compile)."""
     ex = overlay.layer.extrusion
     assert ex is not None
     parts = [f"properties.{ex.height}"] if ex.height else []
@@ -300,39 +302,9 @@ def heatmap(overlay: Overlay) -> pdk.Layer:
     )
 
 
-LABEL_FONT = (
-    "Noto Sans CJK SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, WenQuanYi Micro Hei, "
-    "sans-serif"
-)
-"""Fonts installed with the system (deck.gl draws them into its atlas): none from the web."""
 LABEL_SIZES = {"district": 18, "street": 15, "community": 13}
 """Label sizes (pixels) by governance level; road names are :data:`ROAD_LABEL_SIZE`."""
 ROAD_LABEL_SIZE = 11
-
-
-def labels(overlay: Overlay) -> pdk.Layer:
-    """Names of the base map (``/api/basemap/labels``): text in the system's CJK fonts, the
-    glyph set taken from the labels themselves (``characterSet: 'auto'``), with a dark halo."""
-    sizes = " : ".join(f"properties.kind == '{k}' ? {v}" for k, v in LABEL_SIZES.items())
-    return pdk.Layer(
-        "TextLayer",
-        **{**_common(overlay), "pickable": False},
-        get_position="geometry.coordinates",
-        get_text="properties.name",
-        get_size=f"{sizes} : {ROAD_LABEL_SIZE}",
-        get_color="properties.role == 'road' ? [203, 213, 225, 230] : [241, 245, 249, 255]",
-        character_set="'auto'",
-        font_family=f"'{LABEL_FONT}'",
-        font_weight="'600'",
-        font_settings={"sdf": True},
-        outline_width=3,
-        outline_color=[8, 12, 20, 230],
-        billboard=True,
-        size_units="'pixels'",
-        get_text_anchor="'middle'",
-        get_alignment_baseline="'center'",
-        parameters={"depthCompare": "always", "depthWriteEnabled": False},
-    )
 
 
 Kind = Literal[
@@ -357,7 +329,6 @@ def _kind(overlay: Overlay) -> Kind:
 
 
 _DRAW = {
-    "labels": labels,
     "beacon": beacons,
     "outline": outline,
     "points": shapes,
@@ -371,7 +342,8 @@ _DRAW = {
 def render(overlay: Overlay) -> pdk.Layer | None:
     """The deck.gl layer drawing ``overlay``'s features (chosen from its style, provider and
     geometry); ``None`` for lines without a fill (roads, unfilled outlines), which are all
-    :func:`strokes`."""
+    :func:`strokes`, and for the base map's names, which the glue writes as HTML over the
+    canvas (:func:`source`'s ``labels``)."""
     draw = _DRAW.get(_kind(overlay))
     return draw(overlay) if draw else None
 
@@ -383,7 +355,10 @@ def deck_layers(overlay: Overlay) -> list[pdk.Layer]:
 
 def source(overlay: Overlay) -> dict[str, object]:
     """What the glue needs to fetch an overlay's data by viewport and draw it: its strokes
-    layer (when it has one) and the kind of geometry the API answers (the warm-up sample)."""
+    layer (when it has one), the kind of geometry the API answers (the warm-up sample), the
+    pixel sizes of names by level (``labels``: names are HTML, not a deck layer) and, for
+    extruded layers, the API zoom below which the answer is aggregate cells, drawn flat
+    (``aggregateBelow``: the warm-up compiles only what the first frame draws)."""
     layer = overlay.layer
     return {
         "layer": layer.id,
@@ -393,7 +368,8 @@ def source(overlay: Overlay) -> dict[str, object]:
         "time": layer.time_column is not None,
         "category": layer.filter_for("category") is not None,
         "url": overlay.url,
-        "declutter": {**LABEL_SIZES, "": ROAD_LABEL_SIZE} if overlay.style == "labels" else None,
+        "labels": {**LABEL_SIZES, "": ROAD_LABEL_SIZE} if overlay.style == "labels" else None,
+        "aggregateBelow": layer.aggregate_below_zoom if _kind(overlay) == "extruded" else None,
         "strokes": overlay.id + STROKES_SUFFIX if _kind(overlay) in STROKED else None,
         "geometry": "point" if overlay.style == "points" else layer.geometry,
     }

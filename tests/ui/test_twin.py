@@ -3,7 +3,9 @@
 Facts checked: deck.gl comes from our own server and nothing else is requested from any other
 origin; the deck's layers hold exactly what the viewport API answers; the canvas is drawn;
 the heatmap for a time window weighs exactly the incidents of that window in the view (counted
-in SQL); the camera controls move the view and the 2D link keeps it; zh/en switch.
+in SQL); the camera controls move the view and the 2D link keeps it; zh/en switch; the base
+map's names are HTML centred on their points as the camera moves; a view of aggregate cells
+draws the buildings flat (no side-wall shaders to compile).
 Screenshots: ``.onemap/artifacts/twin_3d.png`` and ``twin_heatmap.png``.
 """
 
@@ -20,6 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from geodata.engine import get_engine
+from layers.deck import LABEL_SIZES, ROAD_LABEL_SIZE
 from tests.ui.conftest import as_browser, launch
 
 pytestmark = pytest.mark.slow
@@ -133,6 +136,87 @@ def test_twin_draws_buildings_hexagons_and_alarms_offline(twin_page, app_server,
     external = [r for r in requests if not r.startswith(app_server) and not r.startswith("data:")]
     assert external == [], f"requests to other origins: {external}"
     assert not errors, errors
+
+
+_LABELS_JS = """() => {
+    const t = window.onemap.twin, v = t.deck.getViewports()[0];
+    const box = t.el.getBoundingClientRect();
+    return (t.labels.base_labels || []).filter(l => l.el.style.display !== "none").map(l => {
+        const r = l.el.getBoundingClientRect(), xy = v.project(l.at);
+        return {name: l.el.textContent, dx: r.left + r.width / 2 - box.left - xy[0],
+                dy: r.top + r.height / 2 - box.top - xy[1], x: xy[0], y: xy[1],
+                size: parseFloat(getComputedStyle(l.el).fontSize)};
+    });
+}"""
+_POLYGON_MODELS_JS = """id => window.onemapDeck.layerManager.getLayers()
+    .filter(l => l.id.startsWith(id + "-") && l.constructor.layerName === "SolidPolygonLayer")
+    .map(l => ({top: !!l.state.topModel, side: !!l.state.sideModel, extruded: l.props.extruded}))"""
+
+
+def _shown_names(page) -> list[dict]:
+    return page.evaluate(_LABELS_JS)
+
+
+def test_names_are_html_over_the_view_on_their_points(gl_browser, app_server, sign_in):
+    page = sign_in(gl_browser, "leader", WALL)  # the wall's 3D panel has the base map's names
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{app_server}wall", wait_until="domcontentloaded")
+    page.wait_for_function(LOADED, timeout=30_000)
+    assert "TextLayer" not in {layer["type"] for layer in _layers(page).values()}
+    answer = _api(page, app_server, _meta(page, "base_labels")["url"])
+    sizes = {**LABEL_SIZES, "": ROAD_LABEL_SIZE}
+    wanted = {f["properties"]["name"]: sizes.get(f["properties"]["kind"], ROAD_LABEL_SIZE)
+              for f in answer["features"]}  # fmt: skip
+    shown = _shown_names(page)
+    assert shown, answer["features"][:3]
+    for label in shown:  # each name is the API's, at its size, centred on its point
+        assert wanted[label["name"]] == label["size"], label
+        assert abs(label["dx"]) < 1.5 and abs(label["dy"]) < 1.5, label
+    assert page.locator(".twin-veil").count() == 0  # the warm-up's veil is lifted
+
+    box = page.locator(".wall-twin-deck canvas").bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 60, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    before = {label["name"]: label for label in shown}
+    after = _shown_names(page)
+    assert all(abs(a["dx"]) < 1.5 and abs(a["dy"]) < 1.5 for a in after), after
+    moved = [a for a in after if a["name"] in before and abs(a["y"] - before[a["name"]]["y"]) > 20]
+    assert moved, (before, after)  # they followed the camera
+
+    page.click("#lang-switch label:has-text('EN')")
+    page.wait_for_function(
+        "() => { const l = window.onemap.twin.labels.base_labels || [];"
+        " return l.length > 0 && l.every(x => /^[\\x00-\\x7f]*$/.test(x.el.textContent)); }",
+        timeout=30_000,
+    )
+    assert not errors, errors
+    page.context.close()
+
+
+def test_a_view_of_aggregate_cells_draws_buildings_flat(gl_browser, app_server, sign_in, centre):
+    page = sign_in(gl_browser, "analyst", WALL)
+    lat, lon = centre
+    page.goto(f"{app_server}twin?lat={lat}&lon={lon}&zoom=13", wait_until="networkidle")
+    page.wait_for_function(LOADED, timeout=30_000)
+    answer = _api(page, app_server, _meta(page, "buildings")["url"])
+    assert answer["count"] > 0 and all(f["properties"]["aggregate"] for f in answer["features"])
+    # cells at height 0: drawn flat, with no side-wall model (no shaders compiled for it)
+    assert page.evaluate(_POLYGON_MODELS_JS, "buildings") == [
+        {"top": True, "side": False, "extruded": False}
+    ]
+    # zoomed in to single buildings, the same layer is extruded again
+    page.goto(f"{app_server}twin?lat={lat}&lon={lon}&zoom=16.2", wait_until="networkidle")
+    page.wait_for_function(LOADED, timeout=30_000)
+    assert page.evaluate(_POLYGON_MODELS_JS, "buildings") == [
+        {"top": True, "side": True, "extruded": True}
+    ]
+    page.context.close()
 
 
 def _incidents_in(url: str, api_url: str) -> int:
