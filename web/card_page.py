@@ -14,7 +14,8 @@ from web.store_status import store_down
 
 _PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><link rel="stylesheet" href="/assets/onemap.css"></head>
+<title>{title}</title><link rel="icon" href="/assets/favicon.ico">
+<link rel="stylesheet" href="/assets/onemap.css"></head>
 <body class="login-body">{banner}<main class="login-card">
 <h1 class="login-title">◈ {app}</h1><p class="login-sub">{subtitle}</p>{body}
 <p class="login-lang"><a href="{other_href}">{other_label}</a></p></main></body></html>"""

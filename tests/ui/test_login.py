@@ -2,18 +2,23 @@
 
 Facts checked: an unsigned visit to a page lands on the login form and, after signing in, on
 the page asked for; a wrong password shows the error in the chosen language and no session;
-the header names the signed-in user and role; signing out ends the session (the map's data
+the header names the signed-in user and role; the sign-in form and the Dash pages show the
+product's icon; signing out ends the session (the map's data
 API answers 401 with the old cookie); nothing is requested from another origin.
 """
 
 from __future__ import annotations
 
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 
+from geodata.settings import PROJECT_ROOT
 from tests.ui.conftest import as_browser
+
+FAVICON = PROJECT_ROOT / "assets" / "favicon.ico"
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +31,15 @@ def _status_with_cookies(base: str, path: str, cookies: list[dict]) -> int:
         return error.code
 
 
+def _icon(page, base: str) -> bytes:
+    """The bytes of the page's ``<link rel=icon>`` (fetched without cookies: it is open)."""
+    href = page.get_attribute("link[rel=icon]", "href")
+    assert href
+    with urllib.request.urlopen(urllib.parse.urljoin(base, href), timeout=20) as response:
+        assert response.headers["Content-Type"].startswith("image/")
+        return response.read()
+
+
 def test_sign_in_returns_to_the_page_asked_for_and_sign_out_ends_it(
     browser, app_server, demo_accounts, artifacts
 ):
@@ -36,6 +50,7 @@ def test_sign_in_returns_to_the_page_asked_for_and_sign_out_ends_it(
     try:
         page.goto(app_server + "twin?zoom=15", wait_until="domcontentloaded")
         assert "/login?next=" in page.url
+        assert _icon(page, app_server) == FAVICON.read_bytes()  # the product's, not a 404
         page.screenshot(path=str(artifacts / "login.png"))
         page.fill("input[name=username]", "planner")
         page.fill("input[name=password]", demo_accounts["planner"])
@@ -45,6 +60,7 @@ def test_sign_in_returns_to_the_page_asked_for_and_sign_out_ends_it(
         page.wait_for_selector(".account-box")
         assert page.inner_text(".account-name") == "planner"
         assert page.inner_text(".account-role") == "规划人员"
+        assert _icon(page, app_server) == FAVICON.read_bytes()  # Dash pages too, not Plotly's
         signed = context.cookies()
         assert _status_with_cookies(app_server, "api/layers", signed) == 200
         with page.expect_navigation(url="**/login"):
