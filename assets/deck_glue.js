@@ -305,7 +305,9 @@
       var aggregate = typeof src.aggregateBelow === "number" && z < src.aggregateBelow;
       [id, src.strokes].forEach(function (key) {
         var template = key && twin.templates[key];
-        if (template) { layers.push(layerOf(twin, key, sample(template, src.geometry, c, aggregate))); }
+        if (template) {
+          layers.push(layerOf(twin, key, sample(template, src.geometry, c, aggregate)));
+        }
       });
     });
     if (!layers.length) { return; }
@@ -379,7 +381,8 @@
     (twin.labels[id] || []).forEach(function (l) { l.el.remove(); });
     twin.labels[id] = shown.map(function (f) {
       var p = f.properties || {}, el = document.createElement("span");
-      el.className = "twin-label twin-label-" + (p.role || "area") + " twin-label-" + (p.kind || "");
+      el.className = "twin-label twin-label-" + (p.role || "area") +
+        " twin-label-" + (p.kind || "");
       el.style.fontSize = labelSize(p, sizes) + "px";
       el.textContent = p.name === undefined || p.name === null ? "" : String(p.name);
       pane.appendChild(el);
@@ -395,7 +398,8 @@
     Object.keys(twin.labels).forEach(function (id) {
       twin.labels[id].forEach(function (l) {
         var xy = viewport.project(l.at);
-        var inside = xy[0] >= 0 && xy[1] >= 0 && xy[0] <= viewport.width && xy[1] <= viewport.height;
+        var inside = xy[0] >= 0 && xy[1] >= 0 && xy[0] <= viewport.width &&
+          xy[1] <= viewport.height;
         l.el.style.display = inside ? "" : "none";
         if (inside) {
           l.el.style.transform = "translate(" + xy[0].toFixed(1) + "px," + xy[1].toFixed(1) +
@@ -439,9 +443,10 @@
       twin.shown = true;
       twin.warming = null;
       if (twin.veil) { twin.veil.remove(); twin.veil = null; }
-      gpuDone(twin).then(function () {  /* the first frame with data is on its way to the screen */
-        twin.timing.drawn = twin.timing.drawn || performance.now();
-      });
+      twin.onFrame = function () {  /* `timing.drawn`: the GPU has finished the first data frame */
+        twin.onFrame = null;
+        gpuDone(twin).then(function () { twin.timing.drawn = performance.now(); });
+      };
     }
   }
 

@@ -174,6 +174,8 @@ def test_names_are_html_over_the_view_on_their_points(gl_browser, app_server, si
         assert wanted[label["name"]] == label["size"], label
         assert abs(label["dx"]) < 1.5 and abs(label["dy"]) < 1.5, label
     assert page.locator(".twin-veil").count() == 0  # the warm-up's veil is lifted
+    # the GPU's fence after the first frame with data (what bench/wall.py waits for)
+    page.wait_for_function("(t => t.timing.drawn >= t.timing.data)(window.onemap.twin)")
 
     box = page.locator(".wall-twin-deck canvas").bounding_box()
     assert box
