@@ -4,8 +4,6 @@
  *   so a live refresh redraws only what changed.
  * - tick: once a second, bump the tick store when /api/live delivered something new
  *   (window.onemap.live.received, assets/onemap_live.js) or REFRESH_MS has passed.
- * - scale: 2 on a 4K wall (figures' font sizes), else no update; scaleTrend: the trend chart's
- *   sizes at that scale (no server round trip).
  * Test and bench hooks: window.onemap.wall.{fetches, applied, summary, urls}. */
 (function () {
   "use strict";
@@ -154,33 +152,6 @@
     return noUpdate();
   }
 
-  function scale() {
-    return window.innerWidth >= 3000 ? 2 : noUpdate();
-  }
-
-  /* The trend chart at the wall's scale, from the figure it has (pages.wall_view.trend_figure
-   * sizes for `layout.meta.scale`): fonts, margins, line and markers grow alike, without asking
-   * the server for the figures again. */
-  function scaleTrend(scale, figure) {
-    var layout = (figure || {}).layout;
-    var was = ((layout || {}).meta || {}).scale || 1;
-    if (!layout || !scale || scale === was) { return noUpdate(); }
-    var k = scale / was;
-    var out = JSON.parse(JSON.stringify(figure));
-    var l = out.layout;
-    if (l.font && l.font.size) { l.font.size *= k; }
-    if (l.legend && l.legend.font && l.legend.font.size) { l.legend.font.size *= k; }
-    ["l", "r", "t", "b"].forEach(function (side) {
-      if (l.margin && typeof l.margin[side] === "number") { l.margin[side] *= k; }
-    });
-    (out.data || []).forEach(function (trace) {
-      if (trace.line && typeof trace.line.width === "number") { trace.line.width *= k; }
-      if (trace.marker && typeof trace.marker.size === "number") { trace.marker.size *= k; }
-    });
-    l.meta = Object.assign({}, l.meta, {scale: scale});
-    return out;
-  }
-
   /* Style of the clickable areas: the map's style plus a class naming the area (tests, CSS). */
   function areaStyle(feature, context) {
     var s = window.onemap.map.style(feature, context);
@@ -209,6 +180,6 @@
   preloadDeck();
   window.onemap.wallMap = {areaStyle: areaStyle, riskStyle: riskStyle, alarmStyle: alarmStyle};
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    onemap_wall: {layers: layers, tick: tick, scale: scale, scaleTrend: scaleTrend}
+    onemap_wall: {layers: layers, tick: tick}
   });
 })();

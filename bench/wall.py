@@ -49,7 +49,7 @@ SOFTWARE_WEBGL = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
 USER = "bench_wall_leader"
 WALL_PARTS = {
     "tiles": "document.querySelector('#wall-kpi-open')",
-    "trend": "document.querySelector('#wall-trend .bars')",
+    "trend": "document.querySelector('#wall-trend .wall-bar-day')",
     "map": "(w => w && w.summary && w.summary.hex && w.summary.areas && w.summary.alarms"
     " && w.summary.risk)(window.onemap && window.onemap.wall)",
     "twin": "(t => t && t.timing.drawn > 0)(window.onemap && window.onemap.twin)",

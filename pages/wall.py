@@ -6,7 +6,8 @@ its layers are fetched clientside from ``/api/layers/<id>`` (assets/wall.js). Cl
 drills down district → street → community → grid; the breadcrumb goes back. KPI tiles, the
 30-day trend and the ticker come from :mod:`analytics.wall_kpis` for the signed-in viewer and the
 selected area. Live: assets/wall.js bumps a tick store when ``/api/live`` reports a change (and
-every 30 s), and the callbacks update data props only (text, figure, GeoJSON data).
+every 30 s), and the callbacks update data props only (text, the trend chart's children,
+GeoJSON data).
 """
 
 from __future__ import annotations
@@ -125,7 +126,6 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=wid.LAYER_META, data=wall_view.layer_meta()),
             dcc.Store(id=wid.LAYER_STATUS, data={}),
             dcc.Store(id=wid.TICK, data=0),
-            dcc.Store(id=wid.SCALE, data=1),
             own_base.meta_store(context.settings(), wid.MAP),
             dcc.Interval(id=wid.CLOCK, interval=CLOCK_MS),
             html.Header(
@@ -166,11 +166,10 @@ def layout(**_query: str) -> html.Div:
             _panel(
                 "wall.trend",
                 lang,
-                dcc.Graph(
+                html.Div(
+                    wall_view.trend_chart(figures.trend, lang),
                     id=wid.TREND,
-                    figure=wall_view.trend_figure(figures.trend, lang),
-                    config={"displayModeBar": False, "staticPlot": True, "responsive": True},
-                    className="wall-graph",
+                    className="wall-trend-body",
                 ),
                 class_name="wall-trend",
             ),
@@ -231,14 +230,6 @@ def _clientside(function: str, *dependencies, **kwargs) -> None:
     )
 
 
-_clientside("scale", Output(wid.SCALE, "data"), Input(wid.ROOT, "id"))
-_clientside(
-    "scaleTrend",
-    Output(wid.TREND, "figure", allow_duplicate=True),
-    Input(wid.SCALE, "data"),
-    State(wid.TREND, "figure"),
-    prevent_initial_call=True,
-)
 _clientside(
     "tick", Output(wid.TICK, "data"), Input(wid.CLOCK, "n_intervals"), State(wid.TICK, "data")
 )
@@ -344,19 +335,17 @@ def sources_line(_tick: int, lang: str) -> tuple[str, str | None, str]:
 @callback(
     *(Output(wid.kpi(key), "children") for key in wall_view.KPI_KEYS),
     *(Output(wid.kpi_note(key), "children") for key in wall_view.KPI_KEYS),
-    Output(wid.TREND, "figure"),
+    Output(wid.TREND, "children"),
     Output(wid.TICKER, "children"),
     Output(wid.UPDATED, "children"),
     Input(wid.AREA, "data"),
     Input(wid.TICK, "data"),
     Input(ids.LANG_SWITCH, "value"),
-    State(wid.SCALE, "data"),
     prevent_initial_call=True,
 )
-def refresh(area: dict | None, _tick: int, lang: str, scale: float | None):
-    """KPIs, trend and ticker for the viewer and the selected area (data props only). A 4K
-    wall's larger chart type is not a reason to ask the store again: the layout's figure is
-    rescaled in the browser (assets/wall.js ``scaleTrend``)."""
+def refresh(area: dict | None, _tick: int, lang: str):
+    """KPIs, trend and ticker for the viewer and the selected area (data props only). The
+    trend chart's sizes are in em of the wall, so a 4K screen scales it in CSS alone."""
     guard.require(PATH)
     lang, now = i18n.language(lang), _now()
     figures = wall_kpis.figures(context.store_url(), context.viewer(), _area_id(area), now, _zone())
@@ -364,7 +353,7 @@ def refresh(area: dict | None, _tick: int, lang: str, scale: float | None):
     return (
         *(values[key][0] for key in wall_view.KPI_KEYS),
         *(values[key][1] for key in wall_view.KPI_KEYS),
-        wall_view.trend_figure(figures.trend, lang, float(scale or 1)),
+        wall_view.trend_chart(figures.trend, lang),
         wall_view.ticker_rows(figures.ticker, lang),
         _clock(now),
     )

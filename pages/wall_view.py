@@ -1,6 +1,7 @@
 """Pieces of the command wall (``/wall``) built from the wall's figures: KPI tiles, the trend
-chart, the ticker, the breadcrumb and the map's layers. Layout only: the callbacks are in
-:mod:`pages.wall`, the SQL in :mod:`analytics.wall_kpis`.
+chart (plain elements and CSS, no chart library), the ticker, the breadcrumb and the map's
+layers. Layout only: the callbacks are in :mod:`pages.wall`, the SQL in
+:mod:`analytics.wall_kpis`.
 """
 
 from __future__ import annotations
@@ -113,49 +114,112 @@ def tiles(values: dict[str, tuple[str, str]], lang: str) -> html.Div:
     )
 
 
-TREND_FONT, TREND_MARGIN, TREND_LINE, TREND_MARKER = 13, (44, 8, 8, 30), 2, 4
-"""The trend chart's sizes at scale 1 (a 4K wall doubles them: :func:`trend_figure`, and
-assets/wall.js ``scaleTrend`` for the figure the layout was sent with)."""
+TREND_COLORS = {"received": "#3b82f6", "closed": "#5eead4"}
+TREND_LABEL_EVERY = 7
+"""The trend's x labels: every 7th day counted back from the last (which is always labelled)."""
 
 
-def trend_figure(days: list[TrendDay], lang: str, scale: float = 1.0) -> dict[str, object]:
-    """Received (bars) and closed (line) per day: a plain plotly figure dict (no validation).
-    ``layout.meta.scale`` says which ``scale`` its sizes are for."""
-    x = [d.day.isoformat() for d in days]
-    font = TREND_FONT * scale
-    left, right, top, bottom = (m * scale for m in TREND_MARGIN)
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "x": x,
-                "y": [d.received for d in days],
-                "name": i18n.text("wall.received", lang),
-                "marker": {"color": "#3b82f6"},
-            },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "x": x,
-                "y": [d.closed for d in days],
-                "name": i18n.text("wall.closed", lang),
-                "line": {"color": "#5eead4", "width": TREND_LINE * scale},
-                "marker": {"size": TREND_MARKER * scale},
-            },
+def nice_max(value: int) -> int:
+    """The trend's y maximum: the smallest 1, 2, 2.5 or 5 × 10^n at least ``value`` that is a
+    whole number (1 at least)."""
+    power = 10 ** (len(str(max(value, 1))) - 1)
+    for tenths in (10, 20, 25, 50, 100):
+        top, rest = divmod(tenths * power, 10)
+        if not rest and value <= top:
+            return top
+    raise AssertionError(value)  # pragma: no cover: 10 × power > value
+
+
+def grid_values(top: int) -> list[int]:
+    """The gridlines' values from 0 to ``top`` (a :func:`nice_max`): 4 intervals for 2 × 10^n,
+    5 for the others; whole numbers only (1 apart for 1 and 2)."""
+    intervals = 4 if str(top).rstrip("0") == "2" else 5
+    if top % intervals:
+        intervals = top
+    return [top * i // intervals for i in range(intervals + 1)]
+
+
+def label_days(count: int) -> set[int]:
+    """Indexes of the days with an x label: the last and every 7th before it."""
+    return {i for i in range(count) if (count - 1 - i) % TREND_LABEL_EVERY == 0}
+
+
+def _percent(value: int, top: int) -> str:
+    return f"{value / top * 100:.2f}%"
+
+
+def _bar(kind: str, value: int, top: int) -> html.Div:
+    return html.Div(
+        className=f"wall-bar wall-bar-{kind}",
+        style={"height": _percent(value, top)},
+        **data("value", value),
+    )
+
+
+def trend_chart(days: list[TrendDay], lang: str) -> html.Div:
+    """Received and closed incidents per day as pairs of bars: plain elements sized in ``em``
+    of the wall (assets/wall.css ``.wall-bars``), no chart library. Heights are percentages of
+    a round y maximum (:func:`nice_max`) with gridlines at :func:`grid_values`; each day's hover
+    text states its date and both counts; the bars carry their counts as ``data-value``."""
+    top = nice_max(max((max(d.received, d.closed) for d in days), default=0))
+    labelled = label_days(len(days))
+    hover = i18n.text("wall.trend_day", lang)
+    legend = html.Div(
+        className="wall-bars-legend",
+        children=[
+            html.Span(
+                [
+                    html.Span(className="swatch", style={"background": TREND_COLORS[kind]}),
+                    i18n.text(f"wall.{kind}", lang),
+                ],
+                className=f"wall-bars-key wall-bars-key-{kind}",
+            )
+            for kind in ("received", "closed")
         ],
-        "layout": {
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "font": {"color": "#cbd5e1", "size": font},
-            "margin": {"l": left, "r": right, "t": top, "b": bottom},
-            "legend": {"orientation": "h", "x": 0, "y": 1.12, "font": {"size": font}},
-            "xaxis": {"type": "date", "gridcolor": "#1f2a3d", "tickformat": "%m-%d"},
-            "yaxis": {"gridcolor": "#1f2a3d", "rangemode": "tozero"},
-            "bargap": 0.25,
-            "transition": {"duration": 0},
-            "meta": {"scale": scale},
-        },
-    }
+    )
+    grid = [
+        html.Div(className="wall-bars-grid", style={"bottom": _percent(value, top)})
+        for value in grid_values(top)
+    ]
+    ticks = [html.Span(_number(value), className="wall-bars-tick") for value in grid_values(top)]
+    bars = [
+        html.Div(
+            className="wall-bar-day",
+            title=hover.format(
+                day=d.day.strftime("%m-%d"), received=_number(d.received), closed=_number(d.closed)
+            ),
+            **data("day", d.day.isoformat()),
+            children=[_bar("received", d.received, top), _bar("closed", d.closed, top)],
+        )
+        for d in days
+    ]
+    labels = [
+        html.Span(
+            html.Span(d.day.strftime("%m-%d"), className="wall-bars-label")
+            if i in labelled
+            else None,
+            className="wall-bars-slot",
+        )
+        for i, d in enumerate(days)
+    ]
+    return html.Div(
+        className="wall-bars",
+        **data("max", top),
+        children=[
+            legend,
+            html.Div(
+                className="wall-bars-body",
+                children=[
+                    html.Div(ticks, className="wall-bars-axis"),
+                    html.Div(
+                        [*grid, html.Div(bars, className="wall-bars-days")],
+                        className="wall-bars-plot",
+                    ),
+                    html.Div(labels, className="wall-bars-x"),
+                ],
+            ),
+        ],
+    )
 
 
 def _when(moment: datetime) -> str:

@@ -277,6 +277,10 @@ STRINGS |= {
     "wall.trend": {"zh": "近30天事件受理与办结", "en": "Incidents received and closed, 30 days"},
     "wall.received": {"zh": "受理", "en": "Received"},
     "wall.closed": {"zh": "办结", "en": "Closed"},
+    "wall.trend_day": {
+        "zh": "{day} 受理 {received} · 办结 {closed}",
+        "en": "{day} received {received} · closed {closed}",
+    },
     "wall.ticker": {"zh": "最新报警与事件", "en": "Latest alarms and incidents"},
     "wall.ticker_empty": {"zh": "暂无事件", "en": "No incidents"},
     "wall.legend.hex": {"zh": "在办事件（H3）", "en": "Open incidents (H3)"},

@@ -83,8 +83,7 @@ class Wall:
             {"id": "wall-tick", "property": "data", "value": 1},
             {"id": "lang-switch", "property": "value", "value": "zh"},
         ]
-        state = [{"id": "wall-scale", "property": "data", "value": 1}]
-        return self._post(self.refresh, inputs, state, "wall-tick.data")
+        return self._post(self.refresh, inputs, [], "wall-tick.data")
 
     def click(self, area: int) -> dict | None:
         layer = {"type": "wall-layer", "layer": "areas"}
@@ -187,23 +186,38 @@ def test_drilling_into_a_county_reaches_its_real_street_offices(app, demo_url):
     assert {f["properties"]["code"] for f in body["features"]} == codes
 
 
-def test_a_4k_screen_is_no_reason_to_query_the_figures_again(app, demo_url):
-    """The wall's scale (2 on a 4K screen, known only in the browser once the layout is drawn)
-    rescales the layout's trend chart in the browser: it is read by the server's refresh, never
-    a trigger of it (that was a second run of every figure's SQL on each 4K load)."""
+def _with_class(node: object, css: str) -> list[dict]:
+    """The components (as sent) under ``node`` whose classes include ``css``."""
+    if isinstance(node, list):
+        return [found for child in node for found in _with_class(child, css)]
+    if not isinstance(node, dict) or "props" not in node:
+        return []
+    props = node["props"]
+    mine = [node] if css in (props.get("className") or "").split() else []
+    return mine + _with_class(props.get("children"), css)
+
+
+def test_the_trend_is_sent_as_plain_bars_of_the_days_counts(app, demo_url):
+    """The refresh sends the trend chart as children of its panel (plain elements, no figure,
+    nothing scale-dependent: a 4K wall scales it in CSS): 30 days, each day's bars carrying the
+    counts of the wall's own trend query, and no wall-scale store or rescaling callback left."""
     wall = _wall(app, demo_url, "leader")
     deps = wall.client.get("/_dash-dependencies").get_json()
-    refresh = wall.refresh
-    assert {"id": "wall-scale", "property": "data"} not in refresh["inputs"]
-    assert {"id": "wall-scale", "property": "data"} in refresh["state"]
-    rescale = [
-        d
-        for d in deps
-        if d.get("clientside_function")
-        and d["output"].startswith("wall-trend.figure")
-        and d["inputs"] == [{"id": "wall-scale", "property": "data"}]
+    assert "wall-trend.children" in wall.refresh["output"].split("...")
+    assert not [
+        d for d in deps if "wall-scale" in json.dumps(d) or "wall-trend.figure" in d["output"]
     ]
-    assert [d["clientside_function"]["function_name"] for d in rescale] == ["scaleTrend"]
+    chart = wall.figures(None)["wall-trend"]["children"]
+    days = _with_class(chart, "wall-bar-day")
+    trend = figures(demo_url, LEADER, None, sql_now(demo_url), ZoneInfo("Asia/Shanghai")).trend
+    assert len(days) == len(trend) == 30
+    sent = [
+        tuple(int(_with_class(day, f"wall-bar-{kind}")[0]["props"]["data-value"])
+              for kind in ("received", "closed"))
+        for day in days
+    ]  # fmt: skip
+    assert sent == [(d.received, d.closed) for d in trend]
+    assert sum(r for r, _ in sent) > 0 and sum(c for _, c in sent) > 0
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])

@@ -1,17 +1,18 @@
-"""The command wall (/wall) in headless Chromium: figures against independent SQL, drill-down,
-live refresh without re-render, 1080p and 4K screenshots, access, no other origins."""
+"""The command wall (/wall) in headless Chromium: figures and the 30-day trend's bars against
+independent SQL, drill-down, live refresh without re-render, 1080p and 4K screenshots, access,
+no other origins."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy import text
 
 from geodata.engine import get_engine
-from pages.wall_view import TREND_FONT, TREND_LINE, TREND_MARGIN, TREND_MARKER
 from tests.conftest import sql_rows, sql_scalar
 from tests.ui.conftest import watched
 
@@ -40,6 +41,17 @@ SQL = {
     f"AND status = 'closed' AND closed_at IS NOT NULL AND {IN_AREA}",
     "latest": f"SELECT id FROM event t WHERE {IN_AREA} ORDER BY reported_at DESC, id DESC LIMIT 1",
 }
+TREND_SQL = """
+    WITH days AS (
+        SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date - 29 + i AS day
+        FROM generate_series(0, 29) i)
+    SELECT to_char(day, 'YYYY-MM-DD'),
+        (SELECT count(*) FROM event WHERE reported_at <= now()
+            AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date = day),
+        (SELECT count(*) FROM event WHERE status = 'closed' AND closed_at <= now()
+            AND (closed_at AT TIME ZONE 'Asia/Shanghai')::date = day)
+    FROM days ORDER BY day"""
+"""The whole city's incidents received and closed per local day of the last 30 (Asia/Shanghai)."""
 
 
 def expected(url: str, area: int | None = None) -> dict[str, int]:
@@ -133,10 +145,8 @@ def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
         districts = conn.execute(text("SELECT count(*) FROM area WHERE level = 'district'"))
         assert summary["areas"]["count"] == districts.scalar()
     assert wall.locator(".wall-area").count() >= 1
-    bars = wall.locator("#wall-trend .bars path, #wall-trend .point")
-    assert bars.count() > 0
+    check_trend(wall, demo_url, "zh")
     assert wall.locator(".wall-twin-deck canvas").count() == 1
-    assert trend_sizes(wall) == sizes_at(1)
     # the 3D panel compiled its shaders on the canvas's measured drawing buffer (at the
     # canvas's default 300×150, the resize after it blocked the page until they compiled)
     wall.wait_for_function(TWIN_DRAWN, timeout=TIMEOUT)
@@ -149,31 +159,94 @@ def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
 TWIN_DRAWN = "() => ((window.onemap || {}).twin || {}).loaded > 0"
 WARMED_ON = "() => { const t = window.onemap.twin, c = t.deck.getCanvas();"
 WARMED_ON += " return [t.warmedAt || null, [c.width, c.height]]; }"
+BARS = """() => {
+  const chart = document.querySelector('#wall-trend .wall-bars');
+  const plot = chart.querySelector('.wall-bars-plot');
+  const bar = (el) => ({value: Number(el.dataset.value),
+                       height: el.getBoundingClientRect().height});
+  return {
+    max: Number(chart.dataset.max), plot: plot.clientHeight,
+    ticks: Array.from(chart.querySelectorAll('.wall-bars-tick')).map(t => t.innerText),
+    labels: Array.from(chart.querySelectorAll('.wall-bars-label')).map(t => t.innerText),
+    legend: Array.from(chart.querySelectorAll('.wall-bars-key')).map(t => t.innerText.trim()),
+    days: Array.from(chart.querySelectorAll('.wall-bar-day')).map(d => ({
+      day: d.dataset.day, title: d.title,
+      received: bar(d.querySelector('.wall-bar-received')),
+      closed: bar(d.querySelector('.wall-bar-closed'))})),
+  };
+}"""
+HOVER = {
+    "zh": "{day} 受理 {received:,} · 办结 {closed:,}",
+    "en": "{day} received {received:,} · closed {closed:,}",
+}
+LEGEND = {"zh": ["受理", "办结"], "en": ["Received", "Closed"]}
+
+
+def trend_expected(url: str) -> list[tuple[str, int, int]]:
+    return [tuple(row) for row in sql_rows(url, TREND_SQL)]
+
+
+def trend_counts(chart: dict) -> list[tuple[str, int, int]]:
+    return [(d["day"], d["received"]["value"], d["closed"]["value"]) for d in chart["days"]]
+
+
+def check_trend(page: Page, url: str, lang: str) -> dict:
+    """The trend chart (the whole city) against :data:`TREND_SQL`: 30 days, each bar's
+    ``data-value`` the day's count, its height that count's share of the y maximum (the top
+    gridline's figure) — so taller bars are larger counts — and the hover texts in ``lang``."""
+    page.wait_for_selector("#wall-trend .wall-bar-day", timeout=TIMEOUT)
+    for _ in range(60):
+        chart = page.evaluate(BARS)
+        if trend_counts(chart) == trend_expected(url) and chart["legend"] == LEGEND[lang]:
+            break
+        page.wait_for_timeout(500)
+    assert trend_counts(chart) == trend_expected(url)
+    assert chart["legend"] == LEGEND[lang]
+    days = chart["days"]
+    assert len(days) == 30
+    top, plot = chart["max"], chart["plot"]
+    bars = [d[kind] for d in days for kind in ("received", "closed")]
+    largest = max(b["value"] for b in bars)
+    assert 0 < largest <= top < 10 * largest and plot > 100, (largest, top, plot)
+    assert chart["ticks"][-1] == f"{top:,}" and chart["ticks"][0] == "0"
+    for b in bars:
+        assert abs(b["height"] - b["value"] / top * plot) <= 1, (b, top, plot)
+    by_value = sorted(bars, key=lambda b: b["value"])
+    assert all(x["height"] <= y["height"] + 0.01 for x, y in pairwise(by_value))
+    assert by_value[-1]["height"] > by_value[0]["height"]
+    for d in days:
+        label = d["day"][5:]
+        wanted = HOVER[lang].format(
+            day=label, received=d["received"]["value"], closed=d["closed"]["value"]
+        )
+        assert d["title"] == wanted
+    assert chart["labels"][-1] == days[-1]["day"][5:]  # the last day is always labelled
+    assert page.locator(".js-plotly-plot").count() == 0  # no Plotly on the wall
+    return chart
+
+
 TREND_SIZES = """() => {
-  const l = document.querySelector('#wall-trend .js-plotly-plot').layout;
-  const d = document.querySelector('#wall-trend .js-plotly-plot').data;
-  return {font: l.font.size, legend: l.legend.font.size,
-          margin: [l.margin.l, l.margin.r, l.margin.t, l.margin.b],
-          line: d[1].line.width, marker: d[1].marker.size, scale: l.meta.scale};
+  const px = (el) => parseFloat(getComputedStyle(el).fontSize);
+  const box = (el) => el.getBoundingClientRect();
+  const panel = document.querySelector('.wall-trend'), chart = panel.querySelector('.wall-bars');
+  const title = panel.querySelector('.wall-panel-title');
+  return {label: px(chart.querySelector('.wall-bars-label')),
+          tick: px(chart.querySelector('.wall-bars-tick')),
+          panel: [box(panel).width, box(panel).height - box(title).height],
+          chart: [box(chart).width, box(chart).height]};
 }"""
 
 
 def trend_sizes(page: Page) -> dict[str, object]:
-    """The sizes the trend chart is drawn with."""
-    page.wait_for_selector("#wall-trend .js-plotly-plot", timeout=TIMEOUT)
+    """The trend chart's label sizes (px) and its and its panel's boxes (the panel below its
+    title)."""
+    page.wait_for_selector("#wall-trend .wall-bar-day", timeout=TIMEOUT)
     return page.evaluate(TREND_SIZES)
 
 
-def sizes_at(scale: int) -> dict[str, object]:
-    """The trend chart's sizes at ``scale`` (pages.wall_view.trend_figure's definition)."""
-    return {
-        "font": TREND_FONT * scale,
-        "legend": TREND_FONT * scale,
-        "margin": [m * scale for m in TREND_MARGIN],
-        "line": TREND_LINE * scale,
-        "marker": TREND_MARKER * scale,
-        "scale": scale,
-    }
+def fills_its_panel(sizes: dict) -> bool:
+    (pw, ph), (cw, ch) = sizes["panel"], sizes["chart"]
+    return pw - 3 <= cw <= pw and ph - 3 <= ch <= ph
 
 
 def test_wall_at_4k(browser, sign_in, app_server, demo_url, artifacts):
@@ -185,16 +258,24 @@ def test_wall_at_4k(browser, sign_in, app_server, demo_url, artifacts):
     _layers_loaded(page)
     box = page.locator(".wall-map").bounding_box()
     assert box and box["width"] > 1500 and box["height"] > 900  # fills the 4K screen
-    # the chart's type doubles in the browser, from the layout's figure
-    page.wait_for_function(
-        "() => ((document.querySelector('#wall-trend .js-plotly-plot') || {}).layout || {})"
-        ".meta?.scale === 2",
-        timeout=TIMEOUT,
-    )
-    assert trend_sizes(page) == sizes_at(2)
+    check_trend(page, demo_url, "zh")
+    # the chart's type is twice the size of 1080p's (sizes in em of the wall), and it fills its
+    # panel at both sizes
+    uhd = trend_sizes(page)
+    assert fills_its_panel(uhd), uhd
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "wall_3840x2160.png"))
+    page.set_viewport_size(FULL_HD)
+    page.wait_for_function("() => window.innerWidth === 1920", timeout=TIMEOUT)
+    full_hd = trend_sizes(page)
+    assert fills_its_panel(full_hd), full_hd
+    assert uhd["label"] == 2 * full_hd["label"] and uhd["tick"] == 2 * full_hd["tick"], (
+        uhd,
+        full_hd,
+    )
+    assert full_hd["label"] >= 0.013 * FULL_HD["height"]
     assert [r for r in requests if not r.startswith(app_server)] == []
+    assert not [r for r in requests if "plotly" in r.lower()]  # the wall never loads Plotly
     page.context.close()
 
 
@@ -320,7 +401,7 @@ def test_grid_worker_is_refused(browser, sign_in, app_server):
     page.context.close()
 
 
-def test_wall_in_english(wall, demo_url):
+def test_wall_in_english(wall, demo_url, artifacts):
     from geodata.taxonomy import CATEGORY_LABELS as CATEGORY_NAMES
 
     figures = shows(wall, demo_url)
@@ -344,6 +425,9 @@ def test_wall_in_english(wall, demo_url):
     hint = wall.locator(".wall-tile-overdue").get_attribute("title") or ""
     assert "first deadline" in hint and not re.search(r"[\u4e00-\u9fff]", hint)
     assert number(tile(wall, "open")) == figures["open"]
+    check_trend(wall, demo_url, "en")
+    wall.wait_for_timeout(1000)
+    wall.screenshot(path=str(artifacts / "wall_1920x1080_en.png"))
     # the browser remembers the language: after a reload the figures' own texts follow it
     wall.reload(wait_until="domcontentloaded")
     wall.wait_for_function(
@@ -358,7 +442,8 @@ FONT_SIZES = """() => {
   const px = (sel) => parseFloat(getComputedStyle(document.querySelector(sel)).fontSize);
   return {value: px('#wall-kpi-open'), label: px('.wall-tile-label'),
           note: px('.wall-tile-note'), title: px('.app-title'),
-          nav: px('.app-nav-link'), ticker: px('.wall-ticker-row, .wall-ticker-empty')};
+          nav: px('.app-nav-link'), ticker: px('.wall-ticker-row, .wall-ticker-empty'),
+          trend: px('.wall-bars-tick'), days: px('.wall-bars-label')};
 }"""
 
 
