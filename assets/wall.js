@@ -1,7 +1,9 @@
 /* OneMap command wall (pages/wall.py): clientside callbacks, namespace "onemap_wall".
  * - layers: fetch each wall layer from /api/layers/<id> for the map's view and the selected area
  *   (the Dash server never sees the GeoJSON); an answer identical to the last is not re-applied,
- *   so a live refresh redraws only what changed.
+ *   so a live refresh redraws only what changed, and the same request is not sent twice but on a
+ *   live tick (the view's bbox is widened to a grid of 32 px, so a map settling on its first
+ *   view asks once).
  * - tick: once a second, bump the tick store when /api/live delivered something new
  *   (window.onemap.live.received, assets/onemap_live.js) or REFRESH_MS has passed.
  * Test and bench hooks: window.onemap.wall.{fetches, applied, summary, urls}. */
@@ -9,7 +11,9 @@
   "use strict";
   var REFRESH_MS = 30000;
   var MAX_SPAN = 30;  /* geodata.query.MAX_BBOX_SPAN */
-  var state = {seq: 0, texts: {}, urls: {}, received: null, at: 0, fetches: 0, applied: 0};
+  var SNAP_PX = 32;
+  var state = {seq: 0, texts: {}, urls: {}, requests: {}, received: null, at: 0, fetches: 0,
+               applied: 0};
 
   function noUpdate() { return window.dash_clientside.no_update; }
 
@@ -22,10 +26,16 @@
     return Math.max(8, Math.min(19, Math.floor(z * 4) / 4));  /* the map's zoomSnap: 0.25 */
   }
 
-  function bboxText(b) {
-    var cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2, half = MAX_SPAN / 2 - 0.001;
-    var box = [Math.max(b[0], cx - half), Math.max(b[1], cy - half),
-               Math.min(b[2], cx + half), Math.min(b[3], cy + half)];
+  /* The bbox asked for at `zoom`: the view's, widened to a grid of SNAP_PX pixels, so that a
+   * map settling on its first view (fit, then a resize of a pixel or two) asks once. */
+  function bboxText(b, zoom) {
+    var step = 360 / Math.pow(2, Math.floor(zoom) + 8) * SNAP_PX;
+    var snapped = [Math.floor(b[0] / step) * step, Math.floor(b[1] / step) * step,
+                   Math.ceil(b[2] / step) * step, Math.ceil(b[3] / step) * step];
+    var cx = (snapped[0] + snapped[2]) / 2, cy = (snapped[1] + snapped[3]) / 2;
+    var half = MAX_SPAN / 2 - 0.001;
+    var box = [Math.max(snapped[0], cx - half), Math.max(snapped[1], cy - half),
+               Math.min(snapped[2], cx + half), Math.min(snapped[3], cy + half)];
     return box.map(function (v) { return v.toFixed(5); }).join(",");
   }
 
@@ -51,6 +61,24 @@
     return {count: body.count || 0, sum: sum, aggregate: !!body.aggregate, note: body.note || null};
   }
 
+  /* The text of `url` for layer `key`: the same request as the layer's last one (under way or
+   * answered; the map settling on its first view asks for the same view several times) is not
+   * sent again unless `fresh` (a live tick); failed requests are retried. */
+  function answer(key, url, fresh) {
+    var last = state.requests[key];
+    if (!fresh && last && last.url === url && !last.failed) { return last.text; }
+    var entry = {url: url, failed: false};
+    state.fetches += 1;
+    entry.text = fetch(url, {cache: "no-store"}).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).catch(function () { return null; }).then(function (text) {
+      entry.failed = text === null;
+      return text;
+    });
+    state.requests[key] = entry;
+    return entry.text;
+  }
+
   function layers(bounds, zoom, area, tick, ids, meta, status) {
     var unchanged = [ids.map(noUpdate), noUpdate()];
     var el = meta && document.getElementById(meta.map);
@@ -65,22 +93,21 @@
     if (meta.token !== state.token) {  /* a new render of the page: its layers start empty */
       state.token = meta.token;
       state.texts = {};
+      state.requests = {};
     }
     var trigger = ((window.dash_clientside.callback_context || {}).triggered || [])[0] || {};
     if (/^wall-area\./.test(trigger.prop_id || "") && area && area.bbox && el) {
       box = area.bbox;  /* the map flies there next: fetch for where it will be */
       z = fitZoom(box, el);
     }
-    var view = {bbox: bboxText(box), zoom: Math.round(z * 100) / 100, span: box[2] - box[0]};
+    var view = {bbox: bboxText(box, z), zoom: Math.round(z * 100) / 100, span: box[2] - box[0]};
     var seq = ++state.seq;
+    var live = trigger.prop_id === "wall-tick.data";  /* pages.wall_ids.TICK: ask again */
     var jobs = ids.map(function (id) {
       var url = layerUrl(id.layer, view, area, meta);
       if (!url) { return Promise.resolve(null); }
-      state.fetches += 1;
       state.urls[id.layer] = url;
-      return fetch(url, {cache: "no-store"}).then(function (r) {
-        return r.ok ? r.text() : null;
-      }).catch(function () { return null; });
+      return answer(id.layer, url, live);
     });
     return Promise.all(jobs).then(function (texts) {
       if (seq !== state.seq) { return unchanged; }

@@ -156,6 +156,35 @@ def test_wall_shows_the_city_figures(wall, demo_url, artifacts):
     wall.screenshot(path=str(artifacts / "wall_1920x1080.png"))
 
 
+SAME_VIEW_ONCE = """async () => {
+  const f = window.dash_clientside.onemap_wall.layers, wall = window.onemap.wall;
+  const meta = {layers: {hex: {layer: "hexagons", params: {of: "incidents"}}},
+                api: "/api/layers", map: "wall-map", token: "test-" + Math.random()};
+  const ids = [{type: "wall-layer", layer: "hex"}];
+  const ask = async (bounds, zoom) => {
+    const before = wall.fetches, out = await f(bounds, zoom, null, 0, ids, meta, {});
+    return {fetched: wall.fetches - before, drawn: out[0][0] !== window.dash_clientside.no_update,
+            url: wall.urls.hex};
+  };
+  const first = await ask([[31.80, 117.20], [31.90, 117.35]], 12);
+  const again = await ask([[31.80, 117.20], [31.90, 117.35]], 12);
+  const nudged = await ask([[31.80001, 117.20001], [31.90002, 117.35001]], 12);
+  const moved = await ask([[31.60, 117.00], [31.70, 117.15]], 12);
+  return {first, again, nudged, moved};
+}"""
+
+
+def test_the_map_asks_once_per_view(wall):
+    """The map settling on its first view asks for the same view several times: the same
+    request (also after a sub-pixel move) is sent once, a new view is asked for."""
+    calls = wall.evaluate(SAME_VIEW_ONCE)
+    assert calls["first"] == {**calls["first"], "fetched": 1, "drawn": True}, calls
+    assert calls["again"]["fetched"] == 0 and not calls["again"]["drawn"], calls
+    assert calls["nudged"]["fetched"] == 0 and calls["nudged"]["url"] == calls["first"]["url"]
+    assert calls["moved"]["fetched"] == 1 and calls["moved"]["drawn"], calls
+    assert calls["moved"]["url"] != calls["first"]["url"]
+
+
 TWIN_DRAWN = "() => ((window.onemap || {}).twin || {}).loaded > 0"
 WARMED_ON = "() => { const t = window.onemap.twin, c = t.deck.getCanvas();"
 WARMED_ON += " return [t.warmedAt || null, [c.width, c.height]]; }"
