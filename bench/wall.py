@@ -48,6 +48,7 @@ from tests.ui.conftest import launch, log_in  # noqa: E402
 
 SOFTWARE_WEBGL = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader")
 USER = "bench_wall_leader"
+FULL_HD = {"width": 1920, "height": 1080}
 WALL_PARTS = {
     "tiles": "document.querySelector('#wall-kpi-open')",
     "trend": "document.querySelector('#wall-trend .wall-bar-day')",
@@ -258,9 +259,7 @@ def main() -> None:
 def wall_4k(browser, base: str, password: str, home_ms: float) -> None:
     """The first full render of /wall on a 3840×2160 wall (its own browser context: cold,
     then warm), beside the home map's figure of the same run."""
-    context = browser.new_context(viewport={"width": 3840, "height": 2160})
-    page = context.new_page()
-    log_in(page, base, USER, password)
+    page = signed_in(browser, base, password, {"width": 3840, "height": 2160})
     cold = render(page, base, "wall", WALL_READY)
     warm = render(page, base, "wall", WALL_READY)
     print(f"first full render of /wall at 3840×2160: cold {cold['all']:.0f} ms, "
@@ -268,18 +267,23 @@ def wall_4k(browser, base: str, password: str, home_ms: float) -> None:
           f"{warm['all'] / home_ms:.2f})")  # fmt: skip
     print(f"  cold, ms after navigation: {parts(cold)}")
     print(f"  warm, ms after navigation: {parts(warm)}")
-    context.close()
+    page.context.close()
+
+
+def signed_in(browser, base: str, password: str, viewport: dict[str, int]):
+    """A page of a new browser profile (empty cache) signed in as the bench leader."""
+    page = browser.new_context(viewport=viewport).new_page()
+    log_in(page, base, USER, password)
+    return page
 
 
 def warm_server(browser, base: str, password: str) -> None:
     """One visit to /wall from a browser profile of its own, so that the measured first visits
     find the app warm (its first queries planned, its pool filled), as bench/grid_page.py does;
     the profiles measured after it start with empty caches."""
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    page = context.new_page()
-    log_in(page, base, USER, password)
+    page = signed_in(browser, base, password, FULL_HD)
     render(page, base, "wall", WALL_READY)
-    context.close()
+    page.context.close()
 
 
 def run(base: str, password: str, token: str, district: int, repeat: int) -> None:
@@ -287,7 +291,7 @@ def run(base: str, password: str, token: str, district: int, repeat: int) -> Non
 
     with sync_playwright() as p:
         browser = launch(p, SOFTWARE_WEBGL)
-        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        context = browser.new_context(viewport=FULL_HD)
         page = context.new_page()
         other: list[str] = []
         page.on("request", lambda r: other.append(r.url) if not r.url.startswith(base) else None)

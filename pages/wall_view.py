@@ -177,11 +177,12 @@ def trend_chart(days: list[TrendDay], lang: str) -> html.Div:
             for kind in ("received", "closed")
         ],
     )
+    values = grid_values(top)
     grid = [
         html.Div(className="wall-bars-grid", style={"bottom": _percent(value, top)})
-        for value in grid_values(top)
+        for value in values
     ]
-    ticks = [html.Span(_number(value), className="wall-bars-tick") for value in grid_values(top)]
+    ticks = [html.Span(_number(value), className="wall-bars-tick") for value in values]
     bars = [
         html.Div(
             className="wall-bar-day",
